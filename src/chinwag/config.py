@@ -1,0 +1,207 @@
+"""Settings for ``chinwag serve``: one declaration per option.
+
+Each option is declared once, in :class:`Settings`, with its help text. From
+that one list come the command-line flags, the ``CHINWAG_*`` environment
+variables and the keys of the TOML config file. Precedence, lowest first:
+built-in default < config file (``--config`` or ``CHINWAG_CONFIG``) <
+environment < command-line flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "add_arguments", "load_settings", "settings_for_tests"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value chinwag cannot use; the message says which."""
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    return field(default=default, metadata={"help": help, **extra})
+
+
+def _list_opt(help: str) -> Any:
+    return field(default_factory=list, metadata={"help": help})
+
+
+@dataclass
+class Settings:
+    """Every setting of a chinwag server. Field names are the TOML keys."""
+
+    host: str = _opt("0.0.0.0", "address to listen on")
+    port: int = _opt(6503, "TCP port for HTTP and WebSocket (the reference client uses 6503)")
+    max_frame: int = _opt(
+        65536, "largest WebSocket frame accepted, in bytes; bigger closes the socket with 1009"
+    )
+    presence_interval: float = _opt(
+        0.05, "seconds over which presence changes are coalesced into one update"
+    )
+    send_buffer: int = _opt(1 << 20, "bytes queued for one slow client before it is disconnected")
+    ring_timeout: float = _opt(30.0, "seconds a call rings before the caller gives up")
+    # NAT traversal
+    ice_url: list[str] = _list_opt(
+        "STUN/TURN URL handed to clients (stun:, turn:, turns:, with ?transport=); repeatable"
+    )
+    turn_secret: str | None = _opt(
+        None,
+        "TURN REST shared secret (coturn --static-auth-secret); never sent to clients",
+        secret=True,
+    )
+    turn_username: str | None = _opt(None, "static TURN username (instead of a shared secret)")
+    turn_password: str | None = _opt(
+        None, "static TURN password (instead of a shared secret)", secret=True
+    )
+    turn_ttl: int = _opt(3600, "lifetime of issued TURN credentials, in seconds")
+    turn_realm: str = _opt("chinwag", "TURN realm, for `chinwag turn-config`")
+    stun_port: int | None = _opt(None, "also answer STUN Binding requests on this UDP port")
+    # scale-out
+    redis: str | None = _opt(
+        None, "redis://HOST:PORT/DB to share one lobby across chinwag processes"
+    )
+    workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
+    # reliability and security
+    heartbeat: float = _opt(20.0, "seconds between WebSocket pings")
+    heartbeat_misses: int = _opt(2, "unanswered pings after which a client is dropped")
+    resume_grace: float = _opt(30.0, "seconds a dropped client may come back with its resume token")
+    password: str | None = _opt(None, "shared password needed to sign in", secret=True)
+    token_secret: str | None = _opt(
+        None, "HMAC secret of sign-in tokens issued by another system", secret=True
+    )
+    allow_origin: list[str] = _list_opt(
+        "page origin allowed to open a WebSocket (default: same origin and loopback); repeatable"
+    )
+    max_connections: int = _opt(10000, "connections accepted in total")
+    max_per_ip: int = _opt(200, "connections accepted from one IP address")
+    cert: str | None = _opt(None, "TLS certificate (PEM) for HTTPS and WSS")
+    key: str | None = _opt(None, "TLS private key (PEM)")
+    self_signed: bool = _opt(False, "generate a self-signed certificate for this host's addresses")
+    log_level: str = _opt("info", "debug, info, warning or error")
+    log_format: str = _opt("text", "text or json")
+    config: str | None = _opt(None, "TOML file to read settings from", cli_only=True)
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first setting that cannot work."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0-65535, not {self.port}")
+        if self.max_frame < 1024:
+            raise ConfigError("max_frame must be at least 1024 bytes")
+        if self.presence_interval <= 0 or self.heartbeat <= 0:
+            raise ConfigError("presence_interval and heartbeat must be positive")
+        if bool(self.cert) != bool(self.key):
+            raise ConfigError("cert and key go together")
+        if self.turn_secret and (self.turn_username or self.turn_password):
+            raise ConfigError("use either turn_secret or turn_username/turn_password, not both")
+        if self.workers > 1 and not self.redis:
+            raise ConfigError("workers > 1 needs redis, so the processes share one lobby")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("log_format must be text or json")
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings with secrets hidden, for logs."""
+        values = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.metadata.get("secret") and values[f.name]:
+                values[f.name] = "***"
+        return values
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _env(name: str) -> str:
+    return "CHINWAG_" + name.upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; unset flags stay ``None`` so lower layers show through."""
+    for f in dataclasses.fields(Settings):
+        help_text = f"{f.metadata['help']} (env {_env(f.name)})"
+        if f.default is not dataclasses.MISSING and f.default not in (None, False):
+            help_text += f"; default {f.default}"
+        kind = _kind(f)
+        if kind is bool:
+            parser.add_argument(
+                _flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        elif kind is list:
+            parser.add_argument(
+                _flag(f.name), action="append", default=None, metavar="VALUE", help=help_text
+            )
+        else:
+            parser.add_argument(
+                _flag(f.name), type=kind, default=None, metavar=f.name.upper(), help=help_text
+            )
+
+
+def _kind(f: dataclasses.Field[Any]) -> type:
+    annotation = str(f.type)
+    for name, kind in (("bool", bool), ("list", list), ("int", int), ("float", float)):
+        if annotation.startswith(name):
+            return kind
+    return str
+
+
+def _coerce(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
+    kind = _kind(f)
+    try:
+        if kind is bool and isinstance(raw, str):
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if kind is list:
+            return [s for s in raw.split(",") if s] if isinstance(raw, str) else list(raw)
+        if raw is None:
+            return None
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {f.name} cannot be {raw!r}") from None
+
+
+def load_settings(
+    flags: argparse.Namespace | None = None,
+    environ: Mapping[str, str] = os.environ,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge default < TOML file < environment < flags < overrides, then validate."""
+    fields = {f.name: f for f in dataclasses.fields(Settings) if f.init}
+    values: dict[str, Any] = {}
+    given = vars(flags) if flags is not None else {}
+    path = given.get("config") or environ.get(_env("config"))
+    if path:
+        values.update(_read_toml(Path(path), fields))
+    for name, f in fields.items():
+        if _env(name) in environ:
+            values[name] = _coerce(f, environ[_env(name)], _env(name))
+    for name, value in given.items():
+        if name in fields and value is not None:
+            values[name] = _coerce(fields[name], value, _flag(name))
+    values.update(overrides or {})
+    settings = Settings(**values)
+    settings.validate()
+    return settings
+
+
+def _read_toml(path: Path, fields: Mapping[str, dataclasses.Field[Any]]) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}")
+    return {name: _coerce(fields[name], value, str(path)) for name, value in data.items()}
+
+
+def settings_for_tests(**overrides: Any) -> Settings:
+    """Settings with defaults only (no environment, no file), for tests and embedding."""
+    return load_settings(None, {}, overrides)

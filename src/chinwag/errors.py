@@ -1,0 +1,88 @@
+"""Errors, split by whose fault they are.
+
+::
+
+    ChinwagError
+    ├── ProtocolError      the remote client broke a rule; sent back as an
+    │                      ``error`` message with a stable ``code``
+    └── ServerError        chinwag itself failed (a bug, or a dependency
+                           such as Redis being down); logged, never blamed
+                           on the client
+
+Every ``error`` message a client receives has the same shape::
+
+    {"type": "error", "code": "<code>", "message": "<human text>",
+     "for": "<type of the message that failed, or null>",
+     "target": "<username involved, or null>"}
+
+``ERROR_CODES`` is the single list of codes; ``docs/protocol.md`` renders it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ERROR_CODES",
+    "ChinwagError",
+    "ProtocolError",
+    "ServerError",
+    "error_message",
+]
+
+ERROR_CODES: dict[str, str] = {
+    "bad-json": "The frame is not valid UTF-8 JSON.",
+    "bad-message": "The JSON value is not an object.",
+    "bad-type": "The message has no `type`, or `type` is not a non-empty string.",
+    "bad-field": "A field has the wrong type or an impossible value.",
+    "binary-frame": "Binary frames are not part of the protocol; send JSON text.",
+    "frame-too-large": "The frame is over the size limit; the socket is closed with 1009.",
+    "not-signed-in": "Only `username` is allowed before signing in.",
+    "bad-name": "The username is empty, too long, or has forbidden characters.",
+    "text-too-long": "The chat text is over the length limit.",
+    "no-such-user": "The `target` user is not online.",
+    "rate-limited": "Too many messages; slow down.",
+    "auth-required": "This server needs a credential to sign in.",
+    "auth-failed": "The credential is wrong, or is for another name.",
+    "auth-expired": "The credential has expired.",
+    "unavailable": "The server cannot take sign-ins right now; try again shortly.",
+    "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
+}
+
+
+def error_message(
+    code: str, message: str, for_type: str | None = None, target: str | None = None
+) -> dict[str, Any]:
+    """Build the one shape every ``error`` message has."""
+    assert code in ERROR_CODES, code
+    return {"type": "error", "code": code, "message": message, "for": for_type, "target": target}
+
+
+class ChinwagError(Exception):
+    """Base class of every error chinwag raises on purpose."""
+
+
+class ProtocolError(ChinwagError):
+    """A client sent something the protocol does not allow.
+
+    The caller turns it into an ``error`` message for that client only
+    (``as_message``) and changes nothing else.
+    """
+
+    def __init__(
+        self, code: str, message: str, for_type: str | None = None, target: str | None = None
+    ) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.for_type = for_type
+        self.target = target
+
+    def as_message(self) -> dict[str, Any]:
+        return error_message(self.code, self.message, self.for_type, self.target)
+
+
+class ServerError(ChinwagError):
+    """chinwag, or something it depends on, failed; not the client's fault."""

@@ -1,0 +1,225 @@
+"""RFC 6455 for the server side, with no I/O.
+
+``FrameReader.receive_data`` takes bytes from the socket and returns complete
+events; ``encode_frame`` and ``close_frame`` build what to write; the
+handshake helpers check an upgrade request and compute the accept key. The
+asyncio transport in ``server.py`` is a thin loop around these.
+
+Limits are checked on the frame *header*, before any payload is buffered, so
+an oversized frame costs nothing but its header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "BINARY",
+    "CLOSE",
+    "PING",
+    "PONG",
+    "TEXT",
+    "FrameReader",
+    "Message",
+    "Violation",
+    "accept_key",
+    "close_frame",
+    "encode_frame",
+    "handshake_problem",
+]
+
+CONTINUATION: Final = 0x0
+TEXT: Final = 0x1
+BINARY: Final = 0x2
+CLOSE: Final = 0x8
+PING: Final = 0x9
+PONG: Final = 0xA
+
+_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_DATA_OPCODES: Final = frozenset({TEXT, BINARY})
+_CONTROL_OPCODES: Final = frozenset({CLOSE, PING, PONG})
+_pack_short = struct.Struct("!BB").pack
+_pack_medium = struct.Struct("!BBH").pack
+_pack_long = struct.Struct("!BBQ").pack
+_unpack_medium = struct.Struct("!H").unpack_from
+_unpack_long = struct.Struct("!Q").unpack_from
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A complete frame or reassembled message from the client."""
+
+    opcode: int  # TEXT, BINARY, CLOSE, PING or PONG
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """The client broke RFC 6455; close with ``code`` and read no further."""
+
+    code: int  # 1002 protocol error, 1009 too big
+    reason: str
+
+
+Event = Message | Violation
+
+
+def encode_frame(opcode: int, payload: bytes) -> bytes:
+    """One unmasked, unfragmented server frame."""
+    length = len(payload)
+    first = 0x80 | opcode
+    if length < 126:
+        return _pack_short(first, length) + payload
+    if length < 65536:
+        return _pack_medium(first, 126, length) + payload
+    return _pack_long(first, 127, length) + payload
+
+
+def close_frame(code: int, reason: str = "") -> bytes:
+    """A close frame; the reason is cut to fit the 125-byte control limit."""
+    body = struct.pack("!H", code) + reason.encode()[:123]
+    return encode_frame(CLOSE, body)
+
+
+def _unmask(mask: bytes | bytearray, data: bytes | bytearray) -> bytes:
+    length = len(data)
+    if not length:
+        return b""
+    key = (mask * (length // 4 + 1))[:length]
+    value = int.from_bytes(data, "little") ^ int.from_bytes(key, "little")
+    return value.to_bytes(length, "little")
+
+
+class FrameReader:
+    """Parses client frames; reassembles fragmented messages."""
+
+    __slots__ = ("_buffer", "_failed", "_fragments", "_fragments_size", "_max_size")
+
+    def __init__(self, max_size: int) -> None:
+        self._max_size = max_size
+        self._buffer = bytearray()
+        self._fragments: list[bytes] | None = None  # first item holds the opcode frame
+        self._fragments_size = 0
+        self._failed = False
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed socket bytes; return the events they complete, in order.
+
+        After a :class:`Violation` the reader ignores everything.
+        """
+        if self._failed:
+            return []
+        buffer = self._buffer
+        buffer += data
+        events: list[Event] = []
+        offset = 0
+        end = len(buffer)
+        while end - offset >= 2:
+            first, second = buffer[offset], buffer[offset + 1]
+            length = second & 0x7F
+            header = 2
+            if length == 126:
+                if end - offset < 4:
+                    break
+                (length,) = _unpack_medium(buffer, offset + 2)
+                header = 4
+            elif length == 127:
+                if end - offset < 10:
+                    break
+                (length,) = _unpack_long(buffer, offset + 2)
+                header = 10
+            problem = self._check_header(first, second, length)
+            if problem is not None:
+                self._fail(events, problem)
+                break
+            start = offset + header + 4
+            if end < start + length:
+                break
+            payload = _unmask(buffer[start - 4 : start], buffer[start : start + length])
+            offset = start + length
+            event = self._frame(first & 0x80, first & 0x0F, payload)
+            if event is not None:
+                events.append(event)
+                if isinstance(event, Violation):
+                    self._fail(events, None)
+                    break
+        if not self._failed:
+            del buffer[:offset]
+        return events
+
+    def _fail(self, events: list[Event], violation: Violation | None) -> None:
+        if violation is not None:
+            events.append(violation)
+        self._failed = True
+        self._buffer = bytearray()
+        self._fragments = None
+
+    def _check_header(self, first: int, second: int, length: int) -> Violation | None:
+        opcode = first & 0x0F
+        if first & 0x70:
+            return Violation(1002, "reserved bits set; no extension was negotiated")
+        if not second & 0x80:
+            return Violation(1002, "client frames must be masked")
+        if opcode in _CONTROL_OPCODES:
+            if length > 125 or not first & 0x80:
+                return Violation(1002, "control frames must be short and unfragmented")
+            return None
+        if opcode not in _DATA_OPCODES and opcode != CONTINUATION:
+            return Violation(1002, f"unknown opcode {opcode}")
+        if self._fragments_size + length > self._max_size:
+            return Violation(1009, f"frame over {self._max_size} bytes")
+        return None
+
+    def _frame(self, fin: int, opcode: int, payload: bytes) -> Event | None:
+        if opcode in _CONTROL_OPCODES:
+            return Message(opcode, payload)
+        if opcode == CONTINUATION:
+            if self._fragments is None:
+                return Violation(1002, "continuation frame with nothing to continue")
+            self._fragments.append(payload)
+            self._fragments_size += len(payload)
+            if not fin:
+                return None
+            first, *rest = self._fragments
+            self._fragments, self._fragments_size = None, 0
+            return Message(first[0], first[1:] + b"".join(rest))
+        if self._fragments is not None:
+            return Violation(1002, "new message before the fragmented one ended")
+        if fin:
+            return Message(opcode, payload)
+        self._fragments = [bytes((opcode,)) + payload]
+        self._fragments_size = len(payload)
+        return None
+
+
+def accept_key(key: str) -> str:
+    """``Sec-WebSocket-Accept`` for a client's ``Sec-WebSocket-Key``."""
+    digest = hashlib.sha1(key.encode() + _GUID).digest()
+    return base64.b64encode(digest).decode()
+
+
+def handshake_problem(method: str, headers: Mapping[str, str]) -> str | None:
+    """Why this request is not a valid WebSocket upgrade, or None if it is.
+
+    ``headers`` has lower-case names.
+    """
+    if method != "GET":
+        return "a WebSocket upgrade must use GET"
+    if "websocket" not in headers.get("upgrade", "").lower():
+        return "missing Upgrade: websocket"
+    if "upgrade" not in headers.get("connection", "").lower():
+        return "missing Connection: Upgrade"
+    if headers.get("sec-websocket-version") != "13":
+        return "only WebSocket version 13 is supported"
+    key = headers.get("sec-websocket-key", "")
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            raise ValueError
+    except ValueError:
+        return "Sec-WebSocket-Key must be 16 bytes in base64"
+    return None
