@@ -46,6 +46,9 @@ class Settings:
         0.05, "seconds over which presence changes are coalesced into one update"
     )
     send_buffer: int = _opt(1 << 20, "bytes queued for one slow client before it is disconnected")
+    http_timeout: float = _opt(
+        15.0, "seconds an HTTP connection may stay idle or half-sent before it is closed"
+    )
     ring_timeout: float = _opt(30.0, "seconds a call rings before the caller gives up")
     # NAT traversal
     ice_url: list[str] = _list_opt(

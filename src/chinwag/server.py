@@ -60,6 +60,7 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "_http",
+        "_http_timer",
         "_reader",
         "closing",
         "conn",
@@ -74,6 +75,7 @@ class _Connection(asyncio.Protocol):
         self.server = server
         self.transport: asyncio.Transport | None = None
         self._http: h11.Connection | None = h11.Connection(h11.SERVER)
+        self._http_timer: asyncio.TimerHandle | None = None
         self._reader: FrameReader | None = None
         self.conn: ConnId = 0  # set once the socket is a WebSocket
         self.out: list[bytes] = []
@@ -89,6 +91,14 @@ class _Connection(asyncio.Protocol):
         address = transport.get_extra_info("peername")
         self.peer = f"{address[0]}:{address[1]}" if address else "?"
         self.server.sockets.add(self)
+        self._arm_http_timer()
+
+    def _arm_http_timer(self) -> None:
+        """Close an HTTP connection that idles or dribbles (slowloris)."""
+        if self._http_timer is not None:
+            self._http_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._http_timer = loop.call_later(self.server.settings.http_timeout, self.abort)
 
     def data_received(self, data: bytes) -> None:
         if self._reader is not None:
@@ -100,6 +110,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.forget(self)
+        if self._http_timer is not None:
+            self._http_timer.cancel()
         if self._reader is not None:
             self._reader = None
             self.server.on_websocket_closed(self)
@@ -157,6 +169,7 @@ class _Connection(asyncio.Protocol):
             self._http = None
         elif http.our_state is h11.DONE and http.their_state is h11.DONE:
             http.start_next_cycle()
+            self._arm_http_timer()
 
     def _request(self, http: h11.Connection, request: h11.Request) -> None:
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
@@ -210,6 +223,9 @@ class _Connection(asyncio.Protocol):
         )
         leftover, _ = http.trailing_data
         self._http = None
+        if self._http_timer is not None:
+            self._http_timer.cancel()
+            self._http_timer = None
         self._reader = FrameReader(self.server.settings.max_frame)
         self.server.on_websocket_open(self)
         if leftover:

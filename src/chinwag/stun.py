@@ -12,10 +12,10 @@ checks things:
   datagram's, FINGERPRINT wrong or not last), a response or an indication:
   silence;
 - a request whose attributes do not parse: ``400 Bad Request``;
-- a request with a comprehension-required attribute it does not know
+- a request for another method (e.g. a TURN Allocate): ``400 Bad Request``;
+- a Binding request with a comprehension-required attribute it does not know
   (``0x0000-0x7FFF``, e.g. RFC 5780's CHANGE-REQUEST): ``420 Unknown
   Attribute`` listing them in UNKNOWN-ATTRIBUTES;
-- a request for another method (e.g. a TURN Allocate): ``400 Bad Request``;
 - a Binding request: a success response with XOR-MAPPED-ADDRESS (IPv4 or
   IPv6), SOFTWARE if configured, and FINGERPRINT;
 - an RFC 3489 Binding request (no magic cookie) with an empty body: a success
@@ -31,7 +31,7 @@ import ipaddress
 import logging
 import struct
 import zlib
-from typing import Any, Final
+from typing import Any, Final, cast
 
 __all__ = [
     "BINDING",
@@ -107,11 +107,11 @@ def answer(data: bytes, source: Address, software: str | None = None) -> bytes |
         return None
     except _Malformed:
         return _error(method, transaction_id, 400, software)
+    if method != BINDING:
+        return _error(method, transaction_id, 400, software)
     unknown = [kind for kind in attribute_types if kind < 0x8000 and kind not in _UNDERSTOOD]
     if unknown:
         return _error(method, transaction_id, 420, software, unknown)
-    if method != BINDING:
-        return _error(method, transaction_id, 400, software)
     address = _xor_address(source, transaction_id)
     attributes = [(_XOR_MAPPED_ADDRESS, address), *_software(software)]
     return _encode(BINDING, _CLASS_SUCCESS, transaction_id, attributes)
@@ -244,8 +244,7 @@ class StunResponder(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         source: Address = (addr[0], addr[1])

@@ -60,7 +60,6 @@ DENIED_PEER_NETWORKS: Final = (
     "203.0.113.0/24",  # documentation
     "224.0.0.0/4",  # multicast
     "240.0.0.0/4",  # reserved, and broadcast
-    "::/128",  # unspecified
     "::1/128",  # loopback
     "::ffff:0:0/96",  # IPv4-mapped: would bypass the IPv4 rules above
     "64:ff9b::/96",  # NAT64

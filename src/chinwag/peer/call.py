@@ -1,0 +1,165 @@
+"""One WebRTC call with one remote user, negotiated over a chinwag client.
+
+aiortc's limits decide the shape of this module (see TESTING-NOTES.md):
+
+* No trickle from our side: ``setLocalDescription`` gathers every candidate
+  and puts them in the SDP, so we never send ``new-ice-candidate``.
+* Trickled candidates *from* the browser are parsed with
+  ``aiortc.sdp.candidate_from_sdp`` and applied; those that arrive before the
+  remote description are held until it is set.
+* No rollback: perfect negotiation's polite side would need it. The callee is
+  polite by the protocol, and this peer as callee never offers, so no glare
+  can reach it; as caller it is impolite and ignores a crossing offer.
+* Never a public STUN server: the configuration is always explicit, built
+  from the server's ``ice-servers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+from ..client import ChinwagClient, Event, IceCandidate, IceServers, VideoAnswer, VideoOffer
+from .media import CallMedia
+
+__all__ = ["Call", "rtc_configuration"]
+
+logger = logging.getLogger("chinwag.peer.call")
+
+
+def rtc_configuration(servers: IceServers | None, relay_only: bool = False) -> RTCConfiguration:
+    """The RTCConfiguration for the server's ``ice-servers`` (an empty list when none).
+
+    ``relay_only`` uses TURN relays only; with a TURN server on loopback this
+    is how two aiortc peers on one machine meet, since aioice never offers
+    loopback host candidates.
+    """
+    ice_servers = [
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in (servers.servers if servers else ())
+    ]
+    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=ice_servers, iceTransportPolicy=policy)
+
+
+class Call:
+    """A peer connection with ``remote``: offers, answers and candidates.
+
+    The caller (``polite=False``) calls :meth:`start` to add its tracks and
+    send the first offer. Both sides pass every signaling event from
+    ``remote`` to :meth:`handle`. ``ended`` is set when the connection fails
+    or closes; :meth:`close` ends it from this side.
+    """
+
+    def __init__(
+        self,
+        client: ChinwagClient,
+        remote: str,
+        *,
+        polite: bool,
+        media: CallMedia,
+        configuration: RTCConfiguration,
+    ) -> None:
+        self.client = client
+        self.remote = remote
+        self.polite = polite
+        self.media = media
+        self.pc = RTCPeerConnection(configuration)
+        self.ended = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._tracks_added = False
+        self._pending_candidates: list[IceCandidate] = []
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        echo = self.media.incoming(track)
+        if echo is not None:
+            self.pc.addTrack(echo)  # reuses the transceiver the offer created
+
+    async def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        logger.info("call with %s: connection %s", self.remote, state)
+        if state == "connected":
+            self.connected.set()
+        elif state in ("failed", "closed"):
+            self.ended.set()
+
+    def _add_outgoing_tracks(self) -> None:
+        if not self._tracks_added:
+            self._tracks_added = True
+            for track in self.media.outgoing():
+                self.pc.addTrack(track)
+
+    async def start(self) -> None:
+        """As caller: add our tracks and send the first offer."""
+        self._add_outgoing_tracks()
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.client.offer(self.remote, self.pc.localDescription.sdp)
+
+    async def handle(self, event: Event) -> None:
+        """Apply one signaling event from ``remote`` (offer, answer or candidate)."""
+        if isinstance(event, VideoOffer):
+            await self._on_offer(event.sdp)
+        elif isinstance(event, VideoAnswer):
+            await self._on_answer(event.sdp)
+        elif isinstance(event, IceCandidate):
+            await self._on_candidate(event)
+
+    async def _on_offer(self, sdp: str) -> None:
+        if self.pc.signalingState != "stable":
+            # Only the impolite caller can be here (the callee never offers): ignore it.
+            logger.info("call with %s: ignoring an offer that crossed ours", self.remote)
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        if self.polite:
+            self._add_outgoing_tracks()  # the callee adds its tracks at the first offer
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.client.answer(self.remote, self.pc.localDescription.sdp)
+        await self._remote_description_set()
+
+    async def _on_answer(self, sdp: str) -> None:
+        if self.pc.signalingState != "have-local-offer":
+            logger.info("call with %s: ignoring an answer to no offer", self.remote)
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await self._remote_description_set()
+
+    async def _remote_description_set(self) -> None:
+        await self.media.start()
+        held, self._pending_candidates = self._pending_candidates, []
+        for candidate in held:
+            await self._on_candidate(candidate)
+
+    async def _on_candidate(self, event: IceCandidate) -> None:
+        if self.pc.remoteDescription is None:
+            self._pending_candidates.append(event)
+            return
+        if not event.candidate:
+            await self.pc.addIceCandidate(None)  # end of candidates
+            return
+        line = event.candidate.removeprefix("candidate:")
+        try:
+            candidate = candidate_from_sdp(line)
+        except (ValueError, IndexError):
+            logger.warning("call with %s: ignoring a bad candidate %r", self.remote, line)
+            return
+        candidate.sdpMid = event.sdp_mid
+        candidate.sdpMLineIndex = event.sdp_mline_index
+        await self.pc.addIceCandidate(candidate)
+
+    async def close(self) -> None:
+        """End the call here: close the connection and finish the media."""
+        await self.pc.close()
+        await self.media.stop()
+        self.ended.set()

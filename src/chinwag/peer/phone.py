@@ -1,0 +1,304 @@
+"""Ringing: the chinwag call set-up on top of :class:`~chinwag.client.ChinwagClient`.
+
+A :class:`Phone` has at most one line in use (docs/protocol.md, "Busy"). Its
+stages, and what moves it on:
+
+====================  ==============================================================
+idle                  ``dial()`` -> dialing; ``call-invite`` or a plain
+                      ``video-offer`` -> ringing
+dialing (caller)      ``call-accept`` -> talking as the impolite caller, which
+                      offers; ``call-decline``, ``hang-up``, ``no-such-user`` or
+                      the ring timeout -> idle; the callee's crossing
+                      ``call-invite`` -> talking as callee if our name sorts lower
+ringing (callee)      accept -> talking as the polite callee (answering a held
+                      plain offer at once); decline or the caller's ``hang-up``
+                      -> idle
+talking               ``hang-up``, a failed connection or ``hang_up()`` -> idle
+====================  ==============================================================
+
+Anyone else who calls while the line is in use gets ``call-decline``
+(``busy``), plus ``hang-up`` when they sent a plain offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..client import (
+    CallAccept,
+    CallDecline,
+    CallInvite,
+    ChinwagClient,
+    ClientError,
+    ErrorReceived,
+    Event,
+    HangUp,
+    IceCandidate,
+    VideoAnswer,
+    VideoOffer,
+)
+from .call import Call, rtc_configuration
+from .media import CallMedia
+
+__all__ = ["DialOutcome", "Phone"]
+
+logger = logging.getLogger("chinwag.peer.phone")
+
+#: Asked whether to take a call from the named user; True accepts.
+Decide = Callable[[str], Awaitable[bool]]
+
+
+class DialOutcome(enum.Enum):
+    """How ringing someone ended."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    BUSY = "busy"
+    NO_ANSWER = "no answer"
+    NO_SUCH_USER = "no such user"
+    HUNG_UP = "hung up"
+
+
+_DECLINE_OUTCOMES = {"busy": DialOutcome.BUSY}
+
+
+@dataclass
+class _Line:
+    """The one call in progress: who with, how far, and what it holds."""
+
+    remote: str
+    stage: str  # "dialing", "ringing" or "talking"
+    call: Call | None = None
+    held: list[Event] = field(default_factory=list)  # a plain offer and its candidates
+    prompt: asyncio.Task[None] | None = None
+    dialed: asyncio.Future[DialOutcome] | None = None
+
+
+async def accept_always(caller: str) -> bool:
+    """The default decision: take every call."""
+    return True
+
+
+class Phone:
+    """Answers and places calls for one signed-in client.
+
+    Run :meth:`run` as a task for as long as the phone should ring; it reads
+    the client's events. :meth:`dial` rings someone; :meth:`hang_up` ends the
+    call. ``call_ended`` is set each time a call (or ringing) ends.
+    """
+
+    def __init__(
+        self,
+        client: ChinwagClient,
+        media_for_call: Callable[[], CallMedia],
+        *,
+        decide: Decide = accept_always,
+        relay_only: bool = False,
+        ring_timeout: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.media_for_call = media_for_call
+        self.decide = decide
+        self.relay_only = relay_only
+        self.ring_timeout = ring_timeout
+        self.line: _Line | None = None
+        self.call_ended = asyncio.Event()
+        self.call_started = asyncio.Event()
+        self._events = client.subscribe()
+        # One event (or decision) at a time, so a call's offer, answer and
+        # candidates reach aiortc in the order they were sent.
+        self._lock = asyncio.Lock()
+        self._watchers: set[asyncio.Task[None]] = set()
+
+    @property
+    def call(self) -> Call | None:
+        """The running call, if any."""
+        return self.line.call if self.line else None
+
+    # ---- public actions
+
+    async def run(self) -> None:
+        """Handle events until the connection closes; then end any call."""
+        try:
+            async for event in self._events:
+                async with self._lock:
+                    await self._handle(event)
+        finally:
+            self._events.close()
+            async with self._lock:
+                await self._end_line()
+
+    async def dial(self, target: str) -> DialOutcome:
+        """Ring ``target`` and wait until they accept, refuse or do not answer.
+
+        On ACCEPTED the call goes on (``call`` is set) until ``call_ended``.
+        """
+        if self.line is not None:
+            raise RuntimeError(f"the line is in use (with {self.line.remote})")
+        dialed = asyncio.get_running_loop().create_future()
+        self.line = _Line(target, "dialing", dialed=dialed)
+        self.call_ended.clear()
+        await self.client.invite(target)
+        try:
+            async with asyncio.timeout(self.ring_timeout):
+                return await asyncio.shield(dialed)
+        except TimeoutError:
+            async with self._lock:
+                await self.client.hang_up(target, "no-answer")
+                await self._end_line()
+            return DialOutcome.NO_ANSWER
+
+    async def hang_up(self, reason: str = "hung-up") -> None:
+        """End the ringing or running call, telling the other side."""
+        async with self._lock:
+            if self.line is not None:
+                reason = "cancelled" if self.line.stage == "dialing" else reason
+                with contextlib.suppress(ClientError):
+                    await self.client.hang_up(self.line.remote, reason)
+                await self._end_line()
+
+    # ---- the dispatcher
+
+    async def _handle(self, event: Event) -> None:
+        line = self.line
+        if isinstance(event, ErrorReceived):
+            self._on_error(event)
+            return
+        sender = getattr(event, "name", None)
+        if line is not None and sender == line.remote:
+            await self._from_partner(line, event)
+        elif isinstance(event, CallInvite | VideoOffer):
+            if line is None:
+                await self._ring(event)
+            else:
+                await self._refuse_busy(event)
+
+    async def _from_partner(self, line: _Line, event: Event) -> None:
+        if isinstance(event, CallAccept) and line.stage == "dialing":
+            await self._start_talking(line, polite=False)
+        elif isinstance(event, CallInvite) and line.stage == "dialing":
+            await self._invite_glare(line)
+        elif isinstance(event, CallDecline):
+            self._resolve(line, _DECLINE_OUTCOMES.get(event.reason, DialOutcome.DECLINED))
+            logger.info("%s declined (%s)", line.remote, event.reason)
+            await self._end_line()
+        elif isinstance(event, HangUp):
+            self._resolve(line, DialOutcome.HUNG_UP)
+            logger.info("%s hung up (%s)", line.remote, event.reason)
+            await self._end_line()
+        elif isinstance(event, VideoOffer | VideoAnswer | IceCandidate):
+            if line.call is not None:
+                await line.call.handle(event)
+            elif line.stage == "ringing":
+                line.held.append(event)  # answered once the user accepts
+
+    def _on_error(self, event: ErrorReceived) -> None:
+        line = self.line
+        if (
+            line is not None
+            and line.stage == "dialing"
+            and event.code == "no-such-user"
+            and event.target == line.remote
+        ):
+            self._resolve(line, DialOutcome.NO_SUCH_USER)
+            self.line = None
+            self.call_ended.set()
+        else:
+            logger.warning("server error %s: %s", event.code, event.message)
+
+    def _resolve(self, line: _Line, outcome: DialOutcome) -> None:
+        if line.dialed is not None and not line.dialed.done():
+            line.dialed.set_result(outcome)
+
+    # ---- ringing
+
+    async def _ring(self, event: CallInvite | VideoOffer) -> None:
+        line = _Line(event.name, "ringing")
+        if isinstance(event, VideoOffer):
+            line.held.append(event)  # a reference caller: its offer rings like an invite
+        self.line = line
+        self.call_ended.clear()
+        logger.info("%s is calling", event.name)
+        line.prompt = asyncio.create_task(self._ask(line))
+
+    async def _ask(self, line: _Line) -> None:
+        take = await self.decide(line.remote)
+        async with self._lock:
+            if self.line is not line:  # the caller gave up meanwhile
+                return
+            if take:
+                await self._accept(line)
+            else:
+                await self._decline(line)
+
+    async def _accept(self, line: _Line) -> None:
+        plain_offer = any(isinstance(e, VideoOffer) for e in line.held)
+        if not plain_offer:
+            await self.client.accept(line.remote)
+        await self._start_talking(line, polite=True)
+
+    async def _decline(self, line: _Line) -> None:
+        if any(isinstance(e, VideoOffer) for e in line.held):
+            await self.client.hang_up(line.remote, None)  # what a reference caller understands
+        await self.client.decline(line.remote, "declined")
+        await self._end_line()
+
+    async def _refuse_busy(self, event: CallInvite | VideoOffer) -> None:
+        logger.info("%s called while busy", event.name)
+        await self.client.decline(event.name, "busy")
+        if isinstance(event, VideoOffer):
+            await self.client.hang_up(event.name, None)
+
+    async def _invite_glare(self, line: _Line) -> None:
+        """Both invited each other: the lower name accepts and becomes the callee."""
+        if self.client.name < line.remote:
+            await self.client.accept(line.remote)
+            await self._start_talking(line, polite=True)
+        # else: ignore the crossing invite; they will accept ours
+
+    # ---- talking
+
+    async def _start_talking(self, line: _Line, *, polite: bool) -> None:
+        servers = await self.client.wait_for_ice_servers()
+        line.stage = "talking"
+        line.call = Call(
+            self.client,
+            line.remote,
+            polite=polite,
+            media=self.media_for_call(),
+            configuration=rtc_configuration(servers, self.relay_only),
+        )
+        self._resolve(line, DialOutcome.ACCEPTED)
+        self.call_started.set()
+        watcher = asyncio.create_task(self._watch(line, line.call))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+        if not polite:
+            await line.call.start()
+        held, line.held = line.held, []
+        for event in held:
+            await line.call.handle(event)
+
+    async def _watch(self, line: _Line, call: Call) -> None:
+        """Hang up when the connection fails without a ``hang-up``."""
+        await call.ended.wait()
+        if self.line is line:
+            logger.info("call with %s failed", line.remote)
+            await self.hang_up("failed")
+
+    async def _end_line(self) -> None:
+        line, self.line = self.line, None
+        if line is None:
+            return
+        if line.prompt is not None and line.prompt is not asyncio.current_task():
+            line.prompt.cancel()
+        if line.call is not None:
+            await line.call.close()
+        self._resolve(line, DialOutcome.HUNG_UP)
+        self.call_started.clear()
+        self.call_ended.set()

@@ -1,0 +1,181 @@
+// Wiring: the socket, sign-in, user list, chat and calls of one page.
+// Settings from the URL (for tests and troubleshooting):
+//   ?ringTimeout=SECONDS  ring this long before "No answer" (else the server's, else 30)
+//   ?relay=1              force iceTransportPolicy "relay" (TURN only)
+//   ?iceGrace=SECONDS     how long ICE may stay "disconnected" before the call ends (5)
+//   ?debug=1              expose the test hook window.chinwag.debug (docs/web-client.md)
+
+import { createCall } from "./call.js";
+import { createCallView } from "./callview.js";
+import { createChat } from "./chat.js";
+import { createLobby } from "./lobby.js";
+import { createSocket, defaultSocketUrl } from "./socket.js";
+import { byId, createDebugLog, show } from "./ui.js";
+
+const FEATURES = ["deltas", "ringing", "plain-text"];
+const DEFAULT_RING_TIMEOUT_S = 30;
+const STATUS_WORDS = {
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+};
+
+/** Start the client on this page. */
+export function start() {
+  const params = new URLSearchParams(window.location.search);
+  const log = createDebugLog(byId("debug-log"));
+  const session = {
+    connectionId: null,
+    wantedName: "",
+    name: "",
+    resume: null,
+    serverRingTimeout: null,
+    iceServers: [],
+  };
+
+  const relaySwitch = byId("relay-only");
+  relaySwitch.checked = params.get("relay") === "1";
+
+  const lobby = createLobby({
+    listElement: byId("user-list"),
+    countElement: byId("user-count"),
+    onCall: (name) => call.call(name),
+  });
+  const chat = createChat({
+    logElement: byId("messages"),
+    formElement: byId("chat-form"),
+    inputElement: byId("chat-input"),
+    send: (text) => socket.send({ type: "message", text, id: session.connectionId, date: Date.now() }),
+  });
+  const view = createCallView();
+  const call = createCall({
+    send: (msg) => socket.send(msg),
+    self: () => session.name,
+    iceConfig: () => ({
+      iceServers: session.iceServers,
+      iceTransportPolicy: relaySwitch.checked ? "relay" : "all",
+    }),
+    ringTimeoutMs: () => 1000 * ringTimeoutSeconds(params, session),
+    view,
+    log,
+    timing: {
+      iceGraceMs: 1000 * (Number(params.get("iceGrace")) || 5),
+      connectTimeoutMs: 1000 * (Number(params.get("connectTimeout")) || 30),
+    },
+  });
+  view.bind(call);
+
+  const signIn = createSignIn(session, () => sendSignIn());
+
+  function sendSignIn() {
+    if (!session.wantedName || session.connectionId === null) return;
+    const msg = { type: "username", name: session.wantedName, date: Date.now(), id: session.connectionId };
+    msg.features = FEATURES;
+    if (session.resume) msg.resume = session.resume;
+    socket.send(msg);
+  }
+
+  const handlers = {
+    id(msg) {
+      session.connectionId = msg.id;
+      sendSignIn();
+    },
+    rejectusername(msg) {
+      signIn.renamed(session.wantedName, String(msg.name));
+      session.wantedName = String(msg.name);
+    },
+    "signed-in"(msg) {
+      session.name = String(msg.name);
+      session.wantedName = session.name;
+      session.resume = msg.resume ?? session.resume;
+      if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
+      lobby.setSelf(session.name);
+      signIn.signedIn(session.name);
+      byId("chat-input").focus();
+    },
+    "ice-servers"(msg) {
+      session.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+      log(`ice-servers: ${session.iceServers.length} server(s)`);
+    },
+    userlist: (msg) => lobby.applyUserlist(msg),
+    presence: (msg) => lobby.applyPresence(msg),
+    message: (msg) => chat.addMessage(msg),
+    error(msg) {
+      log(`error ${msg.code}: ${msg.message}`);
+      if (msg.code === "bad-resume") session.resume = null;
+      if (msg.for === "username" || !session.name) signIn.error(String(msg.message ?? msg.code));
+      else if (!call.handle(msg)) chat.addNote(String(msg.message ?? msg.code));
+    },
+  };
+
+  const socket = createSocket({
+    url: defaultSocketUrl(),
+    log,
+    onOpen: () => {},
+    onMessage(msg) {
+      const handler = handlers[msg.type];
+      if (handler) handler(msg);
+      else if (!call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
+    },
+    onStatus(status) {
+      const element = byId("connection-status");
+      element.textContent = STATUS_WORDS[status] ?? status;
+      element.dataset.status = status;
+      if (status !== "connected") {
+        session.connectionId = null;
+        call.serverLost();
+      }
+    },
+  });
+
+  if (params.get("debug") === "1") {
+    window.chinwag = Object.freeze({ debug: call.debug });
+  }
+}
+
+function ringTimeoutSeconds(params, session) {
+  const fromUrl = Number(params.get("ringTimeout"));
+  if (fromUrl > 0) return fromUrl;
+  return session.serverRingTimeout ?? DEFAULT_RING_TIMEOUT_S;
+}
+
+/** The sign-in form: asks for a name; shows errors and the assigned name. */
+function createSignIn(session, submit) {
+  const form = byId("signin-form");
+  const input = byId("name-input");
+  const error = byId("name-error");
+  const signedInAs = byId("self-name");
+  let renamedFrom = "";
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    session.wantedName = input.value.trim();
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+    if (session.wantedName) submit();
+  });
+
+  return {
+    error(text) {
+      error.textContent = text;
+      input.setAttribute("aria-invalid", "true");
+      session.wantedName = "";
+      input.focus();
+    },
+    renamed(asked, assigned) {
+      renamedFrom = asked;
+      error.textContent = `The name ${asked} was taken; you are ${assigned}.`;
+    },
+    signedIn(name) {
+      show(byId("signin"), false);
+      show(byId("app"), true);
+      signedInAs.textContent = name;
+      const note = byId("rename-note");
+      note.textContent = renamedFrom ? `${renamedFrom} was taken, so you are ${name}.` : "";
+      show(note, Boolean(renamedFrom));
+    },
+  };
+}
+
+start();

@@ -1,0 +1,157 @@
+// The call area of the page: ringing prompts, the video stage, controls,
+// indicators, device pickers and the stats panel. call.js decides; this
+// module only shows, and forwards clicks to the controller given to bind().
+
+import { listDevices } from "./media.js";
+import { createStatsPanel } from "./stats.js";
+import { ask, byId, createNotice, el, formatDuration, show } from "./ui.js";
+
+/** Build the view over the page's call elements. Call bind(controller) before use. */
+export function createCallView() {
+  const area = byId("call-area");
+  const notice = createNotice(byId("call-notice"));
+  const prompt = byId("call-prompt");
+  const incoming = byId("incoming");
+  const outgoing = byId("outgoing");
+  const stage = byId("stage");
+  const remoteVideo = byId("remote-video");
+  const localVideo = byId("local-video");
+  const phase = byId("call-phase");
+  const duration = byId("call-duration");
+  const cameraSelect = byId("camera-select");
+  const micSelect = byId("mic-select");
+  const statsPanel = byId("stats-panel");
+  const buttons = {
+    accept: byId("accept-button"),
+    decline: byId("decline-button"),
+    cancel: byId("cancel-button"),
+    hangUp: byId("hangup-button"),
+    mute: byId("mute-button"),
+    camera: byId("camera-button"),
+    share: byId("share-button"),
+    stats: byId("stats-button"),
+  };
+  let controller = null;
+  let durationTimer = null;
+  const stats = createStatsPanel({
+    listElement: byId("stats-list"),
+    getPc: () => controller?.debug.pc ?? null,
+  });
+
+  function setPressed(button, pressed, labelOn, labelOff) {
+    button.setAttribute("aria-pressed", String(pressed));
+    button.textContent = pressed ? labelOn : labelOff;
+  }
+
+  function showOnly(part) {
+    for (const candidate of [incoming, outgoing, stage]) show(candidate, candidate === part);
+  }
+
+  async function fillDevicePickers() {
+    const { cameras, microphones } = await listDevices().catch(() => ({ cameras: [], microphones: [] }));
+    const fill = (select, devices) => {
+      const current = select.value;
+      select.replaceChildren(...devices.map((d) => el("option", { value: d.id }, d.label)));
+      if (devices.some((d) => d.id === current)) select.value = current;
+    };
+    fill(cameraSelect, cameras);
+    fill(micSelect, microphones);
+  }
+
+  function toggleStats() {
+    const open = statsPanel.hidden;
+    show(statsPanel, open);
+    buttons.stats.setAttribute("aria-expanded", String(open));
+    if (open) stats.start();
+    else stats.stop();
+  }
+
+  return {
+    /** Connect the buttons to the call controller (call.js). */
+    bind(call) {
+      controller = call;
+      buttons.accept.addEventListener("click", () => call.accept());
+      buttons.decline.addEventListener("click", () => call.decline());
+      buttons.cancel.addEventListener("click", () => call.cancel());
+      buttons.hangUp.addEventListener("click", () => call.hangUp());
+      buttons.mute.addEventListener("click", () => call.toggleMute());
+      buttons.camera.addEventListener("click", () => call.toggleCamera());
+      buttons.share.addEventListener("click", () => call.toggleScreen());
+      buttons.stats.addEventListener("click", toggleStats);
+      cameraSelect.addEventListener("change", () => call.switchDevice("video", cameraSelect.value));
+      micSelect.addEventListener("change", () => call.switchDevice("audio", micSelect.value));
+      incoming.addEventListener("keydown", (e) => e.key === "Escape" && call.decline());
+      fillDevicePickers();
+      navigator.mediaDevices?.addEventListener?.("devicechange", fillDevicePickers);
+    },
+    setState(state) {
+      area.dataset.state = state;
+      document.body.dataset.callState = state;
+    },
+    notice: (text, kind) => notice.say(text, kind),
+    ask: (question, choices) => ask(prompt, question, choices),
+    chosenDevices: () => ({ videoId: cameraSelect.value || undefined, audioId: micSelect.value || undefined }),
+    incoming(name) {
+      notice.clear();
+      byId("incoming-text").textContent = `${name} is calling`;
+      showOnly(incoming);
+      buttons.accept.focus();
+    },
+    outgoing(name) {
+      notice.clear();
+      byId("outgoing-text").textContent = `Calling ${name}…`;
+      showOnly(outgoing);
+      buttons.cancel.focus();
+    },
+    connecting(name) {
+      byId("peer-name").textContent = name;
+      phase.textContent = "Connecting…";
+      duration.textContent = "";
+      showOnly(stage);
+      buttons.hangUp.focus();
+    },
+    connected(name) {
+      byId("peer-name").textContent = name;
+      phase.textContent = "";
+      const started = Date.now();
+      const tick = () => (duration.textContent = formatDuration((Date.now() - started) / 1000));
+      tick();
+      durationTimer = setInterval(tick, 1000);
+      fillDevicePickers();
+    },
+    setLocalStream(stream) {
+      localVideo.srcObject = stream;
+    },
+    setLocalPreview(track) {
+      localVideo.srcObject = new MediaStream([track]);
+    },
+    setRemoteStream(stream) {
+      if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
+    },
+    remoteMediaState({ audio, video, screen }) {
+      show(byId("remote-muted"), audio === false);
+      show(byId("remote-camera-off"), video === false && !screen);
+      show(byId("remote-sharing"), Boolean(screen));
+    },
+    localMediaState({ audio, video, screen }) {
+      setPressed(buttons.mute, !audio, "Unmute", "Mute");
+      setPressed(buttons.camera, !video, "Camera on", "Camera off");
+      setPressed(buttons.share, screen, "Stop sharing", "Share screen");
+    },
+    /** Back to idle: no prompts, no video, controls reset. */
+    reset() {
+      clearInterval(durationTimer);
+      stats.stop();
+      show(statsPanel, false);
+      buttons.stats.setAttribute("aria-expanded", "false");
+      showOnly(null);
+      prompt.replaceChildren();
+      show(prompt, false);
+      remoteVideo.srcObject = null;
+      localVideo.srcObject = null;
+      duration.textContent = "";
+      this.remoteMediaState({ audio: true, video: true, screen: false });
+      this.localMediaState({ audio: true, video: true, screen: false });
+    },
+  };
+}

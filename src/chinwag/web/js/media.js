@@ -1,0 +1,99 @@
+// Cameras, microphones and screen sharing. Errors become MediaProblem with a
+// reason the call module can act on and words a person can read.
+
+/** Why local media could not be opened; `reason` maps to call-decline reasons. */
+export class MediaProblem extends Error {
+  constructor(reason, message, available = { audio: false, video: false }) {
+    super(message);
+    this.name = "MediaProblem";
+    this.reason = reason; // "no-media" | "permission-denied" | "in-use" | "failed"
+    this.available = available; // which kinds exist, for an audio-only / video-only offer
+  }
+}
+
+/** Which kinds of input device exist: {audio, video}. Works before permission. */
+export async function availableKinds() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  return {
+    audio: devices.some((d) => d.kind === "audioinput"),
+    video: devices.some((d) => d.kind === "videoinput"),
+  };
+}
+
+/** Cameras and microphones, for the device pickers: {cameras, microphones}. */
+export async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const pick = (kind, fallback) =>
+    devices
+      .filter((d) => d.kind === kind)
+      .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
+  return { cameras: pick("videoinput", "Camera"), microphones: pick("audioinput", "Microphone") };
+}
+
+function constraint(wanted, deviceId) {
+  if (!wanted) return false;
+  return deviceId ? { deviceId: { exact: deviceId } } : true;
+}
+
+/**
+ * Open camera and/or microphone. want = {audio, video, audioId, videoId}.
+ * Resolves to a MediaStream; rejects with MediaProblem.
+ */
+export async function openUserMedia(want) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new MediaProblem("no-media", "This browser cannot open a camera or microphone here.");
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      audio: constraint(want.audio, want.audioId),
+      video: constraint(want.video, want.videoId),
+    });
+  } catch (error) {
+    throw await describe(error, want);
+  }
+}
+
+async function describe(error, want) {
+  switch (error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return new MediaProblem(
+        "permission-denied",
+        "Permission to use the camera or microphone was denied. Allow it in the browser's " +
+          "site settings and try again.",
+      );
+    case "NotReadableError":
+    case "AbortError":
+      return new MediaProblem(
+        "in-use",
+        "The camera or microphone is in use by another application, or cannot be started.",
+      );
+    case "NotFoundError":
+    case "OverconstrainedError": {
+      const available = await availableKinds().catch(() => ({ audio: false, video: false }));
+      const missing = [want.video && !available.video && "camera", want.audio && !available.audio && "microphone"]
+        .filter(Boolean)
+        .join(" or ");
+      return new MediaProblem("no-media", `No ${missing || "camera or microphone"} was found.`, available);
+    }
+    default:
+      return new MediaProblem("failed", `The camera or microphone failed: ${error.message}`);
+  }
+}
+
+/** Open a screen, window or tab to share; resolves to its video track. */
+export async function openScreen() {
+  const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  return stream.getVideoTracks()[0];
+}
+
+/** Open one new track of a kind from a chosen device (for switching mid-call). */
+export async function openDeviceTrack(kind, deviceId) {
+  const stream = await openUserMedia({
+    audio: kind === "audio",
+    video: kind === "video",
+    audioId: kind === "audio" ? deviceId : undefined,
+    videoId: kind === "video" ? deviceId : undefined,
+  });
+  return kind === "audio" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+}

@@ -1,0 +1,106 @@
+// Call statistics from RTCPeerConnection.getStats(): round-trip time,
+// bitrates, resolution, frame rate, packets lost and the route (host / srflx /
+// relay over UDP / TCP) of the selected candidate pair.
+
+import { el } from "./ui.js";
+
+/** Read one report into plain numbers; `previous` (the last result) gives bitrates. */
+export async function readStats(pc, previous = null) {
+  const report = await pc.getStats();
+  const now = performance.now();
+  const byId = new Map();
+  report.forEach((entry) => byId.set(entry.id, entry));
+  const result = { at: now, bytesIn: 0, bytesOut: 0, packetsLost: 0, route: null, rtt: null };
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp") {
+      result.bytesIn += s.bytesReceived ?? 0;
+      result.packetsLost += s.packetsLost ?? 0;
+      if (s.kind === "video") {
+        result.width = s.frameWidth;
+        result.height = s.frameHeight;
+        result.fps = s.framesPerSecond;
+        result.framesDecoded = s.framesDecoded;
+      }
+    } else if (s.type === "outbound-rtp") {
+      result.bytesOut += s.bytesSent ?? 0;
+    } else if (s.type === "transport" && s.selectedCandidatePairId) {
+      pair = byId.get(s.selectedCandidatePairId);
+    }
+  });
+  // Some browsers have no transport entry; fall back to the nominated pair.
+  if (!pair) report.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
+  if (pair) {
+    result.rtt = pair.currentRoundTripTime ?? null;
+    const local = byId.get(pair.localCandidateId);
+    const remote = byId.get(pair.remoteCandidateId);
+    if (local) {
+      result.route = {
+        local: local.candidateType,
+        remote: remote?.candidateType ?? "?",
+        protocol: (local.relayProtocol || local.protocol || "").toUpperCase(),
+      };
+    }
+  }
+  if (previous) {
+    const seconds = (now - previous.at) / 1000;
+    if (seconds > 0) {
+      result.kbpsIn = ((result.bytesIn - previous.bytesIn) * 8) / 1000 / seconds;
+      result.kbpsOut = ((result.bytesOut - previous.bytesOut) * 8) / 1000 / seconds;
+    }
+  }
+  return result;
+}
+
+/** "relay (UDP)" from a route, or "relay (UDP) to host" when the ends differ. */
+export function describeRoute(route) {
+  if (!route) return "not connected";
+  const ends = route.local === route.remote ? route.local : `${route.local} to ${route.remote}`;
+  return `${ends} (${route.protocol || "?"})`;
+}
+
+const ROWS = [
+  ["route", "Route", (s) => describeRoute(s.route)],
+  ["rtt", "Round-trip time", (s) => (s.rtt == null ? "–" : `${Math.round(s.rtt * 1000)} ms`)],
+  ["in", "Receiving", (s) => (s.kbpsIn == null ? "–" : `${Math.round(s.kbpsIn)} kbit/s`)],
+  ["out", "Sending", (s) => (s.kbpsOut == null ? "–" : `${Math.round(s.kbpsOut)} kbit/s`)],
+  ["resolution", "Resolution", (s) => (s.width ? `${s.width}×${s.height}` : "–")],
+  ["fps", "Frame rate", (s) => (s.fps == null ? "–" : `${Math.round(s.fps)} fps`)],
+  ["lost", "Packets lost", (s) => String(s.packetsLost)],
+];
+
+/**
+ * Render stats into a <dl> once a second while visible. getPc() returns the
+ * current RTCPeerConnection or null. Returns {start(), stop()}.
+ */
+export function createStatsPanel({ listElement, getPc, intervalMs = 1000 }) {
+  const cells = new Map();
+  for (const [key, label] of ROWS) {
+    const value = el("dd", { "data-stat": key }, "–");
+    cells.set(key, value);
+    listElement.append(el("dt", {}, label), value);
+  }
+  let timer = null;
+  let previous = null;
+
+  async function tick() {
+    const pc = getPc();
+    if (!pc) return;
+    const current = await readStats(pc, previous);
+    previous = current;
+    for (const [key, , format] of ROWS) cells.get(key).textContent = format(current);
+  }
+
+  return {
+    start() {
+      if (timer) return;
+      previous = null;
+      tick();
+      timer = setInterval(tick, intervalMs);
+    },
+    stop() {
+      clearInterval(timer);
+      timer = null;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test directory: a real chinwag server in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from chinwag.config import settings_for_tests
+from chinwag.server import ChinwagServer
+from tests.support import Client
+
+StartServer = Callable[..., Awaitable[ChinwagServer]]
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[StartServer]:
+    """Factory: start a real server on an ephemeral loopback port; stopped after the test."""
+    servers: list[ChinwagServer] = []
+
+    async def start(**overrides: Any) -> ChinwagServer:
+        overrides.setdefault("host", "127.0.0.1")
+        overrides.setdefault("port", 0)
+        server = ChinwagServer(settings_for_tests(**overrides))
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> ChinwagServer:
+    """A real server with default settings and a short presence interval."""
+    return await start_server(presence_interval=0.02)
+
+
+@pytest.fixture
+async def connect(server: ChinwagServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+    """Factory: open real WebSocket clients to ``server``; closed after the test."""
+    clients: list[Client] = []
+
+    async def open_client(**kwargs: Any) -> Client:
+        client = await Client.open(server.port, **kwargs)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.close()
