@@ -1,0 +1,72 @@
+"""The one interface every bus implements."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Callable
+
+from ..errors import ServerError
+from .events import BusEvent, UserRecord
+
+__all__ = ["Bus", "BusUnavailable", "EventHandler"]
+
+EventHandler = Callable[[BusEvent], None]
+
+
+class BusUnavailable(ServerError):
+    """The bus cannot answer now (Redis down); the caller refuses sign-ins."""
+
+
+class Bus(abc.ABC):
+    """Carries lobby events between nodes; see the package docstring.
+
+    Contract (checked by ``tests/cluster/test_bus_contract.py``):
+
+    * ``claim(name, record)`` is atomic across nodes: of two nodes claiming
+      one name at once, exactly one gets True. The claim is leased to this
+      node and renewed by the bus while the node lives; ``release`` frees it.
+      Raises BusUnavailable when the shared store cannot be reached.
+    * ``publish(event)`` reaches every *other* node's handler once, in the
+      order published; ``send(node, event)`` reaches that node's handler.
+      Both are fire-and-forget and never block the caller.
+    * ``directory()`` lists every claimed user of every live node.
+    * When a node dies, every other node's handler gets ``NodeGone(node)``
+      within the lease time, and its names become free.
+    * ``update(record)`` changes the stored record of a claimed name (busy).
+    """
+
+    def __init__(self, node: str | None = None) -> None:
+        self.node = node or uuid.uuid4().hex[:12]
+        self._handler: EventHandler | None = None
+
+    @property
+    def available(self) -> bool:
+        """False while the shared store is unreachable."""
+        return True
+
+    async def start(self, handler: EventHandler) -> None:
+        """Join the cluster; ``handler`` gets events from other nodes."""
+        self._handler = handler
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Leave the cluster: release this node's names."""
+
+    @abc.abstractmethod
+    async def claim(self, record: UserRecord) -> bool: ...
+
+    @abc.abstractmethod
+    async def release(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def update(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    def publish(self, event: BusEvent) -> None: ...
+
+    @abc.abstractmethod
+    def send(self, node: str, event: BusEvent) -> None: ...
+
+    @abc.abstractmethod
+    async def directory(self) -> list[UserRecord]: ...

@@ -1,0 +1,108 @@
+"""What nodes tell each other. Small frozen records, encoded with msgspec.
+
+Presence events go to every node (``Bus.publish``); deliveries go to the node
+that holds the target user (``Bus.send``). ``NodeGone`` is never sent by a
+node: the bus synthesizes it when a node's lease runs out.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "BusEvent",
+    "ChatLine",
+    "Deliver",
+    "Joined",
+    "Left",
+    "NodeGone",
+    "Relayed",
+    "Renamed",
+    "Status",
+    "Undeliverable",
+    "UserRecord",
+    "decode_event",
+    "encode_event",
+]
+
+
+class UserRecord(msgspec.Struct, frozen=True):
+    """One signed-in user as the shared directory stores it."""
+
+    name: str
+    node: str
+    features: tuple[str, ...] = ()
+    busy: bool = False
+
+
+class Joined(msgspec.Struct, frozen=True, tag="joined"):
+    user: UserRecord
+
+
+class Left(msgspec.Struct, frozen=True, tag="left"):
+    name: str
+    node: str
+
+
+class Renamed(msgspec.Struct, frozen=True, tag="renamed"):
+    old: str
+    new: str
+    node: str
+
+
+class Status(msgspec.Struct, frozen=True, tag="status"):
+    """A user became busy (in a call) or idle."""
+
+    name: str
+    busy: bool
+
+
+class ChatLine(msgspec.Struct, frozen=True, tag="chat"):
+    name: str
+    id: int
+    date: int
+    text: str
+
+
+class Relayed(msgspec.Struct, frozen=True, tag="relayed"):
+    """An untargeted pass-through message, for every user on every node."""
+
+    payload: bytes  # UTF-8 JSON, ready to send
+
+
+class Deliver(msgspec.Struct, frozen=True, tag="deliver"):
+    """A targeted message for ``target``, a user on the receiving node."""
+
+    sender: str
+    sender_node: str
+    target: str
+    kind: str
+    payload: bytes  # UTF-8 JSON, ready to send
+
+
+class Undeliverable(msgspec.Struct, frozen=True, tag="undeliverable"):
+    """Sent back when a Deliver found no such user (it left meanwhile)."""
+
+    sender: str
+    target: str
+    kind: str
+
+
+class NodeGone(msgspec.Struct, frozen=True, tag="node-gone"):
+    node: str
+
+
+BusEvent = (
+    Joined | Left | Renamed | Status | ChatLine | Relayed | Deliver | Undeliverable | NodeGone
+)
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder: msgspec.msgpack.Decoder[BusEvent] = msgspec.msgpack.Decoder(BusEvent)
+
+
+def encode_event(event: BusEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes) -> BusEvent:
+    return _decoder.decode(data)
