@@ -9,8 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .auth import add_token_command
 from .config import ConfigError, add_arguments, load_settings
 from .logs import setup_logging
+from .peer.cli import add_peer_commands
+from .turn import add_turn_config_command
 
 __all__ = ["build_parser", "main"]
 
@@ -33,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(serve)
     serve.set_defaults(handler=_serve)
+    add_turn_config_command(commands)
+    add_token_command(commands)
+    add_peer_commands(commands)
     return parser
 
 

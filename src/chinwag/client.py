@@ -660,6 +660,7 @@ class ChinwagClient:
         self._callbacks: list[tuple[type[Event], Callback]] = []
         self._callback_tasks: set[asyncio.Future[None]] = set()
         self._got_ice_servers = asyncio.Event()
+        self._finished = False  # the connection has ended; subscriptions see the end at once
 
     # ---- lifecycle
 
@@ -680,22 +681,36 @@ class ChinwagClient:
         except (aiohttp.ClientError, OSError) as error:
             await self._close_session()
             raise ConnectionClosed(f"cannot connect to {self.url}: {error}") from error
-        with self.subscribe() as events:
-            self._reader = asyncio.create_task(self._read(), name=f"chinwag-client-{self.name}")
-            try:
-                async with asyncio.timeout(self.connect_timeout):
-                    welcome = await events.wait_for(Welcome)
-                    assert isinstance(welcome, Welcome)
-                    await self.send(self._sign_in_message(welcome.id))
-                    # Without features the server sends no signed-in (reference mode).
-                    signed_in = await events.wait_for(SignedIn) if self.features else None
-                    await events.wait_for(UserList)
-            except BaseException:
-                await self.close()
-                raise
-        if isinstance(signed_in, SignedIn):
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                welcome = await self._read_until(Welcome)
+                await self.send(self._sign_in_message(welcome.id))
+                # Without features the server sends no signed-in (reference mode).
+                signed_in = await self._read_until(SignedIn) if self.features else None
+                await self._read_until(UserList)
+        except BaseException:
+            await self.close()
+            raise
+        # Frames after the first list wait in the socket until this task next
+        # awaits, so subscriptions made right after connect() miss nothing.
+        self._reader = asyncio.create_task(self._read(), name=f"chinwag-client-{self.name}")
+        if signed_in is not None:
             return signed_in
         return SignedIn(id=self.id, name=self.name, features=frozenset())
+
+    async def _read_until(self, kind: type[E]) -> E:
+        """While signing in: read and dispatch frames until one of ``kind`` arrives."""
+        assert self._socket is not None
+        while True:
+            frame = await self._socket.receive()
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                self.close_code = self._socket.close_code
+                raise ConnectionClosed("the server closed the connection", self.close_code)
+            event = self._receive_text(frame.data)
+            if isinstance(event, kind):
+                return event
+            if isinstance(event, ErrorReceived):
+                raise event.exception()
 
     def _sign_in_message(self, connection_id: int) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -747,7 +762,7 @@ class ChinwagClient:
     def subscribe(self) -> Subscription:
         """Start queueing every event from now on; see :class:`Subscription`."""
         subscription = Subscription(self)
-        if self._reader is not None and self._reader.done():
+        if self._finished:
             subscription._put(None)
         else:
             self._subscriptions.add(subscription)
@@ -786,17 +801,19 @@ class ChinwagClient:
             logger.debug("%s: connection closed (%s)", self.name, self.close_code)
             self._finish()
 
-    def _receive_text(self, text: str) -> None:
+    def _receive_text(self, text: str) -> Event | None:
         try:
             message = json.loads(text)
         except ValueError:
             logger.warning("%s: ignoring a frame that is not JSON", self.name)
-            return
+            return None
         if not isinstance(message, dict):
             logger.warning("%s: ignoring a frame that is not a JSON object", self.name)
-            return
+            return None
         logger.debug("%s < %s", self.name, message.get("type"))
-        self._dispatch(parse_event(message))
+        event = parse_event(message)
+        self._dispatch(event)
+        return event
 
     def _dispatch(self, event: Event) -> None:
         self._update_state(event)
@@ -837,6 +854,7 @@ class ChinwagClient:
             logger.error("%s: callback failed", self.name, exc_info=task.exception())
 
     def _finish(self) -> None:
+        self._finished = True
         for subscription in list(self._subscriptions):
             subscription._put(None)
         self._subscriptions.clear()

@@ -75,6 +75,12 @@ class Settings:
     heartbeat: float = _opt(20.0, "seconds between WebSocket pings")
     heartbeat_misses: int = _opt(2, "unanswered pings after which a client is dropped")
     resume_grace: float = _opt(30.0, "seconds a dropped client may come back with its resume token")
+    chat_rate: float = _opt(
+        5.0, "chat messages and renames per second per connection, bursts of 4x (0: no limit)"
+    )
+    signal_rate: float = _opt(
+        200.0, "signaling messages per second per connection, bursts of 4x (0: no limit)"
+    )
     password: str | None = _opt(None, "shared password needed to sign in", secret=True)
     token_secret: str | None = _opt(
         None, "HMAC secret of sign-in tokens issued by another system", secret=True

@@ -3,12 +3,16 @@
 Rules of this module:
 
 * Inputs are method calls: a connection opened (``connect``), a frame from it
-  (``receive``), a transport-level fault (``reject``), a connection gone for
-  good (``disconnect``), the presence timer (``flush_presence``).
+  (``receive``), a transport-level fault (``reject``), a connection gone
+  (``disconnect``), the presence timer (``flush_presence``), the housekeeping
+  tick (``expire``), and, in a cluster, a name-claim result (``claimed``) or an
+  event from another node (``bus_event``).
 * Each call returns a list of effects for the transport to carry out, in
-  order: :class:`Send` one payload to some connections, :class:`Close` one.
-  The lobby never awaits and never touches a socket, so every rule is
-  unit-tested by calling methods and reading the effects.
+  order: :class:`Send` one payload to some connections, :class:`Close` one,
+  and in a cluster :class:`Claim`/:class:`Release`/:class:`UpdateRecord` a
+  name and :class:`Publish`/:class:`Forward` an event. The lobby never awaits
+  and never touches a socket, so every rule is unit-tested by calling methods
+  and reading the effects.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
 * Presence is coalesced: changes are recorded as they happen and sent at most
@@ -17,17 +21,38 @@ Rules of this module:
   ``userlist``; ``deltas`` clients get one full list, then ``presence`` deltas.
 * The lobby knows who is in a call with whom from the signaling it relays
   (offer/invite, answer/accept, decline, hang-up), marks them busy, and hangs
-  up the partner of a connection that goes away.
+  up the partners of a user who leaves for good.
+* A connection lost without a closing handshake is *parked* for
+  ``resume_grace``: the user stays in everyone's list and targeted messages
+  queue (bounded) until the client signs in again with its resume token.
+* Standalone (``node=None``) a name is free when this lobby does not know it.
+  In a cluster every name is claimed through the bus first; users of other
+  nodes are known from their presence events.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from .errors import ProtocolError
+from .bus.events import (
+    BusEvent,
+    ChatLine,
+    Deliver,
+    Joined,
+    Left,
+    NodeGone,
+    Relayed,
+    Renamed,
+    Status,
+    Undeliverable,
+    UserRecord,
+)
+from .errors import ProtocolError, error_message
+from .limits import Rate, TokenBucket
 from .protocol import (
     Chat,
     Inbound,
@@ -40,7 +65,21 @@ from .protocol import (
     strip_tags,
 )
 
-__all__ = ["Close", "ConnId", "Effect", "Lobby", "Send"]
+__all__ = [
+    "Authenticator",
+    "Claim",
+    "Close",
+    "ConnId",
+    "Effect",
+    "Forward",
+    "IceProvider",
+    "Lobby",
+    "Policy",
+    "Publish",
+    "Release",
+    "Send",
+    "UpdateRecord",
+]
 
 ConnId = int
 
@@ -48,6 +87,11 @@ ConnId = int
 _CALL_OPENERS = frozenset({"call-invite", "video-offer"})
 _CALL_ACCEPTS = frozenset({"call-accept", "video-answer"})
 _CALL_ENDERS = frozenset({"call-decline", "hang-up"})
+_MAX_CLAIM_TRIES = 50
+TAKEN_OVER = 4001  # close code: the session was resumed on another connection
+
+
+# -- effects -------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +111,99 @@ class Close:
     reason: str
 
 
-Effect = Send | Close
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Claim ``record.name`` cluster-wide, then call ``Lobby.claimed``."""
+
+    conn: ConnId
+    record: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Free a claimed name cluster-wide."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    """Store a changed record (busy) in the shared directory."""
+
+    record: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Tell every other node."""
+
+    event: BusEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Tell one node."""
+
+    node: str
+    event: BusEvent
+
+
+Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward
+
+
+# -- collaborators -------------------------------------------------------
+
+
+class Authenticator(Protocol):
+    def check(self, name: str, credential: str | None, now: float) -> None:
+        """Return if ``credential`` lets ``name`` sign in; raise ProtocolError if not."""
+
+
+class IceProvider(Protocol):
+    def for_user(self, name: str, now: float) -> dict[str, Any]:
+        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Limits and timings of the lobby (built from Settings by the server)."""
+
+    chat_rate: Rate = Rate(5.0, 20.0)
+    signal_rate: Rate = Rate(200.0, 1000.0)
+    resume_grace: float = 30.0
+    backlog_messages: int = 256
+    backlog_bytes: int = 256 * 1024
+    ring_timeout: float = 30.0
+
+
+# -- state ---------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _Member:
-    """One connection on this server."""
+class _ClaimInFlight:
+    request: SignIn
+    name: str
+    number: int
+    notice: dict[str, Any] | None
+    held: list[str | bytes] = field(default_factory=list)  # frames that came meanwhile
 
-    conn: ConnId
+
+@dataclass(slots=True, eq=False)
+class _Member:
+    """One user of this node: connected, or parked while it may resume."""
+
+    conn: ConnId | None
+    chat_bucket: TokenBucket
+    signal_bucket: TokenBucket
     name: str | None = None
     features: frozenset[str] = frozenset()
+    token: str | None = None
+    parked_until: float = 0.0
+    backlog: list[bytes] | None = None
+    backlog_size: int = 0
+    claim: _ClaimInFlight | None = None
+    ice_refresh_at: float | None = None
+    warned_at: float = -1.0
 
 
 @dataclass(slots=True)
@@ -102,26 +229,49 @@ class _PresenceChanges:
 
 
 class Lobby:
-    """All the rules of one chinwag server, fed by a transport."""
+    """All the rules of one chinwag server (one node), fed by a transport."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock  # wall clock, for the `date` of chat lines
-        self._members: dict[ConnId, _Member] = {}
-        self._by_name: dict[str, _Member] = {}  # insertion order is the list order
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        node: str | None = None,
+        authenticator: Authenticator | None = None,
+        ice: IceProvider | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy or Policy()
+        self.node = node
+        self._auth = authenticator
+        self._ice = ice
+        self._clock = clock  # wall clock: chat dates, credential expiry
+        self._monotonic = monotonic  # durations: rates, grace periods
+        self._members: dict[ConnId, _Member] = {}  # connected, by connection
+        self._local: dict[str, _Member] = {}  # signed in here (connected or parked)
+        self._remote: dict[str, UserRecord] = {}  # signed in on other nodes
+        self._order: dict[str, None] = {}  # every name, in list order
+        self._tokens: dict[str, _Member] = {}
+        self._parked: dict[str, _Member] = {}
         self._partners: dict[str, _Partner] = {}
         self._callers: dict[str, set[str]] = {}  # callee -> callers ringing it
         self._seen_by_deltas: dict[str, bool] = {}  # name -> busy, as deltas clients know it
         self._changes = _PresenceChanges()
+        self._out: list[Effect] = []
 
-    # -- queries ---------------------------------------------------------
+    # -- queries -----------------------------------------------------------
 
     @property
     def presence_pending(self) -> bool:
         """True while a ``flush_presence`` call has something to send."""
         return self._changes.pending
 
+    @property
+    def connection_count(self) -> int:
+        return len(self._members)
+
     def usernames(self) -> list[str]:
-        return list(self._by_name)
+        return list(self._order)
 
     def name_of(self, conn: ConnId) -> str | None:
         member = self._members.get(conn)
@@ -132,177 +282,522 @@ class Lobby:
         return partner.name if partner else None
 
     def is_busy(self, name: str) -> bool:
+        remote = self._remote.get(name)
+        if remote is not None:
+            return remote.busy
         partner = self._partners.get(name)
         return partner is not None and partner.active
 
-    @property
-    def connection_count(self) -> int:
-        return len(self._members)
+    def active_calls(self) -> int:
+        """Calls in progress with at least one side on this node."""
+        pairs = {
+            frozenset((name, p.name))
+            for name, p in self._partners.items()
+            if p.active and name in self._local
+        }
+        return len(pairs)
 
-    # -- inputs ----------------------------------------------------------
+    def local_records(self) -> list[UserRecord]:
+        """This node's users, for re-claiming names after the bus reconnects."""
+        return [self._record(m) for m in self._local.values()]
+
+    def ice_for_token(self, token: str) -> dict[str, Any] | None:
+        """The ``ice-servers`` message for the session holding ``token``, if any."""
+        member = self._tokens.get(token)
+        if member is None or member.name is None:
+            return None
+        return self._ice_message(member.name)
+
+    # -- inputs from connections ---------------------------------------------
 
     def connect(self, conn: ConnId) -> list[Effect]:
         """A socket opened: greet it with its ``id`` (it signs in next)."""
-        self._members[conn] = _Member(conn)
-        return [Send((conn,), encode({"type": "id", "id": conn}))]
+        now = self._monotonic()
+        self._members[conn] = _Member(
+            conn, TokenBucket(self.policy.chat_rate, now), TokenBucket(self.policy.signal_rate, now)
+        )
+        self._send((conn,), {"type": "id", "id": conn})
+        return self._drain()
 
     def receive(self, conn: ConnId, data: str | bytes) -> list[Effect]:
         """One text frame from ``conn``; bad input is answered to it alone."""
         member = self._members.get(conn)
-        if member is None:
-            return []
-        try:
-            message = parse_frame(data)
-            return self._dispatch(member, message)
-        except ProtocolError as error:
-            return [Send((conn,), encode(error.as_message()))]
+        if member is not None:
+            if member.claim is not None:
+                member.claim.held.append(data)
+            else:
+                self._receive(member, data)
+        return self._drain()
 
     def reject(self, conn: ConnId, error: ProtocolError) -> list[Effect]:
         """A fault the transport found (binary frame, oversized frame)."""
-        if conn not in self._members:
-            return []
-        return [Send((conn,), encode(error.as_message()))]
+        if conn in self._members:
+            self._send((conn,), error.as_message())
+        return self._drain()
 
-    def disconnect(self, conn: ConnId) -> list[Effect]:
-        """``conn`` is gone for good: leave the list, hang up its calls."""
+    def disconnect(self, conn: ConnId, clean: bool = True) -> list[Effect]:
+        """``conn`` is gone. ``clean`` is False when the socket just dropped.
+
+        A dropped signed-in user is parked for ``resume_grace``; anyone else
+        leaves at once.
+        """
         member = self._members.pop(conn, None)
-        if member is None or member.name is None:
+        if member is None:
             return []
-        name = member.name
-        effects = self._end_calls_of(name)
-        del self._by_name[name]
+        if member.name is None:
+            return self._drain()
         self._changes.fresh.discard(conn)
-        self._touch(name)
-        return effects
+        if not clean and self.policy.resume_grace > 0:
+            member.conn = None
+            member.parked_until = self._monotonic() + self.policy.resume_grace
+            member.backlog = []
+            self._parked[member.name] = member
+        else:
+            self._leave(member)
+        return self._drain()
+
+    def expire(self) -> list[Effect]:
+        """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials."""
+        now = self._monotonic()
+        for member in [m for m in self._parked.values() if m.parked_until <= now]:
+            self._leave(member)
+        for member in self._members.values():
+            if member.ice_refresh_at is not None and member.ice_refresh_at <= now:
+                self._send_ice_servers(member)
+        return self._drain()
 
     def flush_presence(self) -> list[Effect]:
         """Send the coalesced presence changes; call every interval while pending."""
         changes, self._changes = self._changes, _PresenceChanges()
-        effects: list[Effect] = []
-        legacy = tuple(m.conn for m in self._signed_in() if "deltas" not in m.features)
+        legacy = tuple(c for c, m in self._connected() if "deltas" not in m.features)
         if legacy and changes.list_changed:
-            effects.append(Send(legacy, encode({"type": "userlist", "users": self.usernames()})))
+            self._send(legacy, {"type": "userlist", "users": self.usernames()})
         delta = self._delta(changes)
         deltas_clients = tuple(
-            m.conn
-            for m in self._signed_in()
-            if "deltas" in m.features and m.conn not in changes.fresh
+            c for c, m in self._connected() if "deltas" in m.features and c not in changes.fresh
         )
         if delta and deltas_clients:
-            effects.append(Send(deltas_clients, encode(delta)))
+            self._send(deltas_clients, delta)
         if changes.fresh:
-            effects.append(Send(tuple(changes.fresh), encode(self._full_list())))
-        return effects
+            self._send(tuple(changes.fresh), self._full_list())
+        return self._drain()
 
-    # -- dispatch --------------------------------------------------------
+    # -- inputs from the cluster ---------------------------------------------
 
-    def _dispatch(self, member: _Member, message: Inbound) -> list[Effect]:
+    def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
+        """The bus answered a :class:`Claim` for ``conn``."""
+        member = self._members.get(conn)
+        claim = member.claim if member is not None else None
+        if member is None or claim is None or claim.name != name:
+            if ok:
+                self._out.append(Release(name))
+            return self._drain()
+        if not ok:
+            self._try_next_name(member, claim)
+            return self._drain()
+        member.claim = None
+        self._complete_sign_in(member, claim.request, name, claim.notice)
+        for data in claim.held:
+            if member.claim is None:
+                self._receive(member, data)
+            else:
+                member.claim.held.append(data)
+        return self._drain()
+
+    def claim_failed(self, conn: ConnId) -> list[Effect]:
+        """The bus could not be asked (Redis down): refuse the sign-in clearly."""
+        member = self._members.get(conn)
+        if member is not None and member.claim is not None:
+            held, member.claim = member.claim.held, None
+            error = ProtocolError(
+                "unavailable",
+                "Sign-in is paused while the cluster store is unreachable.",
+                "username",
+            )
+            self._send((conn,), error.as_message())
+            for data in held:
+                self._receive(member, data)
+        return self._drain()
+
+    def bus_event(self, event: BusEvent) -> list[Effect]:
+        """An event from another node."""
+        if isinstance(event, Joined):
+            self._remote_joined(event.user)
+        elif isinstance(event, Left):
+            self._remote_left(event.name, event.node)
+        elif isinstance(event, Renamed):
+            self._remote_renamed(event)
+        elif isinstance(event, Status):
+            self._remote_status(event)
+        elif isinstance(event, ChatLine):
+            self._deliver_chat(event.name, event.id, event.date, event.text)
+        elif isinstance(event, Relayed):
+            self._send_payload(self._connected_conns(), event.payload)
+        elif isinstance(event, Deliver):
+            self._deliver_from_node(event)
+        elif isinstance(event, Undeliverable):
+            self._undeliverable(event.sender, event.target, event.kind)
+        elif isinstance(event, NodeGone):
+            for name in [n for n, r in self._remote.items() if r.node == event.node]:
+                self._remote_left(name, event.node)
+        return self._drain()
+
+    def resync(self, records: list[UserRecord]) -> list[Effect]:
+        """Replace what this node knows of other nodes with the shared directory."""
+        current = {r.name: r for r in records if r.node != self.node}
+        for name in [n for n in self._remote if n not in current]:
+            self._remote_left(name, self._remote[name].node)
+        for record in current.values():
+            known = self._remote.get(record.name)
+            if known is None:
+                self._remote_joined(record)
+            elif known != record:
+                self._remote[record.name] = record
+                self._touch(record.name)
+        return self._drain()
+
+    # -- effects plumbing ----------------------------------------------------
+
+    def _drain(self) -> list[Effect]:
+        out, self._out = self._out, []
+        return out
+
+    def _send(self, conns: tuple[ConnId, ...], message: dict[str, Any]) -> None:
+        if conns:
+            self._out.append(Send(conns, encode(message)))
+
+    def _send_payload(self, conns: tuple[ConnId, ...], payload: bytes) -> None:
+        if conns:
+            self._out.append(Send(conns, payload))
+
+    def _to_member(self, member: _Member, payload: bytes) -> None:
+        """Deliver now, or queue while the member is parked."""
+        if member.conn is not None:
+            self._out.append(Send((member.conn,), payload))
+            return
+        assert member.backlog is not None
+        member.backlog.append(payload)
+        member.backlog_size += len(payload)
+        if (
+            len(member.backlog) > self.policy.backlog_messages
+            or member.backlog_size > self.policy.backlog_bytes
+        ):
+            self._leave(member)  # more than a resume can catch up with: gone for good
+
+    def _connected(self) -> Iterator[tuple[ConnId, _Member]]:
+        for member in self._local.values():
+            if member.conn is not None:
+                yield member.conn, member
+
+    def _connected_conns(self) -> tuple[ConnId, ...]:
+        return tuple(m.conn for m in self._local.values() if m.conn is not None)
+
+    # -- dispatch ------------------------------------------------------------
+
+    def _receive(self, member: _Member, data: str | bytes) -> None:
+        assert member.conn is not None
+        try:
+            message = parse_frame(data)
+            if self._within_rate(member, message):
+                self._dispatch(member, message)
+        except ProtocolError as error:
+            self._send((member.conn,), error.as_message())
+
+    def _within_rate(self, member: _Member, message: Inbound) -> bool:
+        now = self._monotonic()
+        if isinstance(message, Relay):
+            bucket, rate, kind = member.signal_bucket, self.policy.signal_rate, message.type
+        else:
+            bucket, rate = member.chat_bucket, self.policy.chat_rate
+            kind = "message" if isinstance(message, Chat) else "username"
+        if bucket.take(rate, now):
+            return True
+        if now - member.warned_at >= 1.0:  # one warning a second, not one per frame
+            member.warned_at = now
+            raise ProtocolError(
+                "rate-limited",
+                f"Too many messages: at most {rate.per_second:g} per second "
+                f"(bursts of {rate.burst:g}); this {kind} and others until the rate "
+                "drops were not delivered.",
+                kind,
+            )
+        return False
+
+    def _dispatch(self, member: _Member, message: Inbound) -> None:
         if isinstance(message, SignIn):
-            return self._sign_in(member, message)
-        if member.name is None:
+            self._sign_in(member, message)
+        elif member.name is None:
             kind = "message" if isinstance(message, Chat) else message.type
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
-        if isinstance(message, Chat):
-            return self._chat(member.name, member.conn, message.text)
-        return self._relay(member.name, message)
+        elif isinstance(message, Chat):
+            assert member.conn is not None
+            self._chat(member.name, member.conn, message.text)
+        else:
+            self._relay(member.name, message)
 
-    def _sign_in(self, member: _Member, request: SignIn) -> list[Effect]:
-        old = member.name
-        if request.name == old:
-            return []
-        name = self._free_name(request.name)
-        effects: list[Effect] = []
+    # -- signing in ----------------------------------------------------------
+
+    def _sign_in(self, member: _Member, request: SignIn) -> None:
+        notice = None
+        if request.resume is not None and member.name is None:
+            if self._resume(member, request.resume):
+                return
+            notice = error_message(
+                "bad-resume",
+                "That session has ended; signed in as a new session.",
+                "username",
+            )
+        if request.name == member.name:
+            return
+        if self._auth is not None:
+            self._auth.check(request.name, request.credential, self._clock())
+        name, number = self._free_name(request.name, 0)
+        if self.node is None:
+            self._complete_sign_in(member, request, name, notice)
+            return
+        member.claim = _ClaimInFlight(request, name, number, notice)
+        self._claim(member, name)
+
+    def _claim(self, member: _Member, name: str) -> None:
+        assert member.conn is not None
+        record = UserRecord(name, self.node or "", tuple(sorted(member.features)))
+        self._out.append(Claim(member.conn, record))
+
+    def _try_next_name(self, member: _Member, claim: _ClaimInFlight) -> None:
+        """The claim lost a race: try the next numbered name, as the reference does."""
+        if claim.number >= _MAX_CLAIM_TRIES:
+            member.claim = None
+            self._send(
+                (member.conn,) if member.conn else (),
+                error_message(
+                    "unavailable", "No free variant of that name; pick another.", "username"
+                ),
+            )
+            return
+        name, number = self._free_name(claim.request.name, claim.number + 1)
+        claim.name, claim.number = name, number
+        self._claim(member, name)
+
+    def _free_name(self, wanted: str, start: int) -> tuple[str, int]:
+        """The first name from ``wanted`` + ``start`` on that this node knows to be free."""
+        number = start
+        name = wanted if number == 0 else numbered_name(wanted, number)
+        while name in self._order:
+            number += 1
+            name = numbered_name(wanted, number)
+        return name, number
+
+    def _complete_sign_in(
+        self, member: _Member, request: SignIn, name: str, notice: dict[str, Any] | None
+    ) -> None:
+        assert member.conn is not None
+        conn = member.conn
         if name != request.name:
-            reply = {"type": "rejectusername", "id": member.conn, "name": name}
-            effects.append(Send((member.conn,), encode(reply)))
+            self._send((conn,), {"type": "rejectusername", "id": conn, "name": name})
+        old = member.name
+        member.name = name
         if old is None:
             member.features = request.features
+            self._new_token(member)
             if member.features:
-                welcome = {
-                    "type": "signed-in",
-                    "id": member.conn,
-                    "name": name,
-                    "features": sorted(member.features),
-                }
-                effects.append(Send((member.conn,), encode(welcome)))
+                self._welcome(member, resumed=False)
             if "deltas" in member.features:
-                self._changes.fresh.add(member.conn)
+                self._changes.fresh.add(conn)
+            if notice is not None:
+                self._send((conn,), notice)
         else:
-            del self._by_name[old]
+            del self._local[old]
+            del self._order[old]
             self._rename_partners(old, name)
             self._changes.renamed[name] = self._changes.renamed.pop(old, old)
             self._touch(old)
-        member.name = name
-        self._by_name[name] = member
+        self._local[name] = member
+        self._order[name] = None
         self._touch(name)
-        return effects
+        if self.node is not None:
+            if old is None:
+                self._out.append(Publish(Joined(self._record(member))))
+            else:
+                self._out.append(Publish(Renamed(old, name, self.node)))
+                self._out.append(Release(old))
 
-    def _free_name(self, wanted: str) -> str:
-        """The name itself if free, else the reference's numbered fallback."""
-        name, number = wanted, 0
-        while name in self._by_name:
-            number += 1
-            name = numbered_name(wanted, number)
-        return name
+    def _new_token(self, member: _Member) -> None:
+        if member.token is not None:
+            self._tokens.pop(member.token, None)
+        member.token = secrets.token_urlsafe(24)
+        self._tokens[member.token] = member
 
-    def _chat(self, name: str, conn: ConnId, text: str) -> list[Effect]:
-        line = {"type": "message", "name": name, "date": int(self._clock() * 1000), "id": conn}
+    def _welcome(self, member: _Member, resumed: bool) -> None:
+        assert member.conn is not None and member.name is not None
+        self._send(
+            (member.conn,),
+            {
+                "type": "signed-in",
+                "id": member.conn,
+                "name": member.name,
+                "features": sorted(member.features),
+                "resume": member.token,
+                "resumed": resumed,
+                "ringTimeout": self.policy.ring_timeout,
+            },
+        )
+        self._send_ice_servers(member)
+
+    def _ice_message(self, name: str) -> dict[str, Any]:
+        if self._ice is None:
+            return {"type": "ice-servers", "iceServers": [], "expires": None}
+        return self._ice.for_user(name, self._clock())
+
+    def _send_ice_servers(self, member: _Member) -> None:
+        assert member.conn is not None and member.name is not None
+        message = self._ice_message(member.name)
+        expires = message.get("expires")
+        if expires is None:
+            member.ice_refresh_at = None
+        else:  # refresh when 80% of the credentials' life has passed
+            remaining = max(0.0, float(expires) - self._clock())
+            member.ice_refresh_at = self._monotonic() + max(1.0, 0.8 * remaining)
+        self._send((member.conn,), message)
+
+    def _resume(self, member: _Member, token: str) -> bool:
+        """Move the session holding ``token`` onto ``member``'s connection."""
+        session = self._tokens.get(token)
+        if session is None or session.name is None or session is member:
+            return False
+        conn = member.conn
+        assert conn is not None
+        if session.conn is not None:  # the old socket is half-open: take over
+            self._members.pop(session.conn, None)
+            self._out.append(Close(session.conn, TAKEN_OVER, "session resumed elsewhere"))
+        self._members[conn] = session
+        self._parked.pop(session.name, None)
+        session.conn = conn
+        session.chat_bucket, session.signal_bucket = member.chat_bucket, member.signal_bucket
+        self._new_token(session)
+        backlog, session.backlog, session.backlog_size = session.backlog or [], None, 0
+        self._welcome(session, resumed=True)
+        for payload in backlog:
+            self._out.append(Send((conn,), payload))
+        if "deltas" in session.features:
+            self._changes.fresh.add(conn)
+        else:
+            self._send((conn,), {"type": "userlist", "users": self.usernames()})
+        return True
+
+    def _leave(self, member: _Member) -> None:
+        """``member`` is gone for good: out of the list, calls hung up."""
+        name = member.name
+        assert name is not None
+        if member.conn is not None:
+            self._members.pop(member.conn, None)
+        self._parked.pop(name, None)
+        if member.token is not None:
+            self._tokens.pop(member.token, None)
+        self._end_calls_of(name)
+        self._local.pop(name, None)
+        self._order.pop(name, None)
+        self._touch(name)
+        if self.node is not None:
+            self._out.append(Publish(Left(name, self.node)))
+            self._out.append(Release(name))
+
+    def _record(self, member: _Member) -> UserRecord:
+        assert member.name is not None
+        return UserRecord(
+            member.name, self.node or "", tuple(sorted(member.features)), self.is_busy(member.name)
+        )
+
+    # -- chat and relay ------------------------------------------------------
+
+    def _chat(self, name: str, conn: ConnId, text: str) -> None:
+        date = int(self._clock() * 1000)
+        self._deliver_chat(name, conn, date, text)
+        if self.node is not None:
+            self._out.append(Publish(ChatLine(name, conn, date, text)))
+
+    def _deliver_chat(self, name: str, conn: ConnId, date: int, text: str) -> None:
+        line = {"type": "message", "name": name, "date": date, "id": conn}
         plain: list[ConnId] = []
         html: list[ConnId] = []
-        for member in self._signed_in():
-            (plain if "plain-text" in member.features else html).append(member.conn)
-        effects: list[Effect] = []
-        if plain:
-            effects.append(Send(tuple(plain), encode({**line, "text": text})))
+        for conn, member in self._connected():
+            (plain if "plain-text" in member.features else html).append(conn)
+        self._send(tuple(plain), {**line, "text": text})
         if html:
-            safe = escape_html(strip_tags(text))
-            effects.append(Send(tuple(html), encode({**line, "text": safe})))
-        return effects
+            self._send(tuple(html), {**line, "text": escape_html(strip_tags(text))})
 
-    def _relay(self, sender: str, message: Relay) -> list[Effect]:
+    def _relay(self, sender: str, message: Relay) -> None:
         body = message.body
         body["name"] = sender
-        if message.target is None:
-            return [Send(tuple(m.conn for m in self._signed_in()), encode(body))]
-        target = self._by_name.get(message.target)
+        target = message.target
         if target is None:
+            payload = encode(body)
+            self._send_payload(self._connected_conns(), payload)
+            if self.node is not None:
+                self._out.append(Publish(Relayed(payload)))
+            return
+        local = self._local.get(target)
+        remote = self._remote.get(target)
+        if local is None and remote is None:
             raise ProtocolError(
                 "no-such-user",
-                f"{message.target} is not online; the {message.type} was not delivered.",
+                f"{target} is not online; the {message.type} was not delivered.",
                 message.type,
-                message.target,
+                target,
             )
-        auto = self._ring_for_legacy(sender, target, message.type)
-        if auto is not None:
-            return auto
-        if message.target != sender:
-            self._track_call(sender, message.target, message.type)
-        return [Send((target.conn,), encode(body))]
+        features = (
+            local.features if local is not None else frozenset(remote.features if remote else ())
+        )
+        if message.type == "call-invite" and "ringing" not in features:
+            self._ring_for_legacy(sender, target)
+            return
+        if target != sender:
+            self._track_call(sender, target, message.type)
+        payload = encode(body)
+        if local is not None:
+            self._to_member(local, payload)
+        else:
+            assert remote is not None and self.node is not None
+            deliver = Deliver(sender, self.node, target, message.type, payload)
+            self._out.append(Forward(remote.node, deliver))
 
-    # -- calls -----------------------------------------------------------
+    def _deliver_from_node(self, event: Deliver) -> None:
+        member = self._local.get(event.target)
+        if member is None:
+            self._out.append(
+                Forward(event.sender_node, Undeliverable(event.sender, event.target, event.kind))
+            )
+            return
+        if event.sender != event.target:
+            self._track_call(event.sender, event.target, event.kind)
+        self._to_member(member, event.payload)
 
-    def _ring_for_legacy(self, caller: str, callee: _Member, kind: str) -> list[Effect] | None:
+    def _undeliverable(self, sender: str, target: str, kind: str) -> None:
+        member = self._local.get(sender)
+        if member is not None:
+            error = error_message(
+                "no-such-user",
+                f"{target} is not online; the {kind} was not delivered.",
+                kind,
+                target,
+            )
+            self._to_member(member, encode(error))
+
+    # -- calls ---------------------------------------------------------------
+
+    def _ring_for_legacy(self, caller: str, callee: str) -> None:
         """Answer a ``call-invite`` for a client that cannot ring.
 
         The reference client answers every offer at once, so the server
         accepts on its behalf (or declines as busy), and the caller goes on to
         send its ``video-offer``.
         """
-        if kind != "call-invite" or "ringing" in callee.features:
-            return None
-        assert callee.name is not None
-        caller_conn = self._by_name[caller].conn
-        if self.is_busy(callee.name) and self.partner_of(callee.name) != caller:
-            reply: dict[str, Any] = {
-                "type": "call-decline",
-                "name": callee.name,
-                "target": caller,
-                "reason": "busy",
-            }
+        reply: dict[str, Any]
+        if self.is_busy(callee) and self.partner_of(callee) != caller:
+            reply = {"type": "call-decline", "name": callee, "target": caller, "reason": "busy"}
         else:
-            self._track_call(caller, callee.name, kind)
-            reply = {"type": "call-accept", "name": callee.name, "target": caller, "auto": True}
-        return [Send((caller_conn,), encode(reply))]
+            self._track_call(caller, callee, "call-invite")
+            reply = {"type": "call-accept", "name": callee, "target": caller, "auto": True}
+        self._to_member(self._local[caller], encode(reply))
 
     def _track_call(self, sender: str, target: str, kind: str) -> None:
         if kind in _CALL_OPENERS:
@@ -312,11 +807,11 @@ class Lobby:
         elif kind in _CALL_ACCEPTS:
             caller = self._partners.get(target)
             if caller is not None and caller.name == sender and not caller.active:
-                self._drop_ringing(target, sender)
+                self._drop_ringing(sender, target)
                 self._partners[target] = _Partner(sender, active=True)
                 self._partners[sender] = _Partner(target, active=True)
-                self._touch(sender)
-                self._touch(target)
+                self._busy_changed(sender)
+                self._busy_changed(target)
         elif kind in _CALL_ENDERS:
             self._unpair(sender, target)
 
@@ -327,7 +822,7 @@ class Lobby:
                 del self._partners[a]
                 self._drop_ringing(b, a)
                 if partner.active:
-                    self._touch(a)
+                    self._busy_changed(a)
 
     def _drop_ringing(self, callee: str, caller: str) -> None:
         callers = self._callers.get(callee)
@@ -336,20 +831,22 @@ class Lobby:
             if not callers:
                 del self._callers[callee]
 
-    def _end_calls_of(self, name: str) -> list[Effect]:
-        """Hang up, on their behalf, everyone ``name`` was calling or talking to."""
+    def _end_calls_of(self, name: str) -> None:
+        """Hang up, on ``name``'s behalf, its local partners (ringing or talking).
+
+        Partners on other nodes are hung up by their own node when it hears
+        that ``name`` left.
+        """
         others = set(self._callers.pop(name, ()))
         partner = self._partners.get(name)
         if partner is not None:
             others.add(partner.name)
-        effects: list[Effect] = []
         for other in sorted(others):
             self._unpair(name, other)
-            member = self._by_name.get(other)
+            member = self._local.get(other)
             if member is not None:
                 hang_up = {"type": "hang-up", "name": name, "target": other, "reason": "gone"}
-                effects.append(Send((member.conn,), encode(hang_up)))
-        return effects
+                self._to_member(member, encode(hang_up))
 
     def _rename_partners(self, old: str, new: str) -> None:
         partner = self._partners.pop(old, None)
@@ -368,17 +865,59 @@ class Lobby:
             for caller in callers_of_old:
                 self._partners[caller].name = new
 
-    # -- presence --------------------------------------------------------
+    def _busy_changed(self, name: str) -> None:
+        self._touch(name)
+        member = self._local.get(name)
+        if self.node is not None and member is not None:
+            self._out.append(Publish(Status(name, self.is_busy(name))))
+            self._out.append(UpdateRecord(self._record(member)))
 
-    def _signed_in(self) -> Iterable[_Member]:
-        return self._by_name.values()
+    # -- other nodes' users --------------------------------------------------
+
+    def _remote_joined(self, user: UserRecord) -> None:
+        if user.node == self.node or user.name in self._local:
+            return
+        self._remote[user.name] = user
+        self._order[user.name] = None
+        self._touch(user.name)
+
+    def _remote_left(self, name: str, node: str) -> None:
+        record = self._remote.get(name)
+        if record is None or record.node != node:
+            return
+        self._end_calls_of(name)
+        del self._remote[name]
+        self._order.pop(name, None)
+        self._touch(name)
+
+    def _remote_renamed(self, event: Renamed) -> None:
+        record = self._remote.pop(event.old, None)
+        if record is None or record.node != event.node:
+            return
+        self._remote[event.new] = UserRecord(event.new, record.node, record.features, record.busy)
+        self._order.pop(event.old, None)
+        self._order[event.new] = None
+        self._rename_partners(event.old, event.new)
+        self._changes.renamed[event.new] = self._changes.renamed.pop(event.old, event.old)
+        self._touch(event.old)
+        self._touch(event.new)
+
+    def _remote_status(self, event: Status) -> None:
+        record = self._remote.get(event.name)
+        if record is not None and record.busy != event.busy:
+            self._remote[event.name] = UserRecord(
+                record.name, record.node, record.features, event.busy
+            )
+            self._touch(event.name)
+
+    # -- presence ------------------------------------------------------------
 
     def _touch(self, name: str) -> None:
         self._changes.touched.add(name)
         self._changes.list_changed = True
 
     def _full_list(self) -> dict[str, Any]:
-        busy = [name for name in self._by_name if self.is_busy(name)]
+        busy = [name for name in self._order if self.is_busy(name)]
         return {"type": "userlist", "users": self.usernames(), "busy": busy}
 
     def _delta(self, changes: _PresenceChanges) -> dict[str, Any] | None:
@@ -390,8 +929,7 @@ class Lobby:
         idle: list[str] = []
         for name in changes.touched:
             was = seen.get(name)
-            member = self._by_name.get(name)
-            now = None if member is None else self.is_busy(name)
+            now = self.is_busy(name) if name in self._order else None
             if was is None and now is not None:
                 joined.append(name)
             elif was is not None and now is None:
@@ -410,7 +948,7 @@ class Lobby:
                 renamed.append([old, new])
         if not (joined or left or renamed or busy or idle):
             return None
-        order = {name: i for i, name in enumerate(self._by_name)}
+        order = {name: i for i, name in enumerate(self._order)}
         joined.sort(key=order.__getitem__)
         return {
             "type": "presence",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-__all__ = ["Response", "Routes", "load_web_files"]
+__all__ = ["Response", "Routes", "json_response", "load_web_files", "text"]
 
 #: The page may load only its own files and talk only to its own server.
 CONTENT_SECURITY_POLICY = (

@@ -23,6 +23,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
+import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -30,10 +33,18 @@ from typing import Any
 import h11
 
 from . import __version__
+from .auth import Authenticator, origin_allowed
+from .bus import Bus, create_bus
+from .cluster import ClusterLink
 from .config import Settings
 from .errors import ProtocolError
-from .lobby import Close, ConnId, Effect, Lobby, Send
-from .routes import Response, Routes, json_response, load_web_files
+from .limits import Rate
+from .lobby import Close, ConnId, Effect, Lobby, Policy, Send
+from .metrics import CONTENT_TYPE, Metrics, Snapshot, render
+from .routes import Response, Routes, json_response, load_web_files, text
+from .stun import StunResponder, start_stun_server
+from .tls import Certificate, server_context
+from .turn import IceServers
 from .websocket import (
     BINARY,
     CLOSE,
@@ -64,6 +75,7 @@ class _Connection(asyncio.Protocol):
         "_reader",
         "closing",
         "conn",
+        "ip",
         "missed_pings",
         "out",
         "peer",
@@ -82,6 +94,7 @@ class _Connection(asyncio.Protocol):
         self.missed_pings = 0
         self.closing = False
         self.peer = ""
+        self.ip = ""
 
     # -- asyncio callbacks -------------------------------------------------
 
@@ -89,7 +102,8 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         address = transport.get_extra_info("peername")
-        self.peer = f"{address[0]}:{address[1]}" if address else "?"
+        self.ip = str(address[0]) if address else "?"
+        self.peer = f"{self.ip}:{address[1]}" if address else "?"
         self.server.sockets.add(self)
         self._arm_http_timer()
 
@@ -204,10 +218,12 @@ class _Connection(asyncio.Protocol):
         self.write_now(out)
 
     def _upgrade(self, http: h11.Connection, method: str, headers: Mapping[str, str]) -> None:
-        problem = handshake_problem(method, headers) or self.server.admission_problem(self, headers)
-        if problem is not None:
+        invalid = handshake_problem(method, headers)
+        refusal = (400, invalid) if invalid else self.server.admission_problem(self, headers)
+        if refusal is not None:
+            status, problem = refusal
             self._send_response(
-                http, Response(400, f"{problem}\n".encode(), headers=(("Connection", "close"),))
+                http, Response(status, f"{problem}\n".encode(), headers=(("Connection", "close"),))
             )
             return
         offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
@@ -235,13 +251,36 @@ class _Connection(asyncio.Protocol):
 class ChinwagServer:
     """A running chinwag server: the lobby, its sockets and its timers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, bus: Bus | None = None) -> None:
         self.settings = settings
-        self.lobby = Lobby()
+        if bus is None and settings.redis:
+            bus = create_bus(settings.redis)
+        self.ice_servers = IceServers.from_settings(settings)
+        self.lobby = Lobby(
+            _policy(settings),
+            node=bus.node if bus is not None else None,
+            authenticator=Authenticator.from_settings(settings),
+            ice=self.ice_servers,
+        )
+        self.cluster = ClusterLink(bus, self.lobby, self.apply) if bus is not None else None
+        self.stun: StunResponder | None = None
+        self._stun_transport: asyncio.DatagramTransport | None = None
+        self._housekeeping_timer: asyncio.TimerHandle | None = None
         self.routes = Routes(load_web_files())
         self.routes.endpoints["/healthz"] = self._health
+        self.routes.endpoints["/healthz/live"] = self._live
+        self.routes.endpoints["/healthz/ready"] = self._ready
+        self.routes.endpoints["/metrics"] = self._metrics
+        self.routes.endpoints["/api/ice-servers"] = self._ice_endpoint
+        self.metrics = Metrics()
+        self.certificate: Certificate | None = None  # set by start() when serving TLS
+        self._ssl: ssl.SSLContext | None = None
         self.sockets: set[_Connection] = set()
         self.websockets: dict[ConnId, _Connection] = {}
+        self._per_ip: Counter[str] = Counter()  # open WebSockets by client address
+        self._frame_time: float | None = None  # when the frame being handled was read
+        self._batch_time: float | None = None  # when the oldest frame of this flush was read
+        self._stopping = False
         self._next_conn: ConnId = 0
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
@@ -264,27 +303,40 @@ class ChinwagServer:
         host = self.settings.host
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         shown = f"[{shown}]" if ":" in shown else shown
-        return f"http://{shown}:{self.port}/"
+        scheme = "https" if self._ssl is not None else "http"
+        return f"{scheme}://{shown}:{self.port}/"
 
     async def start(self) -> None:
         """Listen; returns once the port is bound."""
         self._loop = asyncio.get_running_loop()
+        self._ssl, self.certificate = server_context(self.settings)
         self._server = await self._loop.create_server(
             lambda: _Connection(self),
             self.settings.host,
             self.settings.port,
             reuse_address=True,
             backlog=4096,
+            ssl=self._ssl,
         )
         self._heartbeat_timer = self._loop.call_later(self.settings.heartbeat, self._heartbeat)
+        self._housekeeping_timer = self._loop.call_later(1.0, self._housekeeping)
+        if self.settings.stun_port is not None:
+            self._stun_transport, self.stun = await start_stun_server(
+                self.settings.host, self.settings.stun_port
+            )
+        if self.cluster is not None:
+            await self.cluster.start()
         log.info("listening on %s", self.url)
 
     async def stop(self, code: int = 1001, reason: str = "server shutting down") -> None:
         """Stop accepting, close every WebSocket with ``code``, and wait (bounded)."""
         if self._server is None:
             return
+        self._stopping = True
         self._server.close()
-        for timer in (self._presence_timer, self._heartbeat_timer):
+        if self._stun_transport is not None:
+            self._stun_transport.close()
+        for timer in (self._presence_timer, self._heartbeat_timer, self._housekeeping_timer):
             if timer is not None:
                 timer.cancel()
         for connection in list(self.websockets.values()):
@@ -300,6 +352,8 @@ class ChinwagServer:
             connection.abort()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        if self.cluster is not None:
+            await self.cluster.stop()
         self._server = None
 
     async def __aenter__(self) -> ChinwagServer:
@@ -316,11 +370,27 @@ class ChinwagServer:
 
     # -- admission ---------------------------------------------------------
 
-    def admission_problem(self, connection: _Connection, headers: Mapping[str, str]) -> str | None:
-        """Why this upgrade is refused before any WebSocket exists, or None."""
-        if len(self.websockets) >= self.settings.max_connections:
-            return "server full"
-        return None
+    def admission_problem(
+        self, connection: _Connection, headers: Mapping[str, str]
+    ) -> tuple[int, str] | None:
+        """``(HTTP status, reason)`` refusing this upgrade before any WebSocket exists, or None."""
+        settings = self.settings
+        problem: tuple[int, str] | None = None
+        secure = self._ssl is not None
+        if not origin_allowed(
+            headers.get("origin"), headers.get("host"), settings.allow_origin, secure
+        ):
+            problem = (403, "origin not allowed")
+        elif self._stopping:
+            problem = (503, "server shutting down")
+        elif len(self.websockets) >= settings.max_connections:
+            problem = (503, "server full")
+        elif self._per_ip[connection.ip] >= settings.max_per_ip:
+            problem = (429, "too many connections from your address")
+        if problem is not None:
+            self.metrics.refused[problem[1]] += 1
+            log.info("upgrade from %s refused: %s", connection.peer, problem[1])
+        return problem
 
     # -- events from connections -----------------------------------------
 
@@ -328,29 +398,39 @@ class ChinwagServer:
         self._next_conn += 1
         connection.conn = self._next_conn
         self.websockets[connection.conn] = connection
+        self._per_ip[connection.ip] += 1
+        self.metrics.connections_opened += 1
         log.debug("conn %d open from %s", connection.conn, connection.peer)
         self.apply(self.lobby.connect(connection.conn))
 
     def on_frame(self, connection: _Connection, event: Any) -> None:
         if not isinstance(event, Message):  # a protocol violation
+            log.info("conn %d closed: %s (%d)", connection.conn, event.reason, event.code)
             if event.code == 1009:
                 error = ProtocolError(
                     "frame-too-large", event.reason[:1].upper() + event.reason[1:] + "; closing."
                 )
-                self.apply(self.lobby.reject(connection.conn, error))
+                self._reject(connection, error)
             connection.close_websocket(event.code, event.reason)
             return
         opcode = event.opcode
         if opcode == TEXT:
             if not connection.closing:
+                self.metrics.frames_received += 1
+                self._frame_time = time.perf_counter()
                 self.apply(self.lobby.receive(connection.conn, event.payload))
+                self._frame_time = None
         elif opcode == BINARY:
             error = ProtocolError("binary-frame", "Binary frames are not accepted; send JSON text.")
-            self.apply(self.lobby.reject(connection.conn, error))
+            self._reject(connection, error)
         elif opcode == PING:
             connection.write_now(encode_frame(0xA, event.payload))
         elif opcode == CLOSE:
             self._close_received(connection, event.payload)
+
+    def _reject(self, connection: _Connection, error: ProtocolError) -> None:
+        self.metrics.transport_errors[error.code] += 1
+        self.apply(self.lobby.reject(connection.conn, error))
 
     def _close_received(self, connection: _Connection, payload: bytes) -> None:
         if not connection.closing:
@@ -363,9 +443,13 @@ class ChinwagServer:
 
     def on_websocket_closed(self, connection: _Connection) -> None:
         self.websockets.pop(connection.conn, None)
+        self._per_ip[connection.ip] -= 1
+        if self._per_ip[connection.ip] <= 0:
+            del self._per_ip[connection.ip]
         log.debug("conn %d closed (%s)", connection.conn, self.lobby.name_of(connection.conn))
         connection.out.clear()
-        self.apply(self.lobby.disconnect(connection.conn))
+        # No closing handshake means the socket dropped: the lobby parks the user for resume.
+        self.apply(self.lobby.disconnect(connection.conn, clean=connection.closing))
 
     # -- effects -----------------------------------------------------------
 
@@ -378,6 +462,8 @@ class ChinwagServer:
                 connection = self.websockets.get(effect.conn)
                 if connection is not None:
                     connection.close_websocket(effect.code, effect.reason)
+            elif self.cluster is not None:
+                self.cluster.carry(effect)
         if self.lobby.presence_pending and self._presence_timer is None and self._loop:
             self._presence_timer = self._loop.call_later(
                 self.settings.presence_interval, self._flush_presence
@@ -393,6 +479,8 @@ class ChinwagServer:
             if not connection.out:
                 dirty.append(connection)
             connection.out.append(frame)
+        if self._batch_time is None:
+            self._batch_time = self._frame_time
         if dirty and not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -403,6 +491,9 @@ class ChinwagServer:
         dirty, self._dirty = self._dirty, []
         for connection in dirty:
             self.flush_one(connection)
+        if self._batch_time is not None:  # one sample per turn: the oldest frame's wait
+            self.metrics.relay_latency.observe(time.perf_counter() - self._batch_time)
+            self._batch_time = None
 
     def flush_one(self, connection: _Connection) -> None:
         out = connection.out
@@ -421,7 +512,13 @@ class ChinwagServer:
                 self.lobby.name_of(connection.conn),
                 transport.get_write_buffer_size(),
             )
+            self.metrics.slow_readers_dropped += 1
             transport.abort()
+
+    def _housekeeping(self) -> None:
+        assert self._loop is not None
+        self.apply(self.lobby.expire())
+        self._housekeeping_timer = self._loop.call_later(1.0, self._housekeeping)
 
     def _flush_presence(self) -> None:
         self._presence_timer = None
@@ -440,6 +537,7 @@ class ChinwagServer:
                     self.lobby.name_of(connection.conn),
                     connection.missed_pings,
                 )
+                self.metrics.heartbeat_dropped += 1
                 connection.abort()
                 continue
             connection.missed_pings += 1
@@ -448,6 +546,49 @@ class ChinwagServer:
         self._heartbeat_timer = self._loop.call_later(self.settings.heartbeat, self._heartbeat)
 
     # -- HTTP endpoints ----------------------------------------------------
+
+    def readiness_problem(self) -> str | None:
+        """Why this server should get no new traffic now, or None when it is ready."""
+        if self._stopping:
+            return "shutting down"
+        if self.cluster is not None and not self.cluster.bus.available:
+            return "bus unavailable"
+        return None
+
+    def _live(self, headers: Mapping[str, str]) -> Response:
+        return text(200, "live\n")
+
+    def _ready(self, headers: Mapping[str, str]) -> Response:
+        problem = self.readiness_problem()
+        return text(503, f"not ready: {problem}\n") if problem else text(200, "ready\n")
+
+    def _metrics(self, headers: Mapping[str, str]) -> Response:
+        lobby = self.lobby
+        local = [record.name for record in lobby.local_records()]
+        ringing = sum(1 for n in local if lobby.partner_of(n) is not None and not lobby.is_busy(n))
+        snapshot = Snapshot(
+            sockets=len(self.sockets),
+            websockets=len(self.websockets),
+            users=len(local),
+            calls_active=lobby.active_calls(),
+            calls_ringing=ringing,
+            ready=self.readiness_problem() is None,
+            messages=getattr(lobby, "received_types", {}),
+            errors=getattr(lobby, "error_codes", {}),
+        )
+        return Response(200, render(self.metrics, snapshot).encode(), CONTENT_TYPE)
+
+    def _ice_endpoint(self, headers: Mapping[str, str]) -> Response:
+        """ICE servers for a signed-in session: ``Authorization: Bearer <resume token>``."""
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        message = self.lobby.ice_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if message is None:
+            return Response(
+                401,
+                b"sign in over the WebSocket first; send its resume token as a Bearer token\n",
+                headers=(("WWW-Authenticate", 'Bearer realm="chinwag"'),),
+            )
+        return json_response(200, message)
 
     def _health(self, headers: Mapping[str, str]) -> Response:
         return json_response(
@@ -466,6 +607,8 @@ async def serve_forever(settings: Settings) -> None:
     server = ChinwagServer(settings)
     await server.start()
     print(f"chinwag listening on {server.url}", flush=True)
+    if server.certificate is not None:
+        print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -473,3 +616,13 @@ async def serve_forever(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down")
     await server.stop()
+
+
+def _policy(settings: Settings) -> Policy:
+    """The lobby's limits and timings from the server's settings."""
+    return Policy(
+        chat_rate=Rate(settings.chat_rate, 4 * settings.chat_rate),
+        signal_rate=Rate(settings.signal_rate, 4 * settings.signal_rate),
+        resume_grace=settings.resume_grace,
+        ring_timeout=settings.ring_timeout,
+    )

@@ -44,6 +44,8 @@ _DEFAULT_PORTS: Final = {"stun": 3478, "turn": 3478, "turns": 5349}
 
 #: Addresses a relay must never forward to: without these, anyone holding a
 #: credential could use the TURN server to reach the operator's private network.
+#: ``::/128`` is left out on purpose: coturn 4.6 matches ``denied-peer-ip=::``
+#: against every address, which would refuse all peers.
 DENIED_PEER_NETWORKS: Final = (
     "0.0.0.0/8",  # "this" network
     "10.0.0.0/8",  # RFC 1918 private

@@ -116,6 +116,7 @@ async def test_message_to_offline_user_is_answered(connect: Connect) -> None:
 async def test_deltas_client_gets_list_then_deltas(connect: Connect) -> None:
     dora = await connect()
     await dora.sign_in("dora", FEATURES)
+    await dora.expect("ice-servers", iceServers=[], expires=None)
     await dora.expect("userlist", users=["dora"], busy=[])
     eve = await connect()
     await eve.sign_in("eve")

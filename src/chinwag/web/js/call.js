@@ -8,7 +8,8 @@
 // the peer connection, so a call is never left half-open. Message types and
 // rules: docs/protocol.md, "Ringing". Negotiation itself is negotiation.js.
 
-import { MediaProblem, openDeviceTrack, openScreen, openUserMedia } from "./media.js";
+import { createControls } from "./controls.js";
+import { MediaProblem, openUserMedia } from "./media.js";
 import { createNegotiation } from "./negotiation.js";
 
 const DECLINE_WORDS = {
@@ -35,6 +36,8 @@ const RELAY_UNREACHABLE = "Could not reach the relay server";
 export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, timing }) {
   let c = null; // the current call, or null when idle
   let lastTracks = []; // local tracks of the current or last call (test hook)
+  const controls = createControls({ current: () => c, sendTo, view });
+  const { sendMediaState } = controls;
 
   function setState(next) {
     log(`call ${c?.state ?? "idle"} -> ${next}${c ? ` (${c.peer})` : ""}`);
@@ -314,7 +317,8 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       return;
     }
     if (c !== callState || callState.state !== "outgoing") return;
-    send({ type: "call-invite", target: name, media: mediaKinds(callState.stream) });
+    const media = { audio: callState.stream.getAudioTracks().length > 0, video: callState.stream.getVideoTracks().length > 0 };
+    send({ type: "call-invite", target: name, media });
     callState.invited = true;
     later(ringTimeoutMs(), () => {
       if (c.state !== "outgoing") return;
@@ -365,84 +369,6 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     end();
   }
 
-  // ---- in-call controls ----------------------------------------------------
-
-  function mediaKinds(stream) {
-    return { audio: stream.getAudioTracks().length > 0, video: stream.getVideoTracks().length > 0 };
-  }
-
-  function sendMediaState() {
-    if (!c?.stream) return;
-    const audio = c.stream.getAudioTracks().some((t) => t.enabled);
-    const video = c.stream.getVideoTracks().some((t) => t.enabled);
-    const screen = Boolean(c.screenTrack);
-    sendTo("media-state", { audio, video, screen });
-    view.localMediaState({ audio, video, screen });
-  }
-
-  function toggleKind(kind) {
-    if (!c?.stream) return;
-    const tracks = kind === "audio" ? c.stream.getAudioTracks() : c.stream.getVideoTracks();
-    const enable = !tracks.some((t) => t.enabled);
-    for (const track of tracks) track.enabled = enable;
-    sendMediaState();
-  }
-
-  async function toggleScreen() {
-    if (!c?.pc) return;
-    const call = c;
-    if (call.screenTrack) return stopScreen(call);
-    let track;
-    try {
-      track = await openScreen();
-    } catch (error) {
-      view.notice(`Screen sharing did not start: ${error.message}`, "error");
-      return;
-    }
-    call.tracks.push(track);
-    if (c !== call) return track.stop();
-    call.screenTrack = track;
-    track.addEventListener("ended", () => c === call && stopScreen(call));
-    if (call.videoSender) await call.videoSender.replaceTrack(track);
-    else call.videoSender = call.pc.addTrack(track, call.stream); // audio-only call: renegotiate
-    view.setLocalPreview(track);
-    sendMediaState();
-  }
-
-  async function stopScreen(call) {
-    const track = call.screenTrack;
-    call.screenTrack = null;
-    track.stop();
-    const camera = call.stream.getVideoTracks()[0] ?? null;
-    await call.videoSender.replaceTrack(camera);
-    view.setLocalStream(call.stream);
-    sendMediaState();
-  }
-
-  async function switchDevice(kind, deviceId) {
-    if (!c?.stream) return;
-    const call = c;
-    const old = kind === "audio" ? call.stream.getAudioTracks()[0] : call.stream.getVideoTracks()[0];
-    let track;
-    try {
-      track = await openDeviceTrack(kind, deviceId);
-    } catch (problem) {
-      view.notice(problem.message, "error");
-      return;
-    }
-    call.tracks.push(track);
-    if (c !== call) return track.stop();
-    if (old) {
-      track.enabled = old.enabled;
-      call.stream.removeTrack(old);
-      old.stop();
-    }
-    call.stream.addTrack(track);
-    const sender = call.pc?.getSenders().find((s) => s.track === old || (!old && s.track?.kind === kind));
-    if (sender && !(kind === "video" && call.screenTrack)) await sender.replaceTrack(track);
-    if (kind === "video" && !call.screenTrack) view.setLocalStream(call.stream);
-  }
-
   return {
     /** Handle a call-related message; returns true when it was one. */
     handle(msg) {
@@ -456,10 +382,10 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     decline,
     cancel,
     hangUp,
-    toggleMute: () => toggleKind("audio"),
-    toggleCamera: () => toggleKind("video"),
-    toggleScreen,
-    switchDevice,
+    toggleMute: () => controls.toggleKind("audio"),
+    toggleCamera: () => controls.toggleKind("video"),
+    toggleScreen: controls.toggleScreen,
+    switchDevice: controls.switchDevice,
     /** The signaling server went away: a call still ringing cannot go on. */
     serverLost() {
       if (c && (c.state === "outgoing" || c.state === "incoming")) {

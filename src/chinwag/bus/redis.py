@@ -1,0 +1,606 @@
+"""The Redis bus: chinwag processes sharing one Redis behave as one server.
+
+Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
+server, with or without replicas, not Redis Cluster)::
+
+    {prefix}nodes           set: every registered node
+    {prefix}alive:{node}    the node's lease: a key with a PX expiry it renews
+    {prefix}users:{node}    hash: name -> msgpack UserRecord, the node's users
+    {prefix}name:{name}     the node holding the name (valid while it is alive)
+    {prefix}bus             channel: ``publish``, for every node
+    {prefix}bus:{node}      channel: ``send(node, ...)``, for that node only
+
+Rules:
+
+* A name belongs to its node for as long as the node's lease lives, so a node
+  renews every one of its names with a single PEXPIRE per tick, whatever its
+  user count. Claims are Lua scripts, hence atomic; a name whose owner's lease
+  has lapsed is free for the next claim.
+* Every tick (``renew_interval``) one script renews this node's lease, lists
+  the live nodes, and reaps the keys of dead ones (whoever notices first;
+  reaping twice is harmless). Each node hands its own lobby ``NodeGone`` for
+  every node it knew that is no longer alive, so a node killed with -9 is gone
+  everywhere within ``lease + renew_interval``.
+* ``publish`` and ``send`` only append to a queue. One writer task drains it
+  and pipelines PUBLISH commands, merging consecutive events for one channel
+  into one envelope (sender node, events); the order of events is kept.
+* Joining (at start, and again after any loss of Redis): subscribe, register
+  the lease and re-claim this node's names in one script, read every live
+  node's users, and only then start reading the channels. The lobby gets
+  ``NamesLost`` for names another node took meanwhile, then ``NodeUsers`` for
+  each other live node; other nodes get this node's ``NodeUsers``. Because the
+  channels are read only after the snapshot, every event is applied on top of
+  a snapshot at least as old as the event, which makes the rebuild exact.
+* While Redis is unreachable the node keeps serving its own users:
+  ``available`` is False, ``claim`` and ``directory`` raise BusUnavailable,
+  ``publish``/``send`` drop their events (the rejoin re-syncs presence), and
+  ``release``/``update`` are remembered for the rejoin. Reconnection backs off
+  exponentially up to ``max_backoff``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from .base import Bus, BusUnavailable, EventHandler
+from .events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+
+__all__ = ["RedisBus"]
+
+log = logging.getLogger("chinwag.bus.redis")
+
+_ERRORS = (RedisError, OSError)  # what a lost or refused connection raises
+_ENVELOPE_EVENTS = 256  # events merged into one PUBLISH at most
+_ENVELOPE_BYTES = 256 * 1024  # and about this many payload bytes
+
+
+class _Envelope(msgspec.Struct, array_like=True, frozen=True):
+    """One PUBLISH: events from ``node``, in order; ``bye`` when it leaves."""
+
+    node: str
+    events: list[BusEvent]
+    bye: bool = False
+
+
+class _Lost(Exception):
+    """This node's registration is gone (lease lapsed, Redis restarted): rejoin."""
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_envelope = msgspec.msgpack.Decoder(_Envelope).decode
+_decode_record = msgspec.msgpack.Decoder(UserRecord).decode
+
+# -- Lua scripts: ARGV[1] is the key prefix, ARGV[2] this node ---------------------
+
+_REAP = """
+local function reap(p, dead)
+  for _, name in ipairs(redis.call('HKEYS', p .. 'users:' .. dead)) do
+    if redis.call('GET', p .. 'name:' .. name) == dead then
+      redis.call('DEL', p .. 'name:' .. name)
+    end
+  end
+  redis.call('DEL', p .. 'users:' .. dead)
+  redis.call('SREM', p .. 'nodes', dead)
+end
+"""
+
+# ARGV[3] lease ms, then name, record pairs: this node's users. Returns names lost.
+_REGISTER = """
+local p, node = ARGV[1], ARGV[2]
+redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
+redis.call('SADD', p .. 'nodes', node)
+local users = p .. 'users:' .. node
+local wanted = {}
+for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
+for _, name in ipairs(redis.call('HKEYS', users)) do
+  if not wanted[name] and redis.call('GET', p .. 'name:' .. name) == node then
+    redis.call('DEL', p .. 'name:' .. name)
+  end
+end
+redis.call('DEL', users)
+local lost = {}
+for i = 4, #ARGV, 2 do
+  local key = p .. 'name:' .. ARGV[i]
+  local owner = redis.call('GET', key)
+  if owner and owner ~= node and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
+    table.insert(lost, ARGV[i])
+  else
+    if owner and owner ~= node then redis.call('HDEL', p .. 'users:' .. owner, ARGV[i]) end
+    redis.call('SET', key, node)
+    redis.call('HSET', users, ARGV[i], ARGV[i + 1])
+  end
+end
+return lost
+"""
+
+# ARGV[3] name, ARGV[4] record. 1 claimed, 0 taken, -1 this node is not registered.
+_CLAIM = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'alive:' .. node) == 0 then return -1 end
+local key = p .. 'name:' .. ARGV[3]
+local owner = redis.call('GET', key)
+if owner then
+  if owner == node or redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then return 0 end
+  redis.call('HDEL', p .. 'users:' .. owner, ARGV[3])
+end
+redis.call('SET', key, node)
+redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
+return 1
+"""
+
+# ARGV[3] name.
+_RELEASE = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('GET', p .. 'name:' .. ARGV[3]) == node then
+  redis.call('DEL', p .. 'name:' .. ARGV[3])
+end
+return redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
+"""
+
+# ARGV[3] name, ARGV[4] record.
+_UPDATE = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('GET', p .. 'name:' .. ARGV[3]) ~= node then return 0 end
+redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
+return 1
+"""
+
+# ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
+_HEARTBEAT = (
+    _REAP
+    + """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('PEXPIRE', p .. 'alive:' .. node, ARGV[3]) == 0 then return false end
+local live = {}
+for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if redis.call('EXISTS', p .. 'alive:' .. other) == 1 then
+    table.insert(live, other)
+  else
+    reap(p, other)
+  end
+end
+return live
+"""
+)
+
+_LEAVE = (
+    _REAP
+    + """
+redis.call('DEL', ARGV[1] .. 'alive:' .. ARGV[2])
+reap(ARGV[1], ARGV[2])
+return 1
+"""
+)
+
+# Returns {{node, record, record, ...}, ...} for every live node.
+_DIRECTORY = """
+local p = ARGV[1]
+local out = {}
+for _, node in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if redis.call('EXISTS', p .. 'alive:' .. node) == 1 then
+    local entry = redis.call('HVALS', p .. 'users:' .. node)
+    table.insert(entry, 1, node)
+    table.insert(out, entry)
+  end
+end
+return out
+"""
+
+
+def _redacted(url: str) -> str:
+    """The URL with any password hidden, for logs."""
+    return re.sub(r"//([^@/]*)@", "//***@", url)
+
+
+class RedisBus(Bus):
+    """The bus for ``--redis URL``; see the module docstring for how it works.
+
+    ``lease`` is how long a node's names outlive it, ``renew_interval`` how
+    often it renews them and checks the others (keep it well under a third of
+    the lease). ``timeout`` bounds every Redis command.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        node: str | None = None,
+        *,
+        prefix: str = "chinwag:",
+        lease: float = 10.0,
+        renew_interval: float = 3.0,
+        timeout: float = 5.0,
+        max_backoff: float = 5.0,
+        max_pending: int = 100_000,
+    ) -> None:
+        super().__init__(node)
+        self.url = url
+        self.prefix = prefix
+        self.lease = lease
+        self.renew_interval = renew_interval
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.max_pending = max_pending
+        self._broadcast = f"{prefix}bus"
+        self._inbox = f"{prefix}bus:{self.node}"
+        self._redis: Redis | None = None
+        self._scripts: dict[str, Any] = {}
+        self._supervisor: asyncio.Task[None] | None = None
+        self._available = False
+        self._joined = asyncio.Event()
+        self._rejoin = asyncio.Event()  # set when a command finds the registration gone
+        self._queue: deque[tuple[str, BusEvent]] = deque()
+        self._wake = asyncio.Event()
+        self._writing = False  # publish/send queue only while a writer runs
+        self._dropped = 0
+        self._mine: dict[str, UserRecord] = {}  # names this node holds, for re-claiming
+        self._known: set[str] = set()  # other nodes this node's lobby has heard of
+        self._grace_until = 0.0  # after a rejoin, missing nodes may still be coming back
+        self._down_since: float | None = None
+
+    # -- the Bus interface ---------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    async def start(self, handler: EventHandler) -> None:
+        """Connect and join; if Redis is down, keep trying in the background."""
+        await super().start(handler)
+        self._redis = Redis.from_url(
+            self.url,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=min(self.timeout, 2.0),
+            retry=Retry(NoBackoff(), 0),  # fail fast; the supervisor retries
+        )
+        for name, source in (
+            ("register", _REGISTER),
+            ("claim", _CLAIM),
+            ("release", _RELEASE),
+            ("update", _UPDATE),
+            ("heartbeat", _HEARTBEAT),
+            ("leave", _LEAVE),
+            ("directory", _DIRECTORY),
+        ):
+            self._scripts[name] = self._redis.register_script(source)
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"bus {self.node}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._joined.wait(), self.timeout)
+        if not self._available:
+            log.error(
+                "redis: %s unreachable; serving local users only, sign-ins refused, retrying",
+                _redacted(self.url),
+            )
+
+    async def stop(self) -> None:
+        """Leave: flush queued events, say goodbye, free this node's names."""
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        if self._redis is None:
+            return
+        if self._available:
+            self._available = False
+            with contextlib.suppress(*_ERRORS, TimeoutError):
+                await asyncio.wait_for(self._say_goodbye(), self.timeout)
+        self._writing = False
+        self._queue.clear()
+        await self._redis.aclose()
+        self._redis = None
+        log.info("redis: node %s left the cluster", self.node)
+
+    async def claim(self, record: UserRecord) -> bool:
+        result = await self._run("claim", record.name, _encode(record))
+        if result == -1:
+            self._rejoin.set()
+            raise BusUnavailable("this node's Redis lease lapsed; rejoining")
+        claimed: bool = result == 1
+        if claimed:
+            self._mine[record.name] = record
+        return claimed
+
+    async def release(self, name: str) -> None:
+        """Free ``name``; while Redis is down, the rejoin forgets it instead."""
+        if self._mine.pop(name, None) is not None and self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run("release", name)
+
+    async def update(self, record: UserRecord) -> None:
+        """Store a changed record; while Redis is down, the rejoin stores it."""
+        if record.name in self._mine:
+            self._mine[record.name] = record
+            if self._available:
+                with contextlib.suppress(BusUnavailable):
+                    await self._run("update", record.name, _encode(record))
+
+    def publish(self, event: BusEvent) -> None:
+        self._enqueue(self._broadcast, event)
+
+    def send(self, node: str, event: BusEvent) -> None:
+        self._enqueue(f"{self.prefix}bus:{node}", event)
+
+    async def directory(self) -> list[UserRecord]:
+        entries = await self._run("directory")
+        return [_decode_record(raw) for entry in entries for raw in entry[1:]]
+
+    # -- commands ------------------------------------------------------------
+
+    async def _run(self, script: str, *args: str | bytes) -> Any:
+        """Run one script for this node; a lost connection becomes BusUnavailable."""
+        if not self._available:
+            raise BusUnavailable(f"Redis at {_redacted(self.url)} is unreachable")
+        try:
+            return await self._scripts[script](args=[self.prefix, self.node, *args])
+        except _ERRORS as error:
+            self._rejoin.set()
+            raise BusUnavailable(f"Redis at {_redacted(self.url)}: {error}") from error
+
+    def _enqueue(self, channel: str, event: BusEvent) -> None:
+        if not self._writing or len(self._queue) >= self.max_pending:
+            self._dropped += 1
+            return
+        if not self._queue:
+            self._wake.set()
+        self._queue.append((channel, event))
+
+    # -- joining and staying joined ------------------------------------------
+
+    async def _supervise(self) -> None:
+        """Join, serve until Redis is lost, back off, join again; until cancelled."""
+        failures = 0
+        while True:
+            try:
+                pubsub = await self._join()
+                failures = 0
+                try:
+                    await self._serve(pubsub)
+                finally:
+                    await _close(pubsub)
+            except (*_ERRORS, _Lost, msgspec.DecodeError) as error:
+                self._went_down(error)
+            except Exception as error:  # a bug: log it, but keep the node in the cluster
+                log.exception("redis: unexpected failure")
+                self._went_down(error)
+            failures += 1
+            delay = min(self.max_backoff, 0.05 * 2**failures) * random.uniform(0.5, 1.0)
+            log.debug("redis: reconnecting in %.2f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _join(self) -> PubSub:
+        """Subscribe, register and re-claim, snapshot the others; see the module doc."""
+        assert self._redis is not None
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self._broadcast, self._inbox)
+            early = await self._confirmed(pubsub)
+            mine = list(self._mine.values())
+            pairs = [part for r in mine for part in (r.name, _encode(r))]
+            lease_ms = str(int(self.lease * 1000))
+            lost_raw = await self._scripts["register"](
+                args=[self.prefix, self.node, lease_ms, *pairs]
+            )
+            entries = await self._scripts["directory"](args=[self.prefix, self.node])
+        except BaseException:
+            await _close(pubsub)
+            raise
+        lost = tuple(name.decode() for name in lost_raw)
+        for name in lost:
+            del self._mine[name]
+        self._rejoin.clear()
+        self._writing = True
+        self._queue.clear()
+        self._queue.append((self._broadcast, NodeUsers(self.node, tuple(self._mine.values()))))
+        self._wake.set()
+        self._deliver_snapshot(lost, entries)
+        for channel, data in early:
+            self._receive(channel, data)
+        self._available = True
+        self._joined.set()
+        self._log_joined(len(self._mine), lost)
+        return pubsub
+
+    async def _confirmed(self, pubsub: PubSub) -> list[tuple[bytes, bytes]]:
+        """Wait for both subscriptions; keep messages that came in between."""
+        confirmed = 0
+        early: list[tuple[bytes, bytes]] = []
+        deadline = time.monotonic() + self.timeout
+        while confirmed < 2:
+            if time.monotonic() > deadline:
+                raise TimeoutError("Redis did not confirm the subscriptions")
+            message = await pubsub.get_message(timeout=self.timeout)
+            if message is None:
+                continue
+            if message["type"] == "subscribe":
+                confirmed += 1
+            elif message["type"] == "message":
+                early.append((message["channel"], message["data"]))
+        return early
+
+    def _deliver_snapshot(self, lost: Sequence[str], entries: list[list[bytes]]) -> None:
+        """Hand the lobby what it needs to rebuild the shared list."""
+        if lost:
+            self._deliver(NamesLost(tuple(lost)))
+        live = set()
+        for entry in entries:
+            node = entry[0].decode()
+            live.add(node)
+            if node != self.node:
+                users = tuple(_decode_record(raw) for raw in entry[1:])
+                self._deliver(NodeUsers(node, users))
+        if self._known - live:  # nodes not back yet: give them one lease to return
+            self._grace_until = time.monotonic() + self.lease
+        self._known |= live - {self.node}
+
+    def _log_joined(self, kept: int, lost: Sequence[str]) -> None:
+        if self._down_since is None:
+            log.info("redis: node %s joined the cluster at %s", self.node, _redacted(self.url))
+            return
+        log.warning(
+            "redis: reconnected to %s after %.1f s; node %s re-claimed %d names%s",
+            _redacted(self.url),
+            time.monotonic() - self._down_since,
+            self.node,
+            kept,
+            f", lost {len(lost)} to other nodes: {', '.join(lost)}" if lost else "",
+        )
+        self._down_since = None
+
+    def _went_down(self, error: BaseException) -> None:
+        was_available = self._available
+        self._available = False
+        self._writing = False
+        self._queue.clear()
+        if was_available:
+            self._down_since = time.monotonic()
+            log.warning(
+                "redis: lost %s (%s); serving local users only, sign-ins refused, reconnecting",
+                _redacted(self.url),
+                str(error) or type(error).__name__,
+            )
+        if self._dropped:
+            log.warning("redis: %d events dropped while Redis was unreachable", self._dropped)
+            self._dropped = 0
+
+    async def _serve(self, pubsub: PubSub) -> None:
+        """Read, write and tick until one of them fails; raise what failed."""
+        tasks = [
+            asyncio.create_task(self._read(pubsub)),
+            asyncio.create_task(self._write()),
+            asyncio.create_task(self._tick()),
+            asyncio.create_task(self._rejoin.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # raises the failure, if it was one
+        raise _Lost("this node's registration is gone")
+
+    async def _read(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None and message["type"] == "message":
+                self._receive(message["channel"], message["data"])
+
+    async def _write(self) -> None:
+        assert self._redis is not None
+        queue = self._queue
+        while True:
+            if not queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            pipe = self._redis.pipeline(transaction=False)
+            for channel, events in _runs(queue):
+                pipe.publish(channel, _encode(_Envelope(self.node, events)))
+            await pipe.execute()
+
+    async def _tick(self) -> None:
+        lease_ms = str(int(self.lease * 1000))
+        while True:
+            await asyncio.sleep(self.renew_interval)
+            live = await self._scripts["heartbeat"](args=[self.prefix, self.node, lease_ms])
+            if live is None:
+                raise _Lost(
+                    "this node's lease had lapsed (Redis restarted, or this process stalled)"
+                )
+            self._check_nodes({node.decode() for node in live})
+
+    def _check_nodes(self, live: set[str]) -> None:
+        """NodeGone for every known node whose lease has lapsed."""
+        if time.monotonic() >= self._grace_until:
+            for node in sorted(self._known - live):
+                log.warning("redis: node %s is gone (its lease lapsed)", node)
+                self._node_gone(node)
+        self._known |= live - {self.node}
+
+    async def _say_goodbye(self) -> None:
+        """Publish what is queued and a bye, then free this node's keys."""
+        assert self._redis is not None
+        pipe = self._redis.pipeline(transaction=False)
+        queue = self._queue
+        while queue:
+            for channel, events in _runs(queue):
+                pipe.publish(channel, _encode(_Envelope(self.node, events)))
+        pipe.publish(self._broadcast, _encode(_Envelope(self.node, [], bye=True)))
+        await pipe.execute()
+        await self._scripts["leave"](args=[self.prefix, self.node])
+
+    # -- incoming ------------------------------------------------------------
+
+    def _receive(self, channel: bytes, data: bytes) -> None:
+        try:
+            envelope = _decode_envelope(data)
+        except msgspec.DecodeError:
+            log.warning("redis: dropped an undecodable message on %s", channel.decode())
+            return
+        sender = envelope.node
+        if sender == self.node:
+            if channel == self._broadcast.encode():
+                return  # our own publish, echoed to us
+        else:
+            self._known.add(sender)
+        for event in envelope.events:
+            self._deliver(event)
+        if envelope.bye and sender != self.node:
+            log.info("redis: node %s left the cluster", sender)
+            self._node_gone(sender)
+
+    def _node_gone(self, node: str) -> None:
+        if node in self._known:
+            self._known.discard(node)
+            self._deliver(NodeGone(node))
+
+    def _deliver(self, event: BusEvent) -> None:
+        """Hand one event to the lobby; a bug there must not stop the bus."""
+        handler = self._handler
+        if handler is None:
+            return
+        try:
+            handler(event)
+        except Exception:
+            log.exception("redis: the handler failed on %s", type(event).__name__)
+
+
+async def _close(pubsub: PubSub) -> None:
+    with contextlib.suppress(*_ERRORS):
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _runs(queue: deque[tuple[str, BusEvent]]) -> Iterator[tuple[str, list[BusEvent]]]:
+    """Take queued events off ``queue`` as runs of one channel, in order, bounded."""
+    taken = 0
+    while queue and taken < 64 * _ENVELOPE_EVENTS:
+        channel = queue[0][0]
+        events: list[BusEvent] = []
+        size = 0
+        while (
+            queue
+            and queue[0][0] == channel
+            and len(events) < _ENVELOPE_EVENTS
+            and size < _ENVELOPE_BYTES
+        ):
+            event = queue.popleft()[1]
+            events.append(event)
+            size += len(getattr(event, "payload", b"")) + 64
+        taken += len(events)
+        yield channel, events

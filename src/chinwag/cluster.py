@@ -1,0 +1,92 @@
+"""Joins a server's lobby to other nodes through a bus.
+
+The lobby decides (claim this name, publish that event, forward this message
+to that node); :class:`ClusterLink` carries those effects to the
+:class:`~chinwag.bus.Bus` and feeds the bus's events and claim results back
+into the lobby. Awaiting the bus happens here, in tasks the link owns, never
+in the lobby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
+
+from .bus import Bus, BusUnavailable
+from .bus.events import BusEvent, UserRecord
+from .lobby import Claim, Effect, Forward, Lobby, Publish, Release, UpdateRecord
+
+__all__ = ["ClusterLink"]
+
+log = logging.getLogger("chinwag.cluster")
+
+Apply = Callable[[Iterable[Effect]], None]
+
+
+class ClusterLink:
+    """Carries one lobby's cluster effects; see the module docstring."""
+
+    def __init__(self, bus: Bus, lobby: Lobby, apply: Apply) -> None:
+        self.bus = bus
+        self.lobby = lobby
+        self._apply = apply
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.bus.start(self._on_event)
+        self._apply(self.lobby.resync(await self.bus.directory()))
+        log.info("node %s joined the cluster", self.bus.node)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.bus.stop()
+
+    def carry(self, effect: Effect) -> None:
+        """Carry out one cluster effect (Send and Close are the transport's)."""
+        if isinstance(effect, Publish):
+            self.bus.publish(effect.event)
+        elif isinstance(effect, Forward):
+            self.bus.send(effect.node, effect.event)
+        elif isinstance(effect, Claim):
+            self._spawn(self._claim(effect))
+        elif isinstance(effect, Release):
+            self._spawn(self._quietly(self.bus.release(effect.name), f"release {effect.name}"))
+        elif isinstance(effect, UpdateRecord):
+            self._spawn(self._quietly(self.bus.update(effect.record), "update"))
+
+    async def rejoin(self) -> None:
+        """After the bus reconnects: claim this node's names again and resync the list."""
+        for record in self.lobby.local_records():
+            await self._quietly(self._reclaim(record), f"re-claim {record.name}")
+        self._apply(self.lobby.resync(await self.bus.directory()))
+        log.info("node %s rejoined: %d local users", self.bus.node, len(self.lobby.local_records()))
+
+    async def _reclaim(self, record: UserRecord) -> None:
+        if not await self.bus.claim(record):
+            log.warning("name %s was taken by another node while the bus was down", record.name)
+
+    def _on_event(self, event: BusEvent) -> None:
+        self._apply(self.lobby.bus_event(event))
+
+    async def _claim(self, claim: Claim) -> None:
+        try:
+            ok = await self.bus.claim(claim.record)
+        except BusUnavailable as error:
+            log.warning("sign-in of conn %d refused: %s", claim.conn, error)
+            self._apply(self.lobby.claim_failed(claim.conn))
+            return
+        self._apply(self.lobby.claimed(claim.conn, claim.record.name, ok))
+
+    async def _quietly(self, work: Awaitable[None], what: str) -> None:
+        try:
+            await work
+        except BusUnavailable as error:
+            log.warning("%s skipped: %s", what, error)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

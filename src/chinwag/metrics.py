@@ -1,0 +1,158 @@
+"""Counters kept on the hot path as plain ints, rendered as Prometheus text on scrape.
+
+The transport bumps attributes of one :class:`Metrics` object (an integer
+add, a dict lookup, or a bisect for the latency histogram); nothing is
+formatted until ``/metrics`` is requested. :func:`render` takes a
+:class:`Snapshot` of the gauges read at scrape time plus the counters and
+returns the text exposition format (version 0.0.4).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+__all__ = ["CONTENT_TYPE", "LATENCY_BUCKETS", "Histogram", "Metrics", "Snapshot", "render"]
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Upper bounds (seconds) of the relay latency buckets: 50 us to 1 s.
+LATENCY_BUCKETS: Final = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
+
+
+@dataclass(slots=True)
+class Histogram:
+    """A cumulative-on-render histogram: ``observe`` only bumps one bucket."""
+
+    bounds: tuple[float, ...] = LATENCY_BUCKETS
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """``(le, count)`` pairs as Prometheus wants them, ``+Inf`` last."""
+        pairs: list[tuple[str, int]] = []
+        running = 0
+        for bound, count in zip((*map(repr, self.bounds), "+Inf"), self.counts, strict=True):
+            running += count
+            pairs.append((bound, running))
+        return pairs
+
+
+@dataclass(slots=True)
+class Metrics:
+    """Everything the transport counts; one per server."""
+
+    connections_opened: int = 0
+    refused: Counter[str] = field(default_factory=Counter)  # upgrade refusals by reason
+    slow_readers_dropped: int = 0
+    heartbeat_dropped: int = 0
+    frames_received: int = 0
+    transport_errors: Counter[str] = field(default_factory=Counter)  # codes found by the transport
+    relay_latency: Histogram = field(default_factory=Histogram)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Gauges and lobby counters read at scrape time."""
+
+    sockets: int
+    websockets: int
+    users: int
+    calls_active: int
+    calls_ringing: int
+    ready: bool
+    messages: Mapping[str, int]
+    errors: Mapping[str, int]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _family(name: str, kind: str, help_text: str) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+
+
+def _labelled(name: str, label: str, values: Mapping[str, int]) -> Iterable[str]:
+    for key in sorted(values):
+        yield f'{name}{{{label}="{_escape(key)}"}} {values[key]}'
+
+
+def render(metrics: Metrics, now: Snapshot) -> str:
+    """The Prometheus text exposition of ``metrics`` and ``now``."""
+    lines: list[str] = []
+    gauges = (
+        ("chinwag_sockets", "open TCP connections (HTTP and WebSocket)", now.sockets),
+        ("chinwag_websockets", "open WebSocket connections", now.websockets),
+        ("chinwag_users", "signed-in users on this server", now.users),
+        ("chinwag_calls_active", "calls answered and in progress", now.calls_active),
+        ("chinwag_calls_ringing", "calls ringing, not yet answered", now.calls_ringing),
+        ("chinwag_ready", "1 while ready for traffic, 0 while stopping", int(now.ready)),
+    )
+    for name, help_text, value in gauges:
+        lines += [*_family(name, "gauge", help_text), f"{name} {value}"]
+    counters = (
+        (
+            "chinwag_websockets_opened_total",
+            "WebSocket upgrades accepted",
+            metrics.connections_opened,
+        ),
+        (
+            "chinwag_slow_readers_dropped_total",
+            "clients disconnected because their send queue passed send_buffer",
+            metrics.slow_readers_dropped,
+        ),
+        (
+            "chinwag_heartbeat_dropped_total",
+            "clients disconnected for not answering pings",
+            metrics.heartbeat_dropped,
+        ),
+        (
+            "chinwag_frames_received_total",
+            "WebSocket text frames received",
+            metrics.frames_received,
+        ),
+    )
+    for name, help_text, value in counters:
+        lines += [*_family(name, "counter", help_text), f"{name} {value}"]
+    errors = Counter(now.errors)
+    errors.update(metrics.transport_errors)
+    labelled = (
+        ("chinwag_messages_total", "messages received, by type", "type", now.messages),
+        ("chinwag_errors_total", "error messages sent to clients, by code", "code", errors),
+        (
+            "chinwag_refused_total",
+            "WebSocket upgrades refused, by reason",
+            "reason",
+            metrics.refused,
+        ),
+    )
+    for name, help_text, label, values in labelled:
+        lines += [*_family(name, "counter", help_text), *_labelled(name, label, values)]
+    name = "chinwag_relay_latency_seconds"
+    histogram = metrics.relay_latency
+    lines += _family(name, "histogram", "time from a frame read to the writes it caused")
+    lines += [f'{name}_bucket{{le="{le}"}} {count}' for le, count in histogram.cumulative()]
+    lines += [f"{name}_sum {histogram.total!r}", f"{name}_count {sum(histogram.counts)}"]
+    return "\n".join(lines) + "\n"

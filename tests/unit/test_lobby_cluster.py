@@ -1,0 +1,179 @@
+"""Two lobbies as two nodes, joined by a hand-run router (no sockets, no bus)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from chinwag.bus.events import NodeGone
+from chinwag.lobby import Claim, Effect, Forward, Lobby, Publish, Release, Send, UpdateRecord
+
+FEATURES = ["deltas", "ringing", "plain-text"]
+
+
+class Cluster:
+    """Routes each node's cluster effects to the other, recording what clients get."""
+
+    def __init__(self) -> None:
+        self.nodes = {"a": Lobby(node="a"), "b": Lobby(node="b")}
+        self.names: dict[str, str] = {}  # the shared store: name -> node
+        self.inbox: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.next = 0
+        self.held_claims: list[tuple[str, Claim]] = []
+        self.hold = False
+
+    def run(self, node: str, effects: list[Effect]) -> None:
+        queue: deque[tuple[str, Effect]] = deque((node, e) for e in effects)
+        while queue:
+            node, effect = queue.popleft()
+            follow: list[Effect] = []
+            if isinstance(effect, Send):
+                for conn in effect.conns:
+                    self.inbox.setdefault((node, conn), []).append(json.loads(effect.payload))
+            elif isinstance(effect, Claim):
+                if self.hold:
+                    self.held_claims.append((node, effect))
+                    continue
+                follow = self.answer_claim(node, effect)
+            elif isinstance(effect, Release):
+                if self.names.get(effect.name) == node:
+                    del self.names[effect.name]
+            elif isinstance(effect, Publish):
+                for other, other_lobby in self.nodes.items():
+                    if other != node:
+                        queue.extend((other, e) for e in other_lobby.bus_event(effect.event))
+            elif isinstance(effect, Forward):
+                queue.extend(
+                    (effect.node, e) for e in self.nodes[effect.node].bus_event(effect.event)
+                )
+            else:
+                assert isinstance(effect, UpdateRecord)
+            queue.extend((node, e) for e in follow)
+
+    def answer_claim(self, node: str, claim: Claim) -> list[Effect]:
+        name = claim.record.name
+        ok = name not in self.names
+        if ok:
+            self.names[name] = node
+        return self.nodes[node].claimed(claim.conn, name, ok)
+
+    def join(self, node: str, name: str, features: list[str] | None = None) -> int:
+        self.next += 1
+        conn = self.next
+        self.run(node, self.nodes[node].connect(conn))
+        message = {"type": "username", "name": name, "features": features or []}
+        self.run(node, self.nodes[node].receive(conn, json.dumps(message)))
+        return conn
+
+    def say(self, node: str, conn: int, **fields: Any) -> None:
+        self.run(node, self.nodes[node].receive(conn, json.dumps(fields)))
+
+    def got(self, node: str, conn: int) -> list[dict[str, Any]]:
+        return self.inbox.pop((node, conn), [])
+
+    def flush(self) -> None:
+        for node, lobby in self.nodes.items():
+            self.run(node, lobby.flush_presence())
+
+
+def test_users_on_two_nodes_see_each_other_and_chat_once() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    bob = c.join("b", "bob", FEATURES)
+    c.flush()
+    assert c.got("a", alice)[-1] == {"type": "userlist", "users": ["alice", "bob"]}
+    assert c.got("b", bob)[-1] == {"type": "userlist", "users": ["alice", "bob"], "busy": []}
+    c.say("a", alice, type="message", text="hi <b>bob</b>")
+    assert [m["text"] for m in c.got("b", bob)] == ["hi <b>bob</b>"]
+    assert [m["text"] for m in c.got("a", alice)] == ["hi bob"]
+
+
+def test_name_is_unique_across_nodes() -> None:
+    c = Cluster()
+    c.join("a", "sam")
+    other = c.join("b", "sam")
+    assert c.got("b", other)[1] == {"type": "rejectusername", "id": other, "name": "sam1"}
+    assert sorted(c.names) == ["sam", "sam1"]
+
+
+def test_simultaneous_claims_of_one_name() -> None:
+    c = Cluster()
+    c.hold = True
+    first = c.join("a", "zoe")
+    second = c.join("b", "zoe")
+    c.hold = False
+    for node, claim in c.held_claims:
+        c.run(node, c.answer_claim(node, claim))
+    names = {c.nodes["a"].name_of(first), c.nodes["b"].name_of(second)}
+    assert names == {"zoe", "zoe1"}
+
+
+def test_frames_sent_while_claiming_are_handled_after_it() -> None:
+    c = Cluster()
+    bob = c.join("b", "bob")
+    c.hold = True
+    alice = c.join("a", "alice")
+    c.say("a", alice, type="message", text="first words")
+    c.hold = False
+    for node, claim in c.held_claims:
+        c.run(node, c.answer_claim(node, claim))
+    assert [m.get("text") for m in c.got("b", bob) if m["type"] == "message"] == ["first words"]
+
+
+def test_targeted_message_crosses_nodes_with_the_senders_name() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    bob = c.join("b", "bob")
+    c.got("b", bob)
+    c.say("a", alice, type="video-offer", target="bob", name="eve", sdp={"type": "offer"})
+    assert c.got("b", bob) == [
+        {"type": "video-offer", "target": "bob", "name": "alice", "sdp": {"type": "offer"}}
+    ]
+
+
+def test_call_across_nodes_marks_busy_and_node_loss_hangs_up() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice", FEATURES)
+    bob = c.join("b", "bob", FEATURES)
+    c.say("a", alice, type="call-invite", target="bob")
+    c.say("b", bob, type="call-accept", target="alice")
+    assert c.nodes["a"].is_busy("bob") and c.nodes["b"].is_busy("alice")
+    c.got("a", alice)
+    c.run("a", c.nodes["a"].bus_event(NodeGone("b")))
+    assert {"type": "hang-up", "name": "bob", "target": "alice", "reason": "gone"} in c.got(
+        "a", alice
+    )
+    assert c.nodes["a"].usernames() == ["alice"]
+
+
+def test_leaving_user_is_removed_on_the_other_node() -> None:
+    c = Cluster()
+    c.join("a", "alice")
+    bob = c.join("b", "bob")
+    c.run("b", c.nodes["b"].disconnect(bob))
+    assert c.nodes["a"].usernames() == ["alice"] and "bob" not in c.names
+
+
+def test_message_to_user_who_left_meanwhile_comes_back_as_error() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    c.join("b", "bob")
+    lobby_b = c.nodes["b"]
+    lobby_b._local.pop("bob")  # bob vanished on b before a heard of it
+    c.got("a", alice)
+    c.say("a", alice, type="hang-up", target="bob")
+    [error] = c.got("a", alice)
+    assert error["code"] == "no-such-user" and error["target"] == "bob"
+
+
+def test_rename_crosses_nodes() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    bob = c.join("b", "bob", FEATURES)
+    c.flush()
+    c.got("b", bob)
+    c.say("a", alice, type="username", name="alicia")
+    c.flush()
+    assert c.got("b", bob)[-1]["renamed"] == [["alice", "alicia"]]
+    assert "alice" not in c.names and c.names["alicia"] == "a"
