@@ -51,8 +51,10 @@ from .bus.events import (
     Undeliverable,
     UserRecord,
 )
+from .calls import CallBook
 from .errors import ProtocolError, error_message
 from .limits import Rate, TokenBucket
+from .presence import PresenceTracker
 from .protocol import (
     Chat,
     Inbound,
@@ -83,10 +85,6 @@ __all__ = [
 
 ConnId = int
 
-#: Relayed types that open, establish and end a call (see docs/protocol.md).
-_CALL_OPENERS = frozenset({"call-invite", "video-offer"})
-_CALL_ACCEPTS = frozenset({"call-accept", "video-answer"})
-_CALL_ENDERS = frozenset({"call-decline", "hang-up"})
 _MAX_CLAIM_TRIES = 50
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
 
@@ -206,28 +204,6 @@ class _Member:
     warned_at: float = -1.0
 
 
-@dataclass(slots=True)
-class _Partner:
-    """Who a user is calling or talking to; ``active`` once answered."""
-
-    name: str
-    active: bool = False
-
-
-@dataclass(slots=True)
-class _PresenceChanges:
-    """What changed since the last flush, netted out at flush time."""
-
-    touched: set[str] = field(default_factory=set)
-    renamed: dict[str, str] = field(default_factory=dict)  # new name -> old name
-    list_changed: bool = False
-    fresh: set[ConnId] = field(default_factory=set)  # deltas clients owed a full list
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.touched or self.fresh or self.list_changed)
-
-
 class Lobby:
     """All the rules of one chinwag server (one node), fed by a transport."""
 
@@ -253,10 +229,8 @@ class Lobby:
         self._order: dict[str, None] = {}  # every name, in list order
         self._tokens: dict[str, _Member] = {}
         self._parked: dict[str, _Member] = {}
-        self._partners: dict[str, _Partner] = {}
-        self._callers: dict[str, set[str]] = {}  # callee -> callers ringing it
-        self._seen_by_deltas: dict[str, bool] = {}  # name -> busy, as deltas clients know it
-        self._changes = _PresenceChanges()
+        self._calls = CallBook()
+        self._presence = PresenceTracker()
         self._out: list[Effect] = []
 
     # -- queries -----------------------------------------------------------
@@ -264,7 +238,7 @@ class Lobby:
     @property
     def presence_pending(self) -> bool:
         """True while a ``flush_presence`` call has something to send."""
-        return self._changes.pending
+        return self._presence.pending
 
     @property
     def connection_count(self) -> int:
@@ -278,24 +252,17 @@ class Lobby:
         return member.name if member else None
 
     def partner_of(self, name: str) -> str | None:
-        partner = self._partners.get(name)
-        return partner.name if partner else None
+        return self._calls.partner_of(name)
 
     def is_busy(self, name: str) -> bool:
         remote = self._remote.get(name)
         if remote is not None:
             return remote.busy
-        partner = self._partners.get(name)
-        return partner is not None and partner.active
+        return self._calls.in_call(name)
 
     def active_calls(self) -> int:
         """Calls in progress with at least one side on this node."""
-        pairs = {
-            frozenset((name, p.name))
-            for name, p in self._partners.items()
-            if p.active and name in self._local
-        }
-        return len(pairs)
+        return self._calls.active_pairs(self._local)
 
     def local_records(self) -> list[UserRecord]:
         """This node's users, for re-claiming names after the bus reconnects."""
@@ -346,7 +313,7 @@ class Lobby:
             return []
         if member.name is None:
             return self._drain()
-        self._changes.fresh.discard(conn)
+        self._presence.forget(conn)
         if not clean and self.policy.resume_grace > 0:
             member.conn = None
             member.parked_until = self._monotonic() + self.policy.resume_grace
@@ -368,18 +335,16 @@ class Lobby:
 
     def flush_presence(self) -> list[Effect]:
         """Send the coalesced presence changes; call every interval while pending."""
-        changes, self._changes = self._changes, _PresenceChanges()
+        update = self._presence.take(self._order, self.is_busy)
         legacy = tuple(c for c, m in self._connected() if "deltas" not in m.features)
-        if legacy and changes.list_changed:
+        if update.list_changed:
             self._send(legacy, {"type": "userlist", "users": self.usernames()})
-        delta = self._delta(changes)
-        deltas_clients = tuple(
-            c for c, m in self._connected() if "deltas" in m.features and c not in changes.fresh
-        )
-        if delta and deltas_clients:
-            self._send(deltas_clients, delta)
-        if changes.fresh:
-            self._send(tuple(changes.fresh), self._full_list())
+        if update.delta is not None:
+            deltas = tuple(
+                c for c, m in self._connected() if "deltas" in m.features and c not in update.fresh
+            )
+            self._send(deltas, update.delta)
+        self._send(tuple(update.fresh), self._full_list())
         return self._drain()
 
     # -- inputs from the cluster ---------------------------------------------
@@ -602,15 +567,14 @@ class Lobby:
             if member.features:
                 self._welcome(member, resumed=False)
             if "deltas" in member.features:
-                self._changes.fresh.add(conn)
+                self._presence.owe_full_list(conn)
             if notice is not None:
                 self._send((conn,), notice)
         else:
             del self._local[old]
             del self._order[old]
-            self._rename_partners(old, name)
-            self._changes.renamed[name] = self._changes.renamed.pop(old, old)
-            self._touch(old)
+            self._calls.rename(old, name)
+            self._presence.rename(old, name)
         self._local[name] = member
         self._order[name] = None
         self._touch(name)
@@ -679,7 +643,7 @@ class Lobby:
         for payload in backlog:
             self._out.append(Send((conn,), payload))
         if "deltas" in session.features:
-            self._changes.fresh.add(conn)
+            self._presence.owe_full_list(conn)
         else:
             self._send((conn,), {"type": "userlist", "users": self.usernames()})
         return True
@@ -750,8 +714,7 @@ class Lobby:
         if message.type == "call-invite" and "ringing" not in features:
             self._ring_for_legacy(sender, target)
             return
-        if target != sender:
-            self._track_call(sender, target, message.type)
+        self._follow_call(sender, target, message.type)
         payload = encode(body)
         if local is not None:
             self._to_member(local, payload)
@@ -767,8 +730,7 @@ class Lobby:
                 Forward(event.sender_node, Undeliverable(event.sender, event.target, event.kind))
             )
             return
-        if event.sender != event.target:
-            self._track_call(event.sender, event.target, event.kind)
+        self._follow_call(event.sender, event.target, event.kind)
         self._to_member(member, event.payload)
 
     def _undeliverable(self, sender: str, target: str, kind: str) -> None:
@@ -795,41 +757,13 @@ class Lobby:
         if self.is_busy(callee) and self.partner_of(callee) != caller:
             reply = {"type": "call-decline", "name": callee, "target": caller, "reason": "busy"}
         else:
-            self._track_call(caller, callee, "call-invite")
+            self._follow_call(caller, callee, "call-invite")
             reply = {"type": "call-accept", "name": callee, "target": caller, "auto": True}
         self._to_member(self._local[caller], encode(reply))
 
-    def _track_call(self, sender: str, target: str, kind: str) -> None:
-        if kind in _CALL_OPENERS:
-            if sender not in self._partners:
-                self._partners[sender] = _Partner(target)
-                self._callers.setdefault(target, set()).add(sender)
-        elif kind in _CALL_ACCEPTS:
-            caller = self._partners.get(target)
-            if caller is not None and caller.name == sender and not caller.active:
-                self._drop_ringing(sender, target)
-                self._partners[target] = _Partner(sender, active=True)
-                self._partners[sender] = _Partner(target, active=True)
-                self._busy_changed(sender)
-                self._busy_changed(target)
-        elif kind in _CALL_ENDERS:
-            self._unpair(sender, target)
-
-    def _unpair(self, one: str, other: str) -> None:
-        for a, b in ((one, other), (other, one)):
-            partner = self._partners.get(a)
-            if partner is not None and partner.name == b:
-                del self._partners[a]
-                self._drop_ringing(b, a)
-                if partner.active:
-                    self._busy_changed(a)
-
-    def _drop_ringing(self, callee: str, caller: str) -> None:
-        callers = self._callers.get(callee)
-        if callers is not None:
-            callers.discard(caller)
-            if not callers:
-                del self._callers[callee]
+    def _follow_call(self, sender: str, target: str, kind: str) -> None:
+        for name in self._calls.follow(sender, target, kind):
+            self._busy_changed(name)
 
     def _end_calls_of(self, name: str) -> None:
         """Hang up, on ``name``'s behalf, its local partners (ringing or talking).
@@ -837,33 +771,14 @@ class Lobby:
         Partners on other nodes are hung up by their own node when it hears
         that ``name`` left.
         """
-        others = set(self._callers.pop(name, ()))
-        partner = self._partners.get(name)
-        if partner is not None:
-            others.add(partner.name)
-        for other in sorted(others):
-            self._unpair(name, other)
+        partners, changed = self._calls.end_all(name)
+        for other in changed:
+            self._busy_changed(other)
+        for other in partners:
             member = self._local.get(other)
             if member is not None:
                 hang_up = {"type": "hang-up", "name": name, "target": other, "reason": "gone"}
                 self._to_member(member, encode(hang_up))
-
-    def _rename_partners(self, old: str, new: str) -> None:
-        partner = self._partners.pop(old, None)
-        if partner is not None:
-            self._partners[new] = partner
-            other = self._partners.get(partner.name)
-            if other is not None and other.name == old:
-                other.name = new
-            callers = self._callers.get(partner.name)
-            if callers is not None and old in callers:
-                callers.discard(old)
-                callers.add(new)
-        callers_of_old = self._callers.pop(old, None)
-        if callers_of_old:
-            self._callers[new] = callers_of_old
-            for caller in callers_of_old:
-                self._partners[caller].name = new
 
     def _busy_changed(self, name: str) -> None:
         self._touch(name)
@@ -897,10 +812,8 @@ class Lobby:
         self._remote[event.new] = UserRecord(event.new, record.node, record.features, record.busy)
         self._order.pop(event.old, None)
         self._order[event.new] = None
-        self._rename_partners(event.old, event.new)
-        self._changes.renamed[event.new] = self._changes.renamed.pop(event.old, event.old)
-        self._touch(event.old)
-        self._touch(event.new)
+        self._calls.rename(event.old, event.new)
+        self._presence.rename(event.old, event.new)
 
     def _remote_status(self, event: Status) -> None:
         record = self._remote.get(event.name)
@@ -913,48 +826,8 @@ class Lobby:
     # -- presence ------------------------------------------------------------
 
     def _touch(self, name: str) -> None:
-        self._changes.touched.add(name)
-        self._changes.list_changed = True
+        self._presence.touch(name)
 
     def _full_list(self) -> dict[str, Any]:
         busy = [name for name in self._order if self.is_busy(name)]
         return {"type": "userlist", "users": self.usernames(), "busy": busy}
-
-    def _delta(self, changes: _PresenceChanges) -> dict[str, Any] | None:
-        """Net the touched names against what deltas clients last saw."""
-        seen = self._seen_by_deltas
-        joined: list[str] = []
-        left: list[str] = []
-        busy: list[str] = []
-        idle: list[str] = []
-        for name in changes.touched:
-            was = seen.get(name)
-            now = self.is_busy(name) if name in self._order else None
-            if was is None and now is not None:
-                joined.append(name)
-            elif was is not None and now is None:
-                left.append(name)
-            if now is not None and now != bool(was):
-                (busy if now else idle).append(name)
-            if now is None:
-                seen.pop(name, None)
-            else:
-                seen[name] = now
-        renamed = []
-        for new, old in changes.renamed.items():
-            if new in joined and old in left:
-                joined.remove(new)
-                left.remove(old)
-                renamed.append([old, new])
-        if not (joined or left or renamed or busy or idle):
-            return None
-        order = {name: i for i, name in enumerate(self._order)}
-        joined.sort(key=order.__getitem__)
-        return {
-            "type": "presence",
-            "joined": joined,
-            "left": sorted(left),
-            "renamed": renamed,
-            "busy": sorted(busy),
-            "idle": sorted(idle),
-        }
