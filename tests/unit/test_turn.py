@@ -187,6 +187,7 @@ def test_coturn_config_matches_the_secret_and_realm() -> None:
         assert expected in lines
     assert any("allow-loopback-peers" in line for line in lines if line.startswith("#"))
     assert "lt-cred-mech" not in lines
+    assert "denied-peer-ip=::" not in lines  # coturn would deny every peer
 
 
 def test_coturn_config_for_turns_and_static_credentials() -> None:

@@ -1,0 +1,146 @@
+"""Browser fixtures: one headless Chromium per session, a fresh chinwag server per test.
+
+Everything is real: the Debian Chromium (fake camera and microphone, never
+``playwright install``), a real chinwag server on loopback, and a static
+server for the reference-client stand-in. Browser tests run on the session
+event loop (see ``pytestmark`` in each module) so the browser is launched once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import web
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from chinwag.config import settings_for_tests
+from chinwag.server import ChinwagServer
+from tests.browser.people import ARTIFACTS, Person
+
+CHROMIUM = "/usr/bin/chromium"
+# From TESTING-NOTES.md; the fake-ui flag also answers getDisplayMedia with a
+# fake screen, so screen sharing needs no extra flag in headless mode.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
+
+#: Settings that keep browser tests short: 2 s rings, 1 s heartbeats.
+TEST_SETTINGS: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 0,
+    "ring_timeout": 2.0,
+    "heartbeat": 1.0,
+    "presence_interval": 0.02,
+}
+
+StartServer = Callable[..., Awaitable[ChinwagServer]]
+OpenPerson = Callable[..., Awaitable[Person]]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def playwright() -> AsyncIterator[Playwright]:
+    async with async_playwright() as driver:
+        yield driver
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """One Chromium for the whole session; each person gets their own context."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+    )
+    yield chromium
+    await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """A Chromium whose (fake) permission prompt says no to camera, microphone and screen."""
+    flags = [flag for flag in CHROMIUM_FLAGS if flag != "--use-fake-ui-for-media-stream"]
+    chromium = await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*flags, "--use-fake-ui-for-media-stream=deny"],
+    )
+    yield chromium
+    await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def start_chinwag() -> AsyncIterator[StartServer]:
+    """Factory: start a real chinwag server (test settings plus overrides); stopped after."""
+    servers: list[ChinwagServer] = []
+
+    async def start(**overrides: Any) -> ChinwagServer:
+        server = ChinwagServer(settings_for_tests(**{**TEST_SETTINGS, **overrides}))
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
+    """A chinwag server with the test settings."""
+    return await start_chinwag()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_person(browser: Browser, chinwag: ChinwagServer) -> AsyncIterator[OpenPerson]:
+    """Factory: a person with their own browser context, signed in on the chinwag page.
+
+    ``open_person("alice", query="relay=1", sign_in=False, viewport=(390, 844))``;
+    ``server=`` opens another server's page instead of the default one, and
+    ``in_browser=`` uses another browser (e.g. one that denies camera access).
+    """
+    people: list[Person] = []
+    url = chinwag.url  # kept: a restarted server listens on the same port
+
+    async def open_one(
+        name: str,
+        *,
+        server: ChinwagServer | None = None,
+        in_browser: Browser | None = None,
+        **options: Any,
+    ) -> Person:
+        where = in_browser or browser
+        person = await Person.open(where, server.url if server else url, name, **options)
+        people.append(person)
+        return person
+
+    yield open_one
+    for person in people:
+        await person.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def reference_site() -> AsyncIterator[str]:
+    """Serve the reference-client stand-in on its own loopback port; yields its base URL."""
+    app = web.Application()
+    app.router.add_static("/", REFERENCE_CLIENT)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}/"
+    await runner.cleanup()

@@ -1,0 +1,189 @@
+"""A person at a browser page: what they do (click, type) and what they see.
+
+Assertions poll for a condition with a deadline (Playwright's auto-waiting
+``expect`` or :meth:`Person.until`); nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DEFAULT_WAIT_MS = 10_000
+
+# Counters that only rise while media arrives: decoded video frames and
+# received audio samples on the current peer connection (via the test hook).
+_INBOUND_COUNTERS = """
+async () => {
+  const pc = window.chinwag.debug.pc;
+  if (!pc) return null;
+  const report = await pc.getStats();
+  const out = { frames: 0, samples: 0 };
+  report.forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video") out.frames += s.framesDecoded || 0;
+    if (s.kind === "audio") out.samples += s.totalSamplesReceived || 0;
+  });
+  return out;
+}
+"""
+
+
+@dataclass
+class Person:
+    """One person with their own browser context and page."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    dialogs: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        browser: Browser,
+        base_url: str,
+        name: str,
+        *,
+        query: str = "",
+        sign_in: bool = True,
+        viewport: tuple[int, int] = (1280, 800),
+    ) -> Person:
+        """Open the chinwag page (test hook on) and, unless told not to, sign in as ``name``."""
+        context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        page = await context.new_page()
+        person = cls(name, context, page)
+        # A dialog would mean injected script ran (or a stray alert): record, dismiss.
+        page.on("dialog", person._on_dialog)
+        page.on(
+            "console",
+            lambda msg: person.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        params = "debug=1" + (f"&{query}" if query else "")
+        await page.goto(f"{base_url}?{params}")
+        if sign_in:
+            await person.sign_in(name)
+        return person
+
+    async def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    async def close(self) -> None:
+        await self.context.close()
+
+    # -- doing ---------------------------------------------------------------
+
+    async def sign_in(self, name: str, expect_name: str | None = None) -> None:
+        """Type a name and press Enter; wait until signed in as ``expect_name`` (or ``name``)."""
+        await self.page.get_by_label("Your name").fill(name)
+        await self.page.get_by_label("Your name").press("Enter")
+        self.name = expect_name or name
+        await expect(self.page.locator("#self-name")).to_have_text(self.name)
+
+    async def say(self, text: str) -> None:
+        """Type a chat message and press Enter."""
+        box = self.page.get_by_role("textbox", name="Message")
+        await box.fill(text)
+        await box.press("Enter")
+
+    def user_button(self, name: str) -> Any:
+        return self.page.locator(f'#user-list li[data-name="{name}"] button')
+
+    async def call(self, name: str) -> None:
+        """Click someone's name in the list."""
+        await self.user_button(name).click()
+
+    async def click(self, label: str) -> None:
+        await self.page.get_by_role("button", name=label, exact=True).click()
+
+    # -- seeing --------------------------------------------------------------
+
+    async def sees_text(self, selector: str, text: str, timeout: int = DEFAULT_WAIT_MS) -> None:
+        await expect(self.page.locator(selector)).to_contain_text(text, timeout=timeout)
+
+    async def sees_notice(self, text: str, timeout: int = DEFAULT_WAIT_MS) -> None:
+        await self.sees_text("#call-notice", text, timeout)
+
+    async def call_state(self) -> str:
+        return str(await self.page.evaluate("window.chinwag.debug.state"))
+
+    async def until_state(self, state: str, timeout: int = DEFAULT_WAIT_MS) -> None:
+        await self.page.wait_for_function(
+            "(s) => window.chinwag.debug.state === s", arg=state, timeout=timeout
+        )
+
+    async def remote_video_size(self) -> tuple[int, int]:
+        size = await self.page.evaluate(
+            "() => { const v = document.getElementById('remote-video');"
+            " return [v.videoWidth, v.videoHeight]; }"
+        )
+        return int(size[0]), int(size[1])
+
+    async def wait_remote_video(self, timeout: int = DEFAULT_WAIT_MS) -> None:
+        await self.page.wait_for_function(
+            "() => document.getElementById('remote-video').videoWidth > 0", timeout=timeout
+        )
+
+    async def inbound(self) -> dict[str, int] | None:
+        result = await self.page.evaluate(_INBOUND_COUNTERS)
+        return None if result is None else {k: int(v) for k, v in result.items()}
+
+    async def media_flows(self, video: bool = True, audio: bool = True, within: float = 10) -> None:
+        """Decoded frames and received audio samples rise on this side within ``within`` s."""
+        first = await self.until(self.inbound, within, "no peer connection")
+        assert first is not None
+
+        async def risen() -> bool:
+            now = await self.inbound()
+            if now is None:
+                return False
+            frames_ok = not video or now["frames"] > first["frames"]
+            samples_ok = not audio or now["samples"] > first["samples"]
+            return frames_ok and samples_ok
+
+        await self.until(risen, within, f"{self.name}: media did not flow")
+
+    async def local_tracks(self) -> list[str]:
+        """readyState of every local track of the current or last call."""
+        states = await self.page.evaluate(
+            "() => window.chinwag.debug.localTracks.map((t) => t.readyState)"
+        )
+        return [str(s) for s in states]
+
+    async def back_to_idle(self, timeout: int = DEFAULT_WAIT_MS) -> None:
+        """Idle again: no stage, no prompt, and every local track of the call stopped."""
+        await self.until_state("idle", timeout)
+        await expect(self.page.locator("#stage")).to_be_hidden()
+        await expect(self.page.locator("#incoming")).to_be_hidden()
+        tracks = await self.local_tracks()
+        assert tracks, f"{self.name}: the call opened no local tracks"
+        assert set(tracks) == {"ended"}, f"{self.name}: local tracks still live: {tracks}"
+        no_pc = await self.page.evaluate("window.chinwag.debug.pc === null")
+        assert no_pc
+
+    async def until(self, probe: Any, within: float, failure: str) -> Any:
+        """Poll ``probe()`` until it returns something truthy; fail after ``within`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            value = await probe()
+            if value:
+                return value
+            assert loop.time() < deadline, failure
+            await asyncio.sleep(0.1)
+
+    async def screenshot(self, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        await self.page.screenshot(path=str(path))
+        return path
+
+    async def debug_log(self) -> str:
+        """The page's debug log panel (shown in failure output)."""
+        return str(await self.page.locator("#debug-log").text_content())

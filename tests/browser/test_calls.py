@@ -1,0 +1,206 @@
+"""Calls between two chinwag pages: ringing, media, hanging up, and every way a call ends."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import OpenPerson
+from tests.browser.people import Person
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+RESOLUTION = re.compile(r"^\d+\D\d+$")  # width, multiplication sign, height
+README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "in-call.png"
+
+
+async def two_people(open_person: OpenPerson) -> tuple[Person, Person]:
+    alice = await open_person("alice")
+    bob = await open_person("bob")
+    await expect(alice.user_button("bob")).to_be_visible()
+    return alice, bob
+
+
+async def connect_call(caller: Person, callee: Person) -> None:
+    """caller clicks callee, callee accepts; both see each other's video."""
+    await caller.call(callee.name)
+    await callee.sees_text("#incoming-text", f"{caller.name} is calling")
+    await callee.click("Accept")
+    await caller.wait_remote_video()
+    await callee.wait_remote_video()
+
+
+async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+
+    await alice.call("bob")
+    await alice.sees_text("#outgoing-text", "Calling bob…")
+    await bob.sees_text("#incoming-text", "alice is calling")
+    # Ringing opens no camera on the callee's side.
+    assert await bob.local_tracks() == []
+    await alice.screenshot("calling")
+    await bob.screenshot("ringing")
+
+    await bob.click("Accept")
+    for person in (alice, bob):
+        await person.wait_remote_video()
+        width, height = await person.remote_video_size()
+        assert width > 0 and height > 0
+        await person.media_flows()
+    await alice.sees_text("#peer-name", "bob")
+    await expect(alice.page.locator("#call-duration")).to_have_text("0:01")
+    await expect(bob.page.locator('#user-list li[data-name="alice"]')).to_have_attribute(
+        "data-busy", "true"
+    )
+    shot = await alice.screenshot("in-call")
+    README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, README_IMAGE)
+
+    await alice.click("Stats")
+    await expect(alice.page.locator('[data-stat="route"]')).to_have_text("host (UDP)")
+    await expect(alice.page.locator('[data-stat="resolution"]')).to_have_text(RESOLUTION)
+    await expect(alice.page.locator('[data-stat="in"]')).to_contain_text("kbit/s")
+    await expect(alice.page.locator('[data-stat="rtt"]')).to_contain_text("ms")
+    await alice.screenshot("stats-panel")
+
+    await bob.click("Hang up")
+    await alice.sees_notice("bob hung up")
+    await alice.back_to_idle()
+    await bob.back_to_idle()
+
+    # Either can call again at once; this time the callee hangs up... from the other side.
+    await connect_call(bob, alice)
+    await alice.media_flows()
+    await alice.click("Hang up")
+    await bob.back_to_idle()
+    await alice.back_to_idle()
+
+
+async def test_decline_tells_the_caller(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    await alice.call("bob")
+    await bob.click("Decline")
+    await alice.sees_notice("bob declined")
+    await alice.back_to_idle()
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+
+
+async def test_someone_in_a_call_is_busy(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    carol = await open_person("carol")
+    await connect_call(alice, bob)
+    await expect(carol.user_button("bob")).to_contain_text("in a call")
+
+    await carol.call("bob")
+    await carol.sees_notice("bob is busy")
+    await carol.back_to_idle()
+    # bob never saw a prompt, and his call goes on.
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+    assert await bob.call_state() == "active"
+
+
+async def test_cancel_while_ringing_removes_the_prompt(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    await alice.call("bob")
+    await expect(bob.page.locator("#incoming")).to_be_visible()
+    await alice.click("Cancel")
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+    await bob.sees_notice("Missed call from alice")
+    await alice.back_to_idle()
+
+
+async def test_no_answer_ends_the_attempt(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)  # the page takes the 2 s ring timeout
+    alice_2s = await open_person("dave", query="ringTimeout=1")
+    await alice_2s.call("bob")
+    await expect(bob.page.locator("#incoming")).to_be_visible()
+    await alice_2s.sees_notice("No answer from bob", timeout=5000)
+    await alice_2s.back_to_idle()
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+    assert alice is not None
+
+
+async def test_glare_gives_exactly_one_call(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    await alice.page.evaluate("() => 0")
+    # Both click at (nearly) the same moment.
+    await alice.user_button("bob").click(no_wait_after=True)
+    await bob.user_button("alice").click(no_wait_after=True)
+    for person in (alice, bob):
+        await person.wait_remote_video()
+        await person.media_flows()
+        assert await person.call_state() == "active"
+    await expect(alice.page.locator("#incoming")).to_be_hidden()
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+
+
+async def test_mute_camera_off_and_screen_share_reach_the_other_side(
+    open_person: OpenPerson,
+) -> None:
+    alice, bob = await two_people(open_person)
+    await connect_call(alice, bob)
+
+    await alice.click("Mute")
+    await expect(bob.page.locator("#remote-muted")).to_be_visible()
+    await alice.click("Camera off")
+    await expect(bob.page.locator("#remote-camera-off")).to_be_visible()
+    await alice.click("Unmute")
+    await alice.click("Camera on")
+    await expect(bob.page.locator("#remote-muted")).to_be_hidden()
+    await expect(bob.page.locator("#remote-camera-off")).to_be_hidden()
+
+    camera_id = await alice.page.evaluate(
+        "() => window.chinwag.debug.pc.getSenders().find(s => s.track?.kind === 'video').track.id"
+    )
+    await alice.click("Share screen")
+    await expect(bob.page.locator("#remote-sharing")).to_be_visible()
+    sent_id = await alice.page.evaluate(
+        "() => window.chinwag.debug.pc.getSenders().find(s => s.track?.kind === 'video').track.id"
+    )
+    assert sent_id != camera_id
+    await bob.media_flows(audio=False)
+
+    await alice.click("Stop sharing")
+    await expect(bob.page.locator("#remote-sharing")).to_be_hidden()
+    back_id = await alice.page.evaluate(
+        "() => window.chinwag.debug.pc.getSenders().find(s => s.track?.kind === 'video').track.id"
+    )
+    assert back_id == camera_id
+    await bob.media_flows(audio=False)
+
+
+async def test_a_closed_page_ends_the_call_on_the_other_side(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    await connect_call(alice, bob)
+    await bob.close()
+    await alice.sees_notice("bob")
+    await alice.back_to_idle()
+    await expect(alice.user_button("bob")).to_have_count(0)
+
+
+async def test_phone_sized_call_by_keyboard(open_person: OpenPerson) -> None:
+    phone = await open_person("pat", viewport=(390, 844))
+    desk = await open_person("dana")
+    await expect(desk.user_button("pat")).to_be_visible()
+
+    # Keyboard only: Tab to pat's name, Enter calls; on the phone, Enter accepts
+    # (the Accept button has focus when the prompt appears).
+    await desk.user_button("pat").focus()
+    await desk.page.keyboard.press("Enter")
+    await expect(phone.page.get_by_role("button", name="Accept")).to_be_focused()
+    await phone.page.keyboard.press("Enter")
+    await phone.wait_remote_video()
+    await phone.media_flows()
+
+    # On a phone the call fills the screen and every control is reachable.
+    box = await phone.page.locator("#call-area").bounding_box()
+    assert box is not None and box["width"] == 390
+    for label in ("Mute", "Camera off", "Share screen", "Stats", "Hang up"):
+        await expect(phone.page.get_by_role("button", name=label, exact=True)).to_be_in_viewport()
+    await phone.screenshot("in-call-phone")
+    await phone.click("Hang up")
+    await desk.back_to_idle()
