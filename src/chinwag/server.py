@@ -63,6 +63,8 @@ __all__ = ["ChinwagServer", "serve_forever"]
 log = logging.getLogger("chinwag.server")
 
 _WEBSOCKET_PATHS = frozenset({"/", "/ws"})
+#: Presence updates are spaced so that they write at most this much per second.
+PRESENCE_BYTES_PER_SECOND = 64 * 1024 * 1024
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client gets to finish the handshake
 
 
@@ -266,6 +268,7 @@ class ChinwagServer:
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self._housekeeping_timer: asyncio.TimerHandle | None = None
+        self._presence_cooldown = 0.0  # extra spacing after a large presence update
         self.routes = Routes(load_web_files())
         self.routes.endpoints["/healthz"] = self._health
         self.routes.endpoints["/healthz/live"] = self._live
@@ -465,9 +468,8 @@ class ChinwagServer:
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if self.lobby.presence_pending and self._presence_timer is None and self._loop:
-            self._presence_timer = self._loop.call_later(
-                self.settings.presence_interval, self._flush_presence
-            )
+            delay = max(self.settings.presence_interval, self._presence_cooldown)
+            self._presence_timer = self._loop.call_later(delay, self._flush_presence)
 
     def _queue(self, conns: tuple[ConnId, ...], frame: bytes) -> None:
         websockets = self.websockets
@@ -522,7 +524,12 @@ class ChinwagServer:
 
     def _flush_presence(self) -> None:
         self._presence_timer = None
-        self.apply(self.lobby.flush_presence())
+        effects = self.lobby.flush_presence()
+        # Reference clients need the whole list each time: in a big lobby that
+        # is N lists of N names. Space updates so they stay within a byte budget.
+        sent = sum(len(e.payload) * len(e.conns) for e in effects if isinstance(e, Send))
+        self._presence_cooldown = sent / PRESENCE_BYTES_PER_SECOND
+        self.apply(effects)
 
     # -- heartbeat ---------------------------------------------------------
 

@@ -95,15 +95,21 @@ class Call:
         elif state in ("failed", "closed"):
             self.ended.set()
 
-    def _add_outgoing_tracks(self) -> None:
-        if not self._tracks_added:
-            self._tracks_added = True
-            for track in self.media.outgoing():
+    def _add_outgoing_tracks(self, answering: bool) -> None:
+        if self._tracks_added:
+            return
+        self._tracks_added = True
+        # An answer cannot add media the offer lacks; such tracks are not sent.
+        offered = {t.kind for t in self.pc.getTransceivers()} if answering else None
+        for track in self.media.outgoing():
+            if offered is None or track.kind in offered:
                 self.pc.addTrack(track)
+            else:
+                track.stop()
 
     async def start(self) -> None:
         """As caller: add our tracks and send the first offer."""
-        self._add_outgoing_tracks()
+        self._add_outgoing_tracks(answering=False)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self.client.offer(self.remote, self.pc.localDescription.sdp)
 
@@ -123,7 +129,7 @@ class Call:
             return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         if self.polite:
-            self._add_outgoing_tracks()  # the callee adds its tracks at the first offer
+            self._add_outgoing_tracks(answering=True)  # the callee adds its tracks now
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self.client.answer(self.remote, self.pc.localDescription.sdp)
         await self._remote_description_set()

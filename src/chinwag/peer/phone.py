@@ -127,11 +127,11 @@ class Phone:
         try:
             async for event in self._events:
                 async with self._lock:
-                    await self._handle(event)
+                    await self._guarded(self._handle(event))
         finally:
             self._events.close()
             async with self._lock:
-                await self._end_line()
+                await self._hang_up_line("hung-up")
 
     async def dial(self, target: str) -> DialOutcome:
         """Ring ``target`` and wait until they accept, refuse or do not answer.
@@ -156,11 +156,14 @@ class Phone:
     async def hang_up(self, reason: str = "hung-up") -> None:
         """End the ringing or running call, telling the other side."""
         async with self._lock:
-            if self.line is not None:
-                reason = "cancelled" if self.line.stage == "dialing" else reason
-                with contextlib.suppress(ClientError):
-                    await self.client.hang_up(self.line.remote, reason)
-                await self._end_line()
+            await self._hang_up_line(reason)
+
+    async def _hang_up_line(self, reason: str) -> None:
+        if self.line is not None:
+            reason = "cancelled" if self.line.stage == "dialing" else reason
+            with contextlib.suppress(ClientError):  # the connection may be gone already
+                await self.client.hang_up(self.line.remote, reason)
+            await self._end_line()
 
     # ---- the dispatcher
 
@@ -177,6 +180,17 @@ class Phone:
                 await self._ring(event)
             else:
                 await self._refuse_busy(event)
+
+    async def _guarded(self, step: Awaitable[None]) -> None:
+        """Run one step; if aiortc or the socket fails in it, end the call instead of the phone."""
+        try:
+            await step
+        except ClientError as error:
+            logger.warning("signaling failed: %s", error)
+            await self._end_line()
+        except Exception:
+            logger.exception("the call failed")
+            await self._hang_up_line("failed")
 
     async def _from_partner(self, line: _Line, event: Event) -> None:
         if isinstance(event, CallAccept) and line.stage == "dialing":
@@ -231,10 +245,7 @@ class Phone:
         async with self._lock:
             if self.line is not line:  # the caller gave up meanwhile
                 return
-            if take:
-                await self._accept(line)
-            else:
-                await self._decline(line)
+            await self._guarded(self._accept(line) if take else self._decline(line))
 
     async def _accept(self, line: _Line) -> None:
         plain_offer = any(isinstance(e, VideoOffer) for e in line.held)

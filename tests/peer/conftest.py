@@ -1,0 +1,208 @@
+"""Peer fixtures: coturn on loopback, a chinwag server that hands it out, Chromium, the peer CLI.
+
+Why a TURN relay: aioice (aiortc's ICE) never offers loopback host
+candidates and has no option to, so on a machine whose only shared network is
+loopback an aiortc peer reaches nobody directly. Every test call therefore
+goes through a real coturn on 127.0.0.1 (``--allow-loopback-peers``): the
+Python side runs with ``relay_only`` (``--relay-only``) and the test page with
+``iceTransportPolicy: "relay"``, so all media stays on 127.0.0.1 whatever
+other interfaces the machine has.
+
+Everything runs on the session event loop (``pytestmark`` in each module),
+so Chromium and coturn start once per session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from playwright.async_api import Browser, async_playwright
+
+from chinwag.client import ChinwagClient
+from chinwag.config import settings_for_tests
+from chinwag.server import ChinwagServer
+from tests.peer.support import BrowserUser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [  # from TESTING-NOTES.md
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+PAGE_DIR = Path(__file__).parent / "page"
+TURN_SECRET = "peer-tests-secret"
+STARTUP_TIMEOUT = 5.0
+
+
+# --------------------------------------------------------------------------- coturn
+
+
+@dataclass
+class Coturn:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _free_port() -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both)."""
+    for _ in range(50):
+        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with contextlib.suppress(OSError):
+                udp.bind(("127.0.0.1", port))
+                return port
+    raise RuntimeError("no port free for both TCP and UDP")
+
+
+def _wait_listening(coturn: Coturn) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and coturn.process.poll() is None:
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex(("127.0.0.1", coturn.port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"coturn did not start; its log:\n{coturn.log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    """One turnserver on loopback for the session, checking TURN REST credentials."""
+    work = tmp_path_factory.mktemp("coturn")
+    port = _free_port()
+    relay_low = random.randrange(20000, 30000, 200)  # below the ephemeral range
+    command = [
+        "turnserver", "-n", "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}",
+        "--realm=chinwag", "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
+        "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+        f"--min-port={relay_low}", f"--max-port={relay_low + 199}",
+        "--allow-loopback-peers", "--log-file=stdout", "--simple-log",
+        f"--pidfile={work / 'turnserver.pid'}",
+    ]  # fmt: skip
+    log = work / "turnserver.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    turn = Coturn(port, process, log)
+    try:
+        _wait_listening(turn)
+        yield turn
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- chinwag
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def server(coturn: Coturn) -> AsyncIterator[ChinwagServer]:
+    """A real chinwag server whose ``ice-servers`` name the loopback coturn."""
+    settings = settings_for_tests(
+        host="127.0.0.1",
+        port=0,
+        ring_timeout=2.0,
+        presence_interval=0.02,
+        ice_url=[f"turn:127.0.0.1:{coturn.port}?transport=udp"],
+        turn_secret=TURN_SECRET,
+    )
+    async with ChinwagServer(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def url(server: ChinwagServer) -> str:
+    return f"http://127.0.0.1:{server.port}/"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sign_in(url: str) -> AsyncIterator[Callable[[str], Any]]:
+    """Factory: a signed-in :class:`ChinwagClient`; closed after the test."""
+    clients: list[ChinwagClient] = []
+
+    async def open_client(name: str) -> ChinwagClient:
+        client = ChinwagClient(url, name, connect_timeout=5.0)
+        await client.connect()
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        await client.close()
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for every peer test; each test opens its own context."""
+    async with async_playwright() as driver:
+        chromium = await driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def test_page_site() -> AsyncIterator[str]:
+    """Serve tests/peer/page from a real loopback HTTP server; yields its base URL.
+
+    (A page fulfilled by Playwright's routing counts as non-local, and
+    Chromium's local-network-access checks then block its WebSocket.)
+    """
+    app = web.Application()
+    app.router.add_static("/", PAGE_DIR)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}/"
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_browser_user(
+    browser: Browser, url: str, test_page_site: str
+) -> AsyncIterator[Callable[..., Any]]:
+    """Factory: ``await open_browser_user("carol", answer="decline")`` signs in a test page."""
+    contexts = []
+
+    async def open_user(name: str, **options: Any) -> BrowserUser:
+        context = await browser.new_context()
+        contexts.append(context)
+        page = await context.new_page()
+        await page.goto(f"{test_page_site}index.html")
+        user = BrowserUser(page)
+        await user.run("signIn", url, name, options)
+        return user
+
+    yield open_user
+    for context in contexts:
+        await context.close()

@@ -1,0 +1,167 @@
+"""Helpers for the peer tests: the browser harness, the CLI as a subprocess, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.async_api import Page
+
+
+class BrowserUser:
+    """A browser person on the test page (tests/peer/page), calling through the harness."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    async def run(self, function: str, *args: Any) -> Any:
+        """Call ``function(*args)`` exported by harness.js and return its result."""
+        script = "async ([name, args]) => (await import('./harness.js'))[name](...args)"
+        return await self.page.evaluate(script, [function, list(args)])
+
+    async def inbound(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.run("inbound")
+        return result
+
+
+CLI = (sys.executable, "-m", "chinwag")  # the real `chinwag` command
+CLI_DEADLINE = 40.0  # seconds any one command may run in a test
+
+
+@dataclass
+class Finished:
+    returncode: int
+    output: str
+
+
+async def run_cli(*args: str, stdin: bytes | None = None) -> Finished:
+    """Run ``chinwag peer|call ...`` as a real subprocess to the end; return status and output."""
+    process = (await start_cli(*args)).process
+    try:
+        async with asyncio.timeout(CLI_DEADLINE):
+            output, _ = await process.communicate(stdin)
+    except TimeoutError:
+        process.kill()
+        output, _ = await process.communicate()
+        raise AssertionError(f"chinwag {' '.join(args)} ran too long:\n{output.decode()}") from None
+    assert process.returncode is not None
+    return Finished(process.returncode, output.decode())
+
+
+class RunningCli:
+    """A long-running ``chinwag peer|call`` subprocess whose output the test reads."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._unread = ""
+        self.finished: Finished | None = None
+
+    async def expect(self, text: str, within: float = 15.0) -> None:
+        """Read output until it contains ``text`` (a prompt need not end its line)."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            async with asyncio.timeout(within):
+                while text not in self._unread:
+                    chunk = await stdout.read(4096)
+                    if not chunk:
+                        break
+                    self._unread += chunk.decode()
+        except TimeoutError:
+            pass
+        if text not in self._unread:
+            raise AssertionError(f"no {text!r} in the output:\n{self._unread}")
+        self._unread = self._unread.split(text, 1)[1]
+
+    def type(self, line: str) -> None:
+        """Write ``line`` and a newline to the command's standard input."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+
+    async def stop(self) -> Finished:
+        """SIGTERM the command and collect its status and remaining output (once)."""
+        if self.finished is not None:
+            return self.finished
+        self.process.terminate()
+        try:
+            async with asyncio.timeout(10):
+                output, _ = await self.process.communicate()
+        except TimeoutError:
+            self.process.kill()
+            output, _ = await self.process.communicate()
+        assert self.process.returncode is not None
+        self.finished = Finished(self.process.returncode, self._unread + output.decode())
+        return self.finished
+
+
+async def start_cli(*args: str) -> RunningCli:
+    """Start ``chinwag peer|call ...``; its stdout and stderr are read together."""
+    process = await asyncio.create_subprocess_exec(
+        *CLI, *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    return RunningCli(process)
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[Any]], what: str, within: float = 15.0
+) -> Any:
+    """Poll an async ``condition`` until it returns something truthy, or fail after ``within``."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await condition()
+        if last:
+            return last
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last value {last!r}")
+
+
+class FrameCounter:
+    """Reads every received track with ``track.recv()`` and counts frames per kind.
+
+    Pass ``counter.consume`` in ``CallMedia``'s consumers; ``sizes`` holds each
+    video frame's (width, height).
+    """
+
+    def __init__(self) -> None:
+        self.frames = {"audio": 0, "video": 0}
+        self.sizes: set[tuple[int, int]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def consume(self, track: Any) -> None:
+        task = asyncio.ensure_future(self._read(track))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read(self, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                self.frames[track.kind] += 1
+                if track.kind == "video":
+                    self.sizes.add((frame.width, frame.height))
+
+    async def rising(self, kind: str, by: int, within: float = 15.0) -> None:
+        """Wait until ``by`` more frames of ``kind`` arrived than now."""
+        start = self.frames[kind]
+
+        async def grown() -> bool:
+            return self.frames[kind] >= start + by
+
+        await eventually(grown, f"{by} more {kind} frames (had {start})", within)
+
+    def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
