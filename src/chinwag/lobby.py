@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -87,6 +88,30 @@ ConnId = int
 
 _MAX_CLAIM_TRIES = 50
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
+
+
+#: Relayed types counted by name in /metrics; any other is "other", so that
+#: client-chosen type names cannot create unlimited metric labels.
+_METRIC_TYPES = frozenset(
+    {
+        "video-offer",
+        "video-answer",
+        "new-ice-candidate",
+        "hang-up",
+        "call-invite",
+        "call-accept",
+        "call-decline",
+        "media-state",
+    }
+)
+
+
+def _metric_type(message: Inbound) -> str:
+    if isinstance(message, SignIn):
+        return "username"
+    if isinstance(message, Chat):
+        return "message"
+    return message.type if message.type in _METRIC_TYPES else "other"
 
 
 # -- effects -------------------------------------------------------------
@@ -230,6 +255,8 @@ class Lobby:
         self._tokens: dict[str, _Member] = {}
         self._parked: dict[str, _Member] = {}
         self._calls = CallBook()
+        self.received_types: Counter[str] = Counter()  # messages by type, for /metrics
+        self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._presence = PresenceTracker()
         self._out: list[Effect] = []
 
@@ -463,9 +490,11 @@ class Lobby:
         assert member.conn is not None
         try:
             message = parse_frame(data)
+            self.received_types[_metric_type(message)] += 1
             if self._within_rate(member, message):
                 self._dispatch(member, message)
         except ProtocolError as error:
+            self.error_codes[error.code] += 1
             self._send((member.conn,), error.as_message())
 
     def _within_rate(self, member: _Member, message: Inbound) -> bool:

@@ -481,7 +481,7 @@ class ChinwagServer:
             if not connection.out:
                 dirty.append(connection)
             connection.out.append(frame)
-        if self._batch_time is None:
+        if dirty and self._batch_time is None:  # only sends a flush will write count
             self._batch_time = self._frame_time
         if dirty and not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True
@@ -580,8 +580,8 @@ class ChinwagServer:
             calls_active=lobby.active_calls(),
             calls_ringing=ringing,
             ready=self.readiness_problem() is None,
-            messages=getattr(lobby, "received_types", {}),
-            errors=getattr(lobby, "error_codes", {}),
+            messages=lobby.received_types,
+            errors=lobby.error_codes,
         )
         return Response(200, render(self.metrics, snapshot).encode(), CONTENT_TYPE)
 

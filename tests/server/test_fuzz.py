@@ -6,11 +6,12 @@ import asyncio
 import json
 
 import aiohttp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
+from tests.reliability.fuzzing import FUZZ
 from tests.support import Client
 
 json_values = st.recursive(
@@ -76,8 +77,8 @@ async def run_round(port: int, junk: list[str | bytes]) -> None:
             await client.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(frames, min_size=1, max_size=15))
+@FUZZ
 def test_random_frames_never_break_the_server(junk: list[str | bytes]) -> None:
     async def scenario() -> None:
         server = ChinwagServer(settings_for_tests(host="127.0.0.1", port=0, presence_interval=0.01))

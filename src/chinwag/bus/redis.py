@@ -7,8 +7,12 @@ server, with or without replicas, not Redis Cluster)::
     {prefix}alive:{node}    the node's lease: a key with a PX expiry it renews
     {prefix}users:{node}    hash: name -> msgpack UserRecord, the node's users
     {prefix}name:{name}     the node holding the name (valid while it is alive)
-    {prefix}bus             channel: ``publish``, for every node
-    {prefix}bus:{node}      channel: ``send(node, ...)``, for that node only
+    {prefix}{db}:bus        channel: ``publish``, for every node
+    {prefix}{db}:bus:{node} channel: ``send(node, ...)``, for that node only
+
+(Pub/sub channels are shared by every database of a Redis server, so the
+channel names carry the database number: clusters on different databases of
+one Redis do not hear each other.)
 
 Rules:
 
@@ -51,8 +55,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -65,6 +70,7 @@ __all__ = ["RedisBus"]
 log = logging.getLogger("chinwag.bus.redis")
 
 _ERRORS = (RedisError, OSError)  # what a lost or refused connection raises
+_MAX_CONNECTIONS = 32  # to Redis, per node: pub/sub, writer, ticker, and claims
 _ENVELOPE_EVENTS = 256  # events merged into one PUBLISH at most
 _ENVELOPE_BYTES = 256 * 1024  # and about this many payload bytes
 
@@ -235,8 +241,10 @@ class RedisBus(Bus):
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.max_pending = max_pending
-        self._broadcast = f"{prefix}bus"
-        self._inbox = f"{prefix}bus:{self.node}"
+        db = parse_url(url).get("db", 0)
+        self._channels = f"{prefix}{db}:bus"
+        self._broadcast = self._channels
+        self._inbox = f"{self._channels}:{self.node}"
         self._redis: Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._supervisor: asyncio.Task[None] | None = None
@@ -261,12 +269,15 @@ class RedisBus(Bus):
     async def start(self, handler: EventHandler) -> None:
         """Connect and join; if Redis is down, keep trying in the background."""
         await super().start(handler)
-        self._redis = Redis.from_url(
+        pool = BlockingConnectionPool.from_url(
             self.url,
+            max_connections=_MAX_CONNECTIONS,  # a burst of sign-ins waits for a free one
+            timeout=self.timeout,
             socket_timeout=self.timeout,
             socket_connect_timeout=min(self.timeout, 2.0),
-            retry=Retry(NoBackoff(), 0),  # fail fast; the supervisor retries
+            retry=Retry(NoBackoff(), 1),  # once, on a fresh connection; then the supervisor
         )
+        self._redis = Redis.from_pool(pool)
         for name, source in (
             ("register", _REGISTER),
             ("claim", _CLAIM),
@@ -289,9 +300,7 @@ class RedisBus(Bus):
     async def stop(self) -> None:
         """Leave: flush queued events, say goodbye, free this node's names."""
         if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+            await _cancel([self._supervisor], self.timeout)
             self._supervisor = None
         if self._redis is None:
             return
@@ -301,9 +310,10 @@ class RedisBus(Bus):
                 await asyncio.wait_for(self._say_goodbye(), self.timeout)
         self._writing = False
         self._queue.clear()
-        await self._redis.aclose()
+        with contextlib.suppress(*_ERRORS, TimeoutError):
+            await asyncio.wait_for(self._redis.aclose(), self.timeout)
         self._redis = None
-        log.info("redis: node %s left the cluster", self.node)
+        log.info("redis: this node (%s) left the cluster", self.node)
 
     async def claim(self, record: UserRecord) -> bool:
         result = await self._run("claim", record.name, _encode(record))
@@ -333,7 +343,7 @@ class RedisBus(Bus):
         self._enqueue(self._broadcast, event)
 
     def send(self, node: str, event: BusEvent) -> None:
-        self._enqueue(f"{self.prefix}bus:{node}", event)
+        self._enqueue(f"{self._channels}:{node}", event)
 
     async def directory(self) -> list[UserRecord]:
         entries = await self._run("directory")
@@ -364,7 +374,7 @@ class RedisBus(Bus):
     async def _supervise(self) -> None:
         """Join, serve until Redis is lost, back off, join again; until cancelled."""
         failures = 0
-        while True:
+        while _not_cancelled():
             try:
                 pubsub = await self._join()
                 failures = 0
@@ -377,6 +387,9 @@ class RedisBus(Bus):
             except Exception as error:  # a bug: log it, but keep the node in the cluster
                 log.exception("redis: unexpected failure")
                 self._went_down(error)
+            if self._redis is not None:
+                with contextlib.suppress(*_ERRORS):  # pooled connections may be stale now
+                    await self._redis.connection_pool.disconnect()
             failures += 1
             delay = min(self.max_backoff, 0.05 * 2**failures) * random.uniform(0.5, 1.0)
             log.debug("redis: reconnecting in %.2f s", delay)
@@ -459,6 +472,9 @@ class RedisBus(Bus):
             kept,
             f", lost {len(lost)} to other nodes: {', '.join(lost)}" if lost else "",
         )
+        if self._dropped:
+            log.warning("redis: %d events were dropped while Redis was unreachable", self._dropped)
+            self._dropped = 0
         self._down_since = None
 
     def _went_down(self, error: BaseException) -> None:
@@ -473,9 +489,6 @@ class RedisBus(Bus):
                 _redacted(self.url),
                 str(error) or type(error).__name__,
             )
-        if self._dropped:
-            log.warning("redis: %d events dropped while Redis was unreachable", self._dropped)
-            self._dropped = 0
 
     async def _serve(self, pubsub: PubSub) -> None:
         """Read, write and tick until one of them fails; raise what failed."""
@@ -488,15 +501,13 @@ class RedisBus(Bus):
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel(tasks, self.timeout)
         for task in done:
             task.result()  # raises the failure, if it was one
         raise _Lost("this node's registration is gone")
 
     async def _read(self, pubsub: PubSub) -> None:
-        while True:
+        while _not_cancelled():
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is not None and message["type"] == "message":
                 self._receive(message["channel"], message["data"])
@@ -504,7 +515,7 @@ class RedisBus(Bus):
     async def _write(self) -> None:
         assert self._redis is not None
         queue = self._queue
-        while True:
+        while _not_cancelled():
             if not queue:
                 self._wake.clear()
                 await self._wake.wait()
@@ -516,7 +527,7 @@ class RedisBus(Bus):
 
     async def _tick(self) -> None:
         lease_ms = str(int(self.lease * 1000))
-        while True:
+        while _not_cancelled():
             await asyncio.sleep(self.renew_interval)
             live = await self._scripts["heartbeat"](args=[self.prefix, self.node, lease_ms])
             if live is None:
@@ -579,6 +590,25 @@ class RedisBus(Bus):
             handler(event)
         except Exception:
             log.exception("redis: the handler failed on %s", type(event).__name__)
+
+
+def _not_cancelled() -> bool:
+    """False once this task was asked to stop, even if a library swallowed the request.
+
+    redis-py can absorb a CancelledError that lands inside one of its timeouts;
+    loops check this so that such a task still ends.
+    """
+    task = asyncio.current_task()
+    return task is None or not task.cancelling()
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[Any]], within: float) -> None:
+    """Cancel ``tasks`` and wait for them, bounded: a stuck task must not hang a shutdown."""
+    for task in tasks:
+        task.cancel()
+    _, stuck = await asyncio.wait(tasks, timeout=within)
+    for task in stuck:
+        log.warning("redis: task %s did not stop within %.1f s", task.get_name(), within)
 
 
 async def _close(pubsub: PubSub) -> None:

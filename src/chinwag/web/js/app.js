@@ -14,6 +14,7 @@ import { byId, createDebugLog, show } from "./ui.js";
 
 const FEATURES = ["deltas", "ringing", "plain-text"];
 const DEFAULT_RING_TIMEOUT_S = 30;
+const OUTBOX_LIMIT = 200; // call messages held while the socket is down
 const STATUS_WORDS = {
   connecting: "Connecting…",
   connected: "Connected",
@@ -32,7 +33,12 @@ export function start() {
     resume: null,
     serverRingTimeout: null,
     iceServers: [],
+    live: false, // signed in on the current socket
   };
+  // Call signaling written while the socket is down waits here; it goes out
+  // if the session is resumed (the server queued what came the other way)
+  // and is dropped if a new session had to start.
+  const outbox = [];
 
   const relaySwitch = byId("relay-only");
   relaySwitch.checked = params.get("relay") === "1";
@@ -46,11 +52,12 @@ export function start() {
     logElement: byId("messages"),
     formElement: byId("chat-form"),
     inputElement: byId("chat-input"),
-    send: (text) => socket.send({ type: "message", text, id: session.connectionId, date: Date.now() }),
+    send: (text) =>
+      session.live && socket.send({ type: "message", text, id: session.connectionId, date: Date.now() }),
   });
   const view = createCallView();
   const call = createCall({
-    send: (msg) => socket.send(msg),
+    send: sendSignal,
     self: () => session.name,
     iceConfig: () => ({
       iceServers: session.iceServers,
@@ -67,6 +74,11 @@ export function start() {
   view.bind(call);
 
   const signIn = createSignIn(session, () => sendSignIn());
+
+  function sendSignal(msg) {
+    if (session.live && socket.send(msg)) return;
+    if (outbox.length < OUTBOX_LIMIT) outbox.push(msg);
+  }
 
   function sendSignIn() {
     if (!session.wantedName || session.connectionId === null) return;
@@ -86,9 +98,16 @@ export function start() {
       session.wantedName = String(msg.name);
     },
     "signed-in"(msg) {
+      const wasSignedIn = Boolean(session.name);
       session.name = String(msg.name);
       session.wantedName = session.name;
-      session.resume = msg.resume ?? session.resume;
+      session.resume = msg.resume ?? null;
+      log(`signed in as ${session.name}${msg.resumed ? " (session resumed)" : ""}`);
+      session.live = true;
+      const held = outbox.splice(0);
+      if (msg.resumed) for (const queued of held) socket.send(queued);
+      // A new session after a drop: the server has already ended our call for the other side.
+      else if (wasSignedIn) call.sessionLost();
       if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
       lobby.setSelf(session.name);
       signIn.signedIn(session.name);
@@ -103,7 +122,8 @@ export function start() {
     message: (msg) => chat.addMessage(msg),
     error(msg) {
       log(`error ${msg.code}: ${msg.message}`);
-      if (msg.code === "bad-resume") session.resume = null;
+      // bad-resume only says the old session is gone; signed-in has already brought a new one.
+      if (msg.code === "bad-resume") return;
       if (msg.for === "username" || !session.name) signIn.error(String(msg.message ?? msg.code));
       else if (!call.handle(msg)) chat.addNote(String(msg.message ?? msg.code));
     },
@@ -122,10 +142,9 @@ export function start() {
       const element = byId("connection-status");
       element.textContent = STATUS_WORDS[status] ?? status;
       element.dataset.status = status;
-      if (status !== "connected") {
-        session.connectionId = null;
-        call.serverLost();
-      }
+      if (status === "connected") return;
+      session.connectionId = null;
+      session.live = false;
     },
   });
 

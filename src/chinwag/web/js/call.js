@@ -31,7 +31,7 @@ const RELAY_UNREACHABLE = "Could not reach the relay server";
  * timing: {iceGraceMs, connectTimeoutMs}.
  * Returns {handle(msg) -> boolean, call(name), accept(), decline(), cancel(),
  * hangUp(), toggleMute(), toggleCamera(), toggleScreen(), switchDevice(kind, id),
- * serverLost(), state(), debug}.
+ * sessionLost(), state(), debug}.
  */
 export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, timing }) {
   let c = null; // the current call, or null when idle
@@ -46,7 +46,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
   }
 
   function newCall(peer, state, extra = {}) {
-    c = { peer, state: "idle", tracks: [], early: [], timers: new Set(), ...extra };
+    c = { peer, state: "idle", tracks: [], early: [], timers: new Set(), senders: {}, ...extra };
     lastTracks = c.tracks;
     setState(state);
     return c;
@@ -164,10 +164,10 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
   }
 
+  /** Send every local track; call.senders keeps one sender per kind for replaceTrack. */
   function addTracks(call) {
     for (const track of call.stream.getTracks()) {
-      const sender = call.pc.addTrack(track, call.stream);
-      if (track.kind === "video") call.videoSender = sender;
+      call.senders[track.kind] = call.pc.addTrack(track, call.stream);
     }
   }
 
@@ -176,24 +176,40 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     const state = call.pc.iceConnectionState;
     log(`ice connection: ${state}`);
     if (state === "connected" || state === "completed") {
-      clearTimeout(call.graceTimer);
+      clearTimeout(call.iceTimer);
+      call.restartingIce = false;
       if (call.state !== "active") {
         setState("active");
         view.connected(call.peer);
         sendMediaState();
-      }
+      } else view.phase("");
     } else if (state === "disconnected") {
-      clearTimeout(call.graceTimer);
-      call.graceTimer = later(timing.iceGraceMs, () => {
-        if (call.pc.iceConnectionState === "disconnected") fail(`The connection to ${call.peer} was lost`);
+      // A short loss often heals by itself; if it does not, look for a new path.
+      clearTimeout(call.iceTimer);
+      call.iceTimer = later(timing.iceGraceMs, () => {
+        if (call.pc.iceConnectionState === "disconnected") restartIce(call);
       });
     } else if (state === "failed") {
-      if (call.relayOnly) return fail(RELAY_UNREACHABLE);
-      if (call.restarted) return fail(`The connection to ${call.peer} failed`);
-      call.restarted = true;
-      log("ice failed: restarting ICE once");
-      call.negotiation.restartIce();
+      clearTimeout(call.iceTimer);
+      restartIce(call);
     }
+  }
+
+  /**
+   * Gather new candidates and renegotiate (a changed network, a restarted
+   * relay). One attempt at a time: if it fails too, or has not connected after
+   * connectTimeoutMs, the call ends.
+   */
+  function restartIce(call) {
+    if (call.relayOnly && call.state !== "active") return fail(RELAY_UNREACHABLE);
+    if (call.restartingIce) return fail(`The connection to ${call.peer} was lost`);
+    call.restartingIce = true;
+    log("ice: restarting ICE");
+    view.phase("Reconnecting…");
+    call.negotiation.restartIce();
+    call.iceTimer = later(timing.connectTimeoutMs, () => {
+      if (call.restartingIce) fail(`The connection to ${call.peer} was lost`);
+    });
   }
 
   function dispatchSignal(msg) {
@@ -386,11 +402,14 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     toggleCamera: () => controls.toggleKind("video"),
     toggleScreen: controls.toggleScreen,
     switchDevice: controls.switchDevice,
-    /** The signaling server went away: a call still ringing cannot go on. */
-    serverLost() {
-      if (c && (c.state === "outgoing" || c.state === "incoming")) {
-        end("The connection to the server was lost", "error");
-      }
+    /**
+     * The server signed us in as a new session after a drop (no resume): it
+     * has told our partner we are gone, so whatever call we had is over. While
+     * the socket is merely down, calls go on (media does not need the server)
+     * and ringing ends by its own timers.
+     */
+    sessionLost() {
+      end("The connection to the server was lost", "error");
     },
     state: () => c?.state ?? "idle",
     /** Test hook (window.chinwag.debug): the current connection and local tracks. */

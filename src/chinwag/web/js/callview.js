@@ -33,6 +33,9 @@ export function createCallView() {
   };
   let controller = null;
   let durationTimer = null;
+  // The device each kind uses now (or last used): the pickers show it.
+  const inUse = { video: "", audio: "" };
+  const pickers = { video: cameraSelect, audio: micSelect };
   const stats = createStatsPanel({
     listElement: byId("stats-list"),
     getPc: () => controller?.debug.pc ?? null,
@@ -49,13 +52,25 @@ export function createCallView() {
 
   async function fillDevicePickers() {
     const { cameras, microphones } = await listDevices().catch(() => ({ cameras: [], microphones: [] }));
-    const fill = (select, devices) => {
-      const current = select.value;
+    const fill = (kind, devices) => {
+      const select = pickers[kind];
+      const keep = inUse[kind] || select.value;
       select.replaceChildren(...devices.map((d) => el("option", { value: d.id }, d.label)));
-      if (devices.some((d) => d.id === current)) select.value = current;
+      if (devices.some((d) => d.id === keep)) select.value = keep;
     };
-    fill(cameraSelect, cameras);
-    fill(micSelect, microphones);
+    fill("video", cameras);
+    fill("audio", microphones);
+  }
+
+  /** Point each picker at the device its track comes from. */
+  function showDevicesInUse(stream) {
+    for (const track of stream.getTracks()) {
+      const id = track.getSettings().deviceId;
+      if (!id || !(track.kind in pickers)) continue;
+      inUse[track.kind] = id;
+      const select = pickers[track.kind];
+      if ([...select.options].some((option) => option.value === id)) select.value = id;
+    }
   }
 
   function toggleStats() {
@@ -78,8 +93,12 @@ export function createCallView() {
       buttons.camera.addEventListener("click", () => call.toggleCamera());
       buttons.share.addEventListener("click", () => call.toggleScreen());
       buttons.stats.addEventListener("click", toggleStats);
-      cameraSelect.addEventListener("change", () => call.switchDevice("video", cameraSelect.value));
-      micSelect.addEventListener("change", () => call.switchDevice("audio", micSelect.value));
+      for (const [kind, select] of Object.entries(pickers)) {
+        select.addEventListener("change", () => {
+          inUse[kind] = select.value;
+          call.switchDevice(kind, select.value);
+        });
+      }
       incoming.addEventListener("keydown", (e) => e.key === "Escape" && call.decline());
       fillDevicePickers();
       navigator.mediaDevices?.addEventListener?.("devicechange", fillDevicePickers);
@@ -119,8 +138,13 @@ export function createCallView() {
       durationTimer = setInterval(tick, 1000);
       fillDevicePickers();
     },
+    /** The call's phase next to the name ("Reconnecting…"); empty when all is well. */
+    phase(text) {
+      phase.textContent = text;
+    },
     setLocalStream(stream) {
       localVideo.srcObject = stream;
+      showDevicesInUse(stream);
     },
     setLocalPreview(track) {
       localVideo.srcObject = new MediaStream([track]);

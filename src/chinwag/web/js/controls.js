@@ -27,7 +27,7 @@ export function createControls({ current, sendTo, view }) {
   function toggleKind(kind) {
     const call = current();
     if (!call?.stream) return;
-    const tracks = kind === "audio" ? call.stream.getAudioTracks() : call.stream.getVideoTracks();
+    const tracks = tracksOf(call.stream, kind);
     const enable = !tracks.some((t) => t.enabled);
     for (const track of tracks) track.enabled = enable;
     sendMediaState();
@@ -49,8 +49,8 @@ export function createControls({ current, sendTo, view }) {
     call.screenTrack = track;
     // The browser's own "Stop sharing" ends the track: go back to the camera.
     track.addEventListener("ended", () => current() === call && call.screenTrack && stopScreen(call));
-    if (call.videoSender) await call.videoSender.replaceTrack(track);
-    else call.videoSender = call.pc.addTrack(track, call.stream); // audio-only call: renegotiate
+    if (call.senders.video) await call.senders.video.replaceTrack(track);
+    else call.senders.video = call.pc.addTrack(track, call.stream); // audio-only call: renegotiate
     view.setLocalPreview(track);
     sendMediaState();
   }
@@ -58,19 +58,29 @@ export function createControls({ current, sendTo, view }) {
   async function stopScreen(call) {
     const track = call.screenTrack;
     call.screenTrack = null;
-    track.stop();
     const camera = call.stream.getVideoTracks()[0] ?? null;
-    await call.videoSender.replaceTrack(camera);
+    await call.senders.video.replaceTrack(camera);
+    track.stop();
     view.setLocalStream(call.stream);
     sendMediaState();
   }
 
-  /** Use another camera ("video") or microphone ("audio") from now on, mid-call too. */
-  async function switchDevice(kind, deviceId) {
+  /**
+   * Use another camera ("video") or microphone ("audio") from now on, mid-call
+   * too. Switches run one at a time, so a quick second pick cannot leave the
+   * sender and the local stream holding different tracks.
+   */
+  function switchDevice(kind, deviceId) {
     const call = current();
-    if (!call?.stream) return;
-    const streamTracks = kind === "audio" ? call.stream.getAudioTracks() : call.stream.getVideoTracks();
-    const old = streamTracks[0];
+    if (!call?.stream) return Promise.resolve();
+    const previous = call.switching ?? Promise.resolve();
+    call.switching = previous.then(() => swapDevice(call, kind, deviceId));
+    return call.switching;
+  }
+
+  async function swapDevice(call, kind, deviceId) {
+    const old = tracksOf(call.stream, kind)[0];
+    if (current() !== call || !old || old.getSettings().deviceId === deviceId) return;
     let track;
     try {
       track = await openDeviceTrack(kind, deviceId);
@@ -80,18 +90,26 @@ export function createControls({ current, sendTo, view }) {
     }
     call.tracks.push(track);
     if (current() !== call) return track.stop();
-    if (old) track.enabled = old.enabled;
+    track.enabled = old.enabled; // a muted microphone stays muted on the new device
     const sharing = kind === "video" && call.screenTrack;
-    const sender = call.pc?.getSenders().find((s) => s.track === old || (!old && s.track?.kind === kind));
-    // Swap on the wire first, then stop the old device: no gap with a dead track.
-    if (sender && !sharing) await sender.replaceTrack(track);
-    if (old) {
-      call.stream.removeTrack(old);
-      old.stop();
+    const sender = call.senders[kind];
+    try {
+      // Swap on the wire first, then stop the old device: the sender never holds a dead track.
+      if (sender && !sharing) await sender.replaceTrack(track);
+    } catch (error) {
+      track.stop(); // the call ended meanwhile (replaceTrack on a closed connection)
+      if (current() === call) view.notice(`Could not switch: ${error.message}`, "error");
+      return;
     }
+    call.stream.removeTrack(old);
+    old.stop();
     call.stream.addTrack(track);
-    if (kind === "video" && !sharing) view.setLocalStream(call.stream);
+    if (!sharing) view.setLocalStream(call.stream);
   }
 
   return { sendMediaState, toggleKind, toggleScreen, switchDevice };
+}
+
+function tracksOf(stream, kind) {
+  return kind === "audio" ? stream.getAudioTracks() : stream.getVideoTracks();
 }

@@ -30,7 +30,7 @@ export function createNegotiation({ pc, polite, signal, beforeAnswer, onError, l
       log(`negotiation: sending ${pc.localDescription.type}`);
       signal({ description: pc.localDescription });
     } catch (error) {
-      onError(error);
+      if (pc.signalingState !== "closed") onError(error); // closed: the call ended meanwhile
     } finally {
       makingOffer = false;
     }
@@ -50,8 +50,12 @@ export function createNegotiation({ pc, polite, signal, beforeAnswer, onError, l
       return;
     }
     settingRemoteAnswer = description.type === "answer";
-    await pc.setRemoteDescription(description);
-    settingRemoteAnswer = false;
+    try {
+      // An offer that collides with ours rolls ours back (implicit rollback): we are polite.
+      await pc.setRemoteDescription(description);
+    } finally {
+      settingRemoteAnswer = false;
+    }
     await applyHeldCandidates();
     if (description.type !== "offer") return;
     if (!answeredOnce && beforeAnswer) await beforeAnswer();
