@@ -47,6 +47,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     setup_logging(settings.log_level, settings.log_format)
+    if settings.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(settings)
     asyncio.run(serve_forever(settings))
     return 0
 

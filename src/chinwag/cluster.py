@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from .bus import Bus, BusUnavailable
-from .bus.events import BusEvent, UserRecord
+from .bus.events import BusEvent, NodeUsers, UserRecord
 from .lobby import Claim, Effect, Forward, Lobby, Publish, Release, UpdateRecord
 
 __all__ = ["ClusterLink"]
@@ -35,8 +35,15 @@ class ClusterLink:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Join, and learn who is on the other nodes (a bus that rejoins after an
+        outage tells the lobby again, with NodeUsers events)."""
         await self.bus.start(self._on_event)
-        self._apply(self.lobby.resync(await self.bus.directory()))
+        if self.bus.available:
+            by_node: dict[str, list[UserRecord]] = {}
+            for record in await self.bus.directory():
+                by_node.setdefault(record.node, []).append(record)
+            for node, users in by_node.items():
+                self._on_event(NodeUsers(node, tuple(users)))
         log.info("node %s joined the cluster", self.bus.node)
 
     async def stop(self) -> None:
@@ -56,17 +63,6 @@ class ClusterLink:
             self._spawn(self._quietly(self.bus.release(effect.name), f"release {effect.name}"))
         elif isinstance(effect, UpdateRecord):
             self._spawn(self._quietly(self.bus.update(effect.record), "update"))
-
-    async def rejoin(self) -> None:
-        """After the bus reconnects: claim this node's names again and resync the list."""
-        for record in self.lobby.local_records():
-            await self._quietly(self._reclaim(record), f"re-claim {record.name}")
-        self._apply(self.lobby.resync(await self.bus.directory()))
-        log.info("node %s rejoined: %d local users", self.bus.node, len(self.lobby.local_records()))
-
-    async def _reclaim(self, record: UserRecord) -> None:
-        if not await self.bus.claim(record):
-            log.warning("name %s was taken by another node while the bus was down", record.name)
 
     def _on_event(self, event: BusEvent) -> None:
         self._apply(self.lobby.bus_event(event))

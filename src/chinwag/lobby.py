@@ -45,7 +45,9 @@ from .bus.events import (
     Deliver,
     Joined,
     Left,
+    NamesLost,
     NodeGone,
+    NodeUsers,
     Relayed,
     Renamed,
     Status,
@@ -88,6 +90,7 @@ ConnId = int
 
 _MAX_CLAIM_TRIES = 50
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
+NAME_LOST = 4002  # close code: the name went to another node during a cluster split
 
 
 #: Relayed types counted by name in /metrics; any other is "other", so that
@@ -430,22 +433,11 @@ class Lobby:
         elif isinstance(event, Undeliverable):
             self._undeliverable(event.sender, event.target, event.kind)
         elif isinstance(event, NodeGone):
-            for name in [n for n, r in self._remote.items() if r.node == event.node]:
-                self._remote_left(name, event.node)
-        return self._drain()
-
-    def resync(self, records: list[UserRecord]) -> list[Effect]:
-        """Replace what this node knows of other nodes with the shared directory."""
-        current = {r.name: r for r in records if r.node != self.node}
-        for name in [n for n in self._remote if n not in current]:
-            self._remote_left(name, self._remote[name].node)
-        for record in current.values():
-            known = self._remote.get(record.name)
-            if known is None:
-                self._remote_joined(record)
-            elif known != record:
-                self._remote[record.name] = record
-                self._touch(record.name)
+            self._sync_node(event.node, ())
+        elif isinstance(event, NodeUsers):
+            self._sync_node(event.node, event.users)
+        elif isinstance(event, NamesLost):
+            self._names_lost(event.names)
         return self._drain()
 
     # -- effects plumbing ----------------------------------------------------
@@ -843,6 +835,37 @@ class Lobby:
         self._order[event.new] = None
         self._calls.rename(event.old, event.new)
         self._presence.rename(event.old, event.new)
+
+    def _sync_node(self, node: str, users: tuple[UserRecord, ...]) -> None:
+        """Make what this lobby knows of ``node``'s users exactly ``users``."""
+        if node == self.node:
+            return
+        current = {r.name: r for r in users}
+        for name in [n for n, r in self._remote.items() if r.node == node and n not in current]:
+            self._remote_left(name, node)
+        for record in current.values():
+            known = self._remote.get(record.name)
+            if known is None:
+                self._remote_joined(record)
+            elif known != record:
+                self._remote[record.name] = record
+                self._touch(record.name)
+
+    def _names_lost(self, names: tuple[str, ...]) -> None:
+        """Another node took these names while this one was cut off: sign their users out."""
+        for name in names:
+            member = self._local.get(name)
+            if member is None:
+                continue
+            if member.conn is not None:
+                error = error_message(
+                    "unavailable",
+                    f"While this server was cut off, {name} was taken on another; sign in again.",
+                    "username",
+                )
+                self._send((member.conn,), error)
+                self._out.append(Close(member.conn, NAME_LOST, "name taken elsewhere"))
+            self._leave(member)
 
     def _remote_status(self, event: Status) -> None:
         record = self._remote.get(event.name)

@@ -318,6 +318,7 @@ class ChinwagServer:
             self.settings.host,
             self.settings.port,
             reuse_address=True,
+            reuse_port=self.settings.workers > 1,
             backlog=4096,
             ssl=self._ssl,
         )

@@ -6,8 +6,8 @@ import json
 from collections import deque
 from typing import Any
 
-from chinwag.bus.events import NodeGone
-from chinwag.lobby import Claim, Effect, Forward, Lobby, Publish, Release, Send, UpdateRecord
+from chinwag.bus.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
+from chinwag.lobby import Claim, Close, Effect, Forward, Lobby, Publish, Release, Send, UpdateRecord
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 
@@ -48,7 +48,7 @@ class Cluster:
                     (effect.node, e) for e in self.nodes[effect.node].bus_event(effect.event)
                 )
             else:
-                assert isinstance(effect, UpdateRecord)
+                assert isinstance(effect, UpdateRecord | Close)
             queue.extend((node, e) for e in follow)
 
     def answer_claim(self, node: str, claim: Claim) -> list[Effect]:
@@ -177,3 +177,24 @@ def test_rename_crosses_nodes() -> None:
     c.flush()
     assert c.got("b", bob)[-1]["renamed"] == [["alice", "alicia"]]
     assert "alice" not in c.names and c.names["alicia"] == "a"
+
+
+def test_node_users_replaces_what_is_known_of_that_node_only() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice", FEATURES)
+    c.join("b", "bob")
+    lobby = c.nodes["a"]
+    lobby.bus_event(Joined(UserRecord("carol", "c")))
+    c.run("a", lobby.bus_event(NodeUsers("b", (UserRecord("dave", "b"),))))
+    assert lobby.usernames() == ["alice", "carol", "dave"]  # bob gone, carol (node c) kept
+    c.got("a", alice)
+
+
+def test_names_lost_signs_the_local_user_out() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    effects = c.nodes["a"].bus_event(NamesLost(("alice",)))
+    assert Close(alice, 4002, "name taken elsewhere") in effects
+    c.run("a", effects)
+    assert c.got("a", alice)[-1]["code"] == "unavailable"
+    assert c.nodes["a"].usernames() == []

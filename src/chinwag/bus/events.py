@@ -15,7 +15,9 @@ __all__ = [
     "Deliver",
     "Joined",
     "Left",
+    "NamesLost",
     "NodeGone",
+    "NodeUsers",
     "Relayed",
     "Renamed",
     "Status",
@@ -92,8 +94,42 @@ class NodeGone(msgspec.Struct, frozen=True, tag="node-gone"):
     node: str
 
 
+class NodeUsers(msgspec.Struct, frozen=True, tag="node-users"):
+    """Every user ``node`` has now; replaces what the receiver knew of that node.
+
+    A bus hands its lobby one for every other live node when it joins or
+    rejoins the cluster, and publishes its own node's after every (re)join, so
+    the shared list is rebuilt after Redis restarts. Nodes not mentioned are
+    left as they are: they come back with their own, or get NodeGone.
+    """
+
+    node: str
+    users: tuple[UserRecord, ...]
+
+
+class NamesLost(msgspec.Struct, frozen=True, tag="names-lost"):
+    """This node's names that could not be re-claimed when it rejoined.
+
+    Another node took them while this one was cut off from Redis (its lease
+    lapsed). The lobby must take each name from its local user (sign it out or
+    rename it). Never on the wire: the bus hands it to its own lobby.
+    """
+
+    names: tuple[str, ...]
+
+
 BusEvent = (
-    Joined | Left | Renamed | Status | ChatLine | Relayed | Deliver | Undeliverable | NodeGone
+    Joined
+    | Left
+    | Renamed
+    | Status
+    | ChatLine
+    | Relayed
+    | Deliver
+    | Undeliverable
+    | NodeGone
+    | NodeUsers
+    | NamesLost
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -20,6 +20,7 @@ const STATUS_WORDS = {
   connected: "Connected",
   reconnecting: "Reconnecting…",
   offline: "Offline",
+  elsewhere: "Signed in elsewhere",
 };
 
 /** Start the client on this page. */
@@ -132,7 +133,6 @@ export function start() {
   const socket = createSocket({
     url: defaultSocketUrl(),
     log,
-    onOpen: () => {},
     onMessage(msg) {
       const handler = handlers[msg.type];
       if (handler) handler(msg);

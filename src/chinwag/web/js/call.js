@@ -95,7 +95,11 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       stream = await offerFallback(problem);
     }
     call.tracks.push(...stream.getTracks());
-    if (c !== call) throw new MediaProblem("failed", ""); // ended while we waited
+    if (c !== call) {
+      // The call ended while the camera was opening: end() has run, so stop these here.
+      for (const track of stream.getTracks()) track.stop();
+      throw new MediaProblem("failed", "");
+    }
     call.stream = stream;
     view.setLocalStream(stream);
     return stream;

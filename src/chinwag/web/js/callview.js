@@ -33,6 +33,7 @@ export function createCallView() {
   };
   let controller = null;
   let durationTimer = null;
+  let asking = null; // AbortController of the open question, if any
   // The device each kind uses now (or last used): the pickers show it.
   const inUse = { video: "", audio: "" };
   const pickers = { video: cameraSelect, audio: micSelect };
@@ -41,9 +42,11 @@ export function createCallView() {
     getPc: () => controller?.debug.pc ?? null,
   });
 
-  function setPressed(button, pressed, labelOn, labelOff) {
-    button.setAttribute("aria-pressed", String(pressed));
-    button.textContent = pressed ? labelOn : labelOff;
+  // The label names what the button does next ("Unmute"); a toggle with
+  // aria-pressed must keep one label, so these are plain buttons.
+  function setActive(button, active, labelOn, labelOff) {
+    button.dataset.active = String(active);
+    button.textContent = active ? labelOn : labelOff;
   }
 
   function showOnly(part) {
@@ -99,7 +102,9 @@ export function createCallView() {
           call.switchDevice(kind, select.value);
         });
       }
+      // Escape says no to a ringing call, either way round.
       incoming.addEventListener("keydown", (e) => e.key === "Escape" && call.decline());
+      outgoing.addEventListener("keydown", (e) => e.key === "Escape" && call.cancel());
       fillDevicePickers();
       navigator.mediaDevices?.addEventListener?.("devicechange", fillDevicePickers);
     },
@@ -108,7 +113,12 @@ export function createCallView() {
       document.body.dataset.callState = state;
     },
     notice: (text, kind) => notice.say(text, kind),
-    ask: (question, choices) => ask(prompt, question, choices),
+    /** Ask in the call area; reset() answers undefined for a question still open. */
+    ask(question, choices) {
+      asking?.abort();
+      asking = new AbortController();
+      return ask(prompt, question, choices, asking.signal);
+    },
     chosenDevices: () => ({ videoId: cameraSelect.value || undefined, audioId: micSelect.value || undefined }),
     incoming(name) {
       notice.clear();
@@ -124,6 +134,7 @@ export function createCallView() {
     },
     connecting(name) {
       byId("peer-name").textContent = name;
+      remoteVideo.setAttribute("aria-label", `Video of ${name}`);
       phase.textContent = "Connecting…";
       duration.textContent = "";
       showOnly(stage);
@@ -158,9 +169,9 @@ export function createCallView() {
       show(byId("remote-sharing"), Boolean(screen));
     },
     localMediaState({ audio, video, screen }) {
-      setPressed(buttons.mute, !audio, "Unmute", "Mute");
-      setPressed(buttons.camera, !video, "Camera on", "Camera off");
-      setPressed(buttons.share, screen, "Stop sharing", "Share screen");
+      setActive(buttons.mute, !audio, "Unmute", "Mute");
+      setActive(buttons.camera, !video, "Camera on", "Camera off");
+      setActive(buttons.share, screen, "Stop sharing", "Share screen");
     },
     /** Back to idle: no prompts, no video, controls reset. */
     reset() {
@@ -169,8 +180,8 @@ export function createCallView() {
       show(statsPanel, false);
       buttons.stats.setAttribute("aria-expanded", "false");
       showOnly(null);
-      prompt.replaceChildren();
-      show(prompt, false);
+      asking?.abort();
+      asking = null;
       remoteVideo.srcObject = null;
       localVideo.srcObject = null;
       duration.textContent = "";

@@ -58,11 +58,5 @@ export function createLobby({ listElement, countElement, onCall }) {
       for (const name of msg.idle ?? []) busy.delete(String(name));
       render();
     },
-    /** Forget everyone (the socket dropped; a fresh list comes after sign-in). */
-    clear() {
-      users = [];
-      busy.clear();
-      render();
-    },
   };
 }

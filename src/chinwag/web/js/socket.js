@@ -3,10 +3,13 @@
 // Status goes "connecting" -> "connected"; after a drop it is "reconnecting"
 // while retrying with exponential backoff, and "offline" when the browser says
 // it has no network or several attempts in a row failed (it keeps retrying).
+// "elsewhere" (close code 4001: the session was resumed on another
+// connection) is final: no retry.
 
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
 const ATTEMPTS_BEFORE_OFFLINE = 6;
+const TAKEN_OVER = 4001; // close code: the session moved to another connection (protocol.md)
 
 /** The WebSocket URL of the server that served this page (same host and port). */
 export function defaultSocketUrl(location = window.location) {
@@ -17,10 +20,10 @@ export function defaultSocketUrl(location = window.location) {
 /**
  * Open a reconnecting socket.
  * onMessage(msg) gets every parsed JSON object; onStatus(status) every status
- * change; onOpen() each time a connection (first or later) is established.
+ * change; onOpen() (optional) each time a connection, first or later, opens.
  * Returns {send(msg) -> boolean, close()}; send returns false when not connected.
  */
-export function createSocket({ url, onMessage, onStatus, onOpen, log = () => {} }) {
+export function createSocket({ url, onMessage, onStatus, onOpen = () => {}, log = () => {} }) {
   let ws = null;
   let failures = 0;
   let retryTimer = null;
@@ -37,13 +40,17 @@ export function createSocket({ url, onMessage, onStatus, onOpen, log = () => {} 
   function connect() {
     retryTimer = null;
     setStatus(failures === 0 && !ws ? "connecting" : statusWhileRetrying());
-    ws = new WebSocket(url, "json");
-    ws.onopen = () => {
+    const socket = new WebSocket(url, "json");
+    ws = socket;
+    // Events of a socket we have already replaced are ignored.
+    socket.onopen = () => {
+      if (ws !== socket) return;
       failures = 0;
       setStatus("connected");
       onOpen();
     };
-    ws.onmessage = (event) => {
+    socket.onmessage = (event) => {
+      if (ws !== socket) return;
       let msg;
       try {
         msg = JSON.parse(event.data);
@@ -53,8 +60,14 @@ export function createSocket({ url, onMessage, onStatus, onOpen, log = () => {} 
       }
       if (msg && typeof msg === "object") onMessage(msg);
     };
-    ws.onclose = () => {
-      if (closedByUs) return;
+    socket.onclose = (event) => {
+      if (ws !== socket || closedByUs) return;
+      log(`socket closed (${event.code})`);
+      if (event.code === TAKEN_OVER) {
+        // Our session was resumed on another connection: coming back would fight it.
+        setStatus("elsewhere");
+        return;
+      }
       failures += 1;
       setStatus(statusWhileRetrying());
       scheduleRetry();
@@ -75,16 +88,18 @@ export function createSocket({ url, onMessage, onStatus, onOpen, log = () => {} 
   }
 
   function retryNow() {
-    if (ws && ws.readyState !== WebSocket.CLOSED) return;
+    if (closedByUs || (ws && ws.readyState !== WebSocket.CLOSED)) return;
     clearTimeout(retryTimer);
     retryTimer = null;
     connect();
   }
 
-  window.addEventListener("online", retryNow);
-  window.addEventListener("offline", () => {
+  function wentOffline() {
     if (status !== "connected") setStatus("offline");
-  });
+  }
+
+  window.addEventListener("online", retryNow);
+  window.addEventListener("offline", wentOffline);
 
   connect();
 
@@ -97,6 +112,8 @@ export function createSocket({ url, onMessage, onStatus, onOpen, log = () => {} 
     close() {
       closedByUs = true;
       clearTimeout(retryTimer);
+      window.removeEventListener("online", retryNow);
+      window.removeEventListener("offline", wentOffline);
       if (ws) ws.close(1000);
       setStatus("offline");
     },

@@ -58,23 +58,27 @@ export function createNotice(element) {
 
 /**
  * Ask a question with buttons in a prompt element; resolves to the chosen
- * button's value. Used for "No camera found: call with audio only?".
+ * button's value, or to undefined when `signal` aborts (the call ended).
+ * Used for "No camera found: call with audio only?".
  */
-export function ask(container, question, choices) {
+export function ask(container, question, choices, signal) {
   return new Promise((resolve) => {
+    const close = (value) => {
+      container.replaceChildren();
+      show(container, false);
+      resolve(value);
+    };
     container.replaceChildren(el("p", {}, question));
+    container.setAttribute("aria-label", question);
     const row = el("div", { class: "buttons" });
     for (const [value, label] of choices) {
       const button = el("button", { type: "button" }, label);
-      button.addEventListener("click", () => {
-        container.replaceChildren();
-        show(container, false);
-        resolve(value);
-      });
+      button.addEventListener("click", () => close(value));
       row.append(button);
     }
     container.append(row);
     show(container, true);
+    signal?.addEventListener("abort", () => close(undefined), { once: true });
     row.querySelector("button")?.focus();
   });
 }

@@ -1,0 +1,68 @@
+"""Helpers of the cluster tests: a recording bus handler and bounded polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from chinwag.bus.events import BusEvent, NamesLost, NodeUsers, UserRecord
+from tests.support import Client
+
+__all__ = ["Recorder", "eventually", "record", "until_list"]
+
+
+class Recorder:
+    """A bus handler that keeps every event it is given, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[BusEvent] = []
+
+    def __call__(self, event: BusEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def messages(self) -> list[BusEvent]:
+        """What other nodes' lobbies said: without the bus's own re-sync events."""
+        return [e for e in self.events if not isinstance(e, NodeUsers | NamesLost)]
+
+    def of(self, kind: type) -> list[BusEvent]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    async def wait_for(
+        self, predicate: Callable[[BusEvent], bool], timeout: float = 5.0
+    ) -> BusEvent:
+        """The first recorded event matching ``predicate``, waiting up to ``timeout``."""
+        found: list[BusEvent] = []
+
+        def seen() -> bool:
+            found[:] = [e for e in self.events if predicate(e)][:1]
+            return bool(found)
+
+        await eventually(seen, timeout, f"no matching event in {self.events[-5:]}")
+        return found[0]
+
+
+async def eventually(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` until true; return the seconds it took, fail after ``timeout``."""
+    began = time.monotonic()
+    while not condition():
+        elapsed = time.monotonic() - began
+        assert elapsed < timeout, f"after {timeout} s: {what}"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - began
+
+
+def record(name: str, node: str, busy: bool = False) -> UserRecord:
+    return UserRecord(name, node, ("deltas",), busy)
+
+
+async def until_list(client: Client, names: set[str], timeout: float = 5.0) -> float:
+    """Read until a ``userlist`` of exactly ``names``; return the seconds it took."""
+    began = time.monotonic()
+    while True:
+        remaining = began + timeout - time.monotonic()
+        assert remaining > 0, f"{client.name} never saw exactly {sorted(names)}"
+        message = await client.next(remaining)
+        if message["type"] == "userlist" and set(message["users"]) == names:
+            return time.monotonic() - began

@@ -1,0 +1,110 @@
+"""The Bus contract (chinwag/bus/base.py), one suite for MemoryBus and RedisBus."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chinwag.bus.events import ChatLine, Deliver, Joined, NodeGone
+from tests.cluster.conftest import Cluster
+from tests.cluster.support import eventually, record
+
+
+def marker(text: str) -> Deliver:
+    return Deliver("test", "test", "nobody", "marker", text.encode())
+
+
+def is_marker(text: str) -> object:
+    return lambda e: isinstance(e, Deliver) and e.kind == "marker" and e.payload == text.encode()
+
+
+async def test_concurrent_claims_of_one_name_have_exactly_one_winner(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    for i in range(20):
+        name = f"user{i}"
+        won = await asyncio.gather(a.claim(record(name, "a")), b.claim(record(name, "b")))
+        assert sorted(won) == [False, True], name
+        owners = {r.node for r in await a.directory() if r.name == name}
+        assert owners == {"a" if won[0] else "b"}
+
+
+async def test_a_claimed_name_is_taken_for_its_own_node_too(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    assert not await a.claim(record("alice", "a"))
+    assert not await b.claim(record("alice", "b"))
+
+
+async def test_release_frees_the_name_only_for_its_owner(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    await b.release("alice")  # not b's to free
+    assert not await b.claim(record("alice", "b"))
+    await a.release("alice")
+    assert await b.claim(record("alice", "b"))
+    assert [(r.name, r.node) for r in await a.directory()] == [("alice", "b")]
+
+
+async def test_publish_reaches_every_other_node_once_in_order(cluster: Cluster) -> None:
+    a, seen_by_a = await cluster.add("a")
+    _, seen_by_b = await cluster.add("b")
+    _, seen_by_c = await cluster.add("c")
+    count = 2000
+    for i in range(count):
+        a.publish(ChatLine("alice", i, 0, f"line {i}"))
+    for seen in (seen_by_b, seen_by_c):
+        await eventually(lambda s=seen: len(s.of(ChatLine)) >= count, 10, "all chat lines")
+        assert [e.id for e in seen.of(ChatLine)] == list(range(count))  # type: ignore[attr-defined]
+    # Anything a would get back from its own publish would come before this marker.
+    cluster.buses[1].send("a", marker("done"))
+    await seen_by_a.wait_for(is_marker("done"))  # type: ignore[arg-type]
+    assert seen_by_a.messages == [marker("done")]
+
+
+async def test_send_reaches_that_node_only_after_what_was_published_before(
+    cluster: Cluster,
+) -> None:
+    a, _ = await cluster.add("a")
+    _, seen_by_b = await cluster.add("b")
+    _, seen_by_c = await cluster.add("c")
+    joined = Joined(record("alice", "a"))
+    a.publish(joined)
+    a.send("b", marker("for b"))
+    await seen_by_b.wait_for(is_marker("for b"))  # type: ignore[arg-type]
+    assert seen_by_b.messages == [joined, marker("for b")]
+    a.send("c", marker("for c"))
+    await seen_by_c.wait_for(is_marker("for c"))  # type: ignore[arg-type]
+    assert seen_by_c.messages == [joined, marker("for c")]
+
+
+async def test_directory_lists_every_claimed_user_and_updates(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    assert await b.claim(record("bob", "b"))
+    for bus in (a, b):
+        assert sorted(await bus.directory(), key=lambda r: r.name) == [
+            record("alice", "a"),
+            record("bob", "b"),
+        ]
+    await a.update(record("alice", "a", busy=True))
+    await b.update(record("alice", "b", busy=True))  # not b's: ignored
+    assert sorted(await b.directory(), key=lambda r: r.name) == [
+        record("alice", "a", busy=True),
+        record("bob", "b"),
+    ]
+
+
+async def test_a_stopped_node_is_gone_and_its_names_free(cluster: Cluster) -> None:
+    a, seen_by_a = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await b.claim(record("bob", "b"))
+    b.publish(Joined(record("bob", "b")))
+    await seen_by_a.wait_for(lambda e: isinstance(e, Joined))
+    await b.stop()
+    await seen_by_a.wait_for(lambda e: e == NodeGone("b"))
+    assert seen_by_a.of(NodeGone) == [NodeGone("b")]
+    assert await a.directory() == []
+    assert await a.claim(record("bob", "a"))

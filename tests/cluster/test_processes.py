@@ -1,0 +1,224 @@
+"""Two real ``chinwag serve --redis`` processes and one real Redis, as one server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.cluster.conftest import RedisServer
+from tests.cluster.support import until_list
+from tests.support import Client
+
+#: kill -9 of a process: its users must be gone from the others within this (issue 6).
+GONE_WITHIN = 15.0
+
+
+class ChinwagProcess:
+    """``chinwag serve --redis URL`` on an ephemeral loopback port."""
+
+    def __init__(self, redis_url: str, log: Path, *extra: str) -> None:
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chinwag", "serve", "--host", "127.0.0.1", "--port", "0",
+             "--redis", redis_url, "--presence-interval", "0.02", *extra],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        self.port = self._read_port()
+
+    def _read_port(self) -> int:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], 15)
+        assert ready, "chinwag printed nothing within 15 s"
+        line = self.process.stdout.readline()
+        match = re.search(r"chinwag listening on http://127\.0\.0\.1:(\d+)/", line)
+        assert match, f"unexpected first line {line!r}"
+        return int(match.group(1))
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+
+
+@pytest.fixture
+def two_processes(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[ChinwagProcess]]:
+    processes = [ChinwagProcess(redis_server.url, tmp_path / f"chinwag-{n}.log") for n in "ab"]
+    yield processes
+    for process in processes:
+        process.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    """Clients opened by a test (append them); closed afterwards."""
+    opened: list[Client] = []
+    yield opened
+    for client in opened:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+async def signed_in(port: int, name: str, opened: list[Client]) -> Client:
+    client = await Client.open(port)
+    opened.append(client)
+    await client.sign_in(name, ["plain-text"])
+    return client
+
+
+async def messages_until(
+    client: Client, kind: str, timeout: float = 5.0, **fields: Any
+) -> list[dict[str, Any]]:
+    """Every message up to and including the first ``kind`` with ``fields``."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await client.next(max(0.01, deadline - time.monotonic()))
+        seen.append(message)
+        if message["type"] == kind and all(message.get(k) == v for k, v in fields.items()):
+            return seen
+
+
+async def test_users_on_two_processes_see_each_other_chat_and_signal(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    alice = await signed_in(a.port, "alice", clients)
+    bob = await signed_in(b.port, "bob", clients)
+    await until_list(alice, {"alice", "bob"})
+    await until_list(bob, {"alice", "bob"})
+
+    await alice.send({"type": "message", "text": "hi <b>bob</b>", "id": alice.id, "date": 0})
+    for reader in (alice, bob):
+        line = await reader.wait_for("message", name="alice")
+        assert line["text"] == "hi <b>bob</b>"
+    # exactly once: nothing more of alice's arrives before a later line of bob's
+    await bob.send({"type": "message", "text": "marker", "id": bob.id, "date": 0})
+    for reader in (alice, bob):
+        lines = await messages_until(reader, "message", name="bob", text="marker")
+        assert [m for m in lines if m["type"] == "message"] == [lines[-1]]
+
+    offer = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
+    await alice.send({"type": "video-offer", "target": "bob", "sdp": offer})
+    got = await bob.wait_for("video-offer", name="alice")
+    assert got["sdp"] == offer
+    answer = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
+    await bob.send({"type": "video-answer", "target": "alice", "sdp": answer})
+    assert (await alice.wait_for("video-answer", name="bob"))["sdp"] == answer
+    candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0"}
+    await alice.send({"type": "new-ice-candidate", "target": "bob", "candidate": candidate})
+    assert (await bob.wait_for("new-ice-candidate", name="alice"))["candidate"] == candidate
+    await bob.send({"type": "hang-up", "target": "alice"})
+    await alice.wait_for("hang-up", name="bob")
+
+
+async def test_a_name_is_taken_once_across_processes_even_at_the_same_moment(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    await signed_in(a.port, "alice", clients)
+    second = await signed_in(b.port, "alice", clients)
+    assert second.name == "alice1"
+    for i in range(10):
+        on_a, on_b = await Client.open(a.port), await Client.open(b.port)
+        clients.extend((on_a, on_b))
+        names = await asyncio.gather(
+            on_a.sign_in(f"race{i}", ["plain-text"]), on_b.sign_in(f"race{i}", ["plain-text"])
+        )
+        assert sorted(names) == [f"race{i}", f"race{i}1"]
+
+
+async def test_a_killed_process_leaves_the_lobby_and_its_calls_hang_up(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    alice = await signed_in(a.port, "alice", clients)
+    await signed_in(a.port, "anna", clients)
+    bob = await signed_in(b.port, "bob", clients)
+    await until_list(alice, {"alice", "anna", "bob"})
+    await alice.send({"type": "video-offer", "target": "bob", "sdp": {"type": "offer"}})
+    await bob.wait_for("video-offer", name="alice")
+    await bob.send({"type": "video-answer", "target": "alice", "sdp": {"type": "answer"}})
+    await alice.wait_for("video-answer", name="bob")
+
+    b.kill()
+    killed_at = time.monotonic()
+    seen = await messages_until(alice, "hang-up", timeout=GONE_WITHIN, name="bob")
+    assert seen[-1]["reason"] == "gone"
+    await until_list(alice, {"alice", "anna"}, timeout=GONE_WITHIN)
+    assert time.monotonic() - killed_at < GONE_WITHIN
+    assert (await signed_in(a.port, "bob", clients)).name == "bob"  # the name is free again
+
+
+async def sign_in_outcome(port: int, name: str, opened: list[Client]) -> tuple[str, str]:
+    """("signed-in", name), or ("refused", why) when the server will not take sign-ins."""
+    try:
+        client = await Client.open(port)
+    except aiohttp.WSServerHandshakeError as error:
+        return "refused", f"upgrade refused: {error.status} {error.message}"
+    opened.append(client)
+    await client.send({"type": "username", "name": name, "features": ["plain-text"]})
+    while True:
+        message = await client.next()
+        if message["type"] == "signed-in":
+            return "signed-in", message["name"]
+        if message["type"] == "error":
+            assert message["code"] == "unavailable", message
+            return "refused", message["message"]
+
+
+async def test_redis_restart_is_survived_and_the_lobby_made_whole(
+    two_processes: list[ChinwagProcess], clients: list[Client], redis_server: RedisServer
+) -> None:
+    a, b = two_processes
+    alice = await signed_in(a.port, "alice", clients)
+    bob = await signed_in(b.port, "bob", clients)
+    await until_list(bob, {"alice", "bob"})
+
+    redis_server.stop()
+    outcome: tuple[str, str] = ("signed-in", "")
+    for _ in range(50):  # the process notices at once (its subscription drops); bounded
+        outcome = await sign_in_outcome(a.port, "carol", clients)
+        if outcome[0] == "refused":
+            break
+        await asyncio.sleep(0.1)
+    assert outcome[0] == "refused", outcome
+    await alice.send({"type": "message", "text": "still here", "id": alice.id, "date": 0})
+    await alice.wait_for("message", text="still here")  # local users are still served
+
+    redis_server.start()
+    began = time.monotonic()
+    while (outcome := await sign_in_outcome(a.port, "carol", clients))[0] != "signed-in":
+        assert time.monotonic() - began < 15, f"sign-ins still refused: {outcome}"
+        await asyncio.sleep(0.2)
+    assert outcome == ("signed-in", "carol")
+    await until_list(bob, {"alice", "bob", "carol"})
+    await until_list(alice, {"alice", "bob", "carol"})
+    # names were claimed again: bob's is still bob's
+    assert (await signed_in(a.port, "bob", clients)).name == "bob1"
+    await bob.send({"type": "message", "text": "back", "id": bob.id, "date": 0})
+    await alice.wait_for("message", name="bob", text="back")
