@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from chinwag.bus.events import BusEvent, NamesLost, NodeUsers, UserRecord
 from tests.support import Client
 
-__all__ = ["Recorder", "eventually", "record", "until_list"]
+__all__ = ["ChinwagProcess", "Recorder", "eventually", "record", "until_list"]
 
 
 class Recorder:
@@ -66,3 +73,42 @@ async def until_list(client: Client, names: set[str], timeout: float = 5.0) -> f
         message = await client.next(remaining)
         if message["type"] == "userlist" and set(message["users"]) == names:
             return time.monotonic() - began
+
+
+class ChinwagProcess:
+    """``chinwag serve --redis URL`` on an ephemeral loopback port."""
+
+    def __init__(self, redis_url: str, log: Path, *extra: str) -> None:
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chinwag", "serve", "--host", "127.0.0.1", "--port", "0",
+             "--redis", redis_url, "--presence-interval", "0.02", *extra],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        self.port = self._read_port()
+
+    def _read_port(self) -> int:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], 15)
+        assert ready, "chinwag printed nothing within 15 s"
+        line = self.process.stdout.readline()
+        match = re.search(r"chinwag listening on http://127\.0\.0\.1:(\d+)/", line)
+        assert match, f"unexpected first line {line!r}"
+        return int(match.group(1))
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(5)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()

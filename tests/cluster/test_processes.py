@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import re
-import select
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,50 +13,11 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import RedisServer
-from tests.cluster.support import until_list
+from tests.cluster.support import ChinwagProcess, until_list
 from tests.support import Client
 
 #: kill -9 of a process: its users must be gone from the others within this (issue 6).
 GONE_WITHIN = 15.0
-
-
-class ChinwagProcess:
-    """``chinwag serve --redis URL`` on an ephemeral loopback port."""
-
-    def __init__(self, redis_url: str, log: Path, *extra: str) -> None:
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "chinwag", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--redis", redis_url, "--presence-interval", "0.02", *extra],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        )  # fmt: skip
-        self.port = self._read_port()
-
-    def _read_port(self) -> int:
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], 15)
-        assert ready, "chinwag printed nothing within 15 s"
-        line = self.process.stdout.readline()
-        match = re.search(r"chinwag listening on http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"unexpected first line {line!r}"
-        return int(match.group(1))
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
 
 
 @pytest.fixture
