@@ -18,25 +18,14 @@ from playwright.async_api import Browser, Playwright, async_playwright
 
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
-from tests.browser.people import ARTIFACTS, Person
+from tests.browser.people import ARTIFACTS, OpenPerson, Person
+from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-# From TESTING-NOTES.md; the fake-ui flag also answers getDisplayMedia with a
-# fake screen, so screen sharing needs no extra flag in headless mode.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
+__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "OpenPerson", "StartServer"]  # test_tls.py imports these
+
+#: Fake cameras per browser: enough for test_devices.py to switch to fake_device_2
+#: (fake_device_1 is Chromium's depth camera; see tests/chromium.py).
+CAMERAS = 3
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
 
 #: Settings that keep browser tests short: 2 s rings, 1 s heartbeats.
@@ -49,7 +38,6 @@ TEST_SETTINGS: dict[str, Any] = {
 }
 
 StartServer = Callable[..., Awaitable[ChinwagServer]]
-OpenPerson = Callable[..., Awaitable[Person]]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -62,9 +50,7 @@ async def playwright() -> AsyncIterator[Playwright]:
 async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """One Chromium for the whole session; each person gets their own context."""
     ARTIFACTS.mkdir(exist_ok=True)
-    chromium = await playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-    )
+    chromium = await launch_chromium(playwright, cameras=CAMERAS)
     yield chromium
     await chromium.close()
 
@@ -72,12 +58,7 @@ async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """A Chromium whose (fake) permission prompt says no to camera, microphone and screen."""
-    flags = [flag for flag in CHROMIUM_FLAGS if flag != "--use-fake-ui-for-media-stream"]
-    chromium = await playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[*flags, "--use-fake-ui-for-media-stream=deny"],
-    )
+    chromium = await launch_chromium(playwright, allow_media=False)
     yield chromium
     await chromium.close()
 

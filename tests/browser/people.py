@@ -7,11 +7,15 @@ Assertions poll for a condition with a deadline (Playwright's auto-waiting
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEFAULT_WAIT_MS = 10_000
@@ -33,6 +37,27 @@ async () => {
 }
 """
 
+# What this page sends of one kind: the sender's track, the track the encoder
+# is fed from (outbound-rtp -> media-source), and a counter that rises while
+# it sends (encoded frames for video, packets for audio).
+_SENDING = """
+async (kind) => {
+  const pc = window.chinwag.debug.pc;
+  if (!pc) return null;
+  const track = pc.getSenders().find((s) => s.track?.kind === kind)?.track;
+  const report = await pc.getStats();
+  let outbound = null;
+  report.forEach((s) => { if (s.type === "outbound-rtp" && s.kind === kind) outbound = s; });
+  const source = outbound ? report.get(outbound.mediaSourceId) : null;
+  return {
+    label: track?.label ?? "",
+    trackId: track?.id ?? "",
+    sourceTrackId: source?.trackIdentifier ?? "",
+    sent: (kind === "video" ? outbound?.framesEncoded : outbound?.packetsSent) ?? 0,
+  };
+}
+"""
+
 
 @dataclass
 class Person:
@@ -43,6 +68,8 @@ class Person:
     page: Page
     dialogs: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    #: Every JSON message the page received from the server, on every socket it opened.
+    received: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def open(
@@ -65,6 +92,7 @@ class Person:
             "console",
             lambda msg: person.console_errors.append(msg.text) if msg.type == "error" else None,
         )
+        page.on("websocket", person._on_websocket)
         params = "debug=1" + (f"&{query}" if query else "")
         await page.goto(f"{base_url}?{params}")
         if sign_in:
@@ -74,6 +102,15 @@ class Person:
     async def _on_dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)
         await dialog.dismiss()
+
+    def _on_websocket(self, socket: WebSocket) -> None:
+        socket.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload: str | bytes) -> None:
+        with contextlib.suppress(ValueError):
+            message = json.loads(payload)
+            if isinstance(message, dict):
+                self.received.append(message)
 
     async def close(self) -> None:
         await self.context.close()
@@ -150,6 +187,11 @@ class Person:
 
         await self.until(risen, within, f"{self.name}: media did not flow")
 
+    async def sending(self, kind: str) -> dict[str, Any] | None:
+        """What goes out for ``kind`` ("audio"/"video"): label, trackId, sourceTrackId, sent."""
+        result = await self.page.evaluate(_SENDING, kind)
+        return None if result is None else dict(result)
+
     async def local_tracks(self) -> list[str]:
         """readyState of every local track of the current or last call."""
         states = await self.page.evaluate(
@@ -168,12 +210,24 @@ class Person:
         no_pc = await self.page.evaluate("window.chinwag.debug.pc === null")
         assert no_pc
 
+    async def rises(self, read: Callable[[], Awaitable[int]], within: float, failure: str) -> None:
+        """The counter ``await read()`` grows beyond its present value within ``within`` s."""
+        first = await read()
+
+        async def grown() -> bool:
+            return await read() > first
+
+        await self.until(grown, within, failure)
+
     async def until(self, probe: Any, within: float, failure: str) -> Any:
-        """Poll ``probe()`` until it returns something truthy; fail after ``within`` s."""
+        """Poll ``probe()`` (plain or async) until it gives something truthy; fail after
+        ``within`` s."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while True:
-            value = await probe()
+            value = probe()
+            if inspect.isawaitable(value):
+                value = await value
             if value:
                 return value
             assert loop.time() < deadline, failure
@@ -187,3 +241,29 @@ class Person:
     async def debug_log(self) -> str:
         """The page's debug log panel (shown in failure output)."""
         return str(await self.page.locator("#debug-log").text_content())
+
+
+OpenPerson = Callable[..., Awaitable[Person]]
+
+
+async def two_people(open_person: OpenPerson) -> tuple[Person, Person]:
+    """alice and bob, signed in, each seeing the other."""
+    alice = await open_person("alice")
+    bob = await open_person("bob")
+    await expect(alice.user_button("bob")).to_be_visible()
+    return alice, bob
+
+
+async def call_and_accept(caller: Person, callee: Person) -> None:
+    """caller clicks callee's name; callee sees the ringing prompt and accepts."""
+    await expect(caller.user_button(callee.name)).to_be_visible()
+    await caller.call(callee.name)
+    await callee.sees_text("#incoming-text", f"{caller.name} is calling")
+    await callee.click("Accept")
+
+
+async def connect_call(caller: Person, callee: Person) -> None:
+    """A call from caller to callee, accepted; both see each other's video."""
+    await call_and_accept(caller, callee)
+    await caller.wait_remote_video()
+    await callee.wait_remote_video()

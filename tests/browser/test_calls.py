@@ -10,28 +10,12 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import OpenPerson
-from tests.browser.people import Person
+from tests.browser.people import connect_call, two_people
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 RESOLUTION = re.compile(r"^\d+\D\d+$")  # width, multiplication sign, height
 README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "in-call.png"
-
-
-async def two_people(open_person: OpenPerson) -> tuple[Person, Person]:
-    alice = await open_person("alice")
-    bob = await open_person("bob")
-    await expect(alice.user_button("bob")).to_be_visible()
-    return alice, bob
-
-
-async def connect_call(caller: Person, callee: Person) -> None:
-    """caller clicks callee, callee accepts; both see each other's video."""
-    await caller.call(callee.name)
-    await callee.sees_text("#incoming-text", f"{caller.name} is calling")
-    await callee.click("Accept")
-    await caller.wait_remote_video()
-    await callee.wait_remote_video()
 
 
 async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> None:
@@ -52,6 +36,7 @@ async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> No
         assert width > 0 and height > 0
         await person.media_flows()
     await alice.sees_text("#peer-name", "bob")
+    await expect(alice.page.get_by_label("Video of bob")).to_be_visible()
     await expect(alice.page.locator("#call-duration")).to_have_text("0:01")
     await expect(bob.page.locator('#user-list li[data-name="alice"]')).to_have_attribute(
         "data-busy", "true"
@@ -103,11 +88,13 @@ async def test_someone_in_a_call_is_busy(open_person: OpenPerson) -> None:
     assert await bob.call_state() == "active"
 
 
-async def test_cancel_while_ringing_removes_the_prompt(open_person: OpenPerson) -> None:
+async def test_cancel_by_keyboard_while_ringing_removes_the_prompt(open_person: OpenPerson) -> None:
     alice, bob = await two_people(open_person)
     await alice.call("bob")
     await expect(bob.page.locator("#incoming")).to_be_visible()
-    await alice.click("Cancel")
+    # Cancel has the focus while ringing; Escape presses it.
+    await expect(alice.page.get_by_role("button", name="Cancel")).to_be_focused()
+    await alice.page.keyboard.press("Escape")
     await expect(bob.page.locator("#incoming")).to_be_hidden()
     await bob.sees_notice("Missed call from alice")
     await alice.back_to_idle()
@@ -204,3 +191,21 @@ async def test_phone_sized_call_by_keyboard(open_person: OpenPerson) -> None:
     await phone.screenshot("in-call-phone")
     await phone.click("Hang up")
     await desk.back_to_idle()
+
+
+async def test_cancel_before_the_camera_opens_leaves_it_off(open_person: OpenPerson) -> None:
+    alice, bob = await two_people(open_person)
+    # Call and cancel in the same task, before getUserMedia can answer.
+    await alice.page.evaluate(
+        "() => { document.querySelector('#user-list li[data-name=\"bob\"] button').click();"
+        " document.getElementById('cancel-button').click(); }"
+    )
+    await alice.until_state("idle")
+
+    async def camera_opened_and_stopped() -> bool:
+        states = await alice.local_tracks()
+        return bool(states) and set(states) == {"ended"}
+
+    await alice.until(camera_opened_and_stopped, 5, "the camera opened late stayed on")
+    await expect(bob.page.locator("#incoming")).to_be_hidden()
+    assert await bob.call_state() == "idle"

@@ -2,7 +2,8 @@
 // Settings from the URL (for tests and troubleshooting):
 //   ?ringTimeout=SECONDS  ring this long before "No answer" (else the server's, else 30)
 //   ?relay=1              force iceTransportPolicy "relay" (TURN only)
-//   ?iceGrace=SECONDS     how long ICE may stay "disconnected" before the call ends (5)
+//   ?iceGrace=SECONDS     how long ICE may stay "disconnected" before restarting ICE (5)
+//   ?connectTimeout=SECONDS  a call or ICE restart that has not connected by then ends (30)
 //   ?debug=1              expose the test hook window.chinwag.debug (docs/web-client.md)
 
 import { createCall } from "./call.js";

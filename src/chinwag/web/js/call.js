@@ -128,7 +128,9 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     call.relayOnly = config.iceTransportPolicy === "relay";
     call.relayCandidates = 0;
     pc.addEventListener("track", ({ track, streams }) => {
-      view.setRemoteStream(streams[0] ?? new MediaStream([track]));
+      // A peer that sends tracks without a stream still gets one <video> for both kinds.
+      if (!streams[0]) (call.looseTracks ??= new MediaStream()).addTrack(track);
+      view.setRemoteStream(streams[0] ?? call.looseTracks);
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate?.type === "relay") call.relayCandidates += 1;
@@ -180,7 +182,8 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     const state = call.pc.iceConnectionState;
     log(`ice connection: ${state}`);
     if (state === "connected" || state === "completed") {
-      clearTimeout(call.iceTimer);
+      clearTimeout(call.graceTimer);
+      clearTimeout(call.restartTimer);
       call.restartingIce = false;
       if (call.state !== "active") {
         setState("active");
@@ -189,12 +192,12 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       } else view.phase("");
     } else if (state === "disconnected") {
       // A short loss often heals by itself; if it does not, look for a new path.
-      clearTimeout(call.iceTimer);
-      call.iceTimer = later(timing.iceGraceMs, () => {
+      clearTimeout(call.graceTimer);
+      call.graceTimer = later(timing.iceGraceMs, () => {
         if (call.pc.iceConnectionState === "disconnected") restartIce(call);
       });
     } else if (state === "failed") {
-      clearTimeout(call.iceTimer);
+      clearTimeout(call.graceTimer);
       restartIce(call);
     }
   }
@@ -211,7 +214,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     log("ice: restarting ICE");
     view.phase("Reconnecting…");
     call.negotiation.restartIce();
-    call.iceTimer = later(timing.connectTimeoutMs, () => {
+    call.restartTimer = later(timing.connectTimeoutMs, () => {
       if (call.restartingIce) fail(`The connection to ${call.peer} was lost`);
     });
   }

@@ -157,6 +157,7 @@ export function createCallView() {
       localVideo.srcObject = stream;
       showDevicesInUse(stream);
     },
+    showDevicesInUse,
     setLocalPreview(track) {
       localVideo.srcObject = new MediaStream([track]);
     },

@@ -74,7 +74,10 @@ export function createControls({ current, sendTo, view }) {
     const call = current();
     if (!call?.stream) return Promise.resolve();
     const previous = call.switching ?? Promise.resolve();
-    call.switching = previous.then(() => swapDevice(call, kind, deviceId));
+    call.switching = previous
+      .then(() => swapDevice(call, kind, deviceId))
+      .catch((error) => current() === call && view.notice(`Could not switch: ${error.message}`, "error"))
+      .finally(() => current() === call && view.showDevicesInUse(call.stream));
     return call.switching;
   }
 
@@ -97,9 +100,8 @@ export function createControls({ current, sendTo, view }) {
       // Swap on the wire first, then stop the old device: the sender never holds a dead track.
       if (sender && !sharing) await sender.replaceTrack(track);
     } catch (error) {
-      track.stop(); // the call ended meanwhile (replaceTrack on a closed connection)
-      if (current() === call) view.notice(`Could not switch: ${error.message}`, "error");
-      return;
+      track.stop();
+      throw error;
     }
     call.stream.removeTrack(old);
     old.stop();

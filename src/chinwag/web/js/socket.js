@@ -88,7 +88,7 @@ export function createSocket({ url, onMessage, onStatus, onOpen = () => {}, log 
   }
 
   function retryNow() {
-    if (closedByUs || (ws && ws.readyState !== WebSocket.CLOSED)) return;
+    if (closedByUs || status === "elsewhere" || (ws && ws.readyState !== WebSocket.CLOSED)) return;
     clearTimeout(retryTimer);
     retryTimer = null;
     connect();
