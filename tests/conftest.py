@@ -1,4 +1,4 @@
-"""Fixtures shared by every test directory: a real chinwag server in-process."""
+"""Fixtures shared by every test directory: a real chinwag server in-process, one Chromium."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Playwright, async_playwright
 
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
+from tests.chromium import launch_chromium
 from tests.support import Client
 
 StartServer = Callable[..., Awaitable[ChinwagServer]]
@@ -51,3 +54,20 @@ async def connect(server: ChinwagServer) -> AsyncIterator[Callable[..., Awaitabl
     yield open_client
     for client in clients:
         await client.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def playwright() -> AsyncIterator[Playwright]:
+    async with async_playwright() as driver:
+        yield driver
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """One headless Chromium for the whole session; each test opens its own contexts.
+
+    Three fake cameras, so device switching can be tested (see tests/chromium.py).
+    """
+    chromium = await launch_chromium(playwright, cameras=3)
+    yield chromium
+    await chromium.close()

@@ -14,18 +14,15 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Browser, Playwright
 
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
-from tests.browser.people import ARTIFACTS, OpenPerson, Person
-from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, launch_chromium
+from tests.browser.people import OpenPerson, Person
+from tests.chromium import launch_chromium
 
-__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "OpenPerson", "StartServer"]  # test_tls.py imports these
+__all__ = ["OpenPerson", "StartServer"]
 
-#: Fake cameras per browser: enough for test_devices.py to switch to fake_device_2
-#: (fake_device_1 is Chromium's depth camera; see tests/chromium.py).
-CAMERAS = 3
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
 
 #: Settings that keep browser tests short: 2 s rings, 1 s heartbeats.
@@ -38,21 +35,6 @@ TEST_SETTINGS: dict[str, Any] = {
 }
 
 StartServer = Callable[..., Awaitable[ChinwagServer]]
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def playwright() -> AsyncIterator[Playwright]:
-    async with async_playwright() as driver:
-        yield driver
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    """One Chromium for the whole session; each person gets their own context."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    chromium = await launch_chromium(playwright, cameras=CAMERAS)
-    yield chromium
-    await chromium.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

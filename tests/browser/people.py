@@ -234,6 +234,7 @@ class Person:
             await asyncio.sleep(0.1)
 
     async def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         await self.page.screenshot(path=str(path))
         return path

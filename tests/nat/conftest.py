@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from tests.chromium import CHROMIUM, CHROMIUM_FLAGS, launch_chromium
 from tests.coturn import Coturn, start_coturn, stop_coturn
 
-__all__ = ["CHROMIUM", "CHROMIUM_FLAGS", "Coturn", "OpenPeerPage", "StartCoturn", "new_peer_page"]
+__all__ = ["Coturn", "OpenPeerPage", "StartCoturn", "new_peer_page"]
 
 PEER_SCRIPT = (Path(__file__).parent / "relay_peer.js").read_text()
 
@@ -37,15 +36,6 @@ def coturn_factory(tmp_path: Path) -> Iterator[StartCoturn]:
     yield start
     for coturn in running:
         stop_coturn(coturn)
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """One headless Chromium for every NAT test; each test opens its own contexts."""
-    async with async_playwright() as driver:
-        chromium = await launch_chromium(driver)
-        yield chromium
-        await chromium.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -19,20 +19,18 @@ import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
 from chinwag.stun import StunResponder, start_stun_server
-from tests.nat.conftest import CHROMIUM, CHROMIUM_FLAGS, new_peer_page
+from tests.chromium import launch_chromium
+from tests.nat.conftest import new_peer_page
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 SRFLX = re.compile(r" udp \d+ (?P<address>\S+) (?P<port>\d+) typ srflx ")
-MDNS_FLAGS = [flag for flag in CHROMIUM_FLAGS if "WebRtcHideLocalIpsWithMdns" not in flag]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def mdns_browser() -> AsyncIterator[Browser]:
     async with async_playwright() as driver:
-        chromium = await driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=MDNS_FLAGS
-        )
+        chromium = await launch_chromium(driver, mdns=True)
         yield chromium
         await chromium.close()
 

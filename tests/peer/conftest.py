@@ -14,106 +14,34 @@ so Chromium and coturn start once per session.
 
 from __future__ import annotations
 
-import contextlib
-import random
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from chinwag.client import ChinwagClient
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
+from tests.coturn import Coturn, start_coturn, stop_coturn
 from tests.peer.support import BrowserUser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [  # from TESTING-NOTES.md
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 PAGE_DIR = Path(__file__).parent / "page"
 TURN_SECRET = "peer-tests-secret"
-STARTUP_TIMEOUT = 5.0
 
 
 # --------------------------------------------------------------------------- coturn
 
 
-@dataclass
-class Coturn:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def _free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with contextlib.suppress(OSError):
-                udp.bind(("127.0.0.1", port))
-                return port
-    raise RuntimeError("no port free for both TCP and UDP")
-
-
-def _wait_listening(coturn: Coturn) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline and coturn.process.poll() is None:
-        with socket.socket() as probe:
-            probe.settimeout(0.2)
-            if probe.connect_ex(("127.0.0.1", coturn.port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"coturn did not start; its log:\n{coturn.log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     """One turnserver on loopback for the session, checking TURN REST credentials."""
-    work = tmp_path_factory.mktemp("coturn")
-    port = _free_port()
-    relay_low = random.randrange(20000, 30000, 200)  # below the ephemeral range
-    command = [
-        "turnserver", "-n", "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}",
-        "--realm=chinwag", "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
-        "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
-        f"--min-port={relay_low}", f"--max-port={relay_low + 199}",
-        "--allow-loopback-peers", "--log-file=stdout", "--simple-log",
-        f"--pidfile={work / 'turnserver.pid'}",
-    ]  # fmt: skip
-    log = work / "turnserver.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    turn = Coturn(port, process, log)
-    try:
-        _wait_listening(turn)
-        yield turn
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    turn = start_coturn(tmp_path_factory.mktemp("coturn"), TURN_SECRET)
+    yield turn
+    stop_coturn(turn)
 
 
 # --------------------------------------------------------------------------- chinwag
@@ -127,7 +55,7 @@ async def server(coturn: Coturn) -> AsyncIterator[ChinwagServer]:
         port=0,
         ring_timeout=2.0,
         presence_interval=0.02,
-        ice_url=[f"turn:127.0.0.1:{coturn.port}?transport=udp"],
+        ice_url=[coturn.url()],
         turn_secret=TURN_SECRET,
     )
     async with ChinwagServer(settings) as running:
@@ -156,17 +84,6 @@ async def sign_in(url: str) -> AsyncIterator[Callable[[str], Any]]:
 
 
 # --------------------------------------------------------------------------- browser
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """One headless Chromium for every peer test; each test opens its own context."""
-    async with async_playwright() as driver:
-        chromium = await driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield chromium
-        await chromium.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

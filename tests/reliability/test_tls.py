@@ -19,8 +19,8 @@ from playwright.async_api import async_playwright
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
 from chinwag.tls import local_addresses, self_signed
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.browser.people import Person
+from tests.chromium import launch_chromium
 from tests.support import Client
 
 
@@ -115,11 +115,7 @@ async def test_browser_calls_over_https_and_wss(state_dir: Path) -> None:
         host="127.0.0.1", port=0, self_signed=True, presence_interval=0.02, ring_timeout=5.0
     )
     async with ChinwagServer(settings) as server, async_playwright() as driver:
-        browser = await driver.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_FLAGS, "--ignore-certificate-errors"],
-        )
+        browser = await launch_chromium(driver, extra=["--ignore-certificate-errors"])
         try:
             alice = await Person.open(browser, server.url, "alice")
             bob = await Person.open(browser, server.url, "bob")
