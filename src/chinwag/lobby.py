@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .bus.events import (
     BusEvent,
@@ -67,6 +67,7 @@ from .protocol import (
     escape_html,
     numbered_name,
     parse_frame,
+    relayed,
     strip_tags,
 )
 
@@ -120,16 +121,14 @@ def _metric_type(message: Inbound) -> str:
 # -- effects -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(NamedTuple):  # a tuple: made for every relayed message, so made cheaply
     """Write ``payload`` (UTF-8 JSON) as one text frame to each connection."""
 
     conns: tuple[ConnId, ...]
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Close:
+class Close(NamedTuple):
     """Close one connection with a WebSocket close code."""
 
     conn: ConnId
@@ -711,11 +710,9 @@ class Lobby:
             self._send(tuple(html), {**line, "text": escape_html(strip_tags(text))})
 
     def _relay(self, sender: str, message: Relay) -> None:
-        body = message.body
-        body["name"] = sender
+        payload = relayed(message, sender)
         target = message.target
         if target is None:
-            payload = encode(body)
             self._send_payload(self._connected_conns(), payload)
             if self.node is not None:
                 self._out.append(Publish(Relayed(payload)))
@@ -736,7 +733,6 @@ class Lobby:
             self._ring_for_legacy(sender, target)
             return
         self._follow_call(sender, target, message.type)
-        payload = encode(body)
         if local is not None:
             self._to_member(local, payload)
         else:

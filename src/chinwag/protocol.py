@@ -12,8 +12,7 @@ to ``target`` if it names a user, to everyone otherwise.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -33,6 +32,7 @@ __all__ = [
     "escape_html",
     "numbered_name",
     "parse_frame",
+    "relayed",
     "strip_tags",
 ]
 
@@ -61,8 +61,7 @@ _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
-class SignIn:
+class SignIn(NamedTuple):
     """``username``: sign in, or rename when already signed in."""
 
     name: str
@@ -71,23 +70,41 @@ class SignIn:
     credential: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Chat:
+class Chat(NamedTuple):
     """``message``: one public chat line."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Relay:
-    """Any other type, passed through; ``body`` is the whole message object."""
+class Relay(NamedTuple):
+    """Any other type, passed through.
+
+    ``raw`` is the frame exactly as received (checked to be a JSON object in
+    valid UTF-8); ``name`` is the ``name`` field the client wrote, or UNSET.
+    """
 
     type: str
     target: str | None
-    body: dict[str, Any]
+    raw: bytes
+    name: Any
 
 
 Inbound = SignIn | Chat | Relay
+
+
+class _Envelope(msgspec.Struct):
+    """The fields chinwag reads; the rest is checked as JSON and passed on untouched."""
+
+    type: Any = None
+    target: Any = None
+    name: Any = msgspec.UNSET
+    text: Any = None
+    features: Any = None
+    resume: Any = None
+    credential: Any = None
+
+
+_envelope = msgspec.json.Decoder(_Envelope)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -102,45 +119,71 @@ def parse_frame(data: str | bytes) -> Inbound:
     ``bad-field``, ``bad-name``, ``text-too-long``); the caller answers the
     sender and changes nothing else.
     """
+    raw = data.encode() if isinstance(data, str) else _valid_utf8(data)
     try:
-        value = _decoder.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        envelope = _envelope.decode(raw)
+    except msgspec.ValidationError:
+        raise ProtocolError("bad-message", "A message must be a JSON object.") from None
+    except (msgspec.DecodeError, RecursionError):
         raise ProtocolError("bad-json", "The frame is not valid JSON.") from None
-    if not isinstance(value, dict):
-        raise ProtocolError("bad-message", "A message must be a JSON object.")
-    kind = value.get("type")
+    kind = envelope.type
     if not isinstance(kind, str) or not kind:
         raise ProtocolError("bad-type", "A message needs a non-empty string `type`.")
     if kind == "username":
-        return _sign_in(value)
+        return _sign_in(envelope)
     if kind == "message":
-        return Chat(_text(value))
+        return Chat(_text(envelope.text))
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
         )
-    target = value.get("target")
+    target = envelope.target
     if target is not None and not isinstance(target, str):
         raise ProtocolError("bad-field", "`target` must be a username string.", kind)
-    return Relay(kind, target or None, value)
+    return Relay(kind, target or None, raw, envelope.name)
 
 
-def _sign_in(value: dict[str, Any]) -> SignIn:
-    features = value.get("features", [])
+def _valid_utf8(data: bytes) -> bytes:
+    # Text frames must be UTF-8 (RFC 6455); msgspec does not check the fields it
+    # skips, and a relayed frame with bad UTF-8 would make the receiving browser
+    # drop its connection.
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("bad-json", "The frame is not valid UTF-8 JSON.") from None
+    return data
+
+
+def relayed(message: Relay, sender: str) -> bytes:
+    """The payload to pass on: the frame as sent, with ``name`` set to ``sender``.
+
+    Clients usually write their own name, or none (``new-ice-candidate``), so
+    the frame is passed on as it came, or with the name appended; only a wrong
+    name costs a full decode and encode.
+    """
+    if message.name == sender:
+        return message.raw
+    if message.name is msgspec.UNSET:
+        return message.raw.rstrip()[:-1] + b',"name":' + _encoder.encode(sender) + b"}"
+    body = _decoder.decode(message.raw)
+    body["name"] = sender
+    return _encoder.encode(body)
+
+
+def _sign_in(envelope: _Envelope) -> SignIn:
+    features = envelope.features if envelope.features is not None else []
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise ProtocolError("bad-field", "`features` must be a list of strings.", "username")
-    resume = value.get("resume")
-    credential = value.get("credential")
-    for field, field_value in (("resume", resume), ("credential", credential)):
-        if field_value is not None and not isinstance(field_value, str):
+    for field, value in (("resume", envelope.resume), ("credential", envelope.credential)):
+        if value is not None and not isinstance(value, str):
             raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
+    name = envelope.name if envelope.name is not msgspec.UNSET else None
     return SignIn(
-        clean_name(value.get("name")), FEATURES.intersection(features), resume, credential
+        clean_name(name), FEATURES.intersection(features), envelope.resume, envelope.credential
     )
 
 
-def _text(value: dict[str, Any]) -> str:
-    text = value.get("text")
+def _text(text: object) -> str:
     if not isinstance(text, str):
         raise ProtocolError("bad-field", "`text` must be a string.", "message")
     if len(text) > MAX_TEXT_LENGTH:

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import h11
 
@@ -68,8 +68,14 @@ PRESENCE_BYTES_PER_SECOND = 64 * 1024 * 1024
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client gets to finish the handshake
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP connection: HTTP first, WebSocket after an upgrade."""
+class _Connection(asyncio.BufferedProtocol):
+    """One TCP connection: HTTP first, WebSocket after an upgrade.
+
+    A buffered protocol: the socket is read into one buffer that all
+    connections share (``ChinwagServer.read_buffer``), rather than into a fresh
+    256 KiB ``bytes`` per read; nothing keeps a reference to it after
+    ``buffer_updated`` returns.
+    """
 
     __slots__ = (
         "_http",
@@ -101,8 +107,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but quack alike.
+        self.transport = cast(asyncio.Transport, transport)
         address = transport.get_extra_info("peername")
         self.ip = str(address[0]) if address else "?"
         self.peer = f"{self.ip}:{address[1]}" if address else "?"
@@ -116,13 +122,19 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._http_timer = loop.call_later(self.server.settings.http_timeout, self.abort)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.server.read_buffer[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         if self._reader is not None:
             self.missed_pings = 0
             for event in self._reader.receive_data(data):
                 self.server.on_frame(self, event)
         elif self._http is not None:
-            self._http_received(data)
+            self._http_received(bytes(data))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.forget(self)
@@ -258,6 +270,7 @@ class ChinwagServer:
         if bus is None and settings.redis:
             bus = create_bus(settings.redis)
         self.ice_servers = IceServers.from_settings(settings)
+        self.read_buffer = memoryview(bytearray(256 * 1024))  # shared by every connection
         self.lobby = Lobby(
             _policy(settings),
             node=bus.node if bus is not None else None,

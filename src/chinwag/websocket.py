@@ -15,8 +15,7 @@ import base64
 import hashlib
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "BINARY",
@@ -50,16 +49,14 @@ _unpack_medium = struct.Struct("!H").unpack_from
 _unpack_long = struct.Struct("!Q").unpack_from
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):  # a tuple: one is made for every frame
     """A complete frame or reassembled message from the client."""
 
     opcode: int  # TEXT, BINARY, CLOSE, PING or PONG
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(NamedTuple):
     """The client broke RFC 6455; close with ``code`` and read no further."""
 
     code: int  # 1002 protocol error, 1009 too big
@@ -86,13 +83,27 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return encode_frame(CLOSE, body)
 
 
-def _unmask(mask: bytes | bytearray, data: bytes | bytearray) -> bytes:
+def _unmask_python(mask: bytes, data: bytes | bytearray | memoryview) -> bytes:
     length = len(data)
     if not length:
         return b""
     key = (mask * (length // 4 + 1))[:length]
     value = int.from_bytes(data, "little") ^ int.from_bytes(key, "little")
     return value.to_bytes(length, "little")
+
+
+def _unmask_compiled(mask: bytes, data: bytes | bytearray | memoryview) -> bytes:
+    payload = bytearray(data)
+    _websocket_mask(mask, payload)
+    return payload  # type: ignore[return-value]  # a bytearray serves wherever bytes do
+
+
+try:  # aiohttp (a dependency) ships a compiled XOR; 8x faster than the pure one.
+    from aiohttp._websocket.helpers import websocket_mask as _websocket_mask
+
+    _unmask = _unmask_compiled
+except ImportError:  # pragma: no cover - a future aiohttp may move it
+    _unmask = _unmask_python
 
 
 class FrameReader:
@@ -107,16 +118,28 @@ class FrameReader:
         self._fragments_size = 0
         self._failed = False
 
-    def receive_data(self, data: bytes) -> list[Event]:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
         """Feed socket bytes; return the events they complete, in order.
 
-        After a :class:`Violation` the reader ignores everything.
+        ``data`` may be a view of a buffer the caller reuses: nothing returned
+        or kept refers to it. After a :class:`Violation` the reader ignores
+        everything.
         """
         if self._failed:
             return []
-        buffer = self._buffer
-        buffer += data
+        if self._buffer:  # a frame was split across reads: join, then parse
+            self._buffer += data
+            data = self._buffer
         events: list[Event] = []
+        offset = self._parse(data, events)
+        if self._failed:
+            return events
+        rest = data[offset:]
+        self._buffer = bytearray(rest) if len(rest) else bytearray()
+        return events
+
+    def _parse(self, buffer: bytes | bytearray | memoryview, events: list[Event]) -> int:
+        """Append the events of every complete frame in ``buffer``; return the bytes used."""
         offset = 0
         end = len(buffer)
         while end - offset >= 2:
@@ -140,7 +163,8 @@ class FrameReader:
             start = offset + header + 4
             if end < start + length:
                 break
-            payload = _unmask(buffer[start - 4 : start], buffer[start : start + length])
+            mask = bytes(buffer[start - 4 : start])
+            payload = _unmask(mask, buffer[start : start + length])
             offset = start + length
             event = self._frame(first & 0x80, first & 0x0F, payload)
             if event is not None:
@@ -148,9 +172,7 @@ class FrameReader:
                 if isinstance(event, Violation):
                     self._fail(events, None)
                     break
-        if not self._failed:
-            del buffer[:offset]
-        return events
+        return offset
 
     def _fail(self, events: list[Event], violation: Violation | None) -> None:
         if violation is not None:

@@ -16,6 +16,8 @@ from chinwag.websocket import (
     FrameReader,
     Message,
     Violation,
+    _unmask,
+    _unmask_python,
     accept_key,
     close_frame,
     encode_frame,
@@ -122,3 +124,10 @@ def test_any_chunking_gives_the_same_messages(frames: list[tuple[int, bytes]], c
 def test_random_bytes_never_raise(data: bytes) -> None:
     events = FrameReader(1000).receive_data(data)
     assert all(isinstance(e, Message | Violation) for e in events)
+
+
+@given(st.binary(min_size=4, max_size=4), st.binary(max_size=3000))
+def test_compiled_and_pure_unmask_agree(mask: bytes, data: bytes) -> None:
+    expected = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    assert _unmask_python(mask, data) == expected
+    assert _unmask(mask, memoryview(data)) == expected
