@@ -30,9 +30,12 @@ class TokenBucket:
 
     def take(self, rate: Rate, now: float) -> bool:
         """Spend one token if there is one; False means over the limit."""
-        if rate.unlimited:
+        per_second = rate.per_second
+        if per_second <= 0:
             return True
-        tokens = min(rate.burst, self._tokens + (now - self._at) * rate.per_second)
+        tokens = self._tokens + (now - self._at) * per_second
+        if tokens > rate.burst:
+            tokens = rate.burst
         self._at = now
         if tokens < 1:
             self._tokens = tokens

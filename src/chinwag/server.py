@@ -126,7 +126,17 @@ class _Connection(asyncio.BufferedProtocol):
         return self.server.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self.server.read_buffer[:nbytes])
+        server = self.server
+        server.reading = True
+        server.frame_time = time.perf_counter()  # when the frames of this read arrived
+        try:
+            self.data_received(server.read_buffer[:nbytes])
+        finally:
+            server.reading = False
+            server.frame_time = None
+        # Write what this read produced now, not on the next loop turn: that
+        # turn would cost another epoll_wait for nothing.
+        server.flush_dirty()
 
     def data_received(self, data: bytes | memoryview) -> None:
         if self._reader is not None:
@@ -294,12 +304,13 @@ class ChinwagServer:
         self.sockets: set[_Connection] = set()
         self.websockets: dict[ConnId, _Connection] = {}
         self._per_ip: Counter[str] = Counter()  # open WebSockets by client address
-        self._frame_time: float | None = None  # when the frame being handled was read
+        self.frame_time: float | None = None  # when the frame being handled was read
         self._batch_time: float | None = None  # when the oldest frame of this flush was read
         self._stopping = False
         self._next_conn: ConnId = 0
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
+        self.reading = False  # inside a socket read, whose end flushes
         self._presence_timer: asyncio.TimerHandle | None = None
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._server: asyncio.Server | None = None
@@ -434,9 +445,7 @@ class ChinwagServer:
         if opcode == TEXT:
             if not connection.closing:
                 self.metrics.frames_received += 1
-                self._frame_time = time.perf_counter()
                 self.apply(self.lobby.receive(connection.conn, event.payload))
-                self._frame_time = None
         elif opcode == BINARY:
             error = ProtocolError("binary-frame", "Binary frames are not accepted; send JSON text.")
             self._reject(connection, error)
@@ -481,7 +490,7 @@ class ChinwagServer:
                     connection.close_websocket(effect.code, effect.reason)
             elif self.cluster is not None:
                 self.cluster.carry(effect)
-        if self.lobby.presence_pending and self._presence_timer is None and self._loop:
+        if self._presence_timer is None and self.lobby.presence_pending and self._loop:
             delay = max(self.settings.presence_interval, self._presence_cooldown)
             self._presence_timer = self._loop.call_later(delay, self._flush_presence)
 
@@ -496,14 +505,16 @@ class ChinwagServer:
                 dirty.append(connection)
             connection.out.append(frame)
         if dirty and self._batch_time is None:  # only sends a flush will write count
-            self._batch_time = self._frame_time
-        if dirty and not self._flush_scheduled and self._loop is not None:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._batch_time = self.frame_time
+        if dirty and not self._flush_scheduled and not self.reading and self._loop is not None:
+            self._flush_scheduled = True  # outside a read (timers, bus): write next turn
+            self._loop.call_soon(self.flush_dirty)
 
-    def _flush(self) -> None:
-        """Write everything queued this turn: one write per connection."""
+    def flush_dirty(self) -> None:
+        """Write everything queued: one write per connection."""
         self._flush_scheduled = False
+        if not self._dirty:
+            return
         dirty, self._dirty = self._dirty, []
         for connection in dirty:
             self.flush_one(connection)
