@@ -16,7 +16,8 @@ from typing import Any
 
 from .bus import Bus, BusUnavailable
 from .bus.events import BusEvent, NodeUsers, UserRecord
-from .lobby import Claim, Effect, Forward, Lobby, Publish, Release, UpdateRecord
+from .effects import Claim, Effect, Forward, Publish, Release, UpdateRecord
+from .lobby import Lobby
 
 __all__ = ["ClusterLink"]
 

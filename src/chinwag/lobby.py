@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from .bus.events import (
     BusEvent,
@@ -55,6 +55,17 @@ from .bus.events import (
     UserRecord,
 )
 from .calls import CallBook
+from .effects import (
+    Claim,
+    Close,
+    ConnId,
+    Effect,
+    Forward,
+    Publish,
+    Release,
+    Send,
+    UpdateRecord,
+)
 from .errors import ProtocolError, error_message
 from .limits import Rate, TokenBucket
 from .presence import PresenceTracker
@@ -71,23 +82,7 @@ from .protocol import (
     strip_tags,
 )
 
-__all__ = [
-    "Authenticator",
-    "Claim",
-    "Close",
-    "ConnId",
-    "Effect",
-    "Forward",
-    "IceProvider",
-    "Lobby",
-    "Policy",
-    "Publish",
-    "Release",
-    "Send",
-    "UpdateRecord",
-]
-
-ConnId = int
+__all__ = ["Authenticator", "IceProvider", "Lobby", "Policy"]
 
 _MAX_CLAIM_TRIES = 50
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
@@ -116,64 +111,6 @@ def _metric_type(message: Inbound) -> str:
     if isinstance(message, Chat):
         return "message"
     return message.type if message.type in _METRIC_TYPES else "other"
-
-
-# -- effects -------------------------------------------------------------
-
-
-class Send(NamedTuple):  # a tuple: made for every relayed message, so made cheaply
-    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection."""
-
-    conns: tuple[ConnId, ...]
-    payload: bytes
-
-
-class Close(NamedTuple):
-    """Close one connection with a WebSocket close code."""
-
-    conn: ConnId
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """Claim ``record.name`` cluster-wide, then call ``Lobby.claimed``."""
-
-    conn: ConnId
-    record: UserRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """Free a claimed name cluster-wide."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateRecord:
-    """Store a changed record (busy) in the shared directory."""
-
-    record: UserRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Publish:
-    """Tell every other node."""
-
-    event: BusEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """Tell one node."""
-
-    node: str
-    event: BusEvent
-
-
-Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward
 
 
 # -- collaborators -------------------------------------------------------

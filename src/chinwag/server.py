@@ -38,13 +38,14 @@ from .auth import Authenticator, origin_allowed
 from .bus import Bus, create_bus
 from .cluster import ClusterLink
 from .config import Settings
+from .effects import Close, ConnId, Effect, Send
 from .errors import ProtocolError
 from .limits import Rate
-from .lobby import Close, ConnId, Effect, Lobby, Policy, Send
+from .lobby import Lobby, Policy
 from .metrics import CONTENT_TYPE, Metrics, Snapshot, render
 from .routes import Response, Routes, json_response, load_web_files, text
 from .stun import StunResponder, start_stun_server
-from .tls import Certificate, server_context
+from .tls import Certificate, local_addresses, server_context
 from .turn import IceServers
 from .websocket import (
     BINARY,
@@ -333,6 +334,17 @@ class ChinwagServer:
         shown = f"[{shown}]" if ":" in shown else shown
         scheme = "https" if self._ssl is not None else "http"
         return f"{scheme}://{shown}:{self.port}/"
+
+    def network_urls(self) -> list[str]:
+        """Addresses other machines can open, when listening on every interface."""
+        if self.settings.host not in ("0.0.0.0", "", "::"):
+            return []
+        scheme = "https" if self._ssl is not None else "http"
+        return [
+            f"{scheme}://{address}:{self.port}/"
+            for address in local_addresses()
+            if "." in address and not address.startswith("127.")
+        ]
 
     async def start(self) -> None:
         """Listen; returns once the port is bound."""
@@ -645,6 +657,14 @@ async def serve_forever(settings: Settings) -> None:
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
     print(f"chinwag listening on {server.url}", flush=True)
+    for url in server.network_urls():
+        print(f"  from other machines: {url}", flush=True)
+    if server.network_urls() and server.certificate is None:
+        print(
+            "  (browsers allow camera and microphone only on localhost or over HTTPS:"
+            " add --self-signed for phones and laptops on your network)",
+            flush=True,
+        )
     if server.certificate is not None:
         print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
     stop = asyncio.Event()

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from chinwag.lobby import Close, Lobby, Send
+from chinwag.effects import Close, Send
+from chinwag.lobby import Lobby
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

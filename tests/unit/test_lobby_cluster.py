@@ -7,7 +7,8 @@ from collections import deque
 from typing import Any
 
 from chinwag.bus.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
-from chinwag.lobby import Claim, Close, Effect, Forward, Lobby, Publish, Release, Send, UpdateRecord
+from chinwag.effects import Claim, Close, Effect, Forward, Publish, Release, Send, UpdateRecord
+from chinwag.lobby import Lobby
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

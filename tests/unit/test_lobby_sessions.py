@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from chinwag.effects import Close, Send
 from chinwag.errors import ProtocolError
 from chinwag.limits import Rate
-from chinwag.lobby import Close, Lobby, Policy, Send
+from chinwag.lobby import Lobby, Policy
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

@@ -1,0 +1,82 @@
+"""What the lobby asks its transport to do: the effects of one input.
+
+The lobby never does I/O; every input returns a list of these, carried out in
+order by the transport (``Send``, ``Close``) or, in a cluster, by the
+``ClusterLink`` (the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .bus.events import BusEvent, UserRecord
+
+__all__ = [
+    "Claim",
+    "Close",
+    "ConnId",
+    "Effect",
+    "Forward",
+    "Publish",
+    "Release",
+    "Send",
+    "UpdateRecord",
+]
+
+ConnId = int
+
+
+class Send(NamedTuple):  # a tuple: made for every relayed message, so made cheaply
+    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection."""
+
+    conns: tuple[ConnId, ...]
+    payload: bytes
+
+
+class Close(NamedTuple):
+    """Close one connection with a WebSocket close code."""
+
+    conn: ConnId
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Claim ``record.name`` cluster-wide, then call ``Lobby.claimed``."""
+
+    conn: ConnId
+    record: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Free a claimed name cluster-wide."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    """Store a changed record (busy) in the shared directory."""
+
+    record: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Tell every other node."""
+
+    event: BusEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Tell one node."""
+
+    node: str
+    event: BusEvent
+
+
+Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward
