@@ -100,16 +100,21 @@ class RunningCli:
         return self.finished
 
 
-async def start_cli(*args: str) -> RunningCli:
-    """Start ``chinwag peer|call ...``; its stdout and stderr are read together."""
+async def start_process(*argv: str) -> RunningCli:
+    """Start a Python program the test talks to; its stdout and stderr are read together."""
     process = await asyncio.create_subprocess_exec(
-        *CLI, *args,
+        *argv,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line arrives as it is printed
+    )
     return RunningCli(process)
+
+
+async def start_cli(*args: str) -> RunningCli:
+    """Start ``chinwag peer|call ...``; see :func:`start_process`."""
+    return await start_process(*CLI, *args)
 
 
 async def eventually(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from chinwag.client import ChatMessage, ChinwagClient
 from chinwag.peer.media import CallMedia, MediaOptions
 from chinwag.peer.phone import DialOutcome, Phone
-from tests.peer.support import FrameCounter, RunningCli
+from tests.peer.support import FrameCounter, RunningCli, start_process
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,14 +21,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 async def run_example(name: str, *args: str) -> RunningCli:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(EXAMPLES / name / f"{name}.py"), *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    return RunningCli(process)
+    return await start_process(sys.executable, str(EXAMPLES / name / f"{name}.py"), *args)
 
 
 async def test_chat_bot_answers_who(url: str, sign_in: Callable[[str], Any]) -> None:

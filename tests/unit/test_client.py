@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
@@ -196,3 +198,16 @@ def test_other_schemes_are_refused() -> None:
 
 def test_everything_exported_exists() -> None:
     assert all(hasattr(client, name) for name in client.__all__)
+
+
+def test_the_package_exports_exactly_what_its_modules_export() -> None:
+    modules = [
+        importlib.import_module(f"{client.__name__}.{module.name}")
+        for module in pkgutil.iter_modules(client.__path__)
+    ]
+    exported_by_modules = [name for module in modules for name in module.__all__]
+
+    assert sorted(client.__all__) == sorted(exported_by_modules)
+    for module in modules:
+        for name in module.__all__:
+            assert getattr(client, name) is getattr(module, name), f"{module.__name__}.{name}"

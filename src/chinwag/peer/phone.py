@@ -52,6 +52,9 @@ logger = logging.getLogger("chinwag.peer.phone")
 #: Asked whether to take a call from the named user; True accepts.
 Decide = Callable[[str], Awaitable[bool]]
 
+#: How long :meth:`Phone.dial` rings before the outcome is "no answer", by default.
+RING_TIMEOUT = 30.0
+
 
 class DialOutcome(enum.Enum):
     """How ringing someone ended."""
@@ -99,7 +102,7 @@ class Phone:
         *,
         decide: Decide = accept_always,
         relay_only: bool = False,
-        ring_timeout: float = 30.0,
+        ring_timeout: float = RING_TIMEOUT,
     ) -> None:
         self.client = client
         self.media_for_call = media_for_call

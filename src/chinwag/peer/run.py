@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from ..client import ChinwagClient, ClientError, ConnectionClosed, ErrorReply
 from .media import CallMedia, MediaOptions
-from .phone import DialOutcome, Phone, accept_always
+from .phone import RING_TIMEOUT, Decide, DialOutcome, Phone, accept_always
 
 __all__ = ["TerminalPrompt", "media_options", "run_call", "run_peer"]
 
@@ -58,22 +58,6 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-@contextlib.asynccontextmanager
-async def _signed_in(args: argparse.Namespace) -> AsyncIterator[ChinwagClient | None]:
-    """The signed-in client, or None after printing why it could not sign in."""
-    client = ChinwagClient(args.server, args.name)
-    try:
-        await client.connect()
-    except (ClientError, TimeoutError) as error:
-        print(f"chinwag: cannot sign in to {args.server}: {error}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 def _cancel_on_signals() -> None:
     """Turn SIGINT/SIGTERM into cancelling the main task, so calls end cleanly."""
     task = asyncio.current_task()
@@ -83,20 +67,43 @@ def _cancel_on_signals() -> None:
         loop.add_signal_handler(number, task.cancel)
 
 
-async def run_peer(args: argparse.Namespace) -> str:
-    """Answer calls until the server closes the connection or a signal arrives."""
+@contextlib.asynccontextmanager
+async def _phone(
+    args: argparse.Namespace, *, decide: Decide = accept_always, ring_timeout: float = RING_TIMEOUT
+) -> AsyncIterator[Phone | None]:
+    """Sign in and set up the phone both commands use, with the media their flags ask for.
+
+    Yields None after printing why it could not sign in. From here on a signal
+    cancels the calling task: catch CancelledError to hang up cleanly.
+    """
     _cancel_on_signals()
+    client = ChinwagClient(args.server, args.name)
+    try:
+        await client.connect()
+    except (ClientError, TimeoutError) as error:
+        print(f"chinwag: cannot sign in to {args.server}: {error}", file=sys.stderr)
+        yield None
+        return
     options = media_options(args)
-    async with _signed_in(args) as client:
-        if client is None:
-            return "error"
-        phone = Phone(
+    try:
+        yield Phone(
             client,
             lambda: CallMedia(options),
-            decide=TerminalPrompt().ask if args.ask else accept_always,
+            decide=decide,
             relay_only=args.relay_only,
+            ring_timeout=ring_timeout,
         )
-        _say(f"signed in as {client.name}; waiting for calls")
+    finally:
+        await client.close()
+
+
+async def run_peer(args: argparse.Namespace) -> str:
+    """Answer calls until the server closes the connection or a signal arrives."""
+    decide = TerminalPrompt().ask if args.ask else accept_always
+    async with _phone(args, decide=decide) as phone:
+        if phone is None:
+            return "error"
+        _say(f"signed in as {phone.client.name}; waiting for calls")
         try:
             await phone.run()
         except asyncio.CancelledError:
@@ -109,17 +116,9 @@ async def run_peer(args: argparse.Namespace) -> str:
 
 async def run_call(args: argparse.Namespace) -> str:
     """Call ``args.target`` and return the outcome name."""
-    _cancel_on_signals()
-    options = media_options(args)
-    async with _signed_in(args) as client:
-        if client is None:
+    async with _phone(args, ring_timeout=args.ring_timeout) as phone:
+        if phone is None:
             return "error"
-        phone = Phone(
-            client,
-            lambda: CallMedia(options),
-            relay_only=args.relay_only,
-            ring_timeout=args.ring_timeout,
-        )
         runner = asyncio.create_task(phone.run())
         try:
             return await _call(phone, args.target, args.duration)
@@ -134,7 +133,7 @@ async def run_call(args: argparse.Namespace) -> str:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
-    return "error"
+    return "error"  # not reached: the context manager either yields or returns
 
 
 _DIAL_MESSAGES = {

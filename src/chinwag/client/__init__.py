@@ -1,0 +1,93 @@
+"""An asyncio client for chinwag's signaling protocol (``docs/protocol.md``).
+
+It is what ``chinwag peer`` and ``chinwag call`` are built on, and what a bot
+uses::
+
+    async with connect("http://127.0.0.1:6503/", "echo") as client:
+        with client.subscribe() as events:
+            async for event in events:
+                if isinstance(event, ChatMessage) and event.name != client.name:
+                    await client.chat(f"{event.name} said {event.text}")
+
+Modules, lowest layer first (import every name from ``chinwag.client``):
+
+* :mod:`.events` - one typed, frozen :class:`Event` per message type (no I/O).
+* :mod:`.parsing` - :func:`parse_event` turns one decoded JSON message into
+  its event (no I/O). Messages relayed from other clients are checked here:
+  one that does not have the shape the protocol gives its type becomes
+  :class:`Unknown`, so a bad peer cannot crash the client.
+* :mod:`.roster` - :class:`Roster`, the presence bookkeeping (a full
+  ``userlist``, then ``presence`` deltas), also with no I/O.
+* :mod:`.subscription` - :class:`Subscription`, one reader's queue of events.
+* :mod:`.connection` - :class:`ChinwagClient` owns the WebSocket: one reader
+  task parses every frame, updates the roster and the ICE servers, then hands
+  the event to every :class:`Subscription` and callback.
+* :mod:`.errors` - what the client raises::
+
+    ChinwagError (chinwag.errors)
+    └── ClientError          raised by this client
+        ├── ConnectionClosed the socket closed (or never opened)
+        └── ErrorReply       the server answered with an ``error`` message;
+                             ``code`` is one of chinwag.errors.ERROR_CODES
+"""
+
+from __future__ import annotations
+
+from .connection import DEFAULT_FEATURES, ChinwagClient, connect, websocket_url
+from .errors import ClientError, ConnectionClosed, ErrorReply
+from .events import (
+    CallAccept,
+    CallDecline,
+    CallInvite,
+    ChatMessage,
+    ErrorReceived,
+    Event,
+    HangUp,
+    IceCandidate,
+    IceServer,
+    IceServers,
+    MediaState,
+    NameTaken,
+    Presence,
+    SignedIn,
+    Unknown,
+    UserList,
+    VideoAnswer,
+    VideoOffer,
+    Welcome,
+)
+from .parsing import parse_event
+from .roster import Roster
+from .subscription import Subscription
+
+__all__ = [
+    "DEFAULT_FEATURES",
+    "CallAccept",
+    "CallDecline",
+    "CallInvite",
+    "ChatMessage",
+    "ChinwagClient",
+    "ClientError",
+    "ConnectionClosed",
+    "ErrorReceived",
+    "ErrorReply",
+    "Event",
+    "HangUp",
+    "IceCandidate",
+    "IceServer",
+    "IceServers",
+    "MediaState",
+    "NameTaken",
+    "Presence",
+    "Roster",
+    "SignedIn",
+    "Subscription",
+    "Unknown",
+    "UserList",
+    "VideoAnswer",
+    "VideoOffer",
+    "Welcome",
+    "connect",
+    "parse_event",
+    "websocket_url",
+]

@@ -1,0 +1,367 @@
+"""The WebSocket side: :class:`ChinwagClient` and :func:`connect`.
+
+One reader task parses every frame, updates the roster and the ICE servers,
+then hands the event to every :class:`~chinwag.client.Subscription` and
+callback; the send methods speak the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Final
+
+import aiohttp
+
+from .errors import ConnectionClosed
+from .events import E, ErrorReceived, Event, IceServers, NameTaken, SignedIn, UserList, Welcome
+from .parsing import parse_event
+from .roster import Roster
+from .subscription import Subscription
+
+__all__ = ["DEFAULT_FEATURES", "ChinwagClient", "connect", "websocket_url"]
+
+# One logger for the whole client package, so log lines keep their old name.
+logger = logging.getLogger("chinwag.client")
+
+#: What a chinwag client asks for when signing in (see docs/protocol.md).
+DEFAULT_FEATURES: Final = ("deltas", "ringing", "plain-text")
+
+#: What :meth:`ChinwagClient.on` takes: a plain or async function of one event.
+Callback = Callable[[Any], Awaitable[None] | None]
+
+
+def websocket_url(url: str) -> str:
+    """Accept ``http(s)://host:port/`` (what ``chinwag serve`` prints) or ``ws(s)://``."""
+    for web, socket in (("http://", "ws://"), ("https://", "wss://")):
+        if url.startswith(web):
+            url = socket + url[len(web) :]
+    if not url.startswith(("ws://", "wss://")):
+        raise ValueError(f"not a chinwag server URL: {url!r} (expected http://, https://, ws://)")
+    host_and_path = url.split("://", 1)[1]
+    return url if "/" in host_and_path else url + "/"
+
+
+class ChinwagClient:
+    """One signed-in connection to a chinwag server.
+
+    ``await client.connect()`` opens the socket and signs in; then
+    :meth:`subscribe` (or :meth:`on`) delivers events, and the send methods
+    speak the protocol. ``roster`` and ``ice_servers`` stay up to date.
+    ``await client.close()`` (or ``async with``) ends it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        *,
+        features: Iterable[str] = DEFAULT_FEATURES,
+        credential: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.url = websocket_url(url)
+        self.connect_timeout = connect_timeout
+        self.name = name
+        self.features = tuple(features)
+        self.credential = credential
+        self.id: int | None = None
+        self.accepted_features: frozenset[str] = frozenset()
+        self.roster = Roster()
+        self.ice_servers: IceServers | None = None
+        self.close_code: int | None = None
+        self._own_session = session is None
+        self._session = session
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._subscriptions: set[Subscription] = set()
+        self._callbacks: list[tuple[type[Event], Callback]] = []
+        self._callback_tasks: set[asyncio.Future[None]] = set()
+        self._got_ice_servers = asyncio.Event()
+        self._finished = False  # the connection has ended; subscriptions see the end at once
+
+    # ---- lifecycle
+
+    async def connect(self) -> SignedIn:
+        """Open the socket and sign in; return the server's ``signed-in``.
+
+        Returns once the name is confirmed and the first user list arrived.
+        Raises ErrorReply (``bad-name``, ``auth-failed``, ...) when the server
+        refuses the sign-in, ConnectionClosed when it cannot be reached, and
+        TimeoutError after ``connect_timeout`` seconds.
+        """
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            self._socket = await self._session.ws_connect(
+                self.url, protocols=("json",), timeout=aiohttp.ClientWSTimeout(ws_close=5.0)
+            )
+        except (aiohttp.ClientError, OSError) as error:
+            await self._close_session()
+            raise ConnectionClosed(f"cannot connect to {self.url}: {error}") from error
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                welcome = await self._read_until(Welcome)
+                await self.send(self._sign_in_message(welcome.id))
+                # Without features the server sends no signed-in (reference mode).
+                signed_in = await self._read_until(SignedIn) if self.features else None
+                await self._read_until(UserList)
+        except BaseException:
+            await self.close()
+            raise
+        # Frames after the first list wait in the socket until this task next
+        # awaits, so subscriptions made right after connect() miss nothing.
+        self._reader = asyncio.create_task(self._read(), name=f"chinwag-client-{self.name}")
+        if signed_in is not None:
+            return signed_in
+        return SignedIn(id=self.id, name=self.name, features=frozenset())
+
+    async def _read_until(self, kind: type[E]) -> E:
+        """While signing in: read and dispatch frames until one of ``kind`` arrives."""
+        assert self._socket is not None
+        while True:
+            frame = await self._socket.receive()
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                self.close_code = self._socket.close_code
+                raise ConnectionClosed("the server closed the connection", self.close_code)
+            event = self._receive_text(frame.data)
+            if isinstance(event, kind):
+                return event
+            if isinstance(event, ErrorReceived):
+                raise event.exception()
+
+    def _sign_in_message(self, connection_id: int) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "username",
+            "name": self.name,
+            "date": int(time.time() * 1000),
+            "id": connection_id,
+            "features": list(self.features),
+        }
+        if self.credential is not None:
+            message["credential"] = self.credential
+        return message
+
+    async def close(self) -> None:
+        """Close the socket (code 1000) and end every subscription."""
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._finish()
+        await self._close_session()
+
+    async def _close_session(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the socket is closed (or was never opened)."""
+        return self._socket is None or self._socket.closed
+
+    async def __aenter__(self) -> ChinwagClient:
+        if self._socket is None:
+            await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ---- receiving
+
+    def subscribe(self) -> Subscription:
+        """Start queueing every event from now on; see :class:`Subscription`."""
+        subscription = Subscription(self)
+        if self._finished:
+            subscription._put(None)
+        else:
+            self._subscriptions.add(subscription)
+        return subscription
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event from now until the connection closes."""
+        with self.subscribe() as subscription:
+            async for event in subscription:
+                yield event
+
+    def on(self, event_type: type[E], callback: Callable[[E], Awaitable[None] | None]) -> None:
+        """Call ``callback(event)`` for each event of ``event_type``.
+
+        A coroutine function's result runs as a task; errors are logged.
+        """
+        self._callbacks.append((event_type, callback))
+
+    async def wait_for_ice_servers(self, patience: float = 2.0) -> IceServers | None:
+        """The server's latest ``ice-servers``, waiting up to ``patience`` s for the first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(patience):
+                await self._got_ice_servers.wait()
+        return self.ice_servers
+
+    async def _read(self) -> None:
+        assert self._socket is not None
+        try:
+            async for frame in self._socket:
+                if frame.type is aiohttp.WSMsgType.TEXT:
+                    self._receive_text(frame.data)
+                else:
+                    logger.warning("%s: ignoring a %s frame", self.name, frame.type.name)
+        finally:
+            self.close_code = self._socket.close_code
+            logger.debug("%s: connection closed (%s)", self.name, self.close_code)
+            self._finish()
+
+    def _receive_text(self, text: str) -> Event | None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            logger.warning("%s: ignoring a frame that is not JSON", self.name)
+            return None
+        if not isinstance(message, dict):
+            logger.warning("%s: ignoring a frame that is not a JSON object", self.name)
+            return None
+        logger.debug("%s < %s", self.name, message.get("type"))
+        event = parse_event(message)
+        self._dispatch(event)
+        return event
+
+    def _dispatch(self, event: Event) -> None:
+        self._update_state(event)
+        for subscription in list(self._subscriptions):
+            subscription._put(event)
+        for event_type, callback in self._callbacks:
+            if isinstance(event, event_type):
+                self._run_callback(callback, event)
+
+    def _update_state(self, event: Event) -> None:
+        if self.roster.apply(event):
+            return
+        if isinstance(event, Welcome):
+            self.id = event.id
+        elif isinstance(event, SignedIn):
+            self.name = event.name
+            self.accepted_features = event.features
+        elif isinstance(event, NameTaken):
+            self.name = event.name
+        elif isinstance(event, IceServers):
+            self.ice_servers = event
+            self._got_ice_servers.set()
+
+    def _run_callback(self, callback: Callback, event: Event) -> None:
+        try:
+            result = callback(event)
+        except Exception:
+            logger.exception("%s: callback for %s failed", self.name, type(event).__name__)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._callback_tasks.add(task)
+            task.add_done_callback(self._callback_done)
+
+    def _callback_done(self, task: asyncio.Future[None]) -> None:
+        self._callback_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s: callback failed", self.name, exc_info=task.exception())
+
+    def _finish(self) -> None:
+        self._finished = True
+        for subscription in list(self._subscriptions):
+            subscription._put(None)
+        self._subscriptions.clear()
+
+    # ---- sending
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        """Send any message (one JSON object); raises ConnectionClosed if closed."""
+        if self._socket is None or self._socket.closed:
+            raise ConnectionClosed(code=self.close_code)
+        logger.debug("%s > %s", self.name, message.get("type"))
+        try:
+            await self._socket.send_str(json.dumps(message))
+        except (aiohttp.ClientError, ConnectionError) as error:
+            raise ConnectionClosed(str(error), self.close_code) from error
+
+    async def _to(self, kind: str, target: str, **fields: Any) -> None:
+        await self.send({"type": kind, "name": self.name, "target": target, **fields})
+
+    async def chat(self, text: str) -> None:
+        """Say ``text`` to everyone."""
+        await self.send(
+            {"type": "message", "text": text, "id": self.id, "date": int(time.time() * 1000)}
+        )
+
+    async def rename(self, name: str) -> None:
+        """Ask for a new name; the roster and ``name`` follow the server's answer."""
+        await self.send({"type": "username", "name": name, "features": list(self.features)})
+
+    async def invite(self, target: str, *, audio: bool = True, video: bool = True) -> None:
+        """Ring ``target`` (``call-invite``); expect CallAccept, CallDecline or an error."""
+        await self._to("call-invite", target, media={"audio": audio, "video": video})
+
+    async def accept(self, target: str) -> None:
+        """Accept ``target``'s invitation; this side becomes the polite callee."""
+        await self._to("call-accept", target)
+
+    async def decline(self, target: str, reason: str = "declined") -> None:
+        """Refuse ``target``'s call: ``declined``, ``busy``, ``no-media``, ``permission-denied``."""
+        await self._to("call-decline", target, reason=reason)
+
+    async def hang_up(self, target: str, reason: str | None = "hung-up") -> None:
+        """End a ringing or running call with ``target``."""
+        await self._to("hang-up", target, **({"reason": reason} if reason else {}))
+
+    async def offer(self, target: str, sdp: str) -> None:
+        """Send an SDP offer (``video-offer``)."""
+        await self._to("video-offer", target, sdp={"type": "offer", "sdp": sdp})
+
+    async def answer(self, target: str, sdp: str) -> None:
+        """Send an SDP answer (``video-answer``)."""
+        await self._to("video-answer", target, sdp={"type": "answer", "sdp": sdp})
+
+    async def send_candidate(
+        self, target: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        """Trickle one ICE candidate (``candidate:...`` line) to ``target``."""
+        body = {"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": sdp_mline_index}
+        await self._to("new-ice-candidate", target, candidate=body)
+
+    async def media_state(
+        self, target: str, *, audio: bool, video: bool, screen: bool = False
+    ) -> None:
+        """Tell ``target`` what this side is sending."""
+        await self._to("media-state", target, audio=audio, video=video, screen=screen)
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    url: str,
+    name: str,
+    *,
+    features: Iterable[str] = DEFAULT_FEATURES,
+    credential: str | None = None,
+    connect_timeout: float = 10.0,
+) -> AsyncIterator[ChinwagClient]:
+    """Connect and sign in for the ``async with`` block; see :meth:`ChinwagClient.connect`."""
+    client = ChinwagClient(
+        url, name, features=features, credential=credential, connect_timeout=connect_timeout
+    )
+    await client.connect()
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -1,0 +1,207 @@
+"""The events a :class:`~chinwag.client.ChinwagClient` receives: small frozen records (no I/O).
+
+Each record is one message type of docs/protocol.md, with typed fields;
+``raw`` keeps the message exactly as received. :mod:`.parsing` checks the
+fields and builds the records from decoded JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import ErrorReply
+
+__all__ = [
+    "CallAccept",
+    "CallDecline",
+    "CallInvite",
+    "ChatMessage",
+    "ErrorReceived",
+    "Event",
+    "HangUp",
+    "IceCandidate",
+    "IceServer",
+    "IceServers",
+    "MediaState",
+    "NameTaken",
+    "Presence",
+    "SignedIn",
+    "Unknown",
+    "UserList",
+    "VideoAnswer",
+    "VideoOffer",
+    "Welcome",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One message from the server; ``raw`` is the message exactly as received."""
+
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Welcome(Event):
+    """``id``: the socket is open; the server numbered this connection."""
+
+    id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedIn(Event):
+    """``signed-in``: the name (after any numbering) and the features accepted."""
+
+    id: int | None
+    name: str
+    features: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NameTaken(Event):
+    """``rejectusername``: the wanted name was taken; the server gave ``name``."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserList(Event):
+    """``userlist``: everyone online, in sign-in order, and who is in a call."""
+
+    users: tuple[str, ...]
+    busy: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Presence(Event):
+    """``presence``: what changed since the last list or delta."""
+
+    joined: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    busy: tuple[str, ...] = ()
+    idle: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatMessage(Event):
+    """``message``: one chat line from ``name`` (the sender's own lines included)."""
+
+    name: str
+    text: str
+    date: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IceServer:
+    """One entry of ``iceServers``, as ``RTCIceServer`` takes it."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IceServers(Event):
+    """``ice-servers``: what to use for calls; ``expires`` is Unix time, or None."""
+
+    servers: tuple[IceServer, ...]
+    expires: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallInvite(Event):
+    """``call-invite``: ``name`` is calling; ``audio``/``video`` say what it offers."""
+
+    name: str
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallAccept(Event):
+    """``call-accept``: ``name`` accepted (``auto`` when the server did it for them)."""
+
+    name: str
+    auto: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallDecline(Event):
+    """``call-decline``: ``name`` will not take the call; ``reason`` says why."""
+
+    name: str
+    reason: str = "declined"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HangUp(Event):
+    """``hang-up``: ``name`` ended a ringing or running call."""
+
+    name: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoOffer(Event):
+    """``video-offer``: an SDP offer from ``name``."""
+
+    name: str
+    sdp: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoAnswer(Event):
+    """``video-answer``: an SDP answer from ``name``."""
+
+    name: str
+    sdp: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IceCandidate(Event):
+    """``new-ice-candidate``: a trickled candidate (``candidate`` is "" at the end)."""
+
+    name: str
+    candidate: str
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+    username_fragment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaState(Event):
+    """``media-state``: what ``name`` is sending (mute, camera off, screen share)."""
+
+    name: str
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorReceived(Event):
+    """``error``: the server refused something this client sent."""
+
+    code: str
+    message: str
+    for_type: str | None = None
+    target: str | None = None
+
+    def exception(self) -> ErrorReply:
+        """The same error as an exception, to raise."""
+        return ErrorReply(self.code, self.message, self.for_type, self.target)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unknown(Event):
+    """A message of a type this client does not know, or of a shape it cannot use."""
+
+    type: str
+    name: str | None = None
+
+
+#: Any one kind of event, for methods that return the kind they were asked for.
+E = TypeVar("E", bound=Event)
