@@ -1,13 +1,109 @@
-"""Camera and microphone problems are told in words, on both sides, and leave nothing open."""
+"""Camera and microphone problems are told in words, on both sides, and leave nothing open.
+
+Each condition comes from the browser itself wherever Chromium has a way to
+produce it:
+
+- permission denied: ``--use-fake-ui-for-media-stream=deny`` (the prompt says no);
+- no camera: ``--use-fake-device-for-media-stream=device-count=0`` (fake
+  microphones, no camera: ``getUserMedia`` rejects with ``NotFoundError``);
+- neither: no fake devices at all, on a host without capture hardware (the
+  test machines are containers with no ``/dev/snd`` or ``/dev/video*``; the
+  test checks that first and says so if the host has devices);
+- device in use: ``--fail-audio-stream-creation`` makes the audio stream fail
+  to start, so ``getUserMedia`` rejects with ``NotReadableError`` ("Could not
+  start audio source"), which is what Chromium raises when a device is held by
+  another application.
+
+Chromium's fake devices always include three microphones, so "a camera but no
+microphone" has no browser mechanism: an init script hides the microphones and
+rejects audio requests with the ``NotFoundError`` Chromium itself raises for a
+missing kind (seen with ``device-count=0`` for cameras).
+"""
 
 from __future__ import annotations
 
-import pytest
-from playwright.async_api import Browser, expect
+from collections.abc import AsyncIterator, Sequence
 
-from tests.browser.conftest import OpenPerson
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Playwright, expect
+
+from chinwag.server import ChinwagServer
+from tests.browser.conftest import OpenPerson, StartServer
+from tests.browser.people import Person, call_and_accept
+from tests.chromium import CHROMIUM, chromium_flags
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+_FAKE_DEVICES = "--use-fake-device-for-media-stream"
+
+# Simulated, see the module docstring: no microphone, and the exact rejection
+# Chromium gives for a kind it has no device of.
+_NO_MICROPHONE = """
+(() => {
+  const media = navigator.mediaDevices;
+  const enumerate = media.enumerateDevices.bind(media);
+  const getUserMedia = media.getUserMedia.bind(media);
+  media.enumerateDevices = async () =>
+    (await enumerate()).filter((device) => device.kind !== "audioinput");
+  media.getUserMedia = async (constraints) => {
+    if (constraints?.audio) throw new DOMException("Requested device not found", "NotFoundError");
+    return getUserMedia(constraints);
+  };
+})();
+"""
+
+_CAPTURE_DEVICES = """
+async () => (await navigator.mediaDevices.enumerateDevices())
+  .filter((d) => d.kind === "audioinput" || d.kind === "videoinput").map((d) => d.kind)
+"""
+
+
+async def _launch(playwright: Playwright, flags: Sequence[str]) -> Browser:
+    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
+    """Longer rings than the suite's 2 s: the callee answers a question before accepting."""
+    return await start_chinwag(ring_timeout=10.0)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def cameraless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """Fake microphones, no camera."""
+    chromium = await _launch(playwright, chromium_flags(cameras=0))
+    yield chromium
+    await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def deviceless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """No fake devices: only what the host has (nothing, on the test machines)."""
+    flags = [flag for flag in chromium_flags() if not flag.startswith(_FAKE_DEVICES)]
+    chromium = await _launch(playwright, flags)
+    yield chromium
+    await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def busy_microphone_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """Fake devices whose audio stream cannot be started (NotReadableError)."""
+    chromium = await _launch(playwright, chromium_flags(extra=["--fail-audio-stream-creation"]))
+    yield chromium
+    await chromium.close()
+
+
+async def sender_kinds(person: Person) -> list[str]:
+    """Kinds of the tracks this page sends on its current connection."""
+    kinds = await person.page.evaluate(
+        "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track).map((s) => s.track.kind)"
+    )
+    return sorted(str(kind) for kind in kinds)
+
+
+async def sees_question(person: Person, text: str) -> None:
+    await expect(person.page.locator("#call-prompt")).to_contain_text(text)
 
 
 async def test_callee_denies_camera_permission(
@@ -38,3 +134,75 @@ async def test_caller_denied_camera_rings_nobody(
     await alice.until_state("idle")
     await expect(bob.page.locator("#incoming")).to_be_hidden()
     assert await bob.call_state() == "idle"
+
+
+async def test_callee_without_camera_talks_audio_only(
+    open_person: OpenPerson, cameraless_browser: Browser
+) -> None:
+    alice = await open_person("alice")
+    bob = await open_person("bob", in_browser=cameraless_browser)
+
+    await call_and_accept(alice, bob)
+    await sees_question(bob, "No camera was found. Continue with audio only?")
+    await bob.click("Audio only")
+    await alice.until_state("active")
+
+    await alice.media_flows(video=False)  # alice hears bob
+    assert await sender_kinds(bob) == ["audio"]
+    await bob.media_flows()  # and bob still sees and hears alice
+    await alice.click("Hang up")
+    await alice.back_to_idle()
+    await bob.back_to_idle()
+
+
+async def test_caller_without_microphone_calls_video_only(open_person: OpenPerson) -> None:
+    alice = await open_person("alice", sign_in=False)
+    await alice.context.add_init_script(_NO_MICROPHONE)
+    await alice.page.reload()
+    await alice.sign_in("alice")
+    bob = await open_person("bob")
+
+    await expect(alice.user_button("bob")).to_be_visible()
+    await alice.call("bob")
+    await sees_question(alice, "No microphone was found. Continue with video only?")
+    await alice.click("Video only")
+    await bob.sees_text("#incoming-text", "alice is calling")
+    await bob.click("Accept")
+    await bob.until_state("active")
+
+    await bob.media_flows(audio=False)  # bob sees alice
+    assert await sender_kinds(alice) == ["video"]
+    await bob.click("Hang up")
+    await alice.back_to_idle()
+    await bob.back_to_idle()
+
+
+async def test_callee_with_no_devices_declines_in_words(
+    open_person: OpenPerson, deviceless_browser: Browser
+) -> None:
+    alice = await open_person("alice")
+    bob = await open_person("bob", in_browser=deviceless_browser)
+    devices = await bob.page.evaluate(_CAPTURE_DEVICES)
+    assert devices == [], f"this host has capture devices, so 'none' cannot happen: {devices}"
+
+    await call_and_accept(alice, bob)
+    await bob.sees_notice("No camera or microphone was found.")
+    await alice.sees_notice("bob has no camera or microphone that works")
+    await alice.back_to_idle()
+    await bob.until_state("idle")
+    assert await bob.local_tracks() == []
+    await expect(bob.page.locator("#call-prompt")).to_be_hidden()
+
+
+async def test_callee_microphone_in_use_declines_in_words(
+    open_person: OpenPerson, busy_microphone_browser: Browser
+) -> None:
+    alice = await open_person("alice")
+    bob = await open_person("bob", in_browser=busy_microphone_browser)
+
+    await call_and_accept(alice, bob)
+    await bob.sees_notice("in use by another application")
+    await alice.sees_notice("bob has no camera or microphone that works")
+    await alice.back_to_idle()
+    await bob.until_state("idle")
+    assert await bob.local_tracks() == []
