@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -42,8 +43,8 @@ async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> No
         "data-busy", "true"
     )
     shot = await alice.screenshot("in-call")
-    README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, README_IMAGE)
+    if os.environ.get("CHINWAG_UPDATE_DOC_IMAGES"):  # by hand, so tests leave the tree clean
+        shutil.copyfile(shot, README_IMAGE)
 
     await alice.click("Stats")
     await expect(alice.page.locator('[data-stat="route"]')).to_have_text("host (UDP)")

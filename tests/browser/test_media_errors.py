@@ -4,6 +4,8 @@ Each condition comes from the browser itself wherever Chromium has a way to
 produce it:
 
 - permission denied: ``--use-fake-ui-for-media-stream=deny`` (the prompt says no);
+  for one kind only, a browser without the fake prompt (headless Chromium then
+  refuses what was not granted) and ``grant_permissions(["microphone"])``;
 - no camera: ``--use-fake-device-for-media-stream=device-count=0`` (fake
   microphones, no camera: ``getUserMedia`` rejects with ``NotFoundError``);
 - neither: no fake devices at all, on a host without capture hardware (the
@@ -36,6 +38,7 @@ from tests.chromium import CHROMIUM, chromium_flags
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 _FAKE_DEVICES = "--use-fake-device-for-media-stream"
+_FAKE_PROMPT = "--use-fake-ui-for-media-stream"
 
 # Simulated, see the module docstring: no microphone, and the exact rejection
 # Chromium gives for a kind it has no device of.
@@ -78,6 +81,15 @@ async def cameraless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def unprompted_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    """Fake devices, no fake prompt: only what a context was granted is allowed."""
+    flags = [flag for flag in chromium_flags() if not flag.startswith(_FAKE_PROMPT)]
+    chromium = await _launch(playwright, flags)
+    yield chromium
+    await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def deviceless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """No fake devices: only what the host has (nothing, on the test machines)."""
     flags = [flag for flag in chromium_flags() if not flag.startswith(_FAKE_DEVICES)]
@@ -115,7 +127,7 @@ async def test_callee_denies_camera_permission(
 
     await alice.call("bob")
     await bob.click("Accept")
-    await bob.sees_notice("Permission to use the camera or microphone was denied")
+    await bob.sees_notice("Permission to use the camera and microphone was denied")
     await alice.sees_notice("bob could not use their camera or microphone (permission denied)")
     await alice.back_to_idle()
     await bob.until_state("idle")
@@ -130,10 +142,33 @@ async def test_caller_denied_camera_rings_nobody(
     await expect(alice.user_button("bob")).to_be_visible()
 
     await alice.call("bob")
-    await alice.sees_notice("Permission to use the camera or microphone was denied")
+    await alice.sees_notice("Permission to use the camera and microphone was denied")
     await alice.until_state("idle")
     await expect(bob.page.locator("#incoming")).to_be_hidden()
     assert await bob.call_state() == "idle"
+
+
+async def test_caller_refused_camera_calls_audio_only(
+    open_person: OpenPerson, unprompted_browser: Browser, chinwag: ChinwagServer
+) -> None:
+    alice = await open_person("alice", in_browser=unprompted_browser)
+    await alice.context.grant_permissions(["microphone"], origin=chinwag.url)
+    bob = await open_person("bob")
+
+    await expect(alice.user_button("bob")).to_be_visible()
+    await alice.call("bob")
+    # Refused, not absent: the words say so, and the microphone alone is offered.
+    await sees_question(alice, "Permission to use the camera was denied.")
+    await sees_question(alice, "Continue with audio only?")
+    await alice.click("Audio only")
+    await bob.sees_text("#incoming-text", "alice is calling")
+    await bob.click("Accept")
+
+    await bob.media_flows(video=False)  # bob hears alice
+    assert await sender_kinds(alice) == ["audio"]
+    await alice.click("Hang up")
+    await alice.back_to_idle()
+    await bob.back_to_idle()
 
 
 async def test_callee_without_camera_talks_audio_only(

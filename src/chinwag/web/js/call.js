@@ -105,10 +105,15 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     return stream;
   }
 
+  /**
+   * One kind is missing (or refused) and the other works: ask whether to go on
+   * with the other alone; resolves to its stream, or rethrows the problem.
+   */
   async function offerFallback(problem) {
     const { available } = problem;
-    if (!(problem instanceof MediaProblem) || problem.reason !== "no-media") throw problem;
-    if (!available.audio && !available.video) throw problem;
+    const oneKindLeft = problem.reason === "no-media" || problem.reason === "permission-denied";
+    if (!(problem instanceof MediaProblem) || !oneKindLeft) throw problem;
+    if (available.audio === available.video) throw problem; // neither, or both yet it failed
     const only = available.audio ? "audio" : "video";
     const label = only === "audio" ? "Audio only" : "Video only";
     const go = await view.ask(`${problem.message} Continue with ${label.toLowerCase()}?`, [

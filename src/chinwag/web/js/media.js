@@ -57,11 +57,7 @@ async function describe(error, want) {
   switch (error.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return new MediaProblem(
-        "permission-denied",
-        "Permission to use the camera or microphone was denied. Allow it in the browser's " +
-          "site settings and try again.",
-      );
+      return deniedProblem(want);
     case "NotReadableError":
     case "AbortError":
       return new MediaProblem(
@@ -79,6 +75,35 @@ async function describe(error, want) {
     default:
       return new MediaProblem("failed", `The camera or microphone failed: ${error.message}`);
   }
+}
+
+/** The state ("granted", "denied", "prompt") of the camera or microphone permission. */
+async function permissionState(name) {
+  try {
+    return (await navigator.permissions.query({ name })).state;
+  } catch {
+    return "unknown"; // a browser that cannot query this permission
+  }
+}
+
+/**
+ * Permission refused: name the kind(s) refused, and mark as available the
+ * wanted kind that stays allowed (camera blocked, microphone allowed), so the
+ * call can go on with that kind alone.
+ */
+async function deniedProblem(want) {
+  const camera = want.video ? await permissionState("camera") : "unwanted";
+  const microphone = want.audio ? await permissionState("microphone") : "unwanted";
+  const refused = [camera === "denied" && "camera", microphone === "denied" && "microphone"]
+    .filter(Boolean)
+    .join(" and ");
+  const available = { audio: microphone === "granted", video: camera === "granted" };
+  return new MediaProblem(
+    "permission-denied",
+    `Permission to use the ${refused || "camera or microphone"} was denied. Allow it in the ` +
+      "browser's site settings and try again.",
+    available,
+  );
 }
 
 /** Open a screen, window or tab to share; resolves to its video track. */
