@@ -237,7 +237,7 @@ async def test_callee_microphone_in_use_declines_in_words(
 
     await call_and_accept(alice, bob)
     await bob.sees_notice("in use by another application")
-    await alice.sees_notice("bob has no camera or microphone that works")
+    await alice.sees_notice("bob's camera or microphone is in use by another application")
     await alice.back_to_idle()
     await bob.until_state("idle")
     assert await bob.local_tracks() == []

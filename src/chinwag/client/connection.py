@@ -318,7 +318,10 @@ class ChinwagClient:
         await self._to("call-accept", target)
 
     async def decline(self, target: str, reason: str = "declined") -> None:
-        """Refuse ``target``'s call: ``declined``, ``busy``, ``no-media``, ``permission-denied``."""
+        """Refuse ``target``'s call.
+
+        ``reason``: ``declined``, ``busy``, ``no-media``, ``permission-denied`` or ``in-use``.
+        """
         await self._to("call-decline", target, reason=reason)
 
     async def hang_up(self, target: str, reason: str | None = "hung-up") -> None:

@@ -17,6 +17,7 @@ const DECLINE_WORDS = {
   busy: (n) => `${n} is busy in another call`,
   "no-media": (n) => `${n} has no camera or microphone that works`,
   "permission-denied": (n) => `${n} could not use their camera or microphone (permission denied)`,
+  "in-use": (n) => `${n}'s camera or microphone is in use by another application`,
 };
 const HANGUP_WORDS = {
   gone: (n) => `${n} left; the call ended`,
@@ -365,7 +366,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       await call.media;
     } catch (problem) {
       if (c !== call) return;
-      const reason = problem.reason === "permission-denied" ? "permission-denied" : "no-media";
+      const reason = ["permission-denied", "in-use"].includes(problem.reason) ? problem.reason : "no-media";
       send({ type: "call-decline", target: call.peer, reason });
       if (call.fromReference) sendTo("hang-up", { reason: "failed" });
       end(problem.message, "error");
