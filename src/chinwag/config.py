@@ -72,6 +72,11 @@ class Settings:
     )
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
     # reliability and security
+    drain: float = _opt(
+        0.0,
+        "seconds between SIGTERM and shutdown during which /healthz/ready fails"
+        " (for load balancers); a second signal cuts it short",
+    )
     heartbeat: float = _opt(20.0, "seconds between WebSocket pings")
     heartbeat_misses: int = _opt(2, "unanswered pings after which a client is dropped")
     resume_grace: float = _opt(30.0, "seconds a dropped client may come back with its resume token")

@@ -293,6 +293,7 @@ class ChinwagServer:
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self._housekeeping_timer: asyncio.TimerHandle | None = None
+        self.draining = False  # /healthz/ready says no; everything else goes on
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
         self.routes = Routes(load_web_files())
         self.routes.endpoints["/healthz"] = self._health
@@ -596,6 +597,8 @@ class ChinwagServer:
         """Why this server should get no new traffic now, or None when it is ready."""
         if self._stopping:
             return "shutting down"
+        if self.draining:
+            return "draining"
         if self.cluster is not None and not self.cluster.bus.available:
             return "bus unavailable"
         return None
@@ -657,6 +660,8 @@ async def serve_forever(settings: Settings) -> None:
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
     print(f"chinwag listening on {server.url}", flush=True)
+    if server.certificate is not None:
+        print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
     for url in server.network_urls():
         print(f"  from other machines: {url}", flush=True)
     if server.network_urls() and server.certificate is None:
@@ -665,13 +670,18 @@ async def serve_forever(settings: Settings) -> None:
             " add --self-signed for phones and laptops on your network)",
             flush=True,
         )
-    if server.certificate is not None:
-        print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
+    if settings.drain > 0:
+        # Let a load balancer see /healthz/ready fail and move new users elsewhere first.
+        log.info("draining for %.1f s before shutting down", settings.drain)
+        server.draining = True
+        stop.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.drain)  # a second signal skips it
     log.info("shutting down")
     await server.stop()
 

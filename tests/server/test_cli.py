@@ -106,3 +106,34 @@ def test_environment_and_config_file(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_drain_fails_readiness_before_shutting_down() -> None:
+    process, port = start("--drain", "1.0")
+
+    async def scenario() -> None:
+        url = f"http://127.0.0.1:{port}/healthz/ready"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                assert response.status == 200
+            session_ws, ws = await open_socket(port)
+            os.kill(process.pid, signal.SIGTERM)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 0.8  # well inside the 1 s drain
+            while True:
+                async with session.get(url) as response:
+                    if response.status == 503:
+                        assert "draining" in await response.text()
+                        break
+                assert loop.time() < deadline, "readiness never failed during the drain"
+                await asyncio.sleep(0.02)
+            await ws.send_str('{"type": "username", "name": "late"}')  # still served
+            assert (await ws.receive_json(timeout=3))["type"] == "userlist"
+            msg = await ws.receive(timeout=4)
+            assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1001
+            await session_ws.close()
+
+    began = time.monotonic()
+    asyncio.run(scenario())
+    assert process.wait(timeout=5) == 0
+    assert 0.9 <= time.monotonic() - began < 4.5
