@@ -110,6 +110,16 @@ class CallBook:
             for caller in callers_of_old:
                 self._partners[caller].name = new
 
+    def restore(self, name: str, partner: str | None, active: bool) -> None:
+        """Carry on a call that ``name`` had on another node (its session moved here)."""
+        if partner is None or name in self._partners:
+            return
+        self._partners[name] = _Partner(partner, active)
+        if not active:
+            self._callers.setdefault(partner, set()).add(name)
+        elif partner not in self._partners:
+            self._partners[partner] = _Partner(name, active=True)
+
     def _stop_ringing(self, callee: str, caller: str) -> None:
         callers = self._callers.get(callee)
         if callers is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .bus import Bus, BusUnavailable
 from .bus.events import BusEvent, NodeUsers, UserRecord
-from .effects import Claim, Effect, Forward, Publish, Release, UpdateRecord
+from .effects import Adopt, Claim, Effect, Forward, HandOver, Publish, Release, UpdateRecord
 from .lobby import Lobby
 
 __all__ = ["ClusterLink"]
@@ -64,6 +64,10 @@ class ClusterLink:
             self._spawn(self._quietly(self.bus.release(effect.name), f"release {effect.name}"))
         elif isinstance(effect, UpdateRecord):
             self._spawn(self._quietly(self.bus.update(effect.record), "update"))
+        elif isinstance(effect, HandOver):
+            self._spawn(self._quietly(self.bus.hand_over(effect.record), "hand over"))
+        elif isinstance(effect, Adopt):
+            self._spawn(self._quietly(self.bus.adopt(effect.record), "adopt"))
 
     def _on_event(self, event: BusEvent) -> None:
         self._apply(self.lobby.bus_event(event))

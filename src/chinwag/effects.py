@@ -13,11 +13,13 @@ from typing import NamedTuple
 from .bus.events import BusEvent, UserRecord
 
 __all__ = [
+    "Adopt",
     "Claim",
     "Close",
     "ConnId",
     "Effect",
     "Forward",
+    "HandOver",
     "Publish",
     "Release",
     "Send",
@@ -79,4 +81,18 @@ class Forward:
     event: BusEvent
 
 
-Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward
+@dataclass(frozen=True, slots=True)
+class HandOver:
+    """Give a claimed name to ``record.node`` (its session resumed there)."""
+
+    record: UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """A name handed over to this node is now this node's."""
+
+    record: UserRecord
+
+
+Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward | HandOver | Adopt

@@ -50,17 +50,22 @@ from .bus.events import (
     NodeUsers,
     Relayed,
     Renamed,
+    ResumeGrant,
+    ResumeRefused,
+    ResumeRequest,
     Status,
     Undeliverable,
     UserRecord,
 )
 from .calls import CallBook
 from .effects import (
+    Adopt,
     Claim,
     Close,
     ConnId,
     Effect,
     Forward,
+    HandOver,
     Publish,
     Release,
     Send,
@@ -85,6 +90,7 @@ from .protocol import (
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy"]
 
 _MAX_CLAIM_TRIES = 50
+RESUME_WAIT = 3.0  # seconds to wait for another node's session before signing in afresh
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
 NAME_LOST = 4002  # close code: the name went to another node during a cluster split
 
@@ -143,11 +149,14 @@ class Policy:
 
 @dataclass(slots=True)
 class _ClaimInFlight:
+    """A sign-in waiting for the cluster: a name claim, or another node's session."""
+
     request: SignIn
     name: str
     number: int
     notice: dict[str, Any] | None
     held: list[str | bytes] = field(default_factory=list)  # frames that came meanwhile
+    resume_until: float | None = None  # waiting for another node to hand a session over
 
 
 @dataclass(slots=True, eq=False)
@@ -245,10 +254,7 @@ class Lobby:
 
     def connect(self, conn: ConnId) -> list[Effect]:
         """A socket opened: greet it with its ``id`` (it signs in next)."""
-        now = self._monotonic()
-        self._members[conn] = _Member(
-            conn, TokenBucket(self.policy.chat_rate, now), TokenBucket(self.policy.signal_rate, now)
-        )
+        self._members[conn] = self._new_member(conn)
         self._send((conn,), {"type": "id", "id": conn})
         return self._drain()
 
@@ -261,6 +267,11 @@ class Lobby:
             else:
                 self._receive(member, data)
         return self._drain()
+
+    def _new_member(self, conn: ConnId | None) -> _Member:
+        now = self._monotonic()
+        chat, signal = self.policy.chat_rate, self.policy.signal_rate
+        return _Member(conn, TokenBucket(chat, now), TokenBucket(signal, now))
 
     def reject(self, conn: ConnId, error: ProtocolError) -> list[Effect]:
         """A fault the transport found (binary frame, oversized frame)."""
@@ -294,6 +305,10 @@ class Lobby:
         now = self._monotonic()
         for member in [m for m in self._parked.values() if m.parked_until <= now]:
             self._leave(member)
+        for conn, member in list(self._members.items()):
+            claim = member.claim
+            if claim is not None and claim.resume_until is not None and claim.resume_until <= now:
+                self._resume_refused(conn)  # the other node never answered
         for member in self._members.values():
             if member.ice_refresh_at is not None and member.ice_refresh_at <= now:
                 self._send_ice_servers(member)
@@ -328,11 +343,7 @@ class Lobby:
             return self._drain()
         member.claim = None
         self._complete_sign_in(member, claim.request, name, claim.notice)
-        for data in claim.held:
-            if member.claim is None:
-                self._receive(member, data)
-            else:
-                member.claim.held.append(data)
+        self._release_held(member, claim.held)
         return self._drain()
 
     def claim_failed(self, conn: ConnId) -> list[Effect]:
@@ -374,6 +385,12 @@ class Lobby:
             self._sync_node(event.node, event.users)
         elif isinstance(event, NamesLost):
             self._names_lost(event.names)
+        elif isinstance(event, ResumeRequest):
+            self._hand_over(event)
+        elif isinstance(event, ResumeGrant):
+            self._take_over(event)
+        elif isinstance(event, ResumeRefused):
+            self._resume_refused(event.conn)
         return self._drain()
 
     # -- effects plumbing ----------------------------------------------------
@@ -464,11 +481,20 @@ class Lobby:
         if request.resume is not None and member.name is None:
             if self._resume(member, request.resume):
                 return
-            notice = error_message(
-                "bad-resume",
-                "That session has ended; signed in as a new session.",
-                "username",
-            )
+            home = self._token_node(request.resume)
+            if home is not None:  # issued by another node: ask it to hand the session over
+                assert member.conn is not None and self.node is not None
+                wait = self._monotonic() + RESUME_WAIT
+                member.claim = _ClaimInFlight(request, "", 0, None, resume_until=wait)
+                ask = ResumeRequest(request.resume, self.node, member.conn)
+                self._out.append(Forward(home, ask))
+                return
+            notice = _bad_resume()
+        self._continue_sign_in(member, request, notice)
+
+    def _continue_sign_in(
+        self, member: _Member, request: SignIn, notice: dict[str, Any] | None
+    ) -> None:
         if request.name == member.name:
             return
         if self._auth is not None:
@@ -545,8 +571,102 @@ class Lobby:
     def _new_token(self, member: _Member) -> None:
         if member.token is not None:
             self._tokens.pop(member.token, None)
-        member.token = secrets.token_urlsafe(24)
+        secret = secrets.token_urlsafe(24)
+        # In a cluster the token names its node, so another node can ask for the session.
+        member.token = f"{self.node}.{secret}" if self.node is not None else secret
         self._tokens[member.token] = member
+
+    def _token_node(self, token: str) -> str | None:
+        """The other node that issued ``token``, if it is one."""
+        node, dot, _ = token.rpartition(".")
+        if self.node is None or not dot or not node or node == self.node:
+            return None
+        return node
+
+    def _hand_over(self, request: ResumeRequest) -> None:
+        """Another node's client holds our session's token: give the session to that node."""
+        session = self._tokens.get(request.token)
+        if session is None or session.name is None:
+            self._out.append(Forward(request.node, ResumeRefused(request.conn)))
+            return
+        name = session.name
+        if session.conn is not None:  # the old socket is half-open
+            self._members.pop(session.conn, None)
+            self._out.append(Close(session.conn, TAKEN_OVER, "session resumed elsewhere"))
+        record = UserRecord(name, request.node, tuple(sorted(session.features)), self.is_busy(name))
+        self._parked.pop(name, None)
+        self._tokens.pop(request.token, None)
+        del self._local[name]
+        self._remote[name] = record  # still listed, now on the other node: no flicker
+        grant = ResumeGrant(
+            request.token,
+            request.conn,
+            record,
+            tuple(session.backlog or ()),
+            self._calls.partner_of(name),
+            self._calls.in_call(name),
+        )
+        self._out += [HandOver(record), Forward(request.node, grant), Publish(Joined(record))]
+
+    def _take_over(self, grant: ResumeGrant) -> None:
+        """Carry on a session another node handed over."""
+        name = grant.user.name
+        member = self._members.get(grant.conn)
+        pending = member.claim if member is not None else None
+        if member is None or pending is None or pending.resume_until is None:
+            # The client went away while we waited: keep its session parked here.
+            member = self._new_member(None)
+            member.parked_until = self._monotonic() + self.policy.resume_grace
+            pending = None
+        member.claim = None
+        member.name = name
+        member.features = frozenset(grant.user.features)
+        self._remote.pop(name, None)
+        if name not in self._order:
+            self._order[name] = None
+            self._touch(name)
+        self._local[name] = member
+        self._calls.restore(name, grant.partner, grant.in_call)
+        self._new_token(member)
+        self._out.append(Adopt(self._record(member)))
+        if member.conn is None:
+            member.backlog = list(grant.backlog)
+            self._parked[name] = member
+            return
+        self._welcome(member, resumed=True)
+        for payload in grant.backlog:
+            self._out.append(Send((member.conn,), payload))
+        self._send_full_list(member)
+        if pending is not None:
+            self._release_held(member, pending.held)
+
+    def _resume_refused(self, conn: ConnId) -> None:
+        """No session to resume after all: sign in afresh, saying so."""
+        member = self._members.get(conn)
+        pending = member.claim if member is not None else None
+        if member is None or pending is None or pending.resume_until is None:
+            return
+        member.claim = None
+        try:
+            self._continue_sign_in(member, pending.request, _bad_resume())
+        except ProtocolError as error:
+            self._send((conn,), error.as_message())
+        self._release_held(member, pending.held)
+
+    def _release_held(self, member: _Member, held: list[str | bytes]) -> None:
+        """Handle frames that waited for a sign-in, unless another wait began."""
+        for data in held:
+            if member.claim is None:
+                self._receive(member, data)
+            else:
+                member.claim.held.append(data)
+
+    def _send_full_list(self, member: _Member) -> None:
+        assert member.conn is not None
+        if "deltas" in member.features:
+            self._presence.owe_full_list(member.conn)
+        else:
+            self._send((member.conn,), {"type": "userlist", "users": self.usernames()})
 
     def _welcome(self, member: _Member, resumed: bool) -> None:
         assert member.conn is not None and member.name is not None
@@ -599,10 +719,7 @@ class Lobby:
         self._welcome(session, resumed=True)
         for payload in backlog:
             self._out.append(Send((conn,), payload))
-        if "deltas" in session.features:
-            self._presence.owe_full_list(conn)
-        else:
-            self._send((conn,), {"type": "userlist", "users": self.usernames()})
+        self._send_full_list(session)
         return True
 
     def _leave(self, member: _Member) -> None:
@@ -816,3 +933,9 @@ class Lobby:
     def _full_list(self) -> dict[str, Any]:
         busy = [name for name in self._order if self.is_busy(name)]
         return {"type": "userlist", "users": self.usernames(), "busy": busy}
+
+
+def _bad_resume() -> dict[str, Any]:
+    return error_message(
+        "bad-resume", "That session has ended; signed in as a new session.", "username"
+    )

@@ -108,3 +108,18 @@ async def test_a_stopped_node_is_gone_and_its_names_free(cluster: Cluster) -> No
     assert seen_by_a.of(NodeGone) == [NodeGone("b")]
     assert await a.directory() == []
     assert await a.claim(record("bob", "a"))
+
+
+async def test_hand_over_gives_a_name_to_another_node(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    await b.hand_over(record("alice", "b"))  # not b's to give: ignored
+    assert [(r.name, r.node) for r in await a.directory()] == [("alice", "a")]
+    await a.hand_over(record("alice", "b"))
+    await b.adopt(record("alice", "b"))
+    assert [(r.name, r.node) for r in await a.directory()] == [("alice", "b")]
+    await a.release("alice")  # no longer a's
+    assert not await a.claim(record("alice", "a"))
+    await b.release("alice")
+    assert await a.claim(record("alice", "a"))

@@ -177,3 +177,45 @@ async def test_redis_restart_is_survived_and_the_lobby_made_whole(
     assert (await signed_in(a.port, "bob", clients)).name == "bob1"
     await bob.send({"type": "message", "text": "back", "id": bob.id, "date": 0})
     await alice.wait_for("message", name="bob", text="back")
+
+
+async def connections_on(port: int) -> int:
+    url = f"http://127.0.0.1:{port}/healthz"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        count: int = (await response.json())["connections"]
+        return count
+
+
+async def test_a_session_resumes_on_the_other_process(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    alice = await Client.open(a.port)
+    clients.append(alice)
+    await alice.send({"type": "username", "name": "alice", "features": ["deltas", "plain-text"]})
+    token = (await alice.wait_for("signed-in"))["resume"]
+    bob = await signed_in(b.port, "bob", clients)
+    await until_list(bob, {"alice", "bob"})
+
+    connection = alice.ws._response.connection  # type: ignore[union-attr]
+    assert connection is not None and connection.transport is not None
+    connection.transport.abort()  # the network drops her: no closing handshake
+    deadline = time.monotonic() + 5
+    while await connections_on(a.port) != 0:
+        assert time.monotonic() < deadline, "process A never noticed the drop"
+        await asyncio.sleep(0.02)
+    await bob.send({"type": "new-ice-candidate", "target": "alice", "candidate": {"n": 7}})
+
+    back = await Client.open(b.port)  # reconnects through the balancer to the other process
+    clients.append(back)
+    await back.send({"type": "username", "name": "alice", "resume": token, "features": ["deltas"]})
+    welcome = await back.wait_for("signed-in")
+    assert welcome["name"] == "alice" and welcome["resumed"] is True
+    candidate = await back.wait_for("new-ice-candidate")
+    assert candidate["candidate"] == {"n": 7} and candidate["name"] == "bob"
+    await bob.send({"type": "message", "text": "welcome back"})
+    for message in await messages_until(bob, "message", text="welcome back"):
+        if message["type"] == "userlist":  # bob never saw alice leave
+            assert "alice" in message["users"], message
+    await back.send({"type": "hang-up", "target": "bob"})  # and she is reachable as before
+    await bob.wait_for("hang-up", name="alice")

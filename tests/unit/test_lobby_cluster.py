@@ -7,7 +7,18 @@ from collections import deque
 from typing import Any
 
 from chinwag.bus.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
-from chinwag.effects import Claim, Close, Effect, Forward, Publish, Release, Send, UpdateRecord
+from chinwag.effects import (
+    Adopt,
+    Claim,
+    Close,
+    Effect,
+    Forward,
+    HandOver,
+    Publish,
+    Release,
+    Send,
+    UpdateRecord,
+)
 from chinwag.lobby import Lobby
 
 FEATURES = ["deltas", "ringing", "plain-text"]
@@ -17,7 +28,9 @@ class Cluster:
     """Routes each node's cluster effects to the other, recording what clients get."""
 
     def __init__(self) -> None:
-        self.nodes = {"a": Lobby(node="a"), "b": Lobby(node="b")}
+        self.now = 1000.0
+        self.nodes = {n: Lobby(node=n, monotonic=lambda: self.now) for n in ("a", "b")}
+        self.mute: set[str] = set()  # nodes whose events go nowhere (a dead node)
         self.names: dict[str, str] = {}  # the shared store: name -> node
         self.inbox: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.next = 0
@@ -45,11 +58,16 @@ class Cluster:
                     if other != node:
                         queue.extend((other, e) for e in other_lobby.bus_event(effect.event))
             elif isinstance(effect, Forward):
+                if effect.node in self.mute:
+                    continue
                 queue.extend(
                     (effect.node, e) for e in self.nodes[effect.node].bus_event(effect.event)
                 )
+            elif isinstance(effect, HandOver):
+                assert self.names.get(effect.record.name) == node
+                self.names[effect.record.name] = effect.record.node
             else:
-                assert isinstance(effect, UpdateRecord | Close)
+                assert isinstance(effect, UpdateRecord | Close | Adopt)
             queue.extend((node, e) for e in follow)
 
     def answer_claim(self, node: str, claim: Claim) -> list[Effect]:
@@ -199,3 +217,73 @@ def test_names_lost_signs_the_local_user_out() -> None:
     c.run("a", effects)
     assert c.got("a", alice)[-1]["code"] == "unavailable"
     assert c.nodes["a"].usernames() == []
+
+
+def resume_token(c: Cluster, node: str, conn: int) -> str:
+    return next(m["resume"] for m in c.got(node, conn) if m["type"] == "signed-in")
+
+
+def test_a_session_resumes_on_another_node_with_its_name_calls_and_messages() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice", FEATURES)
+    token = resume_token(c, "a", alice)
+    assert token.startswith("a.")
+    bob = c.join("b", "bob", FEATURES)
+    c.say("a", alice, type="call-invite", target="bob")
+    c.say("b", bob, type="call-accept", target="alice")
+    c.flush()
+    c.run("a", c.nodes["a"].disconnect(alice, clean=False))  # parked on a
+    c.say("b", bob, type="new-ice-candidate", target="alice", candidate={"n": 1})
+    c.got("b", bob)
+    back = c.next + 1
+    c.next = back
+    c.run("b", c.nodes["b"].connect(back))
+    hello = {"type": "username", "name": "alice", "resume": token, "features": FEATURES}
+    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    messages = c.got("b", back)
+    welcome = next(m for m in messages if m["type"] == "signed-in")
+    assert welcome["name"] == "alice" and welcome["resumed"] is True
+    assert welcome["resume"].startswith("b.")
+    assert [m["candidate"] for m in messages if m["type"] == "new-ice-candidate"] == [{"n": 1}]
+    assert c.names["alice"] == "b"
+    assert c.nodes["b"].partner_of("alice") == "bob" and c.nodes["b"].is_busy("alice")
+    c.flush()
+    assert not any(m["type"] == "presence" and m["left"] for m in c.got("b", bob))
+    # Calls keep working, now between two users of node b.
+    c.say("b", bob, type="hang-up", target="alice")
+    assert any(m["type"] == "hang-up" for m in c.got("b", back))
+
+
+def test_an_ended_session_on_another_node_signs_in_afresh() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice", FEATURES)
+    token = resume_token(c, "a", alice)
+    c.run("a", c.nodes["a"].disconnect(alice, clean=True))  # gone for good
+    back = c.next + 1
+    c.next = back
+    c.run("b", c.nodes["b"].connect(back))
+    hello = {"type": "username", "name": "alice", "resume": token, "features": FEATURES}
+    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    messages = c.got("b", back)
+    assert [m.get("code") for m in messages if m["type"] == "error"] == ["bad-resume"]
+    assert next(m for m in messages if m["type"] == "signed-in")["name"] == "alice"
+
+
+def test_a_silent_node_does_not_hold_a_sign_in_forever() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice", FEATURES)
+    token = resume_token(c, "a", alice)
+    c.mute.add("a")
+    back = c.next + 1
+    c.next = back
+    c.run("b", c.nodes["b"].connect(back))
+    hello = {"type": "username", "name": "carol", "resume": token, "features": FEATURES}
+    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    c.say("b", back, type="message", text="waiting")  # held until the sign-in settles
+    assert [m["type"] for m in c.got("b", back)] == ["id"]
+    c.now += 3.5
+    c.run("b", c.nodes["b"].expire())
+    messages = c.got("b", back)
+    assert [m["type"] for m in messages][:3] == ["signed-in", "ice-servers", "error"]
+    assert messages[0]["name"] == "carol" and messages[2]["code"] == "bad-resume"
+    assert any(m["type"] == "message" and m["text"] == "waiting" for m in messages)

@@ -34,6 +34,9 @@ class Bus(abc.ABC):
     * When a node dies, every other node's handler gets ``NodeGone(node)``
       within the lease time, and its names become free.
     * ``update(record)`` changes the stored record of a claimed name (busy).
+    * ``hand_over(record)`` gives a name this node holds to ``record.node``
+      (a session resumed there); ``adopt(record)`` tells the receiving node's
+      bus that the name is now its own.
     """
 
     def __init__(self, node: str | None = None) -> None:
@@ -61,6 +64,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def update(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def hand_over(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def adopt(self, record: UserRecord) -> None: ...
 
     @abc.abstractmethod
     def publish(self, event: BusEvent) -> None: ...

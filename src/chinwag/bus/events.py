@@ -20,6 +20,9 @@ __all__ = [
     "NodeUsers",
     "Relayed",
     "Renamed",
+    "ResumeGrant",
+    "ResumeRefused",
+    "ResumeRequest",
     "Status",
     "Undeliverable",
     "UserRecord",
@@ -118,6 +121,35 @@ class NamesLost(msgspec.Struct, frozen=True, tag="names-lost"):
     names: tuple[str, ...]
 
 
+class ResumeRequest(msgspec.Struct, frozen=True, tag="resume-request"):
+    """A client came back to ``node`` with a resume token this node issued."""
+
+    token: str
+    node: str
+    conn: int
+
+
+class ResumeGrant(msgspec.Struct, frozen=True, tag="resume-grant"):
+    """The session behind ``token``, handed over to the node that asked for it.
+
+    The sender has already given the name to that node (``Bus.hand_over``) and
+    dropped the session; the receiver carries it on from here.
+    """
+
+    token: str
+    conn: int
+    user: UserRecord
+    backlog: tuple[bytes, ...]
+    partner: str | None
+    in_call: bool
+
+
+class ResumeRefused(msgspec.Struct, frozen=True, tag="resume-refused"):
+    """No session behind that token (it ended); the client signs in afresh."""
+
+    conn: int
+
+
 BusEvent = (
     Joined
     | Left
@@ -130,6 +162,9 @@ BusEvent = (
     | NodeGone
     | NodeUsers
     | NamesLost
+    | ResumeRequest
+    | ResumeGrant
+    | ResumeRefused
 )
 
 _encoder = msgspec.msgpack.Encoder()

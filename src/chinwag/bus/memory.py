@@ -52,6 +52,13 @@ class MemoryBus(Bus):
         if self.hub.names.get(record.name, record).node == self.node:
             self.hub.names[record.name] = record
 
+    async def hand_over(self, record: UserRecord) -> None:
+        if self.hub.names.get(record.name, record).node == self.node:
+            self.hub.names[record.name] = record
+
+    async def adopt(self, record: UserRecord) -> None:
+        """Nothing to remember: the hub already says who holds the name."""
+
     def publish(self, event: BusEvent) -> None:
         for node, bus in self.hub.nodes.items():
             if node != self.node:

@@ -166,6 +166,17 @@ redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
 return 1
 """
 
+# ARGV[3] name, ARGV[4] the new owner, ARGV[5] its record. 1 moved, 0 not ours.
+_HAND_OVER = """
+local p, node = ARGV[1], ARGV[2]
+local key = p .. 'name:' .. ARGV[3]
+if redis.call('GET', key) ~= node then return 0 end
+redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
+redis.call('SET', key, ARGV[4])
+redis.call('HSET', p .. 'users:' .. ARGV[4], ARGV[3], ARGV[5])
+return 1
+"""
+
 # ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
 _HEARTBEAT = (
     _REAP
@@ -283,6 +294,7 @@ class RedisBus(Bus):
             ("claim", _CLAIM),
             ("release", _RELEASE),
             ("update", _UPDATE),
+            ("hand_over", _HAND_OVER),
             ("heartbeat", _HEARTBEAT),
             ("leave", _LEAVE),
             ("directory", _DIRECTORY),
@@ -338,6 +350,16 @@ class RedisBus(Bus):
             if self._available:
                 with contextlib.suppress(BusUnavailable):
                     await self._run("update", record.name, _encode(record))
+
+    async def hand_over(self, record: UserRecord) -> None:
+        """Give a name this node holds to ``record.node``, atomically."""
+        if self._mine.pop(record.name, None) is not None and self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run("hand_over", record.name, record.node, _encode(record))
+
+    async def adopt(self, record: UserRecord) -> None:
+        """Count a handed-over name as this node's (re-claimed after an outage)."""
+        self._mine[record.name] = record
 
     def publish(self, event: BusEvent) -> None:
         self._enqueue(self._broadcast, event)
