@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,11 +85,16 @@ from .protocol import (
     parse_frame,
     relayed,
     strip_tags,
+    with_seq,
 )
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy"]
 
 _MAX_CLAIM_TRIES = 50
+#: Targeted messages kept after sending, for a resume to send again what the old
+#: socket may have lost before anyone noticed it was dead ("seq" clients only).
+RECENT_MESSAGES = 64
+RECENT_BYTES = 64 * 1024
 RESUME_WAIT = 3.0  # seconds to wait for another node's session before signing in afresh
 TAKEN_OVER = 4001  # close code: the session was resumed on another connection
 NAME_LOST = 4002  # close code: the name went to another node during a cluster split
@@ -175,6 +180,9 @@ class _Member:
     claim: _ClaimInFlight | None = None
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
+    seq: int = 0  # the last ``seq`` given to a targeted message ("seq" feature)
+    recent: deque[tuple[int, bytes]] | None = None  # sent, maybe lost (made on first use)
+    recent_size: int = 0
 
 
 class Lobby:
@@ -409,8 +417,13 @@ class Lobby:
 
     def _to_member(self, member: _Member, payload: bytes) -> None:
         """Deliver now, or queue while the member is parked."""
+        if "seq" in member.features:
+            member.seq += 1
+            payload = with_seq(payload, member.seq)
         if member.conn is not None:
             self._out.append(Send((member.conn,), payload))
+            if "seq" in member.features:
+                self._remember(member, payload)
             return
         assert member.backlog is not None
         member.backlog.append(payload)
@@ -420,6 +433,20 @@ class Lobby:
             or member.backlog_size > self.policy.backlog_bytes
         ):
             self._leave(member)  # more than a resume can catch up with: gone for good
+
+    def _remember(self, member: _Member, payload: bytes) -> None:
+        if member.recent is None:
+            member.recent = deque()
+        member.recent.append((member.seq, payload))
+        member.recent_size += len(payload)
+        while len(member.recent) > RECENT_MESSAGES or member.recent_size > RECENT_BYTES:
+            member.recent_size -= len(member.recent.popleft()[1])
+
+    @staticmethod
+    def _missed(member: _Member, seq: int) -> list[bytes]:
+        """What ``member``'s client has not received, if it last got ``seq``."""
+        lost = [payload for number, payload in member.recent or () if number > seq]
+        return lost + (member.backlog or [])
 
     def _connected(self) -> Iterator[tuple[ConnId, _Member]]:
         for member in self._local.values():
@@ -479,14 +506,14 @@ class Lobby:
     def _sign_in(self, member: _Member, request: SignIn) -> None:
         notice = None
         if request.resume is not None and member.name is None:
-            if self._resume(member, request.resume):
+            if self._resume(member, request):
                 return
             home = self._token_node(request.resume)
             if home is not None:  # issued by another node: ask it to hand the session over
                 assert member.conn is not None and self.node is not None
                 wait = self._monotonic() + RESUME_WAIT
                 member.claim = _ClaimInFlight(request, "", 0, None, resume_until=wait)
-                ask = ResumeRequest(request.resume, self.node, member.conn)
+                ask = ResumeRequest(request.resume, self.node, member.conn, request.seq)
                 self._out.append(Forward(home, ask))
                 return
             notice = _bad_resume()
@@ -602,9 +629,10 @@ class Lobby:
             request.token,
             request.conn,
             record,
-            tuple(session.backlog or ()),
+            tuple(self._missed(session, request.seq)),
             self._calls.partner_of(name),
             self._calls.in_call(name),
+            session.seq,
         )
         self._out += [HandOver(record), Forward(request.node, grant), Publish(Joined(record))]
 
@@ -621,6 +649,7 @@ class Lobby:
         member.claim = None
         member.name = name
         member.features = frozenset(grant.user.features)
+        member.seq = grant.seq
         self._remote.pop(name, None)
         if name not in self._order:
             self._order[name] = None
@@ -700,9 +729,10 @@ class Lobby:
             member.ice_refresh_at = self._monotonic() + max(1.0, 0.8 * remaining)
         self._send((member.conn,), message)
 
-    def _resume(self, member: _Member, token: str) -> bool:
-        """Move the session holding ``token`` onto ``member``'s connection."""
-        session = self._tokens.get(token)
+    def _resume(self, member: _Member, request: SignIn) -> bool:
+        """Move the session holding the request's token onto ``member``'s connection."""
+        assert request.resume is not None
+        session = self._tokens.get(request.resume)
         if session is None or session.name is None or session is member:
             return False
         conn = member.conn
@@ -715,7 +745,8 @@ class Lobby:
         session.conn = conn
         session.chat_bucket, session.signal_bucket = member.chat_bucket, member.signal_bucket
         self._new_token(session)
-        backlog, session.backlog, session.backlog_size = session.backlog or [], None, 0
+        backlog = self._missed(session, request.seq)
+        session.backlog, session.backlog_size = None, 0
         self._welcome(session, resumed=True)
         for payload in backlog:
             self._out.append(Send((conn,), payload))

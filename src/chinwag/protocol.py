@@ -34,6 +34,7 @@ __all__ = [
     "parse_frame",
     "relayed",
     "strip_tags",
+    "with_seq",
 ]
 
 MAX_NAME_LENGTH: Final = 32
@@ -44,7 +45,9 @@ MAX_TEXT_LENGTH: Final = 2000
 #: ``ringing``: the client understands ``call-invite``/``call-accept``/``call-decline``.
 #: ``plain-text``: chat text arrives exactly as typed (the client inserts it as
 #: text); without it, text is made safe for ``innerHTML`` as the reference expects.
-FEATURES: Final = frozenset({"deltas", "ringing", "plain-text"})
+#: ``seq``: messages meant for this client alone carry a rising ``seq``; a resume
+#: that says the last ``seq`` it got is sent again what the old socket lost.
+FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq"})
 
 #: Types only the server may send. Relaying them would let one client forge
 #: server messages in another's page (a fake ``rejectusername`` renames it).
@@ -68,6 +71,7 @@ class SignIn(NamedTuple):
     features: frozenset[str] = frozenset()
     resume: str | None = None
     credential: str | None = None
+    seq: int = 0  # with ``resume``: the last ``seq`` the client received
 
 
 class Chat(NamedTuple):
@@ -102,6 +106,7 @@ class _Envelope(msgspec.Struct):
     features: Any = None
     resume: Any = None
     credential: Any = None
+    seq: Any = 0
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -170,6 +175,11 @@ def relayed(message: Relay, sender: str) -> bytes:
     return _encoder.encode(body)
 
 
+def with_seq(payload: bytes, seq: int) -> bytes:
+    """``payload`` (a JSON object) with ``"seq": seq`` added last, so it wins any earlier one."""
+    return payload.rstrip()[:-1] + b',"seq":' + str(seq).encode() + b"}"
+
+
 def _sign_in(envelope: _Envelope) -> SignIn:
     features = envelope.features if envelope.features is not None else []
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
@@ -177,9 +187,16 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     for field, value in (("resume", envelope.resume), ("credential", envelope.credential)):
         if value is not None and not isinstance(value, str):
             raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
+    seq = envelope.seq
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
     return SignIn(
-        clean_name(name), FEATURES.intersection(features), envelope.resume, envelope.credential
+        clean_name(name),
+        FEATURES.intersection(features),
+        envelope.resume,
+        envelope.credential,
+        seq,
     )
 
 

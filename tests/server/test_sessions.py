@@ -130,3 +130,77 @@ async def test_two_nodes_share_one_lobby(two_nodes: tuple[ChinwagServer, Chinwag
         await alice.wait_for("presence", left=["bob"])
     finally:
         await alice.close()
+
+
+class Blackhole:
+    """A TCP relay on loopback that can go silent: a network that swallows data.
+
+    While ``open``, bytes pass both ways; after ``swallow()`` both sockets stay
+    connected but nothing more is forwarded, as when a phone loses its network
+    and nobody has noticed yet.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.passing = True
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    def swallow(self) -> None:
+        self.passing = False
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+
+    async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [client_w, server_w]
+        await asyncio.gather(self._pump(client_r, server_w), self._pump(server_r, client_w))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            if self.passing:
+                writer.write(data)
+
+
+async def test_resume_with_seq_recovers_what_a_silent_network_swallowed(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(presence_interval=0.02, heartbeat=60.0)
+    hole = Blackhole(server.port)
+    via = await hole.start()
+    alice = await Client.open(via)
+    bob = await Client.open(server.port)
+    features = ["deltas", "plain-text", "seq"]
+    try:
+        await alice.send({"type": "username", "name": "alice", "features": features})
+        token = (await alice.wait_for("signed-in"))["resume"]
+        await bob.sign_in("bob", ["deltas", "plain-text"])
+        await bob.wait_for("userlist", users=["alice", "bob"])
+        await bob.send({"type": "new-ice-candidate", "target": "alice", "candidate": {"n": 0}})
+        last = (await alice.wait_for("new-ice-candidate"))["seq"]
+        hole.swallow()  # alice's network goes silent; the server does not know
+        for n in range(1, 4):
+            await bob.send({"type": "new-ice-candidate", "target": "alice", "candidate": {"n": n}})
+        await alice.expect_silence(0.3)
+        back = await Client.open(server.port)  # her phone is back, on a new connection
+        hello = {"type": "username", "name": "alice", "resume": token, "seq": last}
+        await back.send({**hello, "features": features})
+        await back.expect("signed-in", name="alice", resumed=True)
+        await back.expect("ice-servers")
+        got = [await back.expect("new-ice-candidate") for _ in range(3)]
+        assert [m["candidate"]["n"] for m in got] == [1, 2, 3]
+        assert [m["seq"] for m in got] == [last + 1, last + 2, last + 3]
+        await back.close()
+    finally:
+        await alice.session.close()
+        await bob.close()
+        await hole.close()

@@ -287,3 +287,23 @@ def test_a_silent_node_does_not_hold_a_sign_in_forever() -> None:
     assert [m["type"] for m in messages][:3] == ["signed-in", "ice-servers", "error"]
     assert messages[0]["name"] == "carol" and messages[2]["code"] == "bad-resume"
     assert any(m["type"] == "message" and m["text"] == "waiting" for m in messages)
+
+
+def test_a_handed_over_session_keeps_its_seq_and_what_was_missed() -> None:
+    c = Cluster()
+    seq_features = [*FEATURES, "seq"]
+    alice = c.join("a", "alice", seq_features)
+    token = resume_token(c, "a", alice)
+    bob = c.join("b", "bob", FEATURES)
+    for n in range(3):
+        c.say("b", bob, type="new-ice-candidate", target="alice", candidate={"n": n})
+    c.run("a", c.nodes["a"].disconnect(alice, clean=False))
+    back = c.next + 1
+    c.next = back
+    c.run("b", c.nodes["b"].connect(back))
+    hello = {"type": "username", "name": "alice", "resume": token, "seq": 1, "features": []}
+    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    got = [m for m in c.got("b", back) if m["type"] == "new-ice-candidate"]
+    assert [m["seq"] for m in got] == [2, 3]
+    c.say("b", bob, type="new-ice-candidate", target="alice")
+    assert [m["seq"] for m in c.got("b", back)] == [4]

@@ -219,3 +219,40 @@ def test_ice_credentials_are_refreshed_before_they_expire() -> None:
     assert refresh["type"] == "ice-servers" and refresh["expires"] == 1181
     assert world.lobby.ice_for_token(token_of(effects, conn)) is not None
     assert world.lobby.ice_for_token("wrong") is None
+
+
+SEQ = [*FEATURES, "seq"]
+
+
+def test_targeted_messages_carry_a_rising_seq_for_seq_clients_only() -> None:
+    world = World()
+    alice, _ = world.join("alice", SEQ)
+    bob, _ = world.join("bob", FEATURES)
+    first = sent(world.say(bob, type="ping-me", target="alice", seq=99), alice)
+    second = sent(world.say(bob, type="ping-me", target="alice"), alice)
+    assert [first[0]["seq"], second[0]["seq"]] == [1, 2]  # the server's number wins
+    assert "seq" not in sent(world.say(alice, type="ping-me", target="bob"), bob)[0]
+
+
+def test_resume_sends_again_what_the_dead_socket_swallowed() -> None:
+    world = World()
+    alice, effects = world.join("alice", SEQ)
+    token = token_of(effects, alice)
+    bob, _ = world.join("bob", FEATURES)
+    for n in range(5):  # written to alice's socket, which (unknown to us) is already dead
+        world.say(bob, type="new-ice-candidate", target="alice", candidate={"n": n})
+    world.lobby.disconnect(alice, clean=False)  # noticed at last
+    world.say(bob, type="new-ice-candidate", target="alice", candidate={"n": 5})  # queued
+    back = world.open()
+    effects = world.say(back, type="username", name="alice", resume=token, seq=2, features=SEQ)
+    got = [m for m in sent(effects, back) if m["type"] == "new-ice-candidate"]
+    assert [(m["seq"], m["candidate"]["n"]) for m in got] == [(3, 2), (4, 3), (5, 4), (6, 5)]
+    follow = sent(world.say(bob, type="new-ice-candidate", target="alice"), back)
+    assert follow[0]["seq"] == 7
+
+
+def test_bad_seq_is_refused() -> None:
+    world = World()
+    conn = world.open()
+    [error] = sent(world.say(conn, type="username", name="alice", seq=-1), conn)
+    assert error["code"] == "bad-field"

@@ -127,6 +127,7 @@ class ResumeRequest(msgspec.Struct, frozen=True, tag="resume-request"):
     token: str
     node: str
     conn: int
+    seq: int = 0  # the last ``seq`` the client received
 
 
 class ResumeGrant(msgspec.Struct, frozen=True, tag="resume-grant"):
@@ -142,6 +143,7 @@ class ResumeGrant(msgspec.Struct, frozen=True, tag="resume-grant"):
     backlog: tuple[bytes, ...]
     partner: str | None
     in_call: bool
+    seq: int = 0  # the session's last ``seq``, to go on counting from
 
 
 class ResumeRefused(msgspec.Struct, frozen=True, tag="resume-refused"):

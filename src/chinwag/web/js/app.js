@@ -13,7 +13,7 @@ import { createLobby } from "./lobby.js";
 import { createSocket, defaultSocketUrl } from "./socket.js";
 import { byId, createDebugLog, show } from "./ui.js";
 
-const FEATURES = ["deltas", "ringing", "plain-text"];
+const FEATURES = ["deltas", "ringing", "plain-text", "seq"];
 const DEFAULT_RING_TIMEOUT_S = 30;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
 const STATUS_WORDS = {
@@ -33,6 +33,7 @@ export function start() {
     wantedName: "",
     name: "",
     resume: null,
+    lastSeq: 0, // the last `seq` received: a resume gets back whatever came after it
     serverRingTimeout: null,
     iceServers: [],
     live: false, // signed in on the current socket
@@ -86,7 +87,10 @@ export function start() {
     if (!session.wantedName || session.connectionId === null) return;
     const msg = { type: "username", name: session.wantedName, date: Date.now(), id: session.connectionId };
     msg.features = FEATURES;
-    if (session.resume) msg.resume = session.resume;
+    if (session.resume) {
+      msg.resume = session.resume;
+      msg.seq = session.lastSeq;
+    }
     socket.send(msg);
   }
 
@@ -104,6 +108,7 @@ export function start() {
       session.name = String(msg.name);
       session.wantedName = session.name;
       session.resume = msg.resume ?? null;
+      if (!msg.resumed) session.lastSeq = 0; // a new session numbers from 1 again
       log(`signed in as ${session.name}${msg.resumed ? " (session resumed)" : ""}`);
       session.live = true;
       const held = outbox.splice(0);
@@ -135,6 +140,7 @@ export function start() {
     url: defaultSocketUrl(),
     log,
     onMessage(msg) {
+      if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) session.lastSeq = msg.seq;
       const handler = handlers[msg.type];
       if (handler) handler(msg);
       else if (!call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
