@@ -3,8 +3,9 @@
 Nothing here does I/O. The server builds one :class:`IceServers` from its
 settings at start-up (a bad ``ice_url`` stops it there, with a
 :class:`~chinwag.config.ConfigError` naming the URL), then calls
-:meth:`IceServers.for_user` after each sign-in and again at
-:meth:`IceServers.refresh_at`, sending the result as it is.
+:meth:`IceServers.for_user` after each sign-in, and again when 80% of the
+credentials' life has passed (the lobby keeps that time), sending the result
+as it is.
 
 TURN REST credentials (the scheme coturn calls ``use-auth-secret``): the
 username is ``"<unix expiry>:<user>"`` and the password is
@@ -27,7 +28,6 @@ from .config import ConfigError, Settings, add_arguments, load_settings
 
 __all__ = [
     "DENIED_PEER_NETWORKS",
-    "REFRESH_FRACTION",
     "IceServers",
     "IceUrl",
     "add_turn_config_command",
@@ -37,8 +37,6 @@ __all__ = [
     "run_turn_config",
 ]
 
-#: Fraction of a credential's lifetime after which clients get fresh ones.
-REFRESH_FRACTION: Final = 0.8
 
 _DEFAULT_PORTS: Final = {"stun": 3478, "turn": 3478, "turns": 5349}
 
@@ -195,12 +193,6 @@ class IceServers:
                 {"urls": turn_urls, "username": self.username, "credential": self.password}
             )
         return {"type": "ice-servers", "iceServers": servers, "expires": expires}
-
-    def refresh_at(self, expires: int | None) -> float | None:
-        """Unix time at which to send fresh credentials (``None``: they never expire)."""
-        if expires is None:
-            return None
-        return expires - self.ttl * (1 - REFRESH_FRACTION)
 
 
 def _ip_range(network: str) -> str:
