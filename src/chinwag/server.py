@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, cast
+from typing import cast
 
 import h11
 
@@ -54,6 +54,7 @@ from .websocket import (
     TEXT,
     FrameReader,
     Message,
+    Violation,
     accept_key,
     close_frame,
     encode_frame,
@@ -445,7 +446,7 @@ class ChinwagServer:
         log.debug("conn %d open from %s", connection.conn, connection.peer)
         self.apply(self.lobby.connect(connection.conn))
 
-    def on_frame(self, connection: _Connection, event: Any) -> None:
+    def on_frame(self, connection: _Connection, event: Message | Violation) -> None:
         if not isinstance(event, Message):  # a protocol violation
             log.info("conn %d closed: %s (%d)", connection.conn, event.reason, event.code)
             if event.code == 1009:
