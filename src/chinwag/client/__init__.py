@@ -18,6 +18,8 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
   :class:`Unknown`, so a bad peer cannot crash the client.
 * :mod:`.roster` - :class:`Roster`, the presence bookkeeping (a full
   ``userlist``, then ``presence`` deltas), also with no I/O.
+* :mod:`.reconnect` - :class:`ReconnectPolicy`: which close codes are worth
+  coming back from, and the backoff between attempts (no I/O).
 * :mod:`.subscription` - :class:`Subscription`, one reader's queue of events.
 * :mod:`.connection` - :class:`ChinwagClient` owns the WebSocket: one reader
   task parses every frame, updates the roster and the ICE servers, then hands
@@ -49,6 +51,9 @@ from .events import (
     MediaState,
     NameTaken,
     Presence,
+    Reconnecting,
+    Resumed,
+    SessionLost,
     SignedIn,
     Unknown,
     UserList,
@@ -57,11 +62,13 @@ from .events import (
     Welcome,
 )
 from .parsing import parse_event
+from .reconnect import RETRY_CLOSE_CODES, ReconnectPolicy
 from .roster import Roster
 from .subscription import Subscription
 
 __all__ = [
     "DEFAULT_FEATURES",
+    "RETRY_CLOSE_CODES",
     "CallAccept",
     "CallDecline",
     "CallInvite",
@@ -79,7 +86,11 @@ __all__ = [
     "MediaState",
     "NameTaken",
     "Presence",
+    "ReconnectPolicy",
+    "Reconnecting",
+    "Resumed",
     "Roster",
+    "SessionLost",
     "SignedIn",
     "Subscription",
     "Unknown",

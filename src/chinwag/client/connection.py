@@ -19,9 +19,22 @@ from typing import Any, Final
 
 import aiohttp
 
-from .errors import ConnectionClosed
-from .events import E, ErrorReceived, Event, IceServers, NameTaken, SignedIn, UserList, Welcome
+from .errors import ConnectionClosed, ErrorReply
+from .events import (
+    E,
+    ErrorReceived,
+    Event,
+    IceServers,
+    NameTaken,
+    Reconnecting,
+    Resumed,
+    SessionLost,
+    SignedIn,
+    UserList,
+    Welcome,
+)
 from .parsing import parse_event
+from .reconnect import ReconnectPolicy
 from .roster import Roster
 from .subscription import Subscription
 
@@ -31,7 +44,10 @@ __all__ = ["DEFAULT_FEATURES", "ChinwagClient", "connect", "websocket_url"]
 logger = logging.getLogger("chinwag.client")
 
 #: What a chinwag client asks for when signing in (see docs/protocol.md).
-DEFAULT_FEATURES: Final = ("deltas", "ringing", "plain-text")
+DEFAULT_FEATURES: Final = ("deltas", "ringing", "plain-text", "seq")
+
+#: aiohttp's code for a socket that ended without a close frame.
+_ABNORMAL_CLOSURE: Final = 1006
 
 #: What :meth:`ChinwagClient.on` takes: a plain or async function of one event.
 Callback = Callable[[Any], Awaitable[None] | None]
@@ -55,6 +71,13 @@ class ChinwagClient:
     :meth:`subscribe` (or :meth:`on`) delivers events, and the send methods
     speak the protocol. ``roster`` and ``ice_servers`` stay up to date.
     ``await client.close()`` (or ``async with``) ends it.
+
+    When the socket drops (no close frame, or the server going away), the
+    client signs in again by itself with its resume token, as ``reconnect``
+    says (True: the default :class:`ReconnectPolicy`; False: never). It
+    emits :class:`Reconnecting` before each attempt, then :class:`Resumed`
+    or :class:`SessionLost`; subscriptions carry on across the gap, and sends
+    meanwhile raise ConnectionClosed. See docs/python.md.
     """
 
     def __init__(
@@ -66,6 +89,8 @@ class ChinwagClient:
         credential: str | None = None,
         session: aiohttp.ClientSession | None = None,
         connect_timeout: float = 10.0,
+        reconnect: bool | ReconnectPolicy = True,
+        heartbeat: float | None = 20.0,
     ) -> None:
         self.url = websocket_url(url)
         self.connect_timeout = connect_timeout
@@ -77,6 +102,16 @@ class ChinwagClient:
         self.roster = Roster()
         self.ice_servers: IceServers | None = None
         self.close_code: int | None = None
+        self.reconnect_policy = _policy(reconnect)
+        # Ping this often; no pong within half of it counts as a drop (a silent network).
+        self.heartbeat = heartbeat
+        #: The token of the last ``signed-in``, to take the session back after a drop.
+        self.resume_token: str | None = None
+        #: The highest ``seq`` received in this session (``seq`` feature).
+        self.last_seq = 0
+        self._signed_in = False  # sends go out (False while signing in or reconnecting)
+        self._closing = False  # close() was called: a closed socket is not a drop
+        self._reconnecting = False
         self._own_session = session is None
         self._session = session
         self._socket: aiohttp.ClientWebSocketResponse | None = None
@@ -100,30 +135,57 @@ class ChinwagClient:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
-            self._socket = await self._session.ws_connect(
-                self.url, protocols=("json",), timeout=aiohttp.ClientWSTimeout(ws_close=5.0)
-            )
-        except (aiohttp.ClientError, OSError) as error:
-            await self._close_session()
-            raise ConnectionClosed(f"cannot connect to {self.url}: {error}") from error
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                welcome = await self._read_until(Welcome)
-                await self.send(self._sign_in_message(welcome.id))
-                # Without features the server sends no signed-in (reference mode).
-                signed_in = await self._read_until(SignedIn) if self.features else None
-                await self._read_until(UserList)
+            signed_in = await self._sign_in()
         except BaseException:
             await self.close()
             raise
         # Frames after the first list wait in the socket until this task next
         # awaits, so subscriptions made right after connect() miss nothing.
         self._reader = asyncio.create_task(self._read(), name=f"chinwag-client-{self.name}")
-        if signed_in is not None:
-            return signed_in
-        return SignedIn(id=self.id, name=self.name, features=frozenset())
+        return signed_in
 
-    async def _read_until(self, kind: type[E]) -> E:
+    async def _sign_in(self, *, after_drop: bool = False) -> SignedIn:
+        """Open a socket and sign in, resuming the session when there is a token.
+
+        ``after_drop``: emit :class:`Resumed` or :class:`SessionLost` as soon as
+        the server says which, before the messages it kept for this user.
+        On failure the new socket is closed and the error raised.
+        """
+        assert self._session is not None
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                self._socket = await self._open_socket(self._session)
+                welcome = await self._read_until(Welcome)
+                await self._write(self._sign_in_message(welcome.id))
+                # Without features the server sends no signed-in (reference mode).
+                if self.features:
+                    signed_in = await self._read_until(SignedIn)
+                else:
+                    signed_in = SignedIn(id=self.id, name=self.name, features=frozenset())
+                self._signed_in = True  # the server takes messages from here on
+                if after_drop:
+                    self._announce_return(signed_in)
+                # After signed-in, errors (bad-resume, or replies the server kept) are events.
+                await self._read_until(UserList, errors_raise=not self.features)
+        except BaseException:
+            self._signed_in = False
+            if self._socket is not None and not self._socket.closed:
+                await self._socket.close()
+            raise
+        return signed_in
+
+    async def _open_socket(self, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+        try:
+            return await session.ws_connect(
+                self.url,
+                protocols=("json",),
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+                heartbeat=self.heartbeat,
+            )
+        except (aiohttp.ClientError, OSError) as error:
+            raise ConnectionClosed(f"cannot connect to {self.url}: {error}") from error
+
+    async def _read_until(self, kind: type[E], *, errors_raise: bool = True) -> E:
         """While signing in: read and dispatch frames until one of ``kind`` arrives."""
         assert self._socket is not None
         while True:
@@ -134,8 +196,18 @@ class ChinwagClient:
             event = self._receive_text(frame.data)
             if isinstance(event, kind):
                 return event
-            if isinstance(event, ErrorReceived):
+            if isinstance(event, ErrorReceived) and errors_raise:
                 raise event.exception()
+
+    def _announce_return(self, signed_in: SignedIn) -> None:
+        """After a drop: tell subscribers whether the session survived."""
+        if signed_in.resumed:
+            logger.info("%s: session resumed", self.name)
+            self._dispatch(Resumed(name=signed_in.name))
+        else:
+            logger.info("%s: session lost; signed in afresh as %s", self.name, signed_in.name)
+            self.last_seq = 0  # a new session numbers its messages from 1 again
+            self._dispatch(SessionLost(name=signed_in.name))
 
     def _sign_in_message(self, connection_id: int) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -147,10 +219,18 @@ class ChinwagClient:
         }
         if self.credential is not None:
             message["credential"] = self.credential
+        if self.resume_token is not None:
+            message["resume"] = self.resume_token
+            if "seq" in self.accepted_features:
+                message["seq"] = self.last_seq
         return message
 
     async def close(self) -> None:
-        """Close the socket (code 1000) and end every subscription."""
+        """Close the socket (code 1000), stop reconnecting, and end every subscription."""
+        self._closing = True
+        self._signed_in = False
+        if self._reconnecting and self._reader is not None:
+            self._reader.cancel()  # waiting out a backoff, or half-way through signing in
         if self._socket is not None and not self._socket.closed:
             await self._socket.close()
         if self._reader is not None:
@@ -214,17 +294,55 @@ class ChinwagClient:
         return self.ice_servers
 
     async def _read(self) -> None:
-        assert self._socket is not None
+        """Dispatch every frame; after a drop, reconnect while the policy allows."""
         try:
-            async for frame in self._socket:
-                if frame.type is aiohttp.WSMsgType.TEXT:
-                    self._receive_text(frame.data)
-                else:
-                    logger.warning("%s: ignoring a %s frame", self.name, frame.type.name)
+            while True:
+                assert self._socket is not None
+                self.close_code = await self._read_socket(self._socket)
+                self._signed_in = False
+                logger.debug("%s: connection closed (%s)", self.name, self.close_code)
+                if not await self._come_back():
+                    return
         finally:
-            self.close_code = self._socket.close_code
-            logger.debug("%s: connection closed (%s)", self.name, self.close_code)
             self._finish()
+
+    async def _read_socket(self, socket: aiohttp.ClientWebSocketResponse) -> int | None:
+        """Dispatch frames until the socket closes; return its close code (1006: no close frame)."""
+        while True:
+            frame = await socket.receive()
+            if frame.type is aiohttp.WSMsgType.TEXT:
+                self._receive_text(frame.data)
+            elif frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING):
+                return socket.close_code  # the server's close frame, or close() here
+            elif frame.type is aiohttp.WSMsgType.CLOSED or socket.closed:
+                # aiohttp reports an end of stream as 1000; without a close frame it was a drop.
+                return _ABNORMAL_CLOSURE
+            else:
+                logger.warning("%s: ignoring a %s frame", self.name, frame.type.name)
+
+    async def _come_back(self) -> bool:
+        """After the socket closed: reconnect with backoff; return whether signed in again."""
+        policy = self.reconnect_policy
+        if self._closing or not policy.should_retry(self.close_code):
+            return False
+        self._reconnecting = True
+        try:
+            for attempt in range(1, policy.attempts + 1):
+                delay = policy.delay(attempt)
+                self._dispatch(Reconnecting(attempt=attempt, delay=delay, code=self.close_code))
+                await asyncio.sleep(delay)
+                try:
+                    await self._sign_in(after_drop=True)
+                    return True
+                except ErrorReply as refusal:
+                    logger.warning("%s: reconnect refused: %s", self.name, refusal)
+                    if refusal.code != "unavailable":
+                        return False
+                except (ConnectionClosed, TimeoutError) as error:
+                    logger.info("%s: reconnect attempt %d failed: %r", self.name, attempt, error)
+            return False
+        finally:
+            self._reconnecting = False
 
     def _receive_text(self, text: str) -> Event | None:
         try:
@@ -236,6 +354,9 @@ class ChinwagClient:
             logger.warning("%s: ignoring a frame that is not a JSON object", self.name)
             return None
         logger.debug("%s < %s", self.name, message.get("type"))
+        seq = message.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and seq > self.last_seq:
+            self.last_seq = seq
         event = parse_event(message)
         self._dispatch(event)
         return event
@@ -256,6 +377,8 @@ class ChinwagClient:
         elif isinstance(event, SignedIn):
             self.name = event.name
             self.accepted_features = event.features
+            if event.resume is not None:
+                self.resume_token = event.resume
         elif isinstance(event, NameTaken):
             self.name = event.name
         elif isinstance(event, IceServers):
@@ -287,7 +410,16 @@ class ChinwagClient:
     # ---- sending
 
     async def send(self, message: Mapping[str, Any]) -> None:
-        """Send any message (one JSON object); raises ConnectionClosed if closed."""
+        """Send any message (one JSON object).
+
+        Raises ConnectionClosed when closed, and also while reconnecting: the
+        caller decides whether to retry after :class:`Resumed`.
+        """
+        if not self._signed_in:
+            raise ConnectionClosed(code=self.close_code)
+        await self._write(message)
+
+    async def _write(self, message: Mapping[str, Any]) -> None:
         if self._socket is None or self._socket.closed:
             raise ConnectionClosed(code=self.close_code)
         logger.debug("%s > %s", self.name, message.get("type"))
@@ -350,6 +482,12 @@ class ChinwagClient:
         await self._to("media-state", target, audio=audio, video=video, screen=screen)
 
 
+def _policy(reconnect: bool | ReconnectPolicy) -> ReconnectPolicy:
+    if isinstance(reconnect, ReconnectPolicy):
+        return reconnect
+    return ReconnectPolicy() if reconnect else ReconnectPolicy(attempts=0)
+
+
 @contextlib.asynccontextmanager
 async def connect(
     url: str,
@@ -358,10 +496,16 @@ async def connect(
     features: Iterable[str] = DEFAULT_FEATURES,
     credential: str | None = None,
     connect_timeout: float = 10.0,
+    reconnect: bool | ReconnectPolicy = True,
 ) -> AsyncIterator[ChinwagClient]:
     """Connect and sign in for the ``async with`` block; see :meth:`ChinwagClient.connect`."""
     client = ChinwagClient(
-        url, name, features=features, credential=credential, connect_timeout=connect_timeout
+        url,
+        name,
+        features=features,
+        credential=credential,
+        connect_timeout=connect_timeout,
+        reconnect=reconnect,
     )
     await client.connect()
     try:

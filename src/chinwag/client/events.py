@@ -27,6 +27,9 @@ __all__ = [
     "MediaState",
     "NameTaken",
     "Presence",
+    "Reconnecting",
+    "Resumed",
+    "SessionLost",
     "SignedIn",
     "Unknown",
     "UserList",
@@ -52,11 +55,17 @@ class Welcome(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SignedIn(Event):
-    """``signed-in``: the name (after any numbering) and the features accepted."""
+    """``signed-in``: the name (after any numbering) and the features accepted.
+
+    ``resume`` is the token that takes this session back after a drop;
+    ``resumed`` says whether this sign-in continued an earlier session.
+    """
 
     id: int | None
     name: str
     features: frozenset[str]
+    resume: str | None = None
+    resumed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +202,40 @@ class ErrorReceived(Event):
     def exception(self) -> ErrorReply:
         """The same error as an exception, to raise."""
         return ErrorReply(self.code, self.message, self.for_type, self.target)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconnecting(Event):
+    """Made by the client, not the server: the socket dropped (``code``), retrying.
+
+    Attempt number ``attempt`` starts after ``delay`` seconds. Sends raise
+    ConnectionClosed until :class:`Resumed` or :class:`SessionLost`.
+    """
+
+    attempt: int
+    delay: float
+    code: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resumed(Event):
+    """Made by the client: back after a drop, and the server kept the session.
+
+    Messages sent to this user meanwhile follow; calls carry on.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionLost(Event):
+    """Made by the client: back after a drop, but as a new session.
+
+    The server had ended the old one (restart, grace ran out): others saw this
+    user leave, calls were hung up, and ``name`` may differ from before.
+    """
+
+    name: str
 
 
 @dataclass(frozen=True, kw_only=True)

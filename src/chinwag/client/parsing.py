@@ -160,6 +160,8 @@ _PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
         id=_opt_int(m, "id"),
         name=_str(m, "name"),
         features=frozenset(_names(m, "features")),
+        resume=_opt_str(m, "resume"),
+        resumed=_bool(m, "resumed", False),
     ),
     "rejectusername": lambda m: NameTaken(raw=m, name=_str(m, "name")),
     "userlist": lambda m: UserList(

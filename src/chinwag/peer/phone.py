@@ -39,6 +39,7 @@ from ..client import (
     Event,
     HangUp,
     IceCandidate,
+    SessionLost,
     VideoAnswer,
     VideoOffer,
 )
@@ -174,6 +175,12 @@ class Phone:
         line = self.line
         if isinstance(event, ErrorReceived):
             self._on_error(event)
+            return
+        if isinstance(event, SessionLost):
+            # A new session after a drop: the server has already hung up our partner.
+            if line is not None:
+                logger.info("the session was lost; the call with %s ended", line.remote)
+                await self._end_line()
             return
         sender = getattr(event, "name", None)
         if line is not None and sender == line.remote:

@@ -69,7 +69,11 @@ def _cancel_on_signals() -> None:
 
 @contextlib.asynccontextmanager
 async def _phone(
-    args: argparse.Namespace, *, decide: Decide = accept_always, ring_timeout: float = RING_TIMEOUT
+    args: argparse.Namespace,
+    *,
+    decide: Decide = accept_always,
+    ring_timeout: float = RING_TIMEOUT,
+    reconnect: bool = True,
 ) -> AsyncIterator[Phone | None]:
     """Sign in and set up the phone both commands use, with the media their flags ask for.
 
@@ -77,7 +81,7 @@ async def _phone(
     cancels the calling task: catch CancelledError to hang up cleanly.
     """
     _cancel_on_signals()
-    client = ChinwagClient(args.server, args.name)
+    client = ChinwagClient(args.server, args.name, reconnect=reconnect)
     try:
         await client.connect()
     except (ClientError, TimeoutError) as error:
@@ -116,7 +120,8 @@ async def run_peer(args: argparse.Namespace) -> str:
 
 async def run_call(args: argparse.Namespace) -> str:
     """Call ``args.target`` and return the outcome name."""
-    async with _phone(args, ring_timeout=args.ring_timeout) as phone:
+    # One call, then an exit status: a dropped connection ends it rather than retrying.
+    async with _phone(args, ring_timeout=args.ring_timeout, reconnect=False) as phone:
         if phone is None:
             return "error"
         runner = asyncio.create_task(phone.run())
