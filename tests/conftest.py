@@ -9,30 +9,16 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Playwright, async_playwright
 
-from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
 from tests.chromium import launch_chromium
-from tests.support import Client
-
-StartServer = Callable[..., Awaitable[ChinwagServer]]
+from tests.support import Client, StartServer, server_factory
 
 
 @pytest.fixture
 async def start_server() -> AsyncIterator[StartServer]:
     """Factory: start a real server on an ephemeral loopback port; stopped after the test."""
-    servers: list[ChinwagServer] = []
-
-    async def start(**overrides: Any) -> ChinwagServer:
-        overrides.setdefault("host", "127.0.0.1")
-        overrides.setdefault("port", 0)
-        server = ChinwagServer(settings_for_tests(**overrides))
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
+    async with server_factory() as start:
+        yield start
 
 
 @pytest.fixture

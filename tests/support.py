@@ -8,12 +8,39 @@ checks its type, so tests never sleep and hope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
+from chinwag.config import settings_for_tests
+from chinwag.server import ChinwagServer
+
 DEFAULT_TIMEOUT = 5.0
+
+StartServer = Callable[..., Awaitable[ChinwagServer]]
+
+
+@contextlib.asynccontextmanager
+async def server_factory(**defaults: Any) -> AsyncIterator[StartServer]:
+    """Start real servers on ephemeral loopback ports (``defaults``, then each call's
+    overrides); every one is stopped when the block ends."""
+    servers: list[ChinwagServer] = []
+
+    async def start(**overrides: Any) -> ChinwagServer:
+        settings = {"host": "127.0.0.1", "port": 0, **defaults, **overrides}
+        server = ChinwagServer(settings_for_tests(**settings))
+        await server.start()
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            await server.stop()
 
 
 class Client:

@@ -8,7 +8,7 @@ event loop (see ``pytestmark`` in each module) so the browser is launched once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,12 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import Browser, Playwright
 
-from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person
 from tests.chromium import launch_chromium
+from tests.support import StartServer, server_factory
 
-__all__ = ["OpenPerson", "StartServer"]
+__all__ = ["OpenPerson"]
 
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
 
@@ -33,8 +33,6 @@ TEST_SETTINGS: dict[str, Any] = {
     "heartbeat": 1.0,
     "presence_interval": 0.02,
 }
-
-StartServer = Callable[..., Awaitable[ChinwagServer]]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -48,17 +46,8 @@ async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def start_chinwag() -> AsyncIterator[StartServer]:
     """Factory: start a real chinwag server (test settings plus overrides); stopped after."""
-    servers: list[ChinwagServer] = []
-
-    async def start(**overrides: Any) -> ChinwagServer:
-        server = ChinwagServer(settings_for_tests(**{**TEST_SETTINGS, **overrides}))
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
+    async with server_factory(**TEST_SETTINGS) as start:
+        yield start
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -31,9 +31,10 @@ import pytest_asyncio
 from playwright.async_api import Browser, Playwright, expect
 
 from chinwag.server import ChinwagServer
-from tests.browser.conftest import OpenPerson, StartServer
+from tests.browser.conftest import OpenPerson
 from tests.browser.people import Person, call_and_accept
 from tests.chromium import CHROMIUM, chromium_flags
+from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 

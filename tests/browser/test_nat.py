@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import StartServer
 from tests.browser.people import OpenPerson, call_and_accept, connect_call
 from tests.coturn import Coturn, crash_and_restart, start_coturn, stop_coturn
+from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 

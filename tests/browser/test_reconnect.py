@@ -10,9 +10,8 @@ import pytest
 from playwright.async_api import expect
 
 from chinwag.server import ChinwagServer
-from tests.browser.conftest import StartServer
 from tests.browser.people import OpenPerson, Person, connect_call, two_people
-from tests.support import Client
+from tests.support import Client, StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 

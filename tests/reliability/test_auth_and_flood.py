@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
 from chinwag.auth import issue_token
-from chinwag.server import ChinwagServer
-from tests.support import Client
+from tests.support import Client, StartServer
 
-StartServer = Callable[..., Awaitable[ChinwagServer]]
 SECRET = "token-secret-for-tests"
 
 

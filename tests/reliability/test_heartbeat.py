@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import StartServer
 from tests.reliability.rawws import RawSocket
-from tests.support import Client
+from tests.support import Client, StartServer
 
 HEARTBEAT = 0.2
 MISSES = 2

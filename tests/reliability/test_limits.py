@@ -11,9 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import StartServer
 from tests.reliability.rawws import TEXT, RawSocket, client_frame, http_exchange, upgrade_request
-from tests.support import Client
+from tests.support import Client, StartServer
 
 CONTINUATION = 0x0
 

@@ -10,9 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chinwag.logs import setup_logging
-from tests.conftest import StartServer
 from tests.reliability.rawws import http_exchange
-from tests.support import Client
+from tests.support import Client, StartServer
 
 PASSWORD = "hunter2-Sesame"
 CHAT = "the-secret-plans-are-in-the-blue-folder"

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from chinwag.server import ChinwagServer
-from tests.support import Client
+from tests.support import Client, StartServer
 
 Connect = Callable[..., Awaitable[Client]]
 
@@ -117,7 +117,7 @@ async def test_half_open_upgrade_is_refused(server: ChinwagServer) -> None:
 
 
 async def test_dribbling_http_connection_is_closed(
-    start_server: Callable[..., Awaitable[ChinwagServer]],
+    start_server: StartServer,
 ) -> None:
     server = await start_server(http_timeout=0.3)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from chinwag.server import ChinwagServer
-from tests.support import Client
+from tests.support import Client, StartServer
 
 Connect = Callable[..., Awaitable[Client]]
 FEATURES = ["deltas", "ringing", "plain-text"]
@@ -125,7 +125,7 @@ async def test_deltas_client_gets_list_then_deltas(connect: Connect) -> None:
     await dora.expect("presence", joined=[], left=["eve"])
 
 
-async def test_presence_is_coalesced(start_server: Callable[..., Awaitable[ChinwagServer]]) -> None:
+async def test_presence_is_coalesced(start_server: StartServer) -> None:
     server = await start_server(presence_interval=0.5)
     watcher = await Client.open(server.port)
     others = [await Client.open(server.port) for _ in range(5)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
@@ -11,10 +11,9 @@ import pytest
 from chinwag.bus.memory import MemoryBus, MemoryHub
 from chinwag.config import settings_for_tests
 from chinwag.server import ChinwagServer
-from tests.support import Client
+from tests.support import Client, StartServer
 
 FEATURES = ["deltas", "ringing", "plain-text"]
-StartServer = Callable[..., Awaitable[ChinwagServer]]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
