@@ -247,9 +247,9 @@ class Lobby:
         """Calls in progress with at least one side on this node."""
         return self._calls.active_pairs(self._local)
 
-    def local_records(self) -> list[UserRecord]:
-        """This node's users, for re-claiming names after the bus reconnects."""
-        return [self._record(m) for m in self._local.values()]
+    def local_names(self) -> list[str]:
+        """The users signed in on this node (connected or parked)."""
+        return list(self._local)
 
     def ice_for_token(self, token: str) -> dict[str, Any] | None:
         """The ``ice-servers`` message for the session holding ``token``, if any."""

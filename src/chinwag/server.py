@@ -613,7 +613,7 @@ class ChinwagServer:
 
     def _metrics(self, headers: Mapping[str, str]) -> Response:
         lobby = self.lobby
-        local = [record.name for record in lobby.local_records()]
+        local = lobby.local_names()
         ringing = sum(1 for n in local if lobby.partner_of(n) is not None and not lobby.is_busy(n))
         snapshot = Snapshot(
             sockets=len(self.sockets),
