@@ -26,7 +26,7 @@ import contextlib
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -503,16 +503,7 @@ async def _cost_aiohttp(port: int, pairs: int, window: int, seconds: float) -> d
                     counter[0] += 1
                     await socket.send_str(reply)
 
-        readers = [asyncio.create_task(bounce(i)) for i in range(len(sockets))]
-        for k in range(0, len(sockets), 2):
-            for _ in range(window):
-                await sockets[k].send_str(texts[k])
-        result = await _measure_counting(counter, seconds)
-        for reader in readers:
-            reader.cancel()
-        for socket in sockets:
-            await socket.close()
-    return result
+        return await _ping_pong(sockets, texts, bounce, _send_aiohttp, window, seconds, counter)
 
 
 async def _aiohttp_sign_in(session: Any, port: int, name: str) -> Any:
@@ -555,10 +546,31 @@ async def _cost_websockets(port: int, pairs: int, window: int, seconds: float) -
                 counter[0] += 1
                 await socket.send(reply)
 
+    return await _ping_pong(sockets, texts, bounce, _send_websockets, window, seconds, counter)
+
+
+async def _send_aiohttp(socket: Any, text: str) -> None:
+    await socket.send_str(text)
+
+
+async def _send_websockets(socket: Any, text: str) -> None:
+    await socket.send(text)
+
+
+async def _ping_pong(
+    sockets: list[Any],
+    texts: list[str],
+    bounce: Callable[[int], Coroutine[Any, Any, None]],
+    send: Callable[[Any, str], Awaitable[None]],
+    window: int,
+    seconds: float,
+    counter: list[int],
+) -> dict[str, Any]:
+    """Start every socket's bouncer, prime ``window`` messages per pair, and measure."""
     readers = [asyncio.create_task(bounce(i)) for i in range(len(sockets))]
     for k in range(0, len(sockets), 2):
         for _ in range(window):
-            await sockets[k].send(texts[k])
+            await send(sockets[k], texts[k])
     result = await _measure_counting(counter, seconds)
     for reader in readers:
         reader.cancel()
