@@ -22,6 +22,7 @@ cameras use ``fake_device_2`` (MJPEG, decoded to I420 like a real webcam).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from playwright.async_api import Browser, Playwright
 
@@ -49,16 +50,33 @@ CHROMIUM_FLAGS: list[str] = [
 ]
 
 
+Prompt = Literal["allow", "deny", "none"]
+
+
 def chromium_flags(
-    *, cameras: int = 1, allow_media: bool = True, mdns: bool = False, extra: Sequence[str] = ()
+    *,
+    cameras: int | None = 1,
+    prompt: Prompt = "allow",
+    mdns: bool = False,
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """:data:`CHROMIUM_FLAGS` with ``cameras`` fake cameras, the permission prompt saying yes
-    (or no), host candidates hidden behind mDNS names when ``mdns``, then ``extra``."""
+    """:data:`CHROMIUM_FLAGS`, changed as asked, then ``extra``.
+
+    ``cameras``: how many fake cameras (fake microphones come with them; 0 means
+    microphones only), or None for no fake devices at all (only the host's).
+    ``prompt``: the permission prompt says yes, says no, or is not faked (then
+    only what a context was granted is allowed). ``mdns``: hide host
+    candidates behind mDNS names.
+    """
     flags = []
     for flag in CHROMIUM_FLAGS:
         if flag == _FAKE_DEVICES and cameras != 1:
+            if cameras is None:
+                continue
             flag = f"{_FAKE_DEVICES}=device-count={cameras}"
-        elif flag == _FAKE_PROMPT and not allow_media:
+        elif flag == _FAKE_PROMPT and prompt != "allow":
+            if prompt == "none":
+                continue
             flag = f"{_FAKE_PROMPT}=deny"
         elif flag == _NO_MDNS and mdns:
             continue
@@ -69,11 +87,11 @@ def chromium_flags(
 async def launch_chromium(
     playwright: Playwright,
     *,
-    cameras: int = 1,
-    allow_media: bool = True,
+    cameras: int | None = 1,
+    prompt: Prompt = "allow",
     mdns: bool = False,
     extra: Sequence[str] = (),
 ) -> Browser:
     """Launch headless Debian Chromium with :func:`chromium_flags`; the caller closes it."""
-    flags = chromium_flags(cameras=cameras, allow_media=allow_media, mdns=mdns, extra=extra)
+    flags = chromium_flags(cameras=cameras, prompt=prompt, mdns=mdns, extra=extra)
     return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)

@@ -38,7 +38,7 @@ TEST_SETTINGS: dict[str, Any] = {
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """A Chromium whose (fake) permission prompt says no to camera, microphone and screen."""
-    chromium = await launch_chromium(playwright, allow_media=False)
+    chromium = await launch_chromium(playwright, prompt="deny")
     yield chromium
     await chromium.close()
 

@@ -24,7 +24,8 @@ missing kind (seen with ``device-count=0`` for cameras).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -33,13 +34,12 @@ from playwright.async_api import Browser, Playwright, expect
 from chinwag.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
 from tests.browser.people import Person, call_and_accept
-from tests.chromium import CHROMIUM, chromium_flags
+from tests.chromium import launch_chromium
 from tests.support import StartServer
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+Launch = Callable[..., Awaitable[Browser]]
 
-_FAKE_DEVICES = "--use-fake-device-for-media-stream"
-_FAKE_PROMPT = "--use-fake-ui-for-media-stream"
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 # Simulated, see the module docstring: no microphone, and the exact rejection
 # Chromium gives for a kind it has no device of.
@@ -63,10 +63,6 @@ async () => (await navigator.mediaDevices.enumerateDevices())
 """
 
 
-async def _launch(playwright: Playwright, flags: Sequence[str]) -> Browser:
-    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
     """Longer rings than the suite's 2 s: the callee answers a question before accepting."""
@@ -74,37 +70,18 @@ async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def cameraless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    """Fake microphones, no camera."""
-    chromium = await _launch(playwright, chromium_flags(cameras=0))
-    yield chromium
-    await chromium.close()
+async def launch(playwright: Playwright) -> AsyncIterator[Launch]:
+    """Factory: a Chromium with its own devices and prompt (tests/chromium.py options)."""
+    browsers: list[Browser] = []
 
+    async def open_browser(**options: Any) -> Browser:
+        browser = await launch_chromium(playwright, **options)
+        browsers.append(browser)
+        return browser
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def unprompted_browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    """Fake devices, no fake prompt: only what a context was granted is allowed."""
-    flags = [flag for flag in chromium_flags() if not flag.startswith(_FAKE_PROMPT)]
-    chromium = await _launch(playwright, flags)
-    yield chromium
-    await chromium.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def deviceless_browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    """No fake devices: only what the host has (nothing, on the test machines)."""
-    flags = [flag for flag in chromium_flags() if not flag.startswith(_FAKE_DEVICES)]
-    chromium = await _launch(playwright, flags)
-    yield chromium
-    await chromium.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def busy_microphone_browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    """Fake devices whose audio stream cannot be started (NotReadableError)."""
-    chromium = await _launch(playwright, chromium_flags(extra=["--fail-audio-stream-creation"]))
-    yield chromium
-    await chromium.close()
+    yield open_browser
+    for browser in browsers:
+        await browser.close()
 
 
 async def sender_kinds(person: Person) -> list[str]:
@@ -150,9 +127,9 @@ async def test_caller_denied_camera_rings_nobody(
 
 
 async def test_caller_refused_camera_calls_audio_only(
-    open_person: OpenPerson, unprompted_browser: Browser, chinwag: ChinwagServer
+    open_person: OpenPerson, launch: Launch, chinwag: ChinwagServer
 ) -> None:
-    alice = await open_person("alice", in_browser=unprompted_browser)
+    alice = await open_person("alice", in_browser=await launch(prompt="none"))
     await alice.context.grant_permissions(["microphone"], origin=chinwag.url)
     bob = await open_person("bob")
 
@@ -173,10 +150,10 @@ async def test_caller_refused_camera_calls_audio_only(
 
 
 async def test_callee_without_camera_talks_audio_only(
-    open_person: OpenPerson, cameraless_browser: Browser
+    open_person: OpenPerson, launch: Launch
 ) -> None:
     alice = await open_person("alice")
-    bob = await open_person("bob", in_browser=cameraless_browser)
+    bob = await open_person("bob", in_browser=await launch(cameras=0))
 
     await call_and_accept(alice, bob)
     await sees_question(bob, "No camera was found. Continue with audio only?")
@@ -214,10 +191,10 @@ async def test_caller_without_microphone_calls_video_only(open_person: OpenPerso
 
 
 async def test_callee_with_no_devices_declines_in_words(
-    open_person: OpenPerson, deviceless_browser: Browser
+    open_person: OpenPerson, launch: Launch
 ) -> None:
     alice = await open_person("alice")
-    bob = await open_person("bob", in_browser=deviceless_browser)
+    bob = await open_person("bob", in_browser=await launch(cameras=None))
     devices = await bob.page.evaluate(_CAPTURE_DEVICES)
     assert devices == [], f"this host has capture devices, so 'none' cannot happen: {devices}"
 
@@ -231,10 +208,10 @@ async def test_callee_with_no_devices_declines_in_words(
 
 
 async def test_callee_microphone_in_use_declines_in_words(
-    open_person: OpenPerson, busy_microphone_browser: Browser
+    open_person: OpenPerson, launch: Launch
 ) -> None:
     alice = await open_person("alice")
-    bob = await open_person("bob", in_browser=busy_microphone_browser)
+    bob = await open_person("bob", in_browser=await launch(extra=["--fail-audio-stream-creation"]))
 
     await call_and_accept(alice, bob)
     await bob.sees_notice("in use by another application")
