@@ -145,3 +145,14 @@ class Client:
                 aiohttp.WSMsgType.CLOSING,
             ):
                 return self.ws.close_code, msg.extra
+
+
+async def two_signed_in(connect: Callable[..., Awaitable[Client]]) -> tuple[Client, Client]:
+    """alice and bob, signed in as reference clients, each holding the list of both."""
+    alice = await connect()
+    bob = await connect()
+    await alice.sign_in("alice")
+    await bob.sign_in("bob")
+    await alice.wait_for("userlist", users=["alice", "bob"])
+    await bob.wait_for("userlist", users=["alice", "bob"])
+    return alice, bob

@@ -8,19 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from chinwag.server import ChinwagServer
-from tests.support import Client, StartServer
+from tests.support import Client, StartServer, two_signed_in
 
 Connect = Callable[..., Awaitable[Client]]
-
-
-async def two_signed_in(connect: Connect) -> tuple[Client, Client]:
-    alice = await connect()
-    bob = await connect()
-    await alice.sign_in("alice")
-    await bob.sign_in("bob")
-    await alice.wait_for("userlist", users=["alice", "bob"])
-    await bob.wait_for("userlist", users=["alice", "bob"])
-    return alice, bob
 
 
 async def still_works(alice: Client, bob: Client) -> None:

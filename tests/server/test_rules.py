@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from chinwag.server import ChinwagServer
-from tests.support import Client, StartServer
+from tests.support import Client, StartServer, two_signed_in
 
 Connect = Callable[..., Awaitable[Client]]
 FEATURES = ["deltas", "ringing", "plain-text"]
@@ -54,22 +54,13 @@ async def test_invalid_name_gets_error_and_no_sign_in(connect: Connect) -> None:
 
 
 async def test_rename_updates_everyone(connect: Connect) -> None:
-    alice = await connect()
-    bob = await connect()
-    await alice.sign_in("alice")
-    await bob.sign_in("bob")
-    await alice.wait_for("userlist", users=["alice", "bob"])
+    alice, bob = await two_signed_in(connect)
     await alice.send({"type": "username", "name": "alicia"})
     await bob.wait_for("userlist", users=["bob", "alicia"])
 
 
 async def test_chat_identity_is_bound_to_the_connection(connect: Connect) -> None:
-    alice = await connect()
-    bob = await connect()
-    await alice.sign_in("alice")
-    await bob.sign_in("bob")
-    await alice.wait_for("userlist", users=["alice", "bob"])
-    await bob.wait_for("userlist", users=["alice", "bob"])
+    alice, bob = await two_signed_in(connect)
     await alice.send({"type": "message", "text": "hi", "id": bob.id, "name": "bob"})
     for client in (alice, bob):
         line = await client.expect("message", text="hi", name="alice", id=alice.id)
@@ -77,11 +68,7 @@ async def test_chat_identity_is_bound_to_the_connection(connect: Connect) -> Non
 
 
 async def test_someone_elses_id_cannot_rename_them(connect: Connect) -> None:
-    alice = await connect()
-    bob = await connect()
-    await alice.sign_in("alice")
-    await bob.sign_in("bob")
-    await alice.wait_for("userlist", users=["alice", "bob"])
+    alice, bob = await two_signed_in(connect)
     await alice.send({"type": "username", "name": "mallory", "id": bob.id})
     await bob.wait_for("userlist", users=["bob", "mallory"])
 

@@ -85,6 +85,15 @@ class Cluster:
         self.run(node, self.nodes[node].receive(conn, json.dumps(message)))
         return conn
 
+    def resume(self, node: str, name: str, token: str, **extra: Any) -> int:
+        """A new connection on ``node`` that signs in with a resume token; returns it."""
+        self.next += 1
+        conn = self.next
+        self.run(node, self.nodes[node].connect(conn))
+        hello = {"type": "username", "name": name, "resume": token, **extra}
+        self.run(node, self.nodes[node].receive(conn, json.dumps(hello)))
+        return conn
+
     def say(self, node: str, conn: int, **fields: Any) -> None:
         self.run(node, self.nodes[node].receive(conn, json.dumps(fields)))
 
@@ -235,11 +244,7 @@ def test_a_session_resumes_on_another_node_with_its_name_calls_and_messages() ->
     c.run("a", c.nodes["a"].disconnect(alice, clean=False))  # parked on a
     c.say("b", bob, type="new-ice-candidate", target="alice", candidate={"n": 1})
     c.got("b", bob)
-    back = c.next + 1
-    c.next = back
-    c.run("b", c.nodes["b"].connect(back))
-    hello = {"type": "username", "name": "alice", "resume": token, "features": FEATURES}
-    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    back = c.resume("b", "alice", token, features=FEATURES)
     messages = c.got("b", back)
     welcome = next(m for m in messages if m["type"] == "signed-in")
     assert welcome["name"] == "alice" and welcome["resumed"] is True
@@ -259,11 +264,7 @@ def test_an_ended_session_on_another_node_signs_in_afresh() -> None:
     alice = c.join("a", "alice", FEATURES)
     token = resume_token(c, "a", alice)
     c.run("a", c.nodes["a"].disconnect(alice, clean=True))  # gone for good
-    back = c.next + 1
-    c.next = back
-    c.run("b", c.nodes["b"].connect(back))
-    hello = {"type": "username", "name": "alice", "resume": token, "features": FEATURES}
-    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    back = c.resume("b", "alice", token, features=FEATURES)
     messages = c.got("b", back)
     assert [m.get("code") for m in messages if m["type"] == "error"] == ["bad-resume"]
     assert next(m for m in messages if m["type"] == "signed-in")["name"] == "alice"
@@ -274,11 +275,7 @@ def test_a_silent_node_does_not_hold_a_sign_in_forever() -> None:
     alice = c.join("a", "alice", FEATURES)
     token = resume_token(c, "a", alice)
     c.mute.add("a")
-    back = c.next + 1
-    c.next = back
-    c.run("b", c.nodes["b"].connect(back))
-    hello = {"type": "username", "name": "carol", "resume": token, "features": FEATURES}
-    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    back = c.resume("b", "carol", token, features=FEATURES)
     c.say("b", back, type="message", text="waiting")  # held until the sign-in settles
     assert [m["type"] for m in c.got("b", back)] == ["id"]
     c.now += 3.5
@@ -298,11 +295,7 @@ def test_a_handed_over_session_keeps_its_seq_and_what_was_missed() -> None:
     for n in range(3):
         c.say("b", bob, type="new-ice-candidate", target="alice", candidate={"n": n})
     c.run("a", c.nodes["a"].disconnect(alice, clean=False))
-    back = c.next + 1
-    c.next = back
-    c.run("b", c.nodes["b"].connect(back))
-    hello = {"type": "username", "name": "alice", "resume": token, "seq": 1, "features": []}
-    c.run("b", c.nodes["b"].receive(back, json.dumps(hello)))
+    back = c.resume("b", "alice", token, seq=1, features=[])
     got = [m for m in c.got("b", back) if m["type"] == "new-ice-candidate"]
     assert [m["seq"] for m in got] == [2, 3]
     c.say("b", bob, type="new-ice-candidate", target="alice")
