@@ -417,12 +417,13 @@ class Lobby:
 
     def _to_member(self, member: _Member, payload: bytes) -> None:
         """Deliver now, or queue while the member is parked."""
-        if "seq" in member.features:
+        numbered = "seq" in member.features
+        if numbered:
             member.seq += 1
             payload = with_seq(payload, member.seq)
         if member.conn is not None:
             self._out.append(Send((member.conn,), payload))
-            if "seq" in member.features:
+            if numbered:
                 self._remember(member, payload)
             return
         assert member.backlog is not None

@@ -663,9 +663,10 @@ async def serve_forever(settings: Settings) -> None:
     print(f"chinwag listening on {server.url}", flush=True)
     if server.certificate is not None:
         print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
-    for url in server.network_urls():
+    network_urls = server.network_urls()
+    for url in network_urls:
         print(f"  from other machines: {url}", flush=True)
-    if server.network_urls() and server.certificate is None:
+    if network_urls and server.certificate is None:
         print(
             "  (browsers allow camera and microphone only on localhost or over HTTPS:"
             " add --self-signed for phones and laptops on your network)",
