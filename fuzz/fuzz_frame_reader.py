@@ -14,7 +14,7 @@ import sys
 
 import atheris
 
-from chinwag.websocket import FrameReader, Message, Violation
+from chinwag.transport.websocket import FrameReader, Message, Violation
 
 MAX_SIZE = 1024
 

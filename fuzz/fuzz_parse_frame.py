@@ -15,8 +15,8 @@ from typing import Any
 
 import atheris
 
-from chinwag.errors import ERROR_CODES, ProtocolError
-from chinwag.protocol import Chat, Relay, SignIn, parse_frame
+from chinwag.core.errors import ERROR_CODES, ProtocolError
+from chinwag.core.protocol import Chat, Relay, SignIn, parse_frame
 
 TYPES = ["username", "message", "video-offer", "hang-up", "call-invite", "userlist", "error", ""]
 FIELDS = ["type", "name", "text", "target", "features", "resume", "credential", "sdp"]

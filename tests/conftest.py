@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Playwright, async_playwright
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.chromium import launch_chromium
 from tests.support import Client, StartServer, server_factory
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chinwag.config import settings_for_tests
-from chinwag.turn import IceServers
+from chinwag.nat.turn import IceServers
 
 __all__ = ["Coturn", "crash_and_restart", "free_port", "start_coturn", "stop_coturn"]
 

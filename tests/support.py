@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 
 DEFAULT_TIMEOUT = 5.0
 

@@ -1,8 +1,9 @@
 """chinwag: self-hosted chat and video calling on one port.
 
-The package is laid out by concern: ``protocol`` (wire records, no I/O),
-``lobby`` (presence, names and routing rules, no I/O), ``websocket`` (RFC 6455
-framing, no I/O), ``server`` (the asyncio transport), ``config`` and ``cli``.
+The package is laid out by concern: ``core`` (the rules, no I/O),
+``transport`` (HTTP and WebSocket on asyncio), ``cluster`` (the bus between
+processes), ``nat`` (STUN, TURN), ``client`` and ``peer`` (Python clients),
+``web`` (the browser client), ``config`` and ``cli``. docs/design.md draws it.
 """
 
 from __future__ import annotations

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
-from .auth import add_token_command
 from .config import ConfigError, add_arguments, load_settings
+from .core.auth import issue_token
 from .logs import setup_logging
+from .nat.turn import add_turn_config_command
 from .peer.cli import add_peer_commands
-from .turn import add_turn_config_command
 
 __all__ = ["build_parser", "main"]
 
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve_forever
+    from .transport.server import serve_forever
 
     settings = load_settings(args)
     setup_logging(settings.log_level, settings.log_format)
@@ -69,3 +71,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 logging.getLogger("chinwag").addHandler(logging.NullHandler())
+
+
+def add_token_command(subparsers: Any) -> None:
+    """Add ``chinwag token NAME --ttl SECONDS`` to the CLI's subcommands.
+
+    The secret comes from ``--token-secret``, ``CHINWAG_TOKEN_SECRET`` or the
+    config file, as for ``serve``.
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "token",
+        help="print a signed sign-in token for NAME (needs token_secret)",
+        description=(
+            "Print a sign-in token (an HS256 JWT with sub=NAME and exp) that a chinwag server "
+            "with the same token_secret accepts as `credential`. Prefer CHINWAG_TOKEN_SECRET "
+            "or a config file to --token-secret: command lines are visible to other users."
+        ),
+    )
+    parser.add_argument("name", metavar="NAME", help="the username the token is for")
+    parser.add_argument(
+        "--ttl", type=float, default=3600.0, help="seconds until it expires; default 3600"
+    )
+    parser.add_argument(
+        "--token-secret", metavar="SECRET", help="HMAC secret (env CHINWAG_TOKEN_SECRET)"
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML file with token_secret")
+    parser.set_defaults(handler=_token_command)
+
+
+def _token_command(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    if not settings.token_secret:
+        raise ConfigError("token needs token_secret (--token-secret or CHINWAG_TOKEN_SECRET)")
+    if args.ttl <= 0:
+        raise ConfigError("--ttl must be positive")
+    sys.stdout.write(issue_token(settings.token_secret, args.name, time.time() + args.ttl) + "\n")
+    return 0

@@ -16,7 +16,7 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import Browser, Playwright
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person
 from tests.chromium import launch_chromium
 from tests.support import StartServer, server_factory

@@ -31,7 +31,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Playwright, expect
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
 from tests.browser.people import Person, call_and_accept
 from tests.chromium import launch_chromium

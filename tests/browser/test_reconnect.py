@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, connect_call, two_people
 from tests.support import Client, StartServer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from chinwag.bus.base import Bus
-from chinwag.bus.memory import MemoryBus, MemoryHub
-from chinwag.bus.redis import RedisBus
+from chinwag.cluster.bus import Bus
+from chinwag.cluster.memory import MemoryBus, MemoryHub
+from chinwag.cluster.redis import RedisBus
 from tests.cluster.support import Recorder
 
 #: Short timings so that lease lapses and reconnections happen within a test.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chinwag.bus.events import BusEvent, NamesLost, NodeUsers, UserRecord
+from chinwag.core.events import BusEvent, NamesLost, NodeUsers, UserRecord
 from tests.support import Client
 
 __all__ = ["ChinwagProcess", "Recorder", "eventually", "record", "until_list"]

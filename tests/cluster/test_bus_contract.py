@@ -1,10 +1,10 @@
-"""The Bus contract (chinwag/bus/base.py), one suite for MemoryBus and RedisBus."""
+"""The Bus contract (chinwag/cluster/bus.py), one suite for MemoryBus and RedisBus."""
 
 from __future__ import annotations
 
 import asyncio
 
-from chinwag.bus.events import ChatLine, Deliver, Joined, NodeGone
+from chinwag.core.events import ChatLine, Deliver, Joined, NodeGone
 from tests.cluster.conftest import Cluster
 from tests.cluster.support import eventually, record
 

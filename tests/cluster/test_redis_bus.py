@@ -12,8 +12,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from chinwag.bus import BusUnavailable
-from chinwag.bus.events import ChatLine, NamesLost, NodeGone, NodeUsers
+from chinwag.cluster import BusUnavailable
+from chinwag.core.events import ChatLine, NamesLost, NodeGone, NodeUsers
 from tests.cluster.conftest import FAST_BUS, Cluster, RedisServer
 from tests.cluster.support import eventually, record
 
@@ -21,8 +21,8 @@ from tests.cluster.support import eventually, record
 _DOOMED_NODE = textwrap.dedent(
     """
     import asyncio, sys
-    from chinwag.bus.redis import RedisBus
-    from chinwag.bus.events import UserRecord
+    from chinwag.cluster.redis import RedisBus
+    from chinwag.core.events import UserRecord
 
     async def main():
         bus = RedisBus(sys.argv[1], node="doomed", lease=1.0, renew_interval=0.2)

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
-from chinwag.stun import StunResponder, start_stun_server
+from chinwag.nat.stun import StunResponder, start_stun_server
 from tests.chromium import launch_chromium
 from tests.nat.conftest import new_peer_page
 

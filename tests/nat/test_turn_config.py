@@ -16,7 +16,7 @@ import pytest
 from aioice import stun, turn
 
 from chinwag.config import settings_for_tests
-from chinwag.turn import IceServers, coturn_config
+from chinwag.nat.turn import IceServers, coturn_config
 from tests.nat.conftest import StartCoturn
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

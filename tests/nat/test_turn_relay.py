@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from chinwag.turn import IceServers
+from chinwag.nat.turn import IceServers
 from tests.nat.conftest import OpenPeerPage, StartCoturn
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]

@@ -25,7 +25,7 @@ from playwright.async_api import Browser
 
 from chinwag.client import ChinwagClient
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.coturn import Coturn, start_coturn, stop_coturn
 from tests.peer.support import BrowserUser
 

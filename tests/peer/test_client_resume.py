@@ -28,7 +28,7 @@ from chinwag.client import (
 from chinwag.config import settings_for_tests
 from chinwag.peer.media import CallMedia, MediaOptions
 from chinwag.peer.phone import DialOutcome, Phone
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.peer.support import FrameCounter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

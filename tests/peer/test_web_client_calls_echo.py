@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from chinwag.peer.cli import EXIT_CODES
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.browser.people import Person
 from tests.peer.support import start_cli
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chinwag.auth import issue_token
+from chinwag.core.auth import issue_token
 from tests.support import Client, StartServer
 
 SECRET = "token-secret-for-tests"

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.reliability.fuzzing import FUZZ
 from tests.reliability.rawws import RawSocket, client_frame, upgrade_request
 from tests.reliability.test_limits import chat_still_works

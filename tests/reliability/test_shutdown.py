@@ -8,7 +8,7 @@ import time
 import aiohttp
 
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.reliability.rawws import RawSocket
 from tests.support import Client
 

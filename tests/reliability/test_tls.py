@@ -17,8 +17,8 @@ from cryptography import x509
 from playwright.async_api import async_playwright
 
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
-from chinwag.tls import local_addresses, self_signed
+from chinwag.transport.server import ChinwagServer
+from chinwag.transport.tls import local_addresses, self_signed
 from tests.browser.people import Person
 from tests.chromium import launch_chromium
 from tests.support import Client

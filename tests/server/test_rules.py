@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.support import Client, StartServer, two_signed_in
 
 Connect = Callable[..., Awaitable[Client]]

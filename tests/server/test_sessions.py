@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
-from chinwag.bus.memory import MemoryBus, MemoryHub
+from chinwag.cluster.memory import MemoryBus, MemoryHub
 from chinwag.config import settings_for_tests
-from chinwag.server import ChinwagServer
+from chinwag.transport.server import ChinwagServer
 from tests.support import Client, StartServer
 
 FEATURES = ["deltas", "ringing", "plain-text"]

@@ -1,4 +1,4 @@
-"""Sign-in credentials, tokens and page origins (chinwag.auth: pure functions)."""
+"""Sign-in credentials, tokens and page origins (chinwag.core.auth: pure functions)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from chinwag.auth import (
+from chinwag.cli import add_token_command
+from chinwag.config import settings_for_tests
+from chinwag.core.auth import (
     Authenticator,
-    add_token_command,
     issue_token,
     origin_allowed,
     read_token,
 )
-from chinwag.config import settings_for_tests
-from chinwag.errors import ProtocolError
+from chinwag.core.errors import ProtocolError
 
 NOW = 1_700_000_000.0
 SECRET = "s3cret-shared-with-the-issuer"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chinwag.calls import CallBook
+from chinwag.core.calls import CallBook
 
 
 def test_invite_accept_hang_up() -> None:

@@ -26,7 +26,7 @@ from chinwag.client import (
     parse_event,
     websocket_url,
 )
-from chinwag.errors import ChinwagError
+from chinwag.core.errors import ChinwagError
 
 
 def test_full_list_sets_users_in_order_and_busy() -> None:

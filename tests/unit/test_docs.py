@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chinwag.errors import ERROR_CODES
+from chinwag.core.errors import ERROR_CODES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from chinwag.effects import Close, Send
-from chinwag.lobby import Lobby
+from chinwag.core.effects import Close, Send
+from chinwag.core.lobby import Lobby
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

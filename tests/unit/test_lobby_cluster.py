@@ -6,8 +6,7 @@ import json
 from collections import deque
 from typing import Any
 
-from chinwag.bus.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
-from chinwag.effects import (
+from chinwag.core.effects import (
     Adopt,
     Claim,
     Close,
@@ -19,7 +18,8 @@ from chinwag.effects import (
     Send,
     UpdateRecord,
 )
-from chinwag.lobby import Lobby
+from chinwag.core.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
+from chinwag.core.lobby import Lobby
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

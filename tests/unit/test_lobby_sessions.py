@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from chinwag.effects import Close, Send
-from chinwag.errors import ProtocolError
-from chinwag.limits import Rate
-from chinwag.lobby import Lobby, Policy
+from chinwag.core.effects import Close, Send
+from chinwag.core.errors import ProtocolError
+from chinwag.core.limits import Rate
+from chinwag.core.lobby import Lobby, Policy
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 

@@ -7,8 +7,8 @@ import json
 import msgspec
 import pytest
 
-from chinwag.errors import ProtocolError
-from chinwag.protocol import Chat, Relay, SignIn, escape_html, parse_frame, relayed, strip_tags
+from chinwag.core.errors import ProtocolError
+from chinwag.core.protocol import Chat, Relay, SignIn, escape_html, parse_frame, relayed, strip_tags
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from aioice.ice import StunProtocol, server_reflexive_candidate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chinwag.stun import StunResponder, answer, start_stun_server
+from chinwag.nat.stun import StunResponder, answer, start_stun_server
 
 COOKIE = struct.pack("!I", 0x2112A442)
 

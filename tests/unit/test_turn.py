@@ -10,7 +10,7 @@ import hmac
 import pytest
 
 from chinwag.config import ConfigError, settings_for_tests
-from chinwag.turn import (
+from chinwag.nat.turn import (
     IceServers,
     add_turn_config_command,
     coturn_config,

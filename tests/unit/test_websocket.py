@@ -8,7 +8,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chinwag.websocket import (
+from chinwag.transport.websocket import (
     BINARY,
     CLOSE,
     PING,

@@ -26,11 +26,11 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
   the event to every :class:`Subscription` and callback.
 * :mod:`.errors` - what the client raises::
 
-    ChinwagError (chinwag.errors)
+    ChinwagError (chinwag.core.errors)
     └── ClientError          raised by this client
         ├── ConnectionClosed the socket closed (or never opened)
         └── ErrorReply       the server answered with an ``error`` message;
-                             ``code`` is one of chinwag.errors.ERROR_CODES
+                             ``code`` is one of chinwag.core.errors.ERROR_CODES
 """
 
 from __future__ import annotations

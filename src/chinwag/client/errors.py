@@ -2,16 +2,16 @@
 
 ::
 
-    ChinwagError (chinwag.errors)
+    ChinwagError (chinwag.core.errors)
     └── ClientError          raised by this client
         ├── ConnectionClosed the socket closed (or never opened)
         └── ErrorReply       the server answered with an ``error`` message;
-                             ``code`` is one of chinwag.errors.ERROR_CODES
+                             ``code`` is one of chinwag.core.errors.ERROR_CODES
 """
 
 from __future__ import annotations
 
-from ..errors import ChinwagError
+from ..core.errors import ChinwagError
 
 __all__ = ["ClientError", "ConnectionClosed", "ErrorReply"]
 
@@ -31,7 +31,7 @@ class ConnectionClosed(ClientError):
 class ErrorReply(ClientError):
     """The server refused something this client sent (an ``error`` message).
 
-    ``code`` is a code from :data:`chinwag.errors.ERROR_CODES`, ``for_type``
+    ``code`` is a code from :data:`chinwag.core.errors.ERROR_CODES`, ``for_type``
     the type of the message that failed, ``target`` the user it concerned.
     """
 

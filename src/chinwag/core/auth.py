@@ -25,24 +25,19 @@ Two kinds of credential, either or both enabled:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
 import ipaddress
 import json
-import sys
-import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from .config import ConfigError, Settings, load_settings
 from .errors import ProtocolError
 
 __all__ = [
     "Authenticator",
-    "add_token_command",
     "issue_token",
     "origin_allowed",
     "read_token",
@@ -119,6 +114,15 @@ def _looks_like_token(credential: str) -> bool:
     return credential.count(".") == 2 and credential.startswith("eyJ")
 
 
+class AuthSettings(Protocol):
+    """The two settings sign-in checks read (``config.Settings`` has them)."""
+
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def token_secret(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Authenticator:
     """Checks sign-in credentials against a shared password and/or a token secret."""
@@ -127,7 +131,7 @@ class Authenticator:
     token_secret: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Authenticator | None:
+    def from_settings(cls, settings: AuthSettings) -> Authenticator | None:
         """The authenticator the settings ask for, or None when sign-in is open."""
         if not settings.password and not settings.token_secret:
             return None
@@ -210,42 +214,3 @@ def origin_allowed(
     if host and origin_host == _host_and_port(host, "https" if secure else "http"):
         return True
     return not allowed and _is_loopback(origin_host[0])
-
-
-# -- `chinwag token` ----------------------------------------------------------
-
-
-def add_token_command(subparsers: Any) -> None:
-    """Add ``chinwag token NAME --ttl SECONDS`` to the CLI's subcommands.
-
-    The secret comes from ``--token-secret``, ``CHINWAG_TOKEN_SECRET`` or the
-    config file, as for ``serve``.
-    """
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "token",
-        help="print a signed sign-in token for NAME (needs token_secret)",
-        description=(
-            "Print a sign-in token (an HS256 JWT with sub=NAME and exp) that a chinwag server "
-            "with the same token_secret accepts as `credential`. Prefer CHINWAG_TOKEN_SECRET "
-            "or a config file to --token-secret: command lines are visible to other users."
-        ),
-    )
-    parser.add_argument("name", metavar="NAME", help="the username the token is for")
-    parser.add_argument(
-        "--ttl", type=float, default=3600.0, help="seconds until it expires; default 3600"
-    )
-    parser.add_argument(
-        "--token-secret", metavar="SECRET", help="HMAC secret (env CHINWAG_TOKEN_SECRET)"
-    )
-    parser.add_argument("--config", metavar="FILE", help="TOML file with token_secret")
-    parser.set_defaults(handler=_token_command)
-
-
-def _token_command(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    if not settings.token_secret:
-        raise ConfigError("token needs token_secret (--token-secret or CHINWAG_TOKEN_SECRET)")
-    if args.ttl <= 0:
-        raise ConfigError("--ttl must be positive")
-    sys.stdout.write(issue_token(settings.token_secret, args.name, time.time() + args.ttl) + "\n")
-    return 0

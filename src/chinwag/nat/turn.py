@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .config import ConfigError, Settings, add_arguments, load_settings
+from ..config import ConfigError, Settings, add_arguments, load_settings
 
 __all__ = [
     "DENIED_PEER_NETWORKS",

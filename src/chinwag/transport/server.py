@@ -2,8 +2,8 @@
 
 One :class:`_Connection` (an ``asyncio.Protocol``) per TCP connection. It
 speaks HTTP/1.1 through h11 until a WebSocket upgrade, then parses frames
-with :mod:`chinwag.websocket` and feeds complete messages to the
-:class:`~chinwag.lobby.Lobby`. Effects the lobby returns are carried out by
+with :mod:`chinwag.transport.websocket` and feeds complete messages to the
+:class:`~chinwag.core.lobby.Lobby`. Effects the lobby returns are carried out by
 :class:`ChinwagServer`.
 
 Why not aiohttp's WebSocket: a connection here costs one small object and
@@ -33,20 +33,20 @@ from typing import cast
 
 import h11
 
-from . import __version__
-from .auth import Authenticator, origin_allowed
-from .bus import Bus, create_bus
-from .cluster import ClusterLink
-from .config import Settings
-from .effects import Close, ConnId, Effect, Send
-from .errors import ProtocolError
-from .limits import Rate
-from .lobby import Lobby, Policy
-from .metrics import CONTENT_TYPE, Metrics, Snapshot, render
+from .. import __version__
+from ..cluster import Bus, create_bus
+from ..cluster.link import ClusterLink
+from ..config import Settings
+from ..core.auth import Authenticator, origin_allowed
+from ..core.effects import Close, ConnId, Effect, Send
+from ..core.errors import ProtocolError
+from ..core.limits import Rate
+from ..core.lobby import Lobby, Policy
+from ..metrics import CONTENT_TYPE, Metrics, Snapshot, render
+from ..nat.stun import StunResponder, start_stun_server
+from ..nat.turn import IceServers
 from .routes import Response, Routes, json_response, load_web_files, text
-from .stun import StunResponder, start_stun_server
 from .tls import Certificate, local_addresses, server_context
-from .turn import IceServers
 from .websocket import (
     BINARY,
     CLOSE,
@@ -63,7 +63,7 @@ from .websocket import (
 
 __all__ = ["ChinwagServer", "serve_forever"]
 
-log = logging.getLogger("chinwag.server")
+log = logging.getLogger("chinwag.transport.server")
 
 _WEBSOCKET_PATHS = frozenset({"/", "/ws"})
 #: Presence updates are spaced so that they write at most this much per second.

@@ -2,7 +2,7 @@
 
 The lobby decides (claim this name, publish that event, forward this message
 to that node); :class:`ClusterLink` carries those effects to the
-:class:`~chinwag.bus.Bus` and feeds the bus's events and claim results back
+:class:`~chinwag.cluster.Bus` and feeds the bus's events and claim results back
 into the lobby. Awaiting the bus happens here, in tasks the link owns, never
 in the lobby.
 """
@@ -14,14 +14,14 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
-from .bus import Bus, BusUnavailable
-from .bus.events import BusEvent, NodeUsers, UserRecord
-from .effects import Adopt, Claim, Effect, Forward, HandOver, Publish, Release, UpdateRecord
-from .lobby import Lobby
+from ..core.effects import Adopt, Claim, Effect, Forward, HandOver, Publish, Release, UpdateRecord
+from ..core.events import BusEvent, NodeUsers, UserRecord
+from ..core.lobby import Lobby
+from . import Bus, BusUnavailable
 
 __all__ = ["ClusterLink"]
 
-log = logging.getLogger("chinwag.cluster")
+log = logging.getLogger("chinwag.cluster.link")
 
 Apply = Callable[[Iterable[Effect]], None]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from .base import Bus, EventHandler
-from .events import BusEvent, NodeGone, UserRecord
+from ..core.events import BusEvent, NodeGone, UserRecord
+from .bus import Bus, EventHandler
 
 __all__ = ["MemoryBus", "MemoryHub"]
 

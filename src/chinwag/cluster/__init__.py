@@ -1,14 +1,14 @@
 """Fan-out between chinwag processes: one interface, two implementations.
 
-A :class:`Bus` carries :mod:`events <chinwag.bus.events>` between the lobbies
+A :class:`Bus` carries :mod:`events <chinwag.core.events>` between the lobbies
 of several processes ("nodes") so that they behave as one server: a claimed
 username is unique across nodes, presence changes reach every node, and a
 message for a user on another node is delivered there.
 
-* :class:`~chinwag.bus.memory.MemoryBus` (the default): nodes in one process
-  share a :class:`~chinwag.bus.memory.MemoryHub`; a lone server uses a hub of
+* :class:`~chinwag.cluster.memory.MemoryBus` (the default): nodes in one process
+  share a :class:`~chinwag.cluster.memory.MemoryHub`; a lone server uses a hub of
   its own. No dependencies.
-* :class:`~chinwag.bus.redis.RedisBus` (``--redis URL``): nodes in different
+* :class:`~chinwag.cluster.redis.RedisBus` (``--redis URL``): nodes in different
   processes or machines share one Redis.
 
 Both pass the same contract tests (``tests/cluster/test_bus_contract.py``).
@@ -16,7 +16,7 @@ Both pass the same contract tests (``tests/cluster/test_bus_contract.py``).
 
 from __future__ import annotations
 
-from .base import Bus, BusUnavailable, EventHandler
+from .bus import Bus, BusUnavailable, EventHandler
 
 __all__ = ["Bus", "BusUnavailable", "EventHandler", "create_bus"]
 

@@ -62,12 +62,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .base import Bus, BusUnavailable, EventHandler
-from .events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+from .bus import Bus, BusUnavailable, EventHandler
 
 __all__ = ["RedisBus"]
 
-log = logging.getLogger("chinwag.bus.redis")
+log = logging.getLogger("chinwag.cluster.redis")
 
 _ERRORS = (RedisError, OSError)  # what a lost or refused connection raises
 _MAX_CONNECTIONS = 32  # to Redis, per node: pub/sub, writer, ticker, and claims

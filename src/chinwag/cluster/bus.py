@@ -6,8 +6,8 @@ import abc
 import uuid
 from collections.abc import Callable
 
-from ..errors import ServerError
-from .events import BusEvent, UserRecord
+from ..core.errors import ServerError
+from ..core.events import BusEvent, UserRecord
 
 __all__ = ["Bus", "BusUnavailable", "EventHandler"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .bus.events import BusEvent, UserRecord
+from .events import BusEvent, UserRecord
 
 __all__ = [
     "Adopt",

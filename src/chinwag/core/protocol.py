@@ -1,7 +1,7 @@
 """Wire records: what a client may send, checked at the edge (no I/O).
 
 ``parse_frame`` turns one text frame into one of three typed records, or
-raises :class:`~chinwag.errors.ProtocolError` with the code that says what was
+raises :class:`~chinwag.core.errors.ProtocolError` with the code that says what was
 wrong. The lobby never sees a raw dict it has not checked.
 
 The reference protocol (see ``docs/protocol.md``): ``username`` signs in or

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from .config import ConfigError, Settings
+from ..config import ConfigError, Settings
 
 __all__ = ["Certificate", "local_addresses", "self_signed", "server_context", "state_dir"]
 

@@ -39,7 +39,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .bus.events import (
+from .calls import CallBook
+from .effects import (
+    Adopt,
+    Claim,
+    Close,
+    ConnId,
+    Effect,
+    Forward,
+    HandOver,
+    Publish,
+    Release,
+    Send,
+    UpdateRecord,
+)
+from .errors import ProtocolError, error_message
+from .events import (
     BusEvent,
     ChatLine,
     Deliver,
@@ -57,21 +72,6 @@ from .bus.events import (
     Undeliverable,
     UserRecord,
 )
-from .calls import CallBook
-from .effects import (
-    Adopt,
-    Claim,
-    Close,
-    ConnId,
-    Effect,
-    Forward,
-    HandOver,
-    Publish,
-    Release,
-    Send,
-    UpdateRecord,
-)
-from .errors import ProtocolError, error_message
 from .limits import Rate, TokenBucket
 from .presence import PresenceTracker
 from .protocol import (
