@@ -90,7 +90,9 @@ class RunningCli:
             return self.finished
         self.process.terminate()
         try:
-            async with asyncio.timeout(10):
+            # Generous: aiortc's shutdown (closing peer connections, TURN
+            # allocations) can take seconds when the machine is busy.
+            async with asyncio.timeout(30):
                 output, _ = await self.process.communicate()
         except TimeoutError:
             self.process.kill()
