@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from . import __version__
 from .auth import add_token_command
 from .config import ConfigError, add_arguments, load_settings
+from .history.cli import add_history_commands
 from .logs import setup_logging
 from .peer.cli import add_peer_commands
 from .turn import add_turn_config_command
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_turn_config_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
+    add_history_commands(commands)
     return parser
 
 
