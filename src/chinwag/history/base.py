@@ -241,7 +241,7 @@ class HistoryStore(ABC):
 
     async def _write_forever(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._closing.is_set():
             if not self._pending:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -267,7 +267,7 @@ class HistoryStore(ABC):
                 self._write_streak = 0
 
     async def _prune_forever(self) -> None:
-        while True:
+        while not self._closing.is_set():
             await self.prune()
             await self._pause(self.prune_interval)
 
