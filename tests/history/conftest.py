@@ -57,7 +57,8 @@ async def make_store(
     made: list[HistoryStore] = []
     url = request.getfixturevalue("redis_server").url if request.param == "redis" else None
 
-    def make(retention: Retention = Retention(), **options: Any) -> HistoryStore:
+    def make(retention: Retention | None = None, **options: Any) -> HistoryStore:
+        retention = retention or Retention()
         options = {"clock": clock, "prune_interval": 3600.0, **options}
         store: HistoryStore
         if url is not None:
@@ -70,5 +71,3 @@ async def make_store(
     yield make
     for store in made:
         await store.close()
-
-

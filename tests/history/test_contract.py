@@ -16,7 +16,7 @@ async def test_recent_gives_the_newest_lines_oldest_first_with_growing_ids(
     assert [r.text for r in records] == [f"line {n} 🙂 <b>é</b>" for n in range(3, 8)]
     assert [r.name for r in records] == [f"user{n}" for n in range(3, 8)]
     ids = [r.id for r in records]
-    assert ids == sorted(set(ids)) and 0 < ids[0] and ids[-1] < 2**53
+    assert ids == sorted(set(ids)) and ids[0] > 0 and ids[-1] < 2**53
     assert all(r.room == "lobby" for r in records)
     assert store.written == 8 and store.failed == 0 and store.dropped == 0
 
