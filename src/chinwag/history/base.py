@@ -281,7 +281,10 @@ class HistoryStore(ABC):
         self._write_streak += 1
         if self._write_streak == 1:
             log.warning(
-                "history writes failing, %d lines queued and retried: %s", self.pending, error
+                "history writes failing, %d lines queued and retried: %s: %s",
+                self.pending,
+                type(error).__name__,
+                error,
             )
 
     async def _query(self, operation: Awaitable[_T]) -> _T | list[ChatRecord]:
