@@ -57,7 +57,14 @@ class SqliteHistory(HistoryStore):
     async def _write(self, lines: Sequence[ChatLine]) -> None:
         rows = [(line.room, line.name, line.date_ms, line.text) for line in lines]
         sql = "INSERT INTO lines (room, name, date_ms, text) VALUES (?, ?, ?, ?)"
-        await self._run(lambda db: db.executemany(sql, rows), write=True)
+
+        def insert(db: sqlite3.Connection) -> None:
+            # Returns nothing on purpose: a cursor handed to the event loop's thread and
+            # collected there would reset its statement while this thread uses the
+            # connection (SQLITE_MISUSE, "bad parameter or other API misuse").
+            db.executemany(sql, rows).close()
+
+        await self._run(insert, write=True)
 
     async def _recent(self, room: str, limit: int) -> list[ChatRecord]:
         return await self._select_newest("room = ?", (room,), limit)
