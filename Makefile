@@ -23,7 +23,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	$(BIN)/chinwag serve --host $(HOST) --port $(PORT)
+	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --data-dir ./data
 
 system-deps:
 	@missing=""; for p in $(TEST_DEBS); do \

@@ -1,8 +1,9 @@
-"""Fixtures shared by every test directory: a real chinwag server in-process, one Chromium."""
+"""Fixtures shared by every test directory: a real chinwag server, one Chromium, Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.async_api import Browser, Playwright, async_playwright
 
 from chinwag.transport.server import ChinwagServer
 from tests.chromium import launch_chromium
+from tests.redis_server import RedisServer
 from tests.support import Client, StartServer, server_factory
 
 
@@ -57,3 +59,14 @@ async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     chromium = await launch_chromium(playwright, cameras=3)
     yield chromium
     await chromium.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server for one test, stopped afterwards."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,6 +13,7 @@ from typing import Any
 from . import __version__
 from .config import ConfigError, add_arguments, load_settings
 from .core.auth import issue_token
+from .history.cli import add_history_commands
 from .logs import setup_logging
 from .nat.turn import add_turn_config_command
 from .peer.cli import add_peer_commands
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_turn_config_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
+    add_history_commands(commands)
     return parser
 
 

@@ -71,6 +71,16 @@ class Settings:
         None, "redis://HOST:PORT/DB to share one lobby across chinwag processes"
     )
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
+    # chat history
+    data_dir: str | None = _opt(
+        None, "directory for chinwag's files (default $XDG_DATA_HOME/chinwag or ~/.local/share)"
+    )
+    history: bool = _opt(
+        True, "keep public chat lines per room (in data_dir, or in Redis with --redis)"
+    )
+    history_lines: int = _opt(50, "stored lines a client is sent when it joins a room")
+    history_max_lines: int = _opt(1000, "lines kept per room; older ones are deleted")
+    history_max_age: float = _opt(30.0, "days a line is kept before it is deleted")
     # reliability and security
     drain: float = _opt(
         0.0,
@@ -116,6 +126,10 @@ class Settings:
             raise ConfigError("use either turn_secret or turn_username/turn_password, not both")
         if self.workers > 1 and not self.redis:
             raise ConfigError("workers > 1 needs redis, so the processes share one lobby")
+        if self.history_max_lines < 1 or self.history_max_age <= 0:
+            raise ConfigError("history_max_lines and history_max_age must be positive")
+        if not 0 <= self.history_lines <= self.history_max_lines:
+            raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
 

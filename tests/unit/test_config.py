@@ -50,6 +50,8 @@ def test_lists_and_booleans_from_env_and_flags() -> None:
         ({"CHINWAG_CERT": "a.pem"}, "cert and key go together"),
         ({"CHINWAG_WORKERS": "2"}, "workers > 1 needs redis"),
         ({"CHINWAG_SELF_SIGNED": "maybe"}, "self_signed cannot be 'maybe'"),
+        ({"CHINWAG_HISTORY_LINES": "2000"}, "history_lines must be between 0 and"),
+        ({"CHINWAG_HISTORY_MAX_AGE": "0"}, "history_max_lines and history_max_age must be"),
     ],
 )
 def test_errors_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -62,6 +64,12 @@ def test_unknown_key_in_file(tmp_path: Path) -> None:
     config.write_text("prot = 1\n")
     with pytest.raises(ConfigError, match="unknown settings prot"):
         load_settings(flags("--config", str(config)), {})
+
+
+def test_history_is_on_by_default_and_off_with_one_setting() -> None:
+    assert load_settings(flags(), {}).history is True
+    assert load_settings(flags(), {"CHINWAG_HISTORY": "off"}).history is False
+    assert load_settings(flags("--no-history"), {}).history is False
 
 
 def test_secrets_are_redacted() -> None:
