@@ -20,6 +20,7 @@ import random
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,11 @@ def free_port() -> int:
 
 
 def start_coturn(
-    workdir: Path, secret: str = "test-secret", config: str | None = None, port: int = 0
+    workdir: Path,
+    secret: str = "test-secret",
+    config: str | None = None,
+    port: int = 0,
+    wrapper: Sequence[str] = (),
 ) -> Coturn:
     """Run turnserver on loopback (on ``port``, or a free one); returns once it listens.
     Call :func:`stop_coturn` after.
@@ -75,12 +80,13 @@ def start_coturn(
     With ``config`` (a turnserver.conf text) coturn reads that file instead of
     the default credential flags; the loopback flags on the command line still
     take precedence over it. ``workdir`` (created if missing) holds the log,
-    the pid file and the config.
+    the pid file and the config. ``wrapper`` goes before ``turnserver`` on the
+    command line (e.g. ``faketime`` to set its clock).
     """
     port = port or free_port()
     relay_low = random.randrange(20000, 30000, 200)
     workdir.mkdir(parents=True, exist_ok=True)
-    command = ["turnserver"]
+    command = [*wrapper, "turnserver"]
     if config is None:
         command += [
             "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=chinwag",

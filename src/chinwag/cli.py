@@ -12,6 +12,7 @@ from . import __version__
 from .auth import add_token_command
 from .config import ConfigError, add_arguments, load_settings
 from .logs import setup_logging
+from .nat.doctor import add_doctor_command
 from .peer.cli import add_peer_commands
 from .turn import add_turn_config_command
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(serve)
     serve.set_defaults(handler=_serve)
     add_turn_config_command(commands)
+    add_doctor_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
     return parser
