@@ -27,7 +27,14 @@ from pathlib import Path
 from chinwag.config import settings_for_tests
 from chinwag.turn import IceServers
 
-__all__ = ["Coturn", "crash_and_restart", "free_port", "start_coturn", "stop_coturn"]
+__all__ = [
+    "Coturn",
+    "crash_and_restart",
+    "free_port",
+    "secret_flags",
+    "start_coturn",
+    "stop_coturn",
+]
 
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
@@ -53,6 +60,14 @@ class Coturn:
             ice_url=[self.url(transport)], turn_secret=secret or self.secret, turn_ttl=600
         )
         return IceServers.from_settings(settings)
+
+
+def secret_flags(secret: str) -> list[str]:
+    """turnserver flags for TURN REST credentials with ``secret``, no TLS, no admin CLI."""
+    return [
+        "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=chinwag",
+        "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
+    ]  # fmt: skip
 
 
 def free_port() -> int:
@@ -88,10 +103,7 @@ def start_coturn(
     workdir.mkdir(parents=True, exist_ok=True)
     command = [*wrapper, "turnserver"]
     if config is None:
-        command += [
-            "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=chinwag",
-            "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
-        ]  # fmt: skip
+        command += secret_flags(secret)
     else:
         (workdir / "turnserver.conf").write_text(config)
         command += ["-c", str(workdir / "turnserver.conf")]

@@ -111,7 +111,7 @@ async def diagnose(settings: Settings, patience: float = 3.0) -> list[Finding]:
     results = await asyncio.gather(*(_check_url(url, servers, patience) for url in servers.urls))
     tcp_urls = {(url.host, url.port) for url in servers.urls if url.transport == "tcp"}
     for url, url_findings in zip(servers.urls, results, strict=True):
-        if _udp_turn(url) and url_findings[-1].code == "unreachable":
+        if _over_udp(url) and url_findings[-1].code == "unreachable":
             udp_blocked = await _tcp_works(url, servers, patience, (url.host, url.port) in tcp_urls)
             url_findings[-1] = udp_blocked or url_findings[-1]
         findings.extend(url_findings)
@@ -232,14 +232,14 @@ async def _clock_explains(
     return True
 
 
-def _udp_turn(url: IceUrl) -> bool:
-    return url.scheme == "turn" and url.transport in (None, "udp")
+def _over_udp(url: IceUrl) -> bool:
+    return url.scheme in ("stun", "turn") and url.transport in (None, "udp")
 
 
 async def _tcp_works(
     url: IceUrl, servers: IceServers, patience: float, tcp_configured: bool
 ) -> Finding | None:
-    """For a UDP TURN URL that got no answer: if the same host and port answer over TCP,
+    """For a UDP URL that got no answer: if the same host and port answer over TCP,
     the finding that names "UDP blocked, TCP fine"; None if TCP fails too."""
     target = replace(_target(url, servers), transport="tcp")
     try:
