@@ -141,14 +141,17 @@ class Lab:
     # -- changing the network ----------------------------------------------------
 
     @contextlib.contextmanager
-    def udp_blocked(self, router: str) -> Iterator[None]:
-        """While inside: ``router`` drops every UDP packet its LAN sends out (TCP still passes)."""
-        rule = ["FORWARD", "-i", "lan", "-p", "udp", "-j", "DROP"]
-        self.exec(f"r-{router}", "iptables", "-I", *rule)
+    def firewall(self, role: str, *rule: str) -> Iterator[None]:
+        """While inside: the iptables ``rule`` (chain first) is in force in ``role``."""
+        self.exec(role, "iptables", "-I", *rule)
         try:
             yield
         finally:
-            self.exec(f"r-{router}", "iptables", "-D", *rule)
+            self.exec(role, "iptables", "-D", *rule)
+
+    def udp_blocked(self, router: str) -> contextlib.AbstractContextManager[None]:
+        """While inside: ``router`` drops every UDP packet its LAN sends out (TCP still passes)."""
+        return self.firewall(f"r-{router}", "FORWARD", "-i", "lan", "-p", "udp", "-j", "DROP")
 
     def set_wan(self, router: str, up: bool) -> None:
         """Unplug (or plug back) ``router``'s link to the public side."""

@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 SECRET = "lab-secret"
 TURN_PORT = 3478
+RELAY_PORTS = (49160, 49360)
 GOOD_PORT, WRONG_SECRET_PORT = 8080, 8081  # inside the lab's own namespace
 GOOD_URL = f"http://{PUBLIC}:{GOOD_PORT}/"
 WRONG_SECRET_URL = f"http://{PUBLIC}:{WRONG_SECRET_PORT}/"
@@ -76,8 +77,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         assert not built.mapping_is_endpoint_independent("sym")
         turn = [
             "turnserver", *secret_flags(SECRET), f"--listening-ip={PUBLIC}",
-            f"--relay-ip={PUBLIC}", f"--listening-port={TURN_PORT}", "--min-port=49160",
-            "--max-port=49360", "--allowed-peer-ip=198.18.0.0-198.18.255.255",
+            f"--relay-ip={PUBLIC}", f"--listening-port={TURN_PORT}", f"--min-port={RELAY_PORTS[0]}",
+            f"--max-port={RELAY_PORTS[1]}", "--allowed-peer-ip=198.18.0.0-198.18.255.255",
             "--log-file=stdout", "--simple-log", f"--pidfile={built.workdir / 'turn.pid'}",
         ]  # fmt: skip
         built.start("pub", turn, "coturn.log")
@@ -217,6 +218,17 @@ async def test_wrong_secret_fails_the_call_and_doctor_names_it(lab: Lab, open_pe
     assert code == 1
     refused = {f["check"] for f in findings if f["code"] == "credentials-refused"}
     assert len(refused) == 2, findings  # the UDP and the TCP URL
+
+
+async def test_doctor_names_a_relay_whose_media_ports_are_closed(lab: Lab) -> None:
+    """Allocations work (port 3478 is open) but the relay ports are firewalled."""
+    relay_ports = ["INPUT", "-p", "udp", "--dport", "{}:{}".format(*RELAY_PORTS), "-j", "DROP"]
+    with lab.firewall("pub", *relay_ports):
+        code, findings = doctor_in(lab, "cone_a", SECRET)
+    no_data = [f for f in findings if f["code"] == "relay-no-data"]
+    # TCP allocations relay over UDP too, so both URLs are named.
+    assert code == 1 and len(no_data) == 2, findings
+    assert "min-port" in no_data[0]["fix"]
 
 
 async def test_path_cut_mid_call_recovers_within_10_seconds(lab: Lab, open_person: Any) -> None:

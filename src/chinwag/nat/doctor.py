@@ -92,6 +92,16 @@ _FIXES: Final = {
 }
 
 
+#: The step a probe error is reported under.
+_STEP_OF: Final = {
+    "resolve-failed": "resolve",
+    "unreachable": "reach",
+    "tls-failed": "reach",
+    "relay-no-data": "relay data",
+    "peer-refused": "relay data",
+}
+
+
 async def diagnose(settings: Settings, patience: float = 3.0) -> list[Finding]:
     """Every check for ``settings``, in a stable order; TURN URLs are probed concurrently."""
     findings = [_public_url_finding(settings)]
@@ -177,7 +187,7 @@ async def _check_url(url: IceUrl, servers: IceServers, patience: float) -> list[
         if url.is_turn:
             await _check_relay(url, servers, address, patience, found)
     except ProbeError as error:
-        step = {"resolve-failed": "resolve", "unreachable": "reach"}.get(error.code, "relay")
+        step = _STEP_OF.get(error.code, "allocate")
         detail = f"{target.transport.upper()}: {error.detail}"
         found(step, "fail", error.code, detail, _FIXES.get(error.code, ""))
     return findings
