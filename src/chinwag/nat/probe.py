@@ -198,7 +198,8 @@ async def _transact(step: Awaitable[T], patience: float, what: str) -> T:
     except stun.TransactionFailed as error:
         code, reason = error.response.attributes.get("ERROR-CODE", (0, "no error code"))
         if code in _CREDENTIAL_ERRORS:
-            raise ProbeError("credentials-refused", f"{what}: {code} {reason}") from None
+            detail = f"the relay refused the credentials ({what}: {code} {reason})"
+            raise ProbeError("credentials-refused", detail) from None
         if code == 403 and what == "ChannelBind":
             raise ProbeError("peer-refused", f"{what}: 403 {reason}") from None
         raise ProbeError("turn-error", f"{what}: {code} {reason}") from None
