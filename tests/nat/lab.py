@@ -205,41 +205,13 @@ def _build(lab: Lab) -> None:
 def _build_router(lab: Lab, router: str, symmetric: bool, index: int) -> None:
     pub, gateway, lan = lab.ns("pub"), lab.ns(f"r-{router}"), lab.ns(f"lan-{router}")
     port = f"p{index}"
-    lab.ip(
-        "-n",
-        gateway,
-        "link",
-        "add",
-        "name",
-        "wan",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        port,
-        "netns",
-        pub,
-    )
+    _veth(lab, gateway, "wan", pub, port)
     lab.ip("-n", pub, "link", "set", port, "master", "br0", "up")
     lab.ip("-n", gateway, "addr", "add", f"{lab.wan_address(router)}/24", "dev", "wan")
     lab.ip("-n", gateway, "link", "set", "wan", "up")
     lab.ip("-n", gateway, "route", "add", "default", "via", PUBLIC)
     subnet = f"198.18.{index + 1}"
-    lab.ip(
-        "-n",
-        gateway,
-        "link",
-        "add",
-        "name",
-        "lan",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        lan,
-    )
+    _veth(lab, gateway, "lan", lan, "eth0")
     lab.ip("-n", gateway, "addr", "add", f"{subnet}.1/24", "dev", "lan")
     lab.ip("-n", gateway, "link", "set", "lan", "up")
     lab.ip("-n", lan, "addr", "add", f"{subnet}.2/24", "dev", "eth0")
@@ -255,6 +227,12 @@ def _build_router(lab: Lab, router: str, symmetric: bool, index: int) -> None:
     for chain in ("INPUT", "FORWARD"):
         unasked = ["-i", "wan", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
         lab.exec(f"r-{router}", "iptables", "-A", chain, *unasked)
+
+
+def _veth(lab: Lab, namespace: str, name: str, peer_namespace: str, peer_name: str) -> None:
+    """A veth pair: ``name`` in ``namespace``, ``peer_name`` in ``peer_namespace``."""
+    link = ["link", "add", "name", name, "type", "veth", "peer", "name", peer_name]
+    lab.ip("-n", namespace, *link, "netns", peer_namespace)
 
 
 def _teardown(lab: Lab) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
+from ..auth import is_loopback_host
 from ..config import Settings, add_arguments, load_settings
 from ..turn import IceServers, IceUrl, rest_credentials
 from .probe import (
@@ -133,7 +133,7 @@ def _public_url_finding(settings: Settings) -> Finding:
     url = settings.public_url or f"{'https' if tls else 'http'}://{settings.host}:{settings.port}"
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.scheme == "https" or _is_loopback(host):
+    if parts.scheme == "https" or is_loopback_host(host):
         return Finding("public url", "ok", "ok", f"{url} is a secure context for browsers")
     return Finding(
         "public url",
@@ -144,15 +144,6 @@ def _public_url_finding(settings: Settings) -> Finding:
         "serve HTTPS (cert and key, or self_signed), or put a TLS proxy in front and "
         "set public_url=https://...",
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _target(url: IceUrl, servers: IceServers, secret_ttl: int | None = None) -> TurnTarget:
