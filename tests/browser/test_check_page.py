@@ -83,6 +83,21 @@ async def test_wrong_secret_says_the_relay_refused_the_credentials(
         await page.context.close()
 
 
+async def test_refused_camera_is_the_verdict_when_the_relay_works(
+    denying_browser: Browser, start_chinwag: StartServer, coturn: Coturn
+) -> None:
+    """Without a camera the relay call sends a drawn picture, so the network is still proven."""
+    server = await start_chinwag(ice_url=[coturn.url("udp")], turn_secret=TURN_SECRET)
+    page = await open_check_page(denying_browser, server)
+    try:
+        assert await verdict_of(page) == "no-media-access"
+        await expect(page.locator("#media-status")).to_contain_text("was refused")
+        report = await page.locator("#report").input_value()
+        assert "relay call: media flowed, route relay" in report, report
+    finally:
+        await page.context.close()
+
+
 async def test_no_turn_says_so(browser: Browser, chinwag: ChinwagServer) -> None:
     page = await open_check_page(browser, chinwag)
     try:
