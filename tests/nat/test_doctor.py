@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from chinwag.cli import main
+from chinwag.config import settings_for_tests
+from chinwag.turn import coturn_config
 from tests.coturn import free_port
 from tests.nat.conftest import StartCoturn
 
@@ -94,6 +96,20 @@ def test_plain_http_on_a_lan_address_is_named_for_cameras(
     assert codes(findings, "fail") == {"insecure-origin"}
     code, findings = doctor(capsys, *flags, "--public-url", "https://chat.example.org")
     assert code == 0, findings
+
+
+def test_relay_that_refuses_its_peers_is_named(
+    capsys: pytest.CaptureFixture[str], start_coturn: StartCoturn
+) -> None:
+    """coturn run from ``chinwag turn-config`` output denies 127.0.0.0/8 as a peer, so on
+    loopback it allocates but will not relay between its own allocations."""
+    settings = settings_for_tests(ice_url=["turn:turn.example.org"], turn_secret=SECRET)
+    coturn = start_coturn(SECRET, config=coturn_config(settings))
+    code, findings = doctor(capsys, *turn_flags(coturn.port, SECRET, "udp"))
+    assert code == 1
+    assert codes(findings, "fail") == {"peer-refused"}, findings
+    refused = next(f for f in findings if f["code"] == "peer-refused")
+    assert refused["check"].endswith("relay data") and "403" in refused["detail"]
 
 
 def test_turn_server_clock_ahead_is_named(
