@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 0.0.0.0
 PORT   ?= 6503
 # Debian packages the tests drive for real (browser, TURN relay, Redis).
-TEST_DEBS := chromium coturn redis-server
+TEST_DEBS := chromium coturn redis-server iptables faketime
 
 .PHONY: run test lint typecheck unit system-deps bench clean
 

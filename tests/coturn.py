@@ -20,13 +20,21 @@ import random
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chinwag.config import settings_for_tests
 from chinwag.nat.turn import IceServers
 
-__all__ = ["Coturn", "crash_and_restart", "free_port", "start_coturn", "stop_coturn"]
+__all__ = [
+    "Coturn",
+    "crash_and_restart",
+    "free_port",
+    "secret_flags",
+    "start_coturn",
+    "stop_coturn",
+]
 
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
@@ -54,6 +62,14 @@ class Coturn:
         return IceServers.from_settings(settings)
 
 
+def secret_flags(secret: str) -> list[str]:
+    """turnserver flags for TURN REST credentials with ``secret``, no TLS, no admin CLI."""
+    return [
+        "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=chinwag",
+        "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
+    ]  # fmt: skip
+
+
 def free_port() -> int:
     """A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both)."""
     for _ in range(50):
@@ -67,7 +83,11 @@ def free_port() -> int:
 
 
 def start_coturn(
-    workdir: Path, secret: str = "test-secret", config: str | None = None, port: int = 0
+    workdir: Path,
+    secret: str = "test-secret",
+    config: str | None = None,
+    port: int = 0,
+    wrapper: Sequence[str] = (),
 ) -> Coturn:
     """Run turnserver on loopback (on ``port``, or a free one); returns once it listens.
     Call :func:`stop_coturn` after.
@@ -75,17 +95,15 @@ def start_coturn(
     With ``config`` (a turnserver.conf text) coturn reads that file instead of
     the default credential flags; the loopback flags on the command line still
     take precedence over it. ``workdir`` (created if missing) holds the log,
-    the pid file and the config.
+    the pid file and the config. ``wrapper`` goes before ``turnserver`` on the
+    command line (e.g. ``faketime`` to set its clock).
     """
     port = port or free_port()
     relay_low = random.randrange(20000, 30000, 200)
     workdir.mkdir(parents=True, exist_ok=True)
-    command = ["turnserver"]
+    command = [*wrapper, "turnserver"]
     if config is None:
-        command += [
-            "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=chinwag",
-            "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
-        ]  # fmt: skip
+        command += secret_flags(secret)
     else:
         (workdir / "turnserver.conf").write_text(config)
         command += ["-c", str(workdir / "turnserver.conf")]

@@ -15,6 +15,7 @@ from .config import ConfigError, add_arguments, load_settings
 from .core.auth import issue_token
 from .history.cli import add_history_commands
 from .logs import setup_logging
+from .nat.doctor import add_doctor_command
 from .nat.turn import add_turn_config_command
 from .peer.cli import add_peer_commands
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(serve)
     serve.set_defaults(handler=_serve)
     add_turn_config_command(commands)
+    add_doctor_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
     add_history_commands(commands)

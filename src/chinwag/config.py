@@ -49,6 +49,11 @@ class Settings:
     http_timeout: float = _opt(
         15.0, "seconds an HTTP connection may stay idle or half-sent before it is closed"
     )
+    public_url: str | None = _opt(
+        None,
+        "the URL people open, if not http(s)://HOST:PORT (e.g. behind a TLS proxy);"
+        " `chinwag doctor` checks browsers can use cameras there",
+    )
     ring_timeout: float = _opt(30.0, "seconds a call rings before the caller gives up")
     # NAT traversal
     ice_url: list[str] = _list_opt(

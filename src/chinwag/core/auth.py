@@ -38,6 +38,7 @@ from .errors import ProtocolError
 
 __all__ = [
     "Authenticator",
+    "is_loopback_host",
     "issue_token",
     "origin_allowed",
     "read_token",
@@ -181,7 +182,8 @@ def _host_and_port(netloc: str, scheme: str) -> tuple[str, str]:
     return host, port or _DEFAULT_PORTS.get(scheme, "")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """True for localhost names and loopback addresses: where browsers allow cameras on HTTP."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -213,4 +215,4 @@ def origin_allowed(
     origin_host = _host_and_port(parts.netloc, parts.scheme)
     if host and origin_host == _host_and_port(host, "https" if secure else "http"):
         return True
-    return not allowed and _is_loopback(origin_host[0])
+    return not allowed and is_loopback_host(origin_host[0])

@@ -39,12 +39,14 @@ from ..client import (
     Event,
     HangUp,
     IceCandidate,
+    IceServers,
     SessionLost,
     VideoAnswer,
     VideoOffer,
 )
 from .call import Call, rtc_configuration
 from .media import CallMedia
+from .relays import working_relay_first
 
 __all__ = ["DialOutcome", "Phone"]
 
@@ -118,6 +120,8 @@ class Phone:
         # candidates reach aiortc in the order they were sent.
         self._lock = asyncio.Lock()
         self._watchers: set[asyncio.Task[None]] = set()
+        # The last ice-servers message and its TURN-reordered copy (see relays.py).
+        self._relay_order: tuple[IceServers, IceServers] | None = None
 
     @property
     def call(self) -> Call | None:
@@ -285,7 +289,7 @@ class Phone:
     # ---- talking
 
     async def _start_talking(self, line: _Line, *, polite: bool) -> None:
-        servers = await self.client.wait_for_ice_servers()
+        servers = await self._usable_ice_servers()
         line.stage = "talking"
         line.call = Call(
             self.client,
@@ -304,6 +308,16 @@ class Phone:
         held, line.held = line.held, []
         for event in held:
             await line.call.handle(event)
+
+    async def _usable_ice_servers(self) -> IceServers | None:
+        """The server's ICE servers with a TURN URL that works first (aiortc uses only
+        the first); probed once per ``ice-servers`` message."""
+        servers = await self.client.wait_for_ice_servers()
+        if servers is None:
+            return None
+        if self._relay_order is None or self._relay_order[0] is not servers:
+            self._relay_order = (servers, await working_relay_first(servers))
+        return self._relay_order[1]
 
     async def _watch(self, line: _Line, call: Call) -> None:
         """Hang up when the connection fails without a ``hang-up``."""

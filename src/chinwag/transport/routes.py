@@ -78,6 +78,8 @@ def load_web_files() -> dict[str, Response]:
     walk(root, "")
     if "/index.html" in files:
         files["/"] = files["/index.html"]
+    if "/check.html" in files:
+        files["/check"] = files["/check.html"]
     return files
 
 
