@@ -124,3 +124,67 @@ async def test_mesh_of_four_then_a_fifth_joins_and_one_leaves(
         print(f"signaling messages sent per person: {counts}")
     finally:
         await page.context.close()
+
+
+def pulses(name: str, on_ms: int, off_ms: int, until_ms: int, level: float = 0.2) -> list[Any]:
+    """Tracker input: ``name`` at ``level`` for on_ms, silent for off_ms, ... every 100 ms."""
+    return [
+        [t, {name: level if t % (on_ms + off_ms) < on_ms else 0.0}] for t in range(0, until_ms, 100)
+    ]
+
+
+async def test_speaking_hysteresis_holds_through_pauses_and_ignores_clicks(
+    browser: Browser, room_site: str
+) -> None:
+    page = await open_mesh_page(browser, room_site)
+    try:
+        track = "([steps]) => meshTest.track(steps)"
+        # Words with 300 ms gaps: speaking from the start until the end, never in between off.
+        states = await page.evaluate(track, [pulses("a", 400, 300, 4000)])
+        actives = [s["active"] for s in states]
+        first = actives.index("a")
+        assert first <= 3, actives
+        assert all(active == "a" for active in actives[first:]), actives
+        # Then silence: the highlight goes after the hold time, not at once.
+        silence = [[4000 + t, {"a": 0.0}] for t in range(0, 2000, 100)]
+        states = await page.evaluate(track, [pulses("a", 400, 300, 4000) + silence])
+        tail = [s["active"] for s in states[40:]]
+        assert tail[0] == "a" and tail[-1] is None, tail
+        # A single 100 ms click never counts as speaking.
+        click = [[t, {"a": 0.5 if t == 100 else 0.0}] for t in range(0, 2000, 100)]
+        assert all(s["speaking"] == [] for s in await page.evaluate(track, [click]))
+        # Two speakers: the louder takes over only after the first held it minDwellMs.
+        both = [[t, {"a": 0.1, "b": 0.05 if t < 600 else 0.3}] for t in range(0, 3000, 100)]
+        actives = [s["active"] for s in await page.evaluate(track, [both])]
+        switch = actives.index("b")
+        assert actives[:switch].count("a") >= 10 and set(actives[switch:]) == {"b"}, actives
+    finally:
+        await page.context.close()
+
+
+async def test_active_speaker_follows_real_audio_and_replace_track(
+    browser: Browser, room_site: str
+) -> None:
+    page = await open_mesh_page(browser, room_site)
+
+    async def active_for(name: str, wanted: str | None) -> bool:
+        seen = await page.evaluate("(n) => meshTest.speakers(n)", name)
+        return bool(seen) and seen[-1]["active"] == wanted
+
+    try:
+        await page.evaluate("meshTest.join('a', 'tone')")
+        await page.evaluate("meshTest.join('b', 'silence')")
+        await page.evaluate("meshTest.join('c', 'silence')")
+        await every_pair_decodes(page, "abc")
+        for listener in "bc":
+            await page.evaluate("(n) => meshTest.watch(n)", listener)
+        for listener in "bc":
+            await until(lambda n=listener: active_for(n, "a"), RISE_WITHIN, f"{listener}: not a")
+        # a goes quiet and c starts, through replaceTrack on every link of theirs.
+        await page.evaluate("meshTest.replaceAudio('a', 'silence')")
+        await page.evaluate("meshTest.replaceAudio('c', 'tone')")
+        await until(lambda: active_for("b", "c"), RISE_WITHIN, "b: c's tone not detected")
+        seen = await page.evaluate("meshTest.speakers('b')")
+        assert all(s["active"] in ("a", "c", None) for s in seen), seen
+    finally:
+        await page.context.close()
