@@ -8,6 +8,7 @@ event loop (see ``pytestmark`` in each module) so the browser is launched once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import Browser, Playwright
 
+import chinwag
+from chinwag.transport.routes import CONTENT_SECURITY_POLICY
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person
 from tests.chromium import launch_chromium
@@ -24,6 +27,8 @@ from tests.support import StartServer, server_factory
 __all__ = ["OpenPerson"]
 
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
+ROOM_PAGES = Path(__file__).parent / "room_page"
+WEB_FILES = Path(chinwag.__file__).parent / "web"
 
 #: Settings that keep browser tests short: 2 s rings, 1 s heartbeats.
 TEST_SETTINGS: dict[str, Any] = {
@@ -84,15 +89,41 @@ async def open_person(browser: Browser, chinwag: ChinwagServer) -> AsyncIterator
         await person.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def reference_site() -> AsyncIterator[str]:
-    """Serve the reference-client stand-in on its own loopback port; yields its base URL."""
-    app = web.Application()
-    app.router.add_static("/", REFERENCE_CLIENT)
+@contextlib.asynccontextmanager
+async def static_site(folders: dict[str, Path]) -> AsyncIterator[str]:
+    """Serve each folder under its URL prefix on a loopback port, with the chinwag page's CSP
+    (so what a page does here would also pass on the real page); yields the base URL."""
+
+    @web.middleware
+    async def same_policy(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+    app = web.Application(middlewares=[same_policy])
+    for prefix, folder in folders.items():
+        app.router.add_static(prefix, folder)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}/"
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def reference_site() -> AsyncIterator[str]:
+    """Serve the reference-client stand-in on its own loopback port; yields its base URL."""
+    async with static_site({"/": REFERENCE_CLIENT}) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def room_site() -> AsyncIterator[str]:
+    """The room-call test pages (tests/browser/room_page/) at ``/`` next to the web client's
+    files at ``/web/``, so the pages import the real modules; yields the base URL."""
+    async with static_site({"/web": WEB_FILES, "/": ROOM_PAGES}) as url:
+        yield url

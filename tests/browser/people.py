@@ -222,16 +222,7 @@ class Person:
     async def until(self, probe: Any, within: float, failure: str) -> Any:
         """Poll ``probe()`` (plain or async) until it gives something truthy; fail after
         ``within`` s."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            value = probe()
-            if inspect.isawaitable(value):
-                value = await value
-            if value:
-                return value
-            assert loop.time() < deadline, failure
-            await asyncio.sleep(0.1)
+        return await until(probe, within, failure)
 
     async def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -268,3 +259,18 @@ async def connect_call(caller: Person, callee: Person) -> None:
     await call_and_accept(caller, callee)
     await caller.wait_remote_video()
     await callee.wait_remote_video()
+
+
+async def until(probe: Any, within: float, failure: str) -> Any:
+    """Poll ``probe()`` (plain or async) every 0.1 s until it gives something truthy, and
+    return that; fail with ``failure`` after ``within`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        assert loop.time() < deadline, failure
+        await asyncio.sleep(0.1)

@@ -2,9 +2,12 @@
 // "perfect-negotiation" example: one factory, state in a closure, one
 // dispatcher for every incoming description and candidate.
 //
-// Roles (docs/protocol.md, "Ringing"): the callee is polite, the caller
-// impolite. On an offer collision the impolite side ignores the incoming offer
-// and the polite side rolls back its own (setRemoteDescription does that).
+// Used by both call kinds: call.js for a one-to-one call (docs/protocol.md,
+// "Ringing": the callee is polite, the caller impolite) and mesh.js for each
+// pair of a room call (the earlier joiner polite, see docs/web-client.md). The
+// caller decides the role; nothing here knows which kind of call it serves.
+// On an offer collision the impolite side ignores the incoming offer and the
+// polite side rolls back its own (setRemoteDescription does that).
 // Incoming messages are handled one at a time, in arrival order; candidates
 // that arrive before any remote description are held and applied after it.
 

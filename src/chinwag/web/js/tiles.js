@@ -1,0 +1,155 @@
+// The room call's tile grid: one tile per participant (video, name, muted /
+// camera-off / screen markers, speaking highlight, pin button). The layout
+// adapts to the count (layoutFor); room.css does the rest, including the
+// phone layout (a scrolling two-column grid). Names go in as text only.
+
+import { el } from "./ui.js";
+
+/** Every user-facing string of the tiles (a translation replaces this object). */
+export const TILE_WORDS = {
+  you: (name) => `${name} (you)`,
+  pin: (name) => `Pin ${name}`,
+  pinButton: "Pin",
+  muted: "Muted",
+  cameraOff: "Camera off",
+  screen: "Sharing screen",
+  speaking: "Speaking",
+};
+
+const MARKERS = [
+  ["muted", (state) => state.audio === false],
+  ["cameraOff", (state) => state.video === false],
+  ["screen", (state) => state.screen === true],
+];
+
+/**
+ * Columns and rows for `count` tiles on a wide screen: 1 one stage, 2 side
+ * by side, 3-4 2x2, 5-6 3x2, 7-9 3x3 (and square-ish beyond).
+ */
+export function layoutFor(count) {
+  const n = Math.max(1, count);
+  const columns = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : Math.ceil(Math.sqrt(n));
+  return { columns, rows: Math.ceil(n / columns) };
+}
+
+/**
+ * Build the grid inside `container` (emptied). onPin(name | null) is told
+ * when a pin button changes the pinned tile. Returns the grid object below.
+ */
+export function createTileGrid(container, { words = TILE_WORDS, onPin = () => {} } = {}) {
+  const tiles = new Map(); // name -> {element, video, markers, pinButton}
+  let pinned = null;
+  container.replaceChildren();
+  container.classList.add("room-grid");
+
+  function relayout() {
+    const others = pinned ? tiles.size - 1 : tiles.size;
+    const { columns, rows } = layoutFor(tiles.size);
+    container.dataset.count = String(tiles.size);
+    container.style.setProperty("--room-columns", String(columns));
+    container.style.setProperty("--room-rows", String(rows));
+    container.style.setProperty("--room-strip", String(Math.max(1, others)));
+    if (pinned) container.dataset.pinned = pinned;
+    else delete container.dataset.pinned;
+    for (const [name, tile] of tiles) {
+      const isPinned = name === pinned;
+      tile.element.dataset.pinned = String(isPinned);
+      tile.pinButton.setAttribute("aria-pressed", String(isPinned));
+    }
+  }
+
+  function buildTile(name, self) {
+    const element = el("section", { class: "room-tile", "aria-label": name, "data-self": self });
+    const video = el("video", { autoplay: true, playsinline: true });
+    video.muted = self; // our own voice would echo
+    const avatar = el("div", { class: "room-tile-avatar", "aria-hidden": "true" }, [...name][0] ?? "?");
+    const markerList = el("ul", { class: "room-tile-markers" });
+    const markers = {};
+    for (const [key] of MARKERS) {
+      markers[key] = el("li", { class: "room-tile-marker", "data-marker": key, hidden: true }, words[key]);
+      markerList.append(markers[key]);
+    }
+    const speaking = el("span", { class: "room-tile-speaking", hidden: true }, words.speaking);
+    const label = el("span", { class: "room-tile-name" }, self ? words.you(name) : name);
+    const pinButton = el(
+      "button",
+      { class: "room-tile-pin", type: "button", "aria-pressed": "false", "aria-label": words.pin(name) },
+      words.pinButton,
+    );
+    pinButton.addEventListener("click", () => {
+      grid.pin(pinned === name ? null : name);
+      onPin(pinned);
+    });
+    element.append(video, avatar, markerList, label, speaking, pinButton);
+    return { element, video, markers, speaking, pinButton };
+  }
+
+  const grid = {
+    element: container,
+    /** Add a tile (in call order: add in join order); self: our own, muted. */
+    add(name, { self = false } = {}) {
+      if (tiles.has(name)) return;
+      const tile = buildTile(name, self);
+      tiles.set(name, tile);
+      container.append(tile.element);
+      relayout();
+    },
+    /** Remove `name`'s tile; a pinned tile unpins. */
+    remove(name) {
+      const tile = tiles.get(name);
+      if (!tile) return;
+      tile.video.srcObject = null;
+      tile.element.remove();
+      tiles.delete(name);
+      if (pinned === name) pinned = null;
+      relayout();
+    },
+    /** Show `stream` (video and, for others, their sound) on `name`'s tile. */
+    setStream(name, stream) {
+      const tile = tiles.get(name);
+      if (!tile || tile.video.srcObject === stream) return;
+      tile.video.srcObject = stream;
+      tile.video.play().catch(() => {}); // autoplay refused: the next user gesture plays it
+    },
+    /** Markers from a `media-state` {audio, video, screen}; camera off shows the initial. */
+    setMediaState(name, state) {
+      const tile = tiles.get(name);
+      if (!tile) return;
+      for (const [key, shows] of MARKERS) tile.markers[key].hidden = !shows(state);
+      tile.element.dataset.cameraOff = String(state.video === false);
+      tile.video.dataset.screen = String(state.screen === true);
+    },
+    /** Highlight the active speaker (null: nobody). */
+    setSpeaking(name) {
+      for (const [tileName, tile] of tiles) {
+        const speaking = tileName === name;
+        tile.element.dataset.speaking = String(speaking);
+        tile.speaking.hidden = !speaking;
+      }
+    },
+    /** Make `name`'s tile the large one (null: back to the even grid). */
+    pin(name) {
+      pinned = name !== null && tiles.has(name) ? name : null;
+      relayout();
+    },
+    pinned: () => pinned,
+    names: () => [...tiles.keys()],
+  };
+  relayout();
+  return grid;
+}
+
+/**
+ * Keep `grid` in step with a RoomCall (mesh.js): a tile per participant, their
+ * stream and media state. Our own tile is the caller's to add. Returns a
+ * function that stops following.
+ */
+export function followRoomCall(grid, call) {
+  const stops = [
+    call.on("participant-added", ({ name }) => grid.add(name)),
+    call.on("participant-removed", ({ name }) => grid.remove(name)),
+    call.on("track", ({ name, stream }) => grid.setStream(name, stream)),
+    call.on("media-state", ({ name, ...state }) => grid.setMediaState(name, state)),
+  ];
+  return () => stops.forEach((stop) => stop());
+}
