@@ -113,7 +113,7 @@ class Outcome(enum.Enum):
 
 _S = CallState
 _IN_CALL: Final = frozenset({_S.CONNECTING, _S.ACTIVE})
-_LIVE: Final = frozenset({_S.RINGING, _S.CONNECTING, _S.ACTIVE})
+LIVE_STATES: Final = frozenset({_S.RINGING, _S.CONNECTING, _S.ACTIVE})
 _OPENERS: Final = frozenset({"call-invite", "video-offer"})
 _CALLEE_FIRST: Final = frozenset({"call-accept", "video-answer", "call-decline"})
 LEFT: Final = "left"  # not a wire message: the user left for good
@@ -137,7 +137,7 @@ TRANSITIONS: Final[dict[tuple[CallState, str], tuple[CallState, Role]]] = {
     (_S.ACTIVE, "call-connected"): (_S.ACTIVE, Role.EITHER),
     (_S.ACTIVE, "call-decline"): (_S.ENDED, Role.EITHER),
     (_S.ACTIVE, "hang-up"): (_S.ENDED, Role.EITHER),
-    **{(state, LEFT): (_S.ENDED, Role.EITHER) for state in _LIVE},
+    **{(state, LEFT): (_S.ENDED, Role.EITHER) for state in LIVE_STATES},
 }
 
 #: The wire messages the machine follows (``left`` is the server's own event).
@@ -292,7 +292,7 @@ class CallBook:
         """Assert the invariants in the class docstring (for tests)."""
         for name, call in self._own.items():
             assert name in (call.caller, call.callee), (name, call)
-            assert call.state in _LIVE, call
+            assert call.state in LIVE_STATES, call
             if call.state is _S.RINGING:
                 assert name == call.caller, (name, call)
                 assert self._incoming[call.callee][call.caller] is call, call
