@@ -30,10 +30,10 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from .calls import CallBook
+from .context import Context, Policy
 from .directory import Directory, Member, MemberState
 from .effects import ConnId, Effect, Release
 from .errors import ProtocolError, error_message
@@ -56,7 +56,6 @@ from .events import (
     UserRecord,
 )
 from .greeting import Greeter
-from .limits import Rate
 from .outbox import Outbox
 from .presence import PresenceTracker
 from .protocol import Chat, Inbound, SignIn, parse_frame
@@ -102,18 +101,6 @@ class IceProvider(Protocol):
         """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None."""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Limits and timings of the lobby (built from Settings by the server)."""
-
-    chat_rate: Rate = Rate(5.0, 20.0)
-    signal_rate: Rate = Rate(200.0, 1000.0)
-    resume_grace: float = 30.0
-    backlog_messages: int = 256
-    backlog_bytes: int = 256 * 1024
-    ring_timeout: float = 30.0
-
-
 class Lobby:
     """All the rules of one chinwag server (one node), fed by a transport."""
 
@@ -135,7 +122,7 @@ class Lobby:
         self._calls = CallBook()
         self._presence = PresenceTracker()
         self._out = Outbox()
-        self._router = Router(
+        context = Context(
             self.policy,
             node,
             self._directory,
@@ -145,22 +132,9 @@ class Lobby:
             clock,
             monotonic,
         )
-        self._greeter = Greeter(
-            self.policy, self._directory, self._out, self._presence, ice, clock, monotonic
-        )
-        self._sessions = Sessions(
-            self.policy,
-            node,
-            self._directory,
-            self._calls,
-            self._router,
-            self._out,
-            self._presence,
-            self._greeter,
-            authenticator,
-            clock,
-            monotonic,
-        )
+        self._router = Router(context)
+        self._greeter = Greeter(context, ice)
+        self._sessions = Sessions(context, self._router, self._greeter, authenticator)
         self._router.on_overflow = self._sessions.leave
         self._sessions.on_frame = self._receive
 

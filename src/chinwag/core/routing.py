@@ -33,17 +33,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .calls import CallBook, Outcome
+from .calls import Outcome
 from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
-from .outbox import Outbox
-from .presence import PresenceTracker
 from .protocol import Chat, Inbound, Relay, encode, escape_html, relayed, strip_tags
 
 if TYPE_CHECKING:
-    from .directory import Directory, Member
-    from .lobby import Policy
+    from .context import Context
+    from .directory import Member
 
 __all__ = ["Router"]
 
@@ -51,51 +49,34 @@ __all__ = ["Router"]
 class Router:
     """Delivers chat and relayed messages, and follows the calls they make."""
 
-    def __init__(
-        self,
-        policy: Policy,
-        node: str | None,
-        directory: Directory,
-        calls: CallBook,
-        outbox: Outbox,
-        presence: PresenceTracker,
-        clock: Callable[[], float],
-        monotonic: Callable[[], float],
-    ) -> None:
-        self._policy = policy
-        self._node = node
-        self._directory = directory
-        self._calls = calls
-        self._out = outbox
-        self._presence = presence
-        self._clock = clock
-        self._monotonic = monotonic
+    def __init__(self, context: Context) -> None:
+        self._ctx = context
         #: Called with a parked member whose backlog overflowed: end its session.
         self.on_overflow: Callable[[Member], None] = lambda member: None
 
     # -- queries -------------------------------------------------------------
 
     def is_busy(self, name: str) -> bool:
-        remote = self._directory.remote(name)
+        remote = self._ctx.directory.remote(name)
         if remote is not None:
             return remote.busy
-        return self._calls.in_call(name)
+        return self._ctx.calls.in_call(name)
 
     def record_of(self, member: Member) -> UserRecord:
         """What the cluster's shared directory holds for a local user."""
         assert member.name is not None
         features = tuple(sorted(member.features))
-        return UserRecord(member.name, self._node or "", features, self.is_busy(member.name))
+        return UserRecord(member.name, self._ctx.node or "", features, self.is_busy(member.name))
 
     # -- the rate bucket column ----------------------------------------------
 
     def within_rate(self, member: Member, message: Inbound) -> bool:
         """Spend from the message's bucket; False (or ``rate-limited``) when empty."""
-        now = self._monotonic()
+        now = self._ctx.monotonic()
         if isinstance(message, Relay):
-            bucket, rate, kind = member.signal_bucket, self._policy.signal_rate, message.type
+            bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
-            bucket, rate = member.chat_bucket, self._policy.chat_rate
+            bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate
             kind = "message" if isinstance(message, Chat) else "username"
         if bucket.take(rate, now):
             return True
@@ -114,37 +95,37 @@ class Router:
 
     def chat(self, sender: Member, text: str) -> None:
         assert sender.name is not None
-        date = int(self._clock() * 1000)
+        date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text)
-        if self._node is not None:
-            self._out.emit(Publish(ChatLine(sender.name, sender.conn, date, text)))
+        if self._ctx.node is not None:
+            self._ctx.outbox.emit(Publish(ChatLine(sender.name, sender.conn, date, text)))
 
     def deliver_chat(self, name: str, conn: int, date: int, text: str) -> None:
         """One chat line to every connected user here, escaped for reference clients."""
         line = {"type": "message", "name": name, "date": date, "id": conn}
         plain: list[int] = []
         html: list[int] = []
-        for member in self._directory.connected():
+        for member in self._ctx.directory.connected():
             (plain if "plain-text" in member.features else html).append(member.conn)
-        self._out.send(plain, {**line, "text": text})
+        self._ctx.outbox.send(plain, {**line, "text": text})
         if html:
-            self._out.send(html, {**line, "text": escape_html(strip_tags(text))})
+            self._ctx.outbox.send(html, {**line, "text": escape_html(strip_tags(text))})
 
     # -- relay -----------------------------------------------------------------
 
     def broadcast(self, payload: bytes) -> None:
-        self._out.send_payload((m.conn for m in self._directory.connected()), payload)
+        self._ctx.outbox.send_payload((m.conn for m in self._ctx.directory.connected()), payload)
 
     def relay(self, sender: str, message: Relay) -> None:
         payload = relayed(message, sender)
         target = message.target
         if target is None:
             self.broadcast(payload)
-            if self._node is not None:
-                self._out.emit(Publish(Relayed(payload)))
+            if self._ctx.node is not None:
+                self._ctx.outbox.emit(Publish(Relayed(payload)))
             return
-        local = self._directory.local(target)
-        remote = self._directory.remote(target)
+        local = self._ctx.directory.local(target)
+        remote = self._ctx.directory.remote(target)
         if local is None and remote is None:
             raise ProtocolError(
                 "no-such-user",
@@ -162,23 +143,23 @@ class Router:
         if local is not None:
             self.to_member(local, payload)
         else:
-            assert remote is not None and self._node is not None
-            deliver = Deliver(sender, self._node, target, message.type, payload)
-            self._out.emit(Forward(remote.node, deliver))
+            assert remote is not None and self._ctx.node is not None
+            deliver = Deliver(sender, self._ctx.node, target, message.type, payload)
+            self._ctx.outbox.emit(Forward(remote.node, deliver))
 
     def deliver_from_node(self, event: Deliver) -> None:
         """A message another node relayed to a user of this one."""
-        member = self._directory.local(event.target)
+        member = self._ctx.directory.local(event.target)
         if member is None:
             undeliverable = Undeliverable(event.sender, event.target, event.kind)
-            self._out.emit(Forward(event.sender_node, undeliverable))
+            self._ctx.outbox.emit(Forward(event.sender_node, undeliverable))
             return
         # The sender's node already refused what it had to: follow, then deliver.
         self._follow_call(event.sender, event.target, event.kind, refuse=False)
         self.to_member(member, event.payload)
 
     def undeliverable(self, sender: str, target: str, kind: str) -> None:
-        member = self._directory.local(sender)
+        member = self._ctx.directory.local(sender)
         if member is not None:
             error = error_message(
                 "no-such-user",
@@ -193,10 +174,10 @@ class Router:
         mailbox = member.mailbox
         payload = mailbox.stamp(payload)
         if member.connected:
-            self._out.send_payload((member.conn,), payload)
+            self._ctx.outbox.send_payload((member.conn,), payload)
             mailbox.sent(payload)
             return
-        policy = self._policy
+        policy = self._ctx.policy
         if not mailbox.queue(payload, policy.backlog_messages, policy.backlog_bytes):
             self.on_overflow(member)  # more than a resume can catch up with: gone for good
 
@@ -210,17 +191,17 @@ class Router:
         send its ``video-offer``.
         """
         reply: dict[str, Any]
-        if self.is_busy(callee) and self._calls.partner_of(callee) != caller:
+        if self.is_busy(callee) and self._ctx.calls.partner_of(callee) != caller:
             reply = {"type": "call-decline", "name": callee, "target": caller, "reason": "busy"}
         else:
             self._follow_call(caller, callee, "call-invite", refuse=False)
             reply = {"type": "call-accept", "name": callee, "target": caller, "auto": True}
-        member = self._directory.local(caller)
+        member = self._ctx.directory.local(caller)
         assert member is not None
         self.to_member(member, encode(reply))
 
     def _follow_call(self, sender: str, target: str, kind: str, refuse: bool) -> None:
-        step = self._calls.follow(sender, target, kind)
+        step = self._ctx.calls.follow(sender, target, kind)
         if step.outcome is Outcome.REFUSED and refuse:
             raise ProtocolError(
                 "not-in-call", f"Not in a call with {target}: {step.why}.", kind, target
@@ -234,19 +215,19 @@ class Router:
         Partners on other nodes are hung up by their own node when it hears
         that ``name`` left.
         """
-        partners, changed = self._calls.end_all(name)
+        partners, changed = self._ctx.calls.end_all(name)
         for other in changed:
             self.busy_changed(other)
         for other in partners:
-            member = self._directory.local(other)
+            member = self._ctx.directory.local(other)
             if member is not None:
                 hang_up = {"type": "hang-up", "name": name, "target": other, "reason": "gone"}
                 self.to_member(member, encode(hang_up))
 
     def busy_changed(self, name: str) -> None:
-        self._presence.touch(name)
-        member = self._directory.local(name)
-        if self._node is not None and member is not None:
-            self._out.emit(
+        self._ctx.presence.touch(name)
+        member = self._ctx.directory.local(name)
+        if self._ctx.node is not None and member is not None:
+            self._ctx.outbox.emit(
                 Publish(Status(name, self.is_busy(name))), UpdateRecord(self.record_of(member))
             )

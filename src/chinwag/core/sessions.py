@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .calls import CallBook
-from .directory import NO_CONN, Directory, Member, MemberState
+from .directory import NO_CONN, Member, MemberState
 from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
 from .errors import ProtocolError, error_message
 from .events import (
@@ -34,13 +33,12 @@ from .events import (
 )
 from .greeting import Greeter
 from .limits import TokenBucket
-from .outbox import Outbox
-from .presence import PresenceTracker
 from .protocol import SignIn, numbered_name
 from .routing import Router
 
 if TYPE_CHECKING:
-    from .lobby import Authenticator, Policy
+    from .context import Context
+    from .lobby import Authenticator
 
 __all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Pending", "Sessions"]
 
@@ -69,36 +67,22 @@ class Sessions:
 
     def __init__(
         self,
-        policy: Policy,
-        node: str | None,
-        directory: Directory,
-        calls: CallBook,
+        context: Context,
         router: Router,
-        outbox: Outbox,
-        presence: PresenceTracker,
         greeter: Greeter,
         authenticator: Authenticator | None,
-        clock: Callable[[], float],
-        monotonic: Callable[[], float],
     ) -> None:
-        self._policy = policy
-        self._node = node
-        self._directory = directory
-        self._calls = calls
+        self._ctx = context
         self._router = router
-        self._out = outbox
-        self._presence = presence
         self._greeter = greeter
         self._auth = authenticator
-        self._clock = clock
-        self._monotonic = monotonic
         #: Handles one frame for a member (the lobby's dispatch): frames held
         #: during a wait go through it when the wait ends.
         self.on_frame: Callable[[Member, Frame], None] = lambda member, data: None
 
     def new_member(self, conn: ConnId) -> Member:
-        now = self._monotonic()
-        chat, signal = self._policy.chat_rate, self._policy.signal_rate
+        now = self._ctx.monotonic()
+        chat, signal = self._ctx.policy.chat_rate, self._ctx.policy.signal_rate
         return Member(conn, TokenBucket(chat, now), TokenBucket(signal, now))
 
     # -- signing in and renaming -------------------------------------------------
@@ -111,11 +95,11 @@ class Sessions:
                 return
             home = self._token_node(request.resume)
             if home is not None:  # issued by another node: ask it to hand the session over
-                assert self._node is not None
-                wait = self._monotonic() + RESUME_WAIT
+                assert self._ctx.node is not None
+                wait = self._ctx.monotonic() + RESUME_WAIT
                 member.pending = Pending(request, "", 0, None, resume_until=wait)
-                ask = ResumeRequest(request.resume, self._node, member.conn, request.seq)
-                self._out.emit(Forward(home, ask))
+                ask = ResumeRequest(request.resume, self._ctx.node, member.conn, request.seq)
+                self._ctx.outbox.emit(Forward(home, ask))
                 return
             notice = _bad_resume()
         self._continue_sign_in(member, request, notice)
@@ -125,12 +109,12 @@ class Sessions:
     ) -> None:
         if request.name == member.name:
             return
-        if member.name is not None and self._calls.involved(member.name):
+        if member.name is not None and self._ctx.calls.involved(member.name):
             raise _in_call(member.name)
         if self._auth is not None:
-            self._auth.check(request.name, request.credential, self._clock())
+            self._auth.check(request.name, request.credential, self._ctx.clock())
         name, number = self._free_name(request.name, 0)
-        if self._node is None:
+        if self._ctx.node is None:
             self._complete_sign_in(member, request, name, notice)
             return
         member.pending = Pending(request, name, number, notice)
@@ -141,7 +125,7 @@ class Sessions:
         pending = member.pending
         if pending is None or pending.name != name:
             if ok:
-                self._out.emit(Release(name))
+                self._ctx.outbox.emit(Release(name))
             return
         if not ok:
             self._try_next_name(member, pending)
@@ -158,13 +142,13 @@ class Sessions:
         error = ProtocolError(
             "unavailable", "Sign-in is paused while the cluster store is unreachable.", "username"
         )
-        self._out.send((member.conn,), error.as_message())
+        self._ctx.outbox.send((member.conn,), error.as_message())
         for data in held:
             self.on_frame(member, data)
 
     def _claim(self, member: Member, name: str) -> None:
-        record = UserRecord(name, self._node or "", tuple(sorted(member.features)))
-        self._out.emit(Claim(member.conn, record))
+        record = UserRecord(name, self._ctx.node or "", tuple(sorted(member.features)))
+        self._ctx.outbox.emit(Claim(member.conn, record))
 
     def _try_next_name(self, member: Member, pending: Pending) -> None:
         """The claim lost a race: try the next numbered name, as the reference does."""
@@ -173,7 +157,7 @@ class Sessions:
             error = error_message(
                 "unavailable", "No free variant of that name; pick another.", "username"
             )
-            self._out.send((member.conn,), error)
+            self._ctx.outbox.send((member.conn,), error)
             return
         pending.name, pending.number = self._free_name(pending.request.name, pending.number + 1)
         self._claim(member, pending.name)
@@ -182,7 +166,7 @@ class Sessions:
         """The first name from ``wanted`` + ``start`` on that this node knows to be free."""
         number = start
         name = wanted if number == 0 else numbered_name(wanted, number)
-        while self._directory.listed(name):
+        while self._ctx.directory.listed(name):
             number += 1
             name = numbered_name(wanted, number)
         return name, number
@@ -191,43 +175,43 @@ class Sessions:
         self, member: Member, request: SignIn, name: str, notice: dict[str, Any] | None
     ) -> None:
         conn, old = member.conn, member.name
-        if old is not None and self._calls.involved(old):  # a call began during the claim
-            if self._node is not None:
-                self._out.emit(Release(name))
-            self._out.send((conn,), _in_call(old).as_message())
+        if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
+            if self._ctx.node is not None:
+                self._ctx.outbox.emit(Release(name))
+            self._ctx.outbox.send((conn,), _in_call(old).as_message())
             return
         if name != request.name:
-            self._out.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
+            self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
         if old is None:
             member.features = request.features
             member.mailbox.numbered = "seq" in member.features
-            self._directory.sign_in(member, name, self._token())
+            self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
             if "deltas" in member.features:
-                self._presence.owe_full_list(conn)
+                self._ctx.presence.owe_full_list(conn)
             if notice is not None:
-                self._out.send((conn,), notice)
+                self._ctx.outbox.send((conn,), notice)
         else:
-            self._directory.rename(member, name)
-            self._calls.rename(old, name)
-            self._presence.rename(old, name)
-        self._presence.touch(name)
-        if self._node is not None:
+            self._ctx.directory.rename(member, name)
+            self._ctx.calls.rename(old, name)
+            self._ctx.presence.rename(old, name)
+        self._ctx.presence.touch(name)
+        if self._ctx.node is not None:
             if old is None:
-                self._out.emit(Publish(Joined(self._router.record_of(member))))
+                self._ctx.outbox.emit(Publish(Joined(self._router.record_of(member))))
             else:
-                self._out.emit(Publish(Renamed(old, name, self._node)), Release(old))
+                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
 
     def _token(self) -> str:
         secret = secrets.token_urlsafe(24)
         # In a cluster the token names its node, so another node can ask for the session.
-        return f"{self._node}.{secret}" if self._node is not None else secret
+        return f"{self._ctx.node}.{secret}" if self._ctx.node is not None else secret
 
     def _token_node(self, token: str) -> str | None:
         """The other node that issued ``token``, if it is one."""
         node, dot, _ = token.rpartition(".")
-        if self._node is None or not dot or not node or node == self._node:
+        if self._ctx.node is None or not dot or not node or node == self._ctx.node:
             return None
         return node
 
@@ -236,15 +220,15 @@ class Sessions:
     def _resume(self, member: Member, request: SignIn) -> bool:
         """Move the session holding the request's token onto ``member``'s socket."""
         assert request.resume is not None
-        session = self._directory.by_token(request.resume)
+        session = self._ctx.directory.by_token(request.resume)
         if session is None or session is member:
             return False
         session.pending = None  # a rename claim from the lost socket: its answer finds no one
-        half_open = self._directory.attach(session, member)
+        half_open = self._ctx.directory.attach(session, member)
         if half_open is not None:
-            self._out.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
         session.chat_bucket, session.signal_bucket = member.chat_bucket, member.signal_bucket
-        self._directory.new_token(session, self._token())
+        self._ctx.directory.new_token(session, self._token())
         backlog = session.mailbox.take_missed(request.seq)
         self._greeter.welcome_back(session, backlog)
         return True
@@ -253,49 +237,51 @@ class Sessions:
 
     def hand_over(self, request: ResumeRequest) -> None:
         """Another node's client holds our session's token: give the session to that node."""
-        session = self._directory.by_token(request.token)
+        session = self._ctx.directory.by_token(request.token)
         if session is None or session.name is None:
-            self._out.emit(Forward(request.node, ResumeRefused(request.conn)))
+            self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
             return
         name = session.name
         features = tuple(sorted(session.features))
         record = UserRecord(name, request.node, features, self._router.is_busy(name))
         missed = tuple(session.mailbox.missed(request.seq))
-        half_open = self._directory.hand_away(session, record)
+        half_open = self._ctx.directory.hand_away(session, record)
         if half_open is not None:
-            self._out.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
         grant = ResumeGrant(
             request.token,
             request.conn,
             record,
             missed,
-            self._calls.partner_of(name),
-            self._calls.in_call(name),
+            self._ctx.calls.partner_of(name),
+            self._ctx.calls.in_call(name),
             session.mailbox.seq,
         )
-        self._out.emit(HandOver(record), Forward(request.node, grant), Publish(Joined(record)))
+        self._ctx.outbox.emit(
+            HandOver(record), Forward(request.node, grant), Publish(Joined(record))
+        )
 
     def take_over(self, grant: ResumeGrant) -> None:
         """Carry on a session another node handed over."""
         name = grant.user.name
-        member = self._directory.at(grant.conn)
+        member = self._ctx.directory.at(grant.conn)
         pending = member.pending if member is not None else None
         if member is None or pending is None or pending.resume_until is None:
             # The client went away while we waited: keep its session parked here.
             member = self.new_member(NO_CONN)
             member.state = MemberState.PARKED
-            member.parked_until = self._monotonic() + self._policy.resume_grace
+            member.parked_until = self._ctx.monotonic() + self._ctx.policy.resume_grace
             pending = None
         member.pending = None
         member.features = frozenset(grant.user.features)
         member.mailbox.numbered = "seq" in member.features
         member.mailbox.seq = grant.seq
-        was_listed = self._directory.listed(name)
-        self._directory.adopt(member, name, self._token())
+        was_listed = self._ctx.directory.listed(name)
+        self._ctx.directory.adopt(member, name, self._token())
         if not was_listed:
-            self._presence.touch(name)
-        self._calls.restore(name, grant.partner, grant.in_call)
-        self._out.emit(Adopt(self._router.record_of(member)))
+            self._ctx.presence.touch(name)
+        self._ctx.calls.restore(name, grant.partner, grant.in_call)
+        self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
         if not member.connected:
             member.mailbox.backlog = list(grant.backlog)
             return
@@ -312,7 +298,7 @@ class Sessions:
         try:
             self._continue_sign_in(member, pending.request, _bad_resume())
         except ProtocolError as error:
-            self._out.send((member.conn,), error.as_message())
+            self._ctx.outbox.send((member.conn,), error.as_message())
         self._release_held(member, pending.held)
 
     def _release_held(self, member: Member, held: list[Frame]) -> None:
@@ -328,30 +314,30 @@ class Sessions:
     def dropped(self, member: Member, clean: bool) -> None:
         """``member``'s socket is gone: park a dropped signed-in user, else it leaves."""
         if member.state is MemberState.SIGNING_IN:
-            self._directory.drop(member)
+            self._ctx.directory.drop(member)
             return
-        self._presence.forget(member.conn)
-        if clean or self._policy.resume_grace <= 0:
+        self._ctx.presence.forget(member.conn)
+        if clean or self._ctx.policy.resume_grace <= 0:
             self.leave(member)
             return
-        self._directory.park(member, self._monotonic() + self._policy.resume_grace)
+        self._ctx.directory.park(member, self._ctx.monotonic() + self._ctx.policy.resume_grace)
 
     def leave(self, member: Member) -> None:
         """``member`` is gone for good: out of the list, calls hung up."""
         name = member.name
-        if name is None or self._directory.local(name) is not member:
-            self._directory.remove(member)
+        if name is None or self._ctx.directory.local(name) is not member:
+            self._ctx.directory.remove(member)
             return  # already gone (a backlog overflow while leaving)
-        self._directory.remove(member)
+        self._ctx.directory.remove(member)
         self._router.end_calls_of(name)
-        self._presence.touch(name)
-        if self._node is not None:
-            self._out.emit(Publish(Left(name, self._node)), Release(name))
+        self._ctx.presence.touch(name)
+        if self._ctx.node is not None:
+            self._ctx.outbox.emit(Publish(Left(name, self._ctx.node)), Release(name))
 
     def names_lost(self, names: tuple[str, ...]) -> None:
         """Another node took these names while this one was cut off: sign their users out."""
         for name in names:
-            member = self._directory.local(name)
+            member = self._ctx.directory.local(name)
             if member is None:
                 continue
             if member.connected:
@@ -360,16 +346,16 @@ class Sessions:
                     f"While this server was cut off, {name} was taken on another; sign in again.",
                     "username",
                 )
-                self._out.send((member.conn,), error)
-                self._out.emit(Close(member.conn, NAME_LOST, "name taken elsewhere"))
+                self._ctx.outbox.send((member.conn,), error)
+                self._ctx.outbox.emit(Close(member.conn, NAME_LOST, "name taken elsewhere"))
             self.leave(member)
 
     def expire(self) -> None:
         """Housekeeping: end lapsed parks and resume waits, refresh ICE credentials."""
-        now = self._monotonic()
-        for member in self._directory.parked_until(now):
+        now = self._ctx.monotonic()
+        for member in self._ctx.directory.parked_until(now):
             self.leave(member)
-        for member in self._directory.open_members():
+        for member in self._ctx.directory.open_members():
             pending = member.pending
             if (
                 pending is not None

@@ -48,6 +48,7 @@ from ..client import (
     VideoAnswer,
     VideoOffer,
 )
+from ..core.calls import CallState
 from .call import Call, rtc_configuration
 from .media import CallMedia
 
@@ -60,16 +61,6 @@ Decide = Callable[[str], Awaitable[bool]]
 
 #: How long :meth:`Phone.dial` rings before the outcome is "no answer", by default.
 RING_TIMEOUT = 30.0
-
-
-class CallState(enum.Enum):
-    """A call's state: the same names as the server's and the web client's."""
-
-    IDLE = "idle"
-    RINGING = "ringing"
-    CONNECTING = "connecting"
-    ACTIVE = "active"
-    ENDED = "ended"
 
 
 class Direction(enum.Enum):
