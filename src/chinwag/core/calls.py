@@ -194,8 +194,11 @@ class CallBook:
         return name in self._own or bool(self._incoming.get(name))
 
     def state_of(self, name: str) -> CallState:
+        """The state of ``name``'s own call; ``ringing`` too while someone rings it."""
         call = self._own.get(name)
-        return call.state if call else _S.IDLE
+        if call is not None:
+            return call.state
+        return _S.RINGING if self._incoming.get(name) else _S.IDLE
 
     def active_pairs(self, among: Container[str]) -> int:
         """Calls in progress (connecting or active) with at least one side in ``among``."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .calls import CallState
 from .directory import NO_CONN, Member, MemberState
 from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
 from .errors import ProtocolError, error_message
@@ -110,7 +111,7 @@ class Sessions:
         if request.name == member.name:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
-            raise _in_call(member.name)
+            raise _in_call(member.name, self._ctx.calls.state_of(member.name))
         if self._auth is not None:
             self._auth.check(request.name, request.credential, self._ctx.clock())
         name, number = self._free_name(request.name, 0)
@@ -178,7 +179,9 @@ class Sessions:
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
             if self._ctx.node is not None:
                 self._ctx.outbox.emit(Release(name))
-            self._ctx.outbox.send((conn,), _in_call(old).as_message())
+            self._ctx.outbox.send(
+                (conn,), _in_call(old, self._ctx.calls.state_of(old)).as_message()
+            )
             return
         if name != request.name:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
@@ -372,7 +375,10 @@ def _bad_resume() -> dict[str, Any]:
     )
 
 
-def _in_call(name: str) -> ProtocolError:
+def _in_call(name: str, state: CallState) -> ProtocolError:
     return ProtocolError(
-        "in-call", f"{name} is in a call; hang up before changing your name.", "username", name
+        "in-call",
+        f"{name} has a {state.value} call; hang up before changing your name.",
+        "username",
+        name,
     )
