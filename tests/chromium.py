@@ -1,7 +1,7 @@
 """Headless Chromium for every browser-driving test directory: one set of flags, one launcher.
 
-The flags are the ones TESTING-NOTES.md lists as working on these machines
-(Debian's ``/usr/bin/chromium``, never ``playwright install``):
+The flags are the ones known to work on the CI machines (Debian's
+``/usr/bin/chromium``, never ``playwright install``):
 
 - ``--allow-loopback-in-peer-connection``: without it a loopback-only host
   gathers no ICE candidates and calls hang with no error;

@@ -1,7 +1,8 @@
 """A real coturn (``turnserver``) on loopback: the one way tests start a TURN relay.
 
-coturn runs with the flags TESTING-NOTES.md lists as working here, plus
-``--use-auth-secret`` (TURN REST credentials, as chinwag hands out).
+coturn runs loopback-only (``--listening-ip``/``--relay-ip`` 127.0.0.1, no TLS,
+DTLS or admin CLI), plus ``--use-auth-secret`` (TURN REST credentials, as
+chinwag hands out).
 ``--allow-loopback-peers`` is what lets it relay between two peers on
 127.0.0.1; without it permissions are refused with 403 and ICE fails. Its
 relay ports are a random block below Linux's ephemeral range, so the

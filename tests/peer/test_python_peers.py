@@ -14,11 +14,13 @@ from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaRecorder
 
 from chinwag.client import CallDecline, CallInvite, ChinwagClient, HangUp, VideoAnswer
+from chinwag.core.calls import CallState
 from chinwag.peer.call import rtc_configuration
 from chinwag.peer.cli import EXIT_CODES
 from chinwag.peer.media import CallMedia, MediaOptions, TestPattern
 from chinwag.peer.phone import DialOutcome, Phone
-from tests.peer.support import FrameCounter, run_cli, start_cli
+from chinwag.transport.server import ChinwagServer
+from tests.peer.support import FrameCounter, eventually, run_cli, start_cli
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -48,7 +50,7 @@ async def open_phone(
 
 
 async def test_two_python_peers_call_each_other_through_the_relay(
-    open_phone: OpenPhone, sign_in: Callable[[str], Any]
+    open_phone: OpenPhone, sign_in: Callable[[str], Any], server: ChinwagServer
 ) -> None:
     alice, alice_got = await open_phone("alice")
     bob, bob_got = await open_phone("bob", echo=True)
@@ -59,6 +61,14 @@ async def test_two_python_peers_call_each_other_through_the_relay(
         await counter.rising("video", 20)
         await counter.rising("audio", 20)
     assert alice_got.sizes == {(640, 480)}
+
+    # Media flows, so both said call-connected: the call is active for them and the server.
+    async def both_active() -> bool:
+        reported = server.lobby.received_types["call-connected"] >= 2
+        return reported and alice.state is bob.state is CallState.ACTIVE
+
+    await eventually(both_active, "both phones to report the call active")
+    assert server.lobby.is_busy("alice") and server.lobby.partner_of("bob") == "alice"
     assert alice.call is not None and bob.call is not None
     for sdp in (alice.call.pc.localDescription.sdp, bob.call.pc.localDescription.sdp):
         assert "typ relay" in sdp and "typ host" not in sdp

@@ -353,13 +353,40 @@ def test_server_declines_busy_reference_client(world: World) -> None:
     }
 
 
-def test_rename_mid_call_keeps_the_call(world: World) -> None:
+def test_rename_mid_call_is_refused(world: World) -> None:
     a = world.join("alice", FEATURES)
     b = world.join("bob", FEATURES)
     call(world, a, b, "bob", "alice")
-    world.say(a, type="username", name="alicia")
-    assert world.lobby.partner_of("bob") == "alicia"
-    assert sent(world.lobby.disconnect(b), a)[0]["target"] == "alicia"
+    [error] = sent(world.say(a, type="username", name="alicia"), a)
+    assert error["code"] == "in-call" and world.lobby.usernames() == ["alice", "bob"]
+    assert world.lobby.partner_of("bob") == "alice"
+    world.lobby.check()
+
+
+def test_rename_while_ringing_is_refused(world: World) -> None:
+    a = world.join("alice", FEATURES)
+    b = world.join("bob", FEATURES)
+    world.say(a, type="call-invite", target="bob")
+    assert types(world.say(b, type="username", name="bobby"), b) == ["error"]
+    assert world.lobby.partner_of("alice") == "bob"
+
+
+def test_call_connected_marks_the_call_active_and_reaches_the_partner(world: World) -> None:
+    a = world.join("alice", FEATURES)
+    b = world.join("bob", FEATURES)
+    call(world, a, b, "bob", "alice")
+    effects = world.say(a, type="call-connected", target="bob")
+    assert sent(effects, b) == [{"type": "call-connected", "name": "alice", "target": "bob"}]
+    assert world.lobby.is_busy("alice") and world.lobby.active_calls() == 1
+
+
+def test_call_connected_outside_a_call_is_refused(world: World) -> None:
+    a = world.join("alice", FEATURES)
+    b = world.join("bob", FEATURES)
+    effects = world.say(a, type="call-connected", target="bob")
+    assert sent(effects, b) == []
+    [error] = sent(effects, a)
+    assert error["code"] == "not-in-call" and error["target"] == "bob"
 
 
 def test_unknown_connection_is_ignored(world: World) -> None:

@@ -186,9 +186,8 @@ def test_leaving_user_is_removed_on_the_other_node() -> None:
 def test_message_to_user_who_left_meanwhile_comes_back_as_error() -> None:
     c = Cluster()
     alice = c.join("a", "alice")
-    c.join("b", "bob")
-    lobby_b = c.nodes["b"]
-    lobby_b._local.pop("bob")  # bob vanished on b before a heard of it
+    bob = c.join("b", "bob")
+    c.nodes["b"].disconnect(bob)  # bob left b; its Left event never reached a
     c.got("a", alice)
     c.say("a", alice, type="hang-up", target="bob")
     [error] = c.got("a", alice)

@@ -460,6 +460,10 @@ class ChinwagClient:
         """End a ringing or running call with ``target``."""
         await self._to("hang-up", target, **({"reason": reason} if reason else {}))
 
+    async def call_connected(self, target: str) -> None:
+        """Say media flows in the call with ``target``: the call is ``active``."""
+        await self._to("call-connected", target)
+
     async def offer(self, target: str, sdp: str) -> None:
         """Send an SDP offer (``video-offer``)."""
         await self._to("video-offer", target, sdp={"type": "offer", "sdp": sdp})

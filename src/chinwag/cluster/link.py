@@ -54,20 +54,21 @@ class ClusterLink:
 
     def carry(self, effect: Effect) -> None:
         """Carry out one cluster effect (Send and Close are the transport's)."""
-        if isinstance(effect, Publish):
-            self.bus.publish(effect.event)
-        elif isinstance(effect, Forward):
-            self.bus.send(effect.node, effect.event)
-        elif isinstance(effect, Claim):
-            self._spawn(self._claim(effect))
-        elif isinstance(effect, Release):
-            self._spawn(self._quietly(self.bus.release(effect.name), f"release {effect.name}"))
-        elif isinstance(effect, UpdateRecord):
-            self._spawn(self._quietly(self.bus.update(effect.record), "update"))
-        elif isinstance(effect, HandOver):
-            self._spawn(self._quietly(self.bus.hand_over(effect.record), "hand over"))
-        elif isinstance(effect, Adopt):
-            self._spawn(self._quietly(self.bus.adopt(effect.record), "adopt"))
+        match effect:
+            case Publish(event=event):
+                self.bus.publish(event)
+            case Forward(node=node, event=event):
+                self.bus.send(node, event)
+            case Claim():
+                self._spawn(self._claim(effect))
+            case Release(name=name):
+                self._spawn(self._quietly(self.bus.release(name), f"release {name}"))
+            case UpdateRecord(record=record):
+                self._spawn(self._quietly(self.bus.update(record), "update"))
+            case HandOver(record=record):
+                self._spawn(self._quietly(self.bus.hand_over(record), "hand over"))
+            case Adopt(record=record):
+                self._spawn(self._quietly(self.bus.adopt(record), "adopt"))
 
     def _on_event(self, event: BusEvent) -> None:
         self._apply(self.lobby.bus_event(event))

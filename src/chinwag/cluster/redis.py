@@ -60,10 +60,12 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
 from .bus import Bus, BusUnavailable, EventHandler
+from .scripts import Scripts
 
 __all__ = ["RedisBus"]
 
@@ -90,133 +92,6 @@ class _Lost(Exception):
 _encode = msgspec.msgpack.Encoder().encode
 _decode_envelope = msgspec.msgpack.Decoder(_Envelope).decode
 _decode_record = msgspec.msgpack.Decoder(UserRecord).decode
-
-# -- Lua scripts: ARGV[1] is the key prefix, ARGV[2] this node ---------------------
-
-_REAP = """
-local function reap(p, dead)
-  for _, name in ipairs(redis.call('HKEYS', p .. 'users:' .. dead)) do
-    if redis.call('GET', p .. 'name:' .. name) == dead then
-      redis.call('DEL', p .. 'name:' .. name)
-    end
-  end
-  redis.call('DEL', p .. 'users:' .. dead)
-  redis.call('SREM', p .. 'nodes', dead)
-end
-"""
-
-# ARGV[3] lease ms, then name, record pairs: this node's users. Returns names lost.
-_REGISTER = """
-local p, node = ARGV[1], ARGV[2]
-redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
-redis.call('SADD', p .. 'nodes', node)
-local users = p .. 'users:' .. node
-local wanted = {}
-for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
-for _, name in ipairs(redis.call('HKEYS', users)) do
-  if not wanted[name] and redis.call('GET', p .. 'name:' .. name) == node then
-    redis.call('DEL', p .. 'name:' .. name)
-  end
-end
-redis.call('DEL', users)
-local lost = {}
-for i = 4, #ARGV, 2 do
-  local key = p .. 'name:' .. ARGV[i]
-  local owner = redis.call('GET', key)
-  if owner and owner ~= node and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
-    table.insert(lost, ARGV[i])
-  else
-    if owner and owner ~= node then redis.call('HDEL', p .. 'users:' .. owner, ARGV[i]) end
-    redis.call('SET', key, node)
-    redis.call('HSET', users, ARGV[i], ARGV[i + 1])
-  end
-end
-return lost
-"""
-
-# ARGV[3] name, ARGV[4] record. 1 claimed, 0 taken, -1 this node is not registered.
-_CLAIM = """
-local p, node = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. 'alive:' .. node) == 0 then return -1 end
-local key = p .. 'name:' .. ARGV[3]
-local owner = redis.call('GET', key)
-if owner then
-  if owner == node or redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then return 0 end
-  redis.call('HDEL', p .. 'users:' .. owner, ARGV[3])
-end
-redis.call('SET', key, node)
-redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
-return 1
-"""
-
-# ARGV[3] name.
-_RELEASE = """
-local p, node = ARGV[1], ARGV[2]
-if redis.call('GET', p .. 'name:' .. ARGV[3]) == node then
-  redis.call('DEL', p .. 'name:' .. ARGV[3])
-end
-return redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
-"""
-
-# ARGV[3] name, ARGV[4] record.
-_UPDATE = """
-local p, node = ARGV[1], ARGV[2]
-if redis.call('GET', p .. 'name:' .. ARGV[3]) ~= node then return 0 end
-redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
-return 1
-"""
-
-# ARGV[3] name, ARGV[4] the new owner, ARGV[5] its record. 1 moved, 0 not ours.
-_HAND_OVER = """
-local p, node = ARGV[1], ARGV[2]
-local key = p .. 'name:' .. ARGV[3]
-if redis.call('GET', key) ~= node then return 0 end
-redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
-redis.call('SET', key, ARGV[4])
-redis.call('HSET', p .. 'users:' .. ARGV[4], ARGV[3], ARGV[5])
-return 1
-"""
-
-# ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
-_HEARTBEAT = (
-    _REAP
-    + """
-local p, node = ARGV[1], ARGV[2]
-if redis.call('PEXPIRE', p .. 'alive:' .. node, ARGV[3]) == 0 then return false end
-local live = {}
-for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
-  if redis.call('EXISTS', p .. 'alive:' .. other) == 1 then
-    table.insert(live, other)
-  else
-    reap(p, other)
-  end
-end
-return live
-"""
-)
-
-_LEAVE = (
-    _REAP
-    + """
-redis.call('DEL', ARGV[1] .. 'alive:' .. ARGV[2])
-reap(ARGV[1], ARGV[2])
-return 1
-"""
-)
-
-# Returns {{node, record, record, ...}, ...} for every live node.
-_DIRECTORY = """
-local p = ARGV[1]
-local out = {}
-for _, node in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
-  if redis.call('EXISTS', p .. 'alive:' .. node) == 1 then
-    local entry = redis.call('HVALS', p .. 'users:' .. node)
-    table.insert(entry, 1, node)
-    table.insert(out, entry)
-  end
-end
-return out
-"""
 
 
 def _redacted(url: str) -> str:
@@ -257,7 +132,7 @@ class RedisBus(Bus):
         self._broadcast = self._channels
         self._inbox = f"{self._channels}:{self.node}"
         self._redis: Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._registered: Scripts | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._available = False
         self._joined = asyncio.Event()
@@ -289,17 +164,7 @@ class RedisBus(Bus):
             retry=Retry(NoBackoff(), 1),  # once, on a fresh connection; then the supervisor
         )
         self._redis = Redis.from_pool(pool)
-        for name, source in (
-            ("register", _REGISTER),
-            ("claim", _CLAIM),
-            ("release", _RELEASE),
-            ("update", _UPDATE),
-            ("hand_over", _HAND_OVER),
-            ("heartbeat", _HEARTBEAT),
-            ("leave", _LEAVE),
-            ("directory", _DIRECTORY),
-        ):
-            self._scripts[name] = self._redis.register_script(source)
+        self._registered = Scripts.load(self._redis)
         self._supervisor = asyncio.create_task(self._supervise(), name=f"bus {self.node}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._joined.wait(), self.timeout)
@@ -328,7 +193,7 @@ class RedisBus(Bus):
         log.info("redis: this node (%s) left the cluster", self.node)
 
     async def claim(self, record: UserRecord) -> bool:
-        result = await self._run("claim", record.name, _encode(record))
+        result = await self._run(self._scripts.claim, record.name, _encode(record))
         if result == -1:
             self._rejoin.set()
             raise BusUnavailable("this node's Redis lease lapsed; rejoining")
@@ -341,7 +206,7 @@ class RedisBus(Bus):
         """Free ``name``; while Redis is down, the rejoin forgets it instead."""
         if self._mine.pop(name, None) is not None and self._available:
             with contextlib.suppress(BusUnavailable):
-                await self._run("release", name)
+                await self._run(self._scripts.release, name)
 
     async def update(self, record: UserRecord) -> None:
         """Store a changed record; while Redis is down, the rejoin stores it."""
@@ -349,13 +214,13 @@ class RedisBus(Bus):
             self._mine[record.name] = record
             if self._available:
                 with contextlib.suppress(BusUnavailable):
-                    await self._run("update", record.name, _encode(record))
+                    await self._run(self._scripts.update, record.name, _encode(record))
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
         if self._mine.pop(record.name, None) is not None and self._available:
             with contextlib.suppress(BusUnavailable):
-                await self._run("hand_over", record.name, record.node, _encode(record))
+                await self._run(self._scripts.hand_over, record.name, record.node, _encode(record))
 
     async def adopt(self, record: UserRecord) -> None:
         """Count a handed-over name as this node's (re-claimed after an outage)."""
@@ -368,17 +233,22 @@ class RedisBus(Bus):
         self._enqueue(f"{self._channels}:{node}", event)
 
     async def directory(self) -> list[UserRecord]:
-        entries = await self._run("directory")
+        entries = await self._run(self._scripts.directory)
         return [_decode_record(raw) for entry in entries for raw in entry[1:]]
 
     # -- commands ------------------------------------------------------------
 
-    async def _run(self, script: str, *args: str | bytes) -> Any:
+    @property
+    def _scripts(self) -> Scripts:
+        assert self._registered is not None, "start() registers the scripts"
+        return self._registered
+
+    async def _run(self, script: AsyncScript, *args: str | bytes) -> Any:
         """Run one script for this node; a lost connection becomes BusUnavailable."""
         if not self._available:
             raise BusUnavailable(f"Redis at {_redacted(self.url)} is unreachable")
         try:
-            return await self._scripts[script](args=[self.prefix, self.node, *args])
+            return await script(args=[self.prefix, self.node, *args])
         except _ERRORS as error:
             self._rejoin.set()
             raise BusUnavailable(f"Redis at {_redacted(self.url)}: {error}") from error
@@ -427,10 +297,8 @@ class RedisBus(Bus):
             mine = list(self._mine.values())
             pairs = [part for r in mine for part in (r.name, _encode(r))]
             lease_ms = str(int(self.lease * 1000))
-            lost_raw = await self._scripts["register"](
-                args=[self.prefix, self.node, lease_ms, *pairs]
-            )
-            entries = await self._scripts["directory"](args=[self.prefix, self.node])
+            lost_raw = await self._scripts.register(args=[self.prefix, self.node, lease_ms, *pairs])
+            entries = await self._scripts.directory(args=[self.prefix, self.node])
         except BaseException:
             await _close(pubsub)
             raise
@@ -551,7 +419,7 @@ class RedisBus(Bus):
         lease_ms = str(int(self.lease * 1000))
         while _not_cancelled():
             await asyncio.sleep(self.renew_interval)
-            live = await self._scripts["heartbeat"](args=[self.prefix, self.node, lease_ms])
+            live = await self._scripts.heartbeat(args=[self.prefix, self.node, lease_ms])
             if live is None:
                 raise _Lost(
                     "this node's lease had lapsed (Redis restarted, or this process stalled)"
@@ -576,7 +444,7 @@ class RedisBus(Bus):
                 pipe.publish(channel, _encode(_Envelope(self.node, events)))
         pipe.publish(self._broadcast, _encode(_Envelope(self.node, [], bye=True)))
         await pipe.execute()
-        await self._scripts["leave"](args=[self.prefix, self.node])
+        await self._scripts.leave(args=[self.prefix, self.node])
 
     # -- incoming ------------------------------------------------------------
 

@@ -47,6 +47,9 @@ ERROR_CODES: dict[str, str] = {
     "auth-expired": "The credential has expired.",
     "unavailable": "The server cannot take sign-ins right now; try again shortly.",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
+    "not-in-call": "`call-connected` for a user the sender is not in a call with.",
+    "in-call": "A user in a call (ringing, connecting or active) cannot rename; hang up first.",
+    "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }
 
 

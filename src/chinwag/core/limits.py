@@ -14,10 +14,6 @@ class Rate:
     per_second: float
     burst: float
 
-    @property
-    def unlimited(self) -> bool:
-        return self.per_second <= 0
-
 
 class TokenBucket:
     """Allows ``rate.burst`` events at once and ``rate.per_second`` after that."""

@@ -1,6 +1,6 @@
 """One WebRTC call with one remote user, negotiated over a chinwag client.
 
-aiortc's limits decide the shape of this module (see TESTING-NOTES.md):
+aiortc's limits (as of aiortc 1.16) decide the shape of this module:
 
 * No trickle from our side: ``setLocalDescription`` gathers every candidate
   and puts them in the SDP, so we never send ``new-ice-candidate``.

@@ -1,20 +1,25 @@
 """Ringing: the chinwag call set-up on top of :class:`~chinwag.client.ChinwagClient`.
 
 A :class:`Phone` has at most one line in use (docs/protocol.md, "Busy"). Its
-stages, and what moves it on:
+states are the server's and the web client's (``idle``, ``ringing``,
+``connecting``, ``active``, ``ended``), with a direction: ``outgoing`` (we
+called) or ``incoming`` (we were called). What moves it on:
 
-====================  ==============================================================
-idle                  ``dial()`` -> dialing; ``call-invite`` or a plain
-                      ``video-offer`` -> ringing
-dialing (caller)      ``call-accept`` -> talking as the impolite caller, which
-                      offers; ``call-decline``, ``hang-up``, ``no-such-user`` or
-                      the ring timeout -> idle; the callee's crossing
-                      ``call-invite`` -> talking as callee if our name sorts lower
-ringing (callee)      accept -> talking as the polite callee (answering a held
-                      plain offer at once); decline or the caller's ``hang-up``
-                      -> idle
-talking               ``hang-up``, a failed connection or ``hang_up()`` -> idle
-====================  ==============================================================
+=====================  ==============================================================
+idle                   ``dial()`` -> ringing outgoing; ``call-invite`` or a plain
+                       ``video-offer`` -> ringing incoming
+ringing, outgoing      ``call-accept`` -> connecting as the impolite caller, which
+                       offers; ``call-decline``, ``hang-up``, ``no-such-user`` or
+                       the ring timeout -> ended; the callee's crossing
+                       ``call-invite`` -> connecting as callee if our name sorts lower
+ringing, incoming      accept -> connecting as the polite callee (answering a held
+                       plain offer at once); decline or the caller's ``hang-up``
+                       -> ended
+connecting             the peer connection connects -> active (``call-connected``
+                       tells the server and the partner)
+connecting, active     ``hang-up``, a failed connection or ``hang_up()`` -> ended
+ended                  the line is gone: idle again
+=====================  ==============================================================
 
 Anyone else who calls while the line is in use gets ``call-decline``
 (``busy``), plus ``hang-up`` when they sent a plain offer.
@@ -44,11 +49,12 @@ from ..client import (
     VideoAnswer,
     VideoOffer,
 )
+from ..core.calls import CallState
 from .call import Call, rtc_configuration
 from .media import CallMedia
 from .relays import working_relay_first
 
-__all__ = ["DialOutcome", "Phone"]
+__all__ = ["CallState", "DialOutcome", "Direction", "Phone"]
 
 logger = logging.getLogger("chinwag.peer.phone")
 
@@ -57,6 +63,11 @@ Decide = Callable[[str], Awaitable[bool]]
 
 #: How long :meth:`Phone.dial` rings before the outcome is "no answer", by default.
 RING_TIMEOUT = 30.0
+
+
+class Direction(enum.Enum):
+    OUTGOING = "outgoing"  # we called
+    INCOMING = "incoming"  # we were called
 
 
 class DialOutcome(enum.Enum):
@@ -78,7 +89,8 @@ class _Line:
     """The one call in progress: who with, how far, and what it holds."""
 
     remote: str
-    stage: str  # "dialing", "ringing" or "talking"
+    direction: Direction
+    state: CallState = CallState.RINGING
     call: Call | None = None
     held: list[Event] = field(default_factory=list)  # a plain offer and its candidates
     prompt: asyncio.Task[None] | None = None
@@ -128,6 +140,10 @@ class Phone:
         """The running call, if any."""
         return self.line.call if self.line else None
 
+    @property
+    def state(self) -> CallState:
+        return self.line.state if self.line else CallState.IDLE
+
     # ---- public actions
 
     async def run(self) -> None:
@@ -149,7 +165,7 @@ class Phone:
         if self.line is not None:
             raise RuntimeError(f"the line is in use (with {self.line.remote})")
         dialed = asyncio.get_running_loop().create_future()
-        self.line = _Line(target, "dialing", dialed=dialed)
+        self.line = _Line(target, Direction.OUTGOING, dialed=dialed)
         self.call_ended.clear()
         await self.client.invite(target)
         try:
@@ -168,7 +184,7 @@ class Phone:
 
     async def _hang_up_line(self, reason: str) -> None:
         if self.line is not None:
-            reason = "cancelled" if self.line.stage == "dialing" else reason
+            reason = "cancelled" if _outgoing_ringing(self.line) else reason
             with contextlib.suppress(ClientError):  # the connection may be gone already
                 await self.client.hang_up(self.line.remote, reason)
             await self._end_line()
@@ -207,9 +223,9 @@ class Phone:
             await self._hang_up_line("failed")
 
     async def _from_partner(self, line: _Line, event: Event) -> None:
-        if isinstance(event, CallAccept) and line.stage == "dialing":
-            await self._start_talking(line, polite=False)
-        elif isinstance(event, CallInvite) and line.stage == "dialing":
+        if isinstance(event, CallAccept) and _outgoing_ringing(line):
+            await self._connect(line, polite=False)
+        elif isinstance(event, CallInvite) and _outgoing_ringing(line):
             await self._invite_glare(line)
         elif isinstance(event, CallDecline):
             self._resolve(line, _DECLINE_OUTCOMES.get(event.reason, DialOutcome.DECLINED))
@@ -222,14 +238,14 @@ class Phone:
         elif isinstance(event, VideoOffer | VideoAnswer | IceCandidate):
             if line.call is not None:
                 await line.call.handle(event)
-            elif line.stage == "ringing":
+            elif line.state is CallState.RINGING:
                 line.held.append(event)  # answered once the user accepts
 
     def _on_error(self, event: ErrorReceived) -> None:
         line = self.line
         if (
             line is not None
-            and line.stage == "dialing"
+            and _outgoing_ringing(line)
             and event.code == "no-such-user"
             and event.target == line.remote
         ):
@@ -246,7 +262,7 @@ class Phone:
     # ---- ringing
 
     async def _ring(self, event: CallInvite | VideoOffer) -> None:
-        line = _Line(event.name, "ringing")
+        line = _Line(event.name, Direction.INCOMING)
         if isinstance(event, VideoOffer):
             line.held.append(event)  # a reference caller: its offer rings like an invite
         self.line = line
@@ -265,7 +281,7 @@ class Phone:
         plain_offer = any(isinstance(e, VideoOffer) for e in line.held)
         if not plain_offer:
             await self.client.accept(line.remote)
-        await self._start_talking(line, polite=True)
+        await self._connect(line, polite=True)
 
     async def _decline(self, line: _Line) -> None:
         if any(isinstance(e, VideoOffer) for e in line.held):
@@ -283,14 +299,14 @@ class Phone:
         """Both invited each other: the lower name accepts and becomes the callee."""
         if self.client.name < line.remote:
             await self.client.accept(line.remote)
-            await self._start_talking(line, polite=True)
+            await self._connect(line, polite=True)
         # else: ignore the crossing invite; they will accept ours
 
-    # ---- talking
+    # ---- connecting and active
 
-    async def _start_talking(self, line: _Line, *, polite: bool) -> None:
+    async def _connect(self, line: _Line, *, polite: bool) -> None:
         servers = await self._usable_ice_servers()
-        line.stage = "talking"
+        _set_state(line, CallState.CONNECTING)
         line.call = Call(
             self.client,
             line.remote,
@@ -320,16 +336,31 @@ class Phone:
         return self._relay_order[1]
 
     async def _watch(self, line: _Line, call: Call) -> None:
-        """Hang up when the connection fails without a ``hang-up``."""
+        """Report media flowing (``active``); hang up when the connection fails."""
+        await self._report_active(line, call)
         await call.ended.wait()
         if self.line is line:
             logger.info("call with %s failed", line.remote)
             await self.hang_up("failed")
 
+    async def _report_active(self, line: _Line, call: Call) -> None:
+        """Once the peer connection connects, tell the server and the partner."""
+        waits = [asyncio.create_task(e.wait()) for e in (call.connected, call.ended)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if call.connected.is_set() and not call.ended.is_set() and self.line is line:
+            _set_state(line, CallState.ACTIVE)
+            with contextlib.suppress(ClientError):  # the socket may be resuming
+                await self.client.call_connected(line.remote)
+
     async def _end_line(self) -> None:
         line, self.line = self.line, None
         if line is None:
             return
+        _set_state(line, CallState.ENDED)
         if line.prompt is not None and line.prompt is not asyncio.current_task():
             line.prompt.cancel()
         if line.call is not None:
@@ -337,3 +368,14 @@ class Phone:
         self._resolve(line, DialOutcome.HUNG_UP)
         self.call_started.clear()
         self.call_ended.set()
+
+
+def _outgoing_ringing(line: _Line) -> bool:
+    return line.state is CallState.RINGING and line.direction is Direction.OUTGOING
+
+
+def _set_state(line: _Line, state: CallState) -> None:
+    logger.info(
+        "call %s %s: %s -> %s", line.direction.value, line.remote, line.state.value, state.value
+    )
+    line.state = state

@@ -1,0 +1,169 @@
+"""The Redis bus's Lua scripts, one named attribute each (no I/O until called).
+
+Every script takes ``ARGV[1]``, the key prefix, and ``ARGV[2]``, the calling
+node; each runs atomically inside Redis, which is what makes name claims,
+hand-overs and reaping dead nodes safe between processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+__all__ = ["Scripts"]
+
+_REAP = """
+local function reap(p, dead)
+  for _, name in ipairs(redis.call('HKEYS', p .. 'users:' .. dead)) do
+    if redis.call('GET', p .. 'name:' .. name) == dead then
+      redis.call('DEL', p .. 'name:' .. name)
+    end
+  end
+  redis.call('DEL', p .. 'users:' .. dead)
+  redis.call('SREM', p .. 'nodes', dead)
+end
+"""
+
+# ARGV[3] lease ms, then name, record pairs: this node's users. Returns names lost.
+_REGISTER = """
+local p, node = ARGV[1], ARGV[2]
+redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
+redis.call('SADD', p .. 'nodes', node)
+local users = p .. 'users:' .. node
+local wanted = {}
+for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
+for _, name in ipairs(redis.call('HKEYS', users)) do
+  if not wanted[name] and redis.call('GET', p .. 'name:' .. name) == node then
+    redis.call('DEL', p .. 'name:' .. name)
+  end
+end
+redis.call('DEL', users)
+local lost = {}
+for i = 4, #ARGV, 2 do
+  local key = p .. 'name:' .. ARGV[i]
+  local owner = redis.call('GET', key)
+  if owner and owner ~= node and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
+    table.insert(lost, ARGV[i])
+  else
+    if owner and owner ~= node then redis.call('HDEL', p .. 'users:' .. owner, ARGV[i]) end
+    redis.call('SET', key, node)
+    redis.call('HSET', users, ARGV[i], ARGV[i + 1])
+  end
+end
+return lost
+"""
+
+# ARGV[3] name, ARGV[4] record. 1 claimed, 0 taken, -1 this node is not registered.
+_CLAIM = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'alive:' .. node) == 0 then return -1 end
+local key = p .. 'name:' .. ARGV[3]
+local owner = redis.call('GET', key)
+if owner then
+  if owner == node or redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then return 0 end
+  redis.call('HDEL', p .. 'users:' .. owner, ARGV[3])
+end
+redis.call('SET', key, node)
+redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
+return 1
+"""
+
+# ARGV[3] name.
+_RELEASE = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('GET', p .. 'name:' .. ARGV[3]) == node then
+  redis.call('DEL', p .. 'name:' .. ARGV[3])
+end
+return redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
+"""
+
+# ARGV[3] name, ARGV[4] record.
+_UPDATE = """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('GET', p .. 'name:' .. ARGV[3]) ~= node then return 0 end
+redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
+return 1
+"""
+
+# ARGV[3] name, ARGV[4] the new owner, ARGV[5] its record. 1 moved, 0 not ours.
+_HAND_OVER = """
+local p, node = ARGV[1], ARGV[2]
+local key = p .. 'name:' .. ARGV[3]
+if redis.call('GET', key) ~= node then return 0 end
+redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
+redis.call('SET', key, ARGV[4])
+redis.call('HSET', p .. 'users:' .. ARGV[4], ARGV[3], ARGV[5])
+return 1
+"""
+
+# ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
+_HEARTBEAT = (
+    _REAP
+    + """
+local p, node = ARGV[1], ARGV[2]
+if redis.call('PEXPIRE', p .. 'alive:' .. node, ARGV[3]) == 0 then return false end
+local live = {}
+for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if redis.call('EXISTS', p .. 'alive:' .. other) == 1 then
+    table.insert(live, other)
+  else
+    reap(p, other)
+  end
+end
+return live
+"""
+)
+
+_LEAVE = (
+    _REAP
+    + """
+redis.call('DEL', ARGV[1] .. 'alive:' .. ARGV[2])
+reap(ARGV[1], ARGV[2])
+return 1
+"""
+)
+
+# Returns {{node, record, record, ...}, ...} for every live node.
+_DIRECTORY = """
+local p = ARGV[1]
+local out = {}
+for _, node in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if redis.call('EXISTS', p .. 'alive:' .. node) == 1 then
+    local entry = redis.call('HVALS', p .. 'users:' .. node)
+    table.insert(entry, 1, node)
+    table.insert(out, entry)
+  end
+end
+return out
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    """The scripts, registered with one Redis client; call as ``scripts.claim(args=[...])``."""
+
+    register: AsyncScript
+    claim: AsyncScript
+    release: AsyncScript
+    update: AsyncScript
+    hand_over: AsyncScript
+    heartbeat: AsyncScript
+    leave: AsyncScript
+    directory: AsyncScript
+
+    @classmethod
+    def load(cls, redis: Redis) -> Scripts:
+        return cls(
+            register=redis.register_script(_REGISTER),
+            claim=redis.register_script(_CLAIM),
+            release=redis.register_script(_RELEASE),
+            update=redis.register_script(_UPDATE),
+            hand_over=redis.register_script(_HAND_OVER),
+            heartbeat=redis.register_script(_HEARTBEAT),
+            leave=redis.register_script(_LEAVE),
+            directory=redis.register_script(_DIRECTORY),
+        )

@@ -1,0 +1,44 @@
+"""What the parts of the lobby share: its policy, node, state and clocks (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .calls import CallBook
+from .directory import Directory
+from .limits import Rate
+from .outbox import Outbox
+from .presence import PresenceTracker
+
+__all__ = ["Context", "Policy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Limits and timings of the lobby (built from Settings by the server)."""
+
+    chat_rate: Rate = Rate(5.0, 20.0)
+    signal_rate: Rate = Rate(200.0, 1000.0)
+    resume_grace: float = 30.0
+    backlog_messages: int = 256
+    backlog_bytes: int = 256 * 1024
+    ring_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One node's shared state, handed to each part of the lobby.
+
+    ``clock`` is wall time (chat dates, credential expiry); ``monotonic``
+    measures durations (rates, grace periods).
+    """
+
+    policy: Policy
+    node: str | None
+    directory: Directory
+    calls: CallBook
+    outbox: Outbox
+    presence: PresenceTracker
+    clock: Callable[[], float]
+    monotonic: Callable[[], float]

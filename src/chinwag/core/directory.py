@@ -1,0 +1,283 @@
+"""Who is where: the users of this node and of the others (no I/O).
+
+:class:`Directory` owns every map that says where a user is, and is the only
+code that changes them. Its invariants (``check`` asserts them all; the
+property test in ``tests/unit/test_core_properties.py`` calls it after every
+step):
+
+1. Every open connection has exactly one :class:`Member`, in state
+   ``SIGNING_IN`` or ``CONNECTED``, whose ``conn`` is that connection.
+2. A *local* user (signed in here) is ``CONNECTED`` or ``PARKED``, is listed
+   under its own ``name``, and holds exactly one resume token, which maps
+   back to it.
+3. ``PARKED`` members are exactly the local users without a connection.
+4. Local and remote (other nodes') names are disjoint, and the listed order
+   holds exactly their union: each listed name has one member or record.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from .effects import ConnId
+from .events import UserRecord
+from .limits import TokenBucket
+from .outbox import Mailbox
+
+if TYPE_CHECKING:
+    from .sessions import Pending
+
+__all__ = ["NO_CONN", "Directory", "Member", "MemberState"]
+
+NO_CONN: Final[ConnId] = -1  # ``Member.conn`` of a session handed over with no socket
+
+
+class MemberState(enum.Enum):
+    SIGNING_IN = "signing-in"  # a socket, no name yet (maybe waiting on the cluster)
+    CONNECTED = "connected"  # signed in, with a socket
+    PARKED = "parked"  # signed in, socket lost; may resume until ``parked_until``
+
+
+@dataclass(slots=True, eq=False)
+class Member:
+    """One user of this node. ``conn`` is its socket unless ``PARKED``."""
+
+    conn: ConnId
+    chat_bucket: TokenBucket
+    signal_bucket: TokenBucket
+    state: MemberState = MemberState.SIGNING_IN
+    name: str | None = None
+    features: frozenset[str] = frozenset()
+    token: str | None = None
+    parked_until: float = 0.0
+    mailbox: Mailbox = field(default_factory=Mailbox)
+    pending: Pending | None = None  # a sign-in waiting on the cluster
+    ice_refresh_at: float | None = None
+    warned_at: float = -1.0
+
+    @property
+    def connected(self) -> bool:
+        return self.state is MemberState.CONNECTED
+
+
+class Directory:
+    """The maps of who is where, kept consistent (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._by_conn: dict[ConnId, Member] = {}
+        self._local: dict[str, Member] = {}
+        self._remote: dict[str, UserRecord] = {}
+        self._order: dict[str, None] = {}  # every name, in list order
+        self._tokens: dict[str, Member] = {}
+        self._parked: dict[str, Member] = {}
+
+    # -- queries -------------------------------------------------------------
+
+    @property
+    def order(self) -> dict[str, None]:
+        """Every listed name in list order (read only: do not change it)."""
+        return self._order
+
+    def names(self) -> list[str]:
+        return list(self._order)
+
+    def connection_count(self) -> int:
+        return len(self._by_conn)
+
+    def at(self, conn: ConnId) -> Member | None:
+        return self._by_conn.get(conn)
+
+    def local(self, name: str) -> Member | None:
+        return self._local.get(name)
+
+    def remote(self, name: str) -> UserRecord | None:
+        return self._remote.get(name)
+
+    def listed(self, name: str) -> bool:
+        return name in self._order
+
+    def local_names(self) -> list[str]:
+        return list(self._local)
+
+    def by_token(self, token: str) -> Member | None:
+        return self._tokens.get(token)
+
+    def open_members(self) -> list[Member]:
+        """Every member with a socket (signing in or connected)."""
+        return list(self._by_conn.values())
+
+    def connected(self) -> Iterator[Member]:
+        """Signed-in members with a socket, in list order."""
+        for member in self._local.values():
+            if member.state is MemberState.CONNECTED:
+                yield member
+
+    def parked_until(self, now: float) -> list[Member]:
+        """Parked members whose grace ended at or before ``now``."""
+        return [m for m in self._parked.values() if m.parked_until <= now]
+
+    def remote_of(self, node: str) -> list[str]:
+        return [name for name, record in self._remote.items() if record.node == node]
+
+    # -- changes to this node's users ----------------------------------------
+
+    def open(self, member: Member) -> None:
+        """A socket opened; ``member`` signs in next."""
+        assert member.state is MemberState.SIGNING_IN and member.conn not in self._by_conn
+        self._by_conn[member.conn] = member
+
+    def drop(self, member: Member) -> None:
+        """A socket that never signed in is gone."""
+        assert member.state is MemberState.SIGNING_IN
+        self._by_conn.pop(member.conn, None)
+
+    def sign_in(self, member: Member, name: str, token: str) -> None:
+        """``member`` (signing in, or a handed-over session) is now ``name``."""
+        assert member.state is MemberState.SIGNING_IN and name not in self._local
+        self._remote.pop(name, None)  # a stale record: the cluster gave this node the name
+        member.name = name
+        member.state = MemberState.CONNECTED
+        self._local[name] = member
+        self._order[name] = None
+        self._set_token(member, token)
+
+    def rename(self, member: Member, new: str) -> str:
+        """Rename a local member; returns the old name. The new name goes last in the list."""
+        old = member.name
+        assert old is not None and self._local.get(old) is member and new not in self._local
+        self._remote.pop(new, None)  # a stale record: the cluster gave this node the name
+        del self._local[old]
+        del self._order[old]
+        member.name = new
+        self._local[new] = member
+        self._order[new] = None
+        return old
+
+    def new_token(self, member: Member, token: str) -> None:
+        assert member.name is not None and self._local.get(member.name) is member
+        self._set_token(member, token)
+
+    def park(self, member: Member, until: float) -> None:
+        """``member``'s socket dropped: keep its session until ``until``."""
+        assert member.state is MemberState.CONNECTED and member.name is not None
+        del self._by_conn[member.conn]
+        member.state = MemberState.PARKED
+        member.parked_until = until
+        self._parked[member.name] = member
+
+    def attach(self, session: Member, newcomer: Member) -> ConnId | None:
+        """Move ``session`` onto ``newcomer``'s socket (a resume).
+
+        Returns the session's old socket if it was still open (half-open):
+        the caller closes it.
+        """
+        assert session.name is not None and newcomer.state is MemberState.SIGNING_IN
+        old = session.conn if session.state is MemberState.CONNECTED else None
+        if old is not None:
+            del self._by_conn[old]
+        self._parked.pop(session.name, None)
+        session.conn = newcomer.conn
+        session.state = MemberState.CONNECTED
+        self._by_conn[newcomer.conn] = session
+        return old
+
+    def remove(self, member: Member) -> None:
+        """``member`` left for good (or was never signed in)."""
+        if member.state is not MemberState.PARKED and self._by_conn.get(member.conn) is member:
+            del self._by_conn[member.conn]
+        if member.name is not None and self._local.get(member.name) is member:
+            self._parked.pop(member.name, None)
+            del self._local[member.name]
+            del self._order[member.name]
+        if member.token is not None and self._tokens.get(member.token) is member:
+            del self._tokens[member.token]
+
+    def hand_away(self, member: Member, record: UserRecord) -> ConnId | None:
+        """``member``'s session moved to another node: listed as ``record``, in place.
+
+        Returns its socket if it was still open (half-open): the caller closes it.
+        """
+        name = member.name
+        assert name is not None and self._local.get(name) is member and record.name == name
+        old = member.conn if member.state is MemberState.CONNECTED else None
+        if old is not None:
+            del self._by_conn[old]
+        self._parked.pop(name, None)
+        del self._local[name]
+        if member.token is not None:
+            self._tokens.pop(member.token, None)
+        self._remote[name] = record  # still listed where it was: no flicker
+        return old
+
+    def adopt(self, member: Member, name: str, token: str) -> None:
+        """A session another node handed over is ``member``'s now (signing in or parked)."""
+        assert member.state is not MemberState.CONNECTED and name not in self._local
+        self._remote.pop(name, None)
+        member.name = name
+        if member.state is MemberState.PARKED:
+            self._parked[name] = member
+        else:
+            member.state = MemberState.CONNECTED
+        self._local[name] = member
+        self._order.setdefault(name, None)
+        self._set_token(member, token)
+
+    def _set_token(self, member: Member, token: str) -> None:
+        if member.token is not None and self._tokens.get(member.token) is member:
+            del self._tokens[member.token]
+        member.token = token
+        self._tokens[token] = member
+
+    # -- other nodes' users --------------------------------------------------
+
+    def add_remote(self, record: UserRecord) -> bool:
+        """Another node's user joined; False when the name is this node's."""
+        if record.name in self._local:
+            return False
+        self._remote[record.name] = record
+        self._order[record.name] = None
+        return True
+
+    def update_remote(self, record: UserRecord) -> None:
+        if record.name in self._remote:
+            self._remote[record.name] = record
+
+    def remove_remote(self, name: str) -> None:
+        if self._remote.pop(name, None) is not None:
+            del self._order[name]
+
+    def rename_remote(self, old: str, new: str, node: str) -> bool:
+        """Another node's user renamed; False when this node knows no such user there."""
+        record = self._remote.get(old)
+        if record is None or record.node != node or new in self._local:
+            return False
+        del self._remote[old]
+        del self._order[old]
+        self._remote[new] = UserRecord(new, record.node, record.features, record.busy)
+        self._order[new] = None
+        return True
+
+    # -- invariants ------------------------------------------------------------
+
+    def check(self) -> None:
+        """Assert every invariant in the module docstring."""
+        for conn, member in self._by_conn.items():
+            assert member.conn == conn, (conn, member)
+            assert member.state is not MemberState.PARKED, member
+        for name, member in self._local.items():
+            assert member.name == name and member.state is not MemberState.SIGNING_IN, member
+            if member.state is MemberState.CONNECTED:
+                assert self._by_conn.get(member.conn) is member, member
+            assert member.token is not None and self._tokens.get(member.token) is member, member
+        parked = {n for n, m in self._local.items() if m.state is MemberState.PARKED}
+        assert set(self._parked) == parked, (self._parked, parked)
+        assert all(self._parked[n] is self._local[n] for n in parked)
+        assert not set(self._local) & set(self._remote)
+        assert set(self._order) == set(self._local) | set(self._remote)
+        assert all(m in self._local.values() for m in self._tokens.values())
+        for member in self._by_conn.values():
+            if member.state is MemberState.SIGNING_IN:
+                assert member.name is None, member

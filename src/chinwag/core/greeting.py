@@ -1,0 +1,72 @@
+"""What a client is told when it signs in or resumes, and its ICE servers (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .directory import Member
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .lobby import IceProvider
+
+__all__ = ["Greeter"]
+
+
+class Greeter:
+    """Sends ``signed-in``, ``ice-servers`` (and refreshes them) and full lists."""
+
+    def __init__(self, context: Context, ice: IceProvider | None) -> None:
+        self._ctx = context
+        self._ice = ice
+
+    def welcome(self, member: Member, resumed: bool) -> None:
+        """``signed-in`` and the ICE servers, to a client that asked for features."""
+        welcome = {
+            "type": "signed-in",
+            "id": member.conn,
+            "name": member.name,
+            "features": sorted(member.features),
+            "resume": member.token,
+            "resumed": resumed,
+            "ringTimeout": self._ctx.policy.ring_timeout,
+        }
+        self._ctx.outbox.send((member.conn,), welcome)
+        self._send_ice_servers(member)
+
+    def welcome_back(self, member: Member, missed: Iterable[bytes]) -> None:
+        """A resumed session: welcome, what it missed in order, then the full list."""
+        self.welcome(member, resumed=True)
+        self._ctx.outbox.send_each(member.conn, missed)
+        self._send_full_list(member)
+
+    def _send_full_list(self, member: Member) -> None:
+        if "deltas" in member.features:
+            self._ctx.presence.owe_full_list(member.conn)
+        else:
+            self._ctx.outbox.send(
+                (member.conn,), {"type": "userlist", "users": self._ctx.directory.names()}
+            )
+
+    def ice_message(self, name: str) -> dict[str, Any]:
+        if self._ice is None:
+            return {"type": "ice-servers", "iceServers": [], "expires": None}
+        return self._ice.for_user(name, self._ctx.clock())
+
+    def refresh_ice(self, now: float) -> None:
+        """Send fresh ICE servers to each client whose credentials are near their end."""
+        for member in self._ctx.directory.open_members():
+            if member.ice_refresh_at is not None and member.ice_refresh_at <= now:
+                self._send_ice_servers(member)
+
+    def _send_ice_servers(self, member: Member) -> None:
+        assert member.name is not None
+        message = self.ice_message(member.name)
+        expires = message.get("expires")
+        if expires is None:
+            member.ice_refresh_at = None
+        else:  # refresh when 80% of the credentials' life has passed
+            remaining = max(0.0, float(expires) - self._ctx.clock())
+            member.ice_refresh_at = self._ctx.monotonic() + max(1.0, 0.8 * remaining)
+        self._ctx.outbox.send((member.conn,), message)

@@ -1,0 +1,99 @@
+"""Delivery: the effects of one input, and each user's mailbox (no I/O).
+
+:class:`Outbox` collects the effects an input produces, in order, and hands
+them over by swapping its list (``drain``). :class:`Mailbox` is one user's
+delivery state: the ``seq`` numbering of messages meant for that user alone
+("seq" feature), the ring of recently sent ones a resume may need again, and
+the backlog queued while the user is parked.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .effects import ConnId, Effect, Send
+from .protocol import encode, with_seq
+
+__all__ = ["RECENT_BYTES", "RECENT_MESSAGES", "Mailbox", "Outbox"]
+
+#: Targeted messages kept after sending, for a resume to send again what the old
+#: socket may have lost before anyone noticed it was dead ("seq" clients only).
+RECENT_MESSAGES: Final = 64
+RECENT_BYTES: Final = 64 * 1024
+
+
+class Outbox:
+    """The effects of the input being handled, in the order they happened."""
+
+    __slots__ = ("_effects",)
+
+    def __init__(self) -> None:
+        self._effects: list[Effect] = []
+
+    def drain(self) -> list[Effect]:
+        """Hand over everything collected so far; the caller carries it out."""
+        out, self._effects = self._effects, []
+        return out
+
+    def emit(self, *effects: Effect) -> None:
+        self._effects.extend(effects)
+
+    def send(self, conns: Iterable[ConnId], message: dict[str, Any]) -> None:
+        """One message to each of ``conns`` (nothing when there are none)."""
+        self.send_payload(conns, encode(message))
+
+    def send_payload(self, conns: Iterable[ConnId], payload: bytes) -> None:
+        targets = tuple(conns)
+        if targets:
+            self._effects.append(Send(targets, payload))
+
+    def send_each(self, conn: ConnId, payloads: Iterable[bytes]) -> None:
+        """Several messages, in order, to one connection."""
+        self._effects.extend(Send((conn,), payload) for payload in payloads)
+
+
+@dataclass(slots=True)
+class Mailbox:
+    """One user's targeted messages: numbering, the recent ring, the parked backlog."""
+
+    numbered: bool = False  # the client asked for "seq"
+    seq: int = 0  # the last ``seq`` given out
+    recent: deque[tuple[int, bytes]] = field(default_factory=deque)
+    recent_size: int = 0
+    backlog: list[bytes] = field(default_factory=list)
+    backlog_size: int = 0
+
+    def stamp(self, payload: bytes) -> bytes:
+        """Number ``payload`` if the client asked for ``seq``; call once per message."""
+        if not self.numbered:
+            return payload
+        self.seq += 1
+        return with_seq(payload, self.seq)
+
+    def sent(self, payload: bytes) -> None:
+        """``payload`` was written to the socket: keep it for a resume (bounded)."""
+        if not self.numbered:
+            return
+        self.recent.append((self.seq, payload))
+        self.recent_size += len(payload)
+        while len(self.recent) > RECENT_MESSAGES or self.recent_size > RECENT_BYTES:
+            self.recent_size -= len(self.recent.popleft()[1])
+
+    def queue(self, payload: bytes, max_messages: int, max_bytes: int) -> bool:
+        """Hold ``payload`` while parked; False once over the limits (the session must end)."""
+        self.backlog.append(payload)
+        self.backlog_size += len(payload)
+        return len(self.backlog) <= max_messages and self.backlog_size <= max_bytes
+
+    def missed(self, seq: int) -> list[bytes]:
+        """What the client has not received if it last got ``seq``: recent, then queued."""
+        return [payload for number, payload in self.recent if number > seq] + self.backlog
+
+    def take_missed(self, seq: int) -> list[bytes]:
+        """``missed``, emptying the backlog: the caller sends these now."""
+        missed = self.missed(seq)
+        self.backlog, self.backlog_size = [], 0
+        return missed

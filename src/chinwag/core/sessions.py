@@ -1,0 +1,384 @@
+"""Sessions: sign-in, name claims, renames, resume, hand-over and take-over (no I/O).
+
+* Standalone (``node=None``) a name is free when this node does not list it;
+  a taken name is numbered, as the reference server does.
+* In a cluster every name is claimed through the bus first (:class:`Claim`,
+  answered by ``Lobby.claimed``); frames that arrive meanwhile are held in
+  :class:`Pending` and handled, in order, once the wait ends.
+* A resume token moves a session onto a new socket: here, or, when the token
+  names another node, by asking that node to hand the session over
+  (``ResumeRequest`` -> ``ResumeGrant``/``ResumeRefused``).
+* A user involved in a call (ringing, rung, connecting or active) cannot
+  rename (``in-call``): a freed name must not reach the partner's live call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from .calls import CallState
+from .directory import NO_CONN, Member, MemberState
+from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
+from .errors import ProtocolError, error_message
+from .events import (
+    Joined,
+    Left,
+    Renamed,
+    ResumeGrant,
+    ResumeRefused,
+    ResumeRequest,
+    UserRecord,
+)
+from .greeting import Greeter
+from .limits import TokenBucket
+from .protocol import SignIn, numbered_name
+from .routing import Router
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .lobby import Authenticator
+
+__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Pending", "Sessions"]
+
+MAX_CLAIM_TRIES: Final = 50
+RESUME_WAIT: Final = 3.0  # seconds to wait for another node's session before signing in afresh
+TAKEN_OVER: Final = 4001  # close code: the session was resumed on another connection
+NAME_LOST: Final = 4002  # close code: the name went to another node during a cluster split
+
+Frame = str | bytes
+
+
+@dataclass(slots=True)
+class Pending:
+    """A sign-in waiting for the cluster: a name claim, or another node's session."""
+
+    request: SignIn
+    name: str
+    number: int
+    notice: dict[str, Any] | None
+    held: list[Frame] = field(default_factory=list)  # frames that came meanwhile
+    resume_until: float | None = None  # waiting for another node to hand a session over
+
+
+class Sessions:
+    """Signs users in and out, and moves sessions between sockets and nodes."""
+
+    def __init__(
+        self,
+        context: Context,
+        router: Router,
+        greeter: Greeter,
+        authenticator: Authenticator | None,
+    ) -> None:
+        self._ctx = context
+        self._router = router
+        self._greeter = greeter
+        self._auth = authenticator
+        #: Handles one frame for a member (the lobby's dispatch): frames held
+        #: during a wait go through it when the wait ends.
+        self.on_frame: Callable[[Member, Frame], None] = lambda member, data: None
+
+    def new_member(self, conn: ConnId) -> Member:
+        now = self._ctx.monotonic()
+        chat, signal = self._ctx.policy.chat_rate, self._ctx.policy.signal_rate
+        return Member(conn, TokenBucket(chat, now), TokenBucket(signal, now))
+
+    # -- signing in and renaming -------------------------------------------------
+
+    def sign_in(self, member: Member, request: SignIn) -> None:
+        """A ``username`` message: sign in, resume, or rename."""
+        notice = None
+        if request.resume is not None and member.name is None:
+            if self._resume(member, request):
+                return
+            home = self._token_node(request.resume)
+            if home is not None:  # issued by another node: ask it to hand the session over
+                assert self._ctx.node is not None
+                wait = self._ctx.monotonic() + RESUME_WAIT
+                member.pending = Pending(request, "", 0, None, resume_until=wait)
+                ask = ResumeRequest(request.resume, self._ctx.node, member.conn, request.seq)
+                self._ctx.outbox.emit(Forward(home, ask))
+                return
+            notice = _bad_resume()
+        self._continue_sign_in(member, request, notice)
+
+    def _continue_sign_in(
+        self, member: Member, request: SignIn, notice: dict[str, Any] | None
+    ) -> None:
+        if request.name == member.name:
+            return
+        if member.name is not None and self._ctx.calls.involved(member.name):
+            raise _in_call(member.name, self._ctx.calls.state_of(member.name))
+        if self._auth is not None:
+            self._auth.check(request.name, request.credential, self._ctx.clock())
+        name, number = self._free_name(request.name, 0)
+        if self._ctx.node is None:
+            self._complete_sign_in(member, request, name, notice)
+            return
+        member.pending = Pending(request, name, number, notice)
+        self._claim(member, name)
+
+    def claimed(self, member: Member, name: str, ok: bool) -> None:
+        """The bus answered a claim of ``name`` for ``member``."""
+        pending = member.pending
+        if pending is None or pending.name != name:
+            if ok:
+                self._ctx.outbox.emit(Release(name))
+            return
+        if not ok:
+            self._try_next_name(member, pending)
+            return
+        member.pending = None
+        self._complete_sign_in(member, pending.request, name, pending.notice)
+        self._release_held(member, pending.held)
+
+    def claim_failed(self, member: Member) -> None:
+        """The bus could not be asked (Redis down): refuse the sign-in clearly."""
+        if member.pending is None:
+            return
+        held, member.pending = member.pending.held, None
+        error = ProtocolError(
+            "unavailable", "Sign-in is paused while the cluster store is unreachable.", "username"
+        )
+        self._ctx.outbox.send((member.conn,), error.as_message())
+        for data in held:
+            self.on_frame(member, data)
+
+    def _claim(self, member: Member, name: str) -> None:
+        record = UserRecord(name, self._ctx.node or "", tuple(sorted(member.features)))
+        self._ctx.outbox.emit(Claim(member.conn, record))
+
+    def _try_next_name(self, member: Member, pending: Pending) -> None:
+        """The claim lost a race: try the next numbered name, as the reference does."""
+        if pending.number >= MAX_CLAIM_TRIES:
+            member.pending = None
+            error = error_message(
+                "unavailable", "No free variant of that name; pick another.", "username"
+            )
+            self._ctx.outbox.send((member.conn,), error)
+            return
+        pending.name, pending.number = self._free_name(pending.request.name, pending.number + 1)
+        self._claim(member, pending.name)
+
+    def _free_name(self, wanted: str, start: int) -> tuple[str, int]:
+        """The first name from ``wanted`` + ``start`` on that this node knows to be free."""
+        number = start
+        name = wanted if number == 0 else numbered_name(wanted, number)
+        while self._ctx.directory.listed(name):
+            number += 1
+            name = numbered_name(wanted, number)
+        return name, number
+
+    def _complete_sign_in(
+        self, member: Member, request: SignIn, name: str, notice: dict[str, Any] | None
+    ) -> None:
+        conn, old = member.conn, member.name
+        if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
+            if self._ctx.node is not None:
+                self._ctx.outbox.emit(Release(name))
+            self._ctx.outbox.send(
+                (conn,), _in_call(old, self._ctx.calls.state_of(old)).as_message()
+            )
+            return
+        if name != request.name:
+            self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
+        if old is None:
+            member.features = request.features
+            member.mailbox.numbered = "seq" in member.features
+            self._ctx.directory.sign_in(member, name, self._token())
+            if member.features:
+                self._greeter.welcome(member, resumed=False)
+            if "deltas" in member.features:
+                self._ctx.presence.owe_full_list(conn)
+            if notice is not None:
+                self._ctx.outbox.send((conn,), notice)
+        else:
+            self._ctx.directory.rename(member, name)
+            self._ctx.calls.rename(old, name)
+            self._ctx.presence.rename(old, name)
+        self._ctx.presence.touch(name)
+        if self._ctx.node is not None:
+            if old is None:
+                self._ctx.outbox.emit(Publish(Joined(self._router.record_of(member))))
+            else:
+                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
+
+    def _token(self) -> str:
+        secret = secrets.token_urlsafe(24)
+        # In a cluster the token names its node, so another node can ask for the session.
+        return f"{self._ctx.node}.{secret}" if self._ctx.node is not None else secret
+
+    def _token_node(self, token: str) -> str | None:
+        """The other node that issued ``token``, if it is one."""
+        node, dot, _ = token.rpartition(".")
+        if self._ctx.node is None or not dot or not node or node == self._ctx.node:
+            return None
+        return node
+
+    # -- resume on this node -------------------------------------------------------
+
+    def _resume(self, member: Member, request: SignIn) -> bool:
+        """Move the session holding the request's token onto ``member``'s socket."""
+        assert request.resume is not None
+        session = self._ctx.directory.by_token(request.resume)
+        if session is None or session is member:
+            return False
+        session.pending = None  # a rename claim from the lost socket: its answer finds no one
+        half_open = self._ctx.directory.attach(session, member)
+        if half_open is not None:
+            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+        session.chat_bucket, session.signal_bucket = member.chat_bucket, member.signal_bucket
+        self._ctx.directory.new_token(session, self._token())
+        backlog = session.mailbox.take_missed(request.seq)
+        self._greeter.welcome_back(session, backlog)
+        return True
+
+    # -- sessions moving between nodes -----------------------------------------------
+
+    def hand_over(self, request: ResumeRequest) -> None:
+        """Another node's client holds our session's token: give the session to that node."""
+        session = self._ctx.directory.by_token(request.token)
+        if session is None or session.name is None:
+            self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
+            return
+        name = session.name
+        features = tuple(sorted(session.features))
+        record = UserRecord(name, request.node, features, self._router.is_busy(name))
+        missed = tuple(session.mailbox.missed(request.seq))
+        half_open = self._ctx.directory.hand_away(session, record)
+        if half_open is not None:
+            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+        grant = ResumeGrant(
+            request.token,
+            request.conn,
+            record,
+            missed,
+            self._ctx.calls.partner_of(name),
+            self._ctx.calls.in_call(name),
+            session.mailbox.seq,
+        )
+        self._ctx.outbox.emit(
+            HandOver(record), Forward(request.node, grant), Publish(Joined(record))
+        )
+
+    def take_over(self, grant: ResumeGrant) -> None:
+        """Carry on a session another node handed over."""
+        name = grant.user.name
+        member = self._ctx.directory.at(grant.conn)
+        pending = member.pending if member is not None else None
+        if member is None or pending is None or pending.resume_until is None:
+            # The client went away while we waited: keep its session parked here.
+            member = self.new_member(NO_CONN)
+            member.state = MemberState.PARKED
+            member.parked_until = self._ctx.monotonic() + self._ctx.policy.resume_grace
+            pending = None
+        member.pending = None
+        member.features = frozenset(grant.user.features)
+        member.mailbox.numbered = "seq" in member.features
+        member.mailbox.seq = grant.seq
+        was_listed = self._ctx.directory.listed(name)
+        self._ctx.directory.adopt(member, name, self._token())
+        if not was_listed:
+            self._ctx.presence.touch(name)
+        self._ctx.calls.restore(name, grant.partner, grant.in_call)
+        self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
+        if not member.connected:
+            member.mailbox.backlog = list(grant.backlog)
+            return
+        self._greeter.welcome_back(member, grant.backlog)
+        if pending is not None:
+            self._release_held(member, pending.held)
+
+    def resume_refused(self, member: Member) -> None:
+        """No session to resume after all: sign in afresh, saying so."""
+        pending = member.pending
+        if pending is None or pending.resume_until is None:
+            return
+        member.pending = None
+        try:
+            self._continue_sign_in(member, pending.request, _bad_resume())
+        except ProtocolError as error:
+            self._ctx.outbox.send((member.conn,), error.as_message())
+        self._release_held(member, pending.held)
+
+    def _release_held(self, member: Member, held: list[Frame]) -> None:
+        """Handle frames that waited for a sign-in, unless another wait began."""
+        for data in held:
+            if member.pending is None:
+                self.on_frame(member, data)
+            else:
+                member.pending.held.append(data)
+
+    # -- leaving ---------------------------------------------------------------------
+
+    def dropped(self, member: Member, clean: bool) -> None:
+        """``member``'s socket is gone: park a dropped signed-in user, else it leaves."""
+        if member.state is MemberState.SIGNING_IN:
+            self._ctx.directory.drop(member)
+            return
+        self._ctx.presence.forget(member.conn)
+        if clean or self._ctx.policy.resume_grace <= 0:
+            self.leave(member)
+            return
+        self._ctx.directory.park(member, self._ctx.monotonic() + self._ctx.policy.resume_grace)
+
+    def leave(self, member: Member) -> None:
+        """``member`` is gone for good: out of the list, calls hung up."""
+        name = member.name
+        if name is None or self._ctx.directory.local(name) is not member:
+            self._ctx.directory.remove(member)
+            return  # already gone (a backlog overflow while leaving)
+        self._ctx.directory.remove(member)
+        self._router.end_calls_of(name)
+        self._ctx.presence.touch(name)
+        if self._ctx.node is not None:
+            self._ctx.outbox.emit(Publish(Left(name, self._ctx.node)), Release(name))
+
+    def names_lost(self, names: tuple[str, ...]) -> None:
+        """Another node took these names while this one was cut off: sign their users out."""
+        for name in names:
+            member = self._ctx.directory.local(name)
+            if member is None:
+                continue
+            if member.connected:
+                error = error_message(
+                    "unavailable",
+                    f"While this server was cut off, {name} was taken on another; sign in again.",
+                    "username",
+                )
+                self._ctx.outbox.send((member.conn,), error)
+                self._ctx.outbox.emit(Close(member.conn, NAME_LOST, "name taken elsewhere"))
+            self.leave(member)
+
+    def expire(self) -> None:
+        """Housekeeping: end lapsed parks and resume waits, refresh ICE credentials."""
+        now = self._ctx.monotonic()
+        for member in self._ctx.directory.parked_until(now):
+            self.leave(member)
+        for member in self._ctx.directory.open_members():
+            pending = member.pending
+            if (
+                pending is not None
+                and pending.resume_until is not None
+                and pending.resume_until <= now
+            ):
+                self.resume_refused(member)  # the other node never answered
+        self._greeter.refresh_ice(now)
+
+
+def _bad_resume() -> dict[str, Any]:
+    return error_message(
+        "bad-resume", "That session has ended; signed in as a new session.", "username"
+    )
+
+
+def _in_call(name: str, state: CallState) -> ProtocolError:
+    return ProtocolError(
+        "in-call",
+        f"{name} has a {state.value} call; hang up before changing your name.",
+        "username",
+        name,
+    )
