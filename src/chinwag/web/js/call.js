@@ -24,7 +24,7 @@ import { createNegotiation } from "./negotiation.js";
 import { S } from "./strings.js";
 import { formatDuration } from "./ui.js";
 
-const REJOIN_WAIT_MS = 20000; // how long a partner that vanished may take to come back
+const REJOIN_WAIT_MS = 10000; // how long a partner that vanished may take to come back
 const IN_CALL = new Set(["connecting", "active"]);
 
 /**

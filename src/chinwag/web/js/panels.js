@@ -43,9 +43,12 @@ export function createPanels({ onChatShown }) {
   return {
     toggleChat: () => toggle("chat"),
     togglePeople: () => toggle("people"),
-    /** A call starts: fold both panels so the video is as large as it can be. */
+    /**
+     * A call starts: fold both panels so the video is as large as it can be;
+     * the chat stays if the person is typing in it.
+     */
     enterCall() {
-      set("chat", false);
+      set("chat", chatPanel.contains(document.activeElement));
       set("people", false);
     },
     /** Back to idle: both panels shown again. */

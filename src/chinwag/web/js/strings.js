@@ -52,6 +52,7 @@ export const S = Object.freeze({
   notifyTitle: "Incoming call",
   notifyBody: (name) => `${name} is calling you on chinwag`,
   // call screen
+  callArea: "Call",
   callControls: "Call controls",
   videoOf: (name) => `Video of ${name}`,
   videoOfOther: "Video of the other person",
