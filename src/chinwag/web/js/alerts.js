@@ -63,7 +63,7 @@ export function createAlerts({ log }) {
   window.addEventListener("keydown", unlock, true);
 
   function playCycle(name) {
-    if (!context || !saved.get("ringSound", true) && name === "ringtone") return;
+    if (!context || (name === "ringtone" && !saved.get("ringSound", true))) return;
     const start = context.currentTime + 0.05;
     for (const [at, length, frequencies, gain] of TONES[name].notes) {
       const envelope = context.createGain();
@@ -172,7 +172,7 @@ export function createAlerts({ log }) {
       if (Notification.permission !== "default") return;
       notices.show(S.notifyOffer, {
         key: "notify-offer",
-        timeoutMs: 0,
+        timeoutMs: 30000, // unanswered, it comes back at the next visit
         actions: [
           [S.notifyAllow, () => {
             saved.set("notifyAsked", true);
