@@ -119,7 +119,7 @@ export const S = Object.freeze({
   cannotConnect: (n) =>
     `Could not connect to ${n}: no network path was found between you. ` +
     "A firewall may block it; try again, or turn on Relay only in Settings.",
-  relayCannotConnect: "Could not connect through the relay server: it did not answer.",
+  relayCannotConnect: "Could not reach the relay server: it did not answer, so the call could not connect.",
   connectionLost: (n) => `The connection to ${n} was lost`,
   setupFailed: (why) => `The call could not be set up: ${why}`,
   serverLost: "The connection to the server was lost",
