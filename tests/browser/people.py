@@ -135,7 +135,7 @@ class Person:
         await expect(self.page.locator("#self-name")).to_have_text(self.name)
 
     async def say(self, text: str) -> None:
-        """Type a chat message and press Enter (opening the chat first, if folded away in a call)."""
+        """Type a chat message and press Enter (opening the chat if a call folded it away)."""
         box = self.page.get_by_role("textbox", name="Message")
         if not await box.is_visible():
             await self.page.locator("#chat-button").click()

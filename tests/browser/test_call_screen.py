@@ -21,6 +21,7 @@ _HIDE_PAGE = """
   document.dispatchEvent(new Event("visibilitychange"));
 }
 """
+_ENABLE_BOB = "document.querySelector('#user-list li[data-name=\"bob\"] button').disabled = false"
 # A phone browser: no screen sharing.
 _NO_SCREEN_SHARING = "delete MediaDevices.prototype.getDisplayMedia;"
 
@@ -229,7 +230,7 @@ async def test_no_call_starts_while_the_server_is_unreachable(
     await expect(alice.page.locator("#connection-status")).not_to_have_text("Connected")
     await expect(alice.user_button("bob")).to_be_disabled()
     # Forced past the disabled button, the call is refused in words and rings nobody.
-    await alice.page.evaluate("document.querySelector('#user-list li[data-name=\"bob\"] button').disabled = false")
+    await alice.page.evaluate(_ENABLE_BOB)
     await alice.call("bob")
     await alice.sees_notice("You are offline")
     assert await alice.call_state() == "idle"

@@ -19,7 +19,7 @@ HOSTILE = (
     'http://x.test/"onmouseover="alert(1)" <img src=x onerror=alert(2)> '
     "data:text/html,<script>alert(3)</script> ftp://files.test/x HTTPS://Example.ORG/Path)."
 )
-EXPECTED_LINKS = ["https://example.org/a?b=1&c=", 'http://x.test/', "HTTPS://Example.ORG/Path"]
+EXPECTED_LINKS = ["https://example.org/a?b=1&c=", "http://x.test/", "HTTPS://Example.ORG/Path"]
 
 
 async def test_links_are_clickable_and_hostile_text_stays_text(open_person: OpenPerson) -> None:
@@ -37,7 +37,9 @@ async def test_links_are_clickable_and_hostile_text_stays_text(open_person: Open
         assert href.startswith(("http://", "https://")), href
     # Nothing else became markup: no image, no script ran, on either side.
     for person in (alice, bob):
-        assert await person.page.locator("#messages img, #messages script, #messages b").count() == 0
+        assert (
+            await person.page.locator("#messages img, #messages script, #messages b").count() == 0
+        )
     assert alice.dialogs == [] and bob.dialogs == []
 
 
@@ -107,4 +109,6 @@ async def test_a_message_written_offline_goes_out_on_reconnect(
     await expect(alice.page.locator("#connection-status")).to_have_text("Connected")
     await expect(pending).to_have_count(0)
     # The server relayed it back: it went out.
-    await expect(alice.page.locator("#messages .message.own").last).to_contain_text("written offline")
+    await expect(alice.page.locator("#messages .message.own").last).to_contain_text(
+        "written offline"
+    )
