@@ -86,6 +86,7 @@ async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[st
     await expect(alice.page.locator("#chat-unread")).to_be_visible()
     await alice.page.locator("#chat-button").click()
     out["chat"] = await shot(alice)
+    await alice.page.locator("[data-close-panel=chat]").click()
     await alice.click("Hang up")
     await bob.until_state("idle")
 

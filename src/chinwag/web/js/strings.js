@@ -115,7 +115,9 @@ export const S = Object.freeze({
   notOnline: (n) => `${n} is not online`,
   finishCallFirst: "Finish the current call first.",
   offlineNoCall: "You are offline: calls can start again once the server is back.",
-  relayUnreachable: "Could not reach the relay server",
+  relayUnreachable:
+    "Could not reach the relay server, so the call could not connect. " +
+    "Check the server's TURN settings, or turn off Relay only in Settings.",
   cannotConnect: (n) =>
     `Could not connect to ${n}: no network path was found between you. ` +
     "A firewall may block it; try again, or turn on Relay only in Settings.",
