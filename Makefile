@@ -8,7 +8,7 @@ PORT   ?= 6503
 # Debian packages the tests drive for real (browser, TURN relay, Redis).
 TEST_DEBS := chromium coturn redis-server iptables faketime
 
-.PHONY: run test lint typecheck unit system-deps bench clean
+.PHONY: run test lint typecheck unit system-deps bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ unit: $(VENV)/.dev
 
 test: system-deps $(VENV)/.dev lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The web client's gallery (docs/web-client.md): real server, real Chromium.
+screenshots: system-deps $(VENV)/.dev
+	$(BIN)/python -m tests.browser.screenshots docs/images
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/relay.py

@@ -13,7 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expect
 
@@ -81,9 +81,19 @@ class Person:
         query: str = "",
         sign_in: bool = True,
         viewport: tuple[int, int] = (1280, 800),
+        color_scheme: Literal["light", "dark"] = "light",
+        init_script: str = "",
     ) -> Person:
-        """Open the chinwag page (test hook on) and, unless told not to, sign in as ``name``."""
-        context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        """Open the chinwag page (test hook on) and, unless told not to, sign in as ``name``.
+
+        ``init_script`` runs before the page's own scripts (e.g. to remove an API
+        a phone browser lacks).
+        """
+        context = await browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=color_scheme
+        )
+        if init_script:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         person = cls(name, context, page)
         # A dialog would mean injected script ran (or a stray alert): record, dismiss.
@@ -125,8 +135,10 @@ class Person:
         await expect(self.page.locator("#self-name")).to_have_text(self.name)
 
     async def say(self, text: str) -> None:
-        """Type a chat message and press Enter."""
+        """Type a chat message and press Enter (opening the chat if a call folded it away)."""
         box = self.page.get_by_role("textbox", name="Message")
+        if not await box.is_visible():
+            await self.page.locator("#chat-button").click()
         await box.fill(text)
         await box.press("Enter")
 
@@ -146,7 +158,13 @@ class Person:
         await expect(self.page.locator(selector)).to_contain_text(text, timeout=timeout)
 
     async def sees_notice(self, text: str, timeout: int = DEFAULT_WAIT_MS) -> None:
-        await self.sees_text("#call-notice", text, timeout)
+        """A notice (the stack at the top of the page) says ``text``."""
+        await self.sees_text("#notices", text, timeout)
+
+    async def open_settings(self) -> None:
+        """Open the settings sheet (devices, ringtone, relay only, diagnostics)."""
+        await self.page.locator("#settings-button").click()
+        await expect(self.page.locator("#settings-dialog")).to_be_visible()
 
     async def call_state(self) -> str:
         return str(await self.page.evaluate("window.chinwag.debug.state"))
@@ -209,6 +227,12 @@ class Person:
         assert set(tracks) == {"ended"}, f"{self.name}: local tracks still live: {tracks}"
         no_pc = await self.page.evaluate("window.chinwag.debug.pc === null")
         assert no_pc
+
+    async def back_to_idle_without_media(self, timeout: int = DEFAULT_WAIT_MS) -> None:
+        """Idle again after a call that never opened a camera here (missed, declined)."""
+        await self.until_state("idle", timeout)
+        await expect(self.page.locator("#incoming")).to_be_hidden()
+        assert await self.local_tracks() == []
 
     async def rises(self, read: Callable[[], Awaitable[int]], within: float, failure: str) -> None:
         """The counter ``await read()`` grows beyond its present value within ``within`` s."""

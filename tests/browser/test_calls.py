@@ -165,33 +165,13 @@ async def test_a_closed_page_ends_the_call_on_the_other_side(open_person: OpenPe
     alice, bob = await two_people(open_person)
     await connect_call(alice, bob)
     await bob.close()
-    await alice.sees_notice("bob")
+    # A closed page and a reloaded one look the same at first: alice waits a
+    # little for bob to come back ("reconnecting", never "left" at once), then ends.
+    await alice.sees_notice("bob lost their connection")
+    await expect(alice.page.locator("#call-phase")).to_have_text("Reconnecting…")
+    await alice.sees_notice("bob left; the call ended", timeout=20_000)
     await alice.back_to_idle()
     await expect(alice.user_button("bob")).to_have_count(0)
-
-
-async def test_phone_sized_call_by_keyboard(open_person: OpenPerson) -> None:
-    phone = await open_person("pat", viewport=(390, 844))
-    desk = await open_person("dana")
-    await expect(desk.user_button("pat")).to_be_visible()
-
-    # Keyboard only: Tab to pat's name, Enter calls; on the phone, Enter accepts
-    # (the Accept button has focus when the prompt appears).
-    await desk.user_button("pat").focus()
-    await desk.page.keyboard.press("Enter")
-    await expect(phone.page.get_by_role("button", name="Accept")).to_be_focused()
-    await phone.page.keyboard.press("Enter")
-    await phone.wait_remote_video()
-    await phone.media_flows()
-
-    # On a phone the call fills the screen and every control is reachable.
-    box = await phone.page.locator("#call-area").bounding_box()
-    assert box is not None and box["width"] == 390
-    for label in ("Mute", "Camera off", "Share screen", "Stats", "Hang up"):
-        await expect(phone.page.get_by_role("button", name=label, exact=True)).to_be_in_viewport()
-    await phone.screenshot("in-call-phone")
-    await phone.click("Hang up")
-    await desk.back_to_idle()
 
 
 async def test_cancel_before_the_camera_opens_leaves_it_off(open_person: OpenPerson) -> None:

@@ -29,7 +29,10 @@ async def switch_to(person: Person, picker: str, kind: str, label: str) -> dict[
     """Pick ``label`` in the ``picker`` list; wait until that device feeds the sender."""
     before = await person.sending(kind)
     assert before is not None and before["label"] != label
+    # The pickers are in the settings sheet; it closes again so the call screen is usable.
+    await person.open_settings()
     await person.page.get_by_role("combobox", name=picker).select_option(label=label)
+    await person.page.keyboard.press("Escape")
 
     async def switched() -> dict[str, Any] | None:
         now = await person.sending(kind)

@@ -62,7 +62,7 @@ async def test_relay_only_call_goes_through_coturn_and_survives_its_crash(
     logs = [await person.debug_log() for person in (alice, bob)]
     assert any("restarting ICE" in log for log in logs), logs
     await expect(alice.page.locator("#call-phase")).to_have_text("")
-    await expect(alice.page.locator("#call-notice")).to_be_hidden()
+    await expect(alice.page.locator("#notices [data-kind='error']")).to_have_count(0)
     await expect(route).to_contain_text("relay")
 
     await alice.click("Hang up")
@@ -77,8 +77,10 @@ async def test_wrong_turn_credentials_are_logged_and_explained(
     bob = await open_person("bob", server=server)
     await call_and_accept(alice, bob)
     await alice.sees_notice(RELAY_UNREACHABLE)
-    # The TURN server's refusal (401) is in the debug log panel.
-    await alice.page.get_by_text("Debug log").click()
+    # The TURN server's refusal (401) is in the debug log (Settings > Diagnostics).
+    await alice.open_settings()
+    await alice.page.get_by_text("Diagnostics").click()
+    await expect(alice.page.locator("#debug-log")).to_be_visible()
     await alice.sees_text("#debug-log", "icecandidateerror")
     await alice.sees_text("#debug-log", "401")
     await alice.back_to_idle()

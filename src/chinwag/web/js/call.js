@@ -1,57 +1,64 @@
-// One call at a time: ringing, accepting, the peer connection's life, and
-// ending cleanly. States:
+// Over 400 lines on purpose: one state machine over one call record, whose
+// every way out must pass through end(); split, the record's rules would be
+// spread over several files.
 //
-//   idle -> outgoing (we ring them) -> connecting -> active -> idle
-//   idle -> incoming (they ring us) -> connecting -> active -> idle
+// One call at a time: ringing, accepting, the peer connection's life, and
+// ending cleanly. States (the same words as the server and the Python peer),
+// with a direction, "outgoing" (we rang) or "incoming" (they rang):
+//
+//   idle -> ringing -> connecting -> active -> ended -> idle
 //
 // Every way out goes through end(), which stops every local track and closes
 // the peer connection, so a call is never left half-open. Message types and
 // rules: docs/protocol.md, "Ringing". Negotiation itself is negotiation.js.
+//
+// Rejoining (docs/web-client.md, "Reload"): a page reloaded mid-call, or
+// signed in as a new session after a drop, sends its partner a `call-invite`
+// with `rejoin: true`. The partner, still in the call (or waiting after a
+// `hang-up` "gone"), answers it at once with `call-accept` and a fresh peer
+// connection; it shows "Reconnecting…" meanwhile, never "left".
 
 import { createControls } from "./controls.js";
 import { MediaProblem, openUserMedia } from "./media.js";
 import { createNegotiation } from "./negotiation.js";
+import { S } from "./strings.js";
+import { formatDuration } from "./ui.js";
 
-const DECLINE_WORDS = {
-  declined: (n) => `${n} declined`,
-  busy: (n) => `${n} is busy in another call`,
-  "no-media": (n) => `${n} has no camera or microphone that works`,
-  "permission-denied": (n) => `${n} could not use their camera or microphone (permission denied)`,
-  "in-use": (n) => `${n}'s camera or microphone is in use by another application`,
-};
-const HANGUP_WORDS = {
-  gone: (n) => `${n} left; the call ended`,
-  failed: (n) => `The connection to ${n} failed; the call ended`,
-};
-const RELAY_UNREACHABLE = "Could not reach the relay server";
+const REJOIN_WAIT_MS = 10000; // how long a partner that vanished may take to come back
+const IN_CALL = new Set(["connecting", "active"]);
 
 /**
  * Create the call controller.
- * options: send(msg), self() -> our name, iceConfig() -> RTCConfiguration,
- * ringTimeoutMs() -> number, view (callview.js), log(text),
- * timing: {iceGraceMs, connectTimeoutMs}.
+ * options: send(msg), self() -> our name, online() -> signed in now,
+ * iceConfig() -> RTCConfiguration, ringTimeoutMs() -> number, view
+ * (callview.js), log(text), timing: {iceGraceMs, connectTimeoutMs},
+ * onChange({peer, direction, startedAt} | null) whenever a call starts
+ * connecting or ends (app.js keeps it for a reload).
  * Returns {handle(msg) -> boolean, call(name), accept(), decline(), cancel(),
  * hangUp(), toggleMute(), toggleCamera(), toggleScreen(), switchDevice(kind, id),
- * sessionLost(), state(), debug}.
+ * rejoin(saved), sessionLost(), state(), debug}.
  */
-export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, timing }) {
+export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view, log, timing, onChange }) {
   let c = null; // the current call, or null when idle
   let lastTracks = []; // local tracks of the current or last call (test hook)
   const controls = createControls({ current: () => c, sendTo, view });
   const { sendMediaState } = controls;
 
   function setState(next) {
-    log(`call ${c?.state ?? "idle"} -> ${next}${c ? ` (${c.peer})` : ""}`);
+    log(`call ${c?.state ?? "idle"} -> ${next}${c ? ` (${c.peer}, ${c.direction})` : ""}`);
     if (c) c.state = next;
-    view.setState(next);
+    view.setState(next, c?.direction ?? "");
+    if (c && IN_CALL.has(next)) onChange({ peer: c.peer, direction: c.direction, startedAt: c.startedAt ?? null });
   }
 
-  function newCall(peer, state, extra = {}) {
-    c = { peer, state: "idle", tracks: [], early: [], timers: new Set(), senders: {}, ...extra };
+  function newCall(peer, state, direction, extra = {}) {
+    c = { peer, direction, state: "idle", tracks: [], early: [], timers: new Set(), senders: {}, ...extra };
     lastTracks = c.tracks;
     setState(state);
     return c;
   }
+
+  const isRinging = (direction) => c?.state === "ringing" && c.direction === direction;
 
   function later(ms, fn) {
     const call = c;
@@ -67,15 +74,22 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     if (c) send({ type, name: self(), target: c.peer, ...fields });
   }
 
+  /** How long the call has had media, as "3:05", or "" if it never had. */
+  function length(call) {
+    return call.startedAt ? formatDuration((Date.now() - call.startedAt) / 1000) : "";
+  }
+
   /** End the call: stop all local media, close the connection, show a notice. */
   function end(text = "", kind = "info") {
     if (!c) return;
     const call = c;
+    setState("ended");
     c = null;
     for (const id of call.timers) clearTimeout(id);
     for (const track of call.tracks) track.stop();
     if (call.pc) call.pc.close();
-    log(`call ${call.state} -> idle (${call.peer})`);
+    log(`call ended -> idle (${call.peer})`);
+    onChange(null);
     view.reset();
     view.setState("idle");
     if (text) view.notice(text, kind);
@@ -116,10 +130,10 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     if (!(problem instanceof MediaProblem) || !oneKindLeft) throw problem;
     if (available.audio === available.video) throw problem; // neither, or both yet it failed
     const only = available.audio ? "audio" : "video";
-    const label = only === "audio" ? "Audio only" : "Video only";
-    const go = await view.ask(`${problem.message} Continue with ${label.toLowerCase()}?`, [
+    const label = only === "audio" ? S.audioOnly : S.videoOnly;
+    const go = await view.ask(S.continueWith(problem.message, label), [
       [true, label],
-      [false, "Cancel"],
+      [false, S.cancel],
     ]);
     if (!go) throw problem;
     return openUserMedia({ audio: only === "audio", video: only === "video" });
@@ -134,6 +148,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     call.relayOnly = config.iceTransportPolicy === "relay";
     call.relayCandidates = 0;
     pc.addEventListener("track", ({ track, streams }) => {
+      if (call.pc !== pc) return;
       // A peer that sends tracks without a stream still gets one <video> for both kinds.
       if (!streams[0]) (call.looseTracks ??= new MediaStream()).addTrack(track);
       view.setRemoteStream(streams[0] ?? call.looseTracks);
@@ -147,15 +162,15 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     pc.addEventListener("icegatheringstatechange", () => {
       log(`ice gathering: ${pc.iceGatheringState}`);
       const noRelay = call.relayOnly && call.relayCandidates === 0;
-      if (pc.iceGatheringState === "complete" && noRelay && c === call) fail(RELAY_UNREACHABLE);
+      if (pc.iceGatheringState === "complete" && noRelay && c === call && call.pc === pc) fail(S.relayUnreachable);
     });
-    pc.addEventListener("iceconnectionstatechange", () => onIceState(call));
+    pc.addEventListener("iceconnectionstatechange", () => call.pc === pc && onIceState(call));
     call.negotiation = createNegotiation({
       pc,
       polite,
       log,
       signal: ({ description, candidate }) => {
-        if (c !== call) return;
+        if (c !== call || call.pc !== pc) return;
         if (description) {
           const type = description.type === "offer" ? "video-offer" : "video-answer";
           sendTo(type, { sdp: { type: description.type, sdp: description.sdp } });
@@ -166,11 +181,13 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       beforeAnswer: polite ? () => addTracks(call) : undefined,
       onError: (error) => {
         log(`negotiation error: ${error.message}`);
-        if (c === call) fail(`The call could not be set up: ${error.message}`);
+        if (c === call && call.pc === pc) fail(S.setupFailed(error.message));
       },
     });
+    // A call that cannot connect says so, and why it may be, within connectTimeoutMs (10 s).
     later(timing.connectTimeoutMs, () => {
-      if (c.state !== "active") fail(call.relayOnly ? RELAY_UNREACHABLE : "The call could not connect");
+      if (call.pc !== pc || call.connected) return;
+      fail(call.relayOnly ? S.relayCannotConnect : S.cannotConnect(call.peer));
     });
     if (!polite) addTracks(call);
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
@@ -191,13 +208,17 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       clearTimeout(call.graceTimer);
       clearTimeout(call.restartTimer);
       call.restartingIce = false;
+      call.connected = true;
+      view.phase("");
       if (call.state !== "active") {
+        call.startedAt ??= Date.now();
         setState("active");
-        view.connected(call.peer);
+        view.connected(call.peer, call.startedAt);
         sendMediaState();
-      } else view.phase("");
+      }
     } else if (state === "disconnected") {
       // A short loss often heals by itself; if it does not, look for a new path.
+      if (!call.awaitingRejoin) view.phase(S.reconnectingPhase);
       clearTimeout(call.graceTimer);
       call.graceTimer = later(timing.iceGraceMs, () => {
         if (call.pc.iceConnectionState === "disconnected") restartIce(call);
@@ -214,14 +235,15 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
    * connectTimeoutMs, the call ends.
    */
   function restartIce(call) {
-    if (call.relayOnly && call.state !== "active") return fail(RELAY_UNREACHABLE);
-    if (call.restartingIce) return fail(`The connection to ${call.peer} was lost`);
+    if (call.awaitingRejoin) return; // the partner's page is gone; it will ring back
+    if (call.relayOnly && call.state !== "active") return fail(S.relayUnreachable);
+    if (call.restartingIce) return fail(S.connectionLost(call.peer));
     call.restartingIce = true;
     log("ice: restarting ICE");
-    view.phase("Reconnecting…");
+    view.phase(S.reconnectingPhase);
     call.negotiation.restartIce();
     call.restartTimer = later(timing.connectTimeoutMs, () => {
-      if (call.restartingIce) fail(`The connection to ${call.peer} was lost`);
+      if (call.restartingIce && !call.awaitingRejoin) fail(S.connectionLost(call.peer));
     });
   }
 
@@ -238,20 +260,73 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
   function onInvite(msg) {
     const from = msg.name;
     if (!c) {
-      newCall(from, "incoming");
+      newCall(from, "ringing", "incoming");
       missAfterTimeout(from);
-    } else if (c.peer === from && c.state === "outgoing") {
+    } else if (c.peer === from && isRinging("outgoing")) {
       // Invite glare: the lower name accepts and becomes the callee.
       if (self() < from) becomeCallee();
+    } else if (c.peer === from && (IN_CALL.has(c.state) || c.awaitingRejoin)) {
+      // Our partner lost their page or session and rings back: take the call up again.
+      // Both rejoining at once is glare again: the lower name answers.
+      if (!c.rejoining || self() < from) answerRejoin(c);
     } else if (c.peer !== from) {
       send({ type: "call-decline", target: from, reason: "busy" });
+      view.notice(S.triedToCall(from));
+      view.missed(from);
     }
   }
 
   /** Ring on our side; the prompt goes away by itself if the caller never says more. */
   function missAfterTimeout(from) {
     view.incoming(from);
-    later(ringTimeoutMs() + 5000, () => c.state === "incoming" && end(`Missed call from ${from}`));
+    later(ringTimeoutMs() + 5000, () => isRinging("incoming") && missed(from));
+  }
+
+  function missed(from) {
+    end();
+    view.missed(from);
+  }
+
+  /** A fresh peer connection for the same call (the old one's other end is gone). */
+  function dropPeer(call) {
+    if (call.pc) call.pc.close();
+    call.pc = null;
+    call.negotiation = null;
+    call.early = [];
+    call.senders = {};
+    call.connected = false;
+    call.restartingIce = false;
+    clearTimeout(call.graceTimer);
+    clearTimeout(call.restartTimer);
+    clearTimeout(call.rejoinTimer);
+    if (call.screenTrack) {
+      call.screenTrack.stop();
+      call.screenTrack = null;
+      view.setLocalStream(call.stream);
+    }
+  }
+
+  /** The partner rang back after a reload: answer as the callee on a new connection. */
+  function answerRejoin(call) {
+    log(`call: ${call.peer} rejoins`);
+    dropPeer(call);
+    call.awaitingRejoin = false;
+    call.rejoining = false;
+    setState("connecting");
+    view.phase(S.reconnectingPhase);
+    send({ type: "call-accept", target: call.peer });
+    startPeer(call, true);
+  }
+
+  /** Ring our partner back on a new session or page; they answer at once. */
+  function sendRejoin(call) {
+    dropPeer(call);
+    call.rejoining = true;
+    setState("connecting");
+    view.phase(S.reconnectingPhase);
+    const media = { audio: call.stream.getAudioTracks().length > 0, video: call.stream.getVideoTracks().length > 0 };
+    send({ type: "call-invite", target: call.peer, media, rejoin: true });
+    call.rejoinTimer = later(REJOIN_WAIT_MS, () => call.rejoining && end(S.connectionLost(call.peer), "error"));
   }
 
   async function becomeCallee() {
@@ -271,8 +346,9 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
   function onOffer(msg) {
     const from = msg.name;
     if (c && c.peer === from) {
+      if (c.rejoining) return; // from the connection before the reload: stale
       if (c.negotiation) dispatchSignal(msg);
-      else if (c.state === "outgoing") {
+      else if (isRinging("outgoing")) {
         // They called us (plain offer) while we rang them: take their call.
         c.early.push(msg);
         c.fromReference = true;
@@ -280,7 +356,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       } else c.early.push(msg);
     } else if (!c) {
       // A reference client calls with a plain offer: ring like an invite.
-      newCall(from, "incoming", { fromReference: true, early: [msg] });
+      newCall(from, "ringing", "incoming", { fromReference: true, early: [msg] });
       missAfterTimeout(from);
     } else {
       send({ type: "call-decline", target: from, reason: "busy" });
@@ -289,24 +365,44 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
   }
 
   function onAccept(msg) {
-    if (!c || c.peer !== msg.name || c.state !== "outgoing") return;
+    if (!c || c.peer !== msg.name) return;
     const call = c;
+    if (call.rejoining) {
+      call.rejoining = false;
+      clearTimeout(call.rejoinTimer);
+      startPeer(call, false);
+      return;
+    }
+    if (!isRinging("outgoing")) return;
     setState("connecting");
     view.connecting(call.peer);
     startPeer(call, false);
   }
 
   function onDecline(msg) {
-    if (!c || c.peer !== msg.name || c.state === "incoming") return;
-    const words = DECLINE_WORDS[msg.reason] ?? DECLINE_WORDS.declined;
+    if (!c || c.peer !== msg.name || isRinging("incoming")) return;
+    const words = S.declined[msg.reason] ?? S.declined.declined;
     end(words(c.peer), msg.reason === "declined" ? "info" : "error");
   }
 
   function onHangUp(msg) {
     if (!c || c.peer !== msg.name) return;
-    if (c.state === "incoming") return end(`Missed call from ${c.peer}`);
-    const words = HANGUP_WORDS[msg.reason] ?? ((n) => `${n} hung up`);
-    end(words(c.peer), msg.reason === "failed" ? "error" : "info");
+    if (isRinging("incoming")) return missed(c.peer);
+    if (msg.reason === "gone" && IN_CALL.has(c.state) && c.stream) return awaitRejoin(c);
+    if (msg.reason === "failed") return end(S.peerFailed(c.peer), "error");
+    end(S.hungUp(c.peer, length(c)));
+  }
+
+  /**
+   * The server says our partner is gone (their page closed or reloaded): hold
+   * the call, showing "Reconnecting…", until they ring back or the wait ends.
+   */
+  function awaitRejoin(call) {
+    log(`call: ${call.peer} gone; waiting ${REJOIN_WAIT_MS} ms for a rejoin`);
+    call.awaitingRejoin = true;
+    view.phase(S.reconnectingPhase);
+    view.notice(S.peerReconnecting(call.peer));
+    call.rejoinTimer = later(REJOIN_WAIT_MS, () => call.awaitingRejoin && end(S.peerLeft(call.peer)));
   }
 
   const handlers = {
@@ -315,15 +411,22 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     "call-accept": onAccept,
     "call-decline": onDecline,
     "hang-up": onHangUp,
-    "video-answer": (msg) => c?.peer === msg.name && c.negotiation && dispatchSignal(msg),
+    "video-answer": (msg) => {
+      if (c?.peer === msg.name && c.negotiation) dispatchSignal(msg);
+    },
     "new-ice-candidate": (msg) => {
-      if (!c || c.peer !== msg.name) return;
+      if (!c || c.peer !== msg.name || c.rejoining) return;
       if (c.negotiation) dispatchSignal(msg);
       else c.early.push(msg);
     },
-    "media-state": (msg) => c?.peer === msg.name && view.remoteMediaState(msg),
+    "media-state": (msg) => {
+      if (c?.peer === msg.name) view.remoteMediaState(msg);
+    },
     error: (msg) => {
-      if (c && msg.code === "no-such-user" && msg.target === c.peer) end(`${c.peer} is not online`, "error");
+      if (!c || msg.code !== "no-such-user" || msg.target !== c.peer) return false;
+      // Ringing back after a reload: the partner may itself be reloading; the wait goes on.
+      if (!c.rejoining) end(S.notOnline(c.peer), "error");
+      return true;
     },
   };
 
@@ -331,12 +434,16 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
 
   async function call(name) {
     if (name === self()) return;
-    if (c?.state === "incoming" && c.peer === name) return accept(); // they rang first
+    if (isRinging("incoming") && c.peer === name) return accept(); // they rang first
     if (c) {
-      view.notice("Finish the current call first.", "error");
+      view.notice(S.finishCallFirst, "error");
       return;
     }
-    const callState = newCall(name, "outgoing");
+    if (!online()) {
+      view.notice(S.offlineNoCall, "error");
+      return;
+    }
+    const callState = newCall(name, "ringing", "outgoing");
     view.outgoing(name);
     callState.media = acquireMedia(callState);
     try {
@@ -345,19 +452,19 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       if (c === callState) end(problem.message, "error");
       return;
     }
-    if (c !== callState || callState.state !== "outgoing") return;
+    if (c !== callState || !isRinging("outgoing")) return;
     const media = { audio: callState.stream.getAudioTracks().length > 0, video: callState.stream.getVideoTracks().length > 0 };
     send({ type: "call-invite", target: name, media });
     callState.invited = true;
     later(ringTimeoutMs(), () => {
-      if (c.state !== "outgoing") return;
+      if (!isRinging("outgoing")) return;
       sendTo("hang-up", { reason: "no-answer" });
-      end(`No answer from ${name}`);
+      end(S.noAnswer(name));
     });
   }
 
   async function accept() {
-    if (!c || c.state !== "incoming") return;
+    if (!isRinging("incoming")) return;
     const call = c;
     setState("connecting");
     view.connecting(call.peer);
@@ -378,24 +485,42 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
   }
 
   function decline() {
-    if (!c || c.state !== "incoming") return;
+    if (!isRinging("incoming")) return;
     send({ type: "call-decline", target: c.peer, reason: "declined" });
     if (c.fromReference) sendTo("hang-up", { reason: "declined" });
     end();
   }
 
   function cancel() {
-    if (!c || c.state !== "outgoing") return;
+    if (!isRinging("outgoing")) return;
     if (c.invited) sendTo("hang-up", { reason: "cancelled" });
     end();
   }
 
   function hangUp() {
     if (!c) return;
-    if (c.state === "incoming") return decline();
-    if (c.state === "outgoing") return cancel();
+    if (isRinging("incoming")) return decline();
+    if (isRinging("outgoing")) return cancel();
     sendTo("hang-up", { reason: "hung-up" });
-    end();
+    // The one who hangs up hears it ended too, and how long it lasted.
+    end(S.callEnded(c.peer, length(c)));
+  }
+
+  /** After a reload: the call that was going on ({peer, direction, startedAt}) comes back. */
+  async function rejoin(saved) {
+    if (c || !saved?.peer) return;
+    const call = newCall(saved.peer, "connecting", saved.direction ?? "outgoing", { startedAt: saved.startedAt ?? undefined });
+    view.connecting(call.peer);
+    view.phase(S.reconnectingPhase);
+    view.notice(S.rejoining(call.peer));
+    call.media = acquireMedia(call);
+    try {
+      await call.media;
+    } catch (problem) {
+      if (c === call) end(problem.message, "error");
+      return;
+    }
+    if (c === call) sendRejoin(call);
   }
 
   return {
@@ -403,8 +528,7 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
     handle(msg) {
       const handler = handlers[msg.type];
       if (!handler) return false;
-      handler(msg);
-      return true;
+      return handler(msg) !== false;
     },
     call,
     accept,
@@ -422,8 +546,10 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
      * and ringing ends by its own timers.
      */
     sessionLost() {
-      end("The connection to the server was lost", "error");
+      if (c && IN_CALL.has(c.state) && c.stream) sendRejoin(c);
+      else end(S.serverLost, "error");
     },
+    rejoin,
     state: () => c?.state ?? "idle",
     /** Test hook (window.chinwag.debug): the current connection and local tracks. */
     debug: {
@@ -435,6 +561,9 @@ export function createCall({ send, self, iceConfig, ringTimeoutMs, view, log, ti
       },
       get state() {
         return c?.state ?? "idle";
+      },
+      get direction() {
+        return c?.direction ?? "";
       },
     },
   };

@@ -1,25 +1,34 @@
-// The call area of the page: ringing prompts, the video stage, controls,
-// indicators, device pickers and the stats panel. call.js decides; this
+// The call screen: ringing cards, the video stage (remote video as large as
+// the room allows, a movable self-view), the control bar with icon buttons,
+// indicators (muted, camera off, sharing, speaking, connection quality),
+// fullscreen, picture-in-picture and the stats panel. call.js decides; this
 // module only shows, and forwards clicks to the controller given to bind().
+//
+// The stage holds one remote video today; a grid of tiles for group calls
+// goes inside #videos in its place, with the same overlay and controls.
 
-import { listDevices } from "./media.js";
-import { createStatsPanel } from "./stats.js";
-import { ask, byId, createNotice, el, formatDuration, show } from "./ui.js";
+import { createSelfView } from "./selfview.js";
+import { watchSpeaking } from "./speaking.js";
+import { createQualityMeter, createStatsPanel } from "./stats.js";
+import { S } from "./strings.js";
+import { ask, byId, formatDuration, initial, setIcon, show, typingIn } from "./ui.js";
 
-/** Build the view over the page's call elements. Call bind(controller) before use. */
-export function createCallView() {
+/**
+ * Build the view. notices (notices.js), alerts (alerts.js), settings
+ * (settings.js), missed (notices.js missed calls), panels (panels.js).
+ * Call bind(controller) before use.
+ */
+export function createCallView({ notices, alerts, settings, missed, panels }) {
   const area = byId("call-area");
-  const notice = createNotice(byId("call-notice"));
   const prompt = byId("call-prompt");
   const incoming = byId("incoming");
   const outgoing = byId("outgoing");
   const stage = byId("stage");
+  const videos = byId("videos");
   const remoteVideo = byId("remote-video");
-  const localVideo = byId("local-video");
   const phase = byId("call-phase");
   const duration = byId("call-duration");
-  const cameraSelect = byId("camera-select");
-  const micSelect = byId("mic-select");
+  const quality = byId("quality");
   const statsPanel = byId("stats-panel");
   const buttons = {
     accept: byId("accept-button"),
@@ -29,62 +38,94 @@ export function createCallView() {
     mute: byId("mute-button"),
     camera: byId("camera-button"),
     share: byId("share-button"),
+    fullscreen: byId("fullscreen-button"),
+    pip: byId("pip-button"),
     stats: byId("stats-button"),
   };
+  const selfView = createSelfView({
+    box: byId("self-view"),
+    video: byId("local-video"),
+    mutedMarker: byId("self-muted"),
+    container: videos,
+  });
   let controller = null;
   let durationTimer = null;
   let asking = null; // AbortController of the open question, if any
-  // The device each kind uses now (or last used): the pickers show it.
-  const inUse = { video: "", audio: "" };
-  const pickers = { video: cameraSelect, audio: micSelect };
-  const stats = createStatsPanel({
-    listElement: byId("stats-list"),
+  let stopWatching = [];
+  const stats = createStatsPanel({ listElement: byId("stats-list"), getPc: () => controller?.debug.pc ?? null });
+  const meter = createQualityMeter({
     getPc: () => controller?.debug.pc ?? null,
+    onRating(word) {
+      quality.dataset.quality = word;
+      quality.setAttribute("aria-label", S.quality[word]);
+      quality.title = S.quality[word];
+    },
   });
 
-  // The label names what the button does next ("Unmute"); a toggle with
-  // aria-pressed must keep one label, so these are plain buttons.
-  function setActive(button, active, labelOn, labelOff) {
-    button.dataset.active = String(active);
-    button.textContent = active ? labelOn : labelOff;
+  // Label (shown and spoken) and tooltip name what the button does next ("Unmute").
+  function setButton(button, { label, iconName, active, key }) {
+    button.querySelector(".label").textContent = label;
+    button.title = key ? `${label} (${key})` : label;
+    if (iconName) setIcon(button, iconName);
+    if (active !== undefined) button.dataset.active = String(active);
   }
 
   function showOnly(part) {
     for (const candidate of [incoming, outgoing, stage]) show(candidate, candidate === part);
   }
 
-  async function fillDevicePickers() {
-    const { cameras, microphones } = await listDevices().catch(() => ({ cameras: [], microphones: [] }));
-    const fill = (kind, devices) => {
-      const select = pickers[kind];
-      const keep = inUse[kind] || select.value;
-      select.replaceChildren(...devices.map((d) => el("option", { value: d.id }, d.label)));
-      if (devices.some((d) => d.id === keep)) select.value = keep;
-    };
-    fill("video", cameras);
-    fill("audio", microphones);
-  }
-
-  /** Point each picker at the device its track comes from. */
-  function showDevicesInUse(stream) {
-    for (const track of stream.getTracks()) {
-      const id = track.getSettings().deviceId;
-      if (!id || !(track.kind in pickers)) continue;
-      inUse[track.kind] = id;
-      const select = pickers[track.kind];
-      if ([...select.options].some((option) => option.value === id)) select.value = id;
-    }
-  }
-
   function toggleStats() {
     const open = statsPanel.hidden;
     show(statsPanel, open);
     buttons.stats.setAttribute("aria-expanded", String(open));
+    buttons.stats.dataset.active = String(open);
     if (open) stats.start();
     else stats.stop();
   }
 
-  return {
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else stage.requestFullscreen?.().catch((error) => notices.show(error.message, { kind: "error" }));
+  }
+
+  async function togglePip() {
+    try {
+      if (document.pictureInPictureElement) await document.exitPictureInPicture();
+      else await remoteVideo.requestPictureInPicture();
+    } catch (error) {
+      notices.show(error.message, { kind: "error" });
+    }
+  }
+
+  function showFullscreenState() {
+    const on = Boolean(document.fullscreenElement);
+    setButton(buttons.fullscreen, {
+      label: on ? S.exitFullscreen : S.fullscreen,
+      iconName: on ? "fullscreen-exit" : "fullscreen",
+      active: on,
+      key: "F",
+    });
+  }
+
+  function stopSpeakingWatch() {
+    for (const stop of stopWatching) stop();
+    stopWatching = [];
+  }
+
+  function ringCard(card, name, text) {
+    card.querySelector(".avatar").textContent = initial(name);
+    card.querySelector(".ringing-text").textContent = text;
+    showOnly(card);
+  }
+
+  // Screen share needs getDisplayMedia (phones have none); PiP needs the API too.
+  show(buttons.share, Boolean(navigator.mediaDevices?.getDisplayMedia));
+  show(buttons.pip, Boolean(document.pictureInPictureEnabled));
+  show(buttons.fullscreen, Boolean(document.fullscreenEnabled));
+  document.addEventListener("fullscreenchange", showFullscreenState);
+  showFullscreenState();
+
+  const view = {
     /** Connect the buttons to the call controller (call.js). */
     bind(call) {
       controller = call;
@@ -96,98 +137,129 @@ export function createCallView() {
       buttons.camera.addEventListener("click", () => call.toggleCamera());
       buttons.share.addEventListener("click", () => call.toggleScreen());
       buttons.stats.addEventListener("click", toggleStats);
-      for (const [kind, select] of Object.entries(pickers)) {
-        select.addEventListener("change", () => {
-          inUse[kind] = select.value;
-          call.switchDevice(kind, select.value);
-        });
-      }
-      // Escape says no to a ringing call, either way round.
+      buttons.fullscreen.addEventListener("click", toggleFullscreen);
+      buttons.pip.addEventListener("click", togglePip);
+      settings.onDeviceChange((kind, id) => call.switchDevice(kind, id));
+      // Escape says no to a ringing call, either way round, when the focus is on its card.
       incoming.addEventListener("keydown", (e) => e.key === "Escape" && call.decline());
       outgoing.addEventListener("keydown", (e) => e.key === "Escape" && call.cancel());
-      fillDevicePickers();
-      navigator.mediaDevices?.addEventListener?.("devicechange", fillDevicePickers);
     },
-    setState(state) {
+    toggleFullscreen,
+    /** The one-to-one state (idle, ringing, connecting, active, ended) and direction. */
+    setState(state, direction = "") {
       area.dataset.state = state;
       document.body.dataset.callState = state;
+      document.body.dataset.direction = direction;
+      if (state !== "ringing") alerts.stop();
     },
-    notice: (text, kind) => notice.say(text, kind),
+    notice: (text, kind = "info") => notices.show(text, { kind }),
     /** Ask in the call area; reset() answers undefined for a question still open. */
     ask(question, choices) {
       asking?.abort();
       asking = new AbortController();
       return ask(prompt, question, choices, asking.signal);
     },
-    chosenDevices: () => ({ videoId: cameraSelect.value || undefined, audioId: micSelect.value || undefined }),
+    chosenDevices: () => settings.chosenDevices(),
+    showDevicesInUse: (stream) => settings.showDevicesInUse(stream),
+    /** Someone rings us. The focus stays where it is: typing goes on undisturbed. */
     incoming(name) {
-      notice.clear();
-      byId("incoming-text").textContent = `${name} is calling`;
-      showOnly(incoming);
-      buttons.accept.focus();
+      ringCard(incoming, name, S.isCalling(name));
+      alerts.incoming(name);
     },
     outgoing(name) {
-      notice.clear();
-      byId("outgoing-text").textContent = `Calling ${name}…`;
-      showOnly(outgoing);
-      buttons.cancel.focus();
+      ringCard(outgoing, name, S.calling(name));
+      buttons.cancel.focus(); // the person just clicked a name: the focus was theirs to move
+      alerts.outgoing();
     },
     connecting(name) {
+      alerts.stop();
       byId("peer-name").textContent = name;
-      remoteVideo.setAttribute("aria-label", `Video of ${name}`);
-      phase.textContent = "Connecting…";
+      remoteVideo.setAttribute("aria-label", S.videoOf(name));
+      phase.textContent = S.connectingPhase;
       duration.textContent = "";
       showOnly(stage);
-      buttons.hangUp.focus();
+      panels.enterCall();
+      if (!typingIn(document.activeElement)) buttons.hangUp.focus();
     },
-    connected(name) {
+    /** Media flows; the clock counts from startedAt (kept across a reload). */
+    connected(name, startedAt = Date.now()) {
       byId("peer-name").textContent = name;
       phase.textContent = "";
-      const started = Date.now();
-      const tick = () => (duration.textContent = formatDuration((Date.now() - started) / 1000));
+      clearInterval(durationTimer);
+      const tick = () => (duration.textContent = formatDuration((Date.now() - startedAt) / 1000));
       tick();
       durationTimer = setInterval(tick, 1000);
-      fillDevicePickers();
+      meter.start();
+      settings.refreshDevices();
     },
     /** The call's phase next to the name ("Reconnecting…"); empty when all is well. */
     phase(text) {
       phase.textContent = text;
+      videos.dataset.reconnecting = String(Boolean(text));
     },
     setLocalStream(stream) {
-      localVideo.srcObject = stream;
-      showDevicesInUse(stream);
+      selfView.setSource(stream, "camera");
+      settings.showDevicesInUse(stream);
+      stopSpeakingWatch();
+      stopWatching.push(watchSpeaking(stream, (on) => selfView.setSpeaking(on)));
     },
-    showDevicesInUse,
+    /** A shared screen in the self-view: never mirrored. */
     setLocalPreview(track) {
-      localVideo.srcObject = new MediaStream([track]);
+      selfView.setSource(new MediaStream([track]), "screen");
     },
     setRemoteStream(stream) {
-      if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
+      if (remoteVideo.srcObject === stream) return;
+      remoteVideo.srcObject = stream;
+      const stop = watchSpeaking(stream, (on) => {
+        videos.dataset.speaking = String(on);
+        show(byId("remote-speaking"), on);
+      });
+      stopWatching.push(stop);
     },
     remoteMediaState({ audio, video, screen }) {
       show(byId("remote-muted"), audio === false);
       show(byId("remote-camera-off"), video === false && !screen);
       show(byId("remote-sharing"), Boolean(screen));
+      remoteVideo.dataset.source = screen ? "screen" : "camera";
     },
     localMediaState({ audio, video, screen }) {
-      setActive(buttons.mute, !audio, "Unmute", "Mute");
-      setActive(buttons.camera, !video, "Camera on", "Camera off");
-      setActive(buttons.share, screen, "Stop sharing", "Share screen");
+      setButton(buttons.mute, { label: audio ? S.mute : S.unmute, iconName: audio ? "mic" : "mic-off", active: !audio, key: "M" });
+      setButton(buttons.camera, { label: video ? S.cameraOff : S.cameraOn, iconName: video ? "video" : "video-off", active: !video, key: "V" });
+      setButton(buttons.share, { label: screen ? S.stopSharing : S.shareScreen, active: screen, key: "S" });
+      selfView.setMuted(!audio);
+    },
+    /** A call we did not take: a notice and an entry with a call-back button. */
+    missed(name) {
+      missed.add(name);
+      notices.show(S.missedCallFrom(name), { key: `missed-${name}` });
     },
     /** Back to idle: no prompts, no video, controls reset. */
     reset() {
+      alerts.stop();
       clearInterval(durationTimer);
       stats.stop();
+      meter.stop();
+      stopSpeakingWatch();
       show(statsPanel, false);
       buttons.stats.setAttribute("aria-expanded", "false");
+      buttons.stats.dataset.active = "false";
       showOnly(null);
       asking?.abort();
       asking = null;
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+      if (document.pictureInPictureElement) document.exitPictureInPicture().catch(() => {});
       remoteVideo.srcObject = null;
-      localVideo.srcObject = null;
+      selfView.reset();
       duration.textContent = "";
-      this.remoteMediaState({ audio: true, video: true, screen: false });
-      this.localMediaState({ audio: true, video: true, screen: false });
+      phase.textContent = "";
+      videos.dataset.speaking = "false";
+      videos.dataset.reconnecting = "false";
+      quality.dataset.quality = "unknown";
+      panels.leaveCall();
+      view.remoteMediaState({ audio: true, video: true, screen: false });
+      view.localMediaState({ audio: true, video: true, screen: false });
     },
   };
+  view.localMediaState({ audio: true, video: true, screen: false });
+  return view;
 }

@@ -5,6 +5,7 @@
 // from `media-state` (docs/protocol.md, "Ringing").
 
 import { openDeviceTrack, openScreen } from "./media.js";
+import { S } from "./strings.js";
 
 /**
  * current() returns the call record of call.js (or null); sendTo(type, fields)
@@ -41,7 +42,7 @@ export function createControls({ current, sendTo, view }) {
     try {
       track = await openScreen();
     } catch (error) {
-      view.notice(`Screen sharing did not start: ${error.message}`, "error");
+      view.notice(S.shareFailed(error.message), "error");
       return;
     }
     call.tracks.push(track);
@@ -76,7 +77,7 @@ export function createControls({ current, sendTo, view }) {
     const previous = call.switching ?? Promise.resolve();
     call.switching = previous
       .then(() => swapDevice(call, kind, deviceId))
-      .catch((error) => current() === call && view.notice(`Could not switch: ${error.message}`, "error"))
+      .catch((error) => current() === call && view.notice(S.switchFailed(error.message), "error"))
       .finally(() => current() === call && view.showDevicesInUse(call.stream));
     return call.switching;
   }

@@ -1,6 +1,8 @@
 // Cameras, microphones and screen sharing. Errors become MediaProblem with a
 // reason the call module can act on and words a person can read.
 
+import { S } from "./strings.js";
+
 /** Why local media could not be opened; `reason` maps to call-decline reasons. */
 export class MediaProblem extends Error {
   constructor(reason, message, available = { audio: false, video: false }) {
@@ -27,7 +29,7 @@ export async function listDevices() {
     devices
       .filter((d) => d.kind === kind)
       .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-  return { cameras: pick("videoinput", "Camera"), microphones: pick("audioinput", "Microphone") };
+  return { cameras: pick("videoinput", S.camera), microphones: pick("audioinput", S.microphone) };
 }
 
 function constraint(wanted, deviceId) {
@@ -41,7 +43,7 @@ function constraint(wanted, deviceId) {
  */
 export async function openUserMedia(want) {
   if (!navigator.mediaDevices?.getUserMedia) {
-    throw new MediaProblem("no-media", "This browser cannot open a camera or microphone here.");
+    throw new MediaProblem("no-media", S.media.noApi);
   }
   try {
     return await navigator.mediaDevices.getUserMedia({
@@ -62,18 +64,16 @@ async function describe(error, want) {
     case "AbortError":
       return new MediaProblem(
         "in-use",
-        "The camera or microphone is in use by another application, or cannot be started.",
+        S.media.inUse,
       );
     case "NotFoundError":
     case "OverconstrainedError": {
       const available = await availableKinds().catch(() => ({ audio: false, video: false }));
-      const missing = [want.video && !available.video && "camera", want.audio && !available.audio && "microphone"]
-        .filter(Boolean)
-        .join(" or ");
-      return new MediaProblem("no-media", `No ${missing || "camera or microphone"} was found.`, available);
+      const missing = { video: want.video && !available.video, audio: want.audio && !available.audio };
+      return new MediaProblem("no-media", S.media.notFound(missing), available);
     }
     default:
-      return new MediaProblem("failed", `The camera or microphone failed: ${error.message}`);
+      return new MediaProblem("failed", S.media.failed(error.message));
   }
 }
 
@@ -94,16 +94,9 @@ async function permissionState(name) {
 async function deniedProblem(want) {
   const camera = want.video ? await permissionState("camera") : "unwanted";
   const microphone = want.audio ? await permissionState("microphone") : "unwanted";
-  const refused = [camera === "denied" && "camera", microphone === "denied" && "microphone"]
-    .filter(Boolean)
-    .join(" and ");
+  const refused = { video: camera === "denied", audio: microphone === "denied" };
   const available = { audio: microphone === "granted", video: camera === "granted" };
-  return new MediaProblem(
-    "permission-denied",
-    `Permission to use the ${refused || "camera or microphone"} was denied. Allow it in the ` +
-      "browser's site settings and try again.",
-    available,
-  );
+  return new MediaProblem("permission-denied", S.media.denied(refused), available);
 }
 
 /** Open a screen, window or tab to share; resolves to its video track. */

@@ -1,6 +1,8 @@
 // Small DOM helpers shared by the other modules. User text only ever goes in
 // through textContent (never innerHTML), so nothing a person types can run.
 
+const SVG = "http://www.w3.org/2000/svg";
+
 /** Find an element by id; throws when the page lacks it (a bug, not a user error). */
 export function byId(id) {
   const element = document.getElementById(id);
@@ -17,6 +19,22 @@ export function el(tag, attributes = {}, text = "") {
   }
   if (text) element.textContent = text;
   return element;
+}
+
+/** An inline icon from the page's sprite (index.html), hidden from screen readers. */
+export function icon(name) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS(SVG, "use");
+  use.setAttribute("href", `#i-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+/** Point the first icon inside element at another sprite symbol. */
+export function setIcon(element, name) {
+  element.querySelector("svg.icon use")?.setAttribute("href", `#i-${name}`);
 }
 
 /** Show or hide an element (the hidden attribute, so screen readers agree). */
@@ -38,22 +56,18 @@ export function formatDuration(totalSeconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
 }
 
-/**
- * The call area's one-line notice ("Bob declined", "No answer").
- * kind is "info" or "error"; an empty text clears it.
- */
-export function createNotice(element) {
-  return {
-    say(text, kind = "info") {
-      element.textContent = text;
-      element.dataset.kind = kind;
-      show(element, Boolean(text));
-    },
-    clear() {
-      element.textContent = "";
-      show(element, false);
-    },
-  };
+/** The first letter of a name, for an avatar circle. */
+export function initial(name) {
+  return [...String(name).trim()][0]?.toUpperCase() ?? "?";
+}
+
+/** Is the keyboard focus in a place that takes typing (so single-key shortcuts must not fire)? */
+export function typingIn(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.isContentEditable) return true;
+  if (target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
+  if (target.tagName !== "INPUT") return false;
+  return !["checkbox", "radio", "button", "submit", "range"].includes(target.type);
 }
 
 /**
@@ -72,19 +86,20 @@ export function ask(container, question, choices, signal) {
     container.setAttribute("aria-label", question);
     const row = el("div", { class: "buttons" });
     for (const [value, label] of choices) {
-      const button = el("button", { type: "button" }, label);
+      const button = el("button", { type: "button", class: value ? "primary" : "" }, label);
       button.addEventListener("click", () => close(value));
       row.append(button);
     }
     container.append(row);
     show(container, true);
     signal?.addEventListener("abort", () => close(undefined), { once: true });
+    // The person started this (a call or an accept), so focus may move here.
     row.querySelector("button")?.focus();
   });
 }
 
-/** A bounded debug log shown in a <details> panel, newest last. */
-export function createDebugLog(list, limit = 200) {
+/** A bounded debug log (Settings > Diagnostics), newest last; also to the console. */
+export function createDebugLog(list, limit = 300) {
   return (text) => {
     const time = new Date().toISOString().slice(11, 23);
     list.append(el("li", {}, `${time} ${text}`));

@@ -1,0 +1,223 @@
+// Every word the page shows, in one place, so a translation is one new file
+// of the same shape. Static text in index.html names a key here through
+// data-text (text content), data-title (tooltip), data-label (aria-label) and
+// data-placeholder; applyStrings() fills them in at start-up.
+//
+// Entries are strings, or functions of the values they mention.
+
+export const S = Object.freeze({
+  appName: "chinwag",
+  // sign-in
+  signInTitle: "Sign in",
+  signInLead: "Pick a name others will see. No account needed.",
+  yourName: "Your name",
+  signIn: "Sign in",
+  nameEmpty: "Type a name first: it is how others find you and call you.",
+  nameTaken: (asked, assigned) => `The name ${asked} was taken; you are ${assigned}.`,
+  renamedNote: (asked, name) => `${asked} was taken, so you are ${name}.`,
+  signedInAs: "Signed in as",
+  // connection status
+  status: {
+    connecting: "Connecting…",
+    connected: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+    elsewhere: "Signed in elsewhere",
+  },
+  // people
+  online: "Online",
+  peopleList: "People online; choose a name to call",
+  you: "you",
+  inACall: "in a call",
+  callPerson: (name) => `Call ${name}`,
+  callPersonBusy: (name) => `Call ${name} (in a call)`,
+  selfLabel: (name) => `${name} (you)`,
+  aloneHere: "Nobody else is online yet. Share this page's address with someone to talk.",
+  missedCalls: "Missed calls",
+  callBack: "Call back",
+  callBackLabel: (name) => `Call ${name} back`,
+  dismiss: "Dismiss",
+  // idle stage
+  idleTitle: "Ready when you are",
+  idleHint: "Choose a name in the list to start a video call.",
+  // ringing
+  isCalling: (name) => `${name} is calling`,
+  calling: (name) => `Calling ${name}…`,
+  ringingNow: "Ringing",
+  accept: "Accept",
+  decline: "Decline",
+  cancel: "Cancel",
+  acceptHint: "Alt+Shift+A accepts, Alt+Shift+D declines",
+  ringTitle: (name) => `Ringing: ${name} is calling`,
+  notifyTitle: "Incoming call",
+  notifyBody: (name) => `${name} is calling you on chinwag`,
+  // call screen
+  callArea: "Call",
+  callControls: "Call controls",
+  videoOf: (name) => `Video of ${name}`,
+  videoOfOther: "Video of the other person",
+  yourCamera: "Your own camera",
+  yourScreen: "Your shared screen",
+  callDuration: "Call duration",
+  connectingPhase: "Connecting…",
+  reconnectingPhase: "Reconnecting…",
+  micMuted: "Microphone muted",
+  cameraOffIndicator: "Camera off",
+  sharingScreen: "Sharing screen",
+  speaking: "Speaking",
+  youAreMuted: "You are muted",
+  mute: "Mute",
+  unmute: "Unmute",
+  cameraOff: "Camera off",
+  cameraOn: "Camera on",
+  shareScreen: "Share screen",
+  stopSharing: "Stop sharing",
+  chat: "Chat",
+  people: "People",
+  fullscreen: "Full screen",
+  exitFullscreen: "Exit full screen",
+  pip: "Pop out",
+  stats: "Stats",
+  settings: "Settings",
+  help: "Shortcuts",
+  hangUp: "Hang up",
+  close: "Close",
+  dragSelfView: "Your own camera; drag to move it",
+  quality: { good: "Connection: good", fair: "Connection: fair", poor: "Connection: poor", unknown: "Connection: measuring" },
+  unreadBadge: (n) => `${n} unread`,
+  // stats panel
+  statsTitle: "Call statistics",
+  statRows: {
+    route: "Route",
+    rtt: "Round-trip time",
+    in: "Receiving",
+    out: "Sending",
+    resolution: "Resolution",
+    fps: "Frame rate",
+    lost: "Packets lost",
+  },
+  notConnected: "not connected",
+  // call outcomes (notices)
+  declined: {
+    declined: (n) => `${n} declined`,
+    busy: (n) => `${n} is busy in another call`,
+    "no-media": (n) => `${n} has no camera or microphone that works`,
+    "permission-denied": (n) => `${n} could not use their camera or microphone (permission denied)`,
+    "in-use": (n) => `${n}'s camera or microphone is in use by another application`,
+  },
+  hungUp: (n, length) => `${n} hung up${length ? ` · call lasted ${length}` : ""}`,
+  peerLeft: (n) => `${n} left; the call ended`,
+  peerFailed: (n) => `The connection to ${n} failed; the call ended`,
+  callEnded: (n, length) => `Call with ${n} ended${length ? ` · ${length}` : ""}`,
+  noAnswer: (n) => `No answer from ${n}`,
+  missedCallFrom: (n) => `Missed call from ${n}`,
+  triedToCall: (n) => `${n} tried to call you while you were in a call`,
+  notOnline: (n) => `${n} is not online`,
+  finishCallFirst: "Finish the current call first.",
+  offlineNoCall: "You are offline: calls can start again once the server is back.",
+  relayUnreachable:
+    "Could not reach the relay server, so the call could not connect. " +
+    "Check the server's TURN settings, or turn off Relay only in Settings.",
+  cannotConnect: (n) =>
+    `Could not connect to ${n}: no network path was found between you. ` +
+    "A firewall may block it; try again, or turn on Relay only in Settings.",
+  relayCannotConnect: "Could not reach the relay server: it did not answer, so the call could not connect.",
+  connectionLost: (n) => `The connection to ${n} was lost`,
+  setupFailed: (why) => `The call could not be set up: ${why}`,
+  serverLost: "The connection to the server was lost",
+  peerReconnecting: (n) => `${n} lost their connection; waiting for them to come back…`,
+  rejoining: (n) => `Bringing back your call with ${n}…`,
+  continueWith: (problem, label) => `${problem} Continue with ${label.toLowerCase()}?`,
+  audioOnly: "Audio only",
+  videoOnly: "Video only",
+  shareFailed: (why) => `Screen sharing did not start: ${why}`,
+  switchFailed: (why) => `Could not switch: ${why}`,
+  // notifications permission
+  notifyOffer: "Get a notification when someone calls while this tab is in the background?",
+  notifyAllow: "Turn on",
+  notifyLater: "Not now",
+  notifyBlocked: "Notifications are blocked for this site; calls still ring while the tab is open.",
+  // cameras and microphones
+  media: {
+    noApi: "This browser cannot open a camera or microphone here.",
+    inUse: "The camera or microphone is in use by another application, or cannot be started.",
+    notFound: ({ video, audio }) =>
+      `No ${[video && "camera", audio && "microphone"].filter(Boolean).join(" or ") || "camera or microphone"} was found.`,
+    denied: ({ video, audio }) =>
+      `Permission to use the ${[video && "camera", audio && "microphone"].filter(Boolean).join(" and ") || "camera or microphone"} ` +
+      "was denied. Allow it in the browser's site settings and try again.",
+    failed: (why) => `The camera or microphone failed: ${why}`,
+  },
+  // chat
+  chatTitle: "Chat",
+  messages: "Messages",
+  message: "Message",
+  writeMessage: "Write a message",
+  writeMessageOffline: "Offline: messages wait and go out when you are back",
+  send: "Send",
+  to: "To",
+  everyone: "Everyone",
+  privateTo: (n) => `Privately to ${n}`,
+  privateFrom: "privately",
+  privateLabel: (n) => `Private message to ${n}`,
+  privateBadge: "Private",
+  newMessages: "New messages",
+  jumpToNew: "Jump to new messages",
+  joined: (n) => `${n} joined`,
+  left: (n) => `${n} left`,
+  renamedTo: (a, b) => `${a} is now ${b}`,
+  pending: "Waiting to send…",
+  outboxFull: "Too many messages are waiting to send; this one was not kept.",
+  notDelivered: (n) => `${n} is not online; your private message was not delivered.`,
+  youLabel: "You",
+  // settings
+  settingsTitle: "Settings",
+  camera: "Camera",
+  microphone: "Microphone",
+  ringSound: "Play a ringtone for incoming calls",
+  relayOnly: "Relay only (send media through the TURN server; hides your address)",
+  checkLink: "Check your camera and connection",
+  theme: "Theme",
+  themes: { system: "Same as the system", light: "Light", dark: "Dark" },
+  diagnostics: "Diagnostics",
+  debugLog: "Debug log",
+  // shortcuts
+  shortcutsTitle: "Keyboard shortcuts",
+  shortcutsLead: "Single keys work when you are not typing in a text field.",
+  shortcutList: [
+    ["M", "Mute or unmute"],
+    ["V", "Camera on or off"],
+    ["S", "Share screen or stop"],
+    ["F", "Full screen"],
+    ["C", "Show or hide the chat"],
+    ["P", "Show or hide the people"],
+    ["?", "This list"],
+    ["Alt+Shift+A", "Accept a call"],
+    ["Alt+Shift+D", "Decline a call"],
+    ["Alt+Shift+H", "Hang up"],
+    ["Enter", "Send a message"],
+    ["Shift+Enter", "New line in a message"],
+    ["Escape", "Close a dialog or panel"],
+  ],
+  keyColumn: "Keys",
+  actionColumn: "Action",
+});
+
+/** Fill every data-text / data-title / data-label / data-placeholder under root. */
+export function applyStrings(root = document) {
+  const fill = (attribute, apply) => {
+    for (const element of root.querySelectorAll(`[data-${attribute}]`)) {
+      const value = lookup(element.getAttribute(`data-${attribute}`));
+      if (typeof value === "string") apply(element, value);
+    }
+  };
+  fill("text", (e, v) => (e.textContent = v));
+  fill("title", (e, v) => (e.title = v));
+  fill("label", (e, v) => e.setAttribute("aria-label", v));
+  fill("placeholder", (e, v) => (e.placeholder = v));
+}
+
+/** S["a.b"] for dotted keys ("status.connected"). */
+export function lookup(key) {
+  return key.split(".").reduce((node, part) => node?.[part], S);
+}

@@ -1,0 +1,156 @@
+"""Regenerate the screenshot gallery in docs/images (``make screenshots``).
+
+Each screen (sign-in, lobby, ringing, in call, chat, missed call, failure) is
+taken four ways: desktop 1280x800 and phone 390x844, light and dark, with a
+real server and real headless Chromium (fake camera). The four go side by
+side into one PNG per screen, drawn by Chromium too, so the gallery stays a
+handful of small files. docs/images/in-call.png is the README's picture.
+
+Run by hand: ``python -m tests.browser.screenshots [out_dir]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sys
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, async_playwright, expect
+
+from tests.browser.conftest import TEST_SETTINGS
+from tests.browser.people import Person
+from tests.chromium import launch_chromium
+from tests.support import server_factory
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "images"
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+SCREENS = ["sign-in", "lobby", "ringing", "in-call", "chat", "missed-call", "failure"]
+
+_QUALITY_RATED = "() => document.getElementById('quality').dataset.quality !== 'unknown'"
+
+
+Size = tuple[int, int]
+
+
+async def person(
+    browser: Browser, url: str, name: str, scheme: str, size: Size, **kw: Any
+) -> Person:
+    """Someone with a page of the given colour scheme and viewport."""
+    someone = await Person.open(browser, url, name, viewport=size, color_scheme=scheme, **kw)
+    if kw.get("sign_in", True):
+        # A clean picture: the one-time notification offer answered.
+        await someone.page.get_by_role("button", name="Not now").click()
+    return someone
+
+
+async def shot(subject: Person) -> bytes:
+    await subject.page.wait_for_timeout(300)  # let transitions settle
+    return await subject.page.screenshot(type="png")
+
+
+async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[str, bytes]:
+    """Every screen for one scheme and size; the subject is 'alice'."""
+    out: dict[str, bytes] = {}
+    newcomer = await person(browser, url, "newcomer", scheme, size, sign_in=False)
+    out["sign-in"] = await shot(newcomer)
+    await newcomer.close()
+
+    alice = await person(browser, url, "alice", scheme, size)
+    bob = await person(browser, url, "bob", scheme, DESKTOP)
+    carol = await person(browser, url, "carol", scheme, DESKTOP)
+    await expect(alice.user_button("carol")).to_be_visible()
+    await bob.say("Morning! Notes from yesterday: https://example.org/notes")
+    await alice.say("Thanks, reading them now")
+    await carol.page.get_by_label("To", exact=True).select_option(label="Privately to alice")
+    await carol.say("Call me when you have a minute?")
+    await expect(alice.page.locator("#messages .message.direct")).to_be_visible()
+    out["lobby"] = await shot(alice)
+
+    await carol.call("alice")
+    await alice.sees_text("#incoming-text", "carol is calling")
+    out["ringing"] = await shot(alice)
+    await alice.click("Decline")
+    await carol.until_state("idle")
+
+    await bob.call("alice")
+    await alice.click("Accept")
+    await alice.wait_remote_video()
+    await alice.page.wait_for_function(
+        "() => document.getElementById('quality').dataset.quality !== 'unknown'"
+    )
+    out["in-call"] = await shot(alice)
+    await bob.say("Can you see my screen?")
+    await expect(alice.page.locator("#chat-unread")).to_be_visible()
+    await alice.page.locator("#chat-button").click()
+    out["chat"] = await shot(alice)
+    await alice.page.locator("[data-close-panel=chat]").click()
+    await alice.click("Hang up")
+    await bob.until_state("idle")
+
+    await carol.call("alice")  # nobody answers: the 2 s ring runs out
+    await alice.sees_text("#missed-list", "carol", timeout=15_000)
+    out["missed-call"] = await shot(alice)
+    await alice.close()
+
+    relay_only = await person(browser, url, "alice", scheme, size, query="relay=1")
+    await relay_only.call("bob")
+    await bob.click("Accept")
+    await relay_only.sees_notice("Could not reach the relay server", timeout=20_000)
+    out["failure"] = await shot(relay_only)
+    for someone in (relay_only, bob, carol):
+        await someone.close()
+    return out
+
+
+async def composite(browser: Browser, images: list[tuple[str, bytes, Size]], path: Path) -> None:
+    """The variants side by side, scaled down, with a caption each, as one PNG."""
+    page = await browser.new_page(viewport={"width": 1900, "height": 520})
+    figures = "".join(
+        f'<figure><img src="data:image/png;base64,{base64.b64encode(data).decode()}" '
+        f'width="{int(size[0] * 0.52)}"><figcaption>{caption}</figcaption></figure>'
+        for caption, data, size in images
+    )
+    await page.set_content(
+        "<style>body{margin:0;padding:12px;display:flex;gap:14px;align-items:flex-start;"
+        "background:#e6e9ef;font:14px sans-serif}figure{margin:0}img{display:block;"
+        "border-radius:8px;box-shadow:0 2px 8px #0003}figcaption{margin-top:6px;color:#333}</style>"
+        + figures
+    )
+    body = page.locator("body")
+    await body.evaluate("(b) => { b.style.width = 'max-content'; }")
+    await body.screenshot(path=str(path))
+    await page.close()
+
+
+async def main(out: Path) -> None:
+    """Take every screen, write the composites and the README picture into out."""
+    async with server_factory(**TEST_SETTINGS) as start:
+        server = await start()
+        async with async_playwright() as playwright:
+            browser = await launch_chromium(playwright)
+            taken: dict[tuple[str, tuple[int, int]], dict[str, bytes]] = {}
+            for scheme in ("light", "dark"):
+                for size in (DESKTOP, PHONE):
+                    taken[(scheme, size)] = await scenes(browser, server.url, scheme, size)
+            (out / "in-call.png").write_bytes(taken[("light", DESKTOP)]["in-call"])
+            for screen in SCREENS:
+                variants = [
+                    (
+                        f"{'desktop' if size == DESKTOP else 'phone'}, {scheme}",
+                        taken[(scheme, size)][screen],
+                        size,
+                    )
+                    for size in (DESKTOP, PHONE)
+                    for scheme in ("light", "dark")
+                ]
+                await composite(browser, variants, out / f"gallery-{screen}.png")
+            await browser.close()
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    target.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(target))
