@@ -108,7 +108,7 @@ class ChatHistory:
             return
         if member.history_wait is None or member.history_wait.load is not load:
             return  # given up (too much live chat meanwhile), or a newer join
-        if lines:
+        if lines is not None:  # a history client hears of an empty room too
             self._send_joining(member, load, lines)
         self._router.release_held(member)
 

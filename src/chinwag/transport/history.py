@@ -1,7 +1,9 @@
 """Carries the core's history effects out against a history store.
 
 ``StoreChat`` becomes ``store.append`` (a queue put: it never waits).
-``LoadHistory`` becomes a read in a task, whose answer goes back to the lobby
+``LoadHistory`` becomes a read in a task (for a join, once every line appended
+before it is written, so that a line said just before someone joined reaches
+them either live or in their history), whose answer goes back to the lobby
 through ``Lobby.history_loaded``; every load is answered exactly once, with
 None when the store took longer than ``timeout`` or when ``max_loads`` reads
 were already under way (the lobby then releases the member's held chat, or
@@ -63,7 +65,9 @@ class HistoryLink:
             if len(self._loads) >= self._max_loads:
                 self._apply(self._lobby.history_loaded(effect, None))
             else:
-                task = asyncio.create_task(self._load(effect), name="history-load")
+                task = asyncio.create_task(
+                    self._load(effect, self.store.appended), name="history-load"
+                )
                 self._loads.add(task)
                 task.add_done_callback(self._loads.discard)
         else:
@@ -87,16 +91,18 @@ class HistoryLink:
         await asyncio.gather(*self._loads, return_exceptions=True)
         await self.store.close()
 
-    async def _load(self, load: LoadHistory) -> None:
+    async def _load(self, load: LoadHistory, appended: int) -> None:
         lines: list[StoredLine] | None = None
         try:
-            lines = await asyncio.wait_for(self._read(load), self._timeout)
+            lines = await asyncio.wait_for(self._read(load, appended), self._timeout)
         except TimeoutError:
             log.warning("history read for conn %d took over %.1f s", load.conn, self._timeout)
         finally:
             self._apply(self._lobby.history_loaded(load, lines))
 
-    async def _read(self, load: LoadHistory) -> list[StoredLine]:
+    async def _read(self, load: LoadHistory, appended: int) -> list[StoredLine]:
+        if load.joining:
+            await self.store.settled(appended)
         limit = load.limit + 1  # one more: are there older lines?
         if load.before is None:
             records = await self.store.recent(load.room, limit)
