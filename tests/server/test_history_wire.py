@@ -11,6 +11,7 @@ import aiohttp
 
 from chinwag.transport.server import ChinwagServer
 from tests.history.test_faults import tmpfs
+from tests.server.test_cli import start as start_command
 from tests.server.test_sessions import Blackhole, until
 from tests.support import Client, StartServer
 
@@ -166,9 +167,13 @@ async def test_a_read_only_data_directory_does_not_stop_live_chat(
 
 
 async def scrape(server: ChinwagServer) -> str:
+    return await scrape_port(server.port)
+
+
+async def scrape_port(port: int) -> str:
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{server.port}/metrics") as response,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
     ):
         return await response.text()
 
@@ -209,3 +214,33 @@ async def test_lines_still_queued_are_written_when_the_server_stops(
         assert [line["text"] for line in history["lines"]] == ["last words"]
     finally:
         await carol.close()
+
+
+async def test_history_outlives_kill_9_of_the_server_process(tmp_path: Path) -> None:
+    data = ("--history", "--data-dir", str(tmp_path), "--presence-interval", "0.02")
+    process, port = await asyncio.to_thread(start_command, *data)
+    try:
+        ann = await Client.open(port)
+        await ann.sign_in("ann", ["plain-text"])
+        for text in ("before", "the", "crash"):
+            await ann.send({"type": "message", "text": text})
+            await ann.wait_for("message", text=text)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while "chinwag_history_written_total 3\n" not in await scrape_port(port):
+            assert loop.time() < deadline, "the lines were never reported written"
+            await asyncio.sleep(0.02)
+        await ann.session.close()
+    finally:
+        process.kill()  # SIGKILL: no shutdown, no flush
+        await asyncio.to_thread(process.wait, 10)
+    process, port = await asyncio.to_thread(start_command, *data)
+    try:
+        carol = await Client.open(port)
+        await carol.send({"type": "username", "name": "carol", "features": CHINWAG})
+        history = await carol.wait_for("history", timeout=10)
+        assert [line["text"] for line in history["lines"]] == ["before", "the", "crash"]
+        await carol.close()
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 10)
