@@ -35,6 +35,12 @@ class HistoryWorld:
             self.lobby.history_loaded(load, [])
         return conn
 
+    def alice_with_token(self) -> tuple[int, str]:
+        """alice, a chinwag client past her joining history; her conn and resume token."""
+        alice, effects = self.connect("alice", CHINWAG)
+        self.lobby.history_loaded(loads(effects)[0], [])
+        return alice, str(sent(effects, alice)[0]["resume"])
+
     def resume(self, token: str, seq: int) -> tuple[int, list[Any]]:
         """A new socket taking the session back, having last received ``seq``."""
         self.next += 1
@@ -156,9 +162,7 @@ def test_the_hold_is_bounded_and_a_late_history_is_not_sent() -> None:
 def test_resume_replays_missed_chat_lines_exactly_once_in_order() -> None:
     world = HistoryWorld()
     ann = world.join("ann")
-    alice, effects = world.connect("alice", CHINWAG)
-    token = sent(effects, alice)[0]["resume"]
-    world.lobby.history_loaded(loads(effects)[0], [])
+    alice, token = world.alice_with_token()
     seqs = [sent(world.say(ann, type="message", text=t), alice)[0]["seq"] for t in "ab"]
     assert seqs == [1, 2]
     world.lobby.disconnect(alice, clean=False)  # "b" was written, then the socket died
@@ -174,9 +178,7 @@ def test_resume_replays_missed_chat_lines_exactly_once_in_order() -> None:
 def test_a_long_absence_skips_chat_past_half_the_backlog_but_keeps_the_session() -> None:
     world = HistoryWorld()
     ann = world.join("ann")
-    alice, effects = world.connect("alice", CHINWAG)
-    token = sent(effects, alice)[0]["resume"]
-    world.lobby.history_loaded(loads(effects)[0], [])
+    alice, token = world.alice_with_token()
     world.lobby.disconnect(alice, clean=False)
     senders = [ann, *(world.join(f"s{i}") for i in range(20))]  # the chat rate is per sender
     for i in range(300):
