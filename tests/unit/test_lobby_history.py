@@ -189,3 +189,12 @@ def test_a_long_absence_skips_chat_past_half_the_backlog_but_keeps_the_session()
     assert len(chat) == 128 and chat[0]["seq"] == 1
     after = sent(world.say(ann, type="message", text="later"), back)
     assert after[0]["seq"] == 301  # the skipped lines used their numbers: the gap shows
+
+
+def test_history_requests_spend_from_the_chat_bucket() -> None:
+    world = HistoryWorld()
+    carol = world.join("carol", CHINWAG)
+    answers = [world.say(carol, type="history-request") for _ in range(25)]
+    assert sum(len(loads(effects)) for effects in answers) == 19  # a burst of 20, 1 signed in
+    warning = [m for effects in answers for m in sent(effects, carol) if m["type"] == "error"]
+    assert warning[0]["code"] == "rate-limited" and warning[0]["for"] == "history-request"
