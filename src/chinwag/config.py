@@ -236,5 +236,9 @@ def _read_toml(path: Path, fields: Mapping[str, dataclasses.Field[Any]]) -> dict
 
 
 def settings_for_tests(**overrides: Any) -> Settings:
-    """Settings with defaults only (no environment, no file), for tests and embedding."""
-    return load_settings(None, {}, overrides)
+    """Settings with defaults only (no environment, no file), for tests and embedding.
+
+    History is off unless asked for: a test that wants it names its own data
+    directory, so no test writes to, or reads another's lines from, the user's.
+    """
+    return load_settings(None, {}, {"history": False, **overrides})

@@ -84,6 +84,10 @@ class Snapshot:
     ready: bool
     messages: Mapping[str, int]
     errors: Mapping[str, int]
+    history_written: int = 0  # chat lines the history store wrote
+    history_failed: int = 0  # failed history writes and reads
+    history_dropped: int = 0  # chat lines the history store discarded
+    history_pending: int = 0  # chat lines queued for the history store
 
 
 def _escape(value: str) -> str:
@@ -109,6 +113,7 @@ def render(metrics: Metrics, now: Snapshot) -> str:
         ("chinwag_calls_active", "calls answered and in progress", now.calls_active),
         ("chinwag_calls_ringing", "calls ringing, not yet answered", now.calls_ringing),
         ("chinwag_ready", "1 while ready for traffic, 0 while stopping", int(now.ready)),
+        ("chinwag_history_pending", "chat lines queued for the history store", now.history_pending),
     )
     for name, help_text, value in gauges:
         lines += [*_family(name, "gauge", help_text), f"{name} {value}"]
@@ -132,6 +137,17 @@ def render(metrics: Metrics, now: Snapshot) -> str:
             "chinwag_frames_received_total",
             "WebSocket text frames received",
             metrics.frames_received,
+        ),
+        ("chinwag_history_written_total", "chat lines stored in history", now.history_written),
+        (
+            "chinwag_history_failed_total",
+            "failed history store writes and reads (each retried or answered empty)",
+            now.history_failed,
+        ),
+        (
+            "chinwag_history_dropped_total",
+            "chat lines the history store discarded (queue full, or unwritten at shutdown)",
+            now.history_dropped,
         ),
     )
     for name, help_text, value in counters:

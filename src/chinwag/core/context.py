@@ -24,6 +24,8 @@ class Policy:
     backlog_messages: int = 256
     backlog_bytes: int = 256 * 1024
     ring_timeout: float = 30.0
+    history: bool = False  # public chat lines are stored and sent on joining
+    history_lines: int = 50  # lines sent on joining
 
 
 @dataclass(frozen=True, slots=True)

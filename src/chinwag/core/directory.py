@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from .effects import ConnId
+from .effects import ConnId, LoadHistory
 from .events import UserRecord
 from .limits import TokenBucket
 from .outbox import Mailbox
@@ -30,7 +30,7 @@ from .outbox import Mailbox
 if TYPE_CHECKING:
     from .sessions import Pending
 
-__all__ = ["NO_CONN", "Directory", "Member", "MemberState"]
+__all__ = ["NO_CONN", "Directory", "HistoryWait", "Member", "MemberState"]
 
 NO_CONN: Final[ConnId] = -1  # ``Member.conn`` of a session handed over with no socket
 
@@ -39,6 +39,14 @@ class MemberState(enum.Enum):
     SIGNING_IN = "signing-in"  # a socket, no name yet (maybe waiting on the cluster)
     CONNECTED = "connected"  # signed in, with a socket
     PARKED = "parked"  # signed in, socket lost; may resume until ``parked_until``
+
+
+@dataclass(slots=True)
+class HistoryWait:
+    """Chat lines held for a member until the history it is sent on joining is read."""
+
+    load: LoadHistory
+    held: list[bytes] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -57,6 +65,7 @@ class Member:
     pending: Pending | None = None  # a sign-in waiting on the cluster
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
+    history_wait: HistoryWait | None = None  # joined; its history is being read
 
     @property
     def connected(self) -> bool:
@@ -114,6 +123,10 @@ class Directory:
         for member in self._local.values():
             if member.state is MemberState.CONNECTED:
                 yield member
+
+    def parked(self) -> Iterator[Member]:
+        """Signed-in members without a socket."""
+        yield from self._parked.values()
 
     def parked_until(self, now: float) -> list[Member]:
         """Parked members whose grace ended at or before ``now``."""

@@ -1,8 +1,9 @@
 """What the lobby asks its transport to do: the effects of one input.
 
 The lobby never does I/O; every input returns a list of these, carried out in
-order by the transport (``Send``, ``Close``) or, in a cluster, by the
-``ClusterLink`` (the rest).
+order by the transport (``Send``, ``Close``), by the history link
+(``StoreChat``, ``LoadHistory``) or, in a cluster, by the ``ClusterLink``
+(the rest).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ __all__ = [
     "Effect",
     "Forward",
     "HandOver",
+    "LoadHistory",
     "Publish",
     "Release",
     "Send",
+    "StoreChat",
     "UpdateRecord",
 ]
 
@@ -95,4 +98,43 @@ class Adopt:
     record: UserRecord
 
 
-Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward | HandOver | Adopt
+@dataclass(frozen=True, slots=True)
+class StoreChat:
+    """Append one public chat line to the history store (never waits)."""
+
+    room: str
+    name: str
+    date: int  # Unix milliseconds, as relayed
+    text: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoadHistory:
+    """Read stored lines of ``room``, then call ``Lobby.history_loaded`` with this effect.
+
+    The newest ``limit + 1`` lines older than ``before`` (None: the newest of
+    all), oldest first; the extra line only tells whether there are more.
+    ``joining`` marks the read made when ``conn`` joined, whose chat lines the
+    lobby holds until the answer comes. Compared by identity: each is one read.
+    """
+
+    conn: ConnId
+    room: str
+    before: int | None
+    limit: int
+    joining: bool
+
+
+Effect = (
+    Send
+    | Close
+    | StoreChat
+    | LoadHistory
+    | Claim
+    | Release
+    | UpdateRecord
+    | Publish
+    | Forward
+    | HandOver
+    | Adopt
+)

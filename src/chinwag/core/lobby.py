@@ -33,9 +33,10 @@ from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from .calls import CallBook
+from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
 from .directory import Directory, Member, MemberState
-from .effects import ConnId, Effect, Release
+from .effects import ConnId, Effect, LoadHistory, Release
 from .errors import ProtocolError, error_message
 from .events import (
     BusEvent,
@@ -58,11 +59,11 @@ from .events import (
 from .greeting import Greeter
 from .outbox import Outbox
 from .presence import PresenceTracker
-from .protocol import Chat, Inbound, SignIn, parse_frame
+from .protocol import Chat, HistoryRequest, Inbound, Relay, SignIn, parse_frame
 from .routing import Router
 from .sessions import Sessions
 
-__all__ = ["Authenticator", "IceProvider", "Lobby", "Policy"]
+__all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ def _metric_type(message: Inbound) -> str:
         return "username"
     if isinstance(message, Chat):
         return "message"
+    if isinstance(message, HistoryRequest):
+        return "history-request"
     return message.type if message.type in _METRIC_TYPES else "other"
 
 
@@ -134,7 +137,10 @@ class Lobby:
         )
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
-        self._sessions = Sessions(context, self._router, self._greeter, authenticator)
+        self._history = ChatHistory(context, self._router)
+        self._sessions = Sessions(
+            context, self._router, self._greeter, self._history, authenticator
+        )
         self._router.on_overflow = self._sessions.leave
         self._sessions.on_frame = self._receive
 
@@ -237,6 +243,13 @@ class Lobby:
         self._out.send(update.fresh, self._full_list())
         return self._out.drain()
 
+    # -- inputs from the history store -----------------------------------------
+
+    def history_loaded(self, load: LoadHistory, lines: list[StoredLine] | None) -> list[Effect]:
+        """The store answered ``load`` (oldest first), or None: it could not be read in time."""
+        self._history.loaded(load, lines)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
@@ -313,10 +326,12 @@ class Lobby:
         if isinstance(message, SignIn):
             self._sessions.sign_in(member, message)
         elif member.state is MemberState.SIGNING_IN or member.name is None:
-            kind = "message" if isinstance(message, Chat) else message.type
+            kind = _metric_type(message) if not isinstance(message, Relay) else message.type
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
         elif isinstance(message, Chat):
             self._router.chat(member, message.text)
+        elif isinstance(message, HistoryRequest):
+            self._history.request(member, message)
         else:
             self._router.relay(member.name, message)
 

@@ -3,8 +3,9 @@
 :class:`Outbox` collects the effects an input produces, in order, and hands
 them over by swapping its list (``drain``). :class:`Mailbox` is one user's
 delivery state: the ``seq`` numbering of messages meant for that user alone
-("seq" feature), the ring of recently sent ones a resume may need again, and
-the backlog queued while the user is parked.
+and of the public chat lines it is sent ("seq" feature), the ring of recently
+sent ones a resume may need again, and the backlog queued while the user is
+parked.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from .protocol import encode, with_seq
 
 __all__ = ["RECENT_BYTES", "RECENT_MESSAGES", "Mailbox", "Outbox"]
 
-#: Targeted messages kept after sending, for a resume to send again what the old
-#: socket may have lost before anyone noticed it was dead ("seq" clients only).
+#: Numbered messages (targeted ones and chat lines) kept after sending, for a
+#: resume to send again what the old socket may have lost before anyone noticed
+#: it was dead ("seq" clients only).
 RECENT_MESSAGES: Final = 64
 RECENT_BYTES: Final = 64 * 1024
 
@@ -87,6 +89,19 @@ class Mailbox:
         self.backlog.append(payload)
         self.backlog_size += len(payload)
         return len(self.backlog) <= max_messages and self.backlog_size <= max_bytes
+
+    def queue_chat(self, payload: bytes, max_messages: int, max_bytes: int) -> None:
+        """Hold a chat line while parked, within half the backlog's limits.
+
+        Past that the line is skipped rather than the session ended (chat is
+        many lines; the other half stays for targeted messages). Its ``seq``
+        was still given out, so a resumed client sees the gap.
+        """
+        if len(self.backlog) < max_messages // 2 and (
+            self.backlog_size + len(payload) <= max_bytes // 2
+        ):
+            self.backlog.append(payload)
+            self.backlog_size += len(payload)
 
     def missed(self, seq: int) -> list[bytes]:
         """What the client has not received if it last got ``seq``: recent, then queued."""

@@ -1,11 +1,12 @@
 """Wire records: what a client may send, checked at the edge (no I/O).
 
-``parse_frame`` turns one text frame into one of three typed records, or
+``parse_frame`` turns one text frame into one of four typed records, or
 raises :class:`~chinwag.core.errors.ProtocolError` with the code that says what was
 wrong. The lobby never sees a raw dict it has not checked.
 
 The reference protocol (see ``docs/protocol.md``): ``username`` signs in or
-renames, ``message`` is public chat, and any other ``type`` is passed through,
+renames, ``message`` is public chat, ``history-request`` asks for stored chat,
+and any other ``type`` is passed through,
 to ``target`` if it names a user, to everyone otherwise.
 """
 
@@ -20,13 +21,16 @@ from .errors import ProtocolError
 
 __all__ = [
     "FEATURES",
+    "MAX_LINE_ID",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "SERVER_TYPES",
     "Chat",
+    "HistoryRequest",
     "Inbound",
     "Relay",
     "SignIn",
+    "chat_text",
     "clean_name",
     "encode",
     "escape_html",
@@ -39,6 +43,8 @@ __all__ = [
 
 MAX_NAME_LENGTH: Final = 32
 MAX_TEXT_LENGTH: Final = 2000
+#: Stored chat line ids are positive and below 2**53 (exact in JavaScript).
+MAX_LINE_ID: Final = 2**53
 
 #: Optional behaviours a client asks for in ``username.features``.
 #: ``deltas``: presence as one full list, then ``presence`` deltas.
@@ -46,13 +52,25 @@ MAX_TEXT_LENGTH: Final = 2000
 #: ``plain-text``: chat text arrives exactly as typed (the client inserts it as
 #: text); without it, text is made safe for ``innerHTML`` as the reference expects.
 #: ``seq``: messages meant for this client alone carry a rising ``seq``; a resume
-#: that says the last ``seq`` it got is sent again what the old socket lost.
-FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq"})
+#: that says the last ``seq`` it got is sent again what the old socket lost
+#: (public chat lines included).
+#: ``history``: stored chat arrives as one ``history`` message on joining, and
+#: older pages on ``history-request``; without it, as ordinary ``message`` frames.
+FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq", "history"})
 
 #: Types only the server may send. Relaying them would let one client forge
 #: server messages in another's page (a fake ``rejectusername`` renames it).
 SERVER_TYPES: Final = frozenset(
-    {"id", "rejectusername", "userlist", "error", "signed-in", "presence", "ice-servers"}
+    {
+        "id",
+        "rejectusername",
+        "userlist",
+        "error",
+        "signed-in",
+        "presence",
+        "ice-servers",
+        "history",
+    }
 )
 
 _FORBIDDEN_NAME_CHARS: Final = frozenset("<>&\"'")
@@ -93,7 +111,14 @@ class Relay(NamedTuple):
     name: Any
 
 
-Inbound = SignIn | Chat | Relay
+class HistoryRequest(NamedTuple):
+    """``history-request``: a page of stored chat older than line ``before`` (None: the newest)."""
+
+    before: int | None
+    room: str | None  # the room the client means; None: its own
+
+
+Inbound = SignIn | Chat | HistoryRequest | Relay
 
 
 class _Envelope(msgspec.Struct):
@@ -107,6 +132,8 @@ class _Envelope(msgspec.Struct):
     resume: Any = None
     credential: Any = None
     seq: Any = 0
+    before: Any = None
+    room: Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -138,6 +165,8 @@ def parse_frame(data: str | bytes) -> Inbound:
         return _sign_in(envelope)
     if kind == "message":
         return Chat(_text(envelope.text))
+    if kind == "history-request":
+        return _history_request(envelope)
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
@@ -200,6 +229,22 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     )
 
 
+def _history_request(envelope: _Envelope) -> HistoryRequest:
+    before, room = envelope.before, envelope.room
+    if before is not None and (
+        not isinstance(before, int) or isinstance(before, bool) or not 0 < before < MAX_LINE_ID
+    ):
+        raise ProtocolError(
+            "bad-field",
+            "`before` must be the id of a stored line (a whole number from 1 to 2**53 - 1)"
+            " or absent for the newest lines.",
+            "history-request",
+        )
+    if room is not None and not isinstance(room, str):
+        raise ProtocolError("bad-field", "`room` must be a room name string.", "history-request")
+    return HistoryRequest(before, room)
+
+
 def _text(text: object) -> str:
     if not isinstance(text, str):
         raise ProtocolError("bad-field", "`text` must be a string.", "message")
@@ -248,3 +293,8 @@ def strip_tags(text: str) -> str:
 def escape_html(text: str) -> str:
     """Escape what tag stripping leaves (a lone ``<``) for ``innerHTML`` readers."""
     return text.translate(_ESCAPES)
+
+
+def chat_text(text: str, plain_text: bool) -> str:
+    """Chat text as a client gets it: as typed with ``plain-text``, else safe for innerHTML."""
+    return text if plain_text else escape_html(strip_tags(text))

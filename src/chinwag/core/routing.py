@@ -8,6 +8,7 @@ table; ``tests/unit/test_routing_table.py`` keeps the two in step):
 | --- | --- | --- | --- |
 | `username` | chat | the sender, then everyone's list | `Claim`, then publish `Joined`/`Renamed` |
 | `message` | chat | every signed-in user and the sender | publish `ChatLine` |
+| `history-request` | chat | the sender (a `history` page) | none (the store is shared) |
 | `call-invite` | signal | `target`; reference targets: the server answers | `Deliver` to its node |
 | `call-accept` | signal | `target` | `Deliver` to its node |
 | `call-decline` | signal | `target` | `Deliver` to its node |
@@ -26,6 +27,12 @@ A targeted message to a user who is not online gets the sender
 and the sender's node turns that into the same error. Call messages also
 move the call state machine (:mod:`chinwag.core.calls`) on both the sender's
 and the target's node.
+
+A public chat line is also stored (``StoreChat``, by the sender's node only).
+It is numbered for ``seq`` clients and kept in their recent ring, queued for
+parked users (within half the backlog: chat never ends a session), and held
+for a member whose joining history is still being read
+(:mod:`chinwag.core.chat_history`), so history always comes first.
 """
 
 from __future__ import annotations
@@ -34,16 +41,33 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .calls import Outcome
-from .effects import Forward, Publish, UpdateRecord
+from .chat_history import room_of
+from .effects import Forward, Publish, StoreChat, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
-from .protocol import Chat, Inbound, Relay, encode, escape_html, relayed, strip_tags
+from .protocol import (
+    Chat,
+    HistoryRequest,
+    Inbound,
+    Relay,
+    SignIn,
+    chat_text,
+    encode,
+    relayed,
+)
 
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
 
 __all__ = ["Router"]
+
+#: The message type a rate warning names, for each record spent from the chat bucket.
+_CHAT_BUCKET_KINDS: dict[type, str] = {
+    Chat: "message",
+    SignIn: "username",
+    HistoryRequest: "history-request",
+}
 
 
 class Router:
@@ -77,7 +101,7 @@ class Router:
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
             bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate
-            kind = "message" if isinstance(message, Chat) else "username"
+            kind = _CHAT_BUCKET_KINDS[type(message)]
         if bucket.take(rate, now):
             return True
         if now - member.warned_at >= 1.0:  # one warning a second, not one per frame
@@ -97,19 +121,54 @@ class Router:
         assert sender.name is not None
         date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text)
+        if self._ctx.policy.history:
+            self._ctx.outbox.emit(StoreChat(room_of(sender), sender.name, date, text))
         if self._ctx.node is not None:
             self._ctx.outbox.emit(Publish(ChatLine(sender.name, sender.conn, date, text)))
 
     def deliver_chat(self, name: str, conn: int, date: int, text: str) -> None:
-        """One chat line to every connected user here, escaped for reference clients."""
+        """One chat line to every user here, escaped for clients without ``plain-text``.
+
+        Clients that are neither numbered nor waiting for history share one
+        payload (the common case, encoded once); the others each get theirs.
+        """
         line = {"type": "message", "name": name, "date": date, "id": conn}
-        plain: list[int] = []
-        html: list[int] = []
+        plain = encode({**line, "text": text})
+        html = encode({**line, "text": chat_text(text, plain_text=False)})
+        shared: dict[bytes, list[int]] = {plain: [], html: []}
         for member in self._ctx.directory.connected():
-            (plain if "plain-text" in member.features else html).append(member.conn)
-        self._ctx.outbox.send(plain, {**line, "text": text})
-        if html:
-            self._ctx.outbox.send(html, {**line, "text": escape_html(strip_tags(text))})
+            payload = plain if "plain-text" in member.features else html
+            if member.mailbox.numbered or member.history_wait is not None:
+                self.chat_to_member(member, payload)
+            else:
+                shared[payload].append(member.conn)
+        for payload, conns in shared.items():
+            self._ctx.outbox.send_payload(conns, payload)
+        for member in self._ctx.directory.parked():
+            self.chat_to_member(member, plain if "plain-text" in member.features else html)
+
+    def chat_to_member(self, member: Member, payload: bytes) -> None:
+        """One chat line to one member: held, numbered, sent, or queued while parked."""
+        wait = member.history_wait
+        if wait is not None:
+            if len(wait.held) < self._ctx.policy.backlog_messages // 2:
+                wait.held.append(payload)
+                return
+            self.release_held(member)  # the read is too slow: live chat goes first
+        mailbox = member.mailbox
+        payload = mailbox.stamp(payload)
+        if member.connected:
+            self._ctx.outbox.send_payload((member.conn,), payload)
+            mailbox.sent(payload)
+        else:
+            policy = self._ctx.policy
+            mailbox.queue_chat(payload, policy.backlog_messages, policy.backlog_bytes)
+
+    def release_held(self, member: Member) -> None:
+        """Stop holding ``member``'s chat lines and deliver the held ones, in order."""
+        wait, member.history_wait = member.history_wait, None
+        for payload in wait.held if wait is not None else ():
+            self.chat_to_member(member, payload)
 
     # -- relay -----------------------------------------------------------------
 

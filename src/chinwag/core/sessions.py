@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .calls import CallState
+from .chat_history import ChatHistory
 from .directory import NO_CONN, Member, MemberState
 from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
 from .errors import ProtocolError, error_message
@@ -71,11 +72,13 @@ class Sessions:
         context: Context,
         router: Router,
         greeter: Greeter,
+        history: ChatHistory,
         authenticator: Authenticator | None,
     ) -> None:
         self._ctx = context
         self._router = router
         self._greeter = greeter
+        self._history = history
         self._auth = authenticator
         #: Handles one frame for a member (the lobby's dispatch): frames held
         #: during a wait go through it when the wait ends.
@@ -186,7 +189,7 @@ class Sessions:
         if name != request.name:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
         if old is None:
-            member.features = request.features
+            member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
@@ -195,6 +198,7 @@ class Sessions:
                 self._ctx.presence.owe_full_list(conn)
             if notice is not None:
                 self._ctx.outbox.send((conn,), notice)
+            self._history.joined(member)
         else:
             self._ctx.directory.rename(member, name)
             self._ctx.calls.rename(old, name)
@@ -324,6 +328,7 @@ class Sessions:
             self.leave(member)
             return
         self._ctx.directory.park(member, self._ctx.monotonic() + self._ctx.policy.resume_grace)
+        self._router.release_held(member)  # into the backlog: the joining history is dropped
 
     def leave(self, member: Member) -> None:
         """``member`` is gone for good: out of the list, calls hung up."""

@@ -115,6 +115,7 @@ class HistoryStore(ABC):
         self._pending: deque[ChatLine] = deque()
         self._in_flight = 0
         self._wakeup = asyncio.Event()
+        self._progress = asyncio.Event()  # set when lines were written or dropped
         self._closing = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._write_streak = 0
@@ -141,6 +142,21 @@ class HistoryStore(ABC):
     def pending(self) -> int:
         """Lines queued or being written."""
         return len(self._pending) + self._in_flight
+
+    @property
+    def appended(self) -> int:
+        """Lines appended so far: written, dropped, or still queued."""
+        return self.written + self.dropped + self.pending
+
+    async def settled(self, appended: int) -> None:
+        """Wait until the first ``appended`` lines (see ``appended``) are written or dropped.
+
+        Lines are written in the order they were appended, so a reader that
+        took ``appended`` first then sees every line appended before it.
+        """
+        while self.written + self.dropped < appended:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def flush(self, within: float = 10.0) -> bool:
         """Wait until every line queued so far is stored; False if ``within`` s passed first."""
@@ -196,6 +212,7 @@ class HistoryStore(ABC):
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self.dropped += len(self._pending)
             self._pending.clear()
+            self._progress.set()
         with contextlib.suppress(Exception):
             await self._close()
 
@@ -238,6 +255,7 @@ class HistoryStore(ABC):
         while len(self._pending) > self.max_pending:
             self._pending.popleft()
             self.dropped += 1
+            self._progress.set()
 
     async def _write_forever(self) -> None:
         backoff = 0.05
@@ -261,6 +279,7 @@ class HistoryStore(ABC):
                 continue
             self._in_flight = 0
             self.written += len(batch)
+            self._progress.set()
             backoff = 0.05
             if self._write_streak:
                 log.info("history writes recovered after %d failed attempts", self._write_streak)

@@ -45,6 +45,7 @@ from ..core.lobby import Lobby, Policy
 from ..metrics import CONTENT_TYPE, Metrics, Snapshot, render
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
+from .history import HistoryLink
 from .routes import Response, Routes, json_response, load_web_files, text
 from .tls import Certificate, local_addresses, server_context
 from .websocket import (
@@ -291,6 +292,7 @@ class ChinwagServer:
             ice=self.ice_servers,
         )
         self.cluster = ClusterLink(bus, self.lobby, self.apply) if bus is not None else None
+        self.history = HistoryLink.from_settings(settings, self.lobby, self.apply)
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self._housekeeping_timer: asyncio.TimerHandle | None = None
@@ -397,6 +399,8 @@ class ChinwagServer:
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
         if self.cluster is not None:
             await self.cluster.stop()
+        if self.history is not None:
+            await self.history.close()
         self._server = None
 
     async def __aenter__(self) -> ChinwagServer:
@@ -503,6 +507,8 @@ class ChinwagServer:
                 connection = self.websockets.get(effect.conn)
                 if connection is not None:
                     connection.close_websocket(effect.code, effect.reason)
+            elif self.history is not None and self.history.carry(effect):
+                continue
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if self._presence_timer is None and self.lobby.presence_pending and self._loop:
@@ -624,6 +630,7 @@ class ChinwagServer:
             ready=self.readiness_problem() is None,
             messages=lobby.received_types,
             errors=lobby.error_codes,
+            **(self.history.counters() if self.history is not None else {}),
         )
         return Response(200, render(self.metrics, snapshot).encode(), CONTENT_TYPE)
 
@@ -695,4 +702,6 @@ def _policy(settings: Settings) -> Policy:
         signal_rate=Rate(settings.signal_rate, 4 * settings.signal_rate),
         resume_grace=settings.resume_grace,
         ring_timeout=settings.ring_timeout,
+        history=settings.history,
+        history_lines=settings.history_lines,
     )
