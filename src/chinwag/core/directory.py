@@ -13,6 +13,9 @@ step):
 3. ``PARKED`` members are exactly the local users without a connection.
 4. Local and remote (other nodes') names are disjoint, and the listed order
    holds exactly their union: each listed name has one member or record.
+5. No two listed names share a :func:`~chinwag.core.names.name_key`; every
+   lookup by name goes through that key, so "Alice" finds "alice" (the name
+   is listed as its owner typed it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 from .effects import ConnId
 from .events import UserRecord
 from .limits import TokenBucket
+from .names import name_key
 from .outbox import Mailbox
 
 if TYPE_CHECKING:
@@ -73,6 +77,7 @@ class Directory:
         self._order: dict[str, None] = {}  # every name, in list order
         self._tokens: dict[str, Member] = {}
         self._parked: dict[str, Member] = {}
+        self._keys: dict[str, str] = {}  # name_key -> the listed name
 
     # -- queries -------------------------------------------------------------
 
@@ -90,14 +95,26 @@ class Directory:
     def at(self, conn: ConnId) -> Member | None:
         return self._by_conn.get(conn)
 
+    def listed_as(self, name: str) -> str | None:
+        """The listed name that ``name`` cannot be told apart from, if any."""
+        if name in self._order:  # the common case: spelled as listed
+            return name
+        return self._keys.get(name_key(name))
+
     def local(self, name: str) -> Member | None:
-        return self._local.get(name)
+        member = self._local.get(name)
+        if member is None and name not in self._order:
+            member = self._local.get(self._keys.get(name_key(name), ""))
+        return member
 
     def remote(self, name: str) -> UserRecord | None:
-        return self._remote.get(name)
+        record = self._remote.get(name)
+        if record is None and name not in self._order:
+            record = self._remote.get(self._keys.get(name_key(name), ""))
+        return record
 
     def listed(self, name: str) -> bool:
-        return name in self._order
+        return self.listed_as(name) is not None
 
     def local_names(self) -> list[str]:
         return list(self._local)
@@ -136,24 +153,25 @@ class Directory:
 
     def sign_in(self, member: Member, name: str, token: str) -> None:
         """``member`` (signing in, or a handed-over session) is now ``name``."""
-        assert member.state is MemberState.SIGNING_IN and name not in self._local
+        assert member.state is MemberState.SIGNING_IN and self.local(name) is None
         self._remote.pop(name, None)  # a stale record: the cluster gave this node the name
         member.name = name
         member.state = MemberState.CONNECTED
         self._local[name] = member
-        self._order[name] = None
+        self._list(name)
         self._set_token(member, token)
 
     def rename(self, member: Member, new: str) -> str:
         """Rename a local member; returns the old name. The new name goes last in the list."""
         old = member.name
-        assert old is not None and self._local.get(old) is member and new not in self._local
+        assert old is not None and self._local.get(old) is member
+        assert self.local(new) in (None, member)  # a new spelling of one's own name is fine
         self._remote.pop(new, None)  # a stale record: the cluster gave this node the name
         del self._local[old]
-        del self._order[old]
+        self._unlist(old)
         member.name = new
         self._local[new] = member
-        self._order[new] = None
+        self._list(new)
         return old
 
     def new_token(self, member: Member, token: str) -> None:
@@ -191,7 +209,7 @@ class Directory:
         if member.name is not None and self._local.get(member.name) is member:
             self._parked.pop(member.name, None)
             del self._local[member.name]
-            del self._order[member.name]
+            self._unlist(member.name)
         if member.token is not None and self._tokens.get(member.token) is member:
             del self._tokens[member.token]
 
@@ -214,7 +232,7 @@ class Directory:
 
     def adopt(self, member: Member, name: str, token: str) -> None:
         """A session another node handed over is ``member``'s now (signing in or parked)."""
-        assert member.state is not MemberState.CONNECTED and name not in self._local
+        assert member.state is not MemberState.CONNECTED and self.local(name) is None
         self._remote.pop(name, None)
         member.name = name
         if member.state is MemberState.PARKED:
@@ -222,8 +240,22 @@ class Directory:
         else:
             member.state = MemberState.CONNECTED
         self._local[name] = member
-        self._order.setdefault(name, None)
+        if name not in self._order:
+            self._list(name)
         self._set_token(member, token)
+
+    def _list(self, name: str) -> None:
+        """List ``name`` last, dropping a stale remote record that shares its key."""
+        stale = self._keys.get(name_key(name))
+        if stale is not None and stale != name and stale in self._remote:
+            self.remove_remote(stale)
+        self._keys[name_key(name)] = name
+        self._order[name] = None
+
+    def _unlist(self, name: str) -> None:
+        del self._order[name]
+        if self._keys.get(name_key(name)) == name:
+            del self._keys[name_key(name)]
 
     def _set_token(self, member: Member, token: str) -> None:
         if member.token is not None and self._tokens.get(member.token) is member:
@@ -235,10 +267,11 @@ class Directory:
 
     def add_remote(self, record: UserRecord) -> bool:
         """Another node's user joined; False when the name is this node's."""
-        if record.name in self._local:
+        if self.local(record.name) is not None:
             return False
         self._remote[record.name] = record
-        self._order[record.name] = None
+        if record.name not in self._order:
+            self._list(record.name)
         return True
 
     def update_remote(self, record: UserRecord) -> None:
@@ -247,17 +280,17 @@ class Directory:
 
     def remove_remote(self, name: str) -> None:
         if self._remote.pop(name, None) is not None:
-            del self._order[name]
+            self._unlist(name)
 
     def rename_remote(self, old: str, new: str, node: str) -> bool:
         """Another node's user renamed; False when this node knows no such user there."""
         record = self._remote.get(old)
-        if record is None or record.node != node or new in self._local:
+        if record is None or record.node != node or self.local(new) is not None:
             return False
         del self._remote[old]
-        del self._order[old]
+        self._unlist(old)
         self._remote[new] = UserRecord(new, record.node, record.features, record.busy)
-        self._order[new] = None
+        self._list(new)
         return True
 
     # -- invariants ------------------------------------------------------------
@@ -277,6 +310,7 @@ class Directory:
         assert all(self._parked[n] is self._local[n] for n in parked)
         assert not set(self._local) & set(self._remote)
         assert set(self._order) == set(self._local) | set(self._remote)
+        assert self._keys == {name_key(n): n for n in self._order}, (self._keys, self._order)
         assert all(m in self._local.values() for m in self._tokens.values())
         for member in self._by_conn.values():
             if member.state is MemberState.SIGNING_IN:

@@ -17,6 +17,7 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from .errors import ProtocolError
+from .names import invisible_characters
 
 __all__ = [
     "FEATURES",
@@ -222,6 +223,14 @@ def clean_name(raw: object) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ProtocolError(
             "bad-name", f"A username can be at most {MAX_NAME_LENGTH} characters.", "username"
+        )
+    invisible = invisible_characters(name)
+    if invisible:
+        raise ProtocolError(
+            "bad-name",
+            "A username cannot contain invisible or filler characters; found: "
+            + " ".join(invisible),
+            "username",
         )
     bad = sorted({c for c in name if c in _FORBIDDEN_NAME_CHARS or not c.isprintable()})
     if bad:
