@@ -72,7 +72,8 @@ def _key(secret: str | bytes) -> bytes:
 
 def issue_token(secret: str | bytes, name: str, expires: float) -> str:
     """A signed sign-in token for ``name``, valid until Unix time ``expires``."""
-    return _jwt().encode({"sub": name, "exp": int(expires)}, _key(secret), algorithm=_ALGORITHM)
+    claims = {"sub": name, "exp": int(expires)}
+    return str(_jwt().encode(claims, _key(secret), algorithm=_ALGORITHM))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ step):
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -52,6 +53,8 @@ class Member:
     conn: ConnId
     chat_bucket: TokenBucket
     signal_bucket: TokenBucket
+    broadcast_bucket: TokenBucket
+    address: str = ""  # the client's address (per-address limits)
     state: MemberState = MemberState.SIGNING_IN
     name: str | None = None
     features: frozenset[str] = frozenset()
@@ -61,6 +64,7 @@ class Member:
     pending: Pending | None = None  # a sign-in waiting on the cluster
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
+    expires: float | None = None  # Unix time its sign-in token stops working
 
     @property
     def connected(self) -> bool:
@@ -78,6 +82,7 @@ class Directory:
         self._tokens: dict[str, Member] = {}
         self._parked: dict[str, Member] = {}
         self._keys: dict[str, str] = {}  # name_key -> the listed name
+        self._parked_from: Counter[str] = Counter()  # parked sessions by client address
 
     # -- queries -------------------------------------------------------------
 
@@ -91,6 +96,21 @@ class Directory:
 
     def connection_count(self) -> int:
         return len(self._by_conn)
+
+    def parked_count(self) -> int:
+        return len(self._parked)
+
+    def parked_from(self, address: str) -> int:
+        """Parked sessions whose last socket came from ``address`` (they count against
+        its connection limit: a parked session holds memory as a socket does)."""
+        return self._parked_from.get(address, 0)
+
+    def has_node(self, node: str) -> bool:
+        """True while ``node`` lists a user; a node holding a session always does.
+
+        A scan: asked only for resume tokens naming another node (rate-limited).
+        """
+        return any(record.node == node for record in self._remote.values())
 
     def at(self, conn: ConnId) -> Member | None:
         return self._by_conn.get(conn)
@@ -184,7 +204,7 @@ class Directory:
         del self._by_conn[member.conn]
         member.state = MemberState.PARKED
         member.parked_until = until
-        self._parked[member.name] = member
+        self._park(member)
 
     def attach(self, session: Member, newcomer: Member) -> ConnId | None:
         """Move ``session`` onto ``newcomer``'s socket (a resume).
@@ -196,8 +216,9 @@ class Directory:
         old = session.conn if session.state is MemberState.CONNECTED else None
         if old is not None:
             del self._by_conn[old]
-        self._parked.pop(session.name, None)
+        self._unpark(session.name)
         session.conn = newcomer.conn
+        session.address = newcomer.address
         session.state = MemberState.CONNECTED
         self._by_conn[newcomer.conn] = session
         return old
@@ -207,7 +228,7 @@ class Directory:
         if member.state is not MemberState.PARKED and self._by_conn.get(member.conn) is member:
             del self._by_conn[member.conn]
         if member.name is not None and self._local.get(member.name) is member:
-            self._parked.pop(member.name, None)
+            self._unpark(member.name)
             del self._local[member.name]
             self._unlist(member.name)
         if member.token is not None and self._tokens.get(member.token) is member:
@@ -223,7 +244,7 @@ class Directory:
         old = member.conn if member.state is MemberState.CONNECTED else None
         if old is not None:
             del self._by_conn[old]
-        self._parked.pop(name, None)
+        self._unpark(name)
         del self._local[name]
         if member.token is not None:
             self._tokens.pop(member.token, None)
@@ -236,13 +257,25 @@ class Directory:
         self._remote.pop(name, None)
         member.name = name
         if member.state is MemberState.PARKED:
-            self._parked[name] = member
+            self._park(member)
         else:
             member.state = MemberState.CONNECTED
         self._local[name] = member
         if name not in self._order:
             self._list(name)
         self._set_token(member, token)
+
+    def _park(self, member: Member) -> None:
+        assert member.name is not None
+        self._parked[member.name] = member
+        self._parked_from[member.address] += 1
+
+    def _unpark(self, name: str) -> None:
+        member = self._parked.pop(name, None)
+        if member is not None:
+            self._parked_from[member.address] -= 1
+            if self._parked_from[member.address] <= 0:
+                del self._parked_from[member.address]
 
     def _list(self, name: str) -> None:
         """List ``name`` last, dropping a stale remote record that shares its key."""
@@ -308,9 +341,11 @@ class Directory:
         parked = {n for n, m in self._local.items() if m.state is MemberState.PARKED}
         assert set(self._parked) == parked, (self._parked, parked)
         assert all(self._parked[n] is self._local[n] for n in parked)
+        assert self._parked_from == Counter(m.address for m in self._parked.values())
         assert not set(self._local) & set(self._remote)
         assert set(self._order) == set(self._local) | set(self._remote)
         assert self._keys == {name_key(n): n for n in self._order}, (self._keys, self._order)
+        assert len(self._keys) == len(self._order), "two listed names share a key"
         assert all(m in self._local.values() for m in self._tokens.values())
         for member in self._by_conn.values():
             if member.state is MemberState.SIGNING_IN:

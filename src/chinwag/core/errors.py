@@ -48,6 +48,10 @@ ERROR_CODES: dict[str, str] = {
     "unavailable": "The server cannot take sign-ins right now; try again shortly.",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
     "not-in-call": "`call-connected` for a user the sender is not in a call with.",
+    "name-taken": "A signed token's name is in use on another server or spelled alike; "
+    "it is never numbered.",
+    "broadcast-too-large": "A message with no `target` (sent to everyone) is over the size "
+    "limit for broadcasts.",
     "in-call": "A user in a call (ringing, connecting or active) cannot rename; hang up first.",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }

@@ -92,8 +92,9 @@ def _metric_type(message: Inbound) -> str:
 
 
 class Authenticator(Protocol):
-    def check(self, name: str, credential: str | None, now: float) -> None:
-        """Return if ``credential`` lets ``name`` sign in; raise ProtocolError if not."""
+    def check(self, name: str, credential: str | None, now: float) -> float | None:
+        """The expiry of a signed token that lets ``name`` sign in, None for a password;
+        raise ProtocolError if ``credential`` does not."""
 
 
 class IceProvider(Protocol):
@@ -135,7 +136,6 @@ class Lobby:
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
         self._sessions = Sessions(context, self._router, self._greeter, authenticator)
-        self._router.on_overflow = self._sessions.leave
         self._sessions.on_frame = self._receive
 
     # -- queries -----------------------------------------------------------
@@ -184,9 +184,18 @@ class Lobby:
 
     # -- inputs from connections ---------------------------------------------
 
-    def connect(self, conn: ConnId) -> list[Effect]:
-        """A socket opened: greet it with its ``id`` (it signs in next)."""
-        self._directory.open(self._sessions.new_member(conn))
+    def parked_from(self, address: str) -> int:
+        """Parked sessions last connected from ``address``; the transport counts them
+        against that address's connection limit (and ``parked_count`` against the total)."""
+        return self._directory.parked_from(address)
+
+    @property
+    def parked_count(self) -> int:
+        return self._directory.parked_count()
+
+    def connect(self, conn: ConnId, address: str = "") -> list[Effect]:
+        """A socket opened from ``address`` (per-address limits): greet it with its ``id``."""
+        self._directory.open(self._sessions.new_member(conn, address))
         self._out.send((conn,), {"type": "id", "id": conn})
         return self._out.drain()
 
@@ -195,7 +204,7 @@ class Lobby:
         member = self._directory.at(conn)
         if member is not None:
             if member.pending is not None:
-                member.pending.held.append(data)
+                self._sessions.hold(member, data)
             else:
                 self._receive(member, data)
         return self._out.drain()

