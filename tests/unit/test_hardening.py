@@ -14,8 +14,9 @@ from chinwag.core.events import Deliver, Joined, ResumeRequest, UserRecord
 from chinwag.core.limits import FailureBackoff, Rate
 from chinwag.core.lobby import Lobby, Policy
 from chinwag.core.names import name_key
-from chinwag.core.protocol import Relay, clean_name, parse_frame, relayed
+from chinwag.core.protocol import clean_name, relayed
 from tests.unit.test_lobby_sessions import FEATURES, World, sent, token_of
+from tests.unit.test_protocol import relay_of
 
 SECRET = "a-token-secret-long-enough-for-hs256"
 
@@ -188,12 +189,6 @@ def test_broadcasts_are_capped_in_size_and_in_bytes_times_recipients() -> None:
         codes.append(replies[0].get("code", replies[0]["type"]))
     assert codes[:2] == ["shout", "shout"] and "rate-limited" in codes
     assert sent(world.say(alice, type="poke", target="user0", pad="x" * 2000), others[0])
-
-
-def relay_of(text: str) -> Relay:
-    message = parse_frame(text)
-    assert isinstance(message, Relay)
-    return message
 
 
 def test_server_owned_fields_are_stripped_from_every_relayed_message() -> None:
