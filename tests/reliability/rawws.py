@@ -71,9 +71,14 @@ class RawSocket:
         self.writer = writer
 
     @classmethod
-    async def open(cls, port: int, receive_buffer: int | None = None) -> RawSocket:
-        """Connect and finish the handshake; ``receive_buffer`` shrinks SO_RCVBUF first."""
+    async def open(
+        cls, port: int, receive_buffer: int | None = None, local_host: str | None = None
+    ) -> RawSocket:
+        """Connect and finish the handshake; ``receive_buffer`` shrinks SO_RCVBUF first,
+        ``local_host`` (another loopback address, say 127.0.0.2) is the client's address."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if local_host is not None:
+            sock.bind((local_host, 0))
         if receive_buffer is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         sock.setblocking(False)

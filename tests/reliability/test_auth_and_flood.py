@@ -73,12 +73,12 @@ async def test_a_flood_is_limited_and_others_lose_nothing(start_server: StartSer
             delays = []
             for n in range(40):
                 sent = time.perf_counter()
-                await alice.send({"type": "new-ice-candidate", "target": "bob", "seq": n})
+                await alice.send({"type": "new-ice-candidate", "target": "bob", "n": n})
                 while True:
                     message = await bob.next()
                     if message.get("name") == "alice":
                         break
-                assert message["seq"] == n  # in order, none lost
+                assert message["n"] == n  # in order, none lost
                 delays.append(time.perf_counter() - sent)
             return delays
 

@@ -137,7 +137,9 @@ async def test_slow_reader_is_dropped_without_hurting_anyone(
     sloth = await RawSocket.open(server.port, receive_buffer=4096)
     sloth.send_json({"type": "username", "name": "sloth"})  # then never reads again
     alice, bob, carol = [await Client.open(server.port) for _ in range(3)]
-    news_count, pings = 120, 150
+    # Broadcasts are at most 4 KiB and limited in bytes x recipients per second:
+    # small ones reach everyone; large ones sent to the sloth alone fill its buffer.
+    news_count, bulk_count, pings = 300, 120, 150
     received: dict[str, list[dict[str, Any]]] = {"alice": [], "bob": [], "carol": []}
 
     async def read(client: Client, name: str) -> None:
@@ -145,20 +147,24 @@ async def test_slow_reader_is_dropped_without_hurting_anyone(
             message = await client.next(timeout=30)
             received[name].append(message)
             if message["type"] == "ping":  # bob answers alice's pings at once
-                await client.send({"type": "pong", "target": "alice", "seq": message["seq"]})
+                await client.send({"type": "pong", "target": "alice", "n": message["n"]})
 
-    news = json.dumps({"type": "news", "pad": "n" * 30_000})
+    news = json.dumps({"type": "news", "pad": "n" * 3_000})
+    bulk = json.dumps({"type": "bulk", "target": "sloth", "pad": "b" * 30_000})
 
     async def flood() -> None:
-        for _ in range(news_count):
-            await carol.ws.send_str(news)
+        for n in range(max(news_count, bulk_count)):
+            if n < news_count:
+                await carol.ws.send_str(news)
+            if n < bulk_count:
+                await carol.ws.send_str(bulk)
 
     async def ping_pong() -> list[float]:
         latencies = []
         for seq in range(pings):
             sent = time.perf_counter()
-            await alice.send({"type": "ping", "target": "bob", "seq": seq})
-            while not any(m["type"] == "pong" and m["seq"] == seq for m in received["alice"]):
+            await alice.send({"type": "ping", "target": "bob", "n": seq})
+            while not any(m["type"] == "pong" and m["n"] == seq for m in received["alice"]):
                 assert time.perf_counter() - sent < 2, f"pong {seq} is late"
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - sent)
@@ -183,7 +189,7 @@ async def test_slow_reader_is_dropped_without_hurting_anyone(
         dropped = [r.getMessage() for r in caplog.records if "slow reader" in r.getMessage()]
         assert len(dropped) == 1 and "(sloth)" in dropped[0], dropped
         assert {n: news_seen(n) for n in received} == dict.fromkeys(received, news_count)
-        pongs = [m["seq"] for m in received["alice"] if m["type"] == "pong"]
+        pongs = [m["n"] for m in received["alice"] if m["type"] == "pong"]
         assert pongs == list(range(pings))  # none lost, in order
         latencies.sort()
         assert latencies[len(latencies) // 2] < 0.05, latencies  # the median stays normal

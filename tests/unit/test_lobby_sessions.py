@@ -142,14 +142,20 @@ def test_resume_takes_over_a_half_open_socket() -> None:
     assert world.lobby.usernames() == ["alice"]
 
 
-def test_backlog_overflow_ends_the_park() -> None:
+def test_backlog_overflow_drops_the_oldest_and_the_resume_says_so() -> None:
     world = World(Policy(backlog_messages=3))
-    alice, _ = world.join("alice", FEATURES)
+    alice, joined = world.join("alice", FEATURES)
     bob, _ = world.join("bob", FEATURES)
     world.lobby.disconnect(alice, clean=False)
-    for i in range(4):
+    for i in range(5):
         world.say(bob, type="ping-me", target="alice", n=i)
-    assert world.lobby.usernames() == ["bob"]
+    assert world.lobby.usernames() == ["alice", "bob"]  # the session lives on
+    again = world.open()
+    back = world.say(again, type="username", name="alice", resume=token_of(joined, alice))
+    messages = sent(back, again)
+    assert messages[0]["type"] == "signed-in" and messages[0]["dropped"] == 2
+    assert [m["n"] for m in messages if m["type"] == "ping-me"] == [2, 3, 4]
+    world.lobby.check()
 
 
 def test_chat_rate_limit_warns_once_per_second_and_recovers() -> None:

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from ..core.errors import ServerError
 from ..core.events import BusEvent, UserRecord
 
-__all__ = ["Bus", "BusUnavailable", "EventHandler"]
+__all__ = ["Bus", "BusUnavailable", "EventHandler", "UndeliveredHandler"]
 
 EventHandler = Callable[[BusEvent], None]
+#: Told of each ``send(node, event)`` the bus could not carry (the store is down).
+UndeliveredHandler = Callable[[str, BusEvent], None]
 
 
 class BusUnavailable(ServerError):
@@ -29,7 +31,9 @@ class Bus(abc.ABC):
       Raises BusUnavailable when the shared store cannot be reached.
     * ``publish(event)`` reaches every *other* node's handler once, in the
       order published; ``send(node, event)`` reaches that node's handler.
-      Both are fire-and-forget and never block the caller.
+      Both are fire-and-forget and never block the caller. A ``send`` the bus
+      knows it could not carry (the store unreachable, the node gone) is given
+      to ``undelivered(node, event)``, so the sender hears of it.
     * ``directory()`` lists every claimed user of every live node.
     * When a node dies, every other node's handler gets ``NodeGone(node)``
       within the lease time, and its names become free.
@@ -42,6 +46,7 @@ class Bus(abc.ABC):
     def __init__(self, node: str | None = None) -> None:
         self.node = node or uuid.uuid4().hex[:12]
         self._handler: EventHandler | None = None
+        self.undelivered: UndeliveredHandler = lambda node, event: None
 
     @property
     def available(self) -> bool:

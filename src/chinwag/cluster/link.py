@@ -34,6 +34,7 @@ class ClusterLink:
         self.lobby = lobby
         self._apply = apply
         self._tasks: set[asyncio.Task[None]] = set()
+        bus.undelivered = self._undelivered
 
     async def start(self) -> None:
         """Join, and learn who is on the other nodes (a bus that rejoins after an
@@ -72,6 +73,9 @@ class ClusterLink:
 
     def _on_event(self, event: BusEvent) -> None:
         self._apply(self.lobby.bus_event(event))
+
+    def _undelivered(self, node: str, event: BusEvent) -> None:
+        self._apply(self.lobby.undelivered(node, event))
 
     async def _claim(self, claim: Claim) -> None:
         try:

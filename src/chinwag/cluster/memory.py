@@ -68,6 +68,8 @@ class MemoryBus(Bus):
         bus = self.hub.nodes.get(node)
         if bus is not None:
             bus._post(event)
+        else:
+            self.undelivered(node, event)
 
     async def directory(self) -> list[UserRecord]:
         return list(self.hub.names.values())

@@ -51,7 +51,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -230,7 +230,8 @@ class RedisBus(Bus):
         self._enqueue(self._broadcast, event)
 
     def send(self, node: str, event: BusEvent) -> None:
-        self._enqueue(f"{self._channels}:{node}", event)
+        if not self._enqueue(f"{self._channels}:{node}", event):
+            self.undelivered(node, event)
 
     async def directory(self) -> list[UserRecord]:
         entries = await self._run(self._scripts.directory)
@@ -253,13 +254,22 @@ class RedisBus(Bus):
             self._rejoin.set()
             raise BusUnavailable(f"Redis at {_redacted(self.url)}: {error}") from error
 
-    def _enqueue(self, channel: str, event: BusEvent) -> None:
+    def _enqueue(self, channel: str, event: BusEvent) -> bool:
+        """Queue ``event`` for the writer; False when it was dropped instead."""
         if not self._writing or len(self._queue) >= self.max_pending:
             self._dropped += 1
-            return
+            return False
         if not self._queue:
             self._wake.set()
         self._queue.append((channel, event))
+        return True
+
+    def _lost(self, lost: Iterable[tuple[str, BusEvent]]) -> None:
+        """Events that will never be written: tell the sender of each ``send``."""
+        prefix = f"{self._channels}:"
+        for channel, event in lost:
+            if channel.startswith(prefix):
+                self.undelivered(channel[len(prefix) :], event)
 
     # -- joining and staying joined ------------------------------------------
 
@@ -371,7 +381,9 @@ class RedisBus(Bus):
         was_available = self._available
         self._available = False
         self._writing = False
+        lost = list(self._queue)
         self._queue.clear()
+        self._lost(lost)
         if was_available:
             self._down_since = time.monotonic()
             log.warning(
@@ -411,9 +423,14 @@ class RedisBus(Bus):
                 await self._wake.wait()
                 continue
             pipe = self._redis.pipeline(transaction=False)
-            for channel, events in _runs(queue):
+            batch = list(_runs(queue))
+            for channel, events in batch:
                 pipe.publish(channel, _encode(_Envelope(self.node, events)))
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except BaseException:
+                self._lost((channel, event) for channel, events in batch for event in events)
+                raise
 
     async def _tick(self) -> None:
         lease_ms = str(int(self.lease * 1000))

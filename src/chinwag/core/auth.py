@@ -18,25 +18,30 @@ Two kinds of credential, either or both enabled:
 
   (base64url without ``=`` padding). ``sub`` is the username the token is
   for, ``exp`` the Unix time it stops working. Other claims are ignored;
-  other algorithms (``none`` included) are refused.
+  other algorithms (``none`` included) are refused. Tokens are issued and
+  verified by PyJWT; on top of it, each part must be strict base64url (no
+  padding, nothing appended) and ``exp`` must be a whole number at most
+  :data:`MAX_TOKEN_LIFETIME` away, so a leaked token cannot live for ever.
 
 :func:`origin_allowed` decides which page origins may open a WebSocket.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import ipaddress
-import json
+import re
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from .errors import ProtocolError
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 __all__ = [
+    "MAX_TOKEN_LIFETIME",
     "Authenticator",
     "is_loopback_host",
     "issue_token",
@@ -44,30 +49,31 @@ __all__ = [
     "read_token",
 ]
 
-_HEADER: Final = {"alg": "HS256", "typ": "JWT"}
 _FOR = "username"
+_ALGORITHM: Final = "HS256"
+#: The furthest ahead a token's ``exp`` may be (one year and a day).
+MAX_TOKEN_LIFETIME: Final = 366 * 24 * 3600
+#: Three parts of unpadded base64url: PyJWT would accept ``=`` padding after them.
+_STRICT_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _jwt() -> ModuleType:
+    """PyJWT, imported on first use: its package imports its JWKS client, hence
+    ``urllib.request`` and ``ssl``, which the core must not load (token checks
+    themselves do no I/O)."""
+    import jwt
+
+    return jwt
 
 
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(secret: bytes, signing_input: str) -> bytes:
-    return hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+def _key(secret: str | bytes) -> bytes:
+    return secret.encode() if isinstance(secret, str) else secret
 
 
 def issue_token(secret: str | bytes, name: str, expires: float) -> str:
     """A signed sign-in token for ``name``, valid until Unix time ``expires``."""
-    key = secret.encode() if isinstance(secret, str) else secret
-    header = _b64encode(json.dumps(_HEADER, separators=(",", ":")).encode())
     claims = {"sub": name, "exp": int(expires)}
-    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}"
-    return f"{signing_input}.{_b64encode(_sign(key, signing_input))}"
+    return str(_jwt().encode(claims, _key(secret), algorithm=_ALGORITHM))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,28 +89,19 @@ def read_token(secret: str | bytes, token: str) -> TokenClaims:
 
     Raises ProtocolError ``auth-failed`` for anything malformed or forged.
     """
-    key = secret.encode() if isinstance(secret, str) else secret
     failed = ProtocolError("auth-failed", "The sign-in token is not valid.", _FOR)
-    parts = token.split(".")
-    if len(parts) != 3:
+    if _STRICT_TOKEN.fullmatch(token) is None:
         raise failed
-    header_part, payload_part, signature_part = parts
+    jwt = _jwt()
     try:
-        signature = _b64decode(signature_part)
-        header = json.loads(_b64decode(header_part))
-    except (ValueError, UnicodeDecodeError):
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _key(secret),
+            algorithms=[_ALGORITHM],
+            options={"require": ["sub", "exp"], "verify_exp": False, "verify_sub": False},
+        )
+    except jwt.PyJWTError:
         raise failed from None
-    if not isinstance(header, dict) or header.get("alg") != "HS256":
-        raise failed
-    expected = _sign(key, f"{header_part}.{payload_part}")
-    if not hmac.compare_digest(signature, expected):
-        raise failed
-    try:
-        claims: Any = json.loads(_b64decode(payload_part))
-    except (ValueError, UnicodeDecodeError):
-        raise failed from None
-    if not isinstance(claims, dict):
-        raise failed
     name, expires = claims.get("sub"), claims.get("exp")
     if not isinstance(name, str) or not isinstance(expires, int) or isinstance(expires, bool):
         raise failed
@@ -138,32 +135,39 @@ class Authenticator:
             return None
         return cls(settings.password or None, settings.token_secret or None)
 
-    def check(self, name: str, credential: str | None, now: float) -> None:
-        """Return if ``credential`` lets ``name`` sign in at Unix time ``now``.
+    def check(self, name: str, credential: str | None, now: float) -> float | None:
+        """Check that ``credential`` lets ``name`` sign in at Unix time ``now``.
 
-        Raises ProtocolError ``auth-required`` (none given), ``auth-failed``
-        (wrong password, bad signature, token for another name) or
-        ``auth-expired``; the caller refuses the sign-in and answers the
-        client with the error.
+        Returns the Unix time a signed token stops working (the caller keeps
+        the session no longer, and never numbers a token's name), or None
+        for the shared password. Raises ProtocolError ``auth-required`` (none
+        given), ``auth-failed`` (wrong password, bad signature, token for
+        another name, expiry too far away) or ``auth-expired``; the caller
+        refuses the sign-in and answers the client with the error.
         """
         if not credential:
             raise ProtocolError(
                 "auth-required", "This server needs a password or token to sign in.", _FOR
             )
         if self.token_secret and (self.password is None or _looks_like_token(credential)):
-            self._check_token(name, credential, now)
-            return
+            return self._check_token(name, credential, now)
         assert self.password is not None
         if not hmac.compare_digest(credential.encode(), self.password.encode()):
             raise ProtocolError("auth-failed", "The password is wrong.", _FOR)
+        return None
 
-    def _check_token(self, name: str, token: str, now: float) -> None:
+    def _check_token(self, name: str, token: str, now: float) -> float:
         assert self.token_secret is not None
         claims = read_token(self.token_secret, token)
         if claims.name != name:
             raise ProtocolError("auth-failed", "The sign-in token is for another name.", _FOR)
         if claims.expires <= now:
             raise ProtocolError("auth-expired", "The sign-in token has expired.", _FOR)
+        if claims.expires > now + MAX_TOKEN_LIFETIME:
+            raise ProtocolError(
+                "auth-failed", "The sign-in token's expiry is more than a year away.", _FOR
+            )
+        return float(claims.expires)
 
 
 # -- page origins -------------------------------------------------------------

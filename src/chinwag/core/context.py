@@ -26,6 +26,13 @@ class Policy:
     ring_timeout: float = 30.0
     history: bool = False  # public chat lines are stored and sent on joining
     history_lines: int = 50  # lines sent on joining
+    #: Frames held per connection while its sign-in or resume waits on the cluster.
+    held_frames: int = 64
+    held_bytes: int = 256 * 1024
+    #: A message with no ``target`` goes to everyone: small, and limited in bytes
+    #: times recipients per second (signaling broadcasts are small and rare).
+    broadcast_max_bytes: int = 4096
+    broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)

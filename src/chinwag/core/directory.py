@@ -13,11 +13,15 @@ step):
 3. ``PARKED`` members are exactly the local users without a connection.
 4. Local and remote (other nodes') names are disjoint, and the listed order
    holds exactly their union: each listed name has one member or record.
+5. No two listed names share a :func:`~chinwag.core.names.name_key`; every
+   lookup by name goes through that key, so "Alice" finds "alice" (the name
+   is listed as its owner typed it).
 """
 
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 from .effects import ConnId, LoadHistory
 from .events import UserRecord
 from .limits import TokenBucket
+from .names import name_key
 from .outbox import Mailbox
 
 if TYPE_CHECKING:
@@ -56,6 +61,8 @@ class Member:
     conn: ConnId
     chat_bucket: TokenBucket
     signal_bucket: TokenBucket
+    broadcast_bucket: TokenBucket
+    address: str = ""  # the client's address (per-address limits)
     state: MemberState = MemberState.SIGNING_IN
     name: str | None = None
     features: frozenset[str] = frozenset()
@@ -66,6 +73,7 @@ class Member:
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
+    expires: float | None = None  # Unix time its sign-in token stops working
 
     @property
     def connected(self) -> bool:
@@ -82,6 +90,8 @@ class Directory:
         self._order: dict[str, None] = {}  # every name, in list order
         self._tokens: dict[str, Member] = {}
         self._parked: dict[str, Member] = {}
+        self._keys: dict[str, str] = {}  # name_key -> the listed name
+        self._parked_from: Counter[str] = Counter()  # parked sessions by client address
 
     # -- queries -------------------------------------------------------------
 
@@ -96,17 +106,44 @@ class Directory:
     def connection_count(self) -> int:
         return len(self._by_conn)
 
+    def parked_count(self) -> int:
+        return len(self._parked)
+
+    def parked_from(self, address: str) -> int:
+        """Parked sessions whose last socket came from ``address`` (they count against
+        its connection limit: a parked session holds memory as a socket does)."""
+        return self._parked_from.get(address, 0)
+
+    def has_node(self, node: str) -> bool:
+        """True while ``node`` lists a user; a node holding a session always does.
+
+        A scan: asked only for resume tokens naming another node (rate-limited).
+        """
+        return any(record.node == node for record in self._remote.values())
+
     def at(self, conn: ConnId) -> Member | None:
         return self._by_conn.get(conn)
 
+    def listed_as(self, name: str) -> str | None:
+        """The listed name that ``name`` cannot be told apart from, if any."""
+        if name in self._order:  # the common case: spelled as listed
+            return name
+        return self._keys.get(name_key(name))
+
     def local(self, name: str) -> Member | None:
-        return self._local.get(name)
+        member = self._local.get(name)
+        if member is None and name not in self._order:
+            member = self._local.get(self._keys.get(name_key(name), ""))
+        return member
 
     def remote(self, name: str) -> UserRecord | None:
-        return self._remote.get(name)
+        record = self._remote.get(name)
+        if record is None and name not in self._order:
+            record = self._remote.get(self._keys.get(name_key(name), ""))
+        return record
 
     def listed(self, name: str) -> bool:
-        return name in self._order
+        return self.listed_as(name) is not None
 
     def local_names(self) -> list[str]:
         return list(self._local)
@@ -149,24 +186,25 @@ class Directory:
 
     def sign_in(self, member: Member, name: str, token: str) -> None:
         """``member`` (signing in, or a handed-over session) is now ``name``."""
-        assert member.state is MemberState.SIGNING_IN and name not in self._local
+        assert member.state is MemberState.SIGNING_IN and self.local(name) is None
         self._remote.pop(name, None)  # a stale record: the cluster gave this node the name
         member.name = name
         member.state = MemberState.CONNECTED
         self._local[name] = member
-        self._order[name] = None
+        self._list(name)
         self._set_token(member, token)
 
     def rename(self, member: Member, new: str) -> str:
         """Rename a local member; returns the old name. The new name goes last in the list."""
         old = member.name
-        assert old is not None and self._local.get(old) is member and new not in self._local
+        assert old is not None and self._local.get(old) is member
+        assert self.local(new) in (None, member)  # a new spelling of one's own name is fine
         self._remote.pop(new, None)  # a stale record: the cluster gave this node the name
         del self._local[old]
-        del self._order[old]
+        self._unlist(old)
         member.name = new
         self._local[new] = member
-        self._order[new] = None
+        self._list(new)
         return old
 
     def new_token(self, member: Member, token: str) -> None:
@@ -179,7 +217,7 @@ class Directory:
         del self._by_conn[member.conn]
         member.state = MemberState.PARKED
         member.parked_until = until
-        self._parked[member.name] = member
+        self._park(member)
 
     def attach(self, session: Member, newcomer: Member) -> ConnId | None:
         """Move ``session`` onto ``newcomer``'s socket (a resume).
@@ -191,8 +229,9 @@ class Directory:
         old = session.conn if session.state is MemberState.CONNECTED else None
         if old is not None:
             del self._by_conn[old]
-        self._parked.pop(session.name, None)
+        self._unpark(session.name)
         session.conn = newcomer.conn
+        session.address = newcomer.address
         session.state = MemberState.CONNECTED
         self._by_conn[newcomer.conn] = session
         return old
@@ -202,9 +241,9 @@ class Directory:
         if member.state is not MemberState.PARKED and self._by_conn.get(member.conn) is member:
             del self._by_conn[member.conn]
         if member.name is not None and self._local.get(member.name) is member:
-            self._parked.pop(member.name, None)
+            self._unpark(member.name)
             del self._local[member.name]
-            del self._order[member.name]
+            self._unlist(member.name)
         if member.token is not None and self._tokens.get(member.token) is member:
             del self._tokens[member.token]
 
@@ -218,7 +257,7 @@ class Directory:
         old = member.conn if member.state is MemberState.CONNECTED else None
         if old is not None:
             del self._by_conn[old]
-        self._parked.pop(name, None)
+        self._unpark(name)
         del self._local[name]
         if member.token is not None:
             self._tokens.pop(member.token, None)
@@ -227,16 +266,42 @@ class Directory:
 
     def adopt(self, member: Member, name: str, token: str) -> None:
         """A session another node handed over is ``member``'s now (signing in or parked)."""
-        assert member.state is not MemberState.CONNECTED and name not in self._local
+        assert member.state is not MemberState.CONNECTED and self.local(name) is None
         self._remote.pop(name, None)
         member.name = name
         if member.state is MemberState.PARKED:
-            self._parked[name] = member
+            self._park(member)
         else:
             member.state = MemberState.CONNECTED
         self._local[name] = member
-        self._order.setdefault(name, None)
+        if name not in self._order:
+            self._list(name)
         self._set_token(member, token)
+
+    def _park(self, member: Member) -> None:
+        assert member.name is not None
+        self._parked[member.name] = member
+        self._parked_from[member.address] += 1
+
+    def _unpark(self, name: str) -> None:
+        member = self._parked.pop(name, None)
+        if member is not None:
+            self._parked_from[member.address] -= 1
+            if self._parked_from[member.address] <= 0:
+                del self._parked_from[member.address]
+
+    def _list(self, name: str) -> None:
+        """List ``name`` last, dropping a stale remote record that shares its key."""
+        stale = self._keys.get(name_key(name))
+        if stale is not None and stale != name and stale in self._remote:
+            self.remove_remote(stale)
+        self._keys[name_key(name)] = name
+        self._order[name] = None
+
+    def _unlist(self, name: str) -> None:
+        del self._order[name]
+        if self._keys.get(name_key(name)) == name:
+            del self._keys[name_key(name)]
 
     def _set_token(self, member: Member, token: str) -> None:
         if member.token is not None and self._tokens.get(member.token) is member:
@@ -248,10 +313,11 @@ class Directory:
 
     def add_remote(self, record: UserRecord) -> bool:
         """Another node's user joined; False when the name is this node's."""
-        if record.name in self._local:
+        if self.local(record.name) is not None:
             return False
         self._remote[record.name] = record
-        self._order[record.name] = None
+        if record.name not in self._order:
+            self._list(record.name)
         return True
 
     def update_remote(self, record: UserRecord) -> None:
@@ -260,17 +326,17 @@ class Directory:
 
     def remove_remote(self, name: str) -> None:
         if self._remote.pop(name, None) is not None:
-            del self._order[name]
+            self._unlist(name)
 
     def rename_remote(self, old: str, new: str, node: str) -> bool:
         """Another node's user renamed; False when this node knows no such user there."""
         record = self._remote.get(old)
-        if record is None or record.node != node or new in self._local:
+        if record is None or record.node != node or self.local(new) is not None:
             return False
         del self._remote[old]
-        del self._order[old]
+        self._unlist(old)
         self._remote[new] = UserRecord(new, record.node, record.features, record.busy)
-        self._order[new] = None
+        self._list(new)
         return True
 
     # -- invariants ------------------------------------------------------------
@@ -288,8 +354,11 @@ class Directory:
         parked = {n for n, m in self._local.items() if m.state is MemberState.PARKED}
         assert set(self._parked) == parked, (self._parked, parked)
         assert all(self._parked[n] is self._local[n] for n in parked)
+        assert self._parked_from == Counter(m.address for m in self._parked.values())
         assert not set(self._local) & set(self._remote)
         assert set(self._order) == set(self._local) | set(self._remote)
+        assert self._keys == {name_key(n): n for n in self._order}, (self._keys, self._order)
+        assert len(self._keys) == len(self._order), "two listed names share a key"
         assert all(m in self._local.values() for m in self._tokens.values())
         for member in self._by_conn.values():
             if member.state is MemberState.SIGNING_IN:

@@ -45,10 +45,16 @@ ERROR_CODES: dict[str, str] = {
     "auth-required": "This server needs a credential to sign in.",
     "auth-failed": "The credential is wrong, or is for another name.",
     "auth-expired": "The credential has expired.",
-    "unavailable": "The server cannot do that right now (sign-in, history); try again shortly.",
+    "unavailable": "The server cannot do that now (the cluster store, the history store or "
+    "another server is unreachable): a sign-in, a history read, or a message to a user on "
+    "another server; try again shortly.",
     "history-off": "This server keeps no chat history (`--no-history`).",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
     "not-in-call": "`call-connected` for a user the sender is not in a call with.",
+    "name-taken": "A signed token's name is in use on another server or spelled alike; "
+    "it is never numbered.",
+    "broadcast-too-large": "A message with no `target` (sent to everyone) is over the size "
+    "limit for broadcasts.",
     "in-call": "A user in a call (ringing, connecting or active) cannot rename; hang up first.",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }

@@ -144,6 +144,8 @@ class ResumeGrant(msgspec.Struct, frozen=True, tag="resume-grant"):
     partner: str | None
     in_call: bool
     seq: int = 0  # the session's last ``seq``, to go on counting from
+    expires: float | None = None  # its sign-in token's expiry: no resume after it
+    dropped: int = 0  # backlog messages dropped while parked, for the resume's note
 
 
 class ResumeRefused(msgspec.Struct, frozen=True, tag="resume-refused"):

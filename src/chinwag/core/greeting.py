@@ -23,7 +23,7 @@ class Greeter:
 
     def welcome(self, member: Member, resumed: bool) -> None:
         """``signed-in`` and the ICE servers, to a client that asked for features."""
-        welcome = {
+        welcome: dict[str, Any] = {
             "type": "signed-in",
             "id": member.conn,
             "name": member.name,
@@ -32,6 +32,9 @@ class Greeter:
             "resumed": resumed,
             "ringTimeout": self._ctx.policy.ring_timeout,
         }
+        if resumed and member.mailbox.dropped:  # the parked backlog overflowed
+            welcome["dropped"] = member.mailbox.dropped
+            member.mailbox.dropped = 0
         self._ctx.outbox.send((member.conn,), welcome)
         self._send_ice_servers(member)
 

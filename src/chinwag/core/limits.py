@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Rate", "TokenBucket"]
+__all__ = ["FailureBackoff", "Rate", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +24,8 @@ class TokenBucket:
         self._tokens = rate.burst
         self._at = now
 
-    def take(self, rate: Rate, now: float) -> bool:
-        """Spend one token if there is one; False means over the limit."""
+    def take(self, rate: Rate, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are that many; False means over the limit."""
         per_second = rate.per_second
         if per_second <= 0:
             return True
@@ -33,8 +33,43 @@ class TokenBucket:
         if tokens > rate.burst:
             tokens = rate.burst
         self._at = now
-        if tokens < 1:
+        if tokens < cost:
             self._tokens = tokens
             return False
-        self._tokens = tokens - 1
+        self._tokens = tokens - cost
         return True
+
+
+class FailureBackoff:
+    """Failed attempts per key (a client address), with a doubling wait.
+
+    The first ``free`` failures cost nothing; after that each failure makes
+    the key wait ``first`` seconds, then twice as long each time, up to
+    ``longest``. A success forgets the key. At most ``max_keys`` keys are
+    remembered (the least recently failed go first), so memory is bounded in
+    total however many addresses an attacker has.
+    """
+
+    __slots__ = ("_failures", "first", "free", "longest", "max_keys")
+
+    def __init__(
+        self, free: int = 3, first: float = 1.0, longest: float = 60.0, max_keys: int = 10_000
+    ) -> None:
+        self.free, self.first, self.longest, self.max_keys = free, first, longest, max_keys
+        self._failures: dict[str, tuple[int, float]] = {}  # key -> (failures, wait until)
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds ``key`` must still wait before its next attempt (0: go ahead)."""
+        entry = self._failures.get(key)
+        return max(0.0, entry[1] - now) if entry is not None else 0.0
+
+    def failed(self, key: str, now: float) -> None:
+        count = self._failures.pop(key, (0, 0.0))[0] + 1
+        over = count - self.free
+        delay = min(self.longest, self.first * 2 ** (over - 1)) if over > 0 else 0.0
+        self._failures[key] = (count, now + delay)
+        while len(self._failures) > self.max_keys:
+            del self._failures[next(iter(self._failures))]
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

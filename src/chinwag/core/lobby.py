@@ -95,8 +95,9 @@ def _metric_type(message: Inbound) -> str:
 
 
 class Authenticator(Protocol):
-    def check(self, name: str, credential: str | None, now: float) -> None:
-        """Return if ``credential`` lets ``name`` sign in; raise ProtocolError if not."""
+    def check(self, name: str, credential: str | None, now: float) -> float | None:
+        """The expiry of a signed token that lets ``name`` sign in, None for a password;
+        raise ProtocolError if ``credential`` does not."""
 
 
 class IceProvider(Protocol):
@@ -141,7 +142,6 @@ class Lobby:
         self._sessions = Sessions(
             context, self._router, self._greeter, self._history, authenticator
         )
-        self._router.on_overflow = self._sessions.leave
         self._sessions.on_frame = self._receive
 
     # -- queries -----------------------------------------------------------
@@ -190,9 +190,18 @@ class Lobby:
 
     # -- inputs from connections ---------------------------------------------
 
-    def connect(self, conn: ConnId) -> list[Effect]:
-        """A socket opened: greet it with its ``id`` (it signs in next)."""
-        self._directory.open(self._sessions.new_member(conn))
+    def parked_from(self, address: str) -> int:
+        """Parked sessions last connected from ``address``; the transport counts them
+        against that address's connection limit (and ``parked_count`` against the total)."""
+        return self._directory.parked_from(address)
+
+    @property
+    def parked_count(self) -> int:
+        return self._directory.parked_count()
+
+    def connect(self, conn: ConnId, address: str = "") -> list[Effect]:
+        """A socket opened from ``address`` (per-address limits): greet it with its ``id``."""
+        self._directory.open(self._sessions.new_member(conn, address))
         self._out.send((conn,), {"type": "id", "id": conn})
         return self._out.drain()
 
@@ -201,7 +210,7 @@ class Lobby:
         member = self._directory.at(conn)
         if member is not None:
             if member.pending is not None:
-                member.pending.held.append(data)
+                self._sessions.hold(member, data)
             else:
                 self._receive(member, data)
         return self._out.drain()
@@ -266,6 +275,18 @@ class Lobby:
         member = self._directory.at(conn)
         if member is not None:
             self._sessions.claim_failed(member)
+        return self._out.drain()
+
+    def undelivered(self, node: str, event: BusEvent) -> list[Effect]:
+        """The cluster link could not carry ``event`` to ``node`` (the bus is down):
+        a relayed message's sender hears ``unavailable``; a resume signs in afresh."""
+        match event:
+            case Deliver(sender=sender, target=target, kind=kind):
+                self._router.unavailable(sender, target, kind)
+            case ResumeRequest(conn=conn):
+                member = self._directory.at(conn)
+                if member is not None:
+                    self._sessions.resume_refused(member)
         return self._out.drain()
 
     def bus_event(self, event: BusEvent) -> list[Effect]:

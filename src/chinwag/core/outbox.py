@@ -65,8 +65,9 @@ class Mailbox:
     seq: int = 0  # the last ``seq`` given out
     recent: deque[tuple[int, bytes]] = field(default_factory=deque)
     recent_size: int = 0
-    backlog: list[bytes] = field(default_factory=list)
+    backlog: deque[bytes] = field(default_factory=deque)
     backlog_size: int = 0
+    dropped: int = 0  # backlog messages dropped, oldest first, since the last resume
 
     def stamp(self, payload: bytes) -> bytes:
         """Number ``payload`` if the client asked for ``seq``; call once per message."""
@@ -84,11 +85,18 @@ class Mailbox:
         while len(self.recent) > RECENT_MESSAGES or self.recent_size > RECENT_BYTES:
             self.recent_size -= len(self.recent.popleft()[1])
 
-    def queue(self, payload: bytes, max_messages: int, max_bytes: int) -> bool:
-        """Hold ``payload`` while parked; False once over the limits (the session must end)."""
+    def queue(self, payload: bytes, max_messages: int, max_bytes: int) -> None:
+        """Hold ``payload`` while parked; past the limits the oldest held messages go.
+
+        Dropping the oldest, not ending the session, so that nobody can end
+        another user's call by sending it many small messages during a short
+        drop; the resume says how many were lost (``dropped``).
+        """
         self.backlog.append(payload)
         self.backlog_size += len(payload)
-        return len(self.backlog) <= max_messages and self.backlog_size <= max_bytes
+        while len(self.backlog) > max_messages or self.backlog_size > max_bytes:
+            self.backlog_size -= len(self.backlog.popleft())
+            self.dropped += 1
 
     def queue_chat(self, payload: bytes, max_messages: int, max_bytes: int) -> None:
         """Hold a chat line while parked, within half the backlog's limits.
@@ -105,10 +113,11 @@ class Mailbox:
 
     def missed(self, seq: int) -> list[bytes]:
         """What the client has not received if it last got ``seq``: recent, then queued."""
-        return [payload for number, payload in self.recent if number > seq] + self.backlog
+        return [payload for number, payload in self.recent if number > seq] + list(self.backlog)
 
     def take_missed(self, seq: int) -> list[bytes]:
-        """``missed``, emptying the backlog: the caller sends these now."""
+        """``missed``, emptying the backlog: the caller sends these now (and says
+        how many were ``dropped`` before, then zeroes it)."""
         missed = self.missed(seq)
-        self.backlog, self.backlog_size = [], 0
+        self.backlog, self.backlog_size = deque(), 0
         return missed

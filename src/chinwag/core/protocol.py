@@ -18,12 +18,14 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from .errors import ProtocolError
+from .names import invisible_characters
 
 __all__ = [
     "FEATURES",
     "MAX_LINE_ID",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
+    "SERVER_FIELDS",
     "SERVER_TYPES",
     "Chat",
     "HistoryRequest",
@@ -73,6 +75,11 @@ SERVER_TYPES: Final = frozenset(
     }
 )
 
+#: Fields of a relayed message that only the server sets: ``name`` is always
+#: the sender's, ``seq`` numbers what the receiver got (a forged one would
+#: spoil its resume). A client's own values are dropped.
+SERVER_FIELDS: Final = ("name", "seq")
+
 _FORBIDDEN_NAME_CHARS: Final = frozenset("<>&\"'")
 _TAG = re.compile(r"<[^>]+>")
 _ESCAPES: Final = str.maketrans(
@@ -102,13 +109,16 @@ class Relay(NamedTuple):
     """Any other type, passed through.
 
     ``raw`` is the frame exactly as received (checked to be a JSON object in
-    valid UTF-8); ``name`` is the ``name`` field the client wrote, or UNSET.
+    valid UTF-8); ``name`` is the ``name`` field the client wrote, or UNSET;
+    ``forged`` is True when it also wrote a field only the server may set
+    (``seq``), which ``relayed`` strips.
     """
 
     type: str
     target: str | None
     raw: bytes
     name: Any
+    forged: bool = False
 
 
 class HistoryRequest(NamedTuple):
@@ -131,7 +141,7 @@ class _Envelope(msgspec.Struct):
     features: Any = None
     resume: Any = None
     credential: Any = None
-    seq: Any = 0
+    seq: Any = msgspec.UNSET
     before: Any = None
     room: Any = None
 
@@ -174,7 +184,7 @@ def parse_frame(data: str | bytes) -> Inbound:
     target = envelope.target
     if target is not None and not isinstance(target, str):
         raise ProtocolError("bad-field", "`target` must be a username string.", kind)
-    return Relay(kind, target or None, raw, envelope.name)
+    return Relay(kind, target or None, raw, envelope.name, envelope.seq is not msgspec.UNSET)
 
 
 def _valid_utf8(data: bytes) -> bytes:
@@ -189,18 +199,23 @@ def _valid_utf8(data: bytes) -> bytes:
 
 
 def relayed(message: Relay, sender: str) -> bytes:
-    """The payload to pass on: the frame as sent, with ``name`` set to ``sender``.
+    """The payload to pass on: the frame as sent, with ``name`` set to ``sender``
+    and the other fields the server owns (``SERVER_FIELDS``) taken out.
 
     Clients usually write their own name, or none (``new-ice-candidate``), so
     the frame is passed on as it came, or with the name appended; only a wrong
-    name costs a full decode and encode.
+    name or a forged server field costs a full decode and encode.
     """
-    if message.name == sender:
-        return message.raw
-    if message.name is msgspec.UNSET:
-        return message.raw.rstrip()[:-1] + b',"name":' + _encoder.encode(sender) + b"}"
+    if not message.forged:
+        if message.name == sender:
+            return message.raw
+        if message.name is msgspec.UNSET:
+            return message.raw.rstrip()[:-1] + b',"name":' + _encoder.encode(sender) + b"}"
     body = _decoder.decode(message.raw)
-    body["name"] = sender
+    body["name"] = sender  # where the client put it, if it did
+    for field in SERVER_FIELDS:
+        if field != "name":
+            body.pop(field, None)
     return _encoder.encode(body)
 
 
@@ -216,7 +231,7 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     for field, value in (("resume", envelope.resume), ("credential", envelope.credential)):
         if value is not None and not isinstance(value, str):
             raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
-    seq = envelope.seq
+    seq = envelope.seq if envelope.seq is not msgspec.UNSET else 0
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
@@ -267,6 +282,14 @@ def clean_name(raw: object) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ProtocolError(
             "bad-name", f"A username can be at most {MAX_NAME_LENGTH} characters.", "username"
+        )
+    invisible = invisible_characters(name)
+    if invisible:
+        raise ProtocolError(
+            "bad-name",
+            "A username cannot contain invisible or filler characters; found: "
+            + " ".join(invisible),
+            "username",
         )
     bad = sorted({c for c in name if c in _FORBIDDEN_NAME_CHARS or not c.isprintable()})
     if bad:

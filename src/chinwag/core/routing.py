@@ -37,7 +37,6 @@ for a member whose joining history is still being read
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .calls import Outcome
@@ -75,8 +74,6 @@ class Router:
 
     def __init__(self, context: Context) -> None:
         self._ctx = context
-        #: Called with a parked member whose backlog overflowed: end its session.
-        self.on_overflow: Callable[[Member], None] = lambda member: None
 
     # -- queries -------------------------------------------------------------
 
@@ -97,6 +94,8 @@ class Router:
     def within_rate(self, member: Member, message: Inbound) -> bool:
         """Spend from the message's bucket; False (or ``rate-limited``) when empty."""
         now = self._ctx.monotonic()
+        if isinstance(message, Relay) and message.target is None:
+            self._check_broadcast(member, message, now)
         if isinstance(message, Relay):
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
@@ -114,6 +113,32 @@ class Router:
                 kind,
             )
         return False
+
+    def _check_broadcast(self, member: Member, message: Relay, now: float) -> None:
+        """A message for everyone: small, and within bytes x recipients per second.
+
+        Its cost grows with the audience, so one user cannot make every reader
+        take megabytes a second (slower readers would be dropped).
+        """
+        policy = self._ctx.policy
+        size = len(message.raw)
+        if size > policy.broadcast_max_bytes:
+            raise ProtocolError(
+                "broadcast-too-large",
+                f"A message without `target` goes to everyone and can be at most "
+                f"{policy.broadcast_max_bytes} bytes ({size} sent); it was not delivered.",
+                message.type,
+            )
+        rate = policy.broadcast_rate
+        cost = min(rate.burst, size * max(1, len(self._ctx.directory.order)))
+        if not member.broadcast_bucket.take(rate, now, cost):
+            raise ProtocolError(
+                "rate-limited",
+                f"Too many messages to everyone: at most {rate.per_second / 1024:g} KiB a "
+                "second, times the number of users, may be sent without `target`; "
+                "this one was not delivered.",
+                message.type,
+            )
 
     # -- chat ----------------------------------------------------------------
 
@@ -218,15 +243,26 @@ class Router:
         self.to_member(member, event.payload)
 
     def undeliverable(self, sender: str, target: str, kind: str) -> None:
+        self._tell_sender(
+            sender,
+            "no-such-user",
+            f"{target} is not online; the {kind} was not delivered.",
+            kind,
+            target,
+        )
+
+    def unavailable(self, sender: str, target: str, kind: str) -> None:
+        """A message for another node's user could not be carried (the bus is down)."""
+        message = (
+            f"{target} is on another server, which cannot be reached now; "
+            f"the {kind} was not delivered."
+        )
+        self._tell_sender(sender, "unavailable", message, kind, target)
+
+    def _tell_sender(self, sender: str, code: str, message: str, kind: str, target: str) -> None:
         member = self._ctx.directory.local(sender)
         if member is not None:
-            error = error_message(
-                "no-such-user",
-                f"{target} is not online; the {kind} was not delivered.",
-                kind,
-                target,
-            )
-            self.to_member(member, encode(error))
+            self.to_member(member, encode(error_message(code, message, kind, target)))
 
     def to_member(self, member: Member, payload: bytes) -> None:
         """Deliver a message meant for ``member`` alone: now, or queued while parked."""
@@ -237,8 +273,7 @@ class Router:
             mailbox.sent(payload)
             return
         policy = self._ctx.policy
-        if not mailbox.queue(payload, policy.backlog_messages, policy.backlog_bytes):
-            self.on_overflow(member)  # more than a resume can catch up with: gone for good
+        mailbox.queue(payload, policy.backlog_messages, policy.backlog_bytes)
 
     # -- calls -------------------------------------------------------------------
 

@@ -1,13 +1,21 @@
 """Sessions: sign-in, name claims, renames, resume, hand-over and take-over (no I/O).
 
-* Standalone (``node=None``) a name is free when this node does not list it;
-  a taken name is numbered, as the reference server does.
+* Standalone (``node=None``) a name is free when this node lists no name
+  with the same :func:`~chinwag.core.names.name_key`; a taken name is
+  numbered, as the reference server does, except when a signed token proves
+  whose it is: the token's name is signed in exactly, taking over an older
+  session of that name here, or refused (``name-taken``).
 * In a cluster every name is claimed through the bus first (:class:`Claim`,
   answered by ``Lobby.claimed``); frames that arrive meanwhile are held in
-  :class:`Pending` and handled, in order, once the wait ends.
+  :class:`Pending` (at most ``held_frames``/``held_bytes``; more are dropped
+  with ``rate-limited``) and handled, in order, once the wait ends.
 * A resume token moves a session onto a new socket: here, or, when the token
   names another node, by asking that node to hand the session over
-  (``ResumeRequest`` -> ``ResumeGrant``/``ResumeRefused``).
+  (``ResumeRequest`` -> ``ResumeGrant``/``ResumeRefused``). A token naming a
+  node that lists no user is answered at once (``bad-resume``). A session
+  signed in with a token cannot be resumed after the token's expiry.
+* Failed credentials are counted per client address, with a doubling wait
+  (:class:`~chinwag.core.limits.FailureBackoff`).
 * A user involved in a call (ringing, rung, connecting or active) cannot
   rename (``in-call``): a freed name must not reach the partner's live call.
 """
@@ -15,6 +23,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -34,7 +43,7 @@ from .events import (
     UserRecord,
 )
 from .greeting import Greeter
-from .limits import TokenBucket
+from .limits import FailureBackoff, TokenBucket
 from .protocol import SignIn, numbered_name
 from .routing import Router
 
@@ -61,7 +70,18 @@ class Pending:
     number: int
     notice: dict[str, Any] | None
     held: list[Frame] = field(default_factory=list)  # frames that came meanwhile
+    held_size: int = 0
     resume_until: float | None = None  # waiting for another node to hand a session over
+    expires: float | None = None  # a signed token's expiry: the name is never numbered
+    warned: bool = False  # told that held frames were dropped
+
+    def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
+        """Keep ``data`` for when the wait ends; False (dropped) past the limits."""
+        if len(self.held) >= max_frames or self.held_size + len(data) > max_bytes:
+            return False
+        self.held.append(data)
+        self.held_size += len(data)
+        return True
 
 
 class Sessions:
@@ -80,14 +100,35 @@ class Sessions:
         self._greeter = greeter
         self._history = history
         self._auth = authenticator
+        self._failures = FailureBackoff()
         #: Handles one frame for a member (the lobby's dispatch): frames held
         #: during a wait go through it when the wait ends.
         self.on_frame: Callable[[Member, Frame], None] = lambda member, data: None
 
-    def new_member(self, conn: ConnId) -> Member:
-        now = self._ctx.monotonic()
-        chat, signal = self._ctx.policy.chat_rate, self._ctx.policy.signal_rate
-        return Member(conn, TokenBucket(chat, now), TokenBucket(signal, now))
+    def new_member(self, conn: ConnId, address: str = "") -> Member:
+        now, policy = self._ctx.monotonic(), self._ctx.policy
+        return Member(
+            conn,
+            TokenBucket(policy.chat_rate, now),
+            TokenBucket(policy.signal_rate, now),
+            TokenBucket(policy.broadcast_rate, now),
+            address,
+        )
+
+    def hold(self, member: Member, data: Frame) -> None:
+        """A frame arrived while ``member``'s sign-in waits: keep it, within bounds."""
+        pending = member.pending
+        assert pending is not None
+        policy = self._ctx.policy
+        if pending.hold(data, policy.held_frames, policy.held_bytes) or pending.warned:
+            return
+        pending.warned = True  # once per wait: the warning must not be a flood of its own
+        error = error_message(
+            "rate-limited",
+            f"While signing in, at most {policy.held_frames} messages "
+            f"({policy.held_bytes // 1024} KiB) wait; this one and later ones were dropped.",
+        )
+        self._ctx.outbox.send((member.conn,), error)
 
     # -- signing in and renaming -------------------------------------------------
 
@@ -98,7 +139,8 @@ class Sessions:
             if self._resume(member, request):
                 return
             home = self._token_node(request.resume)
-            if home is not None:  # issued by another node: ask it to hand the session over
+            if home is not None and self._ctx.directory.has_node(home):
+                # Issued by another node that holds sessions: ask it to hand this one over.
                 assert self._ctx.node is not None
                 wait = self._ctx.monotonic() + RESUME_WAIT
                 member.pending = Pending(request, "", 0, None, resume_until=wait)
@@ -115,14 +157,75 @@ class Sessions:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
             raise _in_call(member.name, self._ctx.calls.state_of(member.name))
-        if self._auth is not None:
-            self._auth.check(request.name, request.credential, self._ctx.clock())
-        name, number = self._free_name(request.name, 0)
-        if self._ctx.node is None:
-            self._complete_sign_in(member, request, name, notice)
+        expires = self._authenticate(member, request)
+        took_over = False
+        if expires is not None:
+            name, number, took_over = request.name, 0, self._take_name(member, request.name)
+        else:
+            name, number = self._free_name(request.name, 0, member)
+        if self._ctx.node is None or took_over:  # a name taken over is this node's already
+            self._complete_sign_in(member, request, name, notice, expires)
             return
-        member.pending = Pending(request, name, number, notice)
+        member.pending = Pending(request, name, number, notice, expires=expires)
         self._claim(member, name)
+
+    def _authenticate(self, member: Member, request: SignIn) -> float | None:
+        """Check the credential (None: open server or password; else the token's expiry).
+
+        Failures are counted per address; while one must wait, nothing is checked.
+        """
+        if self._auth is None:
+            return None
+        now = self._ctx.monotonic()
+        wait = self._failures.wait(member.address, now)
+        if wait > 0:
+            raise ProtocolError(
+                "rate-limited",
+                f"Too many failed sign-ins from your address; try again in {wait:.0f} s.",
+                "username",
+            )
+        try:
+            expires = self._auth.check(request.name, request.credential, self._ctx.clock())
+        except ProtocolError as error:
+            if error.code == "auth-failed":
+                self._failures.failed(member.address, now)
+            raise
+        self._failures.succeeded(member.address)
+        return expires
+
+    def _take_name(self, member: Member, name: str) -> bool:
+        """Make way for a token's name, never numbered: True when an older session of
+        it here ended (the name is this node's already), False when it is free."""
+        holder = self._ctx.directory.listed_as(name)
+        if holder is None or holder == member.name:
+            return False
+        older = self._ctx.directory.local(name)
+        if holder != name or older is None or member.name is not None:
+            raise ProtocolError(
+                "name-taken",
+                f"{holder} is signed in elsewhere (on another server, or spelled alike); "
+                "sign out there first.",
+                "username",
+                holder,
+            )
+        self._end_older_session(older)
+        return True
+
+    def _end_older_session(self, older: Member) -> None:
+        """The same token's owner signed in again: its older session ends here.
+
+        The name stays this node's (no ``Left``/``Release``): the new session
+        takes it at once.
+        """
+        assert older.name is not None
+        if older.connected:
+            message = "You signed in again on another connection; this one is closed."
+            error = error_message("name-taken", message, "username", older.name)
+            self._ctx.outbox.send((older.conn,), error)
+            self._ctx.outbox.emit(Close(older.conn, TAKEN_OVER, "signed in elsewhere"))
+        self._ctx.presence.forget(older.conn)
+        self._ctx.directory.remove(older)
+        self._router.end_calls_of(older.name)
 
     def claimed(self, member: Member, name: str, ok: bool) -> None:
         """The bus answered a claim of ``name`` for ``member``."""
@@ -135,7 +238,7 @@ class Sessions:
             self._try_next_name(member, pending)
             return
         member.pending = None
-        self._complete_sign_in(member, pending.request, name, pending.notice)
+        self._complete_sign_in(member, pending.request, name, pending.notice, pending.expires)
         self._release_held(member, pending.held)
 
     def claim_failed(self, member: Member) -> None:
@@ -156,6 +259,17 @@ class Sessions:
 
     def _try_next_name(self, member: Member, pending: Pending) -> None:
         """The claim lost a race: try the next numbered name, as the reference does."""
+        if pending.expires is not None:  # a token's name is never numbered
+            member.pending = None
+            error = error_message(
+                "name-taken",
+                f"{pending.name} is signed in on another server; sign out there first.",
+                "username",
+                pending.name,
+            )
+            self._ctx.outbox.send((member.conn,), error)
+            self._release_held(member, pending.held)
+            return
         if pending.number >= MAX_CLAIM_TRIES:
             member.pending = None
             error = error_message(
@@ -163,20 +277,28 @@ class Sessions:
             )
             self._ctx.outbox.send((member.conn,), error)
             return
-        pending.name, pending.number = self._free_name(pending.request.name, pending.number + 1)
+        pending.name, pending.number = self._free_name(
+            pending.request.name, pending.number + 1, member
+        )
         self._claim(member, pending.name)
 
-    def _free_name(self, wanted: str, start: int) -> tuple[str, int]:
-        """The first name from ``wanted`` + ``start`` on that this node knows to be free."""
+    def _free_name(self, wanted: str, start: int, member: Member) -> tuple[str, int]:
+        """The first name from ``wanted`` + ``start`` on that this node knows to be free
+        (``member``'s own name counts as free: a new spelling of it is allowed)."""
         number = start
         name = wanted if number == 0 else numbered_name(wanted, number)
-        while self._ctx.directory.listed(name):
+        while self._ctx.directory.listed_as(name) not in (None, member.name):
             number += 1
             name = numbered_name(wanted, number)
         return name, number
 
     def _complete_sign_in(
-        self, member: Member, request: SignIn, name: str, notice: dict[str, Any] | None
+        self,
+        member: Member,
+        request: SignIn,
+        name: str,
+        notice: dict[str, Any] | None,
+        expires: float | None = None,
     ) -> None:
         conn, old = member.conn, member.name
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
@@ -188,6 +310,8 @@ class Sessions:
             return
         if name != request.name:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
+        if self._auth is not None:
+            member.expires = expires
         if old is None:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
@@ -230,6 +354,13 @@ class Sessions:
         session = self._ctx.directory.by_token(request.resume)
         if session is None or session is member:
             return False
+        if _lapsed(session, self._ctx.clock()):
+            self._end_lapsed(session)
+            raise ProtocolError(
+                "auth-expired",
+                "The sign-in token of that session has expired; sign in with a new one.",
+                "username",
+            )
         session.pending = None  # a rename claim from the lost socket: its answer finds no one
         half_open = self._ctx.directory.attach(session, member)
         if half_open is not None:
@@ -245,7 +376,9 @@ class Sessions:
     def hand_over(self, request: ResumeRequest) -> None:
         """Another node's client holds our session's token: give the session to that node."""
         session = self._ctx.directory.by_token(request.token)
-        if session is None or session.name is None:
+        if session is None or session.name is None or _lapsed(session, self._ctx.clock()):
+            if session is not None and session.name is not None:
+                self._end_lapsed(session)
             self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
             return
         name = session.name
@@ -263,6 +396,8 @@ class Sessions:
             self._ctx.calls.partner_of(name),
             self._ctx.calls.in_call(name),
             session.mailbox.seq,
+            session.expires,
+            session.mailbox.dropped,
         )
         self._ctx.outbox.emit(
             HandOver(record), Forward(request.node, grant), Publish(Joined(record))
@@ -283,6 +418,8 @@ class Sessions:
         member.features = frozenset(grant.user.features)
         member.mailbox.numbered = "seq" in member.features
         member.mailbox.seq = grant.seq
+        member.mailbox.dropped = grant.dropped
+        member.expires = grant.expires
         was_listed = self._ctx.directory.listed(name)
         self._ctx.directory.adopt(member, name, self._token())
         if not was_listed:
@@ -290,7 +427,7 @@ class Sessions:
         self._ctx.calls.restore(name, grant.partner, grant.in_call)
         self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
         if not member.connected:
-            member.mailbox.backlog = list(grant.backlog)
+            member.mailbox.backlog = deque(grant.backlog)
             return
         self._greeter.welcome_back(member, grant.backlog)
         if pending is not None:
@@ -314,7 +451,14 @@ class Sessions:
             if member.pending is None:
                 self.on_frame(member, data)
             else:
-                member.pending.held.append(data)
+                self.hold(member, data)
+
+    def _end_lapsed(self, session: Member) -> None:
+        """A session whose sign-in token expired was asked for: it ends now."""
+        if session.connected:
+            self._ctx.outbox.emit(Close(session.conn, 1008, "sign-in token expired"))
+            self._ctx.presence.forget(session.conn)
+        self.leave(session)
 
     # -- leaving ---------------------------------------------------------------------
 
@@ -372,6 +516,10 @@ class Sessions:
             ):
                 self.resume_refused(member)  # the other node never answered
         self._greeter.refresh_ice(now)
+
+
+def _lapsed(session: Member, now: float) -> bool:
+    return session.expires is not None and session.expires <= now
 
 
 def _bad_resume() -> dict[str, Any]:

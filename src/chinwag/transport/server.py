@@ -430,9 +430,11 @@ class ChinwagServer:
             problem = (403, "origin not allowed")
         elif self._stopping:
             problem = (503, "server shutting down")
-        elif len(self.websockets) >= settings.max_connections:
+        elif len(self.websockets) + self.lobby.parked_count >= settings.max_connections:
             problem = (503, "server full")
-        elif self._per_ip[connection.ip] >= settings.max_per_ip:
+        elif self._per_ip[connection.ip] + self.lobby.parked_from(connection.ip) >= (
+            settings.max_per_ip
+        ):
             problem = (429, "too many connections from your address")
         if problem is not None:
             self.metrics.refused[problem[1]] += 1
@@ -448,7 +450,7 @@ class ChinwagServer:
         self._per_ip[connection.ip] += 1
         self.metrics.connections_opened += 1
         log.debug("conn %d open from %s", connection.conn, connection.peer)
-        self.apply(self.lobby.connect(connection.conn))
+        self.apply(self.lobby.connect(connection.conn, connection.ip))
 
     def on_frame(self, connection: _Connection, event: Message | Violation) -> None:
         if not isinstance(event, Message):  # a protocol violation
