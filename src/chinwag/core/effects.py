@@ -17,6 +17,7 @@ __all__ = [
     "Claim",
     "Close",
     "ConnId",
+    "CountCall",
     "Effect",
     "Forward",
     "HandOver",
@@ -42,6 +43,19 @@ class Close(NamedTuple):
     conn: ConnId
     code: int
     reason: str
+
+
+class CountCall(NamedTuple):
+    """Count one call event in ``/metrics`` (core/callreports.py says which).
+
+    ``event``: ``started``, ``connected``, ``failed`` (``label``: the reason),
+    ``first-frame`` (``seconds``: time to first frame) or ``route`` (``label``:
+    ``local/remote`` candidate types of the selected pair).
+    """
+
+    event: str
+    label: str = ""
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,4 +109,6 @@ class Adopt:
     record: UserRecord
 
 
-Effect = Send | Close | Claim | Release | UpdateRecord | Publish | Forward | HandOver | Adopt
+Effect = (
+    Send | Close | CountCall | Claim | Release | UpdateRecord | Publish | Forward | HandOver | Adopt
+)

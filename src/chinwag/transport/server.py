@@ -38,7 +38,7 @@ from ..cluster import Bus, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
-from ..core.effects import Close, ConnId, Effect, Send
+from ..core.effects import Close, ConnId, CountCall, Effect, Send
 from ..core.errors import ProtocolError
 from ..core.limits import Rate
 from ..core.lobby import Lobby, Policy
@@ -503,6 +503,8 @@ class ChinwagServer:
                 connection = self.websockets.get(effect.conn)
                 if connection is not None:
                     connection.close_websocket(effect.code, effect.reason)
+            elif isinstance(effect, CountCall):
+                self.metrics.count_call(*effect)
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if self._presence_timer is None and self.lobby.presence_pending and self._loop:
