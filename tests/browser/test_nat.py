@@ -15,7 +15,8 @@ from tests.support import StartServer
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 TURN_SECRET = "browser-test-secret"
-RELAY_UNREACHABLE = "Could not reach the relay server"
+NO_RELAY = "the server has no relay (TURN) configured"
+CREDENTIALS_REFUSED = "the relay refused the credentials"
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,9 @@ async def test_relay_only_without_a_relay_says_so(open_person: OpenPerson) -> No
     bob = await open_person("bob")
     assert await alice.page.locator("#relay-only").is_checked()
     await call_and_accept(alice, bob)
-    await alice.sees_notice(RELAY_UNREACHABLE)
+    await alice.sees_notice(NO_RELAY)
     await alice.back_to_idle()
-    await bob.sees_notice("alice")
+    await bob.sees_notice(NO_RELAY)
     await bob.back_to_idle()
 
 
@@ -76,7 +77,7 @@ async def test_wrong_turn_credentials_are_logged_and_explained(
     alice = await open_person("alice", server=server, query="relay=1")
     bob = await open_person("bob", server=server)
     await call_and_accept(alice, bob)
-    await alice.sees_notice(RELAY_UNREACHABLE)
+    await alice.sees_notice(CREDENTIALS_REFUSED)
     # The TURN server's refusal (401) is in the debug log (Settings > Diagnostics).
     await alice.open_settings()
     await alice.page.get_by_text("Diagnostics").click()
