@@ -169,6 +169,18 @@ def render(metrics: Metrics, now: Snapshot) -> str:
             "reason",
             metrics.refused,
         ),
+        (
+            "chinwag_calls_failed_total",
+            "calls reported failed, by reason",
+            "reason",
+            metrics.calls_failed,
+        ),
+        (
+            "chinwag_call_routes_total",
+            "selected candidate pairs reported, local/remote",
+            "pair",
+            metrics.call_routes,
+        ),
     )
     for name, help_text, label, values in labelled:
         lines += [*_family(name, "counter", help_text), *_labelled(name, label, values)]
@@ -188,7 +200,7 @@ def _histogram(name: str, help_text: str, histogram: Histogram) -> list[str]:
 
 
 def _call_lines(metrics: Metrics) -> list[str]:
-    """The per-call families: started, connected, failed by reason, routes, first frame."""
+    """The per-call families without labels: started, connected, first frame."""
     lines: list[str] = []
     for event, help_text in (
         ("started", "calls answered (one per call, counted when it is answered)"),
@@ -196,22 +208,6 @@ def _call_lines(metrics: Metrics) -> list[str]:
     ):
         name = f"chinwag_calls_{event}_total"
         lines += [*_family(name, "counter", help_text), f"{name} {metrics.calls[event]}"]
-    labelled = (
-        (
-            "chinwag_calls_failed_total",
-            "calls a client reported failed, by reason",
-            "reason",
-            metrics.calls_failed,
-        ),
-        (
-            "chinwag_call_routes_total",
-            "selected candidate pairs clients reported, local/remote",
-            "pair",
-            metrics.call_routes,
-        ),
-    )
-    for name, help_text, label, values in labelled:
-        lines += [*_family(name, "counter", help_text), *_labelled(name, label, values)]
     lines += _histogram(
         "chinwag_call_first_frame_seconds",
         "time from answering to the first decoded frame, as clients report it",

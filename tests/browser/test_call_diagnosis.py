@@ -81,6 +81,11 @@ async def test_wrong_turn_secret_both_hear_credentials_refused_and_can_copy_a_re
     assert report["peer"] == "bob"
     assert 401 in report["mine"]["errors"] and report["mine"]["candidates"]["relay"] == 0
     assert report["ice"]["policy"] == "relay"
+    # The TURN server's refusal (401) is in the debug log too (Settings > Diagnostics).
+    await alice.open_settings()
+    await alice.page.get_by_text("Diagnostics").click()
+    await alice.sees_text("#debug-log", "icecandidateerror")
+    await alice.sees_text("#debug-log", "401")
 
 
 async def test_a_relay_port_nobody_listens_on_is_named_unreachable(
@@ -96,16 +101,16 @@ async def test_a_relay_port_nobody_listens_on_is_named_unreachable(
 
 
 async def test_a_call_that_works_is_counted_with_first_frame_and_route(
-    start_chinwag: StartServer, coturn: Coturn, open_person: OpenPerson
+    start_chinwag: StartServer, open_person: OpenPerson
 ) -> None:
-    server = await start_chinwag(ice_url=[coturn.url()], turn_secret=TURN_SECRET)
-    alice = await open_person("alice", server=server, query="relay=1")
-    bob = await open_person("bob", server=server, query="relay=1")
+    server = await start_chinwag()
+    people = [await open_person(name, server=server) for name in ("alice", "bob")]
+    alice, bob = people
     await connect_call(alice, bob)
     await alice.media_flows()
-    # Each side reports its first frame and the pair it uses: relay on both ends.
+    # Each side reports its first frame and the pair it uses: host on both ends (loopback).
     await until_metric(server, "chinwag_call_first_frame_seconds_count", 2)
-    await until_metric(server, "chinwag_call_routes_total", 2, pair="relay/relay")
+    await until_metric(server, "chinwag_call_routes_total", 2, pair="host/host")
     await alice.click("Hang up")
     await until_metric(server, "chinwag_calls_connected_total", 1)
     assert await metric(server, "chinwag_calls_failed_total", reason="one-way-media") == 0
