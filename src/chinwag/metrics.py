@@ -37,6 +37,10 @@ LATENCY_BUCKETS: Final = (
 )
 
 
+#: Upper bounds (seconds) of the time-to-first-frame buckets clients report.
+FIRST_FRAME_BUCKETS: Final = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0)
+
+
 @dataclass(slots=True)
 class Histogram:
     """A cumulative-on-render histogram: ``observe`` only bumps one bucket."""
@@ -70,6 +74,23 @@ class Metrics:
     frames_received: int = 0
     transport_errors: Counter[str] = field(default_factory=Counter)  # codes found by the transport
     relay_latency: Histogram = field(default_factory=Histogram)
+    calls: Counter[str] = field(default_factory=Counter)  # started, connected
+    calls_failed: Counter[str] = field(default_factory=Counter)  # by reason
+    call_routes: Counter[str] = field(default_factory=Counter)  # "local/remote" candidate types
+    first_frame: Histogram = field(
+        default_factory=lambda: Histogram(FIRST_FRAME_BUCKETS, [0] * (len(FIRST_FRAME_BUCKETS) + 1))
+    )
+
+    def count_call(self, event: str, label: str, seconds: float) -> None:
+        """Count one ``CountCall`` effect of the lobby (core/callreports.py)."""
+        if event == "failed":
+            self.calls_failed[label] += 1
+        elif event == "route":
+            self.call_routes[label] += 1
+        elif event == "first-frame":
+            self.first_frame.observe(seconds)
+        else:
+            self.calls[event] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +173,7 @@ def render(metrics: Metrics, now: Snapshot) -> str:
     )
     for name, help_text, value in counters:
         lines += [*_family(name, "counter", help_text), f"{name} {value}"]
+    lines += _call_lines(metrics)
     errors = Counter(now.errors)
     errors.update(metrics.transport_errors)
     labelled = (
@@ -163,12 +185,48 @@ def render(metrics: Metrics, now: Snapshot) -> str:
             "reason",
             metrics.refused,
         ),
+        (
+            "chinwag_calls_failed_total",
+            "calls reported failed, by reason",
+            "reason",
+            metrics.calls_failed,
+        ),
+        (
+            "chinwag_call_routes_total",
+            "selected candidate pairs reported, local/remote",
+            "pair",
+            metrics.call_routes,
+        ),
     )
     for name, help_text, label, values in labelled:
         lines += [*_family(name, "counter", help_text), *_labelled(name, label, values)]
-    name = "chinwag_relay_latency_seconds"
-    histogram = metrics.relay_latency
-    lines += _family(name, "histogram", "time from a frame read to the writes it caused")
+    lines += _histogram(
+        "chinwag_relay_latency_seconds",
+        "time from a frame read to the writes it caused",
+        metrics.relay_latency,
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _histogram(name: str, help_text: str, histogram: Histogram) -> list[str]:
+    lines = _family(name, "histogram", help_text)
     lines += [f'{name}_bucket{{le="{le}"}} {count}' for le, count in histogram.cumulative()]
     lines += [f"{name}_sum {histogram.total!r}", f"{name}_count {sum(histogram.counts)}"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _call_lines(metrics: Metrics) -> list[str]:
+    """The per-call families without labels: started, connected, first frame."""
+    lines: list[str] = []
+    for event, help_text in (
+        ("started", "calls answered (one per call, counted when it is answered)"),
+        ("connected", "calls whose clients reported media and no failure (counted at the end)"),
+    ):
+        name = f"chinwag_calls_{event}_total"
+        lines += [*_family(name, "counter", help_text), f"{name} {metrics.calls[event]}"]
+    lines += _histogram(
+        "chinwag_call_first_frame_seconds",
+        "time from answering to the first decoded frame, as clients report it",
+        metrics.first_frame,
+    )
+    return lines

@@ -15,7 +15,7 @@ from tests.support import StartServer
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 TURN_SECRET = "browser-test-secret"
-RELAY_UNREACHABLE = "Could not reach the relay server"
+NO_RELAY = "the server has no relay (TURN) configured"
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,9 @@ async def test_relay_only_without_a_relay_says_so(open_person: OpenPerson) -> No
     bob = await open_person("bob")
     assert await alice.page.locator("#relay-only").is_checked()
     await call_and_accept(alice, bob)
-    await alice.sees_notice(RELAY_UNREACHABLE)
+    await alice.sees_notice(NO_RELAY)
     await alice.back_to_idle()
-    await bob.sees_notice("alice")
+    await bob.sees_notice(NO_RELAY)
     await bob.back_to_idle()
 
 
@@ -67,20 +67,3 @@ async def test_relay_only_call_goes_through_coturn_and_survives_its_crash(
 
     await alice.click("Hang up")
     await bob.back_to_idle()
-
-
-async def test_wrong_turn_credentials_are_logged_and_explained(
-    start_chinwag: StartServer, coturn: Coturn, open_person: OpenPerson
-) -> None:
-    server = await start_chinwag(ice_url=[coturn.url()], turn_secret="not-the-secret")
-    alice = await open_person("alice", server=server, query="relay=1")
-    bob = await open_person("bob", server=server)
-    await call_and_accept(alice, bob)
-    await alice.sees_notice(RELAY_UNREACHABLE)
-    # The TURN server's refusal (401) is in the debug log (Settings > Diagnostics).
-    await alice.open_settings()
-    await alice.page.get_by_text("Diagnostics").click()
-    await expect(alice.page.locator("#debug-log")).to_be_visible()
-    await alice.sees_text("#debug-log", "icecandidateerror")
-    await alice.sees_text("#debug-log", "401")
-    await alice.back_to_idle()

@@ -90,6 +90,14 @@ async def test_two_python_peers_call_each_other_through_the_relay(
         await bob.call_ended.wait()
     assert bob.line is None and alice.line is None
 
+    # Both phones reported the call connected (call-report): counted once, when it ended.
+    async def counted() -> bool:
+        return server.metrics.calls["connected"] == 1
+
+    await eventually(counted, "the server to count one connected call")
+    assert server.lobby.received_types["call-report"] == 2
+    assert server.metrics.calls["started"] == 1 and not server.metrics.calls_failed
+
 
 async def test_crossing_invites_make_one_call(open_phone: OpenPhone) -> None:
     anna, anna_got = await open_phone("anna")

@@ -10,6 +10,7 @@ from chinwag.core.effects import (
     Adopt,
     Claim,
     Close,
+    CountCall,
     Effect,
     Forward,
     HandOver,
@@ -67,7 +68,7 @@ class Cluster:
                 assert self.names.get(effect.record.name) == node
                 self.names[effect.record.name] = effect.record.node
             else:
-                assert isinstance(effect, UpdateRecord | Close | Adopt)
+                assert isinstance(effect, UpdateRecord | Close | Adopt | CountCall)
             queue.extend((node, e) for e in follow)
 
     def answer_claim(self, node: str, claim: Claim) -> list[Effect]:

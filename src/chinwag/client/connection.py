@@ -464,6 +464,13 @@ class ChinwagClient:
         """Say media flows in the call with ``target``: the call is ``active``."""
         await self._to("call-connected", target)
 
+    async def call_report(self, target: str, outcome: str, reason: str | None = None) -> None:
+        """Tell the server how the call with ``target`` went (``connected`` or ``failed``
+        with a problem code); it counts it in /metrics and relays it to nobody."""
+        await self._to(
+            "call-report", target, outcome=outcome, **({"reason": reason} if reason else {})
+        )
+
     async def offer(self, target: str, sdp: str) -> None:
         """Send an SDP offer (``video-offer``)."""
         await self._to("video-offer", target, sdp={"type": "offer", "sdp": sdp})

@@ -18,6 +18,7 @@ __all__ = [
     "Claim",
     "Close",
     "ConnId",
+    "CountCall",
     "Effect",
     "Forward",
     "HandOver",
@@ -45,6 +46,19 @@ class Close(NamedTuple):
     conn: ConnId
     code: int
     reason: str
+
+
+class CountCall(NamedTuple):
+    """Count one call event in ``/metrics`` (core/callreports.py says which).
+
+    ``event``: ``started``, ``connected``, ``failed`` (``label``: the reason),
+    ``first-frame`` (``seconds``: time to first frame) or ``route`` (``label``:
+    ``local/remote`` candidate types of the selected pair).
+    """
+
+    event: str
+    label: str = ""
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +142,7 @@ class LoadHistory:
 Effect = (
     Send
     | Close
+    | CountCall
     | StoreChat
     | LoadHistory
     | Claim

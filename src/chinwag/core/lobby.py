@@ -80,6 +80,8 @@ _METRIC_TYPES: Final = frozenset(
         "call-decline",
         "call-connected",
         "media-state",
+        "call-diagnosis",
+        "call-report",
     }
 )
 

@@ -18,6 +18,8 @@ table; ``tests/unit/test_routing_table.py`` keeps the two in step):
 | `new-ice-candidate` | signal | `target` | `Deliver` to its node |
 | `hang-up` | signal | `target` | `Deliver` to its node |
 | `media-state` | signal | `target` | `Deliver` to its node |
+| `call-diagnosis` | signal | `target` | `Deliver` to its node |
+| `call-report` | signal | nobody: the server counts and logs it | none |
 | any other, with `target` | signal | `target` | `Deliver` to its node |
 | any other, no `target` | signal | every signed-in user and the sender | publish `Relayed` |
 <!-- routing:end -->
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .callreports import CallReports
 from .calls import Outcome
 from .chat_history import room_of
 from .effects import Forward, Publish, StoreChat, UpdateRecord
@@ -74,6 +77,7 @@ class Router:
 
     def __init__(self, context: Context) -> None:
         self._ctx = context
+        self.reports = CallReports(context.outbox)
 
     # -- queries -------------------------------------------------------------
 
@@ -201,8 +205,11 @@ class Router:
         self._ctx.outbox.send_payload((m.conn for m in self._ctx.directory.connected()), payload)
 
     def relay(self, sender: str, message: Relay) -> None:
-        payload = relayed(message, sender)
         target = message.target
+        if message.type == "call-report":
+            self._call_report(sender, message)
+            return
+        payload = relayed(message, sender)
         if target is None:
             self.broadcast(payload)
             if self._ctx.node is not None:
@@ -294,12 +301,19 @@ class Router:
         assert member is not None
         self.to_member(member, encode(reply))
 
+    def _call_report(self, sender: str, message: Relay) -> None:
+        member = self._ctx.directory.local(sender)
+        assert member is not None  # only a signed-in local member's frames are relayed
+        now = self._ctx.monotonic()
+        self.reports.receive(member.conn, sender, message.target, message.raw, now)
+
     def _follow_call(self, sender: str, target: str, kind: str, refuse: bool) -> None:
         step = self._ctx.calls.follow(sender, target, kind)
         if step.outcome is Outcome.REFUSED and refuse:
             raise ProtocolError(
                 "not-in-call", f"Not in a call with {target}: {step.why}.", kind, target
             )
+        self.reports.busy_changed(step.changed, self._ctx.calls.in_call)
         for name in step.changed:
             self.busy_changed(name)
 
@@ -310,6 +324,7 @@ class Router:
         that ``name`` left.
         """
         partners, changed = self._ctx.calls.end_all(name)
+        self.reports.busy_changed(changed, self._ctx.calls.in_call)
         for other in changed:
             self.busy_changed(other)
         for other in partners:

@@ -341,6 +341,10 @@ class Phone:
         await call.ended.wait()
         if self.line is line:
             logger.info("call with %s failed", line.remote)
+            # Before the hang-up, so the server counts it while the call is live.
+            reason = "connection-lost" if call.connected.is_set() else "no-path"
+            with contextlib.suppress(ClientError):
+                await self.client.call_report(line.remote, "failed", reason)
             await self.hang_up("failed")
 
     async def _report_active(self, line: _Line, call: Call) -> None:
@@ -355,6 +359,7 @@ class Phone:
             _set_state(line, CallState.ACTIVE)
             with contextlib.suppress(ClientError):  # the socket may be resuming
                 await self.client.call_connected(line.remote)
+                await self.client.call_report(line.remote, "connected")
 
     async def _end_line(self) -> None:
         line, self.line = self.line, None

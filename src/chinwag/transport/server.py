@@ -38,7 +38,7 @@ from ..cluster import Bus, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
-from ..core.effects import Close, ConnId, Effect, Send
+from ..core.effects import Close, ConnId, CountCall, Effect, Send
 from ..core.errors import ProtocolError
 from ..core.limits import Rate
 from ..core.lobby import Lobby, Policy
@@ -509,6 +509,8 @@ class ChinwagServer:
                 connection = self.websockets.get(effect.conn)
                 if connection is not None:
                     connection.close_websocket(effect.code, effect.reason)
+            elif isinstance(effect, CountCall):
+                self.metrics.count_call(*effect)
             elif self.history is not None and self.history.carry(effect):
                 continue
             elif self.cluster is not None:

@@ -18,6 +18,7 @@
 // `hang-up` "gone"), answers it at once with `call-accept` and a fresh peer
 // connection; it shows "Reconnecting…" meanwhile, never "left".
 
+import { createCallProbe } from "./callprobe.js";
 import { createControls } from "./controls.js";
 import { MediaProblem, openUserMedia } from "./media.js";
 import { createNegotiation } from "./negotiation.js";
@@ -79,8 +80,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     return call.startedAt ? formatDuration((Date.now() - call.startedAt) / 1000) : "";
   }
 
-  /** End the call: stop all local media, close the connection, show a notice. */
-  function end(text = "", kind = "info") {
+  /** End the call: stop all local media, close the connection, show a notice (with actions). */
+  function end(text = "", kind = "info", actions = []) {
     if (!c) return;
     const call = c;
     setState("ended");
@@ -92,12 +93,70 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     onChange(null);
     view.reset();
     view.setState("idle");
-    if (text) view.notice(text, kind);
+    if (text) view.notice(text, kind, actions);
   }
 
-  function fail(text) {
+  // ---- per-call diagnosis (callprobe.js collects, diagnosis.js reasons) ---
+
+  /**
+   * The call failed for `problem` (a diagnosis.js code): tell the partner why
+   * (`call-diagnosis`), the server (`call-report`), then hang up and say it in
+   * one sentence with a "Copy report" action.
+   */
+  function failWith(call, problem, words = S.callProblem[problem](call.peer)) {
+    sendTo("call-diagnosis", { ...call.probe.side(), problem });
+    sendTo("call-report", { outcome: "failed", reason: problem });
+    const details = call.probe.report({ peer: call.peer, problem, words, theirs: call.theirs ?? null });
     sendTo("hang-up", { reason: "failed" });
-    end(text, "error");
+    end(words, "error", [copyAction(details)]);
+  }
+
+  /** The partner hung up because the call failed: say why, from what both sides told. */
+  function partnerFailed(call) {
+    const ownGuess = call.probe && !call.connected ? call.probe.problem(call.theirs) : "";
+    const problem = call.theirs?.problem ?? ownGuess;
+    const words = S.callProblem[problem]?.(call.peer) ?? S.peerFailed(call.peer);
+    const details = call.probe?.report({ peer: call.peer, problem, words, theirs: call.theirs ?? null });
+    end(words, "error", details ? [copyAction(details)] : []);
+  }
+
+  /** Connected, but nothing arrives: say so here, and tell the partner and the server. */
+  function nothingArrives(call) {
+    sendTo("call-diagnosis", { ...call.probe.side(), receiving: false });
+    sendTo("call-report", { outcome: "failed", reason: "one-way-media" });
+    const words = S.nothingArrives(call.peer);
+    const details = call.probe.report({ peer: call.peer, problem: "one-way-media", direction: "incoming", words });
+    view.notice(words, "error", [copyAction(details)]);
+  }
+
+  function watchMedia(call, pc) {
+    call.probe.watchMedia({
+      alive: () => c === call && call.pc === pc && !call.awaitingRejoin,
+      onFirstFrame: (ttffMs, route) => {
+        sendTo("call-report", { outcome: "connected", ttff_ms: ttffMs, local: route?.local, remote: route?.remote });
+      },
+      onSilent: () => nothingArrives(call),
+    });
+  }
+
+  function onDiagnosis(msg) {
+    if (!c || c.peer !== msg.name) return;
+    c.theirs = msg;
+    if (msg.receiving === false && c.probe) {
+      const words = S.nothingReaches(c.peer);
+      const details = c.probe.report({ peer: c.peer, problem: "one-way-media", direction: "outgoing", words, theirs: msg });
+      view.notice(words, "error", [copyAction(details)]);
+    }
+  }
+
+  /** The notice action that puts the report (JSON) on the clipboard. */
+  function copyAction(details) {
+    const copy = () =>
+      navigator.clipboard.writeText(JSON.stringify(details, null, 2)).then(
+        () => view.notice(S.reportCopied, "success"),
+        (error) => view.notice(S.reportNotCopied(error.message), "error"),
+      );
+    return [S.copyReport, copy];
   }
 
   // ---- local media -------------------------------------------------------
@@ -146,23 +205,22 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     const pc = new RTCPeerConnection(config);
     call.pc = pc;
     call.relayOnly = config.iceTransportPolicy === "relay";
-    call.relayCandidates = 0;
+    call.probe = createCallProbe(pc, config, performance.now());
     pc.addEventListener("track", ({ track, streams }) => {
       if (call.pc !== pc) return;
       // A peer that sends tracks without a stream still gets one <video> for both kinds.
       if (!streams[0]) (call.looseTracks ??= new MediaStream()).addTrack(track);
       view.setRemoteStream(streams[0] ?? call.looseTracks);
     });
-    pc.addEventListener("icecandidate", ({ candidate }) => {
-      if (candidate?.type === "relay") call.relayCandidates += 1;
-    });
     pc.addEventListener("icecandidateerror", (e) => {
       log(`icecandidateerror ${e.url ?? ""} ${e.errorCode} ${e.errorText ?? ""}`.trim());
     });
     pc.addEventListener("icegatheringstatechange", () => {
       log(`ice gathering: ${pc.iceGatheringState}`);
-      const noRelay = call.relayOnly && call.relayCandidates === 0;
-      if (pc.iceGatheringState === "complete" && noRelay && c === call && call.pc === pc) fail(S.relayUnreachable);
+      if (pc.iceGatheringState !== "complete" || c !== call || call.pc !== pc) return;
+      const side = call.probe.side();
+      sendTo("call-diagnosis", side); // so the partner can name the cause too
+      if (call.relayOnly && side.candidates.relay === 0) failWith(call, call.probe.problem(call.theirs));
     });
     pc.addEventListener("iceconnectionstatechange", () => call.pc === pc && onIceState(call));
     call.negotiation = createNegotiation({
@@ -181,13 +239,12 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       beforeAnswer: polite ? () => addTracks(call) : undefined,
       onError: (error) => {
         log(`negotiation error: ${error.message}`);
-        if (c === call && call.pc === pc) fail(S.setupFailed(error.message));
+        if (c === call && call.pc === pc) failWith(call, "setup-failed", S.setupFailed(error.message));
       },
     });
-    // A call that cannot connect says so, and why it may be, within connectTimeoutMs (10 s).
+    // A call that cannot connect says why, from both sides' gathering, within connectTimeoutMs (10 s).
     later(timing.connectTimeoutMs, () => {
-      if (call.pc !== pc || call.connected) return;
-      fail(call.relayOnly ? S.relayCannotConnect : S.cannotConnect(call.peer));
+      if (call.pc === pc && !call.connected) failWith(call, call.probe.problem(call.theirs));
     });
     if (!polite) addTracks(call);
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
@@ -210,6 +267,10 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       call.restartingIce = false;
       call.connected = true;
       view.phase("");
+      if (call.watching !== call.pc) {
+        call.watching = call.pc;
+        watchMedia(call, call.pc);
+      }
       if (call.state !== "active") {
         call.startedAt ??= Date.now();
         setState("active");
@@ -236,14 +297,14 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
    */
   function restartIce(call) {
     if (call.awaitingRejoin) return; // the partner's page is gone; it will ring back
-    if (call.relayOnly && call.state !== "active") return fail(S.relayUnreachable);
-    if (call.restartingIce) return fail(S.connectionLost(call.peer));
+    if (call.relayOnly && call.state !== "active") return failWith(call, call.probe.problem(call.theirs));
+    if (call.restartingIce) return failWith(call, "connection-lost", S.connectionLost(call.peer));
     call.restartingIce = true;
     log("ice: restarting ICE");
     view.phase(S.reconnectingPhase);
     call.negotiation.restartIce();
     call.restartTimer = later(timing.connectTimeoutMs, () => {
-      if (call.restartingIce && !call.awaitingRejoin) fail(S.connectionLost(call.peer));
+      if (call.restartingIce && !call.awaitingRejoin) failWith(call, "connection-lost", S.connectionLost(call.peer));
     });
   }
 
@@ -389,7 +450,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     if (!c || c.peer !== msg.name) return;
     if (isRinging("incoming")) return missed(c.peer);
     if (msg.reason === "gone" && IN_CALL.has(c.state) && c.stream) return awaitRejoin(c);
-    if (msg.reason === "failed") return end(S.peerFailed(c.peer), "error");
+    if (msg.reason === "failed") return partnerFailed(c);
     end(S.hungUp(c.peer, length(c)));
   }
 
@@ -419,6 +480,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       if (c.negotiation) dispatchSignal(msg);
       else c.early.push(msg);
     },
+    "call-diagnosis": onDiagnosis,
     "media-state": (msg) => {
       if (c?.peer === msg.name) view.remoteMediaState(msg);
     },

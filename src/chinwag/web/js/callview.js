@@ -152,7 +152,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       document.body.dataset.direction = direction;
       if (state !== "ringing") alerts.stop();
     },
-    notice: (text, kind = "info") => notices.show(text, { kind }),
+    notice: (text, kind = "info", actions = []) => notices.show(text, { kind, actions }),
     /** Ask in the call area; reset() answers undefined for a question still open. */
     ask(question, choices) {
       asking?.abort();

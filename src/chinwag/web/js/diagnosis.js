@@ -93,3 +93,48 @@ function networkVerdict(turnUrls, call) {
   const udpConfigured = turnUrls.some((u) => u.transport === "udp");
   return udpConfigured && !udpWorks ? "udp-blocked" : "ok";
 }
+
+// ---- per-call diagnosis (call.js, through callprobe.js) ------------------
+//
+// Each side of a call describes its own gathering as a "side":
+//   {relayOnly: bool, turn: bool (TURN URLs configured),
+//    candidates: {host, srflx, relay}, errors: [errorCode]}
+// and sends it to the partner in `call-diagnosis` (docs/protocol.md, "Call
+// diagnosis"), so either side can name why the call could not connect.
+
+/**
+ * The icecandidateerror codes that explain something: those of URLs that
+ * gave no relay candidate. Chrome raises 701 for URLs that work too (one of
+ * their addresses did not answer), so an error of a working URL means nothing.
+ * errors: [{url, errorCode}]; relayUrls: Set of URLs that gave a relay candidate.
+ */
+export function relevantErrors(errors, relayUrls) {
+  return errors.filter((e) => !relayUrls.has(e.url)).map((e) => e.errorCode);
+}
+
+/** The problem that stopped one side from having a relay candidate, or "" if none. */
+function sideProblem(side) {
+  if (!side || side.candidates.relay > 0) return "";
+  if (side.errors.some((code) => iceErrorCode(code) === "credentials-refused")) return "credentials-refused";
+  if (side.errors.length > 0) return "unreachable";
+  if (side.relayOnly) return side.turn ? "unreachable" : "no-turn";
+  return "";
+}
+
+/**
+ * Why a call did not connect, from our side and the partner's (null when it
+ * never told us): a problem code of `chinwag doctor`'s vocabulary.
+ * A relay-only side without a relay explains it first; then any side whose
+ * relay failed; then no relay configured anywhere; else no path was found.
+ */
+export function callProblem(mine, theirs) {
+  const sides = [mine, theirs].filter(Boolean);
+  const relayOnlyFirst = [...sides.filter((s) => s.relayOnly), ...sides];
+  for (const side of relayOnlyFirst) {
+    const problem = sideProblem(side);
+    if (problem) return problem;
+  }
+  const anyRelay = sides.some((s) => s.candidates.relay > 0 || s.turn);
+  return anyRelay ? "no-path" : "no-turn";
+}
+

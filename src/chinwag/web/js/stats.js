@@ -37,6 +37,7 @@ export async function readStats(pc, previous = null) {
   if (!pair) report.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s; });
   if (pair) {
     result.rtt = pair.currentRoundTripTime ?? null;
+    result.pathBytesIn = pair.bytesReceived ?? 0; // RTP, RTCP and STUN: is the path alive?
     const local = byId.get(pair.localCandidateId);
     const remote = byId.get(pair.remoteCandidateId);
     if (local) {

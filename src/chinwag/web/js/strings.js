@@ -115,14 +115,26 @@ export const S = Object.freeze({
   notOnline: (n) => `${n} is not online`,
   finishCallFirst: "Finish the current call first.",
   offlineNoCall: "You are offline: calls can start again once the server is back.",
-  relayUnreachable:
-    "Could not reach the relay server, so the call could not connect. " +
-    "Check the server's TURN settings, or turn off Relay only in Settings.",
-  cannotConnect: (n) =>
-    `Could not connect to ${n}: no network path was found between you. ` +
-    "A firewall may block it; try again, or turn on Relay only in Settings.",
-  relayCannotConnect: "Could not reach the relay server: it did not answer, so the call could not connect.",
   connectionLost: (n) => `The connection to ${n} was lost`,
+  // per-call diagnosis (diagnosis.js codes): one sentence each, naming the cause
+  callProblem: {
+    "credentials-refused": (n) =>
+      `The call with ${n} could not connect: the relay refused the credentials ` +
+      "(the server's TURN secret does not match the relay's). Tell the server's operator.",
+    unreachable: (n) =>
+      `The call with ${n} could not connect: the relay server did not answer ` +
+      "(a firewall may block it, or it is down). Tell the server's operator.",
+    "no-turn": (n) =>
+      `The call with ${n} could not connect: it needed a relay, and the server has no relay (TURN) configured. Tell the server's operator.`,
+    "no-path": (n) =>
+      `Could not connect to ${n}: no network path was found between you. ` +
+      "A firewall may block it; try again, or turn on Relay only in Settings.",
+  },
+  nothingArrives: (n) => `Connected, but nothing is arriving from ${n}: their audio and video do not reach you.`,
+  nothingReaches: (n) => `Connected, but ${n} receives nothing from you: your audio and video do not reach them.`,
+  copyReport: "Copy report",
+  reportCopied: "Report copied: paste it to whoever helps you.",
+  reportNotCopied: (why) => `The report could not be copied: ${why}`,
   setupFailed: (why) => `The call could not be set up: ${why}`,
   serverLost: "The connection to the server was lost",
   peerReconnecting: (n) => `${n} lost their connection; waiting for them to come back…`,
