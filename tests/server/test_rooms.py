@@ -161,10 +161,10 @@ async def test_the_public_room_list_as_a_message_and_over_http(
     await alice.send({"type": "list-rooms"})
     listed = await alice.wait_for("rooms")
     assert listed["rooms"] == [{"room": "Open house", "title": "Hi", "count": 2}]
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{server.port}/api/rooms") as response:
-            assert response.status == 200
-            assert await response.json() == listed["rooms"]
+    url = f"http://127.0.0.1:{server.port}/api/rooms"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        assert await response.json() == listed["rooms"]
 
 
 async def test_room_pages_serve_the_web_client(server: ChinwagServer) -> None:

@@ -81,7 +81,7 @@ def test_room_call_join_fill_refuse_leave() -> None:
     c, _ = world.join("carol", "team")
     world.say(a, type="room-call-join")
     effects = world.say(b, type="room-call-join")
-    call = [m for m in sent(effects, c) if m["type"] == "room-call"][0]
+    call = next(m for m in sent(effects, c) if m["type"] == "room-call")
     assert call["participants"] == [
         {"name": "alice", "rollback": True},
         {"name": "bob", "rollback": False},
@@ -92,7 +92,7 @@ def test_room_call_join_fill_refuse_leave() -> None:
     assert sent(signal, b)[0]["name"] == "alice"
     world.say(a, type="room-call-leave")
     effects = world.say(b, type="room-call-leave")
-    ended = [m for m in sent(effects, c) if m["type"] == "room-call"][0]
+    ended = next(m for m in sent(effects, c) if m["type"] == "room-call")
     assert ended["started"] is None and ended["participants"] == []
 
 
@@ -121,7 +121,7 @@ def test_passwords_creator_set_right_wrong_missing() -> None:
 
 def test_wrong_passwords_are_rate_limited() -> None:
     world = Rooms()
-    a, _ = world.join("alice", "team", roomPassword="s3cret")
+    _a, _ = world.join("alice", "team", roomPassword="s3cret")
     c, _ = world.join("carol")
     codes = [errors(world.say(c, type="join-room", room="team", password="x"), c) for _ in range(7)]
     assert codes[0] == ["room-password-wrong"] and ["rate-limited"] in codes
@@ -147,8 +147,8 @@ def test_switching_rooms_is_seen_by_both_rooms() -> None:
     effects = world.say(a, type="join-room", room="", title="ignored for the lobby")
     assert types(effects, a)[0] == "room"
     flushed = world.lobby.flush_presence()
-    assert [m for m in sent(flushed, b) if m["type"] == "presence"][0]["joined"] == ["alice"]
-    assert [m for m in sent(flushed, a) if m["type"] == "userlist"][0]["users"] == ["bob", "alice"]
+    assert next(m for m in sent(flushed, b) if m["type"] == "presence")["joined"] == ["alice"]
+    assert next(m for m in sent(flushed, a) if m["type"] == "userlist")["users"] == ["bob", "alice"]
 
 
 def test_reference_clients_cannot_use_rooms_and_never_hear_of_them() -> None:
