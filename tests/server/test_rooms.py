@@ -18,10 +18,15 @@ ROOMS = ["deltas", "ringing", "plain-text", "rooms"]
 Connect = Callable[..., Awaitable[Client]]
 
 
+def hello(name: str, room: str, **extra: Any) -> dict[str, Any]:
+    """A ``username`` message with the ``rooms`` feature, into ``room``."""
+    return {"type": "username", "name": name, "features": ROOMS, "room": room, **extra}
+
+
 async def enter(connect: Connect, name: str, room: str = "", **extra: Any) -> Client:
     """A ``rooms`` client signed in to ``room``, its welcome and first list read."""
     client = await connect()
-    await client.send({"type": "username", "name": name, "features": ROOMS, "room": room, **extra})
+    await client.send(hello(name, room, **extra))
     welcome = await client.wait_for("signed-in")
     assert welcome["room"]["room"] == room
     await client.wait_for("userlist")
@@ -79,9 +84,7 @@ async def test_room_call_cap_and_signal_between_participants(start_server: Start
     try:
         for name in ("alice", "bob", "carol"):
             clients.append(await Client.open(server.port))
-            await clients[-1].send(
-                {"type": "username", "name": name, "features": ROOMS, "room": "mesh"}
-            )
+            await clients[-1].send(hello(name, "mesh"))
             await clients[-1].wait_for("signed-in")
         alice, bob, carol = clients
         await alice.send({"type": "room-call-join"})
@@ -115,17 +118,9 @@ async def test_room_call_cap_and_signal_between_participants(start_server: Start
 async def test_room_passwords_creator_set_wrong_right(connect: Connect) -> None:
     alice = await enter(connect, "alice", "vault", roomPassword="s3cret")
     bob = await connect()
-    await bob.send({"type": "username", "name": "bob", "features": ROOMS, "room": "vault"})
+    await bob.send(hello("bob", "vault"))
     assert (await bob.wait_for("error"))["code"] == "room-password-required"
-    await bob.send(
-        {
-            "type": "username",
-            "name": "bob",
-            "features": ROOMS,
-            "room": "vault",
-            "roomPassword": "guess",
-        }
-    )
+    await bob.send(hello("bob", "vault", roomPassword="guess"))
     assert (await bob.wait_for("error"))["code"] == "room-password-wrong"
     await bob.send({"type": "username", "name": "bob", "features": ROOMS})
     await bob.wait_for("signed-in")
@@ -193,17 +188,9 @@ async def test_restricted_rooms_from_the_config_file(
     server = await start_server(rooms=settings.rooms, rooms_restricted=True)
     alice = await Client.open(server.port)
     try:
-        await alice.send({"type": "username", "name": "alice", "features": ROOMS, "room": "x"})
+        await alice.send(hello("alice", "x"))
         assert (await alice.wait_for("error"))["code"] == "no-such-room"
-        await alice.send(
-            {
-                "type": "username",
-                "name": "alice",
-                "features": ROOMS,
-                "room": "board",
-                "roomPassword": "pw",
-            }
-        )
+        await alice.send(hello("alice", "board", roomPassword="pw"))
         welcome = await alice.wait_for("signed-in")
         assert welcome["room"]["room"] == "Board" and welcome["room"]["title"] == "The board"
         await alice.send({"type": "join-room", "room": "elsewhere"})

@@ -177,10 +177,16 @@ def _room_call(m: Mapping[str, Any]) -> RoomCall:
     )
 
 
+def _nested(m: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    """An optional object field."""
+    value = m.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise _Malformed(key)
+    return value
+
+
 def _room(m: Mapping[str, Any]) -> RoomEntered:
-    call = m.get("call")
-    if call is not None and not isinstance(call, dict):
-        raise _Malformed("call")
+    call = _nested(m, "call")
     return RoomEntered(
         raw=m,
         room=_opt_str(m, "room") or "",
@@ -192,9 +198,7 @@ def _room(m: Mapping[str, Any]) -> RoomEntered:
 
 
 def _signed_in(m: Mapping[str, Any]) -> SignedIn:
-    room = m.get("room")
-    if room is not None and not isinstance(room, dict):
-        raise _Malformed("room")
+    room = _nested(m, "room")
     return SignedIn(
         raw=m,
         id=_opt_int(m, "id"),
@@ -220,10 +224,8 @@ def _rooms(m: Mapping[str, Any]) -> RoomList:
 
 
 def _room_signal(m: Mapping[str, Any]) -> RoomSignal:
-    description = m.get("description")
+    description = _nested(m, "description")
     if description is not None:
-        if not isinstance(description, dict):
-            raise _Malformed("description")
         kind = _str(description, "type")
         return RoomSignal(
             raw=m, name=_str(m, "name"), description_type=kind, sdp=_opt_str(description, "sdp")

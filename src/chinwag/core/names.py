@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["name_key"]
+__all__ = ["FORBIDDEN_NAME_CHARS", "name_key", "unsafe_characters"]
+
+#: Characters no username or room name may have (markup), besides control characters.
+FORBIDDEN_NAME_CHARS = frozenset("<>&\"'")
 
 
 def name_key(name: str) -> str:
     """The comparison key of a (valid) username or room name: NFKC, case-folded."""
     return unicodedata.normalize("NFKC", name).casefold()
+
+
+def unsafe_characters(name: str) -> str | None:
+    """The forbidden characters in ``name``, shown readably (``U+0009`` for a tab); None if none."""
+    bad = sorted({c for c in name if c in FORBIDDEN_NAME_CHARS or not c.isprintable()})
+    return " ".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in bad) or None

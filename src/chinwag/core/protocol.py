@@ -17,6 +17,7 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from .errors import ProtocolError
+from .names import unsafe_characters
 from .rooms import MAX_TITLE_LENGTH, clean_room
 
 __all__ = [
@@ -76,7 +77,6 @@ SERVER_TYPES: Final = frozenset(
 #: Requests about rooms that carry no fields (``join-room`` is :class:`JoinRoom`).
 ROOM_REQUESTS: Final = frozenset({"list-rooms", "room-call-join", "room-call-leave"})
 
-_FORBIDDEN_NAME_CHARS: Final = frozenset("<>&\"'")
 _TAG = re.compile(r"<[^>]+>")
 _ESCAPES: Final = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
@@ -295,9 +295,8 @@ def clean_name(raw: object) -> str:
         raise ProtocolError(
             "bad-name", f"A username can be at most {MAX_NAME_LENGTH} characters.", "username"
         )
-    bad = sorted({c for c in name if c in _FORBIDDEN_NAME_CHARS or not c.isprintable()})
-    if bad:
-        shown = " ".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
+    shown = unsafe_characters(name)
+    if shown is not None:
         raise ProtocolError(
             "bad-name",
             f"A username cannot contain control characters or < > & \" '; found: {shown}",

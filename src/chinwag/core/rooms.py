@@ -50,7 +50,7 @@ from typing import Any, Final, NamedTuple, Protocol
 from .errors import ProtocolError
 from .events import RoomSettings
 from .limits import Rate, TokenBucket
-from .names import name_key
+from .names import name_key, unsafe_characters
 
 __all__ = [
     "DEFAULT_ROOM",
@@ -74,7 +74,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ROOM: Final = ""  # shown as "Lobby"; reference clients live here
 MAX_ROOM_LENGTH: Final = 64
 MAX_TITLE_LENGTH: Final = 120
-_FORBIDDEN: Final = frozenset("<>&\"'")
 _PBKDF2_ROUNDS: Final = 20_000  # a room password is guessed online, rate-limited: cheap is fine
 #: Wrong room passwords, per room and for everyone at once (a connection's own
 #: attempts also spend its chat bucket, like sign-in passwords do).
@@ -90,9 +89,8 @@ def clean_room(raw: object, for_type: str) -> str:
         raise ProtocolError(
             "bad-room", f"A room name can be at most {MAX_ROOM_LENGTH} characters.", for_type
         )
-    bad = sorted({c for c in room if c in _FORBIDDEN or not c.isprintable()})
-    if bad:
-        shown = " ".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
+    shown = unsafe_characters(room)
+    if shown is not None:
         raise ProtocolError(
             "bad-room",
             f"A room name cannot contain control characters or < > & \" '; found: {shown}",

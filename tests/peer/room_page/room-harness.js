@@ -44,10 +44,7 @@ async function join(name, room) {
   state.call.on("error", ({ name: other, error }) => state.errors.push(`${other}: ${error.message}`));
   // Received audio is decoded (and totalSamplesReceived counted) only while it plays out.
   state.call.on("track", ({ track, stream }) => {
-    if (track.kind !== "audio") return;
-    const player = new Audio();
-    player.srcObject = stream;
-    player.play();
+    if (track.kind === "audio") Object.assign(new Audio(), { srcObject: stream }).play();
   });
   for (const message of state.early.splice(0)) state.call.handle(message);
   send({ type: "room-call-join" });
