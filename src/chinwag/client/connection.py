@@ -3,6 +3,11 @@
 One reader task parses every frame, updates the roster and the ICE servers,
 then hands the event to every :class:`~chinwag.client.Subscription` and
 callback; the send methods speak the protocol.
+
+Longer than chinwag's ~400-line guide because :class:`ChinwagClient` has one
+small send method per message type of the protocol (calls and rooms
+included), which belong on the one object a bot holds; the rules they follow
+live in the no-I/O modules beside it.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ Rules of this module:
 * A fault inside the core while handling one frame is logged and answered to
   that sender alone (``server-error``); the rules compute before they change
   anything, so no other connection is touched.
+* A little over chinwag's ~400-line guide: every input, and every event from
+  another node, is dispatched here so that one file shows all of them.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@
 * A client with the ``rooms`` feature may sign in straight into a room
   (``room``, ``roomPassword``); the room desk checks it before the name is
   claimed. A resumed session keeps its room and its room-call seat.
+
+(A little over chinwag's ~400-line guide: sign-in, claim and resume, here and
+across nodes, are one story whose steps hand a session to each other.)
 """
 
 from __future__ import annotations
