@@ -52,11 +52,8 @@ class StoredLine(NamedTuple):
 
 
 def room_of(member: Member) -> str:
-    """The room ``member`` chats in: its history and its stored lines belong there.
-
-    There is one room, the lobby (``""``), until rooms exist.
-    """
-    return ""
+    """The room ``member`` chats in (its key): its history and its stored lines belong there."""
+    return member.room
 
 
 class ChatHistory:

@@ -9,7 +9,8 @@ from .calls import CallBook
 from .directory import Directory
 from .limits import Rate
 from .outbox import Outbox
-from .presence import PresenceTracker
+from .presence import RoomPresence
+from .rooms import RoomBook
 
 __all__ = ["Context", "Policy"]
 
@@ -33,6 +34,7 @@ class Policy:
     #: times recipients per second (signaling broadcasts are small and rare).
     broadcast_max_bytes: int = 4096
     broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
+    room_call_max: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class Context:
     directory: Directory
     calls: CallBook
     outbox: Outbox
-    presence: PresenceTracker
+    presence: RoomPresence
+    rooms: RoomBook
     clock: Callable[[], float]
     monotonic: Callable[[], float]

@@ -16,6 +16,9 @@ step):
 5. No two listed names share a :func:`~chinwag.core.names.name_key`; every
    lookup by name goes through that key, so "Alice" finds "alice" (the name
    is listed as its owner typed it).
+6. Every listed name is in exactly one room: the one its member (``room``,
+   a room key) or record (``name_key(record.room)``) says, listed there in
+   the order it arrived. A room with nobody in it is not listed at all.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
+
+import msgspec
 
 from .effects import ConnId, LoadHistory
 from .events import UserRecord
@@ -70,6 +75,8 @@ class Member:
     parked_until: float = 0.0
     mailbox: Mailbox = field(default_factory=Mailbox)
     pending: Pending | None = None  # a sign-in waiting on the cluster
+    room: str = ""  # the key of the room it is in (or will be, while signing in)
+    room_tries: TokenBucket | None = None  # wrong room passwords from this connection
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
@@ -92,6 +99,8 @@ class Directory:
         self._parked: dict[str, Member] = {}
         self._keys: dict[str, str] = {}  # name_key -> the listed name
         self._parked_from: Counter[str] = Counter()  # parked sessions by client address
+        self._rooms: dict[str, dict[str, None]] = {}  # room key -> its names, in order
+        self._room_of: dict[str, str] = {}  # listed name -> its room key
 
     # -- queries -------------------------------------------------------------
 
@@ -102,6 +111,28 @@ class Directory:
 
     def names(self) -> list[str]:
         return list(self._order)
+
+    def members_of(self, room: str) -> dict[str, None]:
+        """The names in room ``room`` (a key), in list order (read only: do not change it)."""
+        return self._rooms.get(room, {})
+
+    def room_of(self, name: str) -> str | None:
+        """The key of the room a listed name (or one spelled alike) is in."""
+        room = self._room_of.get(name)
+        if room is None and name not in self._order:
+            room = self._room_of.get(self._keys.get(name_key(name), ""))
+        return room
+
+    def room_keys(self) -> list[str]:
+        """Every room someone is in."""
+        return list(self._rooms)
+
+    def connected_in(self, room: str) -> Iterator[Member]:
+        """This node's connected members in room ``room``, in list order."""
+        for name in self._rooms.get(room, ()):
+            member = self._local.get(name)
+            if member is not None and member.state is MemberState.CONNECTED:
+                yield member
 
     def connection_count(self) -> int:
         return len(self._by_conn)
@@ -192,7 +223,17 @@ class Directory:
         member.state = MemberState.CONNECTED
         self._local[name] = member
         self._list(name)
+        self._enter(name, member.room)
         self._set_token(member, token)
+
+    def move(self, member: Member, room: str) -> str:
+        """A local member goes to room ``room`` (a key); returns the room it left."""
+        assert member.name is not None and self._local.get(member.name) is member
+        old = self._room_of.get(member.name, member.room)
+        self._exit(member.name)
+        member.room = room
+        self._enter(member.name, room)
+        return old
 
     def rename(self, member: Member, new: str) -> str:
         """Rename a local member; returns the old name. The new name goes last in the list."""
@@ -202,9 +243,11 @@ class Directory:
         self._remote.pop(new, None)  # a stale record: the cluster gave this node the name
         del self._local[old]
         self._unlist(old)
+        self._exit(old)
         member.name = new
         self._local[new] = member
         self._list(new)
+        self._enter(new, member.room)
         return old
 
     def new_token(self, member: Member, token: str) -> None:
@@ -244,6 +287,7 @@ class Directory:
             self._unpark(member.name)
             del self._local[member.name]
             self._unlist(member.name)
+            self._exit(member.name)
         if member.token is not None and self._tokens.get(member.token) is member:
             del self._tokens[member.token]
 
@@ -262,6 +306,7 @@ class Directory:
         if member.token is not None:
             self._tokens.pop(member.token, None)
         self._remote[name] = record  # still listed where it was: no flicker
+        self._place(name, name_key(record.room))
         return old
 
     def adopt(self, member: Member, name: str, token: str) -> None:
@@ -276,6 +321,7 @@ class Directory:
         self._local[name] = member
         if name not in self._order:
             self._list(name)
+        self._place(name, member.room)
         self._set_token(member, token)
 
     def _park(self, member: Member) -> None:
@@ -318,15 +364,18 @@ class Directory:
         self._remote[record.name] = record
         if record.name not in self._order:
             self._list(record.name)
+        self._place(record.name, name_key(record.room))
         return True
 
     def update_remote(self, record: UserRecord) -> None:
         if record.name in self._remote:
             self._remote[record.name] = record
+            self._place(record.name, name_key(record.room))
 
     def remove_remote(self, name: str) -> None:
         if self._remote.pop(name, None) is not None:
             self._unlist(name)
+            self._exit(name)
 
     def rename_remote(self, old: str, new: str, node: str) -> bool:
         """Another node's user renamed; False when this node knows no such user there."""
@@ -335,9 +384,32 @@ class Directory:
             return False
         del self._remote[old]
         self._unlist(old)
-        self._remote[new] = UserRecord(new, record.node, record.features, record.busy)
+        self._exit(old)
+        self._remote[new] = msgspec.structs.replace(record, name=new)
         self._list(new)
+        self._enter(new, name_key(record.room))
         return True
+
+    # -- rooms -------------------------------------------------------------------
+
+    def _enter(self, name: str, room: str) -> None:
+        self._rooms.setdefault(room, {})[name] = None
+        self._room_of[name] = room
+
+    def _exit(self, name: str) -> None:
+        room = self._room_of.pop(name, None)
+        if room is None:
+            return
+        names = self._rooms[room]
+        del names[name]
+        if not names:
+            del self._rooms[room]
+
+    def _place(self, name: str, room: str) -> None:
+        """``name`` is in ``room``: moved there if it was elsewhere, in place if not."""
+        if self._room_of.get(name) != room:
+            self._exit(name)
+            self._enter(name, room)
 
     # -- invariants ------------------------------------------------------------
 
@@ -363,3 +435,14 @@ class Directory:
         for member in self._by_conn.values():
             if member.state is MemberState.SIGNING_IN:
                 assert member.name is None, member
+        self._check_rooms()
+
+    def _check_rooms(self) -> None:
+        assert set(self._room_of) == set(self._order), (self._room_of, self._order)
+        for name, member in self._local.items():
+            assert self._room_of[name] == member.room, (name, member.room)
+        for name, record in self._remote.items():
+            assert self._room_of[name] == name_key(record.room), (name, record)
+        listed = [(room, name) for room, names in self._rooms.items() for name in names]
+        assert sorted(listed) == sorted((r, n) for n, r in self._room_of.items()), listed
+        assert all(self._rooms.values()), self._rooms

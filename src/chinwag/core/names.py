@@ -21,7 +21,13 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
 
-__all__ = ["invisible_characters", "is_default_ignorable", "name_key"]
+__all__ = [
+    "FORBIDDEN_NAME_CHARS",
+    "invisible_characters",
+    "is_default_ignorable",
+    "name_key",
+    "unsafe_characters",
+]
 
 #: Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) beyond the
 #: format characters (category Cf, tested directly): Other_Default_Ignorable
@@ -47,6 +53,9 @@ _VISIBLE_FORMAT: Final = frozenset(
     | {0xFFF9, 0xFFFA, 0xFFFB}
     | set(range(0x13430, 0x13440))
 )
+
+#: Characters no username or room name may have (markup), besides control characters.
+FORBIDDEN_NAME_CHARS = frozenset("<>&\"'")
 
 
 def is_default_ignorable(char: str) -> bool:
@@ -94,3 +103,22 @@ def name_key(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name).casefold()
     visible = "".join(c for c in folded if not is_default_ignorable(c))
     return _skeleton(visible)
+
+
+def unsafe_characters(name: str) -> str | None:
+    """The characters no name may have, shown readably (``U+0009`` for a tab); None if none.
+
+    Markup, control characters, and characters that show as nothing (a name
+    could hide them to look like another).
+    """
+    bad = sorted(
+        {
+            c
+            for c in name
+            if c in FORBIDDEN_NAME_CHARS or not c.isprintable() or is_default_ignorable(c)
+        }
+    )
+    shown = (
+        c if c.isprintable() and not is_default_ignorable(c) else f"U+{ord(c):04X}" for c in bad
+    )
+    return " ".join(shown) or None

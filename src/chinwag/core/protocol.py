@@ -18,19 +18,23 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from .errors import ProtocolError
-from .names import invisible_characters
+from .names import invisible_characters, unsafe_characters
+from .rooms import MAX_TITLE_LENGTH, clean_room
 
 __all__ = [
     "FEATURES",
     "MAX_LINE_ID",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
+    "ROOM_REQUESTS",
     "SERVER_FIELDS",
     "SERVER_TYPES",
     "Chat",
     "HistoryRequest",
     "Inbound",
+    "JoinRoom",
     "Relay",
+    "RoomRequest",
     "SignIn",
     "chat_text",
     "clean_name",
@@ -58,7 +62,12 @@ MAX_LINE_ID: Final = 2**53
 #: (public chat lines included).
 #: ``history``: stored chat arrives as one ``history`` message on joining, and
 #: older pages on ``history-request``; without it, as ordinary ``message`` frames.
-FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq", "history"})
+#: ``rooms``: the client understands rooms and room calls (``room``, ``room-call``, ...).
+#: ``no-rollback``: the client cannot roll back an offer (aiortc), so it is the
+#: impolite side of each room-call pair (``rollback: false`` in ``room-call``).
+FEATURES: Final = frozenset(
+    {"deltas", "ringing", "plain-text", "seq", "history", "rooms", "no-rollback"}
+)
 
 #: Types only the server may send. Relaying them would let one client forge
 #: server messages in another's page (a fake ``rejectusername`` renames it).
@@ -72,6 +81,9 @@ SERVER_TYPES: Final = frozenset(
         "presence",
         "ice-servers",
         "history",
+        "room",
+        "rooms",
+        "room-call",
     }
 )
 
@@ -80,7 +92,9 @@ SERVER_TYPES: Final = frozenset(
 #: spoil its resume). A client's own values are dropped.
 SERVER_FIELDS: Final = ("name", "seq")
 
-_FORBIDDEN_NAME_CHARS: Final = frozenset("<>&\"'")
+#: Requests about rooms that carry no fields (``join-room`` is :class:`JoinRoom`).
+ROOM_REQUESTS: Final = frozenset({"list-rooms", "room-call-join", "room-call-leave"})
+
 _TAG = re.compile(r"<[^>]+>")
 _ESCAPES: Final = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
@@ -97,6 +111,26 @@ class SignIn(NamedTuple):
     resume: str | None = None
     credential: str | None = None
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
+    room: str | None = None  # with the ``rooms`` feature: the room to sign in to
+    room_password: str | None = None
+
+
+class JoinRoom(NamedTuple):
+    """``join-room``: move to another room without reconnecting.
+
+    ``public``/``title``/``password`` set the room up only if this join opens it.
+    """
+
+    room: str
+    password: str | None = None
+    public: bool = False
+    title: str = ""
+
+
+class RoomRequest(NamedTuple):
+    """``list-rooms``, ``room-call-join`` or ``room-call-leave``."""
+
+    type: str
 
 
 class Chat(NamedTuple):
@@ -128,7 +162,7 @@ class HistoryRequest(NamedTuple):
     room: str | None  # the room the client means; None: its own
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay
+Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
 
 
 class _Envelope(msgspec.Struct):
@@ -144,6 +178,10 @@ class _Envelope(msgspec.Struct):
     seq: Any = msgspec.UNSET
     before: Any = None
     room: Any = None
+    roomPassword: Any = None  # the wire's name
+    password: Any = None
+    public: Any = False
+    title: Any = ""
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -177,6 +215,10 @@ def parse_frame(data: str | bytes) -> Inbound:
         return Chat(_text(envelope.text))
     if kind == "history-request":
         return _history_request(envelope)
+    if kind == "join-room":
+        return _join_room(envelope)
+    if kind in ROOM_REQUESTS:
+        return RoomRequest(kind)
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
@@ -234,13 +276,18 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     seq = envelope.seq if envelope.seq is not msgspec.UNSET else 0
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
+    if envelope.roomPassword is not None and not isinstance(envelope.roomPassword, str):
+        raise ProtocolError("bad-field", "`roomPassword` must be a string.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
+    room = clean_room(envelope.room, "username") if envelope.room is not None else None
     return SignIn(
         clean_name(name),
         FEATURES.intersection(features),
         envelope.resume,
         envelope.credential,
         seq,
+        room,
+        envelope.roomPassword,
     )
 
 
@@ -258,6 +305,23 @@ def _history_request(envelope: _Envelope) -> HistoryRequest:
     if room is not None and not isinstance(room, str):
         raise ProtocolError("bad-field", "`room` must be a room name string.", "history-request")
     return HistoryRequest(before, room)
+
+
+def _join_room(envelope: _Envelope) -> JoinRoom:
+    password, public, title = envelope.password, envelope.public, envelope.title
+    if password is not None and not isinstance(password, str):
+        raise ProtocolError("bad-field", "`password` must be a string.", "join-room")
+    if not isinstance(public, bool):
+        raise ProtocolError("bad-field", "`public` must be true or false.", "join-room")
+    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or not title.isprintable():
+        raise ProtocolError(
+            "bad-field",
+            f"`title` must be printable text of at most {MAX_TITLE_LENGTH} characters.",
+            "join-room",
+        )
+    if envelope.room is None:
+        raise ProtocolError("bad-room", "`join-room` needs a `room`.", "join-room")
+    return JoinRoom(clean_room(envelope.room, "join-room"), password, public, title.strip())
 
 
 def _text(text: object) -> str:
@@ -291,9 +355,8 @@ def clean_name(raw: object) -> str:
             + " ".join(invisible),
             "username",
         )
-    bad = sorted({c for c in name if c in _FORBIDDEN_NAME_CHARS or not c.isprintable()})
-    if bad:
-        shown = " ".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
+    shown = unsafe_characters(name)
+    if shown is not None:
         raise ProtocolError(
             "bad-name",
             f"A username cannot contain control characters or < > & \" '; found: {shown}",

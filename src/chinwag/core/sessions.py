@@ -18,6 +18,13 @@
   (:class:`~chinwag.core.limits.FailureBackoff`).
 * A user involved in a call (ringing, rung, connecting or active) cannot
   rename (``in-call``): a freed name must not reach the partner's live call.
+* A user in a room call cannot rename either.
+* A client with the ``rooms`` feature may sign in straight into a room
+  (``room``, ``roomPassword``); the room desk checks it before the name is
+  claimed. A resumed session keeps its room and its room-call seat.
+
+(A little over chinwag's ~400-line guide: sign-in, claim and resume, here and
+across nodes, are one story whose steps hand a session to each other.)
 """
 
 from __future__ import annotations
@@ -28,10 +35,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
+
 from .calls import CallState
 from .chat_history import ChatHistory
 from .directory import NO_CONN, Member, MemberState
-from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
+from .effects import (
+    Adopt,
+    Claim,
+    Close,
+    ConnId,
+    Forward,
+    HandOver,
+    Publish,
+    Release,
+    UpdateRecord,
+)
 from .errors import ProtocolError, error_message
 from .events import (
     Joined,
@@ -45,6 +64,8 @@ from .events import (
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
 from .protocol import SignIn, numbered_name
+from .roomdesk import RoomDesk
+from .rooms import DEFAULT_ROOM, Room
 from .routing import Router
 
 if TYPE_CHECKING:
@@ -59,6 +80,15 @@ TAKEN_OVER: Final = 4001  # close code: the session was resumed on another conne
 NAME_LOST: Final = 4002  # close code: the name went to another node during a cluster split
 
 Frame = str | bytes
+
+
+@dataclass(slots=True)
+class Entry:
+    """The room a new sign-in goes to, as the room desk allowed it."""
+
+    name: str = DEFAULT_ROOM
+    found: Room | None = None  # None: the sign-in opens it
+    password: str | None = None
 
 
 @dataclass(slots=True)
@@ -83,6 +113,8 @@ class Pending:
         self.held_size += len(data)
         return True
 
+    entry: Entry = field(default_factory=Entry)
+
 
 class Sessions:
     """Signs users in and out, and moves sessions between sockets and nodes."""
@@ -93,10 +125,12 @@ class Sessions:
         router: Router,
         greeter: Greeter,
         history: ChatHistory,
+        desk: RoomDesk,
         authenticator: Authenticator | None,
     ) -> None:
         self._ctx = context
         self._router = router
+        self._desk = desk
         self._greeter = greeter
         self._history = history
         self._auth = authenticator
@@ -157,16 +191,22 @@ class Sessions:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
             raise _in_call(member.name, self._ctx.calls.state_of(member.name))
+        if member.name is not None and self._router.room_call_since(member.name):
+            raise _in_call(member.name, None)
         expires = self._authenticate(member, request)
+        entry = Entry()
+        if member.name is None and request.room and "rooms" in request.features:
+            found = self._desk.admit(member, request.room, request.room_password, "username")
+            entry = Entry(request.room, found, request.room_password)
         took_over = False
         if expires is not None:
             name, number, took_over = request.name, 0, self._take_name(member, request.name)
         else:
             name, number = self._free_name(request.name, 0, member)
         if self._ctx.node is None or took_over:  # a name taken over is this node's already
-            self._complete_sign_in(member, request, name, notice, expires)
+            self._complete_sign_in(member, request, name, notice, entry, expires)
             return
-        member.pending = Pending(request, name, number, notice, expires=expires)
+        member.pending = Pending(request, name, number, notice, expires=expires, entry=entry)
         self._claim(member, name)
 
     def _authenticate(self, member: Member, request: SignIn) -> float | None:
@@ -238,7 +278,9 @@ class Sessions:
             self._try_next_name(member, pending)
             return
         member.pending = None
-        self._complete_sign_in(member, pending.request, name, pending.notice, pending.expires)
+        self._complete_sign_in(
+            member, pending.request, name, pending.notice, pending.entry, pending.expires
+        )
         self._release_held(member, pending.held)
 
     def claim_failed(self, member: Member) -> None:
@@ -298,6 +340,7 @@ class Sessions:
         request: SignIn,
         name: str,
         notice: dict[str, Any] | None,
+        entry: Entry,
         expires: float | None = None,
     ) -> None:
         conn, old = member.conn, member.name
@@ -315,22 +358,26 @@ class Sessions:
         if old is None:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
+            self._desk.settle(member, entry.name, entry.found, entry.password, name)
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
             if "deltas" in member.features:
-                self._ctx.presence.owe_full_list(conn)
+                self._ctx.presence.room(member.room).owe_full_list(conn)
             if notice is not None:
                 self._ctx.outbox.send((conn,), notice)
             self._history.joined(member)
         else:
             self._ctx.directory.rename(member, name)
             self._ctx.calls.rename(old, name)
-            self._ctx.presence.rename(old, name)
-        self._ctx.presence.touch(name)
+            self._ctx.presence.room(member.room).rename(old, name)
+        self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             if old is None:
-                self._ctx.outbox.emit(Publish(Joined(self._router.record_of(member))))
+                record = self._router.record_of(member)
+                self._ctx.outbox.emit(Publish(Joined(record)))
+                if record.room:  # the claim stored no room
+                    self._ctx.outbox.emit(UpdateRecord(record))
             else:
                 self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
 
@@ -382,8 +429,7 @@ class Sessions:
             self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
             return
         name = session.name
-        features = tuple(sorted(session.features))
-        record = UserRecord(name, request.node, features, self._router.is_busy(name))
+        record = msgspec.structs.replace(self._router.record_of(session), node=request.node)
         missed = tuple(session.mailbox.missed(request.seq))
         half_open = self._ctx.directory.hand_away(session, record)
         if half_open is not None:
@@ -421,9 +467,11 @@ class Sessions:
         member.mailbox.dropped = grant.dropped
         member.expires = grant.expires
         was_listed = self._ctx.directory.listed(name)
+        self._desk.restore(member, grant.user)
         self._ctx.directory.adopt(member, name, self._token())
+        self._desk.restored(grant.user)
         if not was_listed:
-            self._ctx.presence.touch(name)
+            self._ctx.presence.touch(member.room, name)
         self._ctx.calls.restore(name, grant.partner, grant.in_call)
         self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
         if not member.connected:
@@ -482,7 +530,8 @@ class Sessions:
             return  # already gone (a backlog overflow while leaving)
         self._ctx.directory.remove(member)
         self._router.end_calls_of(name)
-        self._ctx.presence.touch(name)
+        self._desk.gone(name, member.room)
+        self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             self._ctx.outbox.emit(Publish(Left(name, self._ctx.node)), Release(name))
 
@@ -528,10 +577,11 @@ def _bad_resume() -> dict[str, Any]:
     )
 
 
-def _in_call(name: str, state: CallState) -> ProtocolError:
+def _in_call(name: str, state: CallState | None) -> ProtocolError:
+    call = f"a {state.value} call" if state is not None else "a seat in the room call"
     return ProtocolError(
         "in-call",
-        f"{name} has a {state.value} call; hang up before changing your name.",
+        f"{name} has {call}; hang up before changing your name.",
         "username",
         name,
     )
