@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Rate", "TokenBucket"]
+__all__ = ["FailureBackoff", "FloodPolicy", "FrameBudget", "Rate", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,10 +13,6 @@ class Rate:
 
     per_second: float
     burst: float
-
-    @property
-    def unlimited(self) -> bool:
-        return self.per_second <= 0
 
 
 class TokenBucket:
@@ -42,3 +38,86 @@ class TokenBucket:
             return False
         self._tokens = tokens - 1
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class FloodPolicy:
+    """What one connection may cost before its frames are even parsed.
+
+    ``frames``: every frame, valid or not, data or control. ``errors``: error
+    replies the connection may receive (the rest are not sent). ``violations``:
+    frames over the frame budget and frames answered with an error; when this
+    runs dry the connection is closed with POLICY_VIOLATION.
+    """
+
+    frames: Rate
+    errors: Rate = Rate(5.0, 10.0)
+    violations: Rate = Rate(1.0, 20.0)
+
+
+class FrameBudget:
+    """One connection's three buckets of :class:`FloodPolicy`."""
+
+    __slots__ = ("_errors", "_frames", "_violations", "policy")
+
+    def __init__(self, policy: FloodPolicy, now: float) -> None:
+        self.policy = policy
+        self._frames = TokenBucket(policy.frames, now)
+        self._errors = TokenBucket(policy.errors, now)
+        self._violations = TokenBucket(policy.violations, now)
+
+    def frame(self, now: float) -> bool:
+        """Spend for one frame; False: drop it unparsed and call :meth:`violation`."""
+        return self._frames.take(self.policy.frames, now)
+
+    def error_reply(self, now: float) -> bool:
+        """Spend for one error reply; False: leave it unsent."""
+        return self._errors.take(self.policy.errors, now)
+
+    def violation(self, now: float) -> bool:
+        """Count one violation; False: too many, close the connection."""
+        return self._violations.take(self.policy.violations, now)
+
+
+class FailureBackoff:
+    """Failed attempts per key (a client address), with waits that double.
+
+    ``free`` failures cost nothing; each further one makes the key wait
+    ``base`` seconds, doubling up to ``longest``. A key with no failure for
+    ``forget_after`` seconds starts afresh. At most ``max_keys`` keys are
+    remembered (the oldest failure is forgotten first), so memory is bounded
+    whatever the number of addresses.
+    """
+
+    def __init__(
+        self,
+        free: int = 5,
+        base: float = 1.0,
+        longest: float = 60.0,
+        forget_after: float = 600.0,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.free, self.base, self.longest = free, base, longest
+        self.forget_after, self.max_keys = forget_after, max_keys
+        self._failures: dict[str, tuple[int, float, float]] = {}  # key -> (count, last, until)
+
+    def __bool__(self) -> bool:
+        return bool(self._failures)
+
+    def failed(self, key: str, now: float) -> float:
+        """Record a failure; return how long ``key`` must now wait (0: not yet)."""
+        count, last, _ = self._failures.pop(key, (0, now, now))
+        if now - last > self.forget_after:
+            count = 0
+        count += 1
+        excess = count - self.free
+        wait = 0.0 if excess <= 0 else min(self.longest, self.base * 2 ** (excess - 1))
+        self._failures[key] = (count, now, now + wait)
+        if len(self._failures) > self.max_keys:
+            del self._failures[next(iter(self._failures))]
+        return wait
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds ``key`` must still wait before its next attempt is looked at."""
+        entry = self._failures.get(key)
+        return 0.0 if entry is None else max(0.0, entry[2] - now)

@@ -210,12 +210,16 @@ class FrameReader:
     def _check_header(self, first: int, second: int, length: int) -> Violation | None:
         opcode = first & 0x0F
         if first & 0x70:
-            return Violation(CloseCode.PROTOCOL_ERROR, "reserved bits set; no extension was negotiated")
+            return Violation(
+                CloseCode.PROTOCOL_ERROR, "reserved bits set; no extension was negotiated"
+            )
         if not second & 0x80:
             return Violation(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
         if opcode in _CONTROL_OPCODES:
             if length > 125 or not first & 0x80:
-                return Violation(CloseCode.PROTOCOL_ERROR, "control frames must be short and unfragmented")
+                return Violation(
+                    CloseCode.PROTOCOL_ERROR, "control frames must be short and unfragmented"
+                )
             return None
         if opcode not in _DATA_OPCODES and opcode != CONTINUATION:
             return Violation(CloseCode.PROTOCOL_ERROR, f"unknown opcode {opcode}")
@@ -228,7 +232,9 @@ class FrameReader:
             return Message(opcode, payload)
         if opcode == CONTINUATION:
             if self._fragments is None:
-                return Violation(CloseCode.PROTOCOL_ERROR, "continuation frame with nothing to continue")
+                return Violation(
+                    CloseCode.PROTOCOL_ERROR, "continuation frame with nothing to continue"
+                )
             self._fragments.append(payload)
             self._fragments_size += len(payload)
             if not fin:
@@ -237,7 +243,9 @@ class FrameReader:
             self._fragments, self._fragments_size = None, 0
             return Message(first[0], first[1:] + b"".join(rest))
         if self._fragments is not None:
-            return Violation(CloseCode.PROTOCOL_ERROR, "new message before the fragmented one ended")
+            return Violation(
+                CloseCode.PROTOCOL_ERROR, "new message before the fragmented one ended"
+            )
         if fin:
             return Message(opcode, payload)
         self._fragments = [bytes((opcode,)) + payload]
