@@ -7,7 +7,7 @@ A :class:`Connection` is the ``asyncio`` protocol of one accepted socket::
 
 It is counted from ``accept`` (``server.admit``), speaks HTTP through
 :class:`~chinwag.transport.http.HttpExchange` until an upgrade, then hands
-each WebSocket frame to ``server.on_frame``. It stops reading while it is
+each WebSocket frame to ``server.frames.on_frame``. It stops reading while it is
 *held* (:class:`Hold`): its unsent output is over the limit, its sign-in waits
 on the cluster, or its address is backing off after failed passwords; frames
 already read wait in ``deferred`` (at most one read's worth) and are handled
@@ -180,7 +180,7 @@ class Connection(asyncio.BufferedProtocol):
             self._early += data
 
     def _dispatch(self, events: list[Event]) -> None:
-        on_frame = self.server.on_frame
+        on_frame = self.server.frames.on_frame
         for index, event in enumerate(events):
             if self.holds:
                 self.deferred.extend(events[index:])

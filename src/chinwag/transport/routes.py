@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 from .. import __version__
 from ..config import Settings
 from ..core.lobby import Lobby
+from ..extras import install_hint
 
 __all__ = [
     "Response",
@@ -134,8 +135,8 @@ class ServerView(Protocol):
 
 
 METRICS_MISSING: Final = (
-    "metrics need prometheus-client, which is not installed;"
-    " from a checkout: pip install -e '.[metrics]'\n"
+    f"metrics need prometheus_client, which is not installed; from a checkout: "
+    f"{install_hint('metrics')}\n"
 )
 
 
@@ -194,7 +195,7 @@ def metrics_endpoint(server: ServerView) -> Handler:
         registry = server.metrics_registry
         if registry is None:
             return text(503, METRICS_MISSING)
-        from ..metrics import CONTENT_TYPE, exposition
+        from ..metrics_export import CONTENT_TYPE, exposition
 
         return Response(200, exposition(registry), CONTENT_TYPE)
 

@@ -2,8 +2,8 @@
 
 One :class:`~chinwag.transport.connection.Connection` per TCP connection
 speaks HTTP, then WebSocket; complete frames come to
-:meth:`ChinwagServer.on_frame`, which feeds text frames to the
-:class:`~chinwag.core.lobby.Lobby`; the effects the lobby returns are carried
+:class:`~chinwag.transport.frames.Frames`, which budgets them and feeds text
+frames to the :class:`~chinwag.core.lobby.Lobby`; the effects the lobby returns are carried
 out by :meth:`ChinwagServer.apply` (writes through the batcher, closes, and in
 a cluster the :class:`~chinwag.cluster.link.ClusterLink`).
 
@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import signal
 import ssl
-import time
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Final
 
@@ -38,20 +35,21 @@ from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
 from ..core.closecodes import CloseCode
 from ..core.effects import Close, ConnId, Effect, Send
-from ..core.errors import ProtocolError
 from ..core.limits import FailureBackoff, FloodPolicy, Rate
 from ..core.lobby import Lobby, Policy
+from ..extras import missing, require
 from ..metrics import Metrics, Snapshot
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
 from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_connections
-from .connection import CLOSE_TIMEOUT, Connection, ConnectionState, Hold
+from .connection import CLOSE_TIMEOUT, Connection, Hold
+from .frames import Frames
 from .routes import Routes, load_web_files, metrics_endpoint, server_endpoints
 from .tls import Certificate, local_addresses, server_context
-from .websocket import BINARY, CLOSE, PING, PONG, TEXT, Message, Violation, encode_frame
+from .websocket import PING, TEXT, encode_frame
 from .writer import Batcher
 
-__all__ = ["ChinwagServer", "serve_forever"]
+__all__ = ["ChinwagServer"]
 
 log = logging.getLogger("chinwag.transport.server")
 
@@ -59,8 +57,6 @@ log = logging.getLogger("chinwag.transport.server")
 PRESENCE_BYTES_PER_SECOND = 64 * 1024 * 1024
 #: Refused connections given a moment to read why, at most; beyond, they are reset.
 MAX_LINGERING_REFUSALS: Final = 256
-_ERROR_REPLY: Final = b'{"type":"error"'
-_AUTH_FAILED: Final = b'{"type":"error","code":"auth-failed"'
 
 
 class ChinwagServer:
@@ -92,6 +88,7 @@ class ChinwagServer:
         self.flood = FloodPolicy(frames=Rate(frames, 4 * frames))
         self.auth_failures = FailureBackoff()
         self.metrics_registry = _metrics_registry(self)
+        self.frames = Frames(self)
         self.routes = Routes(load_web_files(), server_endpoints(self))
         self._metrics_routes: Routes | None = None
         if settings.metrics_listen:
@@ -299,109 +296,6 @@ class ChinwagServer:
         log.debug("conn %d open from %s", connection.conn, connection.peer)
         self.apply(self.lobby.connect(connection.conn))
 
-    def on_frame(self, connection: Connection, event: Message | Violation) -> None:
-        """One frame from a WebSocket: budget first, then by opcode."""
-        if connection.state is not ConnectionState.WEBSOCKET_OPEN:
-            if isinstance(event, Message) and event.opcode == CLOSE:  # our close is answered
-                connection.close_received(event.payload)
-            return
-        now = self.batcher.frame_time or time.perf_counter()
-        budget = connection.budget
-        assert budget is not None
-        if not budget.frame(now):  # dropped unparsed
-            self.metrics.frames_over_budget += 1
-            self._violation(connection, now)
-            return
-        if not isinstance(event, Message):
-            self._protocol_violation(connection, event)
-            return
-        opcode = event.opcode
-        if opcode == TEXT:
-            self._text(connection, event, now)
-        elif opcode == BINARY:
-            error = ProtocolError("binary-frame", "Binary frames are not accepted; send JSON text.")
-            self._reject(connection, error, now)
-        elif opcode == PING:
-            connection.write(encode_frame(PONG, event.payload))
-        elif opcode == CLOSE:
-            connection.close_received(event.payload)
-
-    def _text(self, connection: Connection, event: Message, now: float) -> None:
-        if self.auth_failures:  # someone failed to sign in lately: is it this address?
-            wait = self.auth_failures.wait(connection.ip, time.monotonic())
-            if wait > 0:
-                self._back_off(connection, event, wait)
-                return
-        self.metrics.frames_received += 1
-        conn = connection.conn
-        self._answer(connection, self.lobby.receive(conn, event.payload), now)
-        cluster = self.cluster
-        if cluster is not None and conn in cluster.waiting:
-            connection.hold(Hold.CLUSTER)  # read nothing more until the cluster answers
-
-    def _answer(self, connection: Connection, effects: list[Effect], now: float) -> None:
-        """Apply the lobby's answer to a frame, budgeting the error replies in it."""
-        conn = connection.conn
-        for effect in effects:
-            if effect.__class__ is Send and _is_error_to(effect, conn):
-                break
-        else:  # the usual case: no error for the sender
-            self.apply(effects)
-            return
-        kept: list[Effect] = []
-        violated = False
-        for effect in effects:
-            if effect.__class__ is Send and _is_error_to(effect, conn):
-                if effect.payload.startswith(_AUTH_FAILED):
-                    self._auth_failed(connection)
-                violated = violated or not connection.budget.violation(now)  # type: ignore[union-attr]
-                if not connection.budget.error_reply(now):  # type: ignore[union-attr]
-                    self.metrics.error_replies_suppressed += 1
-                    continue
-            kept.append(effect)
-        self.apply(kept)
-        if violated:
-            self._policy_close(connection)
-
-    def _reject(self, connection: Connection, error: ProtocolError, now: float) -> None:
-        """A fault the transport found: an error reply (budgeted) and a violation."""
-        self.metrics.transport_errors[error.code] += 1
-        self._answer(connection, self.lobby.reject(connection.conn, error), now)
-
-    def _violation(self, connection: Connection, now: float) -> None:
-        budget = connection.budget
-        assert budget is not None
-        if not budget.violation(now):
-            self._policy_close(connection)
-
-    def _policy_close(self, connection: Connection) -> None:
-        log.info("conn %d closed: too many bad or excess frames", connection.conn)
-        self.metrics.policy_closed += 1
-        connection.fail(CloseCode.POLICY_VIOLATION, "too many bad or excess frames")
-
-    def _protocol_violation(self, connection: Connection, violation: Violation) -> None:
-        log.info("conn %d failed: %s (%d)", connection.conn, violation.reason, violation.code)
-        if violation.code is CloseCode.MESSAGE_TOO_BIG:
-            reason = violation.reason
-            error = ProtocolError("frame-too-large", reason[:1].upper() + reason[1:] + "; closing.")
-            self.metrics.transport_errors[error.code] += 1
-            self.apply(self.lobby.reject(connection.conn, error))
-        connection.fail(violation.code, violation.reason)
-
-    def _auth_failed(self, connection: Connection) -> None:
-        wait = self.auth_failures.failed(connection.ip, time.monotonic())
-        if wait > 0:
-            self.metrics.auth_backoffs += 1
-            log.info("%s: failed sign-in; its address waits %.1f s", connection.peer, wait)
-
-    def _back_off(self, connection: Connection, event: Message, wait: float) -> None:
-        """Hold ``event`` (and the connection) until the address's wait is over."""
-        connection.defer(event)
-        if not connection.holds & Hold.BACKOFF:
-            connection.hold(Hold.BACKOFF)
-            assert self._loop is not None
-            self._loop.call_later(wait, connection.release, Hold.BACKOFF)
-
     def _wait_over(self, conn: ConnId) -> None:
         connection = self.websockets.get(conn)
         if connection is not None:
@@ -496,55 +390,19 @@ class ChinwagServer:
         )
 
 
-def _is_error_to(effect: Send, conn: ConnId) -> bool:
-    conns = effect.conns
-    return len(conns) == 1 and conns[0] == conn and effect.payload.startswith(_ERROR_REPLY)
-
-
 def _metrics_registry(server: ChinwagServer) -> Any:
-    """The metrics registry, or None when prometheus_client (the metrics extra) is missing."""
-    try:
-        from ..metrics import registry_for
-    except ImportError:
+    """The metrics registry, or None when prometheus_client (the metrics extra) is missing.
+
+    Missing, /metrics says how to install it; but a server told to serve metrics
+    on their own address or behind a token does not start without it.
+    """
+    if missing("metrics"):
+        if server.settings.metrics_listen or server.settings.metrics_token:
+            require("metrics")
         return None
+    from ..metrics_export import registry_for
+
     return registry_for(server.metrics, server.snapshot)
-
-
-async def serve_forever(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM, then close every socket with 1001."""
-    server = ChinwagServer(settings)
-    await server.start()
-    # Everything allocated so far lives as long as the process: keep it out of
-    # the collector's scans, and collect the young generation less often (the
-    # relay path allocates short-lived tuples by the million).
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-    print(f"chinwag listening on {server.url}", flush=True)
-    if server.certificate is not None:
-        print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
-    network_urls = server.network_urls()
-    for url in network_urls:
-        print(f"  from other machines: {url}", flush=True)
-    if network_urls and server.certificate is None:
-        print(
-            "  (browsers allow camera and microphone only on localhost or over HTTPS:"
-            " add --self-signed for phones and laptops on your network)",
-            flush=True,
-        )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    if settings.drain > 0:
-        # Let a load balancer see /healthz/ready fail and move new users elsewhere first.
-        log.info("draining for %.1f s before shutting down", settings.drain)
-        server.draining = True
-        stop.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.drain)  # a second signal skips it
-    log.info("shutting down")
-    await server.stop()
 
 
 def _policy(settings: Settings) -> Policy:
