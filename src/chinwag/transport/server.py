@@ -348,6 +348,8 @@ class ChinwagServer:
         """Ping every WebSocket; drop those silent for ``heartbeat_misses`` rounds."""
         ping = encode_frame(PING, b"")
         for connection in list(self.websockets.values()):
+            if connection.holds & (Hold.CLUSTER | Hold.BACKOFF):
+                continue  # we are not reading it: its silence is ours
             if connection.missed_pings >= self.settings.heartbeat_misses:
                 log.info(
                     "conn %d (%s) dropped: no answer to %d pings",
