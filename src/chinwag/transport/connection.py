@@ -80,6 +80,7 @@ class Connection(asyncio.BufferedProtocol):
         "holds",
         "http",
         "ip",
+        "lingering",
         "missed_pings",
         "out",
         "peer",
@@ -99,6 +100,7 @@ class Connection(asyncio.BufferedProtocol):
         self.state = ConnectionState.HTTP
         self.holds = Hold(0)
         self.counted = False  # holds a place in server.counts
+        self.lingering = False  # refused, open a moment so the client can read why
         self.http: HttpExchange | None = None
         self.reader: FrameReader | None = None
         self.budget: FrameBudget | None = None
@@ -363,6 +365,7 @@ class Connection(asyncio.BufferedProtocol):
         if self.server.tls is not None or not self.server.may_linger():
             transport.abort()
             return
+        self.lingering = True
         body = f"{reason}\n".encode()
         transport.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"

@@ -266,8 +266,8 @@ class ChinwagServer:
         self.sockets.discard(connection)
         if connection.counted:
             self.counts.release(connection.ip)
-        else:
-            self._lingering = max(0, self._lingering - 1)
+        elif connection.lingering:
+            self._lingering -= 1
         if connection.conn and self.websockets.pop(connection.conn, None) is not None:
             log.debug("conn %d closed (%s)", connection.conn, self.lobby.name_of(connection.conn))
             # No closing handshake means the socket dropped: the lobby parks the user for resume.
