@@ -46,4 +46,4 @@ def test_backoff_memory_is_bounded_whatever_the_addresses(addresses: list[int]) 
     backoff = FailureBackoff(max_keys=50)
     for n, address in enumerate(addresses):
         backoff.failed(str(address), float(n))
-    assert len(backoff._failures) <= 50
+    assert len(backoff.failures) <= 50

@@ -58,17 +58,30 @@ class FloodPolicy:
 class FrameBudget:
     """One connection's three buckets of :class:`FloodPolicy`."""
 
-    __slots__ = ("_errors", "_frames", "_violations", "policy")
+    __slots__ = ("_errors", "_frame_tokens", "_frames_at", "_violations", "policy")
 
     def __init__(self, policy: FloodPolicy, now: float) -> None:
         self.policy = policy
-        self._frames = TokenBucket(policy.frames, now)
+        self._frame_tokens = policy.frames.burst
+        self._frames_at = now
         self._errors = TokenBucket(policy.errors, now)
         self._violations = TokenBucket(policy.violations, now)
 
     def frame(self, now: float) -> bool:
         """Spend for one frame; False: drop it unparsed and call :meth:`violation`."""
-        return self._frames.take(self.policy.frames, now)
+        # TokenBucket.take, inlined: this runs for every frame of every client.
+        rate = self.policy.frames
+        if rate.per_second <= 0:
+            return True
+        tokens = self._frame_tokens + (now - self._frames_at) * rate.per_second
+        self._frames_at = now
+        if tokens > rate.burst:
+            tokens = rate.burst
+        if tokens < 1:
+            self._frame_tokens = tokens
+            return False
+        self._frame_tokens = tokens - 1
+        return True
 
     def error_reply(self, now: float) -> bool:
         """Spend for one error reply; False: leave it unsent."""
@@ -99,25 +112,23 @@ class FailureBackoff:
     ) -> None:
         self.free, self.base, self.longest = free, base, longest
         self.forget_after, self.max_keys = forget_after, max_keys
-        self._failures: dict[str, tuple[int, float, float]] = {}  # key -> (count, last, until)
-
-    def __bool__(self) -> bool:
-        return bool(self._failures)
+        #: key -> (failures, last failure, wait until); empty while nobody failed lately
+        self.failures: dict[str, tuple[int, float, float]] = {}
 
     def failed(self, key: str, now: float) -> float:
         """Record a failure; return how long ``key`` must now wait (0: not yet)."""
-        count, last, _ = self._failures.pop(key, (0, now, now))
+        count, last, _ = self.failures.pop(key, (0, now, now))
         if now - last > self.forget_after:
             count = 0
         count += 1
         excess = count - self.free
         wait = 0.0 if excess <= 0 else min(self.longest, self.base * 2 ** (excess - 1))
-        self._failures[key] = (count, now, now + wait)
-        if len(self._failures) > self.max_keys:
-            del self._failures[next(iter(self._failures))]
+        self.failures[key] = (count, now, now + wait)
+        if len(self.failures) > self.max_keys:
+            del self.failures[next(iter(self.failures))]
         return wait
 
     def wait(self, key: str, now: float) -> float:
         """Seconds ``key`` must still wait before its next attempt is looked at."""
-        entry = self._failures.get(key)
+        entry = self.failures.get(key)
         return 0.0 if entry is None else max(0.0, entry[2] - now)

@@ -35,7 +35,7 @@ from ..core.effects import ConnId
 from ..core.limits import FrameBudget
 from .http import LIFETIME_TIMEOUTS, HttpExchange
 from .websocket import Event, FrameReader, close_frame, close_reply
-from .writer import PAUSE_READING_ABOVE, RESUME_READING_BELOW, Batcher, write_checked
+from .writer import PAUSE_READING_ABOVE, RESUME_READING_BELOW, Batcher
 
 if TYPE_CHECKING:
     from .routes import Routes
@@ -57,12 +57,16 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-class Hold(enum.IntFlag):
-    """Why a connection is not being read."""
+class Hold:
+    """Why a connection is not being read: the bits of ``Connection.holds``.
 
-    OUTPUT = 1  # unsent output over PAUSE_READING_ABOVE
-    CLUSTER = 2  # its sign-in or resume waits on another node
-    BACKOFF = 4  # its address failed to authenticate too often
+    Plain ints, not an IntFlag: ``holds`` is tested for every frame, and a
+    Flag's truth test is a Python call.
+    """
+
+    OUTPUT: Final = 1  # unsent output over PAUSE_READING_ABOVE
+    CLUSTER: Final = 2  # its sign-in or resume waits on another node
+    BACKOFF: Final = 4  # its address failed to authenticate too often
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -98,7 +102,7 @@ class Connection(asyncio.BufferedProtocol):
         self.sending = False  # True while WEBSOCKET_OPEN: the batcher may queue for it
         self.transport: asyncio.Transport | None = None
         self.state = ConnectionState.HTTP
-        self.holds = Hold(0)
+        self.holds = 0  # Hold bits
         self.counted = False  # holds a place in server.counts
         self.lingering = False  # refused, open a moment so the client can read why
         self.http: HttpExchange | None = None
@@ -183,9 +187,11 @@ class Connection(asyncio.BufferedProtocol):
 
     def _dispatch(self, events: list[Event]) -> None:
         on_frame = self.server.frames.on_frame
-        for index, event in enumerate(events):
-            if self.holds:
-                self.deferred.extend(events[index:])
+        remaining = iter(events)
+        for event in remaining:
+            if self.holds:  # keep this frame and the rest for when the holds end
+                self.deferred.append(event)
+                self.deferred.extend(remaining)
                 return
             on_frame(self, event)
 
@@ -209,7 +215,7 @@ class Connection(asyncio.BufferedProtocol):
 
     # -- holds -------------------------------------------------------------
 
-    def hold(self, reason: Hold) -> None:
+    def hold(self, reason: int) -> None:
         """Stop reading until :meth:`release` of ``reason`` (and of every other hold)."""
         self.holds |= reason
         if self.transport is not None:
@@ -219,7 +225,7 @@ class Connection(asyncio.BufferedProtocol):
         """Put back a frame the server will not handle yet (it held the connection)."""
         self.deferred.appendleft(event)
 
-    def release(self, reason: Hold) -> None:
+    def release(self, reason: int) -> None:
         """Lift one hold; when none is left, read again and handle what waited."""
         if not self.holds & reason:
             return
@@ -249,8 +255,9 @@ class Connection(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        unsent = write_checked(transport, data, self.server.settings.send_buffer)
-        if unsent:
+        transport.write(data)  # the rule of writer.py: pause reading over the high-water mark
+        unsent = transport.get_write_buffer_size()
+        if unsent > self.server.settings.send_buffer:
             self.server.slow_reader(self, unsent)
 
     def close_websocket(self, code: CloseCode, reason: str) -> None:
@@ -290,7 +297,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         with contextlib.suppress(OSError, RuntimeError):
             transport.write_eof()
-        self.holds = Hold(0)
+        self.holds = 0  # Hold bits
         transport.resume_reading()
         self._arm(CLOSE_TIMEOUT)
 

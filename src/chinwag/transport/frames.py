@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 from ..core.closecodes import CloseCode
 from ..core.effects import ConnId, Effect, Send
 from ..core.errors import ProtocolError
-from .connection import Connection, ConnectionState, Hold
+from .connection import Connection, Hold
 from .websocket import BINARY, CLOSE, PING, PONG, TEXT, Message, Violation, encode_frame
 
 if TYPE_CHECKING:
@@ -48,14 +48,21 @@ class Frames:
     def __init__(self, server: ChinwagServer) -> None:
         self.server = server
         self.metrics = server.metrics
+        # Looked up once: on_frame runs for every frame of every client.
+        self._batcher = server.batcher
+        self._receive = server.lobby.receive
+        self._apply = server.apply
+        self._cluster = server.cluster
+        self._auth_failures = server.auth_failures
+        self._failed_addresses = server.auth_failures.failures
 
     def on_frame(self, connection: Connection, event: Message | Violation) -> None:
         """One frame from a WebSocket: budget first, then by opcode."""
-        if connection.state is not ConnectionState.WEBSOCKET_OPEN:
-            if isinstance(event, Message) and event.opcode == CLOSE:  # our close is answered
+        if not connection.sending:  # CLOSING: only the client's close still matters
+            if isinstance(event, Message) and event.opcode == CLOSE:
                 connection.close_received(event.payload)
             return
-        now = self.server.batcher.frame_time or time.perf_counter()
+        now = self._batcher.frame_time or time.perf_counter()
         budget = connection.budget
         assert budget is not None
         if not budget.frame(now):  # dropped unparsed
@@ -77,27 +84,29 @@ class Frames:
             connection.close_received(event.payload)
 
     def _text(self, connection: Connection, event: Message, now: float) -> None:
-        if self.server.auth_failures:  # someone failed to sign in lately: is it this address?
-            wait = self.server.auth_failures.wait(connection.ip, time.monotonic())
+        if self._failed_addresses:  # someone failed to sign in lately: is it this address?
+            wait = self._auth_failures.wait(connection.ip, time.monotonic())
             if wait > 0:
                 self._back_off(connection, event, wait)
                 return
         self.metrics.frames_received += 1
         conn = connection.conn
-        self._answer(connection, self.server.lobby.receive(conn, event.payload), now)
-        cluster = self.server.cluster
+        effects = self._receive(conn, event.payload)
+        for effect in effects:  # an error for the sender? (rare: then the slow path)
+            if effect.__class__ is Send:
+                conns = effect.conns
+                if conns and conns[0] == conn and effect.payload.startswith(_ERROR_REPLY):
+                    self._answer(connection, effects, now)
+                    break
+        else:
+            self._apply(effects)
+        cluster = self._cluster
         if cluster is not None and conn in cluster.waiting:
             connection.hold(Hold.CLUSTER)  # read nothing more until the cluster answers
 
     def _answer(self, connection: Connection, effects: list[Effect], now: float) -> None:
         """Apply the lobby's answer to a frame, budgeting the error replies in it."""
         conn = connection.conn
-        for effect in effects:
-            if effect.__class__ is Send and _is_error_to(effect, conn):
-                break
-        else:  # the usual case: no error for the sender
-            self.server.apply(effects)
-            return
         kept: list[Effect] = []
         violated = False
         for effect in effects:
@@ -109,7 +118,7 @@ class Frames:
                     self.metrics.error_replies_suppressed += 1
                     continue
             kept.append(effect)
-        self.server.apply(kept)
+        self._apply(kept)
         if violated:
             self._policy_close(connection)
 
@@ -135,7 +144,7 @@ class Frames:
             reason = violation.reason
             error = ProtocolError("frame-too-large", reason[:1].upper() + reason[1:] + "; closing.")
             self.metrics.transport_errors[error.code] += 1
-            self.server.apply(self.server.lobby.reject(connection.conn, error))
+            self._apply(self.server.lobby.reject(connection.conn, error))
         connection.fail(violation.code, violation.reason)
 
     def _auth_failed(self, connection: Connection) -> None:

@@ -7,7 +7,7 @@ everything of one turn in one ``send`` system call.
 
 The flow-control rule holds for every byte written, HTTP or WebSocket, data or
 control (pongs and close frames included), because every write goes through
-:func:`write_checked`:
+one path, ``Connection.write`` (this batcher's flushes too), which applies it:
 
 * while a connection's unsent output is over :data:`PAUSE_READING_ABOVE`, the
   transport calls ``pause_writing`` and the connection stops reading (it
@@ -29,7 +29,6 @@ __all__ = [
     "RESUME_READING_BELOW",
     "Batcher",
     "Output",
-    "write_checked",
 ]
 
 K = TypeVar("K")
@@ -37,16 +36,6 @@ K = TypeVar("K")
 #: Unsent bytes above which a connection stops being read (the transport's high-water mark).
 PAUSE_READING_ABOVE: Final = 64 * 1024
 RESUME_READING_BELOW: Final = 16 * 1024
-
-
-def write_checked(transport: asyncio.Transport, data: bytes, limit: int) -> int:
-    """Write ``data``; return the unsent byte count if it is now over ``limit``, else 0.
-
-    A non-zero answer means the caller must drop the connection as a slow reader.
-    """
-    transport.write(data)
-    unsent = transport.get_write_buffer_size()
-    return unsent if unsent > limit else 0
 
 
 class Output(Protocol):
@@ -95,8 +84,13 @@ class Batcher:
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, []
-        for target in dirty:
-            self.flush_one(target)
+        for target in dirty:  # flush_one, inlined: once per client per loop turn
+            out = target.out
+            if not out:  # already written (before a close frame)
+                continue
+            data = out[0] if len(out) == 1 else b"".join(out)
+            out.clear()
+            target.write(data)
         if self._batch_time is not None:
             self._on_flushed(time.perf_counter() - self._batch_time)
             self._batch_time = None
