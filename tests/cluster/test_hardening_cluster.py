@@ -14,9 +14,11 @@ from pathlib import Path
 
 from tests.cluster.conftest import RedisServer
 from tests.cluster.support import ChinwagProcess
-from tests.reliability.rawws import TEXT, RawSocket, client_frame
+from tests.reliability.rawws import TEXT, RawSocket, client_frame, http_exchange
 from tests.reliability.test_hardening import MEMORY_BOUND_KIB, flood
 from tests.reliability.test_limits import chat_still_works
+
+READY = b"GET /healthz/ready HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 async def test_a_resume_naming_a_dead_node_is_answered_at_once(
@@ -75,7 +77,12 @@ async def test_frames_sent_while_a_sign_in_waits_are_not_read(
             f"frames during a cluster wait: server took {sum(taken) >> 10} KiB, grew {growth} KiB"
         )
         assert growth < MEMORY_BOUND_KIB
-        await chat_still_works(server.port)  # and once Redis answers, everyone is served
+        # Once Redis answers again (the bus may first have to rejoin), everyone is served.
+        deadline = time.monotonic() + 20
+        while (await http_exchange(server.port, READY))[0] != 200:
+            assert time.monotonic() < deadline, "not ready 20 s after Redis came back"
+            await asyncio.sleep(0.1)
+        await chat_still_works(server.port)
     finally:
         for attacker in attackers:
             attacker.abort()
