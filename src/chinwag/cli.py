@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .transport.server import serve_forever
+    from .transport.serve import serve_forever
 
     settings = load_settings(args)
     setup_logging(settings.log_level, settings.log_format)

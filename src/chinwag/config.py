@@ -167,6 +167,12 @@ class Settings:
     signal_rate: float = _opt(
         200.0, "signaling messages per second per connection, bursts of 4x (0: no limit)"
     )
+    frame_rate: float | None = _opt(
+        None,
+        "WebSocket frames per second per connection, of any kind, bursts of 4x; frames over it"
+        " are dropped unread and repeated excess closes with 1008"
+        " (default: 2 x signal_rate + chat_rate; 0: no limit)",
+    )
     password: str | None = _opt(None, "shared password needed to sign in", secret=True)
     token_secret: str | None = _opt(
         None, "HMAC secret of sign-in tokens issued by another system", secret=True
@@ -176,6 +182,12 @@ class Settings:
     )
     max_connections: int = _opt(10000, "connections accepted in total")
     max_per_ip: int = _opt(200, "connections accepted from one IP address")
+    metrics_token: str | None = _opt(
+        None, "bearer token /metrics requires (Authorization: Bearer TOKEN)", secret=True
+    )
+    metrics_listen: str | None = _opt(
+        None, "HOST:PORT serving /metrics alone; the main port then has no /metrics"
+    )
     cert: str | None = _opt(None, "TLS certificate (PEM) for HTTPS and WSS")
     key: str | None = _opt(None, "TLS private key (PEM)")
     self_signed: bool = _opt(False, "generate a self-signed certificate for this host's addresses")
@@ -205,6 +217,23 @@ class Settings:
             raise ConfigError("log_format must be text or json")
         if self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
+        if self.metrics_listen is not None:
+            self.metrics_address()
+
+    def metrics_address(self) -> tuple[str, int]:
+        """``metrics_listen`` as (host, port); ConfigError if it is not HOST:PORT."""
+        host, _, port = (self.metrics_listen or "").rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ConfigError(f"metrics_listen must be HOST:PORT, not {self.metrics_listen!r}")
+        return host.strip("[]"), int(port)
+
+    def frames_per_second(self) -> float:
+        """The frame budget's rate: ``frame_rate``, or twice the message rates (0: none)."""
+        if self.frame_rate is not None:
+            return self.frame_rate
+        if self.signal_rate <= 0 or self.chat_rate <= 0:
+            return 0.0
+        return 2 * self.signal_rate + self.chat_rate
 
     def redacted(self) -> dict[str, Any]:
         """The settings with secrets hidden, for logs."""

@@ -1,23 +1,21 @@
-"""Counters kept on the hot path as plain ints, rendered as Prometheus text on scrape.
+"""Counters kept on the hot path as plain ints, exposed through prometheus_client.
 
 The transport bumps attributes of one :class:`Metrics` object (an integer
 add, a dict lookup, or a bisect for the latency histogram); nothing is
-formatted until ``/metrics`` is requested. :func:`render` takes a
-:class:`Snapshot` of the gauges read at scrape time plus the counters and
-returns the text exposition format (version 0.0.4).
+formatted until ``/metrics`` is requested; then
+:mod:`chinwag.metrics_export` (which needs prometheus_client, the ``metrics``
+extra) turns them and a :class:`Snapshot` of the gauges into metric families.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["CONTENT_TYPE", "LATENCY_BUCKETS", "Histogram", "Metrics", "Snapshot", "render"]
-
-CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+__all__ = ["LATENCY_BUCKETS", "Histogram", "Metrics", "Snapshot"]
 
 #: Upper bounds (seconds) of the relay latency buckets: 50 us to 1 s.
 LATENCY_BUCKETS: Final = (
@@ -72,6 +70,9 @@ class Metrics:
     slow_readers_dropped: int = 0
     heartbeat_dropped: int = 0
     frames_received: int = 0
+    frames_over_budget: int = 0
+    error_replies_suppressed: int = 0
+    policy_closed: int = 0
     transport_errors: Counter[str] = field(default_factory=Counter)  # codes found by the transport
     relay_latency: Histogram = field(default_factory=Histogram)
     calls: Counter[str] = field(default_factory=Counter)  # started, connected
@@ -109,124 +110,3 @@ class Snapshot:
     history_failed: int = 0  # failed history writes and reads
     history_dropped: int = 0  # chat lines the history store discarded
     history_pending: int = 0  # chat lines queued for the history store
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _family(name: str, kind: str, help_text: str) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-
-
-def _labelled(name: str, label: str, values: Mapping[str, int]) -> Iterable[str]:
-    for key in sorted(values):
-        yield f'{name}{{{label}="{_escape(key)}"}} {values[key]}'
-
-
-def render(metrics: Metrics, now: Snapshot) -> str:
-    """The Prometheus text exposition of ``metrics`` and ``now``."""
-    lines: list[str] = []
-    gauges = (
-        ("chinwag_sockets", "open TCP connections (HTTP and WebSocket)", now.sockets),
-        ("chinwag_websockets", "open WebSocket connections", now.websockets),
-        ("chinwag_users", "signed-in users on this server", now.users),
-        ("chinwag_calls_active", "calls answered and in progress", now.calls_active),
-        ("chinwag_calls_ringing", "calls ringing, not yet answered", now.calls_ringing),
-        ("chinwag_ready", "1 while ready for traffic, 0 while stopping", int(now.ready)),
-        ("chinwag_history_pending", "chat lines queued for the history store", now.history_pending),
-    )
-    for name, help_text, value in gauges:
-        lines += [*_family(name, "gauge", help_text), f"{name} {value}"]
-    counters = (
-        (
-            "chinwag_websockets_opened_total",
-            "WebSocket upgrades accepted",
-            metrics.connections_opened,
-        ),
-        (
-            "chinwag_slow_readers_dropped_total",
-            "clients disconnected because their send queue passed send_buffer",
-            metrics.slow_readers_dropped,
-        ),
-        (
-            "chinwag_heartbeat_dropped_total",
-            "clients disconnected for not answering pings",
-            metrics.heartbeat_dropped,
-        ),
-        (
-            "chinwag_frames_received_total",
-            "WebSocket text frames received",
-            metrics.frames_received,
-        ),
-        ("chinwag_history_written_total", "chat lines stored in history", now.history_written),
-        (
-            "chinwag_history_failed_total",
-            "failed history store writes and reads (each retried or answered empty)",
-            now.history_failed,
-        ),
-        (
-            "chinwag_history_dropped_total",
-            "chat lines the history store discarded (queue full, or unwritten at shutdown)",
-            now.history_dropped,
-        ),
-    )
-    for name, help_text, value in counters:
-        lines += [*_family(name, "counter", help_text), f"{name} {value}"]
-    lines += _call_lines(metrics)
-    errors = Counter(now.errors)
-    errors.update(metrics.transport_errors)
-    labelled = (
-        ("chinwag_messages_total", "messages received, by type", "type", now.messages),
-        ("chinwag_errors_total", "error messages sent to clients, by code", "code", errors),
-        (
-            "chinwag_refused_total",
-            "WebSocket upgrades refused, by reason",
-            "reason",
-            metrics.refused,
-        ),
-        (
-            "chinwag_calls_failed_total",
-            "calls reported failed, by reason",
-            "reason",
-            metrics.calls_failed,
-        ),
-        (
-            "chinwag_call_routes_total",
-            "selected candidate pairs reported, local/remote",
-            "pair",
-            metrics.call_routes,
-        ),
-    )
-    for name, help_text, label, values in labelled:
-        lines += [*_family(name, "counter", help_text), *_labelled(name, label, values)]
-    lines += _histogram(
-        "chinwag_relay_latency_seconds",
-        "time from a frame read to the writes it caused",
-        metrics.relay_latency,
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _histogram(name: str, help_text: str, histogram: Histogram) -> list[str]:
-    lines = _family(name, "histogram", help_text)
-    lines += [f'{name}_bucket{{le="{le}"}} {count}' for le, count in histogram.cumulative()]
-    lines += [f"{name}_sum {histogram.total!r}", f"{name}_count {sum(histogram.counts)}"]
-    return lines
-
-
-def _call_lines(metrics: Metrics) -> list[str]:
-    """The per-call families without labels: started, connected, first frame."""
-    lines: list[str] = []
-    for event, help_text in (
-        ("started", "calls answered (one per call, counted when it is answered)"),
-        ("connected", "calls whose clients reported media and no failure (counted at the end)"),
-    ):
-        name = f"chinwag_calls_{event}_total"
-        lines += [*_family(name, "counter", help_text), f"{name} {metrics.calls[event]}"]
-    lines += _histogram(
-        "chinwag_call_first_frame_seconds",
-        "time from answering to the first decoded frame, as clients report it",
-        metrics.first_frame,
-    )
-    return lines

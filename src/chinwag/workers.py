@@ -145,7 +145,7 @@ def _stop_all(slots: list[_Slot]) -> None:
 def _child_main(settings: Settings, index: int) -> None:
     """A worker: the ordinary server (with reuse_port, as ``workers > 1``)."""
     from .logs import setup_logging
-    from .transport.server import serve_forever
+    from .transport.serve import serve_forever
 
     setup_logging(settings.log_level, settings.log_format)
     with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the server's handler

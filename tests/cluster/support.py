@@ -76,13 +76,17 @@ async def until_list(client: Client, names: set[str], timeout: float = 5.0) -> f
 
 
 class ChinwagProcess:
-    """``chinwag serve --redis URL`` on an ephemeral loopback port."""
+    """``chinwag serve [--redis URL]`` on an ephemeral loopback port, in its own process.
 
-    def __init__(self, redis_url: str, log: Path, *extra: str) -> None:
+    Its memory and descriptors are read from /proc, as an operator would.
+    """
+
+    def __init__(self, redis_url: str | None, log: Path, *extra: str) -> None:
         self.log = log.open("w")
+        redis = ["--redis", redis_url] if redis_url else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chinwag", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--redis", redis_url, "--presence-interval", "0.02", *extra],
+             *redis, "--presence-interval", "0.02", *extra],
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
@@ -95,9 +99,20 @@ class ChinwagProcess:
         ready, _, _ = select.select([self.process.stdout], [], [], 15)
         assert ready, "chinwag printed nothing within 15 s"
         line = self.process.stdout.readline()
-        match = re.search(r"chinwag listening on http://127\.0\.0\.1:(\d+)/", line)
+        match = re.search(r"chinwag listening on https?://127\.0\.0\.1:(\d+)/", line)
         assert match, f"unexpected first line {line!r}"
         return int(match.group(1))
+
+    def rss_kib(self) -> int:
+        """The server's resident memory (VmRSS of /proc/PID/status), in KiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS line")
+
+    def open_files(self) -> int:
+        """How many descriptors the server holds open now."""
+        return len(list(Path(f"/proc/{self.process.pid}/fd").iterdir()))
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -15,6 +15,8 @@ import struct
 from typing import Any
 
 TEXT, CLOSE, PING = 0x1, 0x8, 0x9
+#: A second loopback address: a client "elsewhere" when 127.0.0.1 is the attacker.
+ELSEWHERE = "127.0.0.2"
 
 
 def client_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
@@ -46,9 +48,15 @@ def upgrade_request(port: int, headers: dict[str, str] | None = None, path: str 
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def http_exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Send one raw HTTP request; return (status, body) of the reply (read until close)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def http_exchange(
+    port: int, request: bytes, timeout: float = 5.0, source: str | None = None
+) -> tuple[int, bytes]:
+    """Send one raw HTTP request; return (status, body) of the reply.
+
+    ``source`` picks another loopback address (127.0.0.2) to come from.
+    """
+    local = (source, 0) if source is not None else None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
     try:
         writer.write(request)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -72,15 +80,15 @@ class RawSocket:
 
     @classmethod
     async def open(
-        cls, port: int, receive_buffer: int | None = None, local_host: str | None = None
+        cls, port: int, receive_buffer: int | None = None, source: str | None = None
     ) -> RawSocket:
         """Connect and finish the handshake; ``receive_buffer`` shrinks SO_RCVBUF first,
-        ``local_host`` (another loopback address, say 127.0.0.2) is the client's address."""
+        ``source`` picks another loopback address (127.0.0.2) to come from."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if local_host is not None:
-            sock.bind((local_host, 0))
         if receive_buffer is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if source is not None:
+            sock.bind((source, 0))
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
         reader, writer = await asyncio.open_connection(sock=sock)

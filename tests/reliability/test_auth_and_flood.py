@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
+import aiohttp
 import pytest
 
 from chinwag.core.auth import issue_token
@@ -54,7 +56,9 @@ async def test_right_password_or_token_signs_in(start_server: StartServer, crede
     assert reply["type"] == "signed-in" and reply["name"] == "alice"
 
 
-async def test_a_flood_is_limited_and_others_lose_nothing(start_server: StartServer) -> None:
+async def test_a_flood_is_limited_then_closed_and_others_lose_nothing(
+    start_server: StartServer,
+) -> None:
     server = await start_server(presence_interval=0.02, chat_rate=5.0, signal_rate=50.0)
     flood = await Client.open(server.port)
     alice = await Client.open(server.port)
@@ -66,6 +70,8 @@ async def test_a_flood_is_limited_and_others_lose_nothing(start_server: StartSer
 
         async def blast() -> None:
             for n in range(2000):  # bounded: 2,000 frames, as fast as the socket takes them
+                if flood.ws.closed:  # the server closed it (1008), as it should
+                    return
                 await flood.send({"type": "new-ice-candidate", "target": "bob", "n": n})
                 await flood.send({"type": "message", "text": f"spam {n}"})
 
@@ -84,14 +90,17 @@ async def test_a_flood_is_limited_and_others_lose_nothing(start_server: StartSer
 
         _, delays = await asyncio.gather(blast(), converse())
         errors = []
-        while True:
-            try:
-                message = await flood.next(timeout=0.5)
-            except TimeoutError:
+        while True:  # what the flooder saw: errors, then the close
+            msg = await flood.ws.receive(timeout=5)
+            if msg.type != aiohttp.WSMsgType.TEXT:
                 break
+            message = json.loads(msg.data)
             if message["type"] == "error":
                 errors.append(message["code"])
         assert "rate-limited" in errors
+        # Frames over its budget, again and again: closed with 1008 and the reason.
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1008), msg
+        assert server.metrics.policy_closed == 1 and server.metrics.frames_over_budget > 0
         assert sorted(delays)[len(delays) // 2] < 0.05  # the median stays interactive
         limited = server.lobby.error_codes["rate-limited"]
         assert 0 < limited <= 40  # one warning a second per bucket, not one per frame

@@ -189,10 +189,12 @@ async def test_a_large_broadcast_is_refused_and_bystanders_keep_up(
         await sender.sign_in("loud", FEATURES)
         await reader.sign_in("reader", FEATURES)
         before = rss_bytes()
-        for _ in range(50):  # bounded: 50 x 64 KiB, inside the message rate
+        # Bounded: 8 x 60 KB, inside the message rate and the error-reply budget (a
+        # longer run is closed with 1008: tests/reliability/test_transport_attacks.py).
+        for _ in range(8):
             await sender.send({"type": "shout", "pad": "x" * 60000})  # under max_frame
         codes = set()
-        for _ in range(50):
+        for _ in range(8):
             codes.add((await sender.wait_for("error", timeout=10))["code"])
         assert codes == {"broadcast-too-large"}
         await sender.send({"type": "shout", "small": True})
@@ -201,28 +203,3 @@ async def test_a_large_broadcast_is_refused_and_bystanders_keep_up(
     finally:
         await sender.close()
         await reader.close()
-
-
-async def test_password_guessing_from_one_address_backs_off(start_server: StartServer) -> None:
-    server = await start_server(password="correct horse", chat_rate=1000.0)
-    guesser = await Client.open(server.port)
-    try:
-        began = time.monotonic()
-        codes: list[str] = []
-        for n in range(200):  # bounded: 200 guesses on one socket, as fast as answered
-            await guesser.send({"type": "username", "name": "eve", "credential": f"guess{n}"})
-            codes.append((await guesser.wait_for("error"))["code"])
-        elapsed = time.monotonic() - began
-        checked = codes.count("auth-failed")
-        assert checked <= 6 and codes.count("rate-limited") == 200 - checked
-        # The right password waits too; another address (127.0.0.2) is served at once.
-        await guesser.send({"type": "username", "name": "eve", "credential": "correct horse"})
-        assert (await guesser.wait_for("error"))["code"] == "rate-limited"
-        probe = await RawSocket.open(server.port, local_host="127.0.0.2")
-        await probe.next_json()
-        probe.send_json({"type": "username", "name": "probe", "credential": "correct horse"})
-        assert (await probe.next_json())["type"] == "userlist"
-        probe.abort()
-        assert elapsed < 60
-    finally:
-        await guesser.close()

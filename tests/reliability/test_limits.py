@@ -44,6 +44,8 @@ async def test_fragmented_message_over_the_limit_is_refused(start_server: StartS
         error = await raw.next_json()
         assert error["type"] == "error" and error["code"] == "frame-too-large"
         assert await raw.close_code() == 1009
+        # Failed at once (RFC 6455 7.1.7): TCP closes without waiting for our reply.
+        assert await raw.closed_by_server(timeout=1.0)
         await bystander.send({"type": "message", "text": "unbothered"})
         await bystander.wait_for("message", text="unbothered")
     finally:

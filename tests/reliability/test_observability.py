@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -10,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chinwag.logs import setup_logging
+from tests.cluster.support import eventually
 from tests.reliability.rawws import http_exchange
 from tests.support import Client, StartServer
 
@@ -45,19 +47,24 @@ async def test_health_endpoints(start_server: StartServer) -> None:
 
 
 async def test_metrics_count_what_happened(start_server: StartServer) -> None:
-    server = await start_server(max_per_ip=2, presence_interval=0.01)
+    server = await start_server(max_per_ip=3, presence_interval=0.01)
     alice, bob = await Client.open(server.port), await Client.open(server.port)
     try:
         await alice.sign_in("alice", ["ringing", "deltas", "plain-text"])
         await bob.sign_in("bob", ["ringing", "deltas", "plain-text"])
         bad = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
         assert (await http_exchange(server.port, bad))[0] == 400  # not counted as a refusal
+        await eventually(lambda: server.counts.total == 2, 5, "the bad request's socket closed")
+        _, idle = await asyncio.open_connection("127.0.0.1", server.port)  # counts, idle or not
+        await eventually(lambda: server.counts.total == 3, 5, "the idle socket counted")
         status, _ = await http_exchange(
             server.port,
             b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         )
         assert status == 429
+        idle.close()
+        await eventually(lambda: server.counts.total == 2, 5, "the idle socket closed")
         await alice.send({"type": "call-invite", "target": "bob"})
         await bob.wait_for("call-invite")
         await bob.send({"type": "call-accept", "target": "alice"})
@@ -68,8 +75,11 @@ async def test_metrics_count_what_happened(start_server: StartServer) -> None:
         await bob.wait_for("message", text="hi")
 
         status, kind, body = await get(server.port, "/metrics")
-        assert status == 200 and kind.startswith("text/plain; version=0.0.4")
+        assert status == 200 and kind.startswith("text/plain; version=")
         found = samples(body)
+        # The standard process metrics come with prometheus_client's collectors.
+        assert found[("process_open_fds", ())] > 0
+        assert found[("process_resident_memory_bytes", ())] > 1_000_000
         assert found[("chinwag_websockets", ())] == 2
         assert found[("chinwag_users", ())] == 2
         assert found[("chinwag_calls_active", ())] == 1
@@ -109,7 +119,7 @@ async def test_logs_at_info_never_hold_content_or_credentials(
     everything = printed + "\n".join(
         f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
     )
-    assert "upgrade from" in everything  # the refused upgrade was logged...
+    assert "refused: server full" in everything  # the refused upgrade was logged...
     for secret in (PASSWORD, CHAT, SDP, "203.0.113.7", "wrong-" + PASSWORD):
         assert secret not in everything  # ...but nothing anyone said or typed
 

@@ -33,6 +33,9 @@ async def still_works(alice: Client, bob: Client) -> None:
         ('{"type": "username", "name": ""}', "bad-name"),
         ('{"type": "message", "text": "' + "x" * 2001 + '"}', "text-too-long"),
         ('{"type": "userlist", "users": ["<img src=x>"]}', "bad-type"),
+        # A number beyond the float range, relayed with or without a wrong name (14.8).
+        ('{"type": "video-offer", "target": "bob", "name": "eve", "sdp": 1e400}', "bad-json"),
+        ('{"type": "video-offer", "target": "bob", "sdp": -1e400}', "bad-json"),
     ],
 )
 async def test_bad_frame_gets_error_and_changes_nothing(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from chinwag.config import Settings
 
@@ -137,3 +138,37 @@ def test_drain_fails_readiness_before_shutting_down() -> None:
     asyncio.run(scenario())
     assert process.wait(timeout=5) == 0
     assert 0.9 <= time.monotonic() - began < 4.5
+
+
+_WITHOUT = """
+import sys
+sys.modules[sys.argv[1]] = None  # `import` of it fails, as when it is not installed
+from chinwag.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "options", "extra"),
+    [
+        ("redis", ["--redis", "redis://127.0.0.1:9/0"], "redis"),
+        ("cryptography", ["--self-signed"], "tls"),
+        ("prometheus_client", ["--metrics-listen", "127.0.0.1:0"], "metrics"),
+    ],
+)
+def test_a_missing_optional_part_is_one_line_saying_how_to_install_it(
+    module: str, options: list[str], extra: str, tmp_path: Path
+) -> None:
+    serve = ["serve", "--host", "127.0.0.1", "--port", "0", *options]
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT, module, *serve],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "CHINWAG_STATE_DIR": str(tmp_path)},
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr  # one line, no traceback
+    assert f"pip install -e '.[{extra}]'" in lines[0] and module in lines[0]
+    assert "chinwag[" not in lines[0]  # no hint at a package index chinwag is not on

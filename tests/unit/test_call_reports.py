@@ -12,7 +12,8 @@ from chinwag.core.callreports import MAX_FIRST_FRAME_MS, parse_report
 from chinwag.core.effects import CountCall
 from chinwag.core.errors import ProtocolError
 from chinwag.core.lobby import Lobby
-from chinwag.metrics import Metrics, Snapshot, render
+from chinwag.metrics import Metrics, Snapshot
+from chinwag.metrics_export import render
 from tests.unit.test_lobby import FEATURES, World, sent
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from chinwag.metrics import LATENCY_BUCKETS, Histogram, Metrics, Snapshot, render
+from chinwag.metrics import LATENCY_BUCKETS, Histogram, Metrics, Snapshot
+from chinwag.metrics_export import render
 
 
 def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

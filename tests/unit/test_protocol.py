@@ -31,6 +31,10 @@ from chinwag.core.protocol import Chat, Relay, SignIn, escape_html, parse_frame,
         ('{"type": "username"}', "bad-name"),
         ('{"a": ' + "[" * 10000 + "]" * 10000 + "}", "bad-json"),
         ("[" * 10000 + "]" * 10000, "bad-message"),
+        # Numbers beyond the float range: no receiver could decode them (issue 14.8).
+        ('{"type": "video-offer", "sdp": 1e400}', "bad-json"),
+        ('{"type": "video-offer", "name": "mallory", "x": [-1e400]}', "bad-json"),
+        ('{"type": "username", "name": "a", "seq": 1e400}', "bad-json"),
     ],
 )
 def test_bad_frames(frame: str | bytes, code: str) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import struct
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chinwag.core.closecodes import CloseCode
 from chinwag.transport.websocket import (
     BINARY,
     CLOSE,
@@ -20,6 +22,7 @@ from chinwag.transport.websocket import (
     _unmask_python,
     accept_key,
     close_frame,
+    close_reply,
     encode_frame,
     handshake_problem,
 )
@@ -131,3 +134,23 @@ def test_compiled_and_pure_unmask_agree(mask: bytes, data: bytes) -> None:
     expected = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
     assert _unmask_python(mask, data) == expected
     assert _unmask(mask, memoryview(data)) == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "answer"),
+    [
+        (b"", CloseCode.NORMAL),
+        (b"\x03", CloseCode.PROTOCOL_ERROR),  # a one-byte body
+        ((1000).to_bytes(2, "big") + b"bye", CloseCode.NORMAL),
+        ((1001).to_bytes(2, "big"), CloseCode.GOING_AWAY),
+        ((4999).to_bytes(2, "big"), CloseCode.NORMAL),
+        ((1005).to_bytes(2, "big"), CloseCode.PROTOCOL_ERROR),  # never on the wire
+        ((1006).to_bytes(2, "big"), CloseCode.PROTOCOL_ERROR),
+        ((999).to_bytes(2, "big"), CloseCode.PROTOCOL_ERROR),
+        ((2000).to_bytes(2, "big"), CloseCode.PROTOCOL_ERROR),
+        ((5000).to_bytes(2, "big"), CloseCode.PROTOCOL_ERROR),
+        ((1000).to_bytes(2, "big") + b"\xff", CloseCode.INVALID_PAYLOAD),
+    ],
+)
+def test_close_reply_checks_the_clients_close(payload: bytes, answer: CloseCode) -> None:
+    assert close_reply(payload) is answer

@@ -16,6 +16,7 @@ Both pass the same contract tests (``tests/cluster/test_bus_contract.py``).
 
 from __future__ import annotations
 
+from ..extras import require
 from .bus import Bus, BusUnavailable, EventHandler
 
 __all__ = ["Bus", "BusUnavailable", "EventHandler", "create_bus"]
@@ -24,6 +25,7 @@ __all__ = ["Bus", "BusUnavailable", "EventHandler", "create_bus"]
 def create_bus(redis_url: str | None, node: str | None = None) -> Bus:
     """The bus for a server's settings: Redis when a URL is given, else in-memory."""
     if redis_url:
+        require("redis")
         from .redis import RedisBus
 
         return RedisBus(redis_url, node=node)

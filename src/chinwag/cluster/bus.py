@@ -37,6 +37,8 @@ class Bus(abc.ABC):
     * ``directory()`` lists every claimed user of every live node.
     * When a node dies, every other node's handler gets ``NodeGone(node)``
       within the lease time, and its names become free.
+    * ``is_alive(node)`` is False for a node that has left or whose lease
+      lapsed, and for a node name that never joined.
     * ``update(record)`` changes the stored record of a claimed name (busy).
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
@@ -51,6 +53,10 @@ class Bus(abc.ABC):
     @property
     def available(self) -> bool:
         """False while the shared store is unreachable."""
+        return True
+
+    def is_alive(self, node: str) -> bool:
+        """False when ``node`` is known not to be running (so nobody should wait for it)."""
         return True
 
     async def start(self, handler: EventHandler) -> None:

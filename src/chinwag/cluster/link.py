@@ -5,18 +5,36 @@ to that node); :class:`ClusterLink` carries those effects to the
 :class:`~chinwag.cluster.Bus` and feeds the bus's events and claim results back
 into the lobby. Awaiting the bus happens here, in tasks the link owns, never
 in the lobby.
+
+The link also knows which connections wait on the cluster (a name claim in
+flight, a resume asked of another node): ``waiting`` maps them to a deadline,
+and ``on_wait_over`` is told when a wait ends, so the transport reads nothing
+more from a connection while it waits. A resume naming a node that the bus
+does not know to be alive is refused at once instead of waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, Final
 
-from ..core.effects import Adopt, Claim, Effect, Forward, HandOver, Publish, Release, UpdateRecord
-from ..core.events import BusEvent, NodeUsers, UserRecord
+from ..core.effects import (
+    Adopt,
+    Claim,
+    ConnId,
+    Effect,
+    Forward,
+    HandOver,
+    Publish,
+    Release,
+    UpdateRecord,
+)
+from ..core.events import BusEvent, NodeUsers, ResumeGrant, ResumeRefused, ResumeRequest, UserRecord
 from ..core.lobby import Lobby
+from ..core.sessions import RESUME_WAIT
 from . import Bus, BusUnavailable
 
 __all__ = ["ClusterLink"]
@@ -24,17 +42,25 @@ __all__ = ["ClusterLink"]
 log = logging.getLogger("chinwag.cluster.link")
 
 Apply = Callable[[Iterable[Effect]], None]
+WaitOver = Callable[[ConnId], None]
+
+#: Longest a connection waits for a claim (the bus bounds each command too).
+CLAIM_WAIT: Final = 10.0
 
 
 class ClusterLink:
     """Carries one lobby's cluster effects; see the module docstring."""
 
-    def __init__(self, bus: Bus, lobby: Lobby, apply: Apply) -> None:
+    def __init__(
+        self, bus: Bus, lobby: Lobby, apply: Apply, on_wait_over: WaitOver | None = None
+    ) -> None:
         self.bus = bus
         self.lobby = lobby
         self._apply = apply
+        self._on_wait_over = on_wait_over
         self._tasks: set[asyncio.Task[None]] = set()
         bus.undelivered = self._undelivered
+        self.waiting: dict[ConnId, float] = {}  # conn -> monotonic deadline of its wait
 
     async def start(self) -> None:
         """Join, and learn who is on the other nodes (a bus that rejoins after an
@@ -58,9 +84,10 @@ class ClusterLink:
         match effect:
             case Publish(event=event):
                 self.bus.publish(event)
-            case Forward(node=node, event=event):
-                self.bus.send(node, event)
-            case Claim():
+            case Forward():
+                self._forward(effect)
+            case Claim(conn=conn):
+                self.waiting[conn] = time.monotonic() + CLAIM_WAIT
                 self._spawn(self._claim(effect))
             case Release(name=name):
                 self._spawn(self._quietly(self.bus.release(name), f"release {name}"))
@@ -71,20 +98,55 @@ class ClusterLink:
             case Adopt(record=record):
                 self._spawn(self._quietly(self.bus.adopt(record), "adopt"))
 
-    def _on_event(self, event: BusEvent) -> None:
-        self._apply(self.lobby.bus_event(event))
+    def _forward(self, effect: Forward) -> None:
+        event = effect.event
+        if isinstance(event, ResumeRequest):
+            if not self.bus.is_alive(effect.node):  # nobody could answer: refuse now
+                log.info(
+                    "resume for conn %d names node %s, which is not alive", event.conn, effect.node
+                )
+                asyncio.get_running_loop().call_soon(self._on_event, ResumeRefused(event.conn))
+                return
+            self.waiting[event.conn] = time.monotonic() + RESUME_WAIT
+        self.bus.send(effect.node, event)
 
     def _undelivered(self, node: str, event: BusEvent) -> None:
-        self._apply(self.lobby.undelivered(node, event))
+        """The bus could not carry ``event`` to ``node``: the lobby tells its sender."""
+        if isinstance(event, ResumeRequest):
+            self._settle(event.conn, lambda: self.lobby.undelivered(node, event))
+        else:
+            self._apply(self.lobby.undelivered(node, event))
+
+    def _on_event(self, event: BusEvent) -> None:
+        if isinstance(event, ResumeGrant | ResumeRefused):
+            self._settle(event.conn, lambda: self.lobby.bus_event(event))
+        else:
+            self._apply(self.lobby.bus_event(event))
+
+    def _settle(self, conn: ConnId, answer: Callable[[], list[Effect]]) -> None:
+        """Feed the cluster's answer for ``conn``; tell the transport if it waits no more."""
+        self.waiting.pop(conn, None)
+        self._apply(answer())
+        if conn not in self.waiting and self._on_wait_over is not None:
+            self._on_wait_over(conn)
+
+    def expire_waits(self) -> None:
+        """End waits past their deadline (the lobby gives up on them in ``expire``)."""
+        now = time.monotonic()
+        for conn in [c for c, deadline in self.waiting.items() if deadline <= now]:
+            del self.waiting[conn]
+            if self._on_wait_over is not None:
+                self._on_wait_over(conn)
 
     async def _claim(self, claim: Claim) -> None:
+        conn = claim.conn
         try:
             ok = await self.bus.claim(claim.record)
         except BusUnavailable as error:
-            log.warning("sign-in of conn %d refused: %s", claim.conn, error)
-            self._apply(self.lobby.claim_failed(claim.conn))
+            log.warning("sign-in of conn %d refused: %s", conn, error)
+            self._settle(conn, lambda: self.lobby.claim_failed(conn))
             return
-        self._apply(self.lobby.claimed(claim.conn, claim.record.name, ok))
+        self._settle(conn, lambda: self.lobby.claimed(conn, claim.record.name, ok))
 
     async def _quietly(self, work: Awaitable[None], what: str) -> None:
         try:

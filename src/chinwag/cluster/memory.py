@@ -25,6 +25,9 @@ class MemoryBus(Bus):
         super().__init__(node)
         self.hub = hub
 
+    def is_alive(self, node: str) -> bool:
+        return node in self.hub.nodes
+
     async def start(self, handler: EventHandler) -> None:
         await super().start(handler)
         self.hub.nodes[self.node] = self

@@ -152,6 +152,13 @@ class RedisBus(Bus):
     def available(self) -> bool:
         return self._available
 
+    def is_alive(self, node: str) -> bool:
+        # Not knowing is not knowing dead: while Redis is down, or while nodes
+        # missing after a rejoin may come back, the lobby's own wait decides.
+        if node == self.node or node in self._known or not self._available:
+            return True
+        return time.monotonic() < self._grace_until
+
     async def start(self, handler: EventHandler) -> None:
         """Connect and join; if Redis is down, keep trying in the background."""
         await super().start(handler)

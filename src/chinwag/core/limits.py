@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FailureBackoff", "Rate", "TokenBucket"]
+__all__ = ["FailureBackoff", "FloodPolicy", "FrameBudget", "Rate", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,58 @@ class TokenBucket:
             return False
         self._tokens = tokens - cost
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class FloodPolicy:
+    """What one connection may cost before its frames are even parsed.
+
+    ``frames``: every frame, valid or not, data or control. ``errors``: error
+    replies the connection may receive (the rest are not sent). ``violations``:
+    frames over the frame budget and frames answered with an error; when this
+    runs dry the connection is closed with POLICY_VIOLATION.
+    """
+
+    frames: Rate
+    errors: Rate = Rate(5.0, 10.0)
+    violations: Rate = Rate(1.0, 20.0)
+
+
+class FrameBudget:
+    """One connection's three buckets of :class:`FloodPolicy`."""
+
+    __slots__ = ("_errors", "_frame_tokens", "_frames_at", "_violations", "policy")
+
+    def __init__(self, policy: FloodPolicy, now: float) -> None:
+        self.policy = policy
+        self._frame_tokens = policy.frames.burst
+        self._frames_at = now
+        self._errors = TokenBucket(policy.errors, now)
+        self._violations = TokenBucket(policy.violations, now)
+
+    def frame(self, now: float) -> bool:
+        """Spend for one frame; False: drop it unparsed and call :meth:`violation`."""
+        # TokenBucket.take, inlined: this runs for every frame of every client.
+        rate = self.policy.frames
+        if rate.per_second <= 0:
+            return True
+        tokens = self._frame_tokens + (now - self._frames_at) * rate.per_second
+        self._frames_at = now
+        if tokens > rate.burst:
+            tokens = rate.burst
+        if tokens < 1:
+            self._frame_tokens = tokens
+            return False
+        self._frame_tokens = tokens - 1
+        return True
+
+    def error_reply(self, now: float) -> bool:
+        """Spend for one error reply; False: leave it unsent."""
+        return self._errors.take(self.policy.errors, now)
+
+    def violation(self, now: float) -> bool:
+        """Count one violation; False: too many, close the connection."""
+        return self._violations.take(self.policy.violations, now)
 
 
 class FailureBackoff:

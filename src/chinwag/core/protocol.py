@@ -202,10 +202,8 @@ def parse_frame(data: str | bytes) -> Inbound:
     raw = data.encode() if isinstance(data, str) else _valid_utf8(data)
     try:
         envelope = _envelope.decode(raw)
-    except msgspec.ValidationError:
-        raise ProtocolError("bad-message", "A message must be a JSON object.") from None
-    except (msgspec.DecodeError, RecursionError):
-        raise ProtocolError("bad-json", "The frame is not valid JSON.") from None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        raise _undecodable(raw) from None
     kind = envelope.type
     if not isinstance(kind, str) or not kind:
         raise ProtocolError("bad-type", "A message needs a non-empty string `type`.")
@@ -226,7 +224,44 @@ def parse_frame(data: str | bytes) -> Inbound:
     target = envelope.target
     if target is not None and not isinstance(target, str):
         raise ProtocolError("bad-field", "`target` must be a username string.", kind)
+    _check_relayable(raw, kind)
     return Relay(kind, target or None, raw, envelope.name, envelope.seq is not msgspec.UNSET)
+
+
+class _AnyObject(msgspec.Struct):
+    """Reads no field: decoding into it only tells an object from another JSON value."""
+
+
+_object_only = msgspec.json.Decoder(_AnyObject)
+
+
+def _undecodable(raw: bytes) -> ProtocolError:
+    """The error for a frame the decode refused: not an object, or not JSON."""
+    try:
+        _object_only.decode(raw)
+    except msgspec.ValidationError:  # valid JSON, but not an object
+        return ProtocolError("bad-message", "A message must be a JSON object.")
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    # Not JSON, or an object holding a value no receiver can decode (1e400).
+    return ProtocolError("bad-json", "The frame is not valid JSON.")
+
+
+def _check_relayable(raw: bytes, kind: str) -> None:
+    """Refuse a frame that is passed on as sent unless every receiver can decode it.
+
+    The envelope skips the fields chinwag does not read, so a value such as a
+    number beyond the float range (1e400) would pass it and break receivers
+    (and any re-encoding here). Only relayed frames pay for this full decode.
+    """
+    try:
+        _decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        raise ProtocolError(
+            "bad-json",
+            "The frame holds a value no receiver can decode (a number out of range).",
+            kind,
+        ) from None
 
 
 def _valid_utf8(data: bytes) -> bytes:

@@ -39,6 +39,7 @@ import msgspec
 
 from .calls import CallState
 from .chat_history import ChatHistory
+from .closecodes import CloseCode
 from .directory import NO_CONN, Member, MemberState
 from .effects import (
     Adopt,
@@ -76,8 +77,8 @@ __all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Pending", "Sessions"]
 
 MAX_CLAIM_TRIES: Final = 50
 RESUME_WAIT: Final = 3.0  # seconds to wait for another node's session before signing in afresh
-TAKEN_OVER: Final = 4001  # close code: the session was resumed on another connection
-NAME_LOST: Final = 4002  # close code: the name went to another node during a cluster split
+TAKEN_OVER: Final = CloseCode.TAKEN_OVER  # the session was resumed on another connection
+NAME_LOST: Final = CloseCode.NAME_LOST  # the name went to another node during a cluster split
 
 Frame = str | bytes
 

@@ -1,7 +1,7 @@
 """``chinwag peer`` and ``chinwag call``: a WebRTC peer on the command line.
 
 Only argparse is imported here at import time, so ``chinwag --help`` works
-without aiortc; the handlers import it and say ``install chinwag[peer]``
+without aiortc; the handlers check for it and say how to install the ``peer`` extra
 when it is missing. ``add_peer_commands(subparsers)`` adds both commands to
 the ``chinwag`` parser. The asyncio bodies live in :mod:`chinwag.peer.run`.
 
@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Final
 
+from ..extras import MissingExtra, require
+
 __all__ = ["EXIT_CODES", "add_peer_commands", "main"]
 
 #: Exit status per outcome; every failure has its own code.
@@ -31,10 +33,6 @@ EXIT_CODES: Final = {
     "no such user": 7,
     "failed": 8,  # accepted, but the media connection failed or the other side vanished
 }
-
-_MISSING_AIORTC = (
-    "chinwag: the peer needs aiortc and PyAV; install chinwag[peer] (pip install 'chinwag[peer]')"
-)
 
 
 def add_peer_commands(subparsers: Any) -> None:
@@ -115,10 +113,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _peer_modules_missing() -> bool:
     try:
-        import aiortc  # noqa: F401
-        import av  # noqa: F401
-    except ImportError:
-        print(_MISSING_AIORTC, file=sys.stderr)
+        require("peer")
+    except MissingExtra as error:
+        print(f"chinwag: {error}", file=sys.stderr)
         return True
     return False
 

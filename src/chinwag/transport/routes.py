@@ -2,20 +2,39 @@
 
 No I/O here beyond reading the packaged web files once at start-up: a request
 (method, path, headers) goes in, a :class:`Response` comes out. The transport
-in ``server.py`` speaks HTTP/1.1 with h11 and calls :meth:`Routes.respond`.
+speaks HTTP/1.1 with h11 (``http.py``) and calls :meth:`Routes.respond`.
+Every endpoint is here: the web files, ``/healthz`` (``/live``, ``/ready``),
+``/api/ice-servers`` and ``/metrics`` (on the main port, or alone on
+``metrics_listen``; behind ``metrics_token`` when set).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Final, Protocol
 from urllib.parse import unquote
 
-__all__ = ["Response", "Routes", "json_response", "load_web_files", "room_from_path", "text"]
+from .. import __version__
+from ..config import Settings
+from ..core.lobby import Lobby
+from ..extras import install_hint
+
+__all__ = [
+    "Response",
+    "Routes",
+    "ServerView",
+    "json_response",
+    "load_web_files",
+    "metrics_endpoint",
+    "room_from_path",
+    "server_endpoints",
+    "text",
+]
 
 #: The page may load only its own files and talk only to its own server.
 CONTENT_SECURITY_POLICY = (
@@ -109,6 +128,7 @@ class Routes:
 
     files: dict[str, Response]
     endpoints: dict[str, Handler] = field(default_factory=dict)
+    websockets: bool = True  # False on the metrics-only listener
 
     def respond(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
         path = target.split("?", 1)[0]
@@ -121,3 +141,90 @@ class Routes:
         if found is None and room_from_path(path) is not None:
             found = self.files.get("/")
         return found if found is not None else text(404, "not found\n")
+
+
+class ServerView(Protocol):
+    """What the server endpoints read from the running server."""
+
+    settings: Settings
+    lobby: Lobby
+    metrics_registry: Any  # a prometheus_client registry, or None without the extra
+
+    @property
+    def websocket_count(self) -> int: ...
+
+    def readiness_problem(self) -> str | None: ...
+
+
+METRICS_MISSING: Final = (
+    f"metrics need prometheus_client, which is not installed; from a checkout: "
+    f"{install_hint('metrics')}\n"
+)
+
+
+def server_endpoints(server: ServerView) -> dict[str, Handler]:
+    """The health, readiness, ICE and metrics endpoints of one server."""
+
+    def health(headers: Mapping[str, str]) -> Response:
+        return json_response(
+            200,
+            {
+                "status": "ok",
+                "version": __version__,
+                "connections": server.websocket_count,
+                "users": len(server.lobby.usernames()),
+            },
+        )
+
+    def live(headers: Mapping[str, str]) -> Response:
+        return text(200, "live\n")
+
+    def ready(headers: Mapping[str, str]) -> Response:
+        problem = server.readiness_problem()
+        return text(503, f"not ready: {problem}\n") if problem else text(200, "ready\n")
+
+    def ice_servers(headers: Mapping[str, str]) -> Response:
+        """ICE servers for a signed-in session: ``Authorization: Bearer <resume token>``."""
+        token = _bearer(headers)
+        message = server.lobby.ice_for_token(token) if token else None
+        if message is None:
+            return Response(
+                401,
+                b"sign in over the WebSocket first; send its resume token as a Bearer token\n",
+                headers=(("WWW-Authenticate", 'Bearer realm="chinwag"'),),
+            )
+        return json_response(200, message)
+
+    return {
+        "/healthz": health,
+        "/healthz/live": live,
+        "/healthz/ready": ready,
+        "/api/ice-servers": ice_servers,
+        "/api/rooms": lambda headers: json_response(200, server.lobby.public_rooms()),
+    }
+
+
+def metrics_endpoint(server: ServerView) -> Handler:
+    """``/metrics``: the Prometheus text, behind ``metrics_token`` when one is set."""
+    wanted = server.settings.metrics_token
+
+    def metrics(headers: Mapping[str, str]) -> Response:
+        if wanted and not hmac.compare_digest(_bearer(headers).encode(), wanted.encode()):
+            return Response(
+                401,
+                b"/metrics needs the metrics token as a Bearer token\n",
+                headers=(("WWW-Authenticate", 'Bearer realm="chinwag metrics"'),),
+            )
+        registry = server.metrics_registry
+        if registry is None:
+            return text(503, METRICS_MISSING)
+        from ..metrics_export import CONTENT_TYPE, exposition
+
+        return Response(200, exposition(registry), CONTENT_TYPE)
+
+    return metrics
+
+
+def _bearer(headers: Mapping[str, str]) -> str:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

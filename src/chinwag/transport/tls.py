@@ -8,7 +8,7 @@ and addresses (``localhost``, the host name, every interface address,
 (``$CHINWAG_STATE_DIR``, else ``$XDG_CACHE_HOME/chinwag``, else
 ``~/.cache/chinwag``); it is made again when it nears expiry or the machine's
 addresses change. Generating needs the ``cryptography`` package
-(``pip install 'chinwag[tls]'``).
+(the ``tls`` extra: ``pip install -e '.[tls]'`` in a checkout).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Final
 
 from ..config import ConfigError, Settings
+from ..extras import require
 
 __all__ = ["Certificate", "local_addresses", "self_signed", "server_context", "state_dir"]
 
@@ -167,12 +168,8 @@ def server_context(settings: Settings) -> tuple[ssl.SSLContext | None, Certifica
         except (OSError, ValueError) as error:
             raise ConfigError(f"cannot read certificate {cert_path}: {error}") from None
     elif settings.self_signed:
-        try:
-            certificate = self_signed()
-        except ImportError:
-            raise ConfigError(
-                "self_signed needs the cryptography package: pip install 'chinwag[tls]'"
-            ) from None
+        require("tls")
+        certificate = self_signed()
     else:
         return None, None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -1,9 +1,11 @@
 """RFC 6455 for the server side, with no I/O.
 
 ``FrameReader.receive_data`` takes bytes from the socket and returns complete
-events; ``encode_frame`` and ``close_frame`` build what to write; the
-handshake helpers check an upgrade request and compute the accept key. The
-asyncio transport in ``server.py`` is a thin loop around these.
+events; ``encode_frame`` and ``close_frame`` build what to write;
+``close_reply`` decides the answer to a client's close frame; the handshake
+helpers check an upgrade request and compute the accept key. Close codes have
+names (:class:`~chinwag.core.closecodes.CloseCode`). The connection in
+``connection.py`` drives the closing handshake with these.
 
 Limits are checked on the frame *header*, before any payload is buffered, so
 an oversized frame costs nothing but its header.
@@ -17,6 +19,8 @@ import struct
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
+from ..core.closecodes import CloseCode, valid_from_client
+
 __all__ = [
     "BINARY",
     "CLOSE",
@@ -28,6 +32,7 @@ __all__ = [
     "Violation",
     "accept_key",
     "close_frame",
+    "close_reply",
     "encode_frame",
     "handshake_problem",
 ]
@@ -59,7 +64,7 @@ class Message(NamedTuple):  # a tuple: one is made for every frame
 class Violation(NamedTuple):
     """The client broke RFC 6455; close with ``code`` and read no further."""
 
-    code: int  # 1002 protocol error, 1009 too big
+    code: CloseCode  # PROTOCOL_ERROR or MESSAGE_TOO_BIG
     reason: str
 
 
@@ -77,10 +82,31 @@ def encode_frame(opcode: int, payload: bytes) -> bytes:
     return _pack_long(first, 127, length) + payload
 
 
-def close_frame(code: int, reason: str = "") -> bytes:
+def close_frame(code: CloseCode, reason: str = "") -> bytes:
     """A close frame; the reason is cut to fit the 125-byte control limit."""
     body = struct.pack("!H", code) + reason.encode()[:123]
     return encode_frame(CLOSE, body)
+
+
+def close_reply(payload: bytes) -> CloseCode:
+    """The code to answer a client's close frame with (RFC 6455 5.5.1 and 7.4).
+
+    A well-formed close is echoed (GOING_AWAY as itself, any other as NORMAL);
+    a one-byte body or a code no client may send gets PROTOCOL_ERROR, a reason
+    that is not UTF-8 gets INVALID_PAYLOAD.
+    """
+    if not payload:
+        return CloseCode.NORMAL
+    if len(payload) == 1:
+        return CloseCode.PROTOCOL_ERROR
+    code = int.from_bytes(payload[:2], "big")
+    if not valid_from_client(code):
+        return CloseCode.PROTOCOL_ERROR
+    try:
+        payload[2:].decode()
+    except UnicodeDecodeError:
+        return CloseCode.INVALID_PAYLOAD
+    return CloseCode.GOING_AWAY if code == CloseCode.GOING_AWAY else CloseCode.NORMAL
 
 
 def _unmask_python(mask: bytes, data: bytes | bytearray | memoryview) -> bytes:
@@ -184,17 +210,21 @@ class FrameReader:
     def _check_header(self, first: int, second: int, length: int) -> Violation | None:
         opcode = first & 0x0F
         if first & 0x70:
-            return Violation(1002, "reserved bits set; no extension was negotiated")
+            return Violation(
+                CloseCode.PROTOCOL_ERROR, "reserved bits set; no extension was negotiated"
+            )
         if not second & 0x80:
-            return Violation(1002, "client frames must be masked")
+            return Violation(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
         if opcode in _CONTROL_OPCODES:
             if length > 125 or not first & 0x80:
-                return Violation(1002, "control frames must be short and unfragmented")
+                return Violation(
+                    CloseCode.PROTOCOL_ERROR, "control frames must be short and unfragmented"
+                )
             return None
         if opcode not in _DATA_OPCODES and opcode != CONTINUATION:
-            return Violation(1002, f"unknown opcode {opcode}")
+            return Violation(CloseCode.PROTOCOL_ERROR, f"unknown opcode {opcode}")
         if self._fragments_size + length > self._max_size:
-            return Violation(1009, f"frame over {self._max_size} bytes")
+            return Violation(CloseCode.MESSAGE_TOO_BIG, f"frame over {self._max_size} bytes")
         return None
 
     def _frame(self, fin: int, opcode: int, payload: bytes) -> Event | None:
@@ -202,7 +232,9 @@ class FrameReader:
             return Message(opcode, payload)
         if opcode == CONTINUATION:
             if self._fragments is None:
-                return Violation(1002, "continuation frame with nothing to continue")
+                return Violation(
+                    CloseCode.PROTOCOL_ERROR, "continuation frame with nothing to continue"
+                )
             self._fragments.append(payload)
             self._fragments_size += len(payload)
             if not fin:
@@ -211,7 +243,9 @@ class FrameReader:
             self._fragments, self._fragments_size = None, 0
             return Message(first[0], first[1:] + b"".join(rest))
         if self._fragments is not None:
-            return Violation(1002, "new message before the fragmented one ended")
+            return Violation(
+                CloseCode.PROTOCOL_ERROR, "new message before the fragmented one ended"
+            )
         if fin:
             return Message(opcode, payload)
         self._fragments = [bytes((opcode,)) + payload]
