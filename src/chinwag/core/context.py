@@ -9,7 +9,8 @@ from .calls import CallBook
 from .directory import Directory
 from .limits import Rate
 from .outbox import Outbox
-from .presence import PresenceTracker
+from .presence import RoomPresence
+from .rooms import RoomBook
 
 __all__ = ["Context", "Policy"]
 
@@ -24,6 +25,7 @@ class Policy:
     backlog_messages: int = 256
     backlog_bytes: int = 256 * 1024
     ring_timeout: float = 30.0
+    room_call_max: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Context:
     directory: Directory
     calls: CallBook
     outbox: Outbox
-    presence: PresenceTracker
+    presence: RoomPresence
+    rooms: RoomBook
     clock: Callable[[], float]
     monotonic: Callable[[], float]

@@ -13,6 +13,9 @@ step):
 3. ``PARKED`` members are exactly the local users without a connection.
 4. Local and remote (other nodes') names are disjoint, and the listed order
    holds exactly their union: each listed name has one member or record.
+5. Every listed name is in exactly one room: the one its member (``room``,
+   a room key) or record (``name_key(record.room)``) says, listed there in
+   the order it arrived. A room with nobody in it is not listed at all.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+import msgspec
+
 from .effects import ConnId
 from .events import UserRecord
 from .limits import TokenBucket
+from .names import name_key
 from .outbox import Mailbox
 
 if TYPE_CHECKING:
@@ -55,6 +61,8 @@ class Member:
     parked_until: float = 0.0
     mailbox: Mailbox = field(default_factory=Mailbox)
     pending: Pending | None = None  # a sign-in waiting on the cluster
+    room: str = ""  # the key of the room it is in (or will be, while signing in)
+    room_tries: TokenBucket | None = None  # wrong room passwords from this connection
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
 
@@ -73,6 +81,8 @@ class Directory:
         self._order: dict[str, None] = {}  # every name, in list order
         self._tokens: dict[str, Member] = {}
         self._parked: dict[str, Member] = {}
+        self._rooms: dict[str, dict[str, None]] = {}  # room key -> its names, in order
+        self._room_of: dict[str, str] = {}  # listed name -> its room key
 
     # -- queries -------------------------------------------------------------
 
@@ -83,6 +93,25 @@ class Directory:
 
     def names(self) -> list[str]:
         return list(self._order)
+
+    def members_of(self, room: str) -> dict[str, None]:
+        """The names in room ``room`` (a key), in list order (read only: do not change it)."""
+        return self._rooms.get(room, {})
+
+    def room_of(self, name: str) -> str | None:
+        """The key of the room a listed name is in."""
+        return self._room_of.get(name)
+
+    def room_keys(self) -> list[str]:
+        """Every room someone is in."""
+        return list(self._rooms)
+
+    def connected_in(self, room: str) -> Iterator[Member]:
+        """This node's connected members in room ``room``, in list order."""
+        for name in self._rooms.get(room, ()):
+            member = self._local.get(name)
+            if member is not None and member.state is MemberState.CONNECTED:
+                yield member
 
     def connection_count(self) -> int:
         return len(self._by_conn)
@@ -142,7 +171,17 @@ class Directory:
         member.state = MemberState.CONNECTED
         self._local[name] = member
         self._order[name] = None
+        self._enter(name, member.room)
         self._set_token(member, token)
+
+    def move(self, member: Member, room: str) -> str:
+        """A local member goes to room ``room`` (a key); returns the room it left."""
+        assert member.name is not None and self._local.get(member.name) is member
+        old = self._room_of.get(member.name, member.room)
+        self._exit(member.name)
+        member.room = room
+        self._enter(member.name, room)
+        return old
 
     def rename(self, member: Member, new: str) -> str:
         """Rename a local member; returns the old name. The new name goes last in the list."""
@@ -151,9 +190,11 @@ class Directory:
         self._remote.pop(new, None)  # a stale record: the cluster gave this node the name
         del self._local[old]
         del self._order[old]
+        self._exit(old)
         member.name = new
         self._local[new] = member
         self._order[new] = None
+        self._enter(new, member.room)
         return old
 
     def new_token(self, member: Member, token: str) -> None:
@@ -192,6 +233,7 @@ class Directory:
             self._parked.pop(member.name, None)
             del self._local[member.name]
             del self._order[member.name]
+            self._exit(member.name)
         if member.token is not None and self._tokens.get(member.token) is member:
             del self._tokens[member.token]
 
@@ -210,6 +252,7 @@ class Directory:
         if member.token is not None:
             self._tokens.pop(member.token, None)
         self._remote[name] = record  # still listed where it was: no flicker
+        self._place(name, name_key(record.room))
         return old
 
     def adopt(self, member: Member, name: str, token: str) -> None:
@@ -223,6 +266,7 @@ class Directory:
             member.state = MemberState.CONNECTED
         self._local[name] = member
         self._order.setdefault(name, None)
+        self._place(name, member.room)
         self._set_token(member, token)
 
     def _set_token(self, member: Member, token: str) -> None:
@@ -239,15 +283,18 @@ class Directory:
             return False
         self._remote[record.name] = record
         self._order[record.name] = None
+        self._place(record.name, name_key(record.room))
         return True
 
     def update_remote(self, record: UserRecord) -> None:
         if record.name in self._remote:
             self._remote[record.name] = record
+            self._place(record.name, name_key(record.room))
 
     def remove_remote(self, name: str) -> None:
         if self._remote.pop(name, None) is not None:
             del self._order[name]
+            self._exit(name)
 
     def rename_remote(self, old: str, new: str, node: str) -> bool:
         """Another node's user renamed; False when this node knows no such user there."""
@@ -256,9 +303,32 @@ class Directory:
             return False
         del self._remote[old]
         del self._order[old]
-        self._remote[new] = UserRecord(new, record.node, record.features, record.busy)
+        self._exit(old)
+        self._remote[new] = msgspec.structs.replace(record, name=new)
         self._order[new] = None
+        self._enter(new, name_key(record.room))
         return True
+
+    # -- rooms -------------------------------------------------------------------
+
+    def _enter(self, name: str, room: str) -> None:
+        self._rooms.setdefault(room, {})[name] = None
+        self._room_of[name] = room
+
+    def _exit(self, name: str) -> None:
+        room = self._room_of.pop(name, None)
+        if room is None:
+            return
+        names = self._rooms[room]
+        del names[name]
+        if not names:
+            del self._rooms[room]
+
+    def _place(self, name: str, room: str) -> None:
+        """``name`` is in ``room``: moved there if it was elsewhere, in place if not."""
+        if self._room_of.get(name) != room:
+            self._exit(name)
+            self._enter(name, room)
 
     # -- invariants ------------------------------------------------------------
 
@@ -281,3 +351,14 @@ class Directory:
         for member in self._by_conn.values():
             if member.state is MemberState.SIGNING_IN:
                 assert member.name is None, member
+        self._check_rooms()
+
+    def _check_rooms(self) -> None:
+        assert set(self._room_of) == set(self._order), (self._room_of, self._order)
+        for name, member in self._local.items():
+            assert self._room_of[name] == member.room, (name, member.room)
+        for name, record in self._remote.items():
+            assert self._room_of[name] == name_key(record.room), (name, record)
+        listed = [(room, name) for room, names in self._rooms.items() for name in names]
+        assert sorted(listed) == sorted((r, n) for n, r in self._room_of.items()), listed
+        assert all(self._rooms.values()), self._rooms

@@ -47,8 +47,16 @@ ERROR_CODES: dict[str, str] = {
     "auth-expired": "The credential has expired.",
     "unavailable": "The server cannot take sign-ins right now; try again shortly.",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
-    "not-in-call": "`call-connected` for a user the sender is not in a call with.",
-    "in-call": "A user in a call (ringing, connecting or active) cannot rename; hang up first.",
+    "not-in-call": "`call-connected` for a user the sender is not in a call with; "
+    "`room-signal` to someone not in the sender's room call; `room-call-leave` outside one.",
+    "in-call": "A user in a call (ringing, connecting or active, or a room call) cannot rename; "
+    "nor switch rooms or join a room call during a one-to-one call. Hang up first.",
+    "bad-room": "The room name is empty where one is needed, too long, or has forbidden "
+    "characters; or the client did not declare the `rooms` feature.",
+    "no-such-room": "This server only has the rooms its operator configured; that is not one.",
+    "room-password-required": "The room is locked with a password; send it.",
+    "room-password-wrong": "The room password is wrong (wrong tries are rate-limited).",
+    "room-call-full": "The room call has as many participants as the server allows.",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }
 

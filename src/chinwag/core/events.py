@@ -15,6 +15,7 @@ __all__ = [
     "Deliver",
     "Joined",
     "Left",
+    "Moved",
     "NamesLost",
     "NodeGone",
     "NodeUsers",
@@ -23,6 +24,7 @@ __all__ = [
     "ResumeGrant",
     "ResumeRefused",
     "ResumeRequest",
+    "RoomSettings",
     "Status",
     "Undeliverable",
     "UserRecord",
@@ -31,13 +33,43 @@ __all__ = [
 ]
 
 
+class RoomSettings(msgspec.Struct, frozen=True):
+    """A room's settings, as whoever opened it (or the operator's config) set them.
+
+    Every member's record carries them, so a node that starts late, or hears
+    of the room first from another node, knows its password too. The password
+    travels only as a salted PBKDF2 ``digest`` (empty: no password).
+    ``created`` (ms) and ``opener`` break the tie when two nodes opened the
+    same room at once: the earliest wins everywhere.
+    """
+
+    title: str = ""
+    public: bool = False
+    salt: bytes = b""
+    digest: bytes = b""
+    created: int = 0
+    opener: str = ""
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.digest)
+
+
 class UserRecord(msgspec.Struct, frozen=True):
-    """One signed-in user as the shared directory stores it."""
+    """One signed-in user as the shared directory stores it.
+
+    ``room`` is the room's name as its opener typed it (``""``: the default
+    room); ``call`` is when the user joined that room's call (Unix ms; 0: not
+    in it), which orders the participants the same way on every node.
+    """
 
     name: str
     node: str
     features: tuple[str, ...] = ()
     busy: bool = False
+    room: str = ""
+    call: int = 0
+    settings: RoomSettings | None = None
 
 
 class Joined(msgspec.Struct, frozen=True, tag="joined"):
@@ -55,6 +87,12 @@ class Renamed(msgspec.Struct, frozen=True, tag="renamed"):
     node: str
 
 
+class Moved(msgspec.Struct, frozen=True, tag="moved"):
+    """A user changed room, or joined or left its room's call: its record now."""
+
+    user: UserRecord
+
+
 class Status(msgspec.Struct, frozen=True, tag="status"):
     """A user became busy (in a call) or idle."""
 
@@ -67,12 +105,14 @@ class ChatLine(msgspec.Struct, frozen=True, tag="chat"):
     id: int
     date: int
     text: str
+    room: str = ""  # the room's key
 
 
 class Relayed(msgspec.Struct, frozen=True, tag="relayed"):
-    """An untargeted pass-through message, for every user on every node."""
+    """An untargeted pass-through message, for every user of one room on every node."""
 
     payload: bytes  # UTF-8 JSON, ready to send
+    room: str = ""  # the room's key
 
 
 class Deliver(msgspec.Struct, frozen=True, tag="deliver"):
@@ -156,6 +196,7 @@ BusEvent = (
     Joined
     | Left
     | Renamed
+    | Moved
     | Status
     | ChatLine
     | Relayed

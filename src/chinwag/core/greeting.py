@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .directory import Member
@@ -20,6 +20,8 @@ class Greeter:
     def __init__(self, context: Context, ice: IceProvider | None) -> None:
         self._ctx = context
         self._ice = ice
+        #: ROOM for a room key (the room desk's), told to ``rooms`` clients on signing in.
+        self.describe_room: Callable[[str], dict[str, Any]] = lambda key: {}
 
     def welcome(self, member: Member, resumed: bool) -> None:
         """``signed-in`` and the ICE servers, to a client that asked for features."""
@@ -32,6 +34,8 @@ class Greeter:
             "resumed": resumed,
             "ringTimeout": self._ctx.policy.ring_timeout,
         }
+        if "rooms" in member.features:
+            welcome["room"] = self.describe_room(member.room)
         self._ctx.outbox.send((member.conn,), welcome)
         self._send_ice_servers(member)
 
@@ -43,11 +47,10 @@ class Greeter:
 
     def _send_full_list(self, member: Member) -> None:
         if "deltas" in member.features:
-            self._ctx.presence.owe_full_list(member.conn)
+            self._ctx.presence.room(member.room).owe_full_list(member.conn)
         else:
-            self._ctx.outbox.send(
-                (member.conn,), {"type": "userlist", "users": self._ctx.directory.names()}
-            )
+            names = list(self._ctx.directory.members_of(member.room))
+            self._ctx.outbox.send((member.conn,), {"type": "userlist", "users": names})
 
     def ice_message(self, name: str) -> dict[str, Any]:
         if self._ice is None:

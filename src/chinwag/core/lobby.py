@@ -16,7 +16,8 @@ Rules of this module:
   sign-in and resume in :mod:`~chinwag.core.sessions`, who receives what in
   :mod:`~chinwag.core.routing`, the call state machine in
   :mod:`~chinwag.core.calls`, coalesced presence in
-  :mod:`~chinwag.core.presence`.
+  :mod:`~chinwag.core.presence`, rooms and room calls in
+  :mod:`~chinwag.core.rooms` and :mod:`~chinwag.core.roomdesk`.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
 * A fault inside the core while handling one frame is logged and answered to
@@ -32,6 +33,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
+import msgspec
+
 from .calls import CallBook
 from .context import Context, Policy
 from .directory import Directory, Member, MemberState
@@ -43,6 +46,7 @@ from .events import (
     Deliver,
     Joined,
     Left,
+    Moved,
     NamesLost,
     NodeGone,
     NodeUsers,
@@ -56,10 +60,13 @@ from .events import (
     UserRecord,
 )
 from .greeting import Greeter
+from .names import name_key
 from .outbox import Outbox
-from .presence import PresenceTracker
-from .protocol import Chat, Inbound, SignIn, parse_frame
-from .routing import Router
+from .presence import RoomPresence
+from .protocol import Chat, Inbound, JoinRoom, Relay, RoomRequest, SignIn, parse_frame
+from .roomdesk import RoomDesk
+from .rooms import RoomBook
+from .routing import Router, message_type
 from .sessions import Sessions
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy"]
@@ -79,16 +86,14 @@ _METRIC_TYPES: Final = frozenset(
         "call-decline",
         "call-connected",
         "media-state",
+        "room-signal",
     }
 )
 
 
 def _metric_type(message: Inbound) -> str:
-    if isinstance(message, SignIn):
-        return "username"
-    if isinstance(message, Chat):
-        return "message"
-    return message.type if message.type in _METRIC_TYPES else "other"
+    kind = message_type(message)
+    return kind if kind in _METRIC_TYPES or not isinstance(message, Relay) else "other"
 
 
 class Authenticator(Protocol):
@@ -111,6 +116,7 @@ class Lobby:
         node: str | None = None,
         authenticator: Authenticator | None = None,
         ice: IceProvider | None = None,
+        rooms: RoomBook | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -120,7 +126,8 @@ class Lobby:
         self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
-        self._presence = PresenceTracker()
+        self._presence = RoomPresence()
+        self._rooms = rooms or RoomBook()
         self._out = Outbox()
         context = Context(
             self.policy,
@@ -129,12 +136,15 @@ class Lobby:
             self._calls,
             self._out,
             self._presence,
+            self._rooms,
             clock,
             monotonic,
         )
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
-        self._sessions = Sessions(context, self._router, self._greeter, authenticator)
+        self._desk = RoomDesk(context, self._router)
+        self._greeter.describe_room = self._desk.describe
+        self._sessions = Sessions(context, self._router, self._greeter, self._desk, authenticator)
         self._router.on_overflow = self._sessions.leave
         self._sessions.on_frame = self._receive
 
@@ -170,6 +180,14 @@ class Lobby:
         """The users signed in on this node (connected or parked)."""
         return self._directory.local_names()
 
+    def public_rooms(self) -> list[dict[str, Any]]:
+        """The public rooms and their head counts (``list-rooms``, ``GET /api/rooms``)."""
+        return self._desk.public_rooms()
+
+    def room_of(self, name: str) -> str | None:
+        """The key of the room a listed user is in."""
+        return self._directory.room_of(name)
+
     def ice_for_token(self, token: str) -> dict[str, Any] | None:
         """The ``ice-servers`` message for the session holding ``token``, if any."""
         member = self._directory.by_token(token)
@@ -178,9 +196,12 @@ class Lobby:
         return self._greeter.ice_message(member.name)
 
     def check(self) -> None:
-        """Assert the core's invariants (for tests): the directory's and the call book's."""
+        """Assert the core's invariants (for tests): the directory's, the call book's
+        and the rooms'."""
         self._directory.check()
         self._calls.check()
+        rooms = {key: self._directory.members_of(key) for key in self._directory.room_keys()}
+        self._rooms.check(rooms, rooms)
 
     # -- inputs from connections ---------------------------------------------
 
@@ -224,17 +245,20 @@ class Lobby:
 
     def flush_presence(self) -> list[Effect]:
         """Send the coalesced presence changes; call every interval while pending."""
-        update = self._presence.take(self._directory.order, self.is_busy)
-        connected = list(self._directory.connected())
-        if update.list_changed:
-            reference = (m.conn for m in connected if "deltas" not in m.features)
-            self._out.send(reference, {"type": "userlist", "users": self.usernames()})
-        if update.delta is not None:
-            deltas = (
-                m.conn for m in connected if "deltas" in m.features and m.conn not in update.fresh
-            )
-            self._out.send(deltas, update.delta)
-        self._out.send(update.fresh, self._full_list())
+        for room, update in self._presence.take(self._directory.members_of, self.is_busy):
+            connected = list(self._directory.connected_in(room))
+            if update.list_changed:
+                names = list(self._directory.members_of(room))
+                reference = (m.conn for m in connected if "deltas" not in m.features)
+                self._out.send(reference, {"type": "userlist", "users": names})
+            if update.delta is not None:
+                deltas = (
+                    m.conn
+                    for m in connected
+                    if "deltas" in m.features and m.conn not in update.fresh
+                )
+                self._out.send(deltas, update.delta)
+            self._out.send(update.fresh, self._full_list(room))
         return self._out.drain()
 
     # -- inputs from the cluster ---------------------------------------------
@@ -265,13 +289,16 @@ class Lobby:
             case Renamed(old=old, new=new, node=node):
                 if self._directory.rename_remote(old, new, node):
                     self._calls.rename(old, new)
-                    self._presence.rename(old, new)
+                    self._presence.touch(self._directory.room_of(new), old)
+                    self._presence.room(self._directory.room_of(new) or "").rename(old, new)
+            case Moved(user=user):
+                self._remote_moved(user)
             case Status():
                 self._remote_status(event)
-            case ChatLine(name=name, id=conn, date=date, text=text):
-                self._router.deliver_chat(name, conn, date, text)
-            case Relayed(payload=payload):
-                self._router.broadcast(payload)
+            case ChatLine(name=name, id=conn, date=date, text=text, room=room):
+                self._router.deliver_chat(name, conn, date, text, room)
+            case Relayed(payload=payload, room=room):
+                self._router.broadcast(payload, room)
             case Deliver():
                 self._router.deliver_from_node(event)
             case Undeliverable(sender=sender, target=target, kind=kind):
@@ -313,33 +340,59 @@ class Lobby:
         if isinstance(message, SignIn):
             self._sessions.sign_in(member, message)
         elif member.state is MemberState.SIGNING_IN or member.name is None:
-            kind = "message" if isinstance(message, Chat) else message.type
+            kind = message_type(message)
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
         elif isinstance(message, Chat):
             self._router.chat(member, message.text)
+        elif isinstance(message, JoinRoom):
+            room, password, public, title = message
+            self._desk.join_room(member, room, password, public, title)
+        elif isinstance(message, RoomRequest):
+            self._room_request(member, message.type)
         else:
-            self._router.relay(member.name, message)
+            self._router.relay(member, message)
+
+    def _room_request(self, member: Member, kind: str) -> None:
+        if kind == "list-rooms":
+            self._desk.list_rooms(member)
+        elif kind == "room-call-join":
+            self._desk.call_join(member)
+        else:
+            self._desk.call_leave(member)
 
     # -- other nodes' users --------------------------------------------------
 
     def _remote_joined(self, user: UserRecord) -> None:
         if user.node != self.node and self._directory.add_remote(user):
-            self._presence.touch(user.name)
+            self._desk.remote_placed(user, None)
+            self._presence.touch(name_key(user.room), user.name)
 
     def _remote_left(self, name: str, node: str) -> None:
         record = self._directory.remote(name)
         if record is None or record.node != node:
             return
+        room = self._directory.room_of(name) or ""
         self._router.end_calls_of(name)
         self._directory.remove_remote(name)
-        self._presence.touch(name)
+        self._desk.gone(name, room)
+        self._presence.touch(room, name)
+
+    def _remote_moved(self, user: UserRecord) -> None:
+        """Another node's user changed room or room-call seat (or busy state with it)."""
+        known = self._directory.remote(user.name)
+        if known is None or known.node != user.node or known == user:
+            return
+        old = self._directory.room_of(user.name)
+        self._directory.update_remote(user)
+        self._desk.remote_placed(user, old)
+        self._presence.touch(old, user.name)
+        self._presence.touch(name_key(user.room), user.name)
 
     def _remote_status(self, event: Status) -> None:
         record = self._directory.remote(event.name)
         if record is not None and record.busy != event.busy:
-            busy = UserRecord(record.name, record.node, record.features, event.busy)
-            self._directory.update_remote(busy)
-            self._presence.touch(event.name)
+            self._directory.update_remote(msgspec.structs.replace(record, busy=event.busy))
+            self._presence.touch(self._directory.room_of(event.name), event.name)
 
     def _sync_node(self, node: str, users: tuple[UserRecord, ...]) -> None:
         """Make what this lobby knows of ``node``'s users exactly ``users``."""
@@ -354,10 +407,9 @@ class Lobby:
             if known is None:
                 self._remote_joined(record)
             elif known != record:
-                self._directory.update_remote(record)
-                self._presence.touch(record.name)
+                self._remote_moved(record)
 
-    def _full_list(self) -> dict[str, Any]:
-        names = self.usernames()
+    def _full_list(self, room: str) -> dict[str, Any]:
+        names = list(self._directory.members_of(room))
         busy = [name for name in names if self.is_busy(name)]
         return {"type": "userlist", "users": names, "busy": busy}

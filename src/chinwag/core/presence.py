@@ -100,3 +100,47 @@ class PresenceTracker:
             "busy": sorted(busy),
             "idle": sorted(idle),
         }
+
+
+class RoomPresence:
+    """One :class:`PresenceTracker` per room: nobody hears of another room's people.
+
+    A user moving from room A to room B is a ``left`` in A and a ``joined``
+    in B. A room's tracker goes once it has nothing pending and nobody in
+    the room (a room that opens again starts from a clean slate, and whoever
+    joins it is owed a full list anyway).
+    """
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, PresenceTracker] = {}
+
+    @property
+    def pending(self) -> bool:
+        return any(tracker.pending for tracker in self._rooms.values())
+
+    def room(self, room: str) -> PresenceTracker:
+        tracker = self._rooms.get(room)
+        if tracker is None:
+            tracker = self._rooms[room] = PresenceTracker()
+        return tracker
+
+    def touch(self, room: str | None, name: str) -> None:
+        """``name`` joined, left, or became busy or idle in ``room`` (a key; None: nowhere)."""
+        if room is not None:
+            self.room(room).touch(name)
+
+    def forget(self, conn: int) -> None:
+        for tracker in self._rooms.values():
+            tracker.forget(conn)
+
+    def take(
+        self, orders: Callable[[str], Mapping[str, None]], is_busy: Callable[[str], bool]
+    ) -> list[tuple[str, Update]]:
+        """This interval's update of each room that has one; ``orders(room)`` lists its names."""
+        updates = []
+        for room, tracker in list(self._rooms.items()):
+            if tracker.pending:
+                updates.append((room, tracker.take(orders(room), is_busy)))
+            if not orders(room) and not tracker.pending:
+                del self._rooms[room]
+        return updates

@@ -17,15 +17,19 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from .errors import ProtocolError
+from .rooms import MAX_TITLE_LENGTH, clean_room
 
 __all__ = [
     "FEATURES",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
+    "ROOM_REQUESTS",
     "SERVER_TYPES",
     "Chat",
     "Inbound",
+    "JoinRoom",
     "Relay",
+    "RoomRequest",
     "SignIn",
     "clean_name",
     "encode",
@@ -47,13 +51,30 @@ MAX_TEXT_LENGTH: Final = 2000
 #: text); without it, text is made safe for ``innerHTML`` as the reference expects.
 #: ``seq``: messages meant for this client alone carry a rising ``seq``; a resume
 #: that says the last ``seq`` it got is sent again what the old socket lost.
-FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq"})
+#: ``rooms``: the client understands rooms and room calls (``room``, ``room-call``, ...).
+#: ``no-rollback``: the client cannot roll back an offer (aiortc), so it is the
+#: impolite side of each room-call pair (``rollback: false`` in ``room-call``).
+FEATURES: Final = frozenset({"deltas", "ringing", "plain-text", "seq", "rooms", "no-rollback"})
 
 #: Types only the server may send. Relaying them would let one client forge
 #: server messages in another's page (a fake ``rejectusername`` renames it).
 SERVER_TYPES: Final = frozenset(
-    {"id", "rejectusername", "userlist", "error", "signed-in", "presence", "ice-servers"}
+    {
+        "id",
+        "rejectusername",
+        "userlist",
+        "error",
+        "signed-in",
+        "presence",
+        "ice-servers",
+        "room",
+        "rooms",
+        "room-call",
+    }
 )
+
+#: Requests about rooms that carry no fields (``join-room`` is :class:`JoinRoom`).
+ROOM_REQUESTS: Final = frozenset({"list-rooms", "room-call-join", "room-call-leave"})
 
 _FORBIDDEN_NAME_CHARS: Final = frozenset("<>&\"'")
 _TAG = re.compile(r"<[^>]+>")
@@ -72,6 +93,26 @@ class SignIn(NamedTuple):
     resume: str | None = None
     credential: str | None = None
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
+    room: str | None = None  # with the ``rooms`` feature: the room to sign in to
+    room_password: str | None = None
+
+
+class JoinRoom(NamedTuple):
+    """``join-room``: move to another room without reconnecting.
+
+    ``public``/``title``/``password`` set the room up only if this join opens it.
+    """
+
+    room: str
+    password: str | None = None
+    public: bool = False
+    title: str = ""
+
+
+class RoomRequest(NamedTuple):
+    """``list-rooms``, ``room-call-join`` or ``room-call-leave``."""
+
+    type: str
 
 
 class Chat(NamedTuple):
@@ -93,7 +134,7 @@ class Relay(NamedTuple):
     name: Any
 
 
-Inbound = SignIn | Chat | Relay
+Inbound = SignIn | Chat | Relay | JoinRoom | RoomRequest
 
 
 class _Envelope(msgspec.Struct):
@@ -107,6 +148,11 @@ class _Envelope(msgspec.Struct):
     resume: Any = None
     credential: Any = None
     seq: Any = 0
+    room: Any = None
+    roomPassword: Any = None  # the wire's name
+    password: Any = None
+    public: Any = False
+    title: Any = ""
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -138,6 +184,10 @@ def parse_frame(data: str | bytes) -> Inbound:
         return _sign_in(envelope)
     if kind == "message":
         return Chat(_text(envelope.text))
+    if kind == "join-room":
+        return _join_room(envelope)
+    if kind in ROOM_REQUESTS:
+        return RoomRequest(kind)
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
@@ -190,14 +240,36 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     seq = envelope.seq
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
+    if envelope.roomPassword is not None and not isinstance(envelope.roomPassword, str):
+        raise ProtocolError("bad-field", "`roomPassword` must be a string.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
+    room = clean_room(envelope.room, "username") if envelope.room is not None else None
     return SignIn(
         clean_name(name),
         FEATURES.intersection(features),
         envelope.resume,
         envelope.credential,
         seq,
+        room,
+        envelope.roomPassword,
     )
+
+
+def _join_room(envelope: _Envelope) -> JoinRoom:
+    password, public, title = envelope.password, envelope.public, envelope.title
+    if password is not None and not isinstance(password, str):
+        raise ProtocolError("bad-field", "`password` must be a string.", "join-room")
+    if not isinstance(public, bool):
+        raise ProtocolError("bad-field", "`public` must be true or false.", "join-room")
+    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or not title.isprintable():
+        raise ProtocolError(
+            "bad-field",
+            f"`title` must be printable text of at most {MAX_TITLE_LENGTH} characters.",
+            "join-room",
+        )
+    if envelope.room is None:
+        raise ProtocolError("bad-room", "`join-room` needs a `room`.", "join-room")
+    return JoinRoom(clean_room(envelope.room, "join-room"), password, public, title.strip())
 
 
 def _text(text: object) -> str:

@@ -7,7 +7,12 @@ table; ``tests/unit/test_routing_table.py`` keeps the two in step):
 | type | rate bucket | who receives it | cluster path |
 | --- | --- | --- | --- |
 | `username` | chat | the sender, then everyone's list | `Claim`, then publish `Joined`/`Renamed` |
-| `message` | chat | every signed-in user and the sender | publish `ChatLine` |
+| `message` | chat | the sender's room, sender included | publish `ChatLine` |
+| `join-room` | chat | the sender (`room`, then the list); both rooms' lists | publish `Moved` |
+| `list-rooms` | chat | the sender (`rooms`) | none: every node knows every room |
+| `room-call-join` | chat | everyone in the room with `rooms` (`room-call`) | publish `Moved` |
+| `room-call-leave` | chat | everyone in the room with `rooms` (`room-call`) | publish `Moved` |
+| `room-signal` | signal | `target` in the sender's room call | `Deliver` to its node |
 | `call-invite` | signal | `target`; reference targets: the server answers | `Deliver` to its node |
 | `call-accept` | signal | `target` | `Deliver` to its node |
 | `call-decline` | signal | `target` | `Deliver` to its node |
@@ -18,12 +23,13 @@ table; ``tests/unit/test_routing_table.py`` keeps the two in step):
 | `hang-up` | signal | `target` | `Deliver` to its node |
 | `media-state` | signal | `target` | `Deliver` to its node |
 | any other, with `target` | signal | `target` | `Deliver` to its node |
-| any other, no `target` | signal | every signed-in user and the sender | publish `Relayed` |
+| any other, no `target` | signal | the sender's room, sender included | publish `Relayed` |
 <!-- routing:end -->
 
-A targeted message to a user who is not online gets the sender
-``no-such-user``; in a cluster the target's node answers ``Undeliverable``
-and the sender's node turns that into the same error. Call messages also
+A targeted message to a user who is not online, or is in another room,
+gets the sender ``no-such-user`` (the same words: no leak across rooms); in
+a cluster the target's node answers ``Undeliverable`` and the sender's node
+turns that into the same error. Call messages also
 move the call state machine (:mod:`chinwag.core.calls`) on both the sender's
 and the target's node.
 """
@@ -37,13 +43,34 @@ from .calls import Outcome
 from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
-from .protocol import Chat, Inbound, Relay, encode, escape_html, relayed, strip_tags
+from .protocol import (
+    Chat,
+    Inbound,
+    JoinRoom,
+    Relay,
+    SignIn,
+    encode,
+    escape_html,
+    relayed,
+    strip_tags,
+)
 
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
 
-__all__ = ["Router"]
+__all__ = ["Router", "message_type"]
+
+
+def message_type(message: Inbound) -> str:
+    """The wire ``type`` of a checked message."""
+    if isinstance(message, SignIn):
+        return "username"
+    if isinstance(message, Chat):
+        return "message"
+    if isinstance(message, JoinRoom):
+        return "join-room"
+    return message.type
 
 
 class Router:
@@ -57,16 +84,36 @@ class Router:
     # -- queries -------------------------------------------------------------
 
     def is_busy(self, name: str) -> bool:
+        """In a one-to-one call (connecting or active) or in a room call."""
         remote = self._ctx.directory.remote(name)
         if remote is not None:
             return remote.busy
-        return self._ctx.calls.in_call(name)
+        return self._ctx.calls.in_call(name) or self.room_call_since(name) > 0
+
+    def room_call_since(self, name: str) -> int:
+        """When a listed user joined its room's call (Unix ms), 0 when not in it."""
+        remote = self._ctx.directory.remote(name)
+        if remote is not None:
+            return remote.call
+        room = self._ctx.rooms.get(self._ctx.directory.room_of(name) or "")
+        if room is None or room.call is None:
+            return 0
+        return next((p.since for p in room.call.participants if p.name == name), 0)
 
     def record_of(self, member: Member) -> UserRecord:
         """What the cluster's shared directory holds for a local user."""
         assert member.name is not None
         features = tuple(sorted(member.features))
-        return UserRecord(member.name, self._ctx.node or "", features, self.is_busy(member.name))
+        room = self._ctx.rooms.get(member.room)
+        return UserRecord(
+            member.name,
+            self._ctx.node or "",
+            features,
+            self.is_busy(member.name),
+            room.name if room is not None else "",
+            self.room_call_since(member.name),
+            room.settings if room is not None and member.room else None,
+        )
 
     # -- the rate bucket column ----------------------------------------------
 
@@ -77,7 +124,7 @@ class Router:
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
             bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate
-            kind = "message" if isinstance(message, Chat) else "username"
+            kind = message_type(message)
         if bucket.take(rate, now):
             return True
         if now - member.warned_at >= 1.0:  # one warning a second, not one per frame
@@ -96,16 +143,17 @@ class Router:
     def chat(self, sender: Member, text: str) -> None:
         assert sender.name is not None
         date = int(self._ctx.clock() * 1000)
-        self.deliver_chat(sender.name, sender.conn, date, text)
+        self.deliver_chat(sender.name, sender.conn, date, text, sender.room)
         if self._ctx.node is not None:
-            self._ctx.outbox.emit(Publish(ChatLine(sender.name, sender.conn, date, text)))
+            line = ChatLine(sender.name, sender.conn, date, text, sender.room)
+            self._ctx.outbox.emit(Publish(line))
 
-    def deliver_chat(self, name: str, conn: int, date: int, text: str) -> None:
-        """One chat line to every connected user here, escaped for reference clients."""
+    def deliver_chat(self, name: str, conn: int, date: int, text: str, room: str) -> None:
+        """One chat line to every connected user here in ``room``, escaped for reference clients."""
         line = {"type": "message", "name": name, "date": date, "id": conn}
         plain: list[int] = []
         html: list[int] = []
-        for member in self._ctx.directory.connected():
+        for member in self._ctx.directory.connected_in(room):
             (plain if "plain-text" in member.features else html).append(member.conn)
         self._ctx.outbox.send(plain, {**line, "text": text})
         if html:
@@ -113,44 +161,67 @@ class Router:
 
     # -- relay -----------------------------------------------------------------
 
-    def broadcast(self, payload: bytes) -> None:
-        self._ctx.outbox.send_payload((m.conn for m in self._ctx.directory.connected()), payload)
+    def broadcast(self, payload: bytes, room: str) -> None:
+        conns = (m.conn for m in self._ctx.directory.connected_in(room))
+        self._ctx.outbox.send_payload(conns, payload)
 
-    def relay(self, sender: str, message: Relay) -> None:
-        payload = relayed(message, sender)
+    def relay(self, sender: Member, message: Relay) -> None:
+        name = sender.name
+        assert name is not None
+        payload = relayed(message, name)
         target = message.target
         if target is None:
-            self.broadcast(payload)
+            self.broadcast(payload, sender.room)
             if self._ctx.node is not None:
-                self._ctx.outbox.emit(Publish(Relayed(payload)))
+                self._ctx.outbox.emit(Publish(Relayed(payload, sender.room)))
             return
-        local = self._ctx.directory.local(target)
-        remote = self._ctx.directory.remote(target)
-        if local is None and remote is None:
+        if self._ctx.directory.room_of(target) != sender.room:  # offline, or another room
             raise ProtocolError(
                 "no-such-user",
                 f"{target} is not online; the {message.type} was not delivered.",
                 message.type,
                 target,
             )
+        if message.type == "room-signal":
+            self._check_room_signal(name, target)
+        local = self._ctx.directory.local(target)
+        remote = self._ctx.directory.remote(target)
         features = (
             local.features if local is not None else frozenset(remote.features if remote else ())
         )
-        if message.type == "call-invite" and "ringing" not in features:
-            self._ring_for_reference(sender, target)
+        if message.type == "call-invite" and (
+            "ringing" not in features or self.room_call_since(target)
+        ):
+            self._ring_for_reference(name, target)
             return
-        self._follow_call(sender, target, message.type, refuse=True)
+        sender_name = name
+        self._follow_call(sender_name, target, message.type, refuse=True)
         if local is not None:
             self.to_member(local, payload)
         else:
             assert remote is not None and self._ctx.node is not None
-            deliver = Deliver(sender, self._ctx.node, target, message.type, payload)
+            deliver = Deliver(sender_name, self._ctx.node, target, message.type, payload)
             self._ctx.outbox.emit(Forward(remote.node, deliver))
+
+    def _check_room_signal(self, sender: str, target: str) -> None:
+        room = self._ctx.rooms.get(self._ctx.directory.room_of(sender) or "")
+        call = room.call if room is not None else None
+        if call is None or not call.has(sender) or not call.has(target) or sender == target:
+            raise ProtocolError(
+                "not-in-call",
+                f"{target} and you are not both in this room's call; the room-signal was dropped.",
+                "room-signal",
+                target,
+            )
+
+    def _same_room(self, sender: str, target: str) -> bool:
+        room = self._ctx.directory.room_of(target)
+        return room is not None and room == self._ctx.directory.room_of(sender)
 
     def deliver_from_node(self, event: Deliver) -> None:
         """A message another node relayed to a user of this one."""
         member = self._ctx.directory.local(event.target)
-        if member is None:
+        if member is None or not self._same_room(event.sender, event.target):
             undeliverable = Undeliverable(event.sender, event.target, event.kind)
             self._ctx.outbox.emit(Forward(event.sender_node, undeliverable))
             return
@@ -191,7 +262,9 @@ class Router:
         send its ``video-offer``.
         """
         reply: dict[str, Any]
-        if self.is_busy(callee) and self._ctx.calls.partner_of(callee) != caller:
+        if self.room_call_since(callee) or (
+            self.is_busy(callee) and self._ctx.calls.partner_of(callee) != caller
+        ):
             reply = {"type": "call-decline", "name": callee, "target": caller, "reason": "busy"}
         else:
             self._follow_call(caller, callee, "call-invite", refuse=False)
@@ -225,7 +298,7 @@ class Router:
                 self.to_member(member, encode(hang_up))
 
     def busy_changed(self, name: str) -> None:
-        self._ctx.presence.touch(name)
+        self._ctx.presence.touch(self._ctx.directory.room_of(name), name)
         member = self._ctx.directory.local(name)
         if self._ctx.node is not None and member is not None:
             self._ctx.outbox.emit(

@@ -8,8 +8,12 @@
 * A resume token moves a session onto a new socket: here, or, when the token
   names another node, by asking that node to hand the session over
   (``ResumeRequest`` -> ``ResumeGrant``/``ResumeRefused``).
-* A user involved in a call (ringing, rung, connecting or active) cannot
-  rename (``in-call``): a freed name must not reach the partner's live call.
+* A user involved in a call (ringing, rung, connecting or active, or a room
+  call) cannot rename (``in-call``): a freed name must not reach the
+  partner's live call.
+* A client with the ``rooms`` feature may sign in straight into a room
+  (``room``, ``roomPassword``); the room desk checks it before the name is
+  claimed. A resumed session keeps its room and its room-call seat.
 """
 
 from __future__ import annotations
@@ -19,9 +23,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
+
 from .calls import CallState
 from .directory import NO_CONN, Member, MemberState
-from .effects import Adopt, Claim, Close, ConnId, Forward, HandOver, Publish, Release
+from .effects import (
+    Adopt,
+    Claim,
+    Close,
+    ConnId,
+    Forward,
+    HandOver,
+    Publish,
+    Release,
+    UpdateRecord,
+)
 from .errors import ProtocolError, error_message
 from .events import (
     Joined,
@@ -35,6 +51,8 @@ from .events import (
 from .greeting import Greeter
 from .limits import TokenBucket
 from .protocol import SignIn, numbered_name
+from .roomdesk import RoomDesk
+from .rooms import DEFAULT_ROOM, Room
 from .routing import Router
 
 if TYPE_CHECKING:
@@ -52,6 +70,15 @@ Frame = str | bytes
 
 
 @dataclass(slots=True)
+class Entry:
+    """The room a new sign-in goes to, as the room desk allowed it."""
+
+    name: str = DEFAULT_ROOM
+    found: Room | None = None  # None: the sign-in opens it
+    password: str | None = None
+
+
+@dataclass(slots=True)
 class Pending:
     """A sign-in waiting for the cluster: a name claim, or another node's session."""
 
@@ -61,6 +88,7 @@ class Pending:
     notice: dict[str, Any] | None
     held: list[Frame] = field(default_factory=list)  # frames that came meanwhile
     resume_until: float | None = None  # waiting for another node to hand a session over
+    entry: Entry = field(default_factory=Entry)
 
 
 class Sessions:
@@ -71,10 +99,12 @@ class Sessions:
         context: Context,
         router: Router,
         greeter: Greeter,
+        desk: RoomDesk,
         authenticator: Authenticator | None,
     ) -> None:
         self._ctx = context
         self._router = router
+        self._desk = desk
         self._greeter = greeter
         self._auth = authenticator
         #: Handles one frame for a member (the lobby's dispatch): frames held
@@ -112,13 +142,19 @@ class Sessions:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
             raise _in_call(member.name, self._ctx.calls.state_of(member.name))
+        if member.name is not None and self._router.room_call_since(member.name):
+            raise _in_call(member.name, None)
         if self._auth is not None:
             self._auth.check(request.name, request.credential, self._ctx.clock())
+        entry = Entry()
+        if member.name is None and request.room and "rooms" in request.features:
+            found = self._desk.admit(member, request.room, request.room_password, "username")
+            entry = Entry(request.room, found, request.room_password)
         name, number = self._free_name(request.name, 0)
         if self._ctx.node is None:
-            self._complete_sign_in(member, request, name, notice)
+            self._complete_sign_in(member, request, name, notice, entry)
             return
-        member.pending = Pending(request, name, number, notice)
+        member.pending = Pending(request, name, number, notice, entry=entry)
         self._claim(member, name)
 
     def claimed(self, member: Member, name: str, ok: bool) -> None:
@@ -132,7 +168,7 @@ class Sessions:
             self._try_next_name(member, pending)
             return
         member.pending = None
-        self._complete_sign_in(member, pending.request, name, pending.notice)
+        self._complete_sign_in(member, pending.request, name, pending.notice, pending.entry)
         self._release_held(member, pending.held)
 
     def claim_failed(self, member: Member) -> None:
@@ -173,7 +209,12 @@ class Sessions:
         return name, number
 
     def _complete_sign_in(
-        self, member: Member, request: SignIn, name: str, notice: dict[str, Any] | None
+        self,
+        member: Member,
+        request: SignIn,
+        name: str,
+        notice: dict[str, Any] | None,
+        entry: Entry,
     ) -> None:
         conn, old = member.conn, member.name
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
@@ -188,21 +229,25 @@ class Sessions:
         if old is None:
             member.features = request.features
             member.mailbox.numbered = "seq" in member.features
+            self._desk.settle(member, entry.name, entry.found, entry.password, name)
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
             if "deltas" in member.features:
-                self._ctx.presence.owe_full_list(conn)
+                self._ctx.presence.room(member.room).owe_full_list(conn)
             if notice is not None:
                 self._ctx.outbox.send((conn,), notice)
         else:
             self._ctx.directory.rename(member, name)
             self._ctx.calls.rename(old, name)
-            self._ctx.presence.rename(old, name)
-        self._ctx.presence.touch(name)
+            self._ctx.presence.room(member.room).rename(old, name)
+        self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             if old is None:
-                self._ctx.outbox.emit(Publish(Joined(self._router.record_of(member))))
+                record = self._router.record_of(member)
+                self._ctx.outbox.emit(Publish(Joined(record)))
+                if record.room:  # the claim stored no room
+                    self._ctx.outbox.emit(UpdateRecord(record))
             else:
                 self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
 
@@ -245,8 +290,7 @@ class Sessions:
             self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
             return
         name = session.name
-        features = tuple(sorted(session.features))
-        record = UserRecord(name, request.node, features, self._router.is_busy(name))
+        record = msgspec.structs.replace(self._router.record_of(session), node=request.node)
         missed = tuple(session.mailbox.missed(request.seq))
         half_open = self._ctx.directory.hand_away(session, record)
         if half_open is not None:
@@ -280,9 +324,11 @@ class Sessions:
         member.mailbox.numbered = "seq" in member.features
         member.mailbox.seq = grant.seq
         was_listed = self._ctx.directory.listed(name)
+        self._desk.restore(member, grant.user)
         self._ctx.directory.adopt(member, name, self._token())
+        self._desk.restored(grant.user)
         if not was_listed:
-            self._ctx.presence.touch(name)
+            self._ctx.presence.touch(member.room, name)
         self._ctx.calls.restore(name, grant.partner, grant.in_call)
         self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
         if not member.connected:
@@ -333,7 +379,8 @@ class Sessions:
             return  # already gone (a backlog overflow while leaving)
         self._ctx.directory.remove(member)
         self._router.end_calls_of(name)
-        self._ctx.presence.touch(name)
+        self._desk.gone(name, member.room)
+        self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             self._ctx.outbox.emit(Publish(Left(name, self._ctx.node)), Release(name))
 
@@ -375,10 +422,11 @@ def _bad_resume() -> dict[str, Any]:
     )
 
 
-def _in_call(name: str, state: CallState) -> ProtocolError:
+def _in_call(name: str, state: CallState | None) -> ProtocolError:
+    call = f"a {state.value} call" if state is not None else "a seat in the room call"
     return ProtocolError(
         "in-call",
-        f"{name} has a {state.value} call; hang up before changing your name.",
+        f"{name} has {call}; hang up before changing your name.",
         "username",
         name,
     )

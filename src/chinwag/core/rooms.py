@@ -1,0 +1,342 @@
+"""Rooms and room calls: their settings, passwords and the room-call state machine (no I/O).
+
+Who is *in* a room is the directory's to say (:mod:`~chinwag.core.directory`);
+this module holds what a room is besides its people: its name as typed, its
+settings (title, public, password) and its call.
+
+A room call (a mesh: everyone connected to everyone) has participants in join
+order, each with its ``rollback`` flag, a start time and a cap. Its states:
+
+=========== ========= ===========
+state       event     next
+=========== ========= ===========
+idle        join      active
+idle        fill      full
+active      join      active
+active      fill      full
+active      leave     active
+active      empty     ended
+full        leave     active
+full        shed      full
+full        empty     ended
+full        overflow  full
+=========== ========= ===========
+
+The event is named from where it leads: ``join`` leaves seats free, ``fill``
+takes the last one, ``leave`` frees one, ``empty`` lets the last participant
+go, ``shed`` leaves a call that another node over-filled still full, and
+``overflow`` is another node seating someone past the cap (two nodes let the
+last seat go at once; the cap is counted from each node's view of the
+cluster, so one-over is the accepted price of never asking Redis). A local
+``join`` in ``full`` is not in the table: refused with ``room-call-full``.
+``ended`` is final; the next join opens a new call.
+
+Participants are ordered by (join time, name), so every node that hears of
+the same joins lists them in the same order, whatever order the news came in.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import logging
+import secrets
+from bisect import insort
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+
+from .errors import ProtocolError
+from .events import RoomSettings
+from .limits import Rate, TokenBucket
+from .names import name_key
+
+__all__ = [
+    "DEFAULT_ROOM",
+    "MAX_ROOM_LENGTH",
+    "TRANSITIONS",
+    "CallEvent",
+    "Participant",
+    "Room",
+    "RoomBook",
+    "RoomCall",
+    "RoomCallState",
+    "RoomRefused",
+    "clean_room",
+    "lock",
+    "opens",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROOM: Final = ""  # shown as "Lobby"; reference clients live here
+MAX_ROOM_LENGTH: Final = 64
+MAX_TITLE_LENGTH: Final = 120
+_FORBIDDEN: Final = frozenset("<>&\"'")
+_PBKDF2_ROUNDS: Final = 20_000  # a room password is guessed online, rate-limited: cheap is fine
+#: Wrong room passwords, per room and for everyone at once (a connection's own
+#: attempts also spend its chat bucket, like sign-in passwords do).
+PASSWORD_TRIES: Final = Rate(1.0, 10.0)
+
+
+def clean_room(raw: object, for_type: str) -> str:
+    """The trimmed room name, or ``bad-room`` saying what is wrong (the username rules, longer)."""
+    if not isinstance(raw, str):
+        raise ProtocolError("bad-room", "`room` must be a string.", for_type)
+    room = raw.strip()
+    if len(room) > MAX_ROOM_LENGTH:
+        raise ProtocolError(
+            "bad-room", f"A room name can be at most {MAX_ROOM_LENGTH} characters.", for_type
+        )
+    bad = sorted({c for c in room if c in _FORBIDDEN or not c.isprintable()})
+    if bad:
+        shown = " ".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
+        raise ProtocolError(
+            "bad-room",
+            f"A room name cannot contain control characters or < > & \" '; found: {shown}",
+            for_type,
+        )
+    return room
+
+
+def lock(password: str, created: int, opener: str, title: str, public: bool) -> RoomSettings:
+    """Settings for a new room; ``password`` is kept only as a salted digest."""
+    if not password:
+        return RoomSettings(title, public, created=created, opener=opener)
+    salt = secrets.token_bytes(16)
+    return RoomSettings(title, public, salt, _digest(password, salt), created, opener)
+
+
+def opens(settings: RoomSettings, password: str | None) -> bool:
+    """Whether ``password`` opens a room with ``settings`` (compared in constant time)."""
+    if not settings.locked:
+        return True
+    attempt = _digest(password or "", settings.salt)
+    return hmac.compare_digest(attempt, settings.digest)
+
+
+def _digest(password: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PBKDF2_ROUNDS)
+
+
+class RoomCallState(enum.Enum):
+    IDLE = "idle"
+    ACTIVE = "active"
+    FULL = "full"
+    ENDED = "ended"
+
+
+class CallEvent(enum.Enum):
+    JOIN = "join"
+    FILL = "fill"
+    LEAVE = "leave"
+    SHED = "shed"
+    EMPTY = "empty"
+    OVERFLOW = "overflow"
+
+
+_S = RoomCallState
+_E = CallEvent
+TRANSITIONS: Final[dict[tuple[RoomCallState, CallEvent], RoomCallState]] = {
+    (_S.IDLE, _E.JOIN): _S.ACTIVE,
+    (_S.IDLE, _E.FILL): _S.FULL,
+    (_S.ACTIVE, _E.JOIN): _S.ACTIVE,
+    (_S.ACTIVE, _E.FILL): _S.FULL,
+    (_S.ACTIVE, _E.LEAVE): _S.ACTIVE,
+    (_S.ACTIVE, _E.EMPTY): _S.ENDED,
+    (_S.FULL, _E.LEAVE): _S.ACTIVE,
+    (_S.FULL, _E.SHED): _S.FULL,
+    (_S.FULL, _E.EMPTY): _S.ENDED,
+    (_S.FULL, _E.OVERFLOW): _S.FULL,
+}
+
+
+class RoomRefused(Exception):
+    """An illegal move of a room call: nothing changed. ``code`` is the error code to send."""
+
+    def __init__(self, code: str, why: str) -> None:
+        super().__init__(why)
+        self.code = code
+        self.why = why
+
+
+class Participant(NamedTuple):
+    since: int  # Unix ms when it joined; first in the sort order
+    name: str
+    rollback: bool
+
+
+@dataclass(slots=True, eq=False)
+class RoomCall:
+    """One room's call: participants in join order, and its state."""
+
+    cap: int
+    state: RoomCallState = _S.IDLE
+    participants: list[Participant] = field(default_factory=list)
+
+    @property
+    def started(self) -> int | None:
+        return self.participants[0].since if self.participants else None
+
+    def has(self, name: str) -> bool:
+        return any(p.name == name for p in self.participants)
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.participants]
+
+    def join(self, participant: Participant, *, seated_elsewhere: bool = False) -> None:
+        """Seat ``participant``; ``seated_elsewhere`` when another node already seated it.
+
+        Raises RoomRefused (``room-call-full``) when a local join finds no seat.
+        """
+        count = len(self.participants) + 1
+        if count < self.cap:
+            event = _E.JOIN
+        elif self.state is _S.FULL and seated_elsewhere:
+            event = _E.OVERFLOW
+        else:
+            event = _E.FILL
+        self._move(event, f"{participant.name} joins")
+        insort(self.participants, participant)
+
+    def leave(self, name: str) -> None:
+        """Unseat ``name``; raises RoomRefused (``not-in-call``) if it has no seat."""
+        if not self.has(name):
+            raise RoomRefused("not-in-call", f"{name} is not in this room's call")
+        count = len(self.participants) - 1
+        event = _E.EMPTY if count == 0 else _E.SHED if count >= self.cap else _E.LEAVE
+        self._move(event, f"{name} leaves")
+        self.participants = [p for p in self.participants if p.name != name]
+
+    def as_message(self, room: str) -> dict[str, Any]:
+        """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""
+        return {
+            "type": "room-call",
+            "room": room,
+            "started": self.started,
+            "participants": [{"name": p.name, "rollback": p.rollback} for p in self.participants],
+        }
+
+    def check(self) -> None:
+        names = self.names()
+        assert len(set(names)) == len(names), names
+        assert self.participants == sorted(self.participants), self.participants
+        assert (self.state is _S.FULL) == (len(names) >= self.cap) or self.state is _S.ENDED
+        assert (self.state in (_S.IDLE, _S.ENDED)) == (not names), (self.state, names)
+
+    def _move(self, event: CallEvent, what: str) -> None:
+        after = TRANSITIONS.get((self.state, event))
+        if after is None:
+            log.info("room call: %s refused in state %s (%s)", what, self.state.value, event.value)
+            raise RoomRefused("room-call-full", f"the call is full ({self.cap} people)")
+        log.debug("room call: %s: %s -> %s", what, self.state.value, after.value)
+        self.state = after
+
+
+@dataclass(slots=True, eq=False)
+class Room:
+    """A room that exists (someone is in it), or one the operator configured."""
+
+    name: str  # as its opener (or the config) typed it
+    settings: RoomSettings
+    configured: bool = False
+    call: RoomCall | None = None
+    tries: TokenBucket | None = None  # wrong passwords against this room, for everyone
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+    def describe(self) -> dict[str, Any]:
+        """ROOM: what a member is told on joining (``call`` is the ``room-call`` body or null)."""
+        call = self.call.as_message(self.name) if self.call is not None else None
+        if call is not None:
+            del call["type"]
+        return {
+            "room": self.name,
+            "title": self.settings.title,
+            "public": self.settings.public,
+            "locked": self.settings.locked,
+            "call": call,
+        }
+
+    def adopt(self, settings: RoomSettings | None) -> None:
+        """Another node's view of this room's settings: the earliest opener wins everywhere."""
+        if settings is None or self.configured or settings == self.settings:
+            return
+        if (settings.created, settings.opener) < (self.settings.created, self.settings.opener):
+            self.settings = settings
+
+    def seats(self, cap: int) -> RoomCall:
+        """The room's call, opened (idle) if there is none."""
+        if self.call is None:
+            self.call = RoomCall(cap)
+        return self.call
+
+    def close_ended_call(self) -> None:
+        if self.call is not None and not self.call.participants:
+            self.call = None
+
+
+def wrong_password_allowed(room: Room, now: float) -> bool:
+    """Spend one wrong-password try against ``room``; False when it has had too many."""
+    if room.tries is None:
+        room.tries = TokenBucket(PASSWORD_TRIES, now)
+    return room.tries.take(PASSWORD_TRIES, now)
+
+
+class RoomBook:
+    """The rooms that exist on this node's view of the cluster, and the configured ones.
+
+    Invariants (``check``, given the directory's rooms): the live rooms are
+    exactly the rooms someone is in; every room-call participant is in that
+    room; a call with no participants is gone.
+    """
+
+    def __init__(self, configured: Iterable[Room] = (), restricted: bool = False) -> None:
+        self.configured = {room.key: room for room in configured}
+        self.restricted = restricted
+        self._live: dict[str, Room] = {}
+
+    def get(self, key: str) -> Room | None:
+        """A room someone is in."""
+        return self._live.get(key)
+
+    def find(self, key: str) -> Room | None:
+        """A room someone is in, or a configured one nobody is in yet."""
+        return self._live.get(key) or self.configured.get(key)
+
+    def live(self) -> list[Room]:
+        return list(self._live.values())
+
+    def open(self, room: Room) -> Room:
+        """``room`` has its first member now."""
+        assert room.key not in self._live, room
+        self._live[room.key] = room
+        return room
+
+    def ensure(self, name: str, settings: RoomSettings | None) -> Room:
+        """The live room named ``name``, opened from another node's record if new here."""
+        key = name_key(name)
+        room = self._live.get(key)
+        if room is None:
+            room = self.configured.get(key) or Room(name, settings or RoomSettings())
+            return self.open(room)
+        room.adopt(settings)
+        return room
+
+    def vacate(self, key: str) -> None:
+        """Nobody is in room ``key`` any more: it is gone (a configured one waits, call-less)."""
+        room = self._live.pop(key, None)
+        if room is not None:
+            room.call = None
+
+    def check(self, occupied: Iterable[str], members: dict[str, dict[str, None]]) -> None:
+        assert set(self._live) == set(occupied), (set(self._live), set(occupied))
+        for key, room in self._live.items():
+            assert room.key == key, (room, key)
+            if room.call is not None:
+                room.call.check()
+                assert room.call.participants, room
+                assert set(room.call.names()) <= set(members[key]), (room.call, members[key])
