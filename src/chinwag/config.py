@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings", "add_arguments", "load_settings", "settings_for_tests"]
+from .core.errors import ProtocolError
+from .core.rooms import clean_room
+
+__all__ = [
+    "ConfigError",
+    "RoomConfig",
+    "Settings",
+    "add_arguments",
+    "load_settings",
+    "settings_for_tests",
+]
 
 
 class ConfigError(ValueError):
@@ -31,6 +41,49 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 
 def _list_opt(help: str) -> Any:
     return field(default_factory=list, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """One ``[[rooms]]`` table of the config file: a room the operator set up."""
+
+    name: str
+    title: str = ""
+    password: str = ""
+    public: bool = False
+
+
+def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
+    """The ``[[rooms]]`` tables, checked: names are validated when the server builds them."""
+    if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
+        raise ConfigError(f"{source}: rooms must be [[rooms]] tables")
+    configs = []
+    for table in raw:
+        unknown = sorted(set(table) - {"name", "title", "password", "public"})
+        if unknown or not isinstance(table.get("name"), str):
+            raise ConfigError(
+                f"{source}: each [[rooms]] needs a string name and may have only"
+                f" title, password and public (found {', '.join(unknown) or 'no name'})"
+            )
+        title, password, public = (
+            table.get(k, d) for k, d in (("title", ""), ("password", ""), ("public", False))
+        )
+        if (
+            not isinstance(title, str)
+            or not isinstance(password, str)
+            or not isinstance(public, bool)
+        ):
+            raise ConfigError(
+                f"{source}: room {table['name']!r}: title/password are strings, public a boolean"
+            )
+        try:
+            name = clean_room(table["name"], "config")
+        except ProtocolError as error:
+            raise ConfigError(f"{source}: room {table['name']!r}: {error.message}") from None
+        if not name:
+            raise ConfigError(f"{source}: the default room (empty name) cannot be configured")
+        configs.append(RoomConfig(name, title, password, public))
+    return configs
 
 
 @dataclass
@@ -76,6 +129,19 @@ class Settings:
         None, "redis://HOST:PORT/DB to share one lobby across chinwag processes"
     )
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
+    # rooms
+    room_call_max: int = _opt(8, "participants a room call may have (each one sends to all others)")
+    rooms_restricted: bool = _opt(
+        False, "only the rooms listed as [[rooms]] tables in the config file (and the default room)"
+    )
+    rooms: list[RoomConfig] = field(
+        default_factory=list,
+        metadata={
+            "help": "rooms set up by the operator: [[rooms]] tables (name, title, password,"
+            " public) in the config file only",
+            "toml_only": True,
+        },
+    )
     # chat history
     data_dir: str | None = _opt(
         None, "directory for chinwag's files (default $XDG_DATA_HOME/chinwag or ~/.local/share)"
@@ -137,6 +203,8 @@ class Settings:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
+        if self.room_call_max < 2:
+            raise ConfigError("room_call_max must be at least 2")
 
     def redacted(self) -> dict[str, Any]:
         """The settings with secrets hidden, for logs."""
@@ -144,6 +212,9 @@ class Settings:
         for f in dataclasses.fields(self):
             if f.metadata.get("secret") and values[f.name]:
                 values[f.name] = "***"
+        for room in values["rooms"]:
+            if room["password"]:
+                room["password"] = "***"
         return values
 
 
@@ -158,6 +229,8 @@ def _env(name: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; unset flags stay ``None`` so lower layers show through."""
     for f in dataclasses.fields(Settings):
+        if f.metadata.get("toml_only"):
+            continue
         help_text = f"{f.metadata['help']} (env {_env(f.name)})"
         if f.default is not dataclasses.MISSING and f.default not in (None, False):
             help_text += f"; default {f.default}"
@@ -213,7 +286,7 @@ def load_settings(
     if path:
         values.update(_read_toml(Path(path), fields))
     for name, f in fields.items():
-        if _env(name) in environ:
+        if _env(name) in environ and not f.metadata.get("toml_only"):
             values[name] = _coerce(f, environ[_env(name)], _env(name))
     for name, value in given.items():
         if name in fields and value is not None:
@@ -232,7 +305,12 @@ def _read_toml(path: Path, fields: Mapping[str, dataclasses.Field[Any]]) -> dict
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}")
-    return {name: _coerce(fields[name], value, str(path)) for name, value in data.items()}
+    return {
+        name: _room_configs(value, str(path))
+        if name == "rooms"
+        else _coerce(fields[name], value, str(path))
+        for name, value in data.items()
+    }
 
 
 def settings_for_tests(**overrides: Any) -> Settings:

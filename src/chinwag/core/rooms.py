@@ -45,7 +45,7 @@ import secrets
 from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 from .errors import ProtocolError
 from .events import RoomSettings
@@ -66,6 +66,7 @@ __all__ = [
     "clean_room",
     "lock",
     "opens",
+    "room_book",
 ]
 
 log = logging.getLogger(__name__)
@@ -340,3 +341,24 @@ class RoomBook:
                 room.call.check()
                 assert room.call.participants, room
                 assert set(room.call.names()) <= set(members[key]), (room.call, members[key])
+
+
+class RoomEntry(Protocol):
+    """A room the operator set up (``config.RoomConfig``), name already checked."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def public(self) -> bool: ...
+
+
+def room_book(entries: Iterable[RoomEntry], restricted: bool) -> RoomBook:
+    """The book of a node whose operator configured ``entries`` (all nodes alike)."""
+    rooms = [
+        Room(e.name, lock(e.password, 0, "", e.title, e.public), configured=True) for e in entries
+    ]
+    return RoomBook(rooms, restricted)

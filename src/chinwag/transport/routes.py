@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote
 
-__all__ = ["Response", "Routes", "json_response", "load_web_files", "text"]
+__all__ = ["Response", "Routes", "json_response", "load_web_files", "room_from_path", "text"]
 
 #: The page may load only its own files and talk only to its own server.
 CONTENT_SECURITY_POLICY = (
@@ -86,9 +87,25 @@ def load_web_files() -> dict[str, Response]:
 Handler = Callable[[Mapping[str, str]], Response]
 
 
+#: A room's page: ``/r/<percent-encoded room name>``.
+ROOM_PREFIX = "/r/"
+
+
+def room_from_path(path: str) -> str | None:
+    """The room a ``/r/...`` path names, percent-decoded (not validated), or None."""
+    if not path.startswith(ROOM_PREFIX):
+        return None
+    return unquote(path[len(ROOM_PREFIX) :], errors="replace")
+
+
 @dataclass
 class Routes:
-    """Static files plus named endpoints; everything else is 404."""
+    """Static files plus named endpoints; everything else is 404.
+
+    ``/r/<room>`` serves the web client's page for any room name, valid or
+    not: the page reads the room from its address and shows the server's
+    ``bad-room`` (or ``no-such-room``) after signing in.
+    """
 
     files: dict[str, Response]
     endpoints: dict[str, Handler] = field(default_factory=dict)
@@ -101,4 +118,6 @@ class Routes:
         if endpoint is not None:
             return endpoint(headers)
         found = self.files.get(path)
+        if found is None and room_from_path(path) is not None:
+            found = self.files.get("/")
         return found if found is not None else text(404, "not found\n")

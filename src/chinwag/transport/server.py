@@ -42,6 +42,7 @@ from ..core.effects import Close, ConnId, Effect, Send
 from ..core.errors import ProtocolError
 from ..core.limits import Rate
 from ..core.lobby import Lobby, Policy
+from ..core.rooms import room_book
 from ..metrics import CONTENT_TYPE, Metrics, Snapshot, render
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
@@ -289,6 +290,7 @@ class ChinwagServer:
             node=bus.node if bus is not None else None,
             authenticator=Authenticator.from_settings(settings),
             ice=self.ice_servers,
+            rooms=room_book(settings.rooms, settings.rooms_restricted),
         )
         self.cluster = ClusterLink(bus, self.lobby, self.apply) if bus is not None else None
         self.stun: StunResponder | None = None
@@ -302,6 +304,9 @@ class ChinwagServer:
         self.routes.endpoints["/healthz/ready"] = self._ready
         self.routes.endpoints["/metrics"] = self._metrics
         self.routes.endpoints["/api/ice-servers"] = self._ice_endpoint
+        self.routes.endpoints["/api/rooms"] = lambda _: json_response(
+            200, self.lobby.public_rooms()
+        )
         self.metrics = Metrics()
         self.certificate: Certificate | None = None  # set by start() when serving TLS
         self._ssl: ssl.SSLContext | None = None
@@ -695,4 +700,5 @@ def _policy(settings: Settings) -> Policy:
         signal_rate=Rate(settings.signal_rate, 4 * settings.signal_rate),
         resume_grace=settings.resume_grace,
         ring_timeout=settings.ring_timeout,
+        room_call_max=settings.room_call_max,
     )
