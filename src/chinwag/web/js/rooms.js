@@ -30,6 +30,11 @@ export function roomPath(room) {
   return room ? ROOM_PREFIX + encodeURIComponent(room) : "/";
 }
 
+/** The address of a room's page, keeping this page's settings (?relay=1, ...). */
+function address(room) {
+  return roomPath(room) + window.location.search;
+}
+
 /** What a room is called on screen: its title, else its name, else "Lobby". */
 export function roomLabel(room, title = "") {
   return title || room || S.lobbyName;
@@ -94,7 +99,7 @@ export function createRooms({ send, live, notices, onEntered }) {
     if (!live()) {
       // Not signed in: the sign-in takes us there.
       room = target;
-      if (push) history.pushState({ room: target }, "", roomPath(target));
+      if (push) history.pushState({ room: target }, "", address(target));
       showRoom();
       return;
     }
@@ -157,8 +162,8 @@ export function createRooms({ send, live, notices, onEntered }) {
       const path = roomPath(room);
       const wanted = pending;
       pending = null;
-      if (wanted?.push && window.location.pathname !== path) history.pushState({ room }, "", path);
-      else if (window.location.pathname !== path) history.replaceState({ room }, "", path);
+      if (wanted?.push && window.location.pathname !== path) history.pushState({ room }, "", address(room));
+      else if (window.location.pathname !== path) history.replaceState({ room }, "", address(room));
       gate.close();
       showRoom();
       if (room === "") refreshList();
@@ -168,7 +173,7 @@ export function createRooms({ send, live, notices, onEntered }) {
     joinRefused(msg) {
       const target = pending?.room ?? room;
       pending = null;
-      if (window.location.pathname !== roomPath(room)) history.replaceState({ room }, "", roomPath(room));
+      if (window.location.pathname !== roomPath(room)) history.replaceState({ room }, "", address(room));
       if (msg.code === "room-password-required" || msg.code === "room-password-wrong") gate.open(target, roomError(msg));
       else notices.show(roomError(msg), { kind: "error" });
     },
