@@ -107,3 +107,16 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
         await expect(person.page.locator("#room-grid .room-tile")).to_have_count(4, timeout=20_000)
     await everyone_decodes_everyone(people)
     assert not any(p.console_errors for p in people), [p.console_errors for p in people]
+
+
+async def test_reload_mid_group_call_takes_the_seat_again(open_person: OpenPerson) -> None:
+    people = [await open_person(name, path="r/crew") for name in ("ann", "ben", "cat")]
+    await join_call(people[0], "Start call")
+    await join_call(people[1], "Join call (1)")
+    await join_call(people[2], "Join call (2)")
+    await everyone_decodes_everyone(people)
+
+    await people[1].page.reload()
+    await expect(people[1].page.locator("#self-name")).to_have_text("ben")
+    await expect(people[1].page.locator("#room-grid .room-tile")).to_have_count(3, timeout=30_000)
+    await everyone_decodes_everyone(people)
