@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from chinwag.client import DEFAULT_FEATURES, ErrorReply, PublicRoom, RoomSignal, connect
 from chinwag.config import load_settings
 from chinwag.transport.server import ChinwagServer
 from tests.support import Client, StartServer
@@ -208,3 +210,30 @@ async def test_restricted_rooms_from_the_config_file(
         assert (await alice.wait_for("error"))["code"] == "no-such-room"
     finally:
         await alice.close()
+
+
+async def test_the_python_client_in_rooms_and_room_calls(server: ChinwagServer) -> None:
+    url = f"http://127.0.0.1:{server.port}/"
+    async with (
+        connect(url, "alice", room="team", room_password="pw") as alice,
+        connect(url, "bob", features=[*DEFAULT_FEATURES, "rooms", "no-rollback"]) as bob,
+    ):
+        assert alice.room is not None and (alice.room.room, alice.room.locked) == ("team", True)
+        with pytest.raises(ErrorReply) as refused:
+            await bob.join_room("team", password="wrong")
+        assert refused.value.code == "room-password-wrong"
+        entered = await bob.join_room("Team", password="pw")
+        assert entered.room == "team" and bob.room == entered
+        await alice.join_room_call()
+        call = await bob.join_room_call()
+        assert [(p.name, p.rollback) for p in call.participants] == [
+            ("alice", True),
+            ("bob", False),
+        ]
+        with alice.subscribe() as events:
+            await bob.room_signal("alice", description=("offer", "v=0"))
+            signal = await anext(e async for e in events if isinstance(e, RoomSignal))
+        assert (signal.name, signal.description_type, signal.sdp) == ("bob", "offer", "v=0")
+        await alice.join_room("open", public=True, title="Open")
+        assert await bob.list_rooms() == (PublicRoom(room="open", title="Open", count=1),)
+        assert bob.room_call is not None and bob.room_call.names() == ["bob"]

@@ -2,10 +2,14 @@
 
 Many users sign in, rename, call each other (invite, accept, decline, offer,
 answer, call-connected, hang up), chat, drop or close their sockets, resume,
-and send malformed frames. After every step the core's invariants must hold:
-the directory's and the call book's own (``Lobby.check``), each listed name
-once, call partners symmetric, the connection count right, and no fault
-inside the core (``server-error``).
+and send malformed frames; with the ``rooms`` feature they sign in to rooms
+(some locked), switch rooms, join and leave room calls (capped at 2) and
+signal each other. After every step the core's invariants must hold: the
+directory's, the call book's and the rooms' own (``Lobby.check``: room
+membership consistent with the directory, every room-call participant in
+that room, empty rooms gone), each listed name once, call partners
+symmetric, the connection count right, and no fault inside the core
+(``server-error``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,17 @@ from chinwag.core.effects import Close, Effect, Send
 from chinwag.core.lobby import Lobby, Policy
 
 NAMES = st.sampled_from(["ann", "bob", "cy", "dee", "ann1"])
-FEATURES = st.sampled_from([[], ["ringing"], ["deltas", "ringing", "plain-text", "seq"]])
+FEATURES = st.sampled_from(
+    [
+        [],
+        ["ringing"],
+        ["deltas", "ringing", "plain-text", "seq"],
+        ["deltas", "ringing", "rooms"],
+        ["rooms", "no-rollback", "seq"],
+    ]
+)
+ROOMS = st.sampled_from(["", "team", "Team", "vault"])
+ROOM_REQUESTS = st.sampled_from(["room-call-join", "room-call-leave", "list-rooms"])
 CALL_TYPES = st.sampled_from(
     [
         "call-invite",
@@ -46,7 +60,8 @@ class CoreMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 1000.0
-        self.lobby = Lobby(Policy(resume_grace=5.0, backlog_messages=8), monotonic=self.clock)
+        policy = Policy(resume_grace=5.0, backlog_messages=8, room_call_max=2)
+        self.lobby = Lobby(policy, monotonic=self.clock)
         self.next_conn = 0
         self.open: set[int] = set()
         self.tokens: dict[str, str] = {}  # name -> latest resume token seen
@@ -69,14 +84,29 @@ class CoreMachine(RuleBasedStateMachine):
         if conn in self.open:
             self.run(self.lobby.receive(conn, json.dumps(fields)))
 
-    @rule(target=conns, name=NAMES, features=FEATURES)
-    def sign_in(self, name: str, features: list[str]) -> int:
+    @rule(target=conns, name=NAMES, features=FEATURES, room=ROOMS)
+    def sign_in(self, name: str, features: list[str], room: str) -> int:
         self.next_conn += 1
         conn = self.next_conn
         self.open.add(conn)
         self.run(self.lobby.connect(conn))
-        self.say(conn, type="username", name=name, features=features)
+        password = "pw" if room == "vault" else None
+        self.say(
+            conn, type="username", name=name, features=features, room=room, roomPassword=password
+        )
         return conn
+
+    @rule(conn=conns, room=ROOMS, password=st.sampled_from([None, "pw", "wrong"]))
+    def join_room(self, conn: int, room: str, password: str | None) -> None:
+        self.say(conn, type="join-room", room=room, password=password, public=True)
+
+    @rule(conn=conns, kind=ROOM_REQUESTS)
+    def room_request(self, conn: int, kind: str) -> None:
+        self.say(conn, type=kind)
+
+    @rule(conn=conns, peer=NAMES)
+    def room_signal(self, conn: int, peer: str) -> None:
+        self.say(conn, type="room-signal", target=peer, candidate={})
 
     @rule(target=conns, name=NAMES, features=FEATURES, stale=st.booleans())
     def resume(self, name: str, features: list[str], stale: bool) -> int:
@@ -126,9 +156,11 @@ class CoreMachine(RuleBasedStateMachine):
         assert sorted(names) == sorted(lobby.local_names())
         for name in names:
             partner = lobby.partner_of(name)
-            if lobby.is_busy(name):
+            if lobby.is_busy(name) and not lobby.in_room_call(name):
                 assert partner is not None and lobby.partner_of(partner) == name
                 assert lobby.is_busy(partner)
+            if lobby.in_room_call(name):  # no one-to-one call beside a room call
+                assert partner is None or not lobby.is_busy(partner)
         assert lobby.connection_count == len(self.open)
         assert lobby.error_codes["server-error"] == 0
 

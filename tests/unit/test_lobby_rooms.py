@@ -184,3 +184,12 @@ def test_remote_settings_tie_break_is_the_earliest_opener() -> None:
     room.adopt(RoomSettings(title="first", created=3, opener="alice"))
     room.adopt(RoomSettings(title="later", created=9, opener="carol"))
     assert room.settings.title == "first"
+
+
+def test_a_room_call_participant_cannot_place_a_one_to_one_call() -> None:
+    world = Rooms()
+    a, _ = world.join("alice")
+    b, _ = world.join("bob")
+    world.say(a, type="room-call-join")
+    effects = world.say(a, type="call-invite", target="bob")
+    assert errors(effects, a) == ["in-call"] and not sent(effects, b)

@@ -11,7 +11,9 @@ uses::
 
 Modules, lowest layer first (import every name from ``chinwag.client``):
 
-* :mod:`.events` - one typed, frozen :class:`Event` per message type (no I/O).
+* :mod:`.events` - one typed, frozen :class:`Event` per message type (no I/O),
+  rooms and room calls included (:class:`RoomEntered`, :class:`RoomCall`,
+  :class:`RoomList`, :class:`RoomSignal`).
 * :mod:`.parsing` - :func:`parse_event` turns one decoded JSON message into
   its event (no I/O). Messages relayed from other clients are checked here:
   one that does not have the shape the protocol gives its type becomes
@@ -50,9 +52,15 @@ from .events import (
     IceServers,
     MediaState,
     NameTaken,
+    Participant,
     Presence,
+    PublicRoom,
     Reconnecting,
     Resumed,
+    RoomCall,
+    RoomEntered,
+    RoomList,
+    RoomSignal,
     SessionLost,
     SignedIn,
     Unknown,
@@ -85,10 +93,16 @@ __all__ = [
     "IceServers",
     "MediaState",
     "NameTaken",
+    "Participant",
     "Presence",
+    "PublicRoom",
     "ReconnectPolicy",
     "Reconnecting",
     "Resumed",
+    "RoomCall",
+    "RoomEntered",
+    "RoomList",
+    "RoomSignal",
     "Roster",
     "SessionLost",
     "SignedIn",

@@ -26,8 +26,12 @@ from .events import (
     Event,
     IceServers,
     NameTaken,
+    PublicRoom,
     Reconnecting,
     Resumed,
+    RoomCall,
+    RoomEntered,
+    RoomList,
     SessionLost,
     SignedIn,
     UserList,
@@ -91,12 +95,22 @@ class ChinwagClient:
         connect_timeout: float = 10.0,
         reconnect: bool | ReconnectPolicy = True,
         heartbeat: float | None = 20.0,
+        room: str | None = None,
+        room_password: str | None = None,
     ) -> None:
         self.url = websocket_url(url)
         self.connect_timeout = connect_timeout
         self.name = name
         self.features = tuple(features)
+        if room is not None and "rooms" not in self.features:
+            self.features += ("rooms",)
         self.credential = credential
+        #: The room to sign in to (``rooms`` feature), and its password.
+        self.room_name = room
+        self.room_password = room_password
+        #: Where the server says this client is, and that room's call (None: no call).
+        self.room: RoomEntered | None = None
+        self.room_call: RoomCall | None = None
         self.id: int | None = None
         self.accepted_features: frozenset[str] = frozenset()
         self.roster = Roster()
@@ -219,6 +233,10 @@ class ChinwagClient:
         }
         if self.credential is not None:
             message["credential"] = self.credential
+        if self.room_name:
+            message["room"] = self.room_name
+            if self.room_password is not None:
+                message["roomPassword"] = self.room_password
         if self.resume_token is not None:
             message["resume"] = self.resume_token
             if "seq" in self.accepted_features:
@@ -379,6 +397,16 @@ class ChinwagClient:
             self.accepted_features = event.features
             if event.resume is not None:
                 self.resume_token = event.resume
+            if event.room is not None:
+                self._update_state(event.room)
+        elif isinstance(event, RoomEntered):
+            self.room = event
+            self.room_name = event.room  # a fresh sign-in after a lost session comes back here
+            self.room_call = (
+                event.call if event.call is not None and event.call.participants else None
+            )
+        elif isinstance(event, RoomCall):
+            self.room_call = event if event.participants else None
         elif isinstance(event, NameTaken):
             self.name = event.name
         elif isinstance(event, IceServers):
@@ -485,6 +513,75 @@ class ChinwagClient:
         """Tell ``target`` what this side is sending."""
         await self._to("media-state", target, audio=audio, video=video, screen=screen)
 
+    # ---- rooms (the ``rooms`` feature; docs/protocol.md#rooms)
+
+    async def join_room(
+        self, room: str, *, password: str | None = None, public: bool = False, title: str = ""
+    ) -> RoomEntered:
+        """Move to ``room`` (``""``: the default room); return the server's ``room``.
+
+        ``password``/``public``/``title`` set the room up if this join opens it.
+        Raises ErrorReply (``room-password-wrong``, ``in-call``, ...) if refused.
+        """
+        message: dict[str, Any] = {"type": "join-room", "room": room, "public": public}
+        if password is not None:
+            message["password"] = password
+        if title:
+            message["title"] = title
+        self.room_password = password
+        return await self._ask(message, RoomEntered, "join-room")
+
+    async def list_rooms(self) -> tuple[PublicRoom, ...]:
+        """The public rooms and their head counts."""
+        return (await self._ask({"type": "list-rooms"}, RoomList, "list-rooms")).rooms
+
+    async def join_room_call(self) -> RoomCall:
+        """Take a seat in this room's call; return the participants (this client among them)."""
+        seated = await self._ask(
+            {"type": "room-call-join"},
+            RoomCall,
+            "room-call-join",
+            lambda call: self.name in call.names(),
+        )
+        return seated
+
+    async def leave_room_call(self) -> None:
+        """Give up the seat in this room's call."""
+        await self.send({"type": "room-call-leave"})
+
+    async def room_signal(
+        self,
+        target: str,
+        *,
+        description: tuple[str, str] | None = None,
+        candidate: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Send ``target`` (in this room's call) a description (type, sdp) or a candidate."""
+        message: dict[str, Any] = {"type": "room-signal", "target": target}
+        if description is not None:
+            message["description"] = {"type": description[0], "sdp": description[1]}
+        if candidate is not None:
+            message["candidate"] = dict(candidate)
+        await self.send(message)
+
+    async def _ask(
+        self,
+        message: Mapping[str, Any],
+        reply: type[E],
+        kind: str,
+        wanted: Callable[[E], bool] = lambda event: True,
+    ) -> E:
+        """Send ``message`` and return the next ``reply`` event that is ``wanted``,
+        or raise the ``error`` the server answered instead."""
+        with self.subscribe() as events:
+            await self.send(message)
+            async for event in events:
+                if isinstance(event, reply) and wanted(event):
+                    return event
+                if isinstance(event, ErrorReceived) and event.for_type == kind:
+                    raise event.exception()
+        raise ConnectionClosed(f"closed while waiting for the answer to {kind}", self.close_code)
+
 
 def _policy(reconnect: bool | ReconnectPolicy) -> ReconnectPolicy:
     if isinstance(reconnect, ReconnectPolicy):
@@ -501,8 +598,13 @@ async def connect(
     credential: str | None = None,
     connect_timeout: float = 10.0,
     reconnect: bool | ReconnectPolicy = True,
+    room: str | None = None,
+    room_password: str | None = None,
 ) -> AsyncIterator[ChinwagClient]:
-    """Connect and sign in for the ``async with`` block; see :meth:`ChinwagClient.connect`."""
+    """Connect and sign in for the ``async with`` block; see :meth:`ChinwagClient.connect`.
+
+    ``room`` signs in straight into that room (adding the ``rooms`` feature).
+    """
     client = ChinwagClient(
         url,
         name,
@@ -510,6 +612,8 @@ async def connect(
         credential=credential,
         connect_timeout=connect_timeout,
         reconnect=reconnect,
+        room=room,
+        room_password=room_password,
     )
     await client.connect()
     try:

@@ -66,6 +66,7 @@ class SignedIn(Event):
     features: frozenset[str]
     resume: str | None = None
     resumed: bool = False
+    room: RoomEntered | None = None  # with the ``rooms`` feature: where it signed in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,3 +249,58 @@ class Unknown(Event):
 
 #: Any one kind of event, for methods that return the kind they were asked for.
 E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Participant:
+    """One seat of a room call; ``rollback`` False: it declared ``no-rollback``."""
+
+    name: str
+    rollback: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomCall(Event):
+    """``room-call``: the room call's participants in join order (empty: it ended)."""
+
+    room: str
+    started: int | None
+    participants: tuple[Participant, ...]
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.participants]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomEntered(Event):
+    """``room`` (and ``signed-in``'s ``room``): the room this client is in now."""
+
+    room: str
+    title: str = ""
+    public: bool = False
+    locked: bool = False
+    call: RoomCall | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicRoom:
+    room: str
+    title: str
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomList(Event):
+    """``rooms``: the public rooms and how many people are in each."""
+
+    rooms: tuple[PublicRoom, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomSignal(Event):
+    """``room-signal`` from ``name``: a description (``offer``/``answer``) or a candidate."""
+
+    name: str
+    description_type: str | None = None
+    sdp: str | None = None
+    candidate: IceCandidate | None = None

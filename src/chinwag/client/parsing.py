@@ -24,7 +24,13 @@ from .events import (
     IceServers,
     MediaState,
     NameTaken,
+    Participant,
     Presence,
+    PublicRoom,
+    RoomCall,
+    RoomEntered,
+    RoomList,
+    RoomSignal,
     SignedIn,
     Unknown,
     UserList,
@@ -153,16 +159,85 @@ def _call_invite(m: Mapping[str, Any]) -> Event:
     return CallInvite(raw=m, name=_str(m, "name"), audio=audio, video=video)
 
 
-_PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
-    "id": lambda m: Welcome(raw=m, id=_opt_int(m, "id") or 0),
-    "signed-in": lambda m: SignedIn(
+def _participants(message: Mapping[str, Any]) -> tuple[Participant, ...]:
+    seats = message.get("participants")
+    if not isinstance(seats, list) or not all(isinstance(s, dict) for s in seats):
+        raise _Malformed("participants")
+    return tuple(
+        Participant(name=_str(s, "name"), rollback=_bool(s, "rollback", True)) for s in seats
+    )
+
+
+def _room_call(m: Mapping[str, Any]) -> RoomCall:
+    return RoomCall(
+        raw=m,
+        room=_opt_str(m, "room") or "",
+        started=_opt_int(m, "started"),
+        participants=_participants(m),
+    )
+
+
+def _room(m: Mapping[str, Any]) -> RoomEntered:
+    call = m.get("call")
+    if call is not None and not isinstance(call, dict):
+        raise _Malformed("call")
+    return RoomEntered(
+        raw=m,
+        room=_opt_str(m, "room") or "",
+        title=_opt_str(m, "title") or "",
+        public=_bool(m, "public", False),
+        locked=_bool(m, "locked", False),
+        call=_room_call(call) if call is not None else None,
+    )
+
+
+def _signed_in(m: Mapping[str, Any]) -> SignedIn:
+    room = m.get("room")
+    if room is not None and not isinstance(room, dict):
+        raise _Malformed("room")
+    return SignedIn(
         raw=m,
         id=_opt_int(m, "id"),
         name=_str(m, "name"),
         features=frozenset(_names(m, "features")),
         resume=_opt_str(m, "resume"),
         resumed=_bool(m, "resumed", False),
-    ),
+        room=_room(room) if room is not None else None,
+    )
+
+
+def _rooms(m: Mapping[str, Any]) -> RoomList:
+    rooms = m.get("rooms")
+    if not isinstance(rooms, list) or not all(isinstance(r, dict) for r in rooms):
+        raise _Malformed("rooms")
+    listed = (
+        PublicRoom(
+            room=_str(r, "room"), title=_opt_str(r, "title") or "", count=_opt_int(r, "count") or 0
+        )
+        for r in rooms
+    )
+    return RoomList(raw=m, rooms=tuple(listed))
+
+
+def _room_signal(m: Mapping[str, Any]) -> RoomSignal:
+    description = m.get("description")
+    if description is not None:
+        if not isinstance(description, dict):
+            raise _Malformed("description")
+        kind = _str(description, "type")
+        return RoomSignal(
+            raw=m, name=_str(m, "name"), description_type=kind, sdp=_opt_str(description, "sdp")
+        )
+    return RoomSignal(raw=m, name=_str(m, "name"), candidate=_candidate(m))
+
+
+_PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
+    "id": lambda m: Welcome(raw=m, id=_opt_int(m, "id") or 0),
+    "signed-in": _signed_in,
+    "room": _room,
+    "room-call": _room_call,
+    "rooms": _rooms,
+    "room-signal": _room_signal,
     "rejectusername": lambda m: NameTaken(raw=m, name=_str(m, "name")),
     "userlist": lambda m: UserList(
         raw=m, users=_names(m, "users"), busy=frozenset(_names(m, "busy"))

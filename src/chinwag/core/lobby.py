@@ -184,6 +184,10 @@ class Lobby:
         """The public rooms and their head counts (``list-rooms``, ``GET /api/rooms``)."""
         return self._desk.public_rooms()
 
+    def in_room_call(self, name: str) -> bool:
+        """Whether a listed user has a seat in its room's call."""
+        return self._router.room_call_since(name) > 0
+
     def room_of(self, name: str) -> str | None:
         """The key of the room a listed user is in."""
         return self._directory.room_of(name)

@@ -184,6 +184,10 @@ class Router:
             )
         if message.type == "room-signal":
             self._check_room_signal(name, target)
+        elif message.type == "call-invite" and self.room_call_since(name):
+            raise ProtocolError(
+                "in-call", "Leave the room call before calling someone.", message.type, target
+            )
         local = self._ctx.directory.local(target)
         remote = self._ctx.directory.remote(target)
         features = (

@@ -9,7 +9,11 @@ aiortc's limits (as of aiortc 1.16) decide the shape of this module:
   remote description are held until it is set.
 * No rollback: perfect negotiation's polite side would need it. The callee is
   polite by the protocol, and this peer as callee never offers, so no glare
-  can reach it; as caller it is impolite and ignores a crossing offer.
+  can reach it; as caller it is impolite and ignores a crossing offer. In a
+  room call the peer declares ``no-rollback``, which makes it the impolite
+  side of every pair (``peer/mesh.py``).
+* The same machinery serves one-to-one calls (``video-offer``/``-answer``)
+  and room calls (``room-signal``): only :class:`Signaling` differs.
 * Never a public STUN server: the configuration is always explicit, built
   from the server's ``ice-servers``.
 """
@@ -29,10 +33,18 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from ..client import ChinwagClient, Event, IceCandidate, IceServers, VideoAnswer, VideoOffer
+from ..client import (
+    ChinwagClient,
+    Event,
+    IceCandidate,
+    IceServers,
+    RoomSignal,
+    VideoAnswer,
+    VideoOffer,
+)
 from .media import CallMedia
 
-__all__ = ["Call", "rtc_configuration"]
+__all__ = ["Call", "RoomSignaling", "Signaling", "rtc_configuration"]
 
 logger = logging.getLogger("chinwag.peer.call")
 
@@ -52,6 +64,30 @@ def rtc_configuration(servers: IceServers | None, relay_only: bool = False) -> R
     return RTCConfiguration(iceServers=ice_servers, iceTransportPolicy=policy)
 
 
+class Signaling:
+    """How a call's descriptions reach ``remote``: the tutorial's one-to-one messages."""
+
+    def __init__(self, client: ChinwagClient, remote: str) -> None:
+        self.client = client
+        self.remote = remote
+
+    async def offer(self, sdp: str) -> None:
+        await self.client.offer(self.remote, sdp)
+
+    async def answer(self, sdp: str) -> None:
+        await self.client.answer(self.remote, sdp)
+
+
+class RoomSignaling(Signaling):
+    """Descriptions as ``room-signal`` messages, to one other participant of a room call."""
+
+    async def offer(self, sdp: str) -> None:
+        await self.client.room_signal(self.remote, description=("offer", sdp))
+
+    async def answer(self, sdp: str) -> None:
+        await self.client.room_signal(self.remote, description=("answer", sdp))
+
+
 class Call:
     """A peer connection with ``remote``: offers, answers and candidates.
 
@@ -69,9 +105,11 @@ class Call:
         polite: bool,
         media: CallMedia,
         configuration: RTCConfiguration,
+        signaling: Signaling | None = None,
     ) -> None:
         self.client = client
         self.remote = remote
+        self.signaling = signaling or Signaling(client, remote)
         self.polite = polite
         self.media = media
         self.pc = RTCPeerConnection(configuration)
@@ -111,11 +149,18 @@ class Call:
         """As caller: add our tracks and send the first offer."""
         self._add_outgoing_tracks(answering=False)
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        await self.client.offer(self.remote, self.pc.localDescription.sdp)
+        await self.signaling.offer(self.pc.localDescription.sdp)
 
     async def handle(self, event: Event) -> None:
         """Apply one signaling event from ``remote`` (offer, answer or candidate)."""
-        if isinstance(event, VideoOffer):
+        if isinstance(event, RoomSignal):
+            if event.candidate is not None:
+                await self._on_candidate(event.candidate)
+            elif event.description_type == "offer" and event.sdp is not None:
+                await self._on_offer(event.sdp)
+            elif event.description_type == "answer" and event.sdp is not None:
+                await self._on_answer(event.sdp)
+        elif isinstance(event, VideoOffer):
             await self._on_offer(event.sdp)
         elif isinstance(event, VideoAnswer):
             await self._on_answer(event.sdp)
@@ -128,10 +173,9 @@ class Call:
             logger.info("call with %s: ignoring an offer that crossed ours", self.remote)
             return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        if self.polite:
-            self._add_outgoing_tracks(answering=True)  # the callee adds its tracks now
+        self._add_outgoing_tracks(answering=True)  # the answerer adds its tracks now (once)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.client.answer(self.remote, self.pc.localDescription.sdp)
+        await self.signaling.answer(self.pc.localDescription.sdp)
         await self._remote_description_set()
 
     async def _on_answer(self, sdp: str) -> None:

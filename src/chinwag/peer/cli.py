@@ -55,6 +55,12 @@ def add_peer_commands(subparsers: Any) -> None:
     peer.add_argument(
         "--ask", action="store_true", help="ask on the terminal before taking a call (y/n)"
     )
+    peer.add_argument(
+        "--room",
+        metavar="ROOM",
+        help="join ROOM's room call as one more participant instead of answering calls",
+    )
+    peer.add_argument("--room-password", metavar="PASSWORD", help="the password of --room")
     peer.set_defaults(handler=_run_peer)
 
     call = subparsers.add_parser(

@@ -13,11 +13,13 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 
-from ..client import ChinwagClient, ClientError, ConnectionClosed, ErrorReply
+from ..client import DEFAULT_FEATURES, ChinwagClient, ClientError, ConnectionClosed, ErrorReply
+from .call import rtc_configuration
 from .media import CallMedia, MediaOptions
+from .mesh import RoomMesh
 from .phone import RING_TIMEOUT, Decide, DialOutcome, Phone, accept_always
 
-__all__ = ["TerminalPrompt", "media_options", "run_call", "run_peer"]
+__all__ = ["TerminalPrompt", "media_options", "run_call", "run_peer", "run_room_peer"]
 
 #: How long an accepted call may take to connect its media before it counts as failed.
 CONNECT_TIMEOUT = 30.0
@@ -103,6 +105,8 @@ async def _phone(
 
 async def run_peer(args: argparse.Namespace) -> str:
     """Answer calls until the server closes the connection or a signal arrives."""
+    if args.room is not None:
+        return await run_room_peer(args)
     decide = TerminalPrompt().ask if args.ask else accept_always
     async with _phone(args, decide=decide) as phone:
         if phone is None:
@@ -116,6 +120,38 @@ async def run_peer(args: argparse.Namespace) -> str:
         _say("the server closed the connection")
         return "error"
     return "error"  # not reached: the context manager either yields or returns
+
+
+async def run_room_peer(args: argparse.Namespace) -> str:
+    """Sit in room ``args.room``'s call until a signal arrives or the connection ends."""
+    _cancel_on_signals()
+    features = (*DEFAULT_FEATURES, "rooms", "no-rollback")
+    client = ChinwagClient(
+        args.server, args.name, features=features, room=args.room, room_password=args.room_password
+    )
+    try:
+        await client.connect()
+    except (ClientError, TimeoutError) as error:
+        print(f"chinwag: cannot join room {args.room!r} on {args.server}: {error}", file=sys.stderr)
+        return "error"
+    options = media_options(args)
+    mesh = RoomMesh(
+        client,
+        lambda: CallMedia(options),
+        lambda: rtc_configuration(client.ice_servers, args.relay_only),
+    )
+    _say(f"signed in as {client.name} in room {args.room!r}; joining its call")
+    try:
+        await mesh.run()
+    except asyncio.CancelledError:
+        return "ok"
+    except ErrorReply as error:
+        _say(f"could not join the room call: {error}")
+        return "failed"
+    finally:
+        await client.close()
+    _say("the server closed the connection")
+    return "error"
 
 
 async def run_call(args: argparse.Namespace) -> str:

@@ -1,0 +1,106 @@
+"""The aiortc peer in a room call: one peer connection per other participant.
+
+The server's ``room-call`` list fixes each pair's roles (docs/protocol.md,
+"Room calls"): the participant who joined later sends the first offer. This
+peer declares ``no-rollback`` (aiortc cannot roll back an offer), so it is
+the impolite side of every pair: it offers to everyone present when it joins,
+answers everyone who joins after it, and ignores an offer that crosses its
+own (the browser, being polite, rolls back).
+
+A participant who leaves the list has its connection closed; the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCConfiguration
+
+from ..client import ChinwagClient, RoomCall, RoomSignal
+from .call import Call, RoomSignaling
+from .media import CallMedia
+
+__all__ = ["RoomMesh", "offers_to"]
+
+logger = logging.getLogger("chinwag.peer.mesh")
+
+
+def offers_to(call: RoomCall, me: str, other: str) -> bool:
+    """Whether ``me`` sends the first offer to ``other``: ``me`` joined the call later."""
+    names = call.names()
+    return names.index(me) > names.index(other)
+
+
+class RoomMesh:
+    """This client's seat in its room's call, and a :class:`Call` per other participant.
+
+    :meth:`run` takes the seat and follows the call until cancelled or the
+    connection ends; it leaves the call and closes every connection on the
+    way out.
+    """
+
+    def __init__(
+        self,
+        client: ChinwagClient,
+        media: Callable[[], CallMedia],
+        configuration: Callable[[], RTCConfiguration],
+    ) -> None:
+        self.client = client
+        self._media = media
+        self._configuration = configuration
+        self.links: dict[str, Call] = {}  # other participant -> its peer connection
+
+    async def run(self) -> None:
+        with self.client.subscribe() as events:
+            call = await self.client.join_room_call()
+            try:
+                await self._follow(call)
+                async for event in events:
+                    if isinstance(event, RoomCall) and event.room == call.room:
+                        await self._follow(event)
+                    elif isinstance(event, RoomSignal):
+                        await self._signal(event)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.client.leave_room_call()
+                await self.close()
+
+    async def close(self) -> None:
+        links, self.links = self.links, {}
+        for link in links.values():
+            await link.close()
+
+    async def _follow(self, call: RoomCall) -> None:
+        """Open links to new participants (offering where this peer joined later),
+        close those to participants who left."""
+        me = self.client.name
+        present = set(call.names())
+        for gone in [name for name in self.links if name not in present]:
+            logger.info("room call: %s left", gone)
+            await self.links.pop(gone).close()
+        if me not in present:
+            return
+        for other in call.names():
+            if other != me and other not in self.links:
+                link = self._link(other)
+                if offers_to(call, me, other):
+                    await link.start()
+
+    async def _signal(self, signal: RoomSignal) -> None:
+        link = self.links.get(signal.name) or self._link(signal.name)
+        await link.handle(signal)
+
+    def _link(self, other: str) -> Call:
+        logger.info("room call: connecting with %s", other)
+        link = Call(
+            self.client,
+            other,
+            polite=False,
+            media=self._media(),
+            configuration=self._configuration(),
+            signaling=RoomSignaling(self.client, other),
+        )
+        self.links[other] = link
+        return link
