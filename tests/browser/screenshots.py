@@ -5,7 +5,8 @@ the Lobby's public rooms, a group call of four) is
 taken four ways: desktop 1280x800 and phone 390x844, light and dark, with a
 real server and real headless Chromium (fake camera). The four go side by
 side into one PNG per screen, drawn by Chromium too, so the gallery stays a
-handful of small files. docs/images/in-call.png is the README's picture.
+handful of small files. docs/images/in-call.png and group-call.png are the
+README's pictures.
 
 Run by hand: ``python -m tests.browser.screenshots [out_dir]``.
 """
@@ -142,18 +143,24 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     out["rooms"] = await shot(alice)
     await alice.close()
 
-    crew = [await person(browser, url + "r/crew", name, scheme, DESKTOP) for name in ("bob", "carol", "dan")]
+    crew = [
+        await person(browser, url + "r/crew", name, scheme, DESKTOP)
+        for name in ("bob", "carol", "dan")
+    ]
     alice = await person(browser, url + "r/crew", "alice", scheme, size)
     await crew[0].page.get_by_role("button", name="Start call").click()
     for count, someone in enumerate(crew[1:], start=1):
         await someone.page.get_by_role("button", name=f"Join call ({count})").click()
     await alice.page.get_by_role("button", name="Join call (3)").click()
     await alice.page.wait_for_function(
-        "() => [...document.querySelectorAll('#room-grid video')].filter((v) => v.videoWidth > 0).length === 4",
+        "() => [...document.querySelectorAll('#room-grid video')]"
+        ".filter((v) => v.videoWidth > 0).length === 4",
         timeout=60_000,
     )
     await crew[1].page.locator("body").press("m")  # carol muted: her tile says so
-    await expect(alice.page.get_by_role("region", name="carol").get_by_text("Muted")).to_be_visible()
+    await expect(
+        alice.page.get_by_role("region", name="carol").get_by_text("Muted")
+    ).to_be_visible()
     out["group-call"] = await shot(alice)
     for someone in (alice, *crew, *hosts):
         await someone.close()
@@ -192,6 +199,7 @@ async def main(out: Path) -> None:
                     taken[(scheme, size)] = await scenes(browser, server.url, scheme, size)
                     taken[(scheme, size)] |= await room_scenes(browser, server.url, scheme, size)
             (out / "in-call.png").write_bytes(taken[("light", DESKTOP)]["in-call"])
+            (out / "group-call.png").write_bytes(taken[("light", DESKTOP)]["group-call"])
             for screen in SCREENS:
                 variants = [
                     (

@@ -112,7 +112,9 @@ async def test_first_visit_focus_empty_name_favicon_and_manifest(open_person: Op
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_room_screens_pass_axe(open_person: OpenPerson, scheme: Literal["light", "dark"]) -> None:
+async def test_room_screens_pass_axe(
+    open_person: OpenPerson, scheme: Literal["light", "dark"]
+) -> None:
     """The Lobby's public rooms and New room form, a locked room's password, a group call
     (desktop and phone): no serious or critical violation."""
     problems: list[str] = []
@@ -122,7 +124,9 @@ async def test_room_screens_pass_axe(open_person: OpenPerson, scheme: Literal["l
     await host.page.get_by_label("List publicly on the Lobby page").check()
     await host.page.get_by_role("button", name="Open the room").click()
     lobby = await open_person("lobby", color_scheme=scheme)
-    await expect(lobby.page.get_by_role("link", name="crew, 1 person")).to_be_visible(timeout=20_000)
+    await expect(lobby.page.get_by_role("link", name="crew, 1 person")).to_be_visible(
+        timeout=20_000
+    )
     await check(lobby, "lobby with public rooms", problems)
     await lobby.page.get_by_role("link", name="crew, 1 person").click()
     await expect(lobby.page.get_by_role("dialog", name="Room password")).to_be_visible()
@@ -144,7 +148,9 @@ async def test_room_screens_pass_axe(open_person: OpenPerson, scheme: Literal["l
     await guest.page.get_by_role("button", name="Pin host").click()
     await check(guest, "group call", problems)
     await check(host, "group call, host", problems)
-    phone = await open_person("pat", path="r/crew", sign_in=False, viewport=(390, 844), color_scheme=scheme)
+    phone = await open_person(
+        "pat", path="r/crew", sign_in=False, viewport=(390, 844), color_scheme=scheme
+    )
     await phone.page.get_by_label("Your name").fill("pat")
     await phone.page.get_by_label("Your name").press("Enter")
     await phone.page.locator("#room-password-input").fill("pw")

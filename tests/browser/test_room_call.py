@@ -25,7 +25,9 @@ async () => {
   for (const name of room.peers()) {
     const report = await room.peerConnection(name).getStats();
     let frames = 0;
-    report.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0; });
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+    });
     out[name] = frames;
   }
   return out;
@@ -47,9 +49,7 @@ async def everyone_decodes_everyone(people: list[Person]) -> None:
             others = {p.name for p in people if p is not person}
             extra = set(now[person.name]) - others
             assert not extra, f"{person.name} holds links to people not in the call: {extra}"
-        ready = all(
-            now[p.name].get(o.name, 0) > 0 for p in people for o in people if o is not p
-        )
+        ready = all(now[p.name].get(o.name, 0) > 0 for p in people for o in people if o is not p)
         return now if ready else None
 
     first = await until(started, CONNECT_WITHIN, "not every pair decodes video")
@@ -91,7 +91,9 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
     await ann.page.get_by_role("button", name="Unmute").click()
     await expect(muted).to_be_hidden(timeout=20_000)
     await people[2].page.get_by_role("button", name="Pin ann").click()
-    await expect(people[2].page.get_by_role("button", name="Pin ann")).to_have_attribute("aria-pressed", "true")
+    await expect(people[2].page.get_by_role("button", name="Pin ann")).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
     eve = await open_person("eve", path="r/crew")
     await join_call(eve, "Join call (4)")

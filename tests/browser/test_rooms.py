@@ -86,12 +86,16 @@ async def test_locked_room_asks_for_its_password(open_person: OpenPerson) -> Non
     guest = await open_person("guest", path="r/secret", sign_in=False)
     await guest.page.get_by_label("Your name").fill("guest")
     await guest.page.get_by_label("Your name").press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text("This room is locked: type its password.")
+    await expect(guest.page.locator("#name-error")).to_have_text(
+        "This room is locked: type its password."
+    )
     password = guest.page.locator("#signin").get_by_label("Room password")
     await expect(password).to_be_focused()
     await password.fill("wrong")
     await password.press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text("That password is wrong; try again.")
+    await expect(guest.page.locator("#name-error")).to_have_text(
+        "That password is wrong; try again."
+    )
     await password.fill("s3cret")
     await password.press("Enter")
     await expect(guest.page.locator("#self-name")).to_have_text("guest")
@@ -116,15 +120,17 @@ async def test_locked_room_asks_for_its_password(open_person: OpenPerson) -> Non
     assert sockets_opened(walker) == 1
 
 
-async def test_switching_rooms_keeps_the_socket_and_changes_the_people(open_person: OpenPerson) -> None:
+async def test_switching_rooms_keeps_the_socket_and_changes_the_people(
+    open_person: OpenPerson,
+) -> None:
     alice = await open_person("alice")
     await open_person("bob")
     await open_person("carol", path="r/garden")
     await expect(alice.page.locator("#user-list li")).to_have_count(2)
 
     await alice.page.evaluate(
-        "() => { const a = document.createElement('a'); a.href = '/r/garden'; a.textContent = 'garden';"
-        " document.getElementById('messages').append(a); a.click(); }"
+        "() => { const a = document.createElement('a'); a.href = '/r/garden';"
+        " a.textContent = 'garden'; document.getElementById('messages').append(a); a.click(); }"
     )
     await expect(alice.page.locator("#room-title")).to_have_text("garden")
     assert alice.page.url.split("?")[0].endswith("/r/garden")
