@@ -11,7 +11,8 @@
 // connects afresh, this page sending the offers as the latest joiner).
 
 import { createRoomCall } from "./mesh.js";
-import { MediaProblem, openDeviceTrack, openScreen, openUserMedia } from "./media.js";
+import { openReplacement, startScreen } from "./controls.js";
+import { MediaProblem, openUserMedia } from "./media.js";
 import { roomError } from "./rooms.js";
 import { watchSpeakers } from "./speaking.js";
 import { S } from "./strings.js";
@@ -151,17 +152,8 @@ export function createRoomCalls({ send, self, room, title, iceServers, oneToOneB
     const mine = live;
     if (!mine?.mesh) return;
     if (mine.screenTrack) return showCamera(mine);
-    let track;
-    try {
-      track = await openScreen();
-    } catch (error) {
-      view.notice(S.shareFailed(error.message), "error");
-      return;
-    }
-    mine.tracks.push(track);
-    if (live !== mine) return track.stop();
-    mine.screenTrack = track;
-    track.addEventListener("ended", () => live === mine && mine.screenTrack === track && showCamera(mine));
+    const track = await startScreen(mine, { current: () => live, view, stop: showCamera });
+    if (!track) return;
     await mine.mesh.replaceTrack("video", track);
     mine.grid.setStream(self(), new MediaStream([track]));
     tellState();
@@ -187,18 +179,10 @@ export function createRoomCalls({ send, self, room, title, iceServers, oneToOneB
   /** Another camera or microphone, on every link (replaceTrack: no renegotiation). */
   async function switchDevice(kind, deviceId) {
     const mine = live;
-    const old = kind === "audio" ? mine?.stream?.getAudioTracks()[0] : mine?.stream?.getVideoTracks()[0];
-    if (!old || old.getSettings().deviceId === deviceId) return;
-    let track;
-    try {
-      track = await openDeviceTrack(kind, deviceId);
-    } catch (problem) {
-      view.notice(problem.message, "error");
-      return;
-    }
-    mine.tracks.push(track);
-    if (live !== mine) return track.stop();
-    track.enabled = old.enabled;
+    if (!mine?.mesh) return;
+    const opened = await openReplacement(mine, kind, deviceId, { current: () => live, view });
+    if (!opened) return;
+    const { old, track } = opened;
     if (!(kind === "video" && mine.screenTrack)) await mine.mesh.replaceTrack(kind, track);
     mine.stream.removeTrack(old);
     old.stop();
