@@ -67,7 +67,8 @@ async def open_person(browser: Browser, chinwag: ChinwagServer) -> AsyncIterator
 
     ``open_person("alice", query="relay=1", sign_in=False, viewport=(390, 844))``;
     ``server=`` opens another server's page instead of the default one, and
-    ``in_browser=`` uses another browser (e.g. one that denies camera access).
+    ``in_browser=`` uses another browser (e.g. one that denies camera access);
+    ``path="r/team"`` opens a room's page.
     """
     people: list[Person] = []
     url = chinwag.url  # kept: a restarted server listens on the same port
@@ -77,10 +78,12 @@ async def open_person(browser: Browser, chinwag: ChinwagServer) -> AsyncIterator
         *,
         server: ChinwagServer | None = None,
         in_browser: Browser | None = None,
+        path: str = "",
         **options: Any,
     ) -> Person:
         where = in_browser or browser
-        person = await Person.open(where, server.url if server else url, name, **options)
+        base = (server.url if server else url) + path
+        person = await Person.open(where, base, name, **options)
         people.append(person)
         return person
 

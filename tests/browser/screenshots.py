@@ -1,10 +1,12 @@
 """Regenerate the screenshot gallery in docs/images (``make screenshots``).
 
-Each screen (sign-in, lobby, ringing, in call, chat, missed call, failure) is
+Each screen (sign-in, lobby, ringing, in call, chat, missed call, failure,
+the Lobby's public rooms, a group call of four) is
 taken four ways: desktop 1280x800 and phone 390x844, light and dark, with a
 real server and real headless Chromium (fake camera). The four go side by
 side into one PNG per screen, drawn by Chromium too, so the gallery stays a
-handful of small files. docs/images/in-call.png is the README's picture.
+handful of small files. docs/images/in-call.png and group-call.png are the
+README's pictures.
 
 Run by hand: ``python -m tests.browser.screenshots [out_dir]``.
 """
@@ -27,7 +29,17 @@ from tests.support import server_factory
 OUT = Path(__file__).resolve().parents[2] / "docs" / "images"
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
-SCREENS = ["sign-in", "lobby", "ringing", "in-call", "chat", "missed-call", "failure"]
+SCREENS = [
+    "sign-in",
+    "lobby",
+    "ringing",
+    "in-call",
+    "chat",
+    "missed-call",
+    "failure",
+    "rooms",
+    "group-call",
+]
 
 _QUALITY_RATED = "() => document.getElementById('quality').dataset.quality !== 'unknown'"
 
@@ -105,6 +117,56 @@ async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[st
     return out
 
 
+async def open_public_room(browser: Browser, url: str, host: str, room: str, title: str) -> Person:
+    """`host` opens a public room with the Lobby's New room form."""
+    someone = await person(browser, url, host, "light", DESKTOP)
+    await someone.page.get_by_label("Room name").fill(room)
+    await someone.page.get_by_label("Title (optional)").fill(title)
+    await someone.page.get_by_label("List publicly on the Lobby page").check()
+    await someone.page.get_by_role("button", name="Open the room").click()
+    await expect(someone.page.locator("#room-title")).to_have_text(title)
+    return someone
+
+
+async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[str, bytes]:
+    """The Lobby listing public rooms, and a group call of four seen by 'alice'."""
+    out: dict[str, bytes] = {}
+    hosts = [
+        await open_public_room(browser, url, "dora", "design", "Design review"),
+        await open_public_room(browser, url, "erin", "standup", "Daily stand-up"),
+    ]
+    hosts.append(await person(browser, url + "r/standup", "finn", "light", DESKTOP))
+    alice = await person(browser, url, "alice", scheme, size)
+    await expect(alice.page.get_by_role("link", name="Daily stand-up, 2 people")).to_be_visible(
+        timeout=20_000
+    )
+    out["rooms"] = await shot(alice)
+    await alice.close()
+
+    crew = [
+        await person(browser, url + "r/crew", name, scheme, DESKTOP)
+        for name in ("bob", "carol", "dan")
+    ]
+    alice = await person(browser, url + "r/crew", "alice", scheme, size)
+    await crew[0].page.get_by_role("button", name="Start call").click()
+    for count, someone in enumerate(crew[1:], start=1):
+        await someone.page.get_by_role("button", name=f"Join call ({count})").click()
+    await alice.page.get_by_role("button", name="Join call (3)").click()
+    await alice.page.wait_for_function(
+        "() => [...document.querySelectorAll('#room-grid video')]"
+        ".filter((v) => v.videoWidth > 0).length === 4",
+        timeout=60_000,
+    )
+    await crew[1].page.locator("body").press("m")  # carol muted: her tile says so
+    await expect(
+        alice.page.get_by_role("region", name="carol").get_by_text("Muted")
+    ).to_be_visible()
+    out["group-call"] = await shot(alice)
+    for someone in (alice, *crew, *hosts):
+        await someone.close()
+    return out
+
+
 async def composite(browser: Browser, images: list[tuple[str, bytes, Size]], path: Path) -> None:
     """The variants side by side, scaled down, with a caption each, as one PNG."""
     page = await browser.new_page(viewport={"width": 1900, "height": 520})
@@ -135,7 +197,9 @@ async def main(out: Path) -> None:
             for scheme in ("light", "dark"):
                 for size in (DESKTOP, PHONE):
                     taken[(scheme, size)] = await scenes(browser, server.url, scheme, size)
+                    taken[(scheme, size)] |= await room_scenes(browser, server.url, scheme, size)
             (out / "in-call.png").write_bytes(taken[("light", DESKTOP)]["in-call"])
+            (out / "group-call.png").write_bytes(taken[("light", DESKTOP)]["group-call"])
             for screen in SCREENS:
                 variants = [
                     (

@@ -109,3 +109,53 @@ async def test_first_visit_focus_empty_name_favicon_and_manifest(open_person: Op
     for entry in data["icons"]:
         fetched = await person.page.request.get(base + entry["src"].lstrip("/"))
         assert fetched.ok, entry["src"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_room_screens_pass_axe(
+    open_person: OpenPerson, scheme: Literal["light", "dark"]
+) -> None:
+    """The Lobby's public rooms and New room form, a locked room's password, a group call
+    (desktop and phone): no serious or critical violation."""
+    problems: list[str] = []
+    host = await open_person("host", color_scheme=scheme)
+    await host.page.get_by_label("Room name").fill("crew")
+    await host.page.get_by_label("Password (optional)").fill("pw")
+    await host.page.get_by_label("List publicly on the Lobby page").check()
+    await host.page.get_by_role("button", name="Open the room").click()
+    lobby = await open_person("lobby", color_scheme=scheme)
+    await expect(lobby.page.get_by_role("link", name="crew, 1 person")).to_be_visible(
+        timeout=20_000
+    )
+    await check(lobby, "lobby with public rooms", problems)
+    await lobby.page.get_by_role("link", name="crew, 1 person").click()
+    await expect(lobby.page.get_by_role("dialog", name="Room password")).to_be_visible()
+    await check(lobby, "room password dialog", problems)
+
+    guest = await open_person("guest", path="r/crew", sign_in=False, color_scheme=scheme)
+    await guest.page.get_by_label("Your name").fill("guest")
+    await guest.page.get_by_label("Your name").press("Enter")
+    await expect(guest.page.locator("#room-password-input")).to_be_visible()
+    await check(guest, "sign-in into a locked room", problems)
+    await guest.page.locator("#room-password-input").fill("pw")
+    await guest.page.locator("#room-password-input").press("Enter")
+    await expect(guest.page.locator("#room-title")).to_have_text("crew")
+    await check(guest, "a room, idle", problems)
+
+    await host.page.get_by_role("button", name="Start call").click()
+    await guest.page.get_by_role("button", name="Join call (1)").click()
+    await expect(guest.page.locator("#room-grid video")).to_have_count(2)
+    await guest.page.get_by_role("button", name="Pin host").click()
+    await check(guest, "group call", problems)
+    await check(host, "group call, host", problems)
+    phone = await open_person(
+        "pat", path="r/crew", sign_in=False, viewport=(390, 844), color_scheme=scheme
+    )
+    await phone.page.get_by_label("Your name").fill("pat")
+    await phone.page.get_by_label("Your name").press("Enter")
+    await phone.page.locator("#room-password-input").fill("pw")
+    await phone.page.locator("#room-password-input").press("Enter")
+    await phone.page.get_by_role("button", name="Join call (2)").click()
+    await expect(phone.page.locator("#room-grid .room-tile")).to_have_count(3, timeout=20_000)
+    await check(phone, "phone group call", problems)
+    assert not problems, "\n".join(problems)

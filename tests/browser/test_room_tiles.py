@@ -94,7 +94,10 @@ async def test_every_tile_visible_or_reachable_for_1_to_8(tiles_page: Page) -> N
             assert min(map(area, boxes)) >= width * height / 9 / 3, (count, boxes)
             continue
         columns = {round(box["x"]) for box in boxes}
-        assert len(columns) == min(count, 2), (count, boxes)
+        # Two people on a phone are stacked (each a full-width half); more, two columns.
+        assert len(columns) == (1 if count <= 2 else 2), (count, boxes)
+        if 2 <= count <= 4:  # 2 to 4 share the whole stage, no scrolling
+            assert all(inside(box, width, height) for box in boxes), (count, boxes)
         for index in range(count):
             tile = page.locator(".room-tile").nth(index)
             await tile.scroll_into_view_if_needed()

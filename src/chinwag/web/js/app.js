@@ -15,6 +15,8 @@ import { createChat } from "./chat.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createRoomCalls } from "./roomcall.js";
+import { createRooms, roomError, roomFromPath, roomLabel } from "./rooms.js";
 import { createSettings } from "./settings.js";
 import { createShortcuts } from "./shortcuts.js";
 import { createSocket, defaultSocketUrl } from "./socket.js";
@@ -22,7 +24,9 @@ import { S, applyStrings } from "./strings.js";
 import { saved, tab } from "./store.js";
 import { byId, createDebugLog, show } from "./ui.js";
 
-const FEATURES = ["deltas", "ringing", "plain-text", "seq"];
+const FEATURES = ["deltas", "ringing", "plain-text", "seq", "rooms"];
+// Errors of a sign-in into a room that the sign-in card explains.
+const ROOM_SIGN_IN_ERRORS = new Set(["bad-room", "no-such-room", "room-password-required", "room-password-wrong"]);
 const DEFAULT_RING_TIMEOUT_S = 30;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
@@ -53,12 +57,12 @@ export function start() {
   const alerts = createAlerts({ log });
   const settings = createSettings(params);
   const panels = createPanels({ onChatShown: () => chat.seen() });
-  const missed = createMissedCalls({ callBack: (name) => call.call(name) });
+  const missed = createMissedCalls({ callBack: (name) => callPerson(name) });
 
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
-    onCall: (name) => call.call(name),
+    onCall: (name) => callPerson(name),
     onChange(names, { joined, left, renamed }) {
       chat.setPeople(names);
       for (const name of joined) if (name !== session.name) chat.addNote(S.joined(name));
@@ -98,22 +102,63 @@ export function start() {
     },
     onChange: (current) => tab.set("call", current),
   });
-  view.bind(call);
+  const rooms = createRooms({
+    send: (msg) => socket.send(msg),
+    live: () => session.live,
+    notices,
+    onEntered(info, moved) {
+      if (moved) {
+        lobby.forget(); // the new room's list is a first list, not a crowd joining
+        chat.addNote(S.nowInRoom(roomLabel(info.room, info.title)));
+      }
+      showIdleWords(info);
+      roomCall.entered(info, moved);
+    },
+  });
+  const roomCall = createRoomCalls({
+    send: (msg) => socket.send(msg),
+    self: () => session.name,
+    room: () => rooms.current(),
+    title: () => roomLabel(rooms.current(), rooms.info()?.title),
+    iceServers: () => session.iceServers,
+    oneToOneBusy: () => call.state() !== "idle",
+    view,
+    log,
+  });
+  byId("room-call-button").addEventListener("click", () => roomCall.join());
+  // The control bar and the shortcuts act on the room call while we are in one.
+  const current = () => (roomCall.active() ? roomCall : call);
+  view.bind({
+    accept: () => call.accept(),
+    decline: () => call.decline(),
+    cancel: () => call.cancel(),
+    hangUp: () => current().hangUp(),
+    toggleMute: () => current().toggleMute(),
+    toggleCamera: () => current().toggleCamera(),
+    toggleScreen: () => current().toggleScreen(),
+    switchDevice: (kind, id) => current().switchDevice(kind, id),
+    debug: call.debug,
+  });
   createShortcuts(
     {
       accept: () => call.accept(),
       decline: () => call.decline(),
-      hangUp: () => call.hangUp(),
-      mute: () => call.toggleMute(),
-      camera: () => call.toggleCamera(),
-      share: () => navigator.mediaDevices?.getDisplayMedia && call.toggleScreen(),
+      hangUp: () => current().hangUp(),
+      mute: () => current().toggleMute(),
+      camera: () => current().toggleCamera(),
+      share: () => navigator.mediaDevices?.getDisplayMedia && current().toggleScreen(),
       fullscreen: () => view.toggleFullscreen(),
       chat: () => panels.toggleChat(),
       people: () => panels.togglePeople(),
       help: () => settings.toggleHelp(),
     },
-    () => ["connecting", "active"].includes(call.state()),
+    () => roomCall.active() || ["connecting", "active"].includes(call.state()),
   );
+
+  function callPerson(name) {
+    if (roomCall.active()) view.notice(S.leaveGroupFirst, "error");
+    else call.call(name);
+  }
 
   const signIn = createSignIn(session, () => sendSignIn());
 
@@ -126,6 +171,7 @@ export function start() {
     if (!session.wantedName || session.connectionId === null) return;
     const msg = { type: "username", name: session.wantedName, date: Date.now(), id: session.connectionId };
     msg.features = FEATURES;
+    Object.assign(msg, rooms.signInFields(byId("room-password-input").value));
     if (session.resume) {
       msg.resume = session.resume;
       msg.seq = session.lastSeq;
@@ -169,6 +215,7 @@ export function start() {
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
       session.reloadedCall = null;
+      rooms.entered(msg.room ?? null);
       if (!session.offeredNotifications) alerts.offerNotifications(notices);
       session.offeredNotifications = true;
     },
@@ -176,6 +223,8 @@ export function start() {
       session.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
       log(`ice-servers: ${session.iceServers.length} server(s)`);
     },
+    room: (msg) => rooms.entered(msg),
+    rooms: (msg) => rooms.showList(msg),
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
     message: (msg) => chat.addMessage(msg),
@@ -185,7 +234,11 @@ export function start() {
       // bad-resume only says the old session is gone; signed-in has already brought a new one.
       if (msg.code === "bad-resume") return;
       const text = String(msg.message ?? msg.code);
-      if (msg.for === "username" || !session.name) signIn.error(text);
+      if (msg.for === "username" && ROOM_SIGN_IN_ERRORS.has(msg.code)) signIn.roomRefused(msg);
+      else if (msg.for === "username" || !session.name) signIn.error(text);
+      else if (msg.for === "join-room") rooms.joinRefused(msg);
+      else if (msg.for === "list-rooms") return;
+      else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (!call.handle(msg)) notices.show(text, { kind: "error" });
     },
@@ -203,7 +256,7 @@ export function start() {
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);
-      else if (!call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
+      else if (!roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
     },
     onStatus(status) {
       const element = byId("connection-status");
@@ -224,8 +277,15 @@ export function start() {
   });
 
   if (params.get("debug") === "1") {
-    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug });
+    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug, room: roomCall.debug });
   }
+}
+
+/** The idle stage's heading: the Lobby's, or the room's with its group call. */
+function showIdleWords(info) {
+  const named = Boolean(info.room);
+  byId("idle-title").textContent = named ? S.roomIdleTitle(roomLabel(info.room, info.title)) : S.idleTitle;
+  byId("idle-hint").textContent = named ? S.roomIdleHint : S.idleHint;
 }
 
 function ringTimeoutSeconds(params, session) {
@@ -248,6 +308,9 @@ function createSignIn(session, submit) {
     input.focus();
   }
 
+  const room = roomFromPath(window.location.pathname);
+  byId("signin-room").textContent = room ? S.joiningRoom(room) : "";
+  show(byId("signin-room"), Boolean(room));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     session.wantedName = input.value.trim();
@@ -270,6 +333,18 @@ function createSignIn(session, submit) {
       show(byId("signin"), true);
       show(byId("app"), false);
       explain(text);
+    },
+    /** A room error at sign-in: said in words; a locked room asks for its password here. */
+    roomRefused(msg) {
+      const locked = msg.code === "room-password-required" || msg.code === "room-password-wrong";
+      show(byId("room-password-row"), locked);
+      show(byId("lobby-link"), true);
+      session.wantedName = "";
+      show(byId("signin"), true);
+      show(byId("app"), false);
+      error.textContent = roomError(msg);
+      if (locked) byId("room-password-input").focus();
+      else input.focus();
     },
     renamed(asked, assigned) {
       renamedFrom = asked;

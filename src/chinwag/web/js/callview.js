@@ -4,8 +4,9 @@
 // fullscreen, picture-in-picture and the stats panel. call.js decides; this
 // module only shows, and forwards clicks to the controller given to bind().
 //
-// The stage holds one remote video today; a grid of tiles for group calls
-// goes inside #videos in its place, with the same overlay and controls.
+// A one-to-one call shows one remote video and the self-view; a room call
+// (roomcall.js) shows its grid of tiles (#room-grid) in their place, with the
+// same control bar (stage[data-mode="room"]).
 
 import { createSelfView } from "./selfview.js";
 import { watchSpeaking } from "./speaking.js";
@@ -228,6 +229,32 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       setButton(buttons.share, { label: screen ? S.stopSharing : S.shareScreen, active: screen, key: "S" });
       selfView.setMuted(!audio);
     },
+    /** A room call begins on this page: the stage shows the tiles; `title` names the call. */
+    enterRoomCall(title) {
+      stage.dataset.mode = "room";
+      setButton(buttons.hangUp, { label: S.leaveCall, key: "Alt+Shift+H" });
+      byId("peer-name").textContent = title;
+      phase.textContent = "";
+      duration.textContent = "";
+      showOnly(stage);
+      view.setState("active", "room");
+      panels.enterCall();
+      settings.refreshDevices();
+      if (!typingIn(document.activeElement)) buttons.hangUp.focus();
+    },
+    /** The room call's clock, from the server's `started`. */
+    roomCallStarted(startedAt) {
+      if (durationTimer) return;
+      const tick = () => (duration.textContent = formatDuration((Date.now() - startedAt) / 1000));
+      tick();
+      durationTimer = setInterval(tick, 1000);
+    },
+    leaveRoomCall() {
+      delete stage.dataset.mode;
+      setButton(buttons.hangUp, { label: S.hangUp, key: "Alt+Shift+H" });
+      view.reset();
+      view.setState("idle");
+    },
     /** A call we did not take: a notice and an entry with a call-back button. */
     missed(name) {
       missed.add(name);
@@ -237,6 +264,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     reset() {
       alerts.stop();
       clearInterval(durationTimer);
+      durationTimer = null;
       stats.stop();
       meter.stop();
       stopSpeakingWatch();

@@ -38,18 +38,8 @@ export function createControls({ current, sendTo, view }) {
     const call = current();
     if (!call?.pc) return;
     if (call.screenTrack) return stopScreen(call);
-    let track;
-    try {
-      track = await openScreen();
-    } catch (error) {
-      view.notice(S.shareFailed(error.message), "error");
-      return;
-    }
-    call.tracks.push(track);
-    if (current() !== call) return track.stop();
-    call.screenTrack = track;
-    // The browser's own "Stop sharing" ends the track: go back to the camera.
-    track.addEventListener("ended", () => current() === call && call.screenTrack && stopScreen(call));
+    const track = await startScreen(call, { current, view, stop: stopScreen });
+    if (!track) return;
     if (call.senders.video) await call.senders.video.replaceTrack(track);
     else call.senders.video = call.pc.addTrack(track, call.stream); // audio-only call: renegotiate
     view.setLocalPreview(track);
@@ -83,18 +73,9 @@ export function createControls({ current, sendTo, view }) {
   }
 
   async function swapDevice(call, kind, deviceId) {
-    const old = tracksOf(call.stream, kind)[0];
-    if (current() !== call || !old || old.getSettings().deviceId === deviceId) return;
-    let track;
-    try {
-      track = await openDeviceTrack(kind, deviceId);
-    } catch (problem) {
-      view.notice(problem.message, "error");
-      return;
-    }
-    call.tracks.push(track);
-    if (current() !== call) return track.stop();
-    track.enabled = old.enabled; // a muted microphone stays muted on the new device
+    const opened = await openReplacement(call, kind, deviceId, { current, view });
+    if (!opened) return;
+    const { old, track } = opened;
     const sharing = kind === "video" && call.screenTrack;
     const sender = call.senders[kind];
     try {
@@ -111,6 +92,55 @@ export function createControls({ current, sendTo, view }) {
   }
 
   return { sendMediaState, toggleKind, toggleScreen, switchDevice };
+}
+
+/**
+ * Open a screen to share for `holder` (a call record with `tracks` and
+ * `screenTrack`; a failure is a notice), and call stop(holder) when the
+ * browser's own "Stop sharing" ends it. Resolves to the track, or null when
+ * it did not start or holder stopped being current() meanwhile.
+ */
+export async function startScreen(holder, { current, view, stop }) {
+  let track;
+  try {
+    track = await openScreen();
+  } catch (error) {
+    view.notice(S.shareFailed(error.message), "error");
+    return null;
+  }
+  holder.tracks.push(track);
+  if (current() !== holder) {
+    track.stop();
+    return null;
+  }
+  holder.screenTrack = track;
+  track.addEventListener("ended", () => current() === holder && holder.screenTrack === track && stop(holder));
+  return track;
+}
+
+/**
+ * Open device `deviceId` of `kind` to replace holder's current track of that
+ * kind (a failure is a notice). Resolves to {old, track}, the new track
+ * enabled as the old one was, or null when there is nothing to do or holder
+ * stopped being current() meanwhile.
+ */
+export async function openReplacement(holder, kind, deviceId, { current, view }) {
+  const old = holder.stream ? tracksOf(holder.stream, kind)[0] : undefined;
+  if (current() !== holder || !old || old.getSettings().deviceId === deviceId) return null;
+  let track;
+  try {
+    track = await openDeviceTrack(kind, deviceId);
+  } catch (problem) {
+    view.notice(problem.message, "error");
+    return null;
+  }
+  holder.tracks.push(track);
+  if (current() !== holder) {
+    track.stop();
+    return null;
+  }
+  track.enabled = old.enabled; // a muted microphone stays muted on the new device
+  return { old, track };
 }
 
 function tracksOf(stream, kind) {

@@ -85,6 +85,10 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
       for (const name of msg.idle ?? []) busy.delete(String(name));
       changed({ joined, left, renamed });
     },
+    /** Moved to another room: its first list is who is there, not people joining. */
+    forget() {
+      known = false;
+    },
     /** After a resume the server sends the full list again: diff it, do not replay joins. */
     names: () => [...users],
   };

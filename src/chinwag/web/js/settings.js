@@ -7,7 +7,7 @@ import { saved } from "./store.js";
 import { byId, el } from "./ui.js";
 
 /** Open `dialog` as a modal; its [data-close-dialog] buttons and Escape close it. */
-function wireDialog(dialog) {
+export function wireDialog(dialog) {
   for (const button of dialog.querySelectorAll("[data-close-dialog]")) {
     button.addEventListener("click", () => dialog.close());
   }

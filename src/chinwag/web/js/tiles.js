@@ -3,18 +3,11 @@
 // adapts to the count (layoutFor); room.css does the rest, including the
 // phone layout (a scrolling two-column grid). Names go in as text only.
 
+import { S } from "./strings.js";
 import { el } from "./ui.js";
 
-/** Every user-facing string of the tiles (a translation replaces this object). */
-export const TILE_WORDS = {
-  you: (name) => `${name} (you)`,
-  pin: (name) => `Pin ${name}`,
-  pinButton: "Pin",
-  muted: "Muted",
-  cameraOff: "Camera off",
-  screen: "Sharing screen",
-  speaking: "Speaking",
-};
+/** Every user-facing string of the tiles: strings.js's S.tiles (a translation replaces it). */
+export const TILE_WORDS = S.tiles;
 
 const MARKERS = [
   ["muted", (state) => state.audio === false],

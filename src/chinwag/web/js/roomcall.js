@@ -1,0 +1,240 @@
+// The room's group call on this page: the "Start call" / "Join call (3)"
+// button, our camera, one mesh link per participant (mesh.js: roles,
+// perfect negotiation, bandwidth caps), their tiles (tiles.js: names,
+// markers, pin), the active speaker (speaking.js) and the same controls as a
+// one-to-one call (mute, camera, share, device switching; hang up = leave).
+// Protocol: docs/protocol.md, "Room calls (mesh)".
+//
+// A reload mid-call comes back: the room call is kept in sessionStorage and,
+// once signed in again in the same room, the page takes its seat again (after
+// giving up the old one, so every other page drops its dead link to us and
+// connects afresh, this page sending the offers as the latest joiner).
+
+import { createRoomCall } from "./mesh.js";
+import { openReplacement, startScreen } from "./controls.js";
+import { MediaProblem, openUserMedia } from "./media.js";
+import { roomError } from "./rooms.js";
+import { watchSpeakers } from "./speaking.js";
+import { S } from "./strings.js";
+import { tab } from "./store.js";
+import { createTileGrid, followRoomCall } from "./tiles.js";
+import { byId, show } from "./ui.js";
+
+/**
+ * send(msg); self() -> our name; room() -> the room we are in; title() -> its
+ * name on screen; iceServers()
+ * -> RTCIceServer[]; oneToOneBusy() -> a one-to-one call is on; view
+ * (callview.js); log(text). Returns the object at the end.
+ */
+export function createRoomCalls({ send, self, room, title, iceServers, oneToOneBusy, view, log }) {
+  const button = byId("room-call-button");
+  const gridElement = byId("room-grid");
+  let call = null; // the room's call as the server last told it ({started, participants}) or null
+  let live = null; // our part in it: {room, stream, tracks, mesh, grid, stops, screenTrack}
+
+  function participants() {
+    return call?.participants ?? [];
+  }
+
+  function render() {
+    const count = participants().length;
+    button.querySelector(".label").textContent = count ? S.joinCall(count) : S.startCall;
+    show(button, !live);
+  }
+
+  function localState() {
+    const stream = live.stream;
+    return {
+      audio: stream.getAudioTracks().some((t) => t.enabled),
+      video: stream.getVideoTracks().some((t) => t.enabled) || Boolean(live.screenTrack),
+      screen: Boolean(live.screenTrack),
+    };
+  }
+
+  function tellState() {
+    const state = localState();
+    live.mesh?.setMediaState(state);
+    live.grid?.setMediaState(self(), state);
+    view.localMediaState(state);
+  }
+
+  async function openMedia() {
+    try {
+      return await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
+    } catch (problem) {
+      // One kind works: join with it alone, and say what is missing.
+      const available = problem instanceof MediaProblem ? problem.available : undefined;
+      if (!available || available.audio === available.video) throw problem;
+      view.notice(problem.message, "error");
+      return openUserMedia({ audio: available.audio, video: available.video });
+    }
+  }
+
+  /** Take a seat: camera first (a failure joins nobody), then the mesh, then `room-call-join`. */
+  async function join() {
+    if (live) return;
+    if (oneToOneBusy()) {
+      view.notice(S.roomErrors["in-call"], "error");
+      return;
+    }
+    const mine = { room: room(), tracks: [], stops: [], screenTrack: null };
+    live = mine;
+    render();
+    let stream;
+    try {
+      stream = await openMedia();
+    } catch (problem) {
+      if (live === mine) live = null;
+      render();
+      view.notice(problem.message, "error");
+      return;
+    }
+    mine.tracks.push(...stream.getTracks());
+    if (live !== mine) return stopTracks(mine);
+    mine.stream = stream;
+    mine.grid = createTileGrid(gridElement, { words: S.tiles });
+    mine.grid.add(self(), { self: true });
+    mine.grid.setStream(self(), stream);
+    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, iceServers: iceServers(), log });
+    mine.stops.push(followRoomCall(mine.grid, mine.mesh));
+    const speakers = watchSpeakers({
+      peers: () => mine.mesh.peers().map((name) => [name, mine.mesh.peerConnection(name)]),
+      onChange: ({ active }) => mine.grid.setSpeaking(active),
+    });
+    mine.stops.push(() => speakers.stop());
+    view.enterRoomCall(S.groupCallOf(title()));
+    tellState();
+    tab.set("roomCall", { room: mine.room });
+    send({ type: "room-call-join" });
+  }
+
+  function stopTracks(mine) {
+    for (const track of mine.tracks) track.stop();
+  }
+
+  /** Our part ends here (the server already knows, or is told by leave()). */
+  function close(text = "", kind = "info") {
+    const mine = live;
+    if (!mine) return;
+    live = null;
+    for (const stop of mine.stops) stop();
+    mine.mesh?.close();
+    stopTracks(mine);
+    if (mine.grid) {
+      gridElement.replaceChildren();
+      gridElement.classList.remove("room-grid");
+    }
+    tab.set("roomCall", null);
+    if (mine.stream) view.leaveRoomCall();
+    render();
+    if (text) view.notice(text, kind);
+  }
+
+  function leave() {
+    if (!live) return;
+    if (live.mesh) send({ type: "room-call-leave" });
+    close(S.youLeftCall);
+  }
+
+  function onRoomCall(msg) {
+    call = Array.isArray(msg.participants) && msg.participants.length ? msg : null;
+    render();
+    if (!live?.mesh) return;
+    const listed = participants().some((p) => p.name === self());
+    if (listed) {
+      live.seated = true;
+      live.mesh.handle(msg);
+      view.roomCallStarted(Number(msg.started) || Date.now());
+    } else if (live.seated) close(); // the server let us go (e.g. a new session)
+  }
+
+  async function toggleScreen() {
+    const mine = live;
+    if (!mine?.mesh) return;
+    if (mine.screenTrack) return showCamera(mine);
+    const track = await startScreen(mine, { current: () => live, view, stop: showCamera });
+    if (!track) return;
+    await mine.mesh.replaceTrack("video", track);
+    mine.grid.setStream(self(), new MediaStream([track]));
+    tellState();
+  }
+
+  async function showCamera(mine) {
+    const track = mine.screenTrack;
+    mine.screenTrack = null;
+    await mine.mesh.replaceTrack("video", mine.stream.getVideoTracks()[0] ?? null);
+    track.stop();
+    mine.grid.setStream(self(), mine.stream);
+    tellState();
+  }
+
+  function toggleKind(kind) {
+    if (!live?.stream) return;
+    const tracks = kind === "audio" ? live.stream.getAudioTracks() : live.stream.getVideoTracks();
+    const enable = !tracks.some((t) => t.enabled);
+    for (const track of tracks) track.enabled = enable;
+    tellState();
+  }
+
+  /** Another camera or microphone, on every link (replaceTrack: no renegotiation). */
+  async function switchDevice(kind, deviceId) {
+    const mine = live;
+    if (!mine?.mesh) return;
+    const opened = await openReplacement(mine, kind, deviceId, { current: () => live, view });
+    if (!opened) return;
+    const { old, track } = opened;
+    if (!(kind === "video" && mine.screenTrack)) await mine.mesh.replaceTrack(kind, track);
+    mine.stream.removeTrack(old);
+    old.stop();
+    mine.stream.addTrack(track);
+    view.showDevicesInUse(mine.stream);
+  }
+
+  render();
+  return {
+    /** Room-call messages (and room-call errors); true when it was one. */
+    handle(msg) {
+      if (msg.type === "room-call") onRoomCall(msg);
+      else if (msg.type === "room-signal") live?.mesh?.handle(msg);
+      else if (msg.type === "media-state") return Boolean(live?.mesh?.handle(msg));
+      else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
+      else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out
+      else return false;
+      return true;
+    },
+    /**
+     * We are in a room now (ROOM from `signed-in` or `room`); moved: it is
+     * another room than before (the server has taken us out of the old call).
+     * A call we had here before a reload or a lost session is taken up again.
+     */
+    entered(info, moved) {
+      const before = live;
+      if (moved || (live && live.room !== info.room)) close();
+      call = info.call && Array.isArray(info.call.participants) && info.call.participants.length ? info.call : null;
+      render();
+      const saved = tab.get("roomCall");
+      const wanted = (before && !moved) || saved?.room === info.room;
+      if (!wanted || (live?.mesh && participants().some((p) => p.name === self()))) return;
+      // Still seated from before (a parked session): give the seat up so the others drop their link.
+      if (participants().some((p) => p.name === self())) send({ type: "room-call-leave" });
+      close();
+      join();
+    },
+    join,
+    leave,
+    hangUp: leave,
+    toggleMute: () => toggleKind("audio"),
+    toggleCamera: () => toggleKind("video"),
+    toggleScreen,
+    switchDevice,
+    active: () => Boolean(live),
+    /** Test hook (window.chinwag.room): the links, for getStats. */
+    debug: {
+      peers: () => live?.mesh?.peers() ?? [],
+      peerConnection: (name) => live?.mesh?.peerConnection(name) ?? null,
+      get participants() {
+        return participants().map((p) => p.name);
+      },
+    },
+  };
+}
