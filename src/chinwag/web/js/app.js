@@ -22,7 +22,7 @@ import { S, applyStrings } from "./strings.js";
 import { saved, tab } from "./store.js";
 import { byId, createDebugLog, show } from "./ui.js";
 
-const FEATURES = ["deltas", "ringing", "plain-text", "seq"];
+const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history"];
 const DEFAULT_RING_TIMEOUT_S = 30;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
@@ -165,6 +165,7 @@ export function start() {
       if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
       lobby.setSelf(session.name);
       signIn.signedIn(session.name);
+      chat.signedIn({ features: msg.features, resumed: Boolean(msg.resumed) });
       chat.flush();
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
@@ -179,6 +180,7 @@ export function start() {
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
     message: (msg) => chat.addMessage(msg),
+    history: (msg) => chat.addHistory(msg),
     "direct-message": (msg) => chat.addDirect(msg),
     error(msg) {
       log(`error ${msg.code}: ${msg.message}`);
@@ -187,6 +189,7 @@ export function start() {
       const text = String(msg.message ?? msg.code);
       if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
+      else if (msg.for === "history-request") chat.historyFailed(msg);
       else if (!call.handle(msg)) notices.show(text, { kind: "error" });
     },
   };
@@ -200,6 +203,8 @@ export function start() {
     url: defaultSocketUrl(),
     log,
     onMessage(msg) {
+      // A jump in `seq` means the server skipped lines it could not keep for us.
+      if (Number.isInteger(msg.seq) && session.lastSeq > 0 && msg.seq > session.lastSeq + 1) chat.linesLost();
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);
