@@ -40,7 +40,8 @@ MESSAGE_TEXTS = """
 FIRST_LINE_OFFSET = """
 (text) => {
   const log = document.getElementById("messages");
-  const line = [...log.querySelectorAll("li.message")].find((li) => li.querySelector(".text").textContent === text);
+  const line = [...log.querySelectorAll("li.message")]
+    .find((li) => li.querySelector(".text").textContent === text);
   return line ? line.getBoundingClientRect().top - log.getBoundingClientRect().top : null;
 }
 """
