@@ -474,9 +474,19 @@ class ChinwagClient:
         """Ask for a new name; the roster and ``name`` follow the server's answer."""
         await self.send({"type": "username", "name": name, "features": list(self.features)})
 
-    async def invite(self, target: str, *, audio: bool = True, video: bool = True) -> None:
-        """Ring ``target`` (``call-invite``); expect CallAccept, CallDecline or an error."""
-        await self._to("call-invite", target, media={"audio": audio, "video": video})
+    async def invite(
+        self, target: str, *, audio: bool = True, video: bool = True, rejoin: bool = False
+    ) -> None:
+        """Ring ``target`` (``call-invite``); expect CallAccept, CallDecline or an error.
+
+        ``rejoin``: we are already in a call with ``target`` and need a new peer
+        connection; the web client answers at once with ``call-accept``.
+        """
+        media = {"audio": audio, "video": video}
+        if rejoin:
+            await self._to("call-invite", target, media=media, rejoin=True)
+        else:
+            await self._to("call-invite", target, media=media)
 
     async def accept(self, target: str) -> None:
         """Accept ``target``'s invitation; this side becomes the polite callee."""

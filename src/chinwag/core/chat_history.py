@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from .directory import HistoryWait, Member
 from .effects import LoadHistory
 from .errors import ProtocolError, error_message
+from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
 
 if TYPE_CHECKING:
@@ -85,10 +86,11 @@ class ChatHistory:
                 "history-off", "This server keeps no chat history.", "history-request"
             )
         room = room_of(member)
-        if request.room is not None and request.room != room:
+        if request.room is not None and name_key(request.room) != room:
             raise ProtocolError(
                 "bad-field",
-                f"`room` must be your own room ({room!r}); history of other rooms is not sent.",
+                f"`room` must be your own room ({self._room_name(room)!r}); history of other rooms "
+                "is not sent.",
                 "history-request",
             )
         self._ctx.outbox.emit(
@@ -142,6 +144,11 @@ class ChatHistory:
             ),
         )
 
+    def _room_name(self, key: str) -> str:
+        """The room as its opener typed it (what clients know it by), from its key."""
+        room = self._ctx.rooms.get(key)
+        return room.name if room is not None else key
+
     def _history_message(
         self, member: Member, load: LoadHistory, lines: Sequence[StoredLine]
     ) -> dict[str, Any]:
@@ -149,7 +156,7 @@ class ChatHistory:
         newest = lines[-load.limit :] if load.limit > 0 else []
         return {
             "type": "history",
-            "room": load.room,
+            "room": self._room_name(load.room),
             "lines": [
                 {
                     "id": line.id,

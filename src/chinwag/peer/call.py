@@ -16,12 +16,17 @@ aiortc's limits (as of aiortc 1.16) decide the shape of this module:
   and room calls (``room-signal``): only :class:`Signaling` differs.
 * Never a public STUN server: the configuration is always explicit, built
   from the server's ``ice-servers``.
+* No ICE restart: an offer that changes the remote ICE credentials (the
+  browser restarting ICE after a cut path) is not applied; it sets
+  ``restart_wanted``, and the phone renegotiates a new connection instead
+  (docs/python.md, "A cut path").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from aiortc import (
     MediaStreamTrack,
@@ -115,6 +120,7 @@ class Call:
         self.pc = RTCPeerConnection(configuration)
         self.ended = asyncio.Event()
         self.connected = asyncio.Event()
+        self.restart_wanted = asyncio.Event()
         self._tracks_added = False
         self._pending_candidates: list[IceCandidate] = []
         self.pc.on("track", self._on_track)
@@ -172,6 +178,11 @@ class Call:
             # Only the impolite caller can be here (the callee never offers): ignore it.
             logger.info("call with %s: ignoring an offer that crossed ours", self.remote)
             return
+        current = self.pc.remoteDescription
+        if current is not None and _ice_ufrag(sdp) != _ice_ufrag(current.sdp):
+            logger.info("call with %s: an ICE restart was asked for; renegotiating", self.remote)
+            self.restart_wanted.set()
+            return
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         self._add_outgoing_tracks(answering=True)  # the answerer adds its tracks now (once)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -213,3 +224,9 @@ class Call:
         await self.pc.close()
         await self.media.stop()
         self.ended.set()
+
+
+def _ice_ufrag(sdp: str) -> str | None:
+    """The first ``a=ice-ufrag`` of an SDP: a new one means the sender restarted ICE."""
+    found = re.search(r"^a=ice-ufrag:(\S+)", sdp, re.MULTILINE)
+    return found.group(1) if found else None

@@ -1,5 +1,8 @@
 """Ringing: the chinwag call set-up on top of :class:`~chinwag.client.ChinwagClient`.
 
+(Over 400 lines on purpose: one state machine over one line, like the web
+client's call.js; split, the line's rules would be spread over several files.)
+
 A :class:`Phone` has at most one line in use (docs/protocol.md, "Busy"). Its
 states are the server's and the web client's (``idle``, ``ringing``,
 ``connecting``, ``active``, ``ended``), with a direction: ``outgoing`` (we
@@ -17,9 +20,19 @@ ringing, incoming      accept -> connecting as the polite callee (answering a he
                        -> ended
 connecting             the peer connection connects -> active (``call-connected``
                        tells the server and the partner)
-connecting, active     ``hang-up``, a failed connection or ``hang_up()`` -> ended
+connecting, active     ``hang-up``, a connection that never connected, or
+                       ``hang_up()`` -> ended
+active                 the path is cut (the partner restarts ICE, or ours fails)
+                       -> connecting: a new peer connection through ``call-invite``
+                       ``rejoin`` (we offer once accepted); the partner's own
+                       rejoin -> connecting as the callee on a new connection
 ended                  the line is gone: idle again
 =====================  ==============================================================
+
+aiortc cannot restart ICE, so a cut path is recovered the way the web
+client recovers a reloaded page: a fresh RTCPeerConnection with the same
+partner (docs/python.md, "A cut path"). At most ``MAX_RENEWALS`` per call, and
+each must be accepted within ``REJOIN_WAIT``.
 
 Anyone else who calls while the line is in use gets ``call-decline``
 (``busy``), plus ``hang-up`` when they sent a plain offer.
@@ -64,6 +77,12 @@ Decide = Callable[[str], Awaitable[bool]]
 #: How long :meth:`Phone.dial` rings before the outcome is "no answer", by default.
 RING_TIMEOUT = 30.0
 
+#: New connections one call may make after its path was cut.
+MAX_RENEWALS = 5
+
+#: How long the partner may take to accept a rejoin (the web client's own wait).
+REJOIN_WAIT = 10.0
+
 
 class Direction(enum.Enum):
     OUTGOING = "outgoing"  # we called
@@ -95,6 +114,8 @@ class _Line:
     held: list[Event] = field(default_factory=list)  # a plain offer and its candidates
     prompt: asyncio.Task[None] | None = None
     dialed: asyncio.Future[DialOutcome] | None = None
+    rejoining: bool = False  # we asked the partner for a new connection
+    renewals: int = 0
 
 
 async def accept_always(caller: str) -> bool:
@@ -223,10 +244,13 @@ class Phone:
             await self._hang_up_line("failed")
 
     async def _from_partner(self, line: _Line, event: Event) -> None:
-        if isinstance(event, CallAccept) and _outgoing_ringing(line):
+        if isinstance(event, CallAccept) and (_outgoing_ringing(line) or line.rejoining):
+            line.rejoining = False
             await self._connect(line, polite=False)
         elif isinstance(event, CallInvite) and _outgoing_ringing(line):
             await self._invite_glare(line)
+        elif isinstance(event, CallInvite) and (line.call is not None or line.rejoining):
+            await self._answer_rejoin(line)
         elif isinstance(event, CallDecline):
             self._resolve(line, _DECLINE_OUTCOMES.get(event.reason, DialOutcome.DECLINED))
             logger.info("%s declined (%s)", line.remote, event.reason)
@@ -325,6 +349,46 @@ class Phone:
         for event in held:
             await line.call.handle(event)
 
+    async def _answer_rejoin(self, line: _Line) -> None:
+        """The partner asks for a new connection (a reloaded page, or its own
+        rejoin): take the call up again as the callee. Both at once: the lower
+        name answers, as the web client does."""
+        if line.rejoining and self.client.name > line.remote:
+            return  # they will answer ours
+        await self._drop_connection(line)
+        await self.client.accept(line.remote)
+        await self._connect(line, polite=True)
+
+    async def _renew(self, line: _Line, call: Call) -> None:
+        """The path was cut: ask the partner for a new connection (we offer once
+        it accepts); give up after ``MAX_RENEWALS`` or an unanswered ``REJOIN_WAIT``."""
+        async with self._lock:
+            if self.line is not line or line.call is not call:
+                return
+            line.renewals += 1
+            if line.renewals > MAX_RENEWALS:
+                await self._hang_up_line("failed")
+                return
+            logger.info("call with %s: path lost; asking for a new connection", line.remote)
+            await self._drop_connection(line)
+            line.rejoining = True
+            await self.client.invite(line.remote, rejoin=True)
+        await asyncio.sleep(REJOIN_WAIT)
+        async with self._lock:
+            if self.line is line and line.rejoining:
+                logger.info("call with %s: no answer to the rejoin", line.remote)
+                with contextlib.suppress(ClientError):
+                    await self.client.call_report(line.remote, "failed", "connection-lost")
+                await self._hang_up_line("failed")
+
+    async def _drop_connection(self, line: _Line) -> None:
+        """Close the current peer connection but keep the line (a new one follows)."""
+        call, line.call = line.call, None
+        line.rejoining = False
+        _set_state(line, CallState.CONNECTING)
+        if call is not None:
+            await call.close()
+
     async def _usable_ice_servers(self) -> IceServers | None:
         """The server's ICE servers with a TURN URL that works first (aiortc uses only
         the first); probed once per ``ice-servers`` message."""
@@ -336,25 +400,24 @@ class Phone:
         return self._relay_order[1]
 
     async def _watch(self, line: _Line, call: Call) -> None:
-        """Report media flowing (``active``); hang up when the connection fails."""
+        """Report media flowing (``active``); renew a connection whose path was cut;
+        hang up when one never connected."""
         await self._report_active(line, call)
-        await call.ended.wait()
-        if self.line is line:
+        await _first(call.ended, call.restart_wanted)
+        if self.line is not line or line.call is not call:
+            return  # hung up, or already replaced
+        if call.connected.is_set():
+            await self._renew(line, call)
+        else:
             logger.info("call with %s failed", line.remote)
             # Before the hang-up, so the server counts it while the call is live.
-            reason = "connection-lost" if call.connected.is_set() else "no-path"
             with contextlib.suppress(ClientError):
-                await self.client.call_report(line.remote, "failed", reason)
+                await self.client.call_report(line.remote, "failed", "no-path")
             await self.hang_up("failed")
 
     async def _report_active(self, line: _Line, call: Call) -> None:
         """Once the peer connection connects, tell the server and the partner."""
-        waits = [asyncio.create_task(e.wait()) for e in (call.connected, call.ended)]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
+        await _first(call.connected, call.ended)
         if call.connected.is_set() and not call.ended.is_set() and self.line is line:
             _set_state(line, CallState.ACTIVE)
             with contextlib.suppress(ClientError):  # the socket may be resuming
@@ -373,6 +436,16 @@ class Phone:
         self._resolve(line, DialOutcome.HUNG_UP)
         self.call_started.clear()
         self.call_ended.set()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of ``events`` is set."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _outgoing_ringing(line: _Line) -> bool:

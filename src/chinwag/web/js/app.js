@@ -24,7 +24,7 @@ import { S, applyStrings } from "./strings.js";
 import { saved, tab } from "./store.js";
 import { byId, createDebugLog, show } from "./ui.js";
 
-const FEATURES = ["deltas", "ringing", "plain-text", "seq", "rooms"];
+const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history", "rooms"];
 // Errors of a sign-in into a room that the sign-in card explains.
 const ROOM_SIGN_IN_ERRORS = new Set(["bad-room", "no-such-room", "room-password-required", "room-password-wrong"]);
 const DEFAULT_RING_TIMEOUT_S = 30;
@@ -107,6 +107,7 @@ export function start() {
     live: () => session.live,
     notices,
     onEntered(info, moved) {
+      chat.setRoom(info.room); // the room's own history follows
       if (moved) {
         lobby.forget(); // the new room's list is a first list, not a crowd joining
         chat.addNote(S.nowInRoom(roomLabel(info.room, info.title)));
@@ -211,6 +212,7 @@ export function start() {
       if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
       lobby.setSelf(session.name);
       signIn.signedIn(session.name);
+      chat.signedIn({ features: msg.features, resumed: Boolean(msg.resumed) });
       chat.flush();
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
@@ -228,6 +230,7 @@ export function start() {
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
     message: (msg) => chat.addMessage(msg),
+    history: (msg) => chat.addHistory(msg),
     "direct-message": (msg) => chat.addDirect(msg),
     error(msg) {
       log(`error ${msg.code}: ${msg.message}`);
@@ -240,6 +243,7 @@ export function start() {
       else if (msg.for === "list-rooms") return;
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
+      else if (msg.for === "history-request") chat.historyFailed(msg);
       else if (!call.handle(msg)) notices.show(text, { kind: "error" });
     },
   };
@@ -253,6 +257,8 @@ export function start() {
     url: defaultSocketUrl(),
     log,
     onMessage(msg) {
+      // A jump in `seq` means the server skipped lines it could not keep for us.
+      if (Number.isInteger(msg.seq) && session.lastSeq > 0 && msg.seq > session.lastSeq + 1) chat.linesLost();
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);

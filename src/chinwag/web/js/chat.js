@@ -2,12 +2,14 @@
 // person; own messages set apart; join and leave lines; a "New messages"
 // marker and a jump button when scrolled up; Enter sends, Shift+Enter makes
 // a new line. Written while offline, messages wait (a bounded number) and go
-// out when the page is signed in again. The last messages survive a reload
-// (sessionStorage).
+// out when the page is signed in again. Where the server keeps history
+// (the `history` feature) earlier lines come from it (history.js); where it
+// does not, the last lines survive a reload in sessionStorage.
 //
 // Direct messages travel as a relayed `direct-message` {target, text}; the
 // server stamps the sender's `name` (docs/web-client.md, "Chat").
 
+import { createHistory, lineKey } from "./history.js";
 import { linkify } from "./links.js";
 import { S } from "./strings.js";
 import { tab } from "./store.js";
@@ -28,7 +30,8 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
   const outbox = []; // {msg, element}
   let unread = 0;
   let marker = null;
-  let history = tab.get("chat", []);
+  let kept = tab.get("chat", []); // the sessionStorage fallback
+  let restored = []; // what a reload restored from it, until the server's history replaces it
 
   function isNearBottom() {
     const gap = logElement.scrollHeight - logElement.scrollTop - logElement.clientHeight;
@@ -57,20 +60,28 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
       setUnread(unread + 1);
     }
     logElement.append(item);
-    while (logElement.childElementCount > MAX_MESSAGES) logElement.firstElementChild.remove();
+    // Trim the oldest only while following the end: someone reading older pages keeps them.
+    while (follow && logElement.childElementCount > MAX_MESSAGES) {
+      const top = logElement.firstElementChild === history.edge ? history.edge.nextElementSibling : logElement.firstElementChild;
+      top.remove();
+      history.trimmed();
+    }
     if (follow) scrollToEnd();
     show(jumpButton, unread > 0 && !isNearBottom());
   }
 
   function remember(entry) {
-    history.push(entry);
-    history = history.slice(-KEPT_FOR_RELOAD);
-    tab.set("chat", history);
+    if (history.enabled()) return;
+    kept.push(entry);
+    kept = kept.slice(-KEPT_FOR_RELOAD);
+    tab.set("chat", kept);
   }
 
-  function messageItem({ name, text, date, direct = null, own = false, pending = false }) {
+  function messageItem({ name, text, date, direct = null, own = false, pending = false, id = null }) {
     const classes = ["message", own && "own", direct && "direct", pending && "pending"].filter(Boolean);
-    const item = el("li", { class: classes.join(" ") });
+    // Public lines carry their identity, so a line is never shown twice (history.js).
+    const key = direct || pending ? null : lineKey(name, date, text);
+    const item = el("li", { class: classes.join(" "), "data-key": key, "data-date": key && date, "data-line-id": id });
     const meta = el("div", { class: "meta" });
     meta.append(el("span", { class: "sender" }, own ? S.youLabel : name));
     if (direct) {
@@ -87,9 +98,22 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
   }
 
   function render(entry, counts) {
-    if (entry.kind === "note") append(el("li", { class: "note", "data-kind": entry.noteKind ?? "info" }, entry.text));
-    else append(messageItem(entry), { counts });
+    const item = entry.kind === "note" ? el("li", { class: "note", "data-kind": entry.noteKind ?? "info" }, entry.text) : messageItem(entry);
+    append(item, { counts: counts && entry.kind !== "note" });
+    return item;
   }
+
+  const history = createHistory({
+    logElement,
+    send,
+    lineItem: (line) => messageItem({ ...line, own: line.name === self() }),
+    clear() {
+      logElement.replaceChildren();
+      marker = null;
+      show(jumpButton, false);
+      if (unread) setUnread(0);
+    },
+  });
 
   function submit() {
     const text = inputElement.value;
@@ -155,12 +179,15 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
     if (unread) setUnread(0);
   }
 
-  for (const entry of history) render(entry, false);
+  restored = kept.map((entry) => render(entry, false));
 
   return {
     /** A public `message` from the server: {name, text, date}. */
     addMessage(msg) {
+      if (history.otherRoom(msg.room)) return;
       const entry = { kind: "message", name: String(msg.name ?? ""), text: String(msg.text ?? ""), date: msg.date };
+      // History may have brought this line already (said just as we joined, or replayed on resume).
+      if (history.enabled() && history.shown(lineKey(entry.name, entry.date, entry.text))) return;
       entry.own = entry.name === self();
       render(entry, !entry.own);
       remember(entry);
@@ -173,6 +200,28 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
       remember(entry);
     },
     addNote,
+    /**
+     * Signed in with the server's features: with `history` the server's lines
+     * replace what sessionStorage restored, and nothing more is kept there.
+     */
+    signedIn({ features, resumed }) {
+      const granted = Array.isArray(features) && features.includes("history");
+      if (granted) {
+        for (const item of restored) item.remove();
+        kept = [];
+        tab.set("chat", null);
+      }
+      restored = [];
+      history.signedIn({ granted, resumed });
+    },
+    /** A `history` message from the server. */
+    addHistory: (msg) => history.receive(msg),
+    /** A `history-request` was refused (rate-limited, unavailable, history-off). */
+    historyFailed: (msg) => history.failed(msg),
+    /** `seq` jumped: chat lines were lost; bring the newest back. */
+    linesLost: () => history.linesLost(),
+    /** The room changed: its history replaces what is shown. */
+    setRoom: (room) => history.setRoom(room),
     /** The people a private message can go to (everyone online but us). */
     setPeople(names) {
       const keep = targetElement.value;
