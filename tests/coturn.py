@@ -21,9 +21,11 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pytest import TempPathFactory
 
 from chinwag.config import settings_for_tests
 from chinwag.nat.turn import IceServers
@@ -121,6 +123,16 @@ def start_coturn(
         stop_coturn(coturn)
         raise
     return coturn
+
+
+def coturn_for_fixture(tmp_path_factory: TempPathFactory, secret: str) -> Iterator[Coturn]:
+    """The body of a ``coturn`` fixture: a turnserver on loopback checking TURN REST
+    credentials made with ``secret``, stopped when the fixture's scope ends."""
+    relay = start_coturn(tmp_path_factory.mktemp("coturn"), secret)
+    try:
+        yield relay
+    finally:
+        stop_coturn(relay)
 
 
 def crash_and_restart(coturn: Coturn) -> None:

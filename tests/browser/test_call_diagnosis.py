@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, call_and_accept, connect_call, until
-from tests.coturn import Coturn, free_port, start_coturn, stop_coturn
+from tests.coturn import Coturn, coturn_for_fixture, free_port
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
@@ -30,9 +30,7 @@ WITHIN_MS = 10_000  # the promise: the reason within 10 s of answering
 
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    relay = start_coturn(tmp_path_factory.mktemp("coturn"), TURN_SECRET)
-    yield relay
-    stop_coturn(relay)
+    yield from coturn_for_fixture(tmp_path_factory, TURN_SECRET)
 
 
 async def metric(server: ChinwagServer, name: str, **labels: str) -> float:

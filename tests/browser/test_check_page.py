@@ -14,7 +14,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from chinwag.transport.server import ChinwagServer
-from tests.coturn import Coturn, start_coturn, stop_coturn
+from tests.coturn import Coturn, coturn_for_fixture
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
@@ -25,9 +25,7 @@ VERDICT_TIMEOUT_MS = 40_000
 
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    relay = start_coturn(tmp_path_factory.mktemp("coturn"), TURN_SECRET)
-    yield relay
-    stop_coturn(relay)
+    yield from coturn_for_fixture(tmp_path_factory, TURN_SECRET)
 
 
 async def open_check_page(browser: Browser, server: ChinwagServer) -> Page:

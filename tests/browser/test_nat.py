@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.people import OpenPerson, call_and_accept, connect_call
-from tests.coturn import Coturn, crash_and_restart, start_coturn, stop_coturn
+from tests.coturn import Coturn, coturn_for_fixture, crash_and_restart
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
@@ -21,9 +21,7 @@ NO_RELAY = "the server has no relay (TURN) configured"
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     """A real coturn on loopback with a TURN REST shared secret, for this module."""
-    relay = start_coturn(tmp_path_factory.mktemp("coturn"), TURN_SECRET)
-    yield relay
-    stop_coturn(relay)
+    yield from coturn_for_fixture(tmp_path_factory, TURN_SECRET)
 
 
 async def test_relay_only_without_a_relay_says_so(open_person: OpenPerson) -> None:

@@ -26,7 +26,7 @@ from playwright.async_api import Browser
 from chinwag.client import ChinwagClient
 from chinwag.config import settings_for_tests
 from chinwag.transport.server import ChinwagServer
-from tests.coturn import Coturn, start_coturn, stop_coturn
+from tests.coturn import Coturn, coturn_for_fixture
 from tests.peer.support import BrowserUser
 
 PAGE_DIR = Path(__file__).parent / "page"
@@ -39,9 +39,7 @@ TURN_SECRET = "peer-tests-secret"
 @pytest.fixture(scope="session")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     """One turnserver on loopback for the session, checking TURN REST credentials."""
-    turn = start_coturn(tmp_path_factory.mktemp("coturn"), TURN_SECRET)
-    yield turn
-    stop_coturn(turn)
+    yield from coturn_for_fixture(tmp_path_factory, TURN_SECRET)
 
 
 # --------------------------------------------------------------------------- chinwag
@@ -68,12 +66,13 @@ def url(server: ChinwagServer) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def sign_in(url: str) -> AsyncIterator[Callable[[str], Any]]:
-    """Factory: a signed-in :class:`ChinwagClient`; closed after the test."""
+async def sign_in(url: str) -> AsyncIterator[Callable[..., Any]]:
+    """Factory: ``sign_in(name, **options)``, a signed-in :class:`ChinwagClient`
+    (``options`` as its constructor takes them); closed after the test."""
     clients: list[ChinwagClient] = []
 
-    async def open_client(name: str) -> ChinwagClient:
-        client = ChinwagClient(url, name, connect_timeout=5.0)
+    async def open_client(name: str, **options: Any) -> ChinwagClient:
+        client = ChinwagClient(url, name, **{"connect_timeout": 5.0, **options})
         await client.connect()
         clients.append(client)
         return client

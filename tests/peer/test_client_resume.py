@@ -5,11 +5,10 @@ server side."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from chinwag.client import (
     ChatMessage,
@@ -68,20 +67,14 @@ async def collect_until_chat(events: Subscription, text: str) -> list[Event]:
     raise AssertionError(f"the connection ended before {text!r}; saw {seen}")
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def open_client(url: str) -> AsyncIterator[Callable[..., Any]]:
+@pytest.fixture
+def open_client(sign_in: Callable[..., Any]) -> Callable[..., Any]:
     """Factory: a signed-in client with quick reconnects; closed after the test."""
-    clients: list[ChinwagClient] = []
 
-    async def open_one(name: str, **options: Any) -> ChinwagClient:
-        client = ChinwagClient(url, name, connect_timeout=5.0, **{"reconnect": FAST, **options})
-        await client.connect()
-        clients.append(client)
-        return client
+    def open_one(name: str, **options: Any) -> Any:
+        return sign_in(name, **{"reconnect": FAST, **options})
 
-    yield open_one
-    for client in clients:
-        await client.close()
+    return open_one
 
 
 async def test_a_dropped_client_resumes_and_gets_what_was_sent_meanwhile(

@@ -23,6 +23,8 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
 * :mod:`.reconnect` - :class:`ReconnectPolicy`: which close codes are worth
   coming back from, and the backoff between attempts (no I/O).
 * :mod:`.subscription` - :class:`Subscription`, one reader's queue of events.
+* :mod:`.calling` - the one-to-one call's messages (``invite``, ``offer``,
+  ``hang_up``, ...), one method each, inherited by :class:`ChinwagClient`.
 * :mod:`.connection` - :class:`ChinwagClient` owns the WebSocket: one reader
   task parses every frame, updates the roster and the ICE servers, then hands
   the event to every :class:`Subscription` and callback.
@@ -37,6 +39,7 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
 
 from __future__ import annotations
 
+from .calling import CallMessages
 from .connection import DEFAULT_FEATURES, ChinwagClient, connect, websocket_url
 from .errors import ClientError, ConnectionClosed, ErrorReply
 from .events import (
@@ -80,6 +83,7 @@ __all__ = [
     "CallAccept",
     "CallDecline",
     "CallInvite",
+    "CallMessages",
     "ChatMessage",
     "ChinwagClient",
     "ClientError",

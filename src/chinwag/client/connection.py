@@ -4,10 +4,11 @@ One reader task parses every frame, updates the roster and the ICE servers,
 then hands the event to every :class:`~chinwag.client.Subscription` and
 callback; the send methods speak the protocol.
 
-Longer than chinwag's ~400-line guide because :class:`ChinwagClient` has one
-small send method per message type of the protocol (calls and rooms
-included), which belong on the one object a bot holds; the rules they follow
-live in the no-I/O modules beside it.
+Longer than chinwag's ~400-line guide because :class:`ChinwagClient` is the
+one object a bot holds: the socket loop, sign-in and resume after a drop, and
+one small send method per message type that is not a call's (chat, rename,
+rooms). The call messages are in :mod:`.calling`, which it inherits; the
+rules all of these follow live in the no-I/O modules beside it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from .calling import CallMessages
 from .errors import ConnectionClosed, ErrorReply
 from .events import (
     E,
@@ -73,7 +75,7 @@ def websocket_url(url: str) -> str:
     return url if "/" in host_and_path else url + "/"
 
 
-class ChinwagClient:
+class ChinwagClient(CallMessages):
     """One signed-in connection to a chinwag server.
 
     ``await client.connect()`` opens the socket and signs in; then
@@ -461,9 +463,6 @@ class ChinwagClient:
         except (aiohttp.ClientError, ConnectionError) as error:
             raise ConnectionClosed(str(error), self.close_code) from error
 
-    async def _to(self, kind: str, target: str, **fields: Any) -> None:
-        await self.send({"type": kind, "name": self.name, "target": target, **fields})
-
     async def chat(self, text: str) -> None:
         """Say ``text`` to everyone."""
         await self.send(
@@ -473,67 +472,6 @@ class ChinwagClient:
     async def rename(self, name: str) -> None:
         """Ask for a new name; the roster and ``name`` follow the server's answer."""
         await self.send({"type": "username", "name": name, "features": list(self.features)})
-
-    async def invite(
-        self, target: str, *, audio: bool = True, video: bool = True, rejoin: bool = False
-    ) -> None:
-        """Ring ``target`` (``call-invite``); expect CallAccept, CallDecline or an error.
-
-        ``rejoin``: we are already in a call with ``target`` and need a new peer
-        connection; the web client answers at once with ``call-accept``.
-        """
-        media = {"audio": audio, "video": video}
-        if rejoin:
-            await self._to("call-invite", target, media=media, rejoin=True)
-        else:
-            await self._to("call-invite", target, media=media)
-
-    async def accept(self, target: str) -> None:
-        """Accept ``target``'s invitation; this side becomes the polite callee."""
-        await self._to("call-accept", target)
-
-    async def decline(self, target: str, reason: str = "declined") -> None:
-        """Refuse ``target``'s call.
-
-        ``reason``: ``declined``, ``busy``, ``no-media``, ``permission-denied`` or ``in-use``.
-        """
-        await self._to("call-decline", target, reason=reason)
-
-    async def hang_up(self, target: str, reason: str | None = "hung-up") -> None:
-        """End a ringing or running call with ``target``."""
-        await self._to("hang-up", target, **({"reason": reason} if reason else {}))
-
-    async def call_connected(self, target: str) -> None:
-        """Say media flows in the call with ``target``: the call is ``active``."""
-        await self._to("call-connected", target)
-
-    async def call_report(self, target: str, outcome: str, reason: str | None = None) -> None:
-        """Tell the server how the call with ``target`` went (``connected`` or ``failed``
-        with a problem code); it counts it in /metrics and relays it to nobody."""
-        await self._to(
-            "call-report", target, outcome=outcome, **({"reason": reason} if reason else {})
-        )
-
-    async def offer(self, target: str, sdp: str) -> None:
-        """Send an SDP offer (``video-offer``)."""
-        await self._to("video-offer", target, sdp={"type": "offer", "sdp": sdp})
-
-    async def answer(self, target: str, sdp: str) -> None:
-        """Send an SDP answer (``video-answer``)."""
-        await self._to("video-answer", target, sdp={"type": "answer", "sdp": sdp})
-
-    async def send_candidate(
-        self, target: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
-    ) -> None:
-        """Trickle one ICE candidate (``candidate:...`` line) to ``target``."""
-        body = {"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": sdp_mline_index}
-        await self._to("new-ice-candidate", target, candidate=body)
-
-    async def media_state(
-        self, target: str, *, audio: bool, video: bool, screen: bool = False
-    ) -> None:
-        """Tell ``target`` what this side is sending."""
-        await self._to("media-state", target, audio=audio, video=video, screen=screen)
 
     # ---- rooms (the ``rooms`` feature; docs/protocol.md#rooms)
 

@@ -17,7 +17,8 @@ Rules of this module:
   :mod:`~chinwag.core.routing`, the call state machine in
   :mod:`~chinwag.core.calls`, coalesced presence in
   :mod:`~chinwag.core.presence`, rooms and room calls in
-  :mod:`~chinwag.core.rooms` and :mod:`~chinwag.core.roomdesk`.
+  :mod:`~chinwag.core.rooms` and :mod:`~chinwag.core.roomdesk`, other
+  nodes' users in :mod:`~chinwag.core.remote`.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
 * A fault inside the core while handling one frame is logged and answered to
@@ -34,8 +35,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final, Protocol
-
-import msgspec
 
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
@@ -60,10 +59,8 @@ from .events import (
     ResumeRequest,
     Status,
     Undeliverable,
-    UserRecord,
 )
 from .greeting import Greeter
-from .names import name_key
 from .outbox import Outbox
 from .presence import RoomPresence
 from .protocol import (
@@ -76,6 +73,7 @@ from .protocol import (
     SignIn,
     parse_frame,
 )
+from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import RoomBook
 from .routing import Router, message_type
@@ -159,6 +157,7 @@ class Lobby:
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
+        self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
             context, self._router, self._greeter, self._history, self._desk, authenticator
@@ -334,18 +333,15 @@ class Lobby:
         """An event from another node."""
         match event:
             case Joined(user=user):
-                self._remote_joined(user)
+                self._remote.joined(user)
             case Left(name=name, node=node):
-                self._remote_left(name, node)
+                self._remote.left(name, node)
             case Renamed(old=old, new=new, node=node):
-                if self._directory.rename_remote(old, new, node):
-                    self._calls.rename(old, new)
-                    self._presence.touch(self._directory.room_of(new), old)
-                    self._presence.room(self._directory.room_of(new) or "").rename(old, new)
+                self._remote.renamed(old, new, node)
             case Moved(user=user):
-                self._remote_moved(user)
+                self._remote.moved(user)
             case Status():
-                self._remote_status(event)
+                self._remote.status(event)
             case ChatLine(name=name, id=conn, date=date, text=text, room=room):
                 self._router.deliver_chat(name, conn, date, text, room)
             case Relayed(payload=payload, room=room):
@@ -355,9 +351,9 @@ class Lobby:
             case Undeliverable(sender=sender, target=target, kind=kind):
                 self._router.undeliverable(sender, target, kind)
             case NodeGone(node=node):
-                self._sync_node(node, ())
+                self._remote.sync_node(node, ())
             case NodeUsers(node=node, users=users):
-                self._sync_node(node, users)
+                self._remote.sync_node(node, users)
             case NamesLost(names=names):
                 self._sessions.names_lost(names)
             case ResumeRequest():
@@ -415,55 +411,6 @@ class Lobby:
             self._desk.call_join(member)
         else:
             self._desk.call_leave(member)
-
-    # -- other nodes' users --------------------------------------------------
-
-    def _remote_joined(self, user: UserRecord) -> None:
-        if user.node != self.node and self._directory.add_remote(user):
-            self._desk.remote_placed(user, None)
-            self._presence.touch(name_key(user.room), user.name)
-
-    def _remote_left(self, name: str, node: str) -> None:
-        record = self._directory.remote(name)
-        if record is None or record.node != node:
-            return
-        room = self._directory.room_of(name) or ""
-        self._router.end_calls_of(name)
-        self._directory.remove_remote(name)
-        self._desk.gone(name, room)
-        self._presence.touch(room, name)
-
-    def _remote_moved(self, user: UserRecord) -> None:
-        """Another node's user changed room or room-call seat (or busy state with it)."""
-        known = self._directory.remote(user.name)
-        if known is None or known.node != user.node or known == user:
-            return
-        old = self._directory.room_of(user.name)
-        self._directory.update_remote(user)
-        self._desk.remote_placed(user, old)
-        self._presence.touch(old, user.name)
-        self._presence.touch(name_key(user.room), user.name)
-
-    def _remote_status(self, event: Status) -> None:
-        record = self._directory.remote(event.name)
-        if record is not None and record.busy != event.busy:
-            self._directory.update_remote(msgspec.structs.replace(record, busy=event.busy))
-            self._presence.touch(self._directory.room_of(event.name), event.name)
-
-    def _sync_node(self, node: str, users: tuple[UserRecord, ...]) -> None:
-        """Make what this lobby knows of ``node``'s users exactly ``users``."""
-        if node == self.node:
-            return
-        current = {r.name: r for r in users}
-        for name in self._directory.remote_of(node):
-            if name not in current:
-                self._remote_left(name, node)
-        for record in current.values():
-            known = self._directory.remote(record.name)
-            if known is None:
-                self._remote_joined(record)
-            elif known != record:
-                self._remote_moved(record)
 
     def _full_list(self, room: str) -> dict[str, Any]:
         names = list(self._directory.members_of(room))

@@ -1,8 +1,11 @@
 """Wire records: what a client may send, checked at the edge (no I/O).
 
-``parse_frame`` turns one text frame into one of four typed records, or
-raises :class:`~chinwag.core.errors.ProtocolError` with the code that says what was
-wrong. The lobby never sees a raw dict it has not checked.
+``parse_frame`` turns one text frame into one typed record (:data:`Inbound`),
+or raises :class:`~chinwag.core.errors.ProtocolError` with the code that says
+what was wrong. The lobby never sees a raw dict it has not checked. The
+records of requests made of the server itself (rooms, stored chat) and their
+checks live in :mod:`~chinwag.core.requests`; this module reads their fields
+off the frame and re-exports them.
 
 The reference protocol (see ``docs/protocol.md``): ``username`` signs in or
 renames, ``message`` is public chat, ``history-request`` asks for stored chat,
@@ -19,7 +22,16 @@ import msgspec
 
 from .errors import ProtocolError
 from .names import invisible_characters, unsafe_characters
-from .rooms import MAX_TITLE_LENGTH, clean_room
+from .requests import (
+    MAX_LINE_ID,
+    ROOM_REQUESTS,
+    HistoryRequest,
+    JoinRoom,
+    RoomRequest,
+    history_request,
+    join_room,
+)
+from .rooms import clean_room
 
 __all__ = [
     "FEATURES",
@@ -49,8 +61,6 @@ __all__ = [
 
 MAX_NAME_LENGTH: Final = 32
 MAX_TEXT_LENGTH: Final = 2000
-#: Stored chat line ids are positive and below 2**53 (exact in JavaScript).
-MAX_LINE_ID: Final = 2**53
 
 #: Optional behaviours a client asks for in ``username.features``.
 #: ``deltas``: presence as one full list, then ``presence`` deltas.
@@ -92,9 +102,6 @@ SERVER_TYPES: Final = frozenset(
 #: spoil its resume). A client's own values are dropped.
 SERVER_FIELDS: Final = ("name", "seq")
 
-#: Requests about rooms that carry no fields (``join-room`` is :class:`JoinRoom`).
-ROOM_REQUESTS: Final = frozenset({"list-rooms", "room-call-join", "room-call-leave"})
-
 _TAG = re.compile(r"<[^>]+>")
 _ESCAPES: Final = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
@@ -113,24 +120,6 @@ class SignIn(NamedTuple):
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
     room: str | None = None  # with the ``rooms`` feature: the room to sign in to
     room_password: str | None = None
-
-
-class JoinRoom(NamedTuple):
-    """``join-room``: move to another room without reconnecting.
-
-    ``public``/``title``/``password`` set the room up only if this join opens it.
-    """
-
-    room: str
-    password: str | None = None
-    public: bool = False
-    title: str = ""
-
-
-class RoomRequest(NamedTuple):
-    """``list-rooms``, ``room-call-join`` or ``room-call-leave``."""
-
-    type: str
 
 
 class Chat(NamedTuple):
@@ -153,13 +142,6 @@ class Relay(NamedTuple):
     raw: bytes
     name: Any
     forged: bool = False
-
-
-class HistoryRequest(NamedTuple):
-    """``history-request``: a page of stored chat older than line ``before`` (None: the newest)."""
-
-    before: int | None
-    room: str | None  # the room the client means; None: its own
 
 
 Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
@@ -212,9 +194,9 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind == "message":
         return Chat(_text(envelope.text))
     if kind == "history-request":
-        return _history_request(envelope)
+        return history_request(envelope.before, envelope.room)
     if kind == "join-room":
-        return _join_room(envelope)
+        return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
     if kind in ROOM_REQUESTS:
         return RoomRequest(kind)
     if kind in SERVER_TYPES:
@@ -324,39 +306,6 @@ def _sign_in(envelope: _Envelope) -> SignIn:
         room,
         envelope.roomPassword,
     )
-
-
-def _history_request(envelope: _Envelope) -> HistoryRequest:
-    before, room = envelope.before, envelope.room
-    if before is not None and (
-        not isinstance(before, int) or isinstance(before, bool) or not 0 < before < MAX_LINE_ID
-    ):
-        raise ProtocolError(
-            "bad-field",
-            "`before` must be the id of a stored line (a whole number from 1 to 2**53 - 1)"
-            " or absent for the newest lines.",
-            "history-request",
-        )
-    if room is not None and not isinstance(room, str):
-        raise ProtocolError("bad-field", "`room` must be a room name string.", "history-request")
-    return HistoryRequest(before, room)
-
-
-def _join_room(envelope: _Envelope) -> JoinRoom:
-    password, public, title = envelope.password, envelope.public, envelope.title
-    if password is not None and not isinstance(password, str):
-        raise ProtocolError("bad-field", "`password` must be a string.", "join-room")
-    if not isinstance(public, bool):
-        raise ProtocolError("bad-field", "`public` must be true or false.", "join-room")
-    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or not title.isprintable():
-        raise ProtocolError(
-            "bad-field",
-            f"`title` must be printable text of at most {MAX_TITLE_LENGTH} characters.",
-            "join-room",
-        )
-    if envelope.room is None:
-        raise ProtocolError("bad-room", "`join-room` needs a `room`.", "join-room")
-    return JoinRoom(clean_room(envelope.room, "join-room"), password, public, title.strip())
 
 
 def _text(text: object) -> str:

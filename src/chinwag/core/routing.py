@@ -41,6 +41,11 @@ It is numbered for ``seq`` clients and kept in their recent ring, queued for
 parked users (within half the backlog: chat never ends a session), and held
 for a member whose joining history is still being read
 (:mod:`chinwag.core.chat_history`), so history always comes first.
+
+A little over chinwag's ~400-line guide on purpose: this is where a newcomer
+looks up the rule for any message type, so the table above and every rule it
+names (rate buckets, chat fan-out, relay targeting, the call messages' hooks
+into :mod:`~chinwag.core.calls`) stay in one file.
 """
 
 from __future__ import annotations

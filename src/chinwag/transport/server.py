@@ -18,6 +18,11 @@ Limits (``docs/security.md`` has the table): connections are counted from
 (``writer.py``); every frame costs from a per-connection budget before it is
 parsed, error replies are budgeted too, and repeated violations close with
 1008; failed credentials make the client's address wait, longer each time.
+
+A little over chinwag's ~400-line guide: the pieces (admission, frames,
+writer, routes, history, connection) already have their own modules; what is
+left is the one object they all call back into, and its lifecycle, timers and
+effect dispatch read best together.
 """
 
 from __future__ import annotations
