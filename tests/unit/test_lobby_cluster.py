@@ -21,6 +21,7 @@ from chinwag.core.effects import (
 )
 from chinwag.core.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
 from chinwag.core.lobby import Lobby
+from chinwag.core.names import name_key
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 
@@ -67,13 +68,25 @@ class Cluster:
             elif isinstance(effect, HandOver):
                 assert self.names.get(effect.record.name) == node
                 self.names[effect.record.name] = effect.record.node
+            elif isinstance(effect, UpdateRecord):
+                self.store_spelling(node, effect.record.name)
             else:
-                assert isinstance(effect, UpdateRecord | Close | Adopt | CountCall)
+                assert isinstance(effect, Close | Adopt | CountCall)
             queue.extend((node, e) for e in follow)
+
+    def holder_of(self, name: str) -> str | None:
+        """The stored name spelled like ``name`` (the buses claim by name_key)."""
+        return next((n for n in self.names if name_key(n) == name_key(name)), None)
+
+    def store_spelling(self, node: str, name: str) -> None:
+        """An UpdateRecord may carry a new spelling of a name ``node`` holds."""
+        held = self.holder_of(name)
+        if held is not None and held != name and self.names[held] == node:
+            self.names[name] = self.names.pop(held)
 
     def answer_claim(self, node: str, claim: Claim) -> list[Effect]:
         name = claim.record.name
-        ok = name not in self.names
+        ok = self.holder_of(name) is None
         if ok:
             self.names[name] = node
         return self.nodes[node].claimed(claim.conn, name, ok)
@@ -300,3 +313,30 @@ def test_a_handed_over_session_keeps_its_seq_and_what_was_missed() -> None:
     assert [m["seq"] for m in got] == [2, 3]
     c.say("b", bob, type="new-ice-candidate", target="alice")
     assert [m["seq"] for m in c.got("b", back)] == [4]
+
+
+def test_look_alike_names_are_one_name_across_nodes() -> None:
+    c = Cluster()
+    c.hold = True  # neither node has heard of the other's user yet
+    first = c.join("a", "alice")
+    second = c.join("b", "\u0430lice")  # U+0430, a Cyrillic "a"
+    c.hold = False
+    for node, claim in c.held_claims:
+        c.run(node, c.answer_claim(node, claim))
+    assert c.nodes["a"].name_of(first) == "alice"
+    assert c.nodes["b"].name_of(second) == "\u0430lice1"
+
+
+def test_a_new_spelling_of_ones_own_name_keeps_the_claim() -> None:
+    c = Cluster()
+    alice = c.join("a", "alice")
+    bob = c.join("b", "bob", FEATURES)
+    c.flush()
+    c.got("b", bob)
+    c.say("a", alice, type="username", name="Alice")
+    c.flush()
+    assert c.nodes["a"].name_of(alice) == "Alice"
+    assert c.got("b", bob)[-1]["renamed"] == [["alice", "Alice"]]
+    assert c.names == {"Alice": "a", "bob": "b"}  # no Release of "alice" freed the key
+    taker = c.join("b", "ALICE")
+    assert c.nodes["b"].name_of(taker) == "ALICE1"

@@ -64,6 +64,7 @@ from .events import (
 )
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
+from .names import name_key
 from .protocol import SignIn, numbered_name
 from .roomdesk import RoomDesk
 from .rooms import DEFAULT_ROOM, Room
@@ -204,7 +205,8 @@ class Sessions:
             name, number, took_over = request.name, 0, self._take_name(member, request.name)
         else:
             name, number = self._free_name(request.name, 0, member)
-        if self._ctx.node is None or took_over:  # a name taken over is this node's already
+        # A name taken over here, or a new spelling of one's own, is this node's claim already.
+        if self._ctx.node is None or took_over or _respelled(member.name, name):
             self._complete_sign_in(member, request, name, notice, entry, expires)
             return
         member.pending = Pending(request, name, number, notice, expires=expires, entry=entry)
@@ -380,7 +382,11 @@ class Sessions:
                 if record.room:  # the claim stored no room
                     self._ctx.outbox.emit(UpdateRecord(record))
             else:
-                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
+                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)))
+                if _respelled(old, name):  # one claim, by key: store the new spelling
+                    self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
+                else:
+                    self._ctx.outbox.emit(Release(old))
 
     def _token(self) -> str:
         secret = secrets.token_urlsafe(24)
@@ -566,6 +572,11 @@ class Sessions:
             ):
                 self.resume_refused(member)  # the other node never answered
         self._greeter.refresh_ice(now)
+
+
+def _respelled(old: str | None, new: str) -> bool:
+    """True when ``new`` is another spelling of ``old`` (the bus claims names by key)."""
+    return old is not None and name_key(old) == name_key(new)
 
 
 def _lapsed(session: Member, now: float) -> bool:
