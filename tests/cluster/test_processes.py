@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.cluster.conftest import RedisServer
 from tests.cluster.support import ChinwagProcess, until_list
@@ -18,24 +14,6 @@ from tests.support import Client
 
 #: kill -9 of a process: its users must be gone from the others within this (issue 6).
 GONE_WITHIN = 15.0
-
-
-@pytest.fixture
-def two_processes(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[ChinwagProcess]]:
-    processes = [ChinwagProcess(redis_server.url, tmp_path / f"chinwag-{n}.log") for n in "ab"]
-    yield processes
-    for process in processes:
-        process.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    """Clients opened by a test (append them); closed afterwards."""
-    opened: list[Client] = []
-    yield opened
-    for client in opened:
-        with contextlib.suppress(Exception):
-            await client.close()
 
 
 async def signed_in(port: int, name: str, opened: list[Client]) -> Client:

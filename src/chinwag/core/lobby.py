@@ -59,6 +59,7 @@ from .events import (
     ResumeRefused,
     ResumeRequest,
     Status,
+    TakeOver,
     Undeliverable,
     UserRecord,
 )
@@ -324,7 +325,7 @@ class Lobby:
         match event:
             case Deliver(sender=sender, target=target, kind=kind):
                 self._router.unavailable(sender, target, kind)
-            case ResumeRequest(conn=conn):
+            case ResumeRequest(conn=conn) | TakeOver(conn=conn):
                 member = self._directory.at(conn)
                 if member is not None:
                     self._sessions.resume_refused(member)
@@ -362,6 +363,8 @@ class Lobby:
                 self._sessions.names_lost(names)
             case ResumeRequest():
                 self._sessions.hand_over(event)
+            case TakeOver():
+                self._sessions.give_way(event)
             case ResumeGrant():
                 self._sessions.take_over(event)
             case ResumeRefused(conn=conn):
@@ -419,6 +422,10 @@ class Lobby:
     # -- other nodes' users --------------------------------------------------
 
     def _remote_joined(self, user: UserRecord) -> None:
+        known = self._directory.remote(user.name)
+        if known is not None and known.node == user.node and known.name == user.name:
+            self._remote_moved(user)  # listed there already (a name taken over): in place
+            return
         if user.node != self.node and self._directory.add_remote(user):
             self._desk.remote_placed(user, None)
             self._presence.touch(name_key(user.room), user.name)
