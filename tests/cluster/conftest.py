@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from chinwag.cluster.bus import Bus
 from chinwag.cluster.memory import MemoryBus, MemoryHub
 from chinwag.cluster.redis import RedisBus
-from tests.cluster.support import Recorder
+from tests.cluster.support import ChinwagProcess, Recorder
 from tests.redis_server import RedisServer, free_port
+from tests.support import Client
 
-__all__ = ["FAST_BUS", "Cluster", "RedisServer", "free_port"]
+__all__ = ["FAST_BUS", "Cluster", "RedisServer", "free_port", "process_pair"]
 
 #: Short timings so that lease lapses and reconnections happen within a test.
 FAST_BUS = {"lease": 1.0, "renew_interval": 0.2, "timeout": 2.0, "max_backoff": 0.5}
@@ -62,3 +64,30 @@ async def redis_cluster(redis_server: RedisServer) -> AsyncIterator[Cluster]:
     cluster = Cluster("redis", redis_server.url)
     yield cluster
     await cluster.close()
+
+
+@contextlib.contextmanager
+def process_pair(redis_url: str, logs: Path, *extra: str) -> Iterator[list[ChinwagProcess]]:
+    """Two ``chinwag serve --redis`` processes (with ``extra`` options), stopped after."""
+    processes = [ChinwagProcess(redis_url, logs / f"chinwag-{n}.log", *extra) for n in "ab"]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@pytest.fixture
+def two_processes(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[ChinwagProcess]]:
+    with process_pair(redis_server.url, tmp_path) as processes:
+        yield processes
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    """Clients opened by a test (append them); closed afterwards."""
+    opened: list[Client] = []
+    yield opened
+    for client in opened:
+        with contextlib.suppress(Exception):
+            await client.close()

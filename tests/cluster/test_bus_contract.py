@@ -123,3 +123,63 @@ async def test_hand_over_gives_a_name_to_another_node(cluster: Cluster) -> None:
     assert not await a.claim(record("alice", "a"))
     await b.release("alice")
     assert await a.claim(record("alice", "a"))
+
+
+#: Spellings no one could tell from "alice": case, a Cyrillic "a" (U+0430), fullwidth,
+#: and an invisible joiner (which sign-in refuses; the bus must not rely on that).
+LOOK_ALIKES = ("Alice", "\u0430lice", "\uff41\uff4c\uff49\uff43\uff45", "ali\u200dce")
+
+
+async def test_a_claim_excludes_every_look_alike_on_every_node(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    for spelling in LOOK_ALIKES:
+        assert not await b.claim(record(spelling, "b")), spelling
+        assert not await a.claim(record(spelling, "a")), spelling
+    assert await a.directory() == [record("alice", "a")]  # the name as its owner typed it
+
+
+async def test_concurrent_look_alike_claims_have_exactly_one_winner(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    for i in range(10):
+        on_a, on_b = f"user{i}", f"USER{i}" if i % 2 else f"u\u0455er{i}"  # U+0455 CYRILLIC DZE
+        won = await asyncio.gather(a.claim(record(on_a, "a")), b.claim(record(on_b, "b")))
+        assert sorted(won) == [False, True], (on_a, on_b)
+        winner = record(on_a, "a") if won[0] else record(on_b, "b")
+        assert [r for r in await b.directory() if r.name in (on_a, on_b)] == [winner]
+
+
+async def test_release_and_update_find_the_claim_by_key(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("alice", "a"))
+    await a.update(record("Alice", "a", busy=True))  # a new spelling of the same claim
+    assert await b.directory() == [record("Alice", "a", busy=True)]
+    assert not await b.claim(record("alice", "b"))
+    await b.release("Alice")  # not b's to free
+    assert not await b.claim(record("\u0430lice", "b"))
+    await a.release("Alice")
+    assert await b.claim(record("\u0430lice", "b"))
+    assert await a.directory() == [record("\u0430lice", "b")]
+
+
+async def test_a_handed_over_name_keeps_excluding_its_look_alikes(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await a.claim(record("bob", "a"))
+    await a.hand_over(record("bob", "b"))
+    await b.adopt(record("bob", "b"))
+    assert await a.directory() == [record("bob", "b")]
+    assert not await a.claim(record("Bob", "a"))
+    await b.release("bob")
+    assert await a.claim(record("Bob", "a"))
+
+
+async def test_a_stopped_node_frees_its_names_for_look_alikes(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    assert await b.claim(record("alice", "b"))
+    await b.stop()
+    assert await a.claim(record("\u0430lice", "a"))

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.cluster.conftest import RedisServer
 from tests.cluster.support import ChinwagProcess, until_list
@@ -18,24 +14,6 @@ from tests.support import Client
 
 #: kill -9 of a process: its users must be gone from the others within this (issue 6).
 GONE_WITHIN = 15.0
-
-
-@pytest.fixture
-def two_processes(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[ChinwagProcess]]:
-    processes = [ChinwagProcess(redis_server.url, tmp_path / f"chinwag-{n}.log") for n in "ab"]
-    yield processes
-    for process in processes:
-        process.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    """Clients opened by a test (append them); closed afterwards."""
-    opened: list[Client] = []
-    yield opened
-    for client in opened:
-        with contextlib.suppress(Exception):
-            await client.close()
 
 
 async def signed_in(port: int, name: str, opened: list[Client]) -> Client:
@@ -105,6 +83,28 @@ async def test_a_name_is_taken_once_across_processes_even_at_the_same_moment(
             on_a.sign_in(f"race{i}", ["plain-text"]), on_b.sign_in(f"race{i}", ["plain-text"])
         )
         assert sorted(names) == [f"race{i}", f"race{i}1"]
+
+
+async def test_look_alike_names_are_one_name_across_processes(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    first = await signed_in(a.port, "alice", clients)
+    assert (await signed_in(b.port, "Alice", clients)).name == "Alice1"
+    # U+0430 is a Cyrillic "a"; "\u0430lice1" would look like "Alice1", hence the 2
+    assert (await signed_in(b.port, "\u0430lice", clients)).name == "\u0430lice2"
+    await until_list(first, {"alice", "Alice1", "\u0430lice2"})
+    for i in range(10):  # at the same moment: neither process has heard of the other's user
+        on_a, on_b = await Client.open(a.port), await Client.open(b.port)
+        clients.extend((on_a, on_b))
+        names = await asyncio.gather(
+            on_a.sign_in(f"race{i}", ["plain-text"]),
+            on_b.sign_in(f"R\u0430ce{i}", ["plain-text"]),
+        )
+        assert sorted(names) in (
+            [f"R\u0430ce{i}1", f"race{i}"],
+            [f"R\u0430ce{i}", f"race{i}1"],
+        ), names
 
 
 async def test_a_killed_process_leaves_the_lobby_and_its_calls_hang_up(

@@ -133,7 +133,7 @@ async def test_names_taken_while_a_node_was_cut_off_are_reported_lost(
     try:
         for _ in range(5):  # if a's tick slips in between, it re-claims; stage it again
             await staff.delete("chinwag:alive:a")  # as if a had stalled past its lease
-            if await b.claim(record("alice", "b")):
+            if await b.claim(record("\u0430lice", "b")):  # a look-alike (U+0430, Cyrillic)
                 break
         else:
             pytest.fail("b never got alice")
@@ -141,11 +141,11 @@ async def test_names_taken_while_a_node_was_cut_off_are_reported_lost(
         await staff.aclose()
     await seen_by_b.wait_for(lambda e: e == NodeGone("a"))
     lost = await seen_by_a.wait_for(lambda e: isinstance(e, NamesLost), timeout=5)
-    assert lost == NamesLost(("alice",))
+    assert lost == NamesLost(("alice",))  # by key, and named as a's user typed it
     await eventually(lambda: a.available, 5, "a rejoined")
     assert sorted(await a.directory(), key=lambda r: r.node) == [
         record("anna", "a"),
-        record("alice", "b"),
+        record("\u0430lice", "b"),
     ]
     await seen_by_b.wait_for(lambda e: e == NodeUsers("a", (record("anna", "a"),)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.cluster.support import ChinwagProcess
-from tests.cluster.test_processes import GONE_WITHIN, clients, two_processes  # noqa: F401
+from tests.cluster.test_processes import GONE_WITHIN
 from tests.support import Client
 
 ROOMS = ["deltas", "ringing", "plain-text", "rooms"]
@@ -24,8 +24,8 @@ def seats(*names: str) -> list[dict[str, Any]]:
 
 
 async def test_a_room_call_across_two_processes(
-    two_processes: list[ChinwagProcess],  # noqa: F811
-    clients: list[Client],  # noqa: F811
+    two_processes: list[ChinwagProcess],
+    clients: list[Client],
 ) -> None:
     a, b = two_processes
     alice = await enter(a.port, "alice", "team", clients)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from typing import Any
 
+import pytest
+
+from chinwag.core.auth import Authenticator, issue_token
 from chinwag.core.effects import (
     Adopt,
     Claim,
@@ -21,6 +25,7 @@ from chinwag.core.effects import (
 )
 from chinwag.core.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
 from chinwag.core.lobby import Lobby
+from chinwag.core.names import name_key
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 
@@ -28,9 +33,13 @@ FEATURES = ["deltas", "ringing", "plain-text"]
 class Cluster:
     """Routes each node's cluster effects to the other, recording what clients get."""
 
-    def __init__(self) -> None:
+    def __init__(self, authenticator: Authenticator | None = None) -> None:
         self.now = 1000.0
-        self.nodes = {n: Lobby(node=n, monotonic=lambda: self.now) for n in ("a", "b")}
+        self.nodes = {
+            n: Lobby(node=n, monotonic=lambda: self.now, authenticator=authenticator)
+            for n in ("a", "b")
+        }
+        self.closed: list[tuple[str, Close]] = []
         self.mute: set[str] = set()  # nodes whose events go nowhere (a dead node)
         self.names: dict[str, str] = {}  # the shared store: name -> node
         self.inbox: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -67,22 +76,36 @@ class Cluster:
             elif isinstance(effect, HandOver):
                 assert self.names.get(effect.record.name) == node
                 self.names[effect.record.name] = effect.record.node
+            elif isinstance(effect, UpdateRecord):
+                self.store_spelling(node, effect.record.name)
+            elif isinstance(effect, Close):
+                self.closed.append((node, effect))
             else:
-                assert isinstance(effect, UpdateRecord | Close | Adopt | CountCall)
+                assert isinstance(effect, Adopt | CountCall)
             queue.extend((node, e) for e in follow)
+
+    def holder_of(self, name: str) -> str | None:
+        """The stored name spelled like ``name`` (the buses claim by name_key)."""
+        return next((n for n in self.names if name_key(n) == name_key(name)), None)
+
+    def store_spelling(self, node: str, name: str) -> None:
+        """An UpdateRecord may carry a new spelling of a name ``node`` holds."""
+        held = self.holder_of(name)
+        if held is not None and held != name and self.names[held] == node:
+            self.names[name] = self.names.pop(held)
 
     def answer_claim(self, node: str, claim: Claim) -> list[Effect]:
         name = claim.record.name
-        ok = name not in self.names
+        ok = self.holder_of(name) is None
         if ok:
             self.names[name] = node
         return self.nodes[node].claimed(claim.conn, name, ok)
 
-    def join(self, node: str, name: str, features: list[str] | None = None) -> int:
+    def join(self, node: str, name: str, features: list[str] | None = None, **extra: Any) -> int:
         self.next += 1
         conn = self.next
         self.run(node, self.nodes[node].connect(conn))
-        message = {"type": "username", "name": name, "features": features or []}
+        message = {"type": "username", "name": name, "features": features or [], **extra}
         self.run(node, self.nodes[node].receive(conn, json.dumps(message)))
         return conn
 
@@ -195,16 +218,20 @@ def test_message_to_user_who_left_meanwhile_comes_back_as_error() -> None:
     assert error["code"] == "no-such-user" and error["target"] == "bob"
 
 
-def test_rename_crosses_nodes() -> None:
+@pytest.mark.parametrize("new", ["alicia", "Alice"])  # "Alice": a new spelling, one claim
+def test_rename_crosses_nodes(new: str) -> None:
     c = Cluster()
     alice = c.join("a", "alice")
     bob = c.join("b", "bob", FEATURES)
     c.flush()
     c.got("b", bob)
-    c.say("a", alice, type="username", name="alicia")
+    c.say("a", alice, type="username", name=new)
     c.flush()
-    assert c.got("b", bob)[-1]["renamed"] == [["alice", "alicia"]]
-    assert "alice" not in c.names and c.names["alicia"] == "a"
+    assert c.nodes["a"].name_of(alice) == new
+    assert c.got("b", bob)[-1]["renamed"] == [["alice", new]]
+    assert c.names == {new: "a", "bob": "b"}  # no Release of "alice" freed a respelled key
+    taker = c.join("b", new.upper())
+    assert c.nodes["b"].name_of(taker) == f"{new.upper()}1"
 
 
 def test_node_users_replaces_what_is_known_of_that_node_only() -> None:
@@ -300,3 +327,56 @@ def test_a_handed_over_session_keeps_its_seq_and_what_was_missed() -> None:
     assert [m["seq"] for m in got] == [2, 3]
     c.say("b", bob, type="new-ice-candidate", target="alice")
     assert [m["seq"] for m in c.got("b", back)] == [4]
+
+
+def test_look_alike_names_are_one_name_across_nodes() -> None:
+    c = Cluster()
+    c.hold = True  # neither node has heard of the other's user yet
+    first = c.join("a", "alice")
+    second = c.join("b", "\u0430lice")  # U+0430, a Cyrillic "a"
+    c.hold = False
+    for node, claim in c.held_claims:
+        c.run(node, c.answer_claim(node, claim))
+    assert c.nodes["a"].name_of(first) == "alice"
+    assert c.nodes["b"].name_of(second) == "\u0430lice1"
+
+
+SECRET = "a-token-secret-long-enough-for-hs256"
+
+
+def token(name: str) -> str:
+    return issue_token(SECRET, name, time.time() + 3600)
+
+
+def test_a_token_on_another_node_takes_the_older_session_over() -> None:
+    c = Cluster(Authenticator(token_secret=SECRET))
+    old = c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("b", "carol", FEATURES, credential=token("carol"))
+    c.say("b", carol, type="call-invite", target="bob")
+    c.flush()
+    c.got("b", carol)
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    welcome = next(m for m in c.got("b", new) if m["type"] in ("signed-in", "error"))
+    assert (welcome["type"], welcome["name"]) == ("signed-in", "bob"), welcome
+    assert ("a", Close(old, 4001, "signed in elsewhere")) in c.closed
+    assert c.got("a", old)[-1]["code"] == "name-taken"
+    hang_up = {"type": "hang-up", "name": "bob", "target": "carol", "reason": "gone"}
+    assert hang_up in c.got("b", carol)
+    assert c.names == {"bob": "b", "carol": "b"}
+    assert c.nodes["a"].usernames() == ["bob", "carol"]  # listed in place meanwhile
+    assert c.nodes["b"].usernames() == ["carol", "bob"]  # Left + Joined in one interval
+    for lobby in c.nodes.values():
+        assert lobby.partner_of("carol") is None
+        lobby.check()
+
+
+def test_a_token_for_a_name_its_node_no_longer_has_claims_it_as_usual() -> None:
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    c.mute.add("a")  # a never answers: the wait ends, then the claim is refused
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    c.now += 10
+    c.run("b", c.nodes["b"].expire())
+    error = c.got("b", new)[-1]
+    assert (error["type"], error["code"]) == ("error", "name-taken")
+    assert c.names == {"bob": "a"}

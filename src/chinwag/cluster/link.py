@@ -7,10 +7,11 @@ into the lobby. Awaiting the bus happens here, in tasks the link owns, never
 in the lobby.
 
 The link also knows which connections wait on the cluster (a name claim in
-flight, a resume asked of another node): ``waiting`` maps them to a deadline,
-and ``on_wait_over`` is told when a wait ends, so the transport reads nothing
-more from a connection while it waits. A resume naming a node that the bus
-does not know to be alive is refused at once instead of waited for.
+flight, a resume or a signed-token take-over asked of another node):
+``waiting`` maps them to a deadline, and ``on_wait_over`` is told when a wait
+ends, so the transport reads nothing more from a connection while it waits.
+A request naming a node that the bus does not know to be alive is refused at
+once instead of waited for.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from ..core.effects import (
     Release,
     UpdateRecord,
 )
-from ..core.events import BusEvent, NodeUsers, ResumeGrant, ResumeRefused, ResumeRequest, UserRecord
+from ..core.events import (
+    BusEvent,
+    NodeUsers,
+    ResumeGrant,
+    ResumeRefused,
+    ResumeRequest,
+    TakeOver,
+    UserRecord,
+)
 from ..core.lobby import Lobby
 from ..core.sessions import RESUME_WAIT
 from . import Bus, BusUnavailable
@@ -100,10 +109,10 @@ class ClusterLink:
 
     def _forward(self, effect: Forward) -> None:
         event = effect.event
-        if isinstance(event, ResumeRequest):
+        if isinstance(event, ResumeRequest | TakeOver):  # a session asked of another node
             if not self.bus.is_alive(effect.node):  # nobody could answer: refuse now
                 log.info(
-                    "resume for conn %d names node %s, which is not alive", event.conn, effect.node
+                    "conn %d asks node %s for a session; it is not alive", event.conn, effect.node
                 )
                 asyncio.get_running_loop().call_soon(self._on_event, ResumeRefused(event.conn))
                 return
@@ -112,7 +121,7 @@ class ClusterLink:
 
     def _undelivered(self, node: str, event: BusEvent) -> None:
         """The bus could not carry ``event`` to ``node``: the lobby tells its sender."""
-        if isinstance(event, ResumeRequest):
+        if isinstance(event, ResumeRequest | TakeOver):
             self._settle(event.conn, lambda: self.lobby.undelivered(node, event))
         else:
             self._apply(self.lobby.undelivered(node, event))

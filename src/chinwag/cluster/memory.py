@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from ..core.events import BusEvent, NodeGone, UserRecord
+from ..core.names import name_key
 from .bus import Bus, EventHandler
 
 __all__ = ["MemoryBus", "MemoryHub"]
 
 
 class MemoryHub:
-    """What Redis is for RedisBus: the names and the nodes' mailboxes."""
+    """What Redis is for RedisBus: the names and the nodes' mailboxes.
+
+    ``names`` maps each claimed name's :func:`~chinwag.core.names.name_key` to
+    its record (which keeps the name as typed), so look-alikes exclude each other.
+    """
 
     def __init__(self) -> None:
         self.names: dict[str, UserRecord] = {}
@@ -35,29 +40,36 @@ class MemoryBus(Bus):
     async def stop(self) -> None:
         """Leave: free this node's names; the others see it gone."""
         self.hub.nodes.pop(self.node, None)
-        for name in [n for n, r in self.hub.names.items() if r.node == self.node]:
-            del self.hub.names[name]
+        for key in [k for k, r in self.hub.names.items() if r.node == self.node]:
+            del self.hub.names[key]
         for other in list(self.hub.nodes.values()):
             other._post(NodeGone(self.node))
 
     async def claim(self, record: UserRecord) -> bool:
-        if record.name in self.hub.names:
+        key = name_key(record.name)
+        if key in self.hub.names:
             return False
-        self.hub.names[record.name] = record
+        self.hub.names[key] = record
         return True
 
     async def release(self, name: str) -> None:
-        record = self.hub.names.get(name)
+        key = name_key(name)
+        record = self.hub.names.get(key)
         if record is not None and record.node == self.node:
-            del self.hub.names[name]
+            del self.hub.names[key]
 
     async def update(self, record: UserRecord) -> None:
-        if self.hub.names.get(record.name, record).node == self.node:
-            self.hub.names[record.name] = record
+        self._replace_mine(record)
 
     async def hand_over(self, record: UserRecord) -> None:
-        if self.hub.names.get(record.name, record).node == self.node:
-            self.hub.names[record.name] = record
+        self._replace_mine(record)
+
+    def _replace_mine(self, record: UserRecord) -> None:
+        """Store ``record`` for its name's key, if this node holds that key."""
+        key = name_key(record.name)
+        held = self.hub.names.get(key)
+        if held is not None and held.node == self.node:
+            self.hub.names[key] = record
 
     async def adopt(self, record: UserRecord) -> None:
         """Nothing to remember: the hub already says who holds the name."""

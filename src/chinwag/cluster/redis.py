@@ -5,14 +5,20 @@ server, with or without replicas, not Redis Cluster)::
 
     {prefix}nodes           set: every registered node
     {prefix}alive:{node}    the node's lease: a key with a PX expiry it renews
-    {prefix}users:{node}    hash: name -> msgpack UserRecord, the node's users
-    {prefix}name:{name}     the node holding the name (valid while it is alive)
+    {prefix}users:{node}    hash: key -> msgpack UserRecord, the node's users
+    {prefix}name:{key}      the node holding the name (valid while it is alive)
     {prefix}{db}:bus        channel: ``publish``, for every node
     {prefix}{db}:bus:{node} channel: ``send(node, ...)``, for that node only
 
 (Pub/sub channels are shared by every database of a Redis server, so the
 channel names carry the database number: clusters on different databases of
 one Redis do not hear each other.)
+
+where ``key`` is the name's :func:`~chinwag.core.names.name_key`, computed
+here from the record's name: a claim is exclusive by key, so "alice",
+"Alice" and "alice" with a Cyrillic "a" (U+0430) exclude each other across processes, while the
+record keeps the name as its owner typed it. (Every process of one cluster
+must run a version that keys names this way.)
 
 Rules:
 
@@ -64,6 +70,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+from ..core.names import name_key
 from .bus import Bus, BusUnavailable, EventHandler
 from .scripts import Scripts
 
@@ -141,7 +148,7 @@ class RedisBus(Bus):
         self._wake = asyncio.Event()
         self._writing = False  # publish/send queue only while a writer runs
         self._dropped = 0
-        self._mine: dict[str, UserRecord] = {}  # names this node holds, for re-claiming
+        self._mine: dict[str, UserRecord] = {}  # key -> record this node holds, to re-claim
         self._known: set[str] = set()  # other nodes this node's lobby has heard of
         self._grace_until = 0.0  # after a rejoin, missing nodes may still be coming back
         self._down_since: float | None = None
@@ -200,38 +207,43 @@ class RedisBus(Bus):
         log.info("redis: this node (%s) left the cluster", self.node)
 
     async def claim(self, record: UserRecord) -> bool:
-        result = await self._run(self._scripts.claim, record.name, _encode(record))
+        key = name_key(record.name)
+        result = await self._run(self._scripts.claim, key, _encode(record))
         if result == -1:
             self._rejoin.set()
             raise BusUnavailable("this node's Redis lease lapsed; rejoining")
         claimed: bool = result == 1
         if claimed:
-            self._mine[record.name] = record
+            self._mine[key] = record
         return claimed
 
     async def release(self, name: str) -> None:
         """Free ``name``; while Redis is down, the rejoin forgets it instead."""
-        if self._mine.pop(name, None) is not None and self._available:
+        key = name_key(name)
+        if self._mine.pop(key, None) is not None and self._available:
             with contextlib.suppress(BusUnavailable):
-                await self._run(self._scripts.release, name)
+                await self._run(self._scripts.release, key)
 
     async def update(self, record: UserRecord) -> None:
-        """Store a changed record; while Redis is down, the rejoin stores it."""
-        if record.name in self._mine:
-            self._mine[record.name] = record
+        """Store a changed record (maybe a new spelling of the name); while Redis is
+        down, the rejoin stores it."""
+        key = name_key(record.name)
+        if key in self._mine:
+            self._mine[key] = record
             if self._available:
                 with contextlib.suppress(BusUnavailable):
-                    await self._run(self._scripts.update, record.name, _encode(record))
+                    await self._run(self._scripts.update, key, _encode(record))
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
-        if self._mine.pop(record.name, None) is not None and self._available:
+        key = name_key(record.name)
+        if self._mine.pop(key, None) is not None and self._available:
             with contextlib.suppress(BusUnavailable):
-                await self._run(self._scripts.hand_over, record.name, record.node, _encode(record))
+                await self._run(self._scripts.hand_over, key, record.node, _encode(record))
 
     async def adopt(self, record: UserRecord) -> None:
         """Count a handed-over name as this node's (re-claimed after an outage)."""
-        self._mine[record.name] = record
+        self._mine[name_key(record.name)] = record
 
     def publish(self, event: BusEvent) -> None:
         self._enqueue(self._broadcast, event)
@@ -311,17 +323,14 @@ class RedisBus(Bus):
         try:
             await pubsub.subscribe(self._broadcast, self._inbox)
             early = await self._confirmed(pubsub)
-            mine = list(self._mine.values())
-            pairs = [part for r in mine for part in (r.name, _encode(r))]
+            pairs = [part for key, r in self._mine.items() for part in (key, _encode(r))]
             lease_ms = str(int(self.lease * 1000))
             lost_raw = await self._scripts.register(args=[self.prefix, self.node, lease_ms, *pairs])
             entries = await self._scripts.directory(args=[self.prefix, self.node])
         except BaseException:
             await _close(pubsub)
             raise
-        lost = tuple(name.decode() for name in lost_raw)
-        for name in lost:
-            del self._mine[name]
+        lost = tuple(self._mine.pop(key.decode()).name for key in lost_raw)
         self._rejoin.clear()
         self._writing = True
         self._queue.clear()

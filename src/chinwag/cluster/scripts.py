@@ -2,7 +2,10 @@
 
 Every script takes ``ARGV[1]``, the key prefix, and ``ARGV[2]``, the calling
 node; each runs atomically inside Redis, which is what makes name claims,
-hand-overs and reaping dead nodes safe between processes.
+hand-overs and reaping dead nodes safe between processes. Names are stored
+by their :func:`~chinwag.core.names.name_key` (the bus computes it), so
+every script below sees keys, never names as typed: a claim of one key
+excludes every look-alike spelling of it.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ __all__ = ["Scripts"]
 
 _REAP = """
 local function reap(p, dead)
-  for _, name in ipairs(redis.call('HKEYS', p .. 'users:' .. dead)) do
-    if redis.call('GET', p .. 'name:' .. name) == dead then
-      redis.call('DEL', p .. 'name:' .. name)
+  for _, key in ipairs(redis.call('HKEYS', p .. 'users:' .. dead)) do
+    if redis.call('GET', p .. 'name:' .. key) == dead then
+      redis.call('DEL', p .. 'name:' .. key)
     end
   end
   redis.call('DEL', p .. 'users:' .. dead)
@@ -28,7 +31,7 @@ local function reap(p, dead)
 end
 """
 
-# ARGV[3] lease ms, then name, record pairs: this node's users. Returns names lost.
+# ARGV[3] lease ms, then key, record pairs: this node's users. Returns the keys lost.
 _REGISTER = """
 local p, node = ARGV[1], ARGV[2]
 redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
@@ -36,9 +39,9 @@ redis.call('SADD', p .. 'nodes', node)
 local users = p .. 'users:' .. node
 local wanted = {}
 for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
-for _, name in ipairs(redis.call('HKEYS', users)) do
-  if not wanted[name] and redis.call('GET', p .. 'name:' .. name) == node then
-    redis.call('DEL', p .. 'name:' .. name)
+for _, key in ipairs(redis.call('HKEYS', users)) do
+  if not wanted[key] and redis.call('GET', p .. 'name:' .. key) == node then
+    redis.call('DEL', p .. 'name:' .. key)
   end
 end
 redis.call('DEL', users)
@@ -57,7 +60,7 @@ end
 return lost
 """
 
-# ARGV[3] name, ARGV[4] record. 1 claimed, 0 taken, -1 this node is not registered.
+# ARGV[3] key, ARGV[4] record. 1 claimed, 0 taken (here too), -1 this node is not registered.
 _CLAIM = """
 local p, node = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 'alive:' .. node) == 0 then return -1 end
@@ -72,7 +75,7 @@ redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
 return 1
 """
 
-# ARGV[3] name.
+# ARGV[3] key.
 _RELEASE = """
 local p, node = ARGV[1], ARGV[2]
 if redis.call('GET', p .. 'name:' .. ARGV[3]) == node then
@@ -81,7 +84,7 @@ end
 return redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
 """
 
-# ARGV[3] name, ARGV[4] record.
+# ARGV[3] key, ARGV[4] record (maybe a new spelling of the name).
 _UPDATE = """
 local p, node = ARGV[1], ARGV[2]
 if redis.call('GET', p .. 'name:' .. ARGV[3]) ~= node then return 0 end
@@ -89,7 +92,7 @@ redis.call('HSET', p .. 'users:' .. node, ARGV[3], ARGV[4])
 return 1
 """
 
-# ARGV[3] name, ARGV[4] the new owner, ARGV[5] its record. 1 moved, 0 not ours.
+# ARGV[3] key, ARGV[4] the new owner, ARGV[5] its record. 1 moved, 0 not ours.
 _HAND_OVER = """
 local p, node = ARGV[1], ARGV[2]
 local key = p .. 'name:' .. ARGV[3]

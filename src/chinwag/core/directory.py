@@ -222,7 +222,8 @@ class Directory:
     def sign_in(self, member: Member, name: str, token: str) -> None:
         """``member`` (signing in, or a handed-over session) is now ``name``."""
         assert member.state is MemberState.SIGNING_IN and self.local(name) is None
-        self._remote.pop(name, None)  # a stale record: the cluster gave this node the name
+        if self._remote.pop(name, None) is not None:  # the cluster gave this node the name
+            self._exit(name)  # kept in its place in the list; it enters its own room below
         member.name = name
         member.state = MemberState.CONNECTED
         self._local[name] = member

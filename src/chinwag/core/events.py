@@ -26,6 +26,7 @@ __all__ = [
     "ResumeRequest",
     "RoomSettings",
     "Status",
+    "TakeOver",
     "Undeliverable",
     "UserRecord",
     "decode_event",
@@ -186,6 +187,22 @@ class ResumeGrant(msgspec.Struct, frozen=True, tag="resume-grant"):
     seq: int = 0  # the session's last ``seq``, to go on counting from
     expires: float | None = None  # its sign-in token's expiry: no resume after it
     dropped: int = 0  # backlog messages dropped while parked, for the resume's note
+    #: Answering a :class:`TakeOver`: the older session ended, only its name moves
+    #: (``token`` and ``backlog`` are empty); the receiver signs a new session in.
+    fresh: bool = False
+
+
+class TakeOver(msgspec.Struct, frozen=True, tag="take-over"):
+    """A client on ``node`` proved with a signed token that it is ``name``, a user of
+    the receiving node: end that older session and give the name to ``node``.
+
+    Answered like a :class:`ResumeRequest`: a ``ResumeGrant`` with ``fresh``
+    set, or ``ResumeRefused`` (no session of exactly that name here).
+    """
+
+    name: str
+    node: str
+    conn: int
 
 
 class ResumeRefused(msgspec.Struct, frozen=True, tag="resume-refused"):
@@ -210,6 +227,7 @@ BusEvent = (
     | ResumeRequest
     | ResumeGrant
     | ResumeRefused
+    | TakeOver
 )
 
 _encoder = msgspec.msgpack.Encoder()

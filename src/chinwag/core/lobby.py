@@ -58,6 +58,7 @@ from .events import (
     ResumeRefused,
     ResumeRequest,
     Status,
+    TakeOver,
     Undeliverable,
 )
 from .greeting import Greeter
@@ -323,7 +324,7 @@ class Lobby:
         match event:
             case Deliver(sender=sender, target=target, kind=kind):
                 self._router.unavailable(sender, target, kind)
-            case ResumeRequest(conn=conn):
+            case ResumeRequest(conn=conn) | TakeOver(conn=conn):
                 member = self._directory.at(conn)
                 if member is not None:
                     self._sessions.resume_refused(member)
@@ -358,6 +359,8 @@ class Lobby:
                 self._sessions.names_lost(names)
             case ResumeRequest():
                 self._sessions.hand_over(event)
+            case TakeOver():
+                self._sessions.give_way(event)
             case ResumeGrant():
                 self._sessions.take_over(event)
             case ResumeRefused(conn=conn):

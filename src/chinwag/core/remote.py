@@ -37,6 +37,10 @@ class RemoteUsers:
         self._desk = desk
 
     def joined(self, user: UserRecord) -> None:
+        known = self._directory.remote(user.name)
+        if known is not None and known.node == user.node and known.name == user.name:
+            self.moved(user)  # listed there already (a name taken over): in place
+            return
         if user.node != self._node and self._directory.add_remote(user):
             self._desk.remote_placed(user, None)
             self._presence.touch(name_key(user.room), user.name)

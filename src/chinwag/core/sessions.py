@@ -4,8 +4,10 @@
   with the same :func:`~chinwag.core.names.name_key`; a taken name is
   numbered, as the reference server does, except when a signed token proves
   whose it is: the token's name is signed in exactly, taking over an older
-  session of that name here, or refused (``name-taken``).
-* In a cluster every name is claimed through the bus first (:class:`Claim`,
+  session of that name (here, or on its node, asked with ``TakeOver``), or
+  refused (``name-taken``).
+* In a cluster every name is claimed through the bus first (by its key: a
+  new spelling of one's own name keeps the claim and is only stored) (:class:`Claim`,
   answered by ``Lobby.claimed``); frames that arrive meanwhile are held in
   :class:`Pending` (at most ``held_frames``/``held_bytes``; more are dropped
   with ``rate-limited``) and handled, in order, once the wait ends.
@@ -60,10 +62,12 @@ from .events import (
     ResumeGrant,
     ResumeRefused,
     ResumeRequest,
+    TakeOver,
     UserRecord,
 )
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
+from .names import name_key
 from .protocol import SignIn, numbered_name
 from .roomdesk import RoomDesk
 from .rooms import DEFAULT_ROOM, Room
@@ -105,6 +109,7 @@ class Pending:
     resume_until: float | None = None  # waiting for another node to hand a session over
     expires: float | None = None  # a signed token's expiry: the name is never numbered
     warned: bool = False  # told that held frames were dropped
+    taking_over: bool = False  # a token's name: its holder's node was asked to give it up
 
     def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
         """Keep ``data`` for when the wait ends; False (dropped) past the limits."""
@@ -201,10 +206,19 @@ class Sessions:
             entry = Entry(request.room, found, request.room_password)
         took_over = False
         if expires is not None:
-            name, number, took_over = request.name, 0, self._take_name(member, request.name)
+            name, number = request.name, 0
+            older = self._older_session(member, name)
+            if isinstance(older, UserRecord):
+                pending = Pending(request, name, 0, notice, expires=expires, entry=entry)
+                self._ask_to_give_way(member, pending, older.node)
+                return
+            if older is not None:
+                self._end_older_session(older)
+                took_over = True
         else:
             name, number = self._free_name(request.name, 0, member)
-        if self._ctx.node is None or took_over:  # a name taken over is this node's already
+        # A name taken over here, or a new spelling of one's own, is this node's claim already.
+        if self._ctx.node is None or took_over or _respelled(member.name, name):
             self._complete_sign_in(member, request, name, notice, entry, expires)
             return
         member.pending = Pending(request, name, number, notice, expires=expires, entry=entry)
@@ -234,29 +248,44 @@ class Sessions:
         self._failures.succeeded(member.address)
         return expires
 
-    def _take_name(self, member: Member, name: str) -> bool:
-        """Make way for a token's name, never numbered: True when an older session of
-        it here ended (the name is this node's already), False when it is free."""
+    def _older_session(self, member: Member, name: str) -> Member | UserRecord | None:
+        """What stands in the way of a token's name, which is never numbered: an older
+        session of it here, or its record on another node; None when it is free.
+
+        A look-alike spelling, or a rename onto a name in use, is refused.
+        """
         holder = self._ctx.directory.listed_as(name)
         if holder is None or holder == member.name:
-            return False
-        older = self._ctx.directory.local(name)
-        if holder != name or older is None or member.name is not None:
-            raise ProtocolError(
-                "name-taken",
-                f"{holder} is signed in elsewhere (on another server, or spelled alike); "
-                "sign out there first.",
-                "username",
-                holder,
-            )
-        self._end_older_session(older)
-        return True
+            return None
+        if holder == name and member.name is None:
+            older = self._ctx.directory.local(name)
+            record = self._ctx.directory.remote(name)
+            if older is not None or record is not None:
+                return older or record
+        raise ProtocolError(
+            "name-taken",
+            f"{holder} is signed in elsewhere (spelled alike, or you are renaming); "
+            "sign out there first.",
+            "username",
+            holder,
+        )
 
-    def _end_older_session(self, older: Member) -> None:
+    def _ask_to_give_way(self, member: Member, pending: Pending, node: str) -> None:
+        """A token's name is held on ``node``: ask that node to end the older session."""
+        assert self._ctx.node is not None
+        pending.resume_until = self._ctx.monotonic() + RESUME_WAIT
+        pending.taking_over = True
+        member.pending = pending
+        ask = TakeOver(pending.name, self._ctx.node, member.conn)
+        self._ctx.outbox.emit(Forward(node, ask))
+
+    def _end_older_session(self, older: Member, handed_to: UserRecord | None = None) -> None:
         """The same token's owner signed in again: its older session ends here.
 
-        The name stays this node's (no ``Left``/``Release``): the new session
-        takes it at once.
+        The name stays online (no ``Left``/``Release``): the new session takes
+        it at once, here, or on ``handed_to.node`` (listed there meanwhile).
+        Its calls are hung up: here now, on other nodes when they hear ``Left``
+        (a take-over from another node publishes it).
         """
         assert older.name is not None
         if older.connected:
@@ -265,7 +294,11 @@ class Sessions:
             self._ctx.outbox.send((older.conn,), error)
             self._ctx.outbox.emit(Close(older.conn, TAKEN_OVER, "signed in elsewhere"))
         self._ctx.presence.forget(older.conn)
-        self._ctx.directory.remove(older)
+        older.pending = None  # a rename claim in flight: its answer finds no one
+        if handed_to is None:
+            self._ctx.directory.remove(older)
+        else:
+            self._ctx.directory.hand_away(older, handed_to)
         self._router.end_calls_of(older.name)
 
     def claimed(self, member: Member, name: str, ok: bool) -> None:
@@ -380,7 +413,11 @@ class Sessions:
                 if record.room:  # the claim stored no room
                     self._ctx.outbox.emit(UpdateRecord(record))
             else:
-                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)), Release(old))
+                self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)))
+                if _respelled(old, name):  # one claim, by key: store the new spelling
+                    self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
+                else:
+                    self._ctx.outbox.emit(Release(old))
 
     def _token(self) -> str:
         secret = secrets.token_urlsafe(24)
@@ -450,8 +487,54 @@ class Sessions:
             HandOver(record), Forward(request.node, grant), Publish(Joined(record))
         )
 
+    def give_way(self, request: TakeOver) -> None:
+        """A client on another node signed in with a token for one of this node's users:
+        end that user's session here and give its name to that node."""
+        older = self._ctx.directory.local(request.name)
+        if older is None or older.name != request.name:
+            self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
+            return
+        room = older.room
+        record = msgspec.structs.replace(
+            self._router.record_of(older), node=request.node, busy=False, call=0
+        )
+        self._end_older_session(older, handed_to=record)
+        self._desk.gone(request.name, room)  # its room-call seat; the room keeps it listed
+        grant = ResumeGrant("", request.conn, record, (), None, False, fresh=True)
+        # Left ends the older session's calls on every node; with Joined right after it
+        # (one presence interval) lists see no change. Both precede the grant, so other
+        # nodes hear them before the new session's own news.
+        left = Left(request.name, self._ctx.node or "")
+        self._ctx.outbox.emit(
+            HandOver(record), Publish(left), Publish(Joined(record)), Forward(request.node, grant)
+        )
+
+    def _took_name(self, grant: ResumeGrant) -> bool:
+        """Sign in the new session whose name another node gave up (``grant.fresh``);
+        False when its client went away meanwhile."""
+        member = self._ctx.directory.at(grant.conn)
+        pending = member.pending if member is not None else None
+        if member is None or pending is None or not pending.taking_over:
+            return False
+        name = grant.user.name
+        member.pending = None
+        old_room = self._ctx.directory.room_of(name)
+        self._ctx.outbox.emit(Adopt(grant.user))
+        self._complete_sign_in(
+            member, pending.request, name, pending.notice, pending.entry, pending.expires
+        )
+        self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
+        if old_room is not None and old_room != member.room:
+            self._desk.gone(name, old_room)
+        self._release_held(member, pending.held)
+        return True
+
     def take_over(self, grant: ResumeGrant) -> None:
         """Carry on a session another node handed over."""
+        if grant.fresh and self._took_name(grant):
+            return
+        # (A fresh grant whose client went away is parked like a resumed one: it ends
+        # after the grace period, as any dropped session does.)
         name = grant.user.name
         member = self._ctx.directory.at(grant.conn)
         pending = member.pending if member is not None else None
@@ -486,6 +569,10 @@ class Sessions:
         """No session to resume after all: sign in afresh, saying so."""
         pending = member.pending
         if pending is None or pending.resume_until is None:
+            return
+        if pending.taking_over:  # no older session there after all: claim the name as usual
+            pending.resume_until, pending.taking_over = None, False
+            self._claim(member, pending.name)
             return
         member.pending = None
         try:
@@ -566,6 +653,11 @@ class Sessions:
             ):
                 self.resume_refused(member)  # the other node never answered
         self._greeter.refresh_ice(now)
+
+
+def _respelled(old: str | None, new: str) -> bool:
+    """True when ``new`` is another spelling of ``old`` (the bus claims names by key)."""
+    return old is not None and name_key(old) == name_key(new)
 
 
 def _lapsed(session: Member, now: float) -> bool:
