@@ -62,7 +62,7 @@ class RunningCli:
         self._unread = ""
         self.finished: Finished | None = None
 
-    async def expect(self, text: str, within: float = 15.0) -> None:
+    async def expect(self, text: str, within: float = 30.0) -> None:
         """Read output until it contains ``text`` (a prompt need not end its line)."""
         stdout = self.process.stdout
         assert stdout is not None
