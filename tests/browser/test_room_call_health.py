@@ -31,21 +31,17 @@ LABELLED = re.compile(r"^Connection: (good|fair)$")
 _ROUTES = """
 async () => {
   const room = window.chinwag.room;
-  const out = {};
-  for (const name of room.peers()) {
-    const report = await room.peerConnection(name).getStats();
+  const route = async (pc) => {
     const byId = new Map();
-    report.forEach((s) => byId.set(s.id, s));
-    let pair = null;
-    report.forEach((s) => {
-      if (s.type === "transport" && s.selectedCandidatePairId) {
-        pair = byId.get(s.selectedCandidatePairId);
-      }
-    });
+    (await pc.getStats()).forEach((s) => byId.set(s.id, s));
+    const transport = [...byId.values()].find((s) => s.type === "transport");
+    const pair = byId.get(transport?.selectedCandidatePairId);
     const type = (id) => byId.get(id).candidateType;
-    out[name] = pair ? [type(pair.localCandidateId), type(pair.remoteCandidateId)] : null;
-  }
-  return out;
+    return pair ? [type(pair.localCandidateId), type(pair.remoteCandidateId)] : null;
+  };
+  const names = room.peers();
+  const routes = await Promise.all(names.map((name) => route(room.peerConnection(name))));
+  return Object.fromEntries(names.map((name, i) => [name, routes[i]]));
 }
 """
 
@@ -104,6 +100,7 @@ async def test_wrong_turn_secret_names_the_refused_credentials_on_every_tile(
             await expect(tile.get_by_role("status")).to_have_text(
                 f"{sentence}Copy report", timeout=SENTENCE_WITHIN_MS
             )
+            await expect(tile.get_by_role("img")).to_have_attribute("data-quality", "poor")
     # Three links, each counted once (both its ends saw it; one reports it).
     await until_metric(server, "chinwag_calls_failed_total", 3, reason="credentials-refused")
     assert await metric(server, "chinwag_calls_failed_total", reason="credentials-refused") == 3

@@ -88,6 +88,7 @@ export function watchLinks({ mesh, grid, config, send, timing, copy, log = () =>
     link.connected = true;
     link.restarting = false;
     if (link.problem !== "one-way-media") {
+      if (link.problem) link.meter.start(); // a link that came back after all is measured again
       link.problem = "";
       grid.setLinkStatus(link.name, null);
     }
@@ -125,6 +126,8 @@ export function watchLinks({ mesh, grid, config, send, timing, copy, log = () =>
     if (link.problem) return;
     link.problem = problem;
     clearTimers(link);
+    link.meter.stop();
+    grid.setQuality(link.name, "poor"); // not "measuring": it was measured, and failed
     const words = S.linkProblem[problem](link.name);
     log(`${link.name}: ${problem}`);
     const details = link.probe.report({ peer: link.name, groupCall: true, problem, words });
