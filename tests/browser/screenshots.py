@@ -161,6 +161,11 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     await expect(
         alice.page.get_by_role("region", name="carol").get_by_text("Muted")
     ).to_be_visible()
+    await alice.page.wait_for_function(  # every link's quality bars measured
+        "() => [...document.querySelectorAll('#room-grid .quality')]"
+        ".every((q) => q.dataset.quality !== 'unknown')",
+        timeout=30_000,
+    )
     out["group-call"] = await shot(alice)
     for someone in (alice, *crew, *hosts):
         await someone.close()

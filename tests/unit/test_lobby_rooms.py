@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from chinwag.core.context import Policy
+from chinwag.core.effects import CountCall
 from chinwag.core.events import RoomSettings
 from chinwag.core.lobby import Lobby
 from chinwag.core.rooms import Room, RoomBook, lock
@@ -193,3 +194,24 @@ def test_a_room_call_participant_cannot_place_a_one_to_one_call() -> None:
     world.say(a, type="room-call-join")
     effects = world.say(a, type="call-invite", target="bob")
     assert errors(effects, a) == ["in-call"] and not sent(effects, b)
+
+
+def test_a_failed_room_call_link_is_counted_once_and_only_between_seated_people() -> None:
+    world = Rooms()
+    a, _ = world.join("alice", "team")
+    b, _ = world.join("bob", "team")
+    world.join("carol", "team")  # in the room, not in its call
+    d, _ = world.join("dan", "elsewhere")
+    world.say(a, type="room-call-join")
+    world.say(b, type="room-call-join")
+    world.say(d, type="room-call-join")
+
+    def failures(conn: int, target: str) -> list[CountCall]:
+        report = {"outcome": "failed", "reason": "credentials-refused"}
+        effects = world.say(conn, type="call-report", target=target, **report)
+        assert not [m for m in sent(effects, conn) if m["type"] == "error"]
+        return [e for e in effects if isinstance(e, CountCall) and e.event == "failed"]
+
+    assert failures(b, "alice") == [CountCall("failed", "credentials-refused")]
+    assert failures(a, "carol") == []  # carol holds no link to alice
+    assert failures(a, "dan") == []  # a call in another room

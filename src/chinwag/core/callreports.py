@@ -13,7 +13,9 @@ and the web client's diagnosis use). The server relays it to nobody. It:
 * observes each report's time to first frame and selected pair at once
   (each side sees its own first frame and its own view of the pair);
 * logs one line per ended call: outcome, reason, time to first frame and
-  pair; never names, addresses or content.
+  pair; never names, addresses or content;
+* counts a failed link of a room call (sender and target seated in one room
+  call) at once, as it has no one-to-one record to merge into.
 
 Counting is done by the transport: this module emits ``CountCall`` effects.
 Labels are bounded: an unknown reason is ``other``, an unknown candidate type
@@ -195,9 +197,21 @@ class CallReports:
         )
 
     def receive(
-        self, conn: ConnId, sender: str, target: str | None, raw: bytes, now: float
+        self,
+        conn: ConnId,
+        sender: str,
+        target: str | None,
+        raw: bytes,
+        now: float,
+        *,
+        link: bool = False,
     ) -> None:
-        """A ``call-report`` from ``sender`` on ``conn``: check, limit, observe, note."""
+        """A ``call-report`` from ``sender`` on ``conn``: check, limit, observe, note.
+
+        ``link``: sender and target sit in one room call, so the report is about
+        that mesh link, which has no one-to-one record: a failure is counted at
+        once (the web client reports each failed link once, from one side).
+        """
         report = parse_report(raw)
         if not self._within_rate(conn, now):
             raise ProtocolError(
@@ -212,6 +226,9 @@ class CallReports:
         record = self._live.get(sender)
         if record is not None and (target is None or target in record.names):
             record.merge(report)
+        elif link and report.outcome == "failed":
+            self._out.emit(CountCall("failed", report.reason))
+            log.info("room call link outcome=failed reason=%s", report.reason)
 
     def _within_rate(self, conn: ConnId, now: float) -> bool:
         if self._total is None:

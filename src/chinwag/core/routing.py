@@ -375,7 +375,15 @@ class Router:
         member = self._ctx.directory.local(sender)
         assert member is not None  # only a signed-in local member's frames are relayed
         now = self._ctx.monotonic()
-        self.reports.receive(member.conn, sender, message.target, message.raw, now)
+        target = message.target
+        link = target is not None and self._in_one_room_call(sender, target)
+        self.reports.receive(member.conn, sender, target, message.raw, now, link=link)
+
+    def _in_one_room_call(self, name: str, other: str) -> bool:
+        """Both are seated in the same room's call (a link of its mesh)."""
+        rooms = self._ctx.directory
+        same_room = rooms.room_of(name) == rooms.room_of(other)
+        return same_room and self.room_call_since(name) > 0 and self.room_call_since(other) > 0
 
     def _follow_call(self, sender: str, target: str, kind: str, refuse: bool) -> None:
         step = self._ctx.calls.follow(sender, target, kind)

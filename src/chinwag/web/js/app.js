@@ -85,21 +85,24 @@ export function start() {
     },
   });
   const view = createCallView({ notices, alerts, settings, missed, panels });
+  // One-to-one and group calls alike: relay-only (Settings, ?relay=1) and the same patience.
+  const iceConfig = () => ({
+    iceServers: session.iceServers,
+    iceTransportPolicy: settings.relayOnly() ? "relay" : "all",
+  });
+  const timing = {
+    iceGraceMs: 1000 * (Number(params.get("iceGrace")) || 5),
+    connectTimeoutMs: 1000 * (Number(params.get("connectTimeout")) || DEFAULT_CONNECT_TIMEOUT_S),
+  };
   const call = createCall({
     send: sendSignal,
     self: () => session.name,
     online: () => session.live,
-    iceConfig: () => ({
-      iceServers: session.iceServers,
-      iceTransportPolicy: settings.relayOnly() ? "relay" : "all",
-    }),
+    iceConfig,
     ringTimeoutMs: () => 1000 * ringTimeoutSeconds(params, session),
     view,
     log,
-    timing: {
-      iceGraceMs: 1000 * (Number(params.get("iceGrace")) || 5),
-      connectTimeoutMs: 1000 * (Number(params.get("connectTimeout")) || DEFAULT_CONNECT_TIMEOUT_S),
-    },
+    timing,
     onChange: (current) => tab.set("call", current),
   });
   const rooms = createRooms({
@@ -121,7 +124,8 @@ export function start() {
     self: () => session.name,
     room: () => rooms.current(),
     title: () => roomLabel(rooms.current(), rooms.info()?.title),
-    iceServers: () => session.iceServers,
+    iceConfig,
+    timing,
     oneToOneBusy: () => call.state() !== "idle",
     view,
     log,

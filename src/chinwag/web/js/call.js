@@ -18,7 +18,7 @@
 // `hang-up` "gone"), answers it at once with `call-accept` and a fresh peer
 // connection; it shows "Reconnecting…" meanwhile, never "left".
 
-import { createCallProbe } from "./callprobe.js";
+import { copyReport, createCallProbe } from "./callprobe.js";
 import { createControls } from "./controls.js";
 import { MediaProblem, openUserMedia } from "./media.js";
 import { createNegotiation } from "./negotiation.js";
@@ -151,12 +151,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
 
   /** The notice action that puts the report (JSON) on the clipboard. */
   function copyAction(details) {
-    const copy = () =>
-      navigator.clipboard.writeText(JSON.stringify(details, null, 2)).then(
-        () => view.notice(S.reportCopied, "success"),
-        (error) => view.notice(S.reportNotCopied(error.message), "error"),
-      );
-    return [S.copyReport, copy];
+    return [S.copyReport, () => copyReport(details, view.notice)];
   }
 
   // ---- local media -------------------------------------------------------

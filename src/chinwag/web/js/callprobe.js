@@ -6,6 +6,7 @@
 
 import { callProblem, candidateType, isTurnUrl, relevantErrors } from "./diagnosis.js";
 import { readStats } from "./stats.js";
+import { S } from "./strings.js";
 
 const STATS_EVERY_MS = 1000;
 /** Connected with no inbound bytes for this long: one-way media. */
@@ -93,4 +94,12 @@ export function createCallProbe(pc, config, startedAt) {
   }
 
   return { side, problem: (theirs) => callProblem(side(), theirs), watchMedia, report };
+}
+
+/** Put a report (callprobe's report()) on the clipboard as JSON; notice(text, kind) says how it went. */
+export function copyReport(details, notice) {
+  return navigator.clipboard.writeText(JSON.stringify(details, null, 2)).then(
+    () => notice(S.reportCopied, "success"),
+    (error) => notice(S.reportNotCopied(error.message), "error"),
+  );
 }

@@ -46,6 +46,8 @@ export function pairRoles(participants, self, other) {
  * - localStream: the MediaStream to send (its first audio and video track);
  * - send(message): emits `room-signal` / `media-state` messages to the server;
  * - iceServers: the RTCIceServer list (as for one-to-one calls);
+ * - iceTransportPolicy: "relay" (Settings > Relay only, ?relay=1) or "all",
+ *   on every link;
  * - participants: the latest `room-call` participants (may be given later
  *   through handle() / update());
  * - log(text): optional diagnostics.
@@ -53,7 +55,15 @@ export function pairRoles(participants, self, other) {
  * module only speaks per-pair signaling. Returns the RoomCall object described
  * at the end of this function.
  */
-export function createRoomCall({ self, localStream, send, iceServers = [], participants = [], log = () => {} }) {
+export function createRoomCall({
+  self,
+  localStream,
+  send,
+  iceServers = [],
+  iceTransportPolicy = "all",
+  participants = [],
+  log = () => {},
+}) {
   const links = new Map(); // other's name -> link
   const listeners = new Map(); // event type -> Set of handlers
   const early = new Map(); // name -> signals that came before the list named them
@@ -85,11 +95,12 @@ export function createRoomCall({ self, localStream, send, iceServers = [], parti
 
   function addLink(name) {
     const { offerer, polite } = pairRoles(roster, self, name);
-    const pc = new RTCPeerConnection({ iceServers });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     const link = { name, pc, offerer, polite, sending: false, stream: new MediaStream(), capped: Promise.resolve() };
     links.set(name, link);
     log(`${name}: link (${offerer ? "offerer" : "answerer"}, ${polite ? "polite" : "impolite"})`);
-    emit("participant-added", { name, offerer, polite });
+    // Listeners get the pc before any candidate is gathered (linkhealth.js probes it).
+    emit("participant-added", { name, offerer, polite, pc });
     pc.addEventListener("track", ({ track }) => {
       link.stream.addTrack(track);
       emit("track", { name, track, stream: link.stream });
@@ -169,11 +180,9 @@ export function createRoomCall({ self, localStream, send, iceServers = [], parti
       .catch((error) => log(`${link.name}: bandwidth cap not applied: ${error.message}`));
   }
 
+  // When to restart ICE is linkhealth.js's call (restartIce below).
   function onConnectionState(link) {
-    const state = link.pc.connectionState;
-    emit("connection-state", { name: link.name, state });
-    // One side restarts, so the two restarts never cross: the offerer.
-    if (state === "failed" && link.offerer) link.negotiation.restartIce();
+    emit("connection-state", { name: link.name, state: link.pc.connectionState });
   }
 
   function receiveSignal(link, message) {
@@ -222,7 +231,7 @@ export function createRoomCall({ self, localStream, send, iceServers = [], parti
     /** Apply a participants list (what handle() does for `room-call`). */
     update,
     /**
-     * Listen to "participant-added" {name, offerer, polite},
+     * Listen to "participant-added" {name, offerer, polite, pc},
      * "participant-removed" {name}, "track" {name, track, stream},
      * "connection-state" {name, state}, "media-state" {name, audio, video,
      * screen}, "error" {name, error}. Returns a function that stops listening.
@@ -248,6 +257,13 @@ export function createRoomCall({ self, localStream, send, iceServers = [], parti
     },
     /** The other participants we hold a link to, in join order. */
     peers: () => roster.map((p) => p.name).filter((name) => links.has(name)),
+    /**
+     * Look for a new path to `name` (perfect negotiation makes it safe at any
+     * time). Only the offerer of a pair should call it, so two restarts never cross.
+     */
+    restartIce(name) {
+      links.get(name)?.negotiation.restartIce();
+    },
     /** The RTCPeerConnection to `name` (for stats), or null. */
     peerConnection: (name) => links.get(name)?.pc ?? null,
     /** The current per-sender video cap (bandwidth.js senderCap). */

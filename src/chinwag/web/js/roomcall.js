@@ -10,6 +10,8 @@
 // giving up the old one, so every other page drops its dead link to us and
 // connects afresh, this page sending the offers as the latest joiner).
 
+import { copyReport } from "./callprobe.js";
+import { watchLinks } from "./linkhealth.js";
 import { createRoomCall } from "./mesh.js";
 import { openReplacement, startScreen } from "./controls.js";
 import { MediaProblem, openUserMedia } from "./media.js";
@@ -22,11 +24,13 @@ import { byId, show } from "./ui.js";
 
 /**
  * send(msg); self() -> our name; room() -> the room we are in; title() -> its
- * name on screen; iceServers()
- * -> RTCIceServer[]; oneToOneBusy() -> a one-to-one call is on; view
- * (callview.js); log(text). Returns the object at the end.
+ * name on screen; iceConfig() -> the RTCConfiguration of one-to-one calls
+ * (iceServers, and iceTransportPolicy "relay" when relay-only is on), used on
+ * every link; timing: {iceGraceMs, connectTimeoutMs} as for one-to-one calls;
+ * oneToOneBusy() -> a one-to-one call is on; view (callview.js); log(text).
+ * Returns the object at the end.
  */
-export function createRoomCalls({ send, self, room, title, iceServers, oneToOneBusy, view, log }) {
+export function createRoomCalls({ send, self, room, title, iceConfig, timing, oneToOneBusy, view, log }) {
   const button = byId("room-call-button");
   const gridElement = byId("room-grid");
   let call = null; // the room's call as the server last told it ({started, participants}) or null
@@ -95,8 +99,12 @@ export function createRoomCalls({ send, self, room, title, iceServers, oneToOneB
     mine.grid = createTileGrid(gridElement, { words: S.tiles });
     mine.grid.add(self(), { self: true });
     mine.grid.setStream(self(), stream);
-    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, iceServers: iceServers(), log });
+    const config = iceConfig();
+    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, log });
     mine.stops.push(followRoomCall(mine.grid, mine.mesh));
+    const copy = (details) => copyReport(details, view.notice);
+    mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, config, send, timing, copy, log });
+    mine.stops.push(() => mine.health.stop());
     const speakers = watchSpeakers({
       peers: () => mine.mesh.peers().map((name) => [name, mine.mesh.peerConnection(name)]),
       onChange: ({ active }) => mine.grid.setSpeaking(active),
@@ -232,6 +240,7 @@ export function createRoomCalls({ send, self, room, title, iceServers, oneToOneB
     debug: {
       peers: () => live?.mesh?.peers() ?? [],
       peerConnection: (name) => live?.mesh?.peerConnection(name) ?? null,
+      problem: (name) => live?.health?.problem(name) ?? "",
       get participants() {
         return participants().map((p) => p.name);
       },

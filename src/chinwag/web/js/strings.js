@@ -240,6 +240,16 @@ export const S = Object.freeze({
     cameraOff: "Camera off",
     screen: "Sharing screen",
     speaking: "Speaking",
+    reconnecting: "Reconnecting…",
+  },
+  // a room call's link that fails (linkhealth.js, diagnosis.js codes): one short sentence on the tile
+  linkProblem: {
+    "credentials-refused": (n) => `Can't reach ${n}: the relay refused the credentials`,
+    unreachable: (n) => `Can't reach ${n}: the relay server did not answer`,
+    "no-turn": (n) => `Can't reach ${n}: a relay is needed and the server has none`,
+    "no-path": (n) => `Can't reach ${n}: no network path between you`,
+    "connection-lost": (n) => `Lost the connection to ${n}`,
+    "one-way-media": (n) => `Nothing is arriving from ${n}`,
   },
   // settings
   settingsTitle: "Settings",

@@ -1,5 +1,6 @@
 // The room call's tile grid: one tile per participant (video, name, muted /
-// camera-off / screen markers, speaking highlight, pin button). The layout
+// camera-off / screen markers, speaking highlight, pin button, and for each
+// other person their link's quality and state, which linkhealth.js sets). The layout
 // adapts to the count (layoutFor); room.css does the rest, including the
 // phone layout (a scrolling two-column grid). Names go in as text only.
 
@@ -25,11 +26,18 @@ export function layoutFor(count) {
   return { columns, rows: Math.ceil(n / columns) };
 }
 
+/** Three bars, coloured by style.css's .quality rules (as on the one-to-one call screen). */
+function qualityMeter(label) {
+  const meter = el("span", { class: "quality", role: "img", "data-quality": "unknown", "aria-label": label, title: label });
+  meter.append(el("span"), el("span"), el("span"));
+  return meter;
+}
+
 /**
  * Build the grid inside `container` (emptied). onPin(name | null) is told
  * when a pin button changes the pinned tile. Returns the grid object below.
  */
-export function createTileGrid(container, { words = TILE_WORDS, onPin = () => {} } = {}) {
+export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S.quality, onPin = () => {} } = {}) {
   const tiles = new Map(); // name -> {element, video, markers, pinButton}
   let pinned = null;
   container.replaceChildren();
@@ -64,6 +72,10 @@ export function createTileGrid(container, { words = TILE_WORDS, onPin = () => {}
     }
     const speaking = el("span", { class: "room-tile-speaking", hidden: true }, words.speaking);
     const label = el("span", { class: "room-tile-name" }, self ? words.you(name) : name);
+    // Our own tile has no link, so no quality and no link status.
+    const quality = self ? null : qualityMeter(qualityWords.unknown);
+    if (quality) label.append(quality);
+    const status = el("div", { class: "room-tile-status", role: "status", hidden: true });
     const pinButton = el(
       "button",
       { class: "room-tile-pin", type: "button", "aria-pressed": "false", "aria-label": words.pin(name) },
@@ -73,8 +85,8 @@ export function createTileGrid(container, { words = TILE_WORDS, onPin = () => {}
       grid.pin(pinned === name ? null : name);
       onPin(pinned);
     });
-    element.append(video, avatar, markerList, label, speaking, pinButton);
-    return { element, video, markers, speaking, pinButton };
+    element.append(video, avatar, markerList, label, speaking, status, pinButton);
+    return { element, video, markers, speaking, pinButton, quality, status };
   }
 
   const grid = {
@@ -118,6 +130,33 @@ export function createTileGrid(container, { words = TILE_WORDS, onPin = () => {}
         const speaking = tileName === name;
         tile.element.dataset.speaking = String(speaking);
         tile.speaking.hidden = !speaking;
+      }
+    },
+    /** The link's quality word (stats.js rateQuality: good, fair, poor, unknown) on `name`'s tile. */
+    setQuality(name, word) {
+      const meter = tiles.get(name)?.quality;
+      if (!meter) return;
+      meter.dataset.quality = word;
+      meter.setAttribute("aria-label", qualityWords[word] ?? qualityWords.unknown);
+      meter.title = meter.getAttribute("aria-label");
+    },
+    /**
+     * The link's state across `name`'s tile: null (fine), or {kind:
+     * "reconnecting" | "problem", text, action: [label, onClick] (optional)}.
+     */
+    setLinkStatus(name, status) {
+      const tile = tiles.get(name);
+      if (!tile) return;
+      tile.element.dataset.link = status?.kind ?? "ok";
+      tile.status.hidden = !status;
+      tile.status.replaceChildren();
+      if (!status) return;
+      tile.status.append(el("p", {}, status.text));
+      if (status.action) {
+        const [label, onClick] = status.action;
+        const button = el("button", { type: "button", class: "room-tile-action" }, label);
+        button.addEventListener("click", onClick);
+        tile.status.append(button);
       }
     },
     /** Make `name`'s tile the large one (null: back to the even grid). */
