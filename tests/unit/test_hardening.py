@@ -230,3 +230,17 @@ def test_a_message_the_bus_could_not_carry_comes_back_unavailable() -> None:
     lobby.receive(2, json.dumps({"type": "username", "name": "x", "resume": "b.t"}))
     refused = lobby.undelivered("b", ResumeRequest("b.t", "a", 2))
     assert [type(e).__name__ for e in refused] == ["Claim"]  # the wait ended: a fresh sign-in
+
+
+def test_a_token_taking_over_a_session_in_a_room_call_frees_its_seat_and_room() -> None:
+    """Found by the property test: the older session's room stayed open, empty, with a call."""
+    world = token_world()
+    rooms = [*FEATURES, "rooms"]
+    old, _ = world.join("bob", rooms, credential=token_for(world, "bob"), room="team")
+    world.say(old, type="room-call-join")
+    assert world.lobby.in_room_call("bob")
+    _, effects = world.join("bob", rooms, credential=token_for(world, "bob"))
+    assert Close(old, 4001, "signed in elsewhere") in effects
+    assert world.lobby.room_of("bob") == "" and not world.lobby.in_room_call("bob")
+    assert world.lobby.public_rooms() == []
+    world.lobby.check()

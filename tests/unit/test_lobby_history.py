@@ -198,3 +198,18 @@ def test_history_requests_spend_from_the_chat_bucket() -> None:
     assert sum(len(loads(effects)) for effects in answers) == 19  # a burst of 20, 1 signed in
     warning = [m for effects in answers for m in sent(effects, carol) if m["type"] == "error"]
     assert warning[0]["code"] == "rate-limited" and warning[0]["for"] == "history-request"
+
+
+def test_a_resume_while_the_joining_history_is_read_stops_holding_live_chat() -> None:
+    """Found by the property test: the read was for the old socket, so its answer found
+    no one and the session's live chat stayed held (128 lines by default)."""
+    world = HistoryWorld()
+    ann = world.join("ann")
+    alice, effects = world.connect("alice", CHINWAG)
+    token = str(sent(effects, alice)[0]["resume"])
+    world.say(ann, type="message", text="held")
+    back, resumed = world.resume(token, seq=0)  # the old socket was still open (half-open)
+    assert [m["text"] for m in sent(resumed, back) if m["type"] == "message"] == ["held"]
+    live = sent(world.say(ann, type="message", text="live"), back)
+    assert [m["text"] for m in live] == ["live"]
+    assert sent(world.lobby.history_loaded(loads(effects)[0], LINES), back) == []

@@ -297,6 +297,8 @@ class Sessions:
         older.pending = None  # a rename claim in flight: its answer finds no one
         if handed_to is None:
             self._ctx.directory.remove(older)
+            self._desk.gone(older.name, older.room)  # its room call seat; an empty room closes
+            self._ctx.presence.touch(older.room, older.name)
         else:
             self._ctx.directory.hand_away(older, handed_to)
         self._router.end_calls_of(older.name)
@@ -454,6 +456,9 @@ class Sessions:
         self._ctx.directory.new_token(session, self._token())
         backlog = session.mailbox.take_missed(request.seq)
         self._greeter.welcome_back(session, backlog)
+        # A resume is not a join: a joining history still being read for the old socket
+        # is not sent; the lines held for it follow the backlog (they are newer).
+        self._router.release_held(session)
         return True
 
     # -- sessions moving between nodes -----------------------------------------------
