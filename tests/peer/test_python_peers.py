@@ -99,6 +99,19 @@ async def test_two_python_peers_call_each_other_through_the_relay(
     assert server.metrics.calls["started"] == 1 and not server.metrics.calls_failed
 
 
+async def test_an_echo_peer_that_dials_echoes_what_it_receives(open_phone: OpenPhone) -> None:
+    """The echo makes the offer with nothing of its own to send (as when it renews a cut
+    connection): the offer still carries audio and video, and the echo goes back on them."""
+    _, alice_got = await open_phone("alice")
+    echo, echo_got = await open_phone("echo", echo=True)
+
+    assert await echo.dial("alice") is DialOutcome.ACCEPTED
+    for counter in (echo_got, alice_got):
+        await counter.rising("video", 20)
+        await counter.rising("audio", 20)
+    assert alice_got.sizes == {(640, 480)}  # alice's own test pattern, back from the echo
+
+
 async def test_crossing_invites_make_one_call(open_phone: OpenPhone) -> None:
     anna, anna_got = await open_phone("anna")
     zoe, zoe_got = await open_phone("zoe")
