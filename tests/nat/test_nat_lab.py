@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -270,3 +271,44 @@ async def test_path_cut_mid_call_with_the_echo_bot_recovers(lab: Lab, open_perso
         assert await alice.call_state() == "active"
     finally:
         await echo.stop()
+
+
+async def test_echo_bot_renegotiates_when_its_media_path_is_cut(lab: Lab, open_person: Any) -> None:
+    """The bot's media path is cut for good while its signaling stays up, so only the
+    bot's renegotiation (a new peer connection) can bring the call back.
+
+    The bot's router drops all UDP both ways; the bot's WebSocket to chinwag is TCP
+    and carries on. The browser's ICE goes ``disconnected``, it restarts ICE, and its
+    restart offer reaches the bot, which cannot restart ICE: it probes its ICE
+    servers again, closes the old connection and rings back with ``rejoin``. UDP
+    stays blocked until the end, so the old path cannot heal: the new connection
+    can only go through the bot's relay over TCP. Proven: the browser answered a
+    rejoin, the bot logged both steps and chose the TCP relay, and the browser
+    decodes video again on the new connection, whose far end is the relay. That
+    video is the browser's own camera echoed by the bot, so the bot receives frames
+    again too. Waits are generous for a busy machine (the whole recovery took
+    about 12 s at a load of 60 on 2 cores); the bound is 30 s from the cut.
+    """
+    echo = await start_echo_bot(lab, "cone_b")
+    try:
+        await echo.expect("waiting for calls")
+        alice = await open_person("alice", "cone_a", query="iceGrace=1")
+        await alice.call("echo")
+        await alice.media_flows(within=20)
+        with lab.udp_cut("cone_b"):
+            deadline = time.monotonic() + 30
+            try:
+                await alice.sees_text("#debug-log", "call: echo rejoins", timeout=20_000)
+                await alice.media_flows(video=True, audio=False, within=deadline - time.monotonic())
+            finally:  # what the page went through, shown when the test fails
+                print("\n".join(await alice.page.locator("#debug-log li").all_inner_texts()))
+            seen = await route(alice)
+            assert seen["remote"] == "relay", seen  # the bot's relay, reached over TCP
+            assert await alice.call_state() == "active"
+    finally:
+        finished = await echo.stop()
+        print(finished.output)  # shown when the test fails
+    assert "an ICE restart was asked for; renegotiating" in finished.output
+    assert "asking for a new connection" in finished.output
+    chosen_after_cut = finished.output.split("TURN URL used by this peer")[-1].split("\n")[0]
+    assert "transport=tcp" in chosen_after_cut, finished.output
