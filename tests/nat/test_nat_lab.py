@@ -253,8 +253,8 @@ async def test_path_cut_mid_call_recovers_within_10_seconds(lab: Lab, open_perso
 async def test_path_cut_mid_call_with_the_echo_bot_recovers(lab: Lab, open_person: Any) -> None:
     """The browser calls the Python echo bot; the bot's uplink is cut until the browser
     restarts ICE, then restored: video is decoded again within 15 s. (In this lab the old
-    path heals before the restart offer reaches the bot; the bot's renegotiation, which
-    a late restart offer or a failed connection starts, is not forced here.)"""
+    path heals before the restart offer reaches the bot; the next test forces the bot's
+    renegotiation.)"""
     echo = await start_echo_bot(lab, "cone_b")
     try:
         await echo.expect("waiting for calls")
