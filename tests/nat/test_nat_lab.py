@@ -9,6 +9,7 @@ the selected candidate pair. ``chinwag doctor`` runs in a LAN namespace too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from tests.browser.people import Person, connect_call
 from tests.chromium import chromium_flags
 from tests.coturn import secret_flags
 from tests.nat.lab import PUBLIC, Lab, nat_lab
-from tests.peer.support import start_process
+from tests.peer.support import RunningCli, start_process
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -250,17 +251,27 @@ async def test_path_cut_mid_call_recovers_within_10_seconds(lab: Lab, open_perso
         await person.media_flows(within=10)
 
 
-async def test_path_cut_mid_call_with_the_echo_bot_recovers(lab: Lab, open_person: Any) -> None:
-    """The browser calls the Python echo bot; the bot's uplink is cut until the browser
-    restarts ICE, then restored: video is decoded again within 15 s. (In this lab the old
-    path heals before the restart offer reaches the bot; the next test forces the bot's
-    renegotiation.)"""
+@contextlib.asynccontextmanager
+async def echo_call(lab: Lab, open_person: Any) -> AsyncIterator[tuple[RunningCli, Person]]:
+    """Alice (behind cone_a, restarting ICE after 1 s ``disconnected``) in a call with the
+    echo bot behind cone_b, media flowing; the bot is stopped (output kept) at the end."""
     echo = await start_echo_bot(lab, "cone_b")
     try:
         await echo.expect("waiting for calls")
         alice = await open_person("alice", "cone_a", query="iceGrace=1")
         await alice.call("echo")
         await alice.media_flows(within=20)
+        yield echo, alice
+    finally:
+        print((await echo.stop()).output)  # shown when the test fails
+
+
+async def test_path_cut_mid_call_with_the_echo_bot_recovers(lab: Lab, open_person: Any) -> None:
+    """The browser calls the Python echo bot; the bot's uplink is cut until the browser
+    restarts ICE, then restored: video is decoded again within 15 s. (In this lab the old
+    path heals before the restart offer reaches the bot; the next test forces the bot's
+    renegotiation.)"""
+    async with echo_call(lab, open_person) as (_, alice):
         lab.set_wan("cone_b", up=False)
         try:
             # Down until the browser restarts ICE (a short cut heals without a restart).
@@ -269,8 +280,6 @@ async def test_path_cut_mid_call_with_the_echo_bot_recovers(lab: Lab, open_perso
             lab.set_wan("cone_b", up=True)
         await alice.media_flows(video=True, audio=False, within=15)
         assert await alice.call_state() == "active"
-    finally:
-        await echo.stop()
 
 
 async def test_echo_bot_renegotiates_when_its_media_path_is_cut(lab: Lab, open_person: Any) -> None:
@@ -289,12 +298,7 @@ async def test_echo_bot_renegotiates_when_its_media_path_is_cut(lab: Lab, open_p
     again too. Waits are generous for a busy machine (the whole recovery took
     about 12 s at a load of 60 on 2 cores); the bound is 30 s from the cut.
     """
-    echo = await start_echo_bot(lab, "cone_b")
-    try:
-        await echo.expect("waiting for calls")
-        alice = await open_person("alice", "cone_a", query="iceGrace=1")
-        await alice.call("echo")
-        await alice.media_flows(within=20)
+    async with echo_call(lab, open_person) as (echo, alice):
         with lab.udp_cut("cone_b"):
             deadline = time.monotonic() + 30
             try:
@@ -305,10 +309,9 @@ async def test_echo_bot_renegotiates_when_its_media_path_is_cut(lab: Lab, open_p
             seen = await route(alice)
             assert seen["remote"] == "relay", seen  # the bot's relay, reached over TCP
             assert await alice.call_state() == "active"
-    finally:
-        finished = await echo.stop()
-        print(finished.output)  # shown when the test fails
-    assert "an ICE restart was asked for; renegotiating" in finished.output
-    assert "asking for a new connection" in finished.output
-    chosen_after_cut = finished.output.split("TURN URL used by this peer")[-1].split("\n")[0]
-    assert "transport=tcp" in chosen_after_cut, finished.output
+    assert echo.finished is not None
+    output = echo.finished.output
+    assert "an ICE restart was asked for; renegotiating" in output
+    assert "asking for a new connection" in output
+    chosen_after_cut = output.split("TURN URL used by this peer")[-1].split("\n")[0]
+    assert "transport=tcp" in chosen_after_cut, output

@@ -49,6 +49,13 @@ async def open_phone(
         counter.stop()
 
 
+async def both_kinds_rise(*counters: FrameCounter) -> None:
+    """Video and audio frames keep arriving at each of ``counters``."""
+    for counter in counters:
+        await counter.rising("video", 20)
+        await counter.rising("audio", 20)
+
+
 async def test_two_python_peers_call_each_other_through_the_relay(
     open_phone: OpenPhone, sign_in: Callable[[str], Any], server: ChinwagServer
 ) -> None:
@@ -57,9 +64,7 @@ async def test_two_python_peers_call_each_other_through_the_relay(
 
     assert await alice.dial("bob") is DialOutcome.ACCEPTED
     # Each side gets the other's media: bob the test pattern and tone, alice bob's echo of them.
-    for counter in (bob_got, alice_got):
-        await counter.rising("video", 20)
-        await counter.rising("audio", 20)
+    await both_kinds_rise(bob_got, alice_got)
     assert alice_got.sizes == {(640, 480)}
 
     # Media flows, so both said call-connected: the call is active for them and the server.
@@ -106,9 +111,7 @@ async def test_an_echo_peer_that_dials_echoes_what_it_receives(open_phone: OpenP
     echo, echo_got = await open_phone("echo", echo=True)
 
     assert await echo.dial("alice") is DialOutcome.ACCEPTED
-    for counter in (echo_got, alice_got):
-        await counter.rising("video", 20)
-        await counter.rising("audio", 20)
+    await both_kinds_rise(echo_got, alice_got)
     assert alice_got.sizes == {(640, 480)}  # alice's own test pattern, back from the echo
 
 

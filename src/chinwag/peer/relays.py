@@ -27,15 +27,7 @@ from aioice.turn import TurnClientProtocol
 
 from ..client import IceServer, IceServers
 from ..config import ConfigError
-from ..nat.probe import (
-    ProbeError,
-    TurnTarget,
-    allocate,
-    binding,
-    close_client,
-    open_client,
-    resolve,
-)
+from ..nat import probe
 from ..nat.turn import parse_ice_url
 
 __all__ = ["usable_ice_servers", "working_relay_first"]
@@ -69,7 +61,7 @@ async def working_relay_first(servers: IceServers, patience: float = 2.0) -> Ice
     if len(candidates) < 2:
         return servers
     works = await asyncio.gather(
-        *(_answers(server, url, allocate, patience) for server, url in candidates)
+        *(_answers(server, url, probe.allocate, patience) for server, url in candidates)
     )
     chosen = next((pair for pair, ok in zip(candidates, works, strict=True) if ok), None)
     if chosen is None:
@@ -85,7 +77,7 @@ async def working_relay_first(servers: IceServers, patience: float = 2.0) -> Ice
 async def _silent_stun_urls(servers: IceServers, patience: float) -> set[str]:
     """The ``stun:`` URLs of ``servers`` that give no Binding answer within ``patience``."""
     stun = [(s, u) for s in servers.servers for u in s.urls if u.lower().startswith("stun:")]
-    answers = await asyncio.gather(*(_answers(s, u, binding, patience) for s, u in stun))
+    answers = await asyncio.gather(*(_answers(s, u, probe.binding, patience) for s, u in stun))
     silent = {url for (_, url), ok in zip(stun, answers, strict=True) if not ok}
     for url in sorted(silent):
         logger.info("STUN URL %s gives no answer from here; not used", url)
@@ -103,17 +95,19 @@ async def _answers(server: IceServer, url: str, step: Step, patience: float) -> 
     except ConfigError:
         return False
     transport = "tls" if parsed.scheme == "turns" else (parsed.transport or "udp")
-    target = TurnTarget(parsed.host, parsed.port, transport, server.username, server.credential)
+    target = probe.TurnTarget(
+        parsed.host, parsed.port, transport, server.username, server.credential
+    )
     try:
-        address = await resolve(parsed.host, parsed.port, transport)
-        client = await open_client(target, address, patience)
-    except ProbeError:
+        address = await probe.resolve(parsed.host, parsed.port, transport)
+        client = await probe.open_client(target, address, patience)
+    except probe.ProbeError:
         return False
     try:
         await step(client, patience)
-    except ProbeError as error:
+    except probe.ProbeError as error:
         logger.info("%s: %s", url, error.detail)
         return False
     finally:
-        await close_client(client, patience)
+        await probe.close_client(client, patience)
     return True
