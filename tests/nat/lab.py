@@ -118,7 +118,7 @@ class Lab:
         """A new IPv4 socket that lives in ``role``'s namespace."""
         return self.call_in(role, lambda: socket.socket(socket.AF_INET, kind))
 
-    def wait_listening(self, role: str, host: str, port: int, deadline: float = 10.0) -> None:
+    def wait_listening(self, role: str, host: str, port: int, deadline: float = 30.0) -> None:
         """Wait until something accepts TCP connections at host:port, seen from ``role``."""
         end = time.monotonic() + deadline
         while time.monotonic() < end:
@@ -152,6 +152,11 @@ class Lab:
     def udp_blocked(self, router: str) -> contextlib.AbstractContextManager[None]:
         """While inside: ``router`` drops every UDP packet its LAN sends out (TCP still passes)."""
         return self.firewall(f"r-{router}", "FORWARD", "-i", "lan", "-p", "udp", "-j", "DROP")
+
+    def udp_cut(self, router: str) -> contextlib.AbstractContextManager[None]:
+        """While inside: ``router`` forwards no UDP either way (its LAN's TCP connections,
+        such as a signaling WebSocket, carry on)."""
+        return self.firewall(f"r-{router}", "FORWARD", "-p", "udp", "-j", "DROP")
 
     def set_wan(self, router: str, up: bool) -> None:
         """Unplug (or plug back) ``router``'s link to the public side."""

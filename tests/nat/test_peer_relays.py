@@ -10,7 +10,7 @@ import time
 
 from chinwag.client import IceServer, IceServers
 from chinwag.nat.turn import rest_credentials
-from chinwag.peer.relays import working_relay_first
+from chinwag.peer.relays import usable_ice_servers, working_relay_first
 from tests.coturn import free_port
 from tests.nat.conftest import StartCoturn
 
@@ -38,3 +38,13 @@ async def test_wrong_credentials_keep_the_order(start_coturn: StartCoturn) -> No
     coturn = start_coturn("relay-order")
     servers = ice_servers("another-secret", coturn.url("udp"), coturn.url("tcp"))
     assert await working_relay_first(servers, patience=1.0) == servers
+
+
+async def test_a_silent_stun_url_is_dropped(start_coturn: StartCoturn) -> None:
+    """aioice would wait 5 s for its answer on every new connection."""
+    coturn = start_coturn("relay-order")
+    silent_stun = f"stun:127.0.0.1:{free_port()}"
+    answering_stun = f"stun:127.0.0.1:{coturn.port}"
+    servers = ice_servers("relay-order", silent_stun, answering_stun, coturn.url("tcp"))
+    usable = await usable_ice_servers(servers, patience=1.0)
+    assert usable.servers[0].urls == (answering_stun, coturn.url("tcp"))

@@ -49,6 +49,13 @@ async def open_phone(
         counter.stop()
 
 
+async def both_kinds_rise(*counters: FrameCounter) -> None:
+    """Video and audio frames keep arriving at each of ``counters``."""
+    for counter in counters:
+        await counter.rising("video", 20)
+        await counter.rising("audio", 20)
+
+
 async def test_two_python_peers_call_each_other_through_the_relay(
     open_phone: OpenPhone, sign_in: Callable[[str], Any], server: ChinwagServer
 ) -> None:
@@ -57,9 +64,7 @@ async def test_two_python_peers_call_each_other_through_the_relay(
 
     assert await alice.dial("bob") is DialOutcome.ACCEPTED
     # Each side gets the other's media: bob the test pattern and tone, alice bob's echo of them.
-    for counter in (bob_got, alice_got):
-        await counter.rising("video", 20)
-        await counter.rising("audio", 20)
+    await both_kinds_rise(bob_got, alice_got)
     assert alice_got.sizes == {(640, 480)}
 
     # Media flows, so both said call-connected: the call is active for them and the server.
@@ -97,6 +102,17 @@ async def test_two_python_peers_call_each_other_through_the_relay(
     await eventually(counted, "the server to count one connected call")
     assert server.lobby.received_types["call-report"] == 2
     assert server.metrics.calls["started"] == 1 and not server.metrics.calls_failed
+
+
+async def test_an_echo_peer_that_dials_echoes_what_it_receives(open_phone: OpenPhone) -> None:
+    """The echo makes the offer with nothing of its own to send (as when it renews a cut
+    connection): the offer still carries audio and video, and the echo goes back on them."""
+    _, alice_got = await open_phone("alice")
+    echo, echo_got = await open_phone("echo", echo=True)
+
+    assert await echo.dial("alice") is DialOutcome.ACCEPTED
+    await both_kinds_rise(echo_got, alice_got)
+    assert alice_got.sizes == {(640, 480)}  # alice's own test pattern, back from the echo
 
 
 async def test_crossing_invites_make_one_call(open_phone: OpenPhone) -> None:

@@ -154,6 +154,8 @@ class Call:
     async def start(self) -> None:
         """As caller: add our tracks and send the first offer."""
         self._add_outgoing_tracks(answering=False)
+        for kind in self.media.echoed():  # an offer with no m= section is refused
+            self.pc.addTransceiver(kind, direction="sendrecv")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self.signaling.offer(self.pc.localDescription.sdp)
 

@@ -159,6 +159,15 @@ class CallMedia:
             self._generated.append(TestPattern())
         return list(self._generated)
 
+    def echoed(self) -> list[str]:
+        """The kinds an echo sends back once it receives them (none unless echoing).
+
+        An echo that makes the offer (it dialed, or renews a cut connection) has no
+        tracks yet, so its offer carries a ``sendrecv`` transceiver per kind instead;
+        the echoed track takes it over when it arrives, with no renegotiation.
+        """
+        return [k for k in ("audio", "video") if self.options.echo and self._wanted(k)]
+
     def _wanted(self, kind: str) -> bool:
         return self.options.audio if kind == "audio" else self.options.video
 

@@ -65,7 +65,7 @@ from ..client import (
 from ..core.calls import CallState
 from .call import Call, rtc_configuration
 from .media import CallMedia
-from .relays import working_relay_first
+from .relays import usable_ice_servers
 
 __all__ = ["CallState", "DialOutcome", "Direction", "Phone"]
 
@@ -153,7 +153,8 @@ class Phone:
         # candidates reach aiortc in the order they were sent.
         self._lock = asyncio.Lock()
         self._watchers: set[asyncio.Task[None]] = set()
-        # The last ice-servers message and its TURN-reordered copy (see relays.py).
+        self._closing: set[asyncio.Task[None]] = set()  # cut connections still closing
+        # The last ice-servers message and its copy fitted to aiortc (see relays.py).
         self._relay_order: tuple[IceServers, IceServers] | None = None
 
     @property
@@ -362,6 +363,9 @@ class Phone:
     async def _renew(self, line: _Line, call: Call) -> None:
         """The path was cut: ask the partner for a new connection (we offer once
         it accepts); give up after ``MAX_RENEWALS`` or an unanswered ``REJOIN_WAIT``."""
+        # The network may have changed under us (UDP now blocked, say): find the TURN
+        # URL that works from here now, before the partner's connect timer starts.
+        await self._usable_ice_servers(fresh=True)
         async with self._lock:
             if self.line is not line or line.call is not call:
                 return
@@ -387,16 +391,21 @@ class Phone:
         line.rejoining = False
         _set_state(line, CallState.CONNECTING)
         if call is not None:
-            await call.close()
+            # Not awaited: over a cut path, aioice retries deleting its TURN allocations
+            # for up to half a minute, and the new connection must not wait for that.
+            closing = asyncio.create_task(call.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
-    async def _usable_ice_servers(self) -> IceServers | None:
+    async def _usable_ice_servers(self, fresh: bool = False) -> IceServers | None:
         """The server's ICE servers with a TURN URL that works first (aiortc uses only
-        the first); probed once per ``ice-servers`` message."""
+        the first) and no silent STUN URL; probed once per ``ice-servers`` message,
+        or again when ``fresh``."""
         servers = await self.client.wait_for_ice_servers()
         if servers is None:
             return None
-        if self._relay_order is None or self._relay_order[0] is not servers:
-            self._relay_order = (servers, await working_relay_first(servers))
+        if fresh or self._relay_order is None or self._relay_order[0] is not servers:
+            self._relay_order = (servers, await usable_ice_servers(servers))
         return self._relay_order[1]
 
     async def _watch(self, line: _Line, call: Call) -> None:
