@@ -46,6 +46,7 @@ class _ChatRun:
     sending_done: bool = False
     all_in: asyncio.Event = field(default_factory=asyncio.Event)
     latencies_us: array[int] = field(default_factory=lambda: array("I"))
+    sent_ms: array[int] = field(default_factory=lambda: array("I"))  # into the window
 
 
 def _drop(client: WsClient, payload: bytes) -> None:
@@ -64,6 +65,7 @@ def _chat_handler(client: WsClient, payload: bytes) -> None:
     if run.measure_from <= sent < run.measure_to:
         run.delivered += 1
         run.latencies_us.append((now - sent) // 1000)
+        run.sent_ms.append((sent - run.measure_from) // 1_000_000)
         if run.sending_done and run.delivered >= run.expected:
             run.all_in.set()
 
@@ -120,6 +122,7 @@ async def _chat(
         "delivered": run.delivered,
         "lines_total": line,
         "latencies_us": run.latencies_us.tobytes(),
+        "sent_ms": run.sent_ms.tobytes(),
     }
 
 

@@ -79,7 +79,8 @@ def scale_test(
         f"max {result['max_ms']:.0f} ms, lost {result['lost']}; server "
         f"{result['server_cores']:.2f} cores, generators {result['loadgen_cores']:.2f}, "
         f"others {result['other_cores']:.2f}; load {result['load_average']}; "
-        f"memory {result['rss_kib_per_user']:.1f} KiB RSS/user"
+        f"memory {result['rss_kib_per_user']:.1f} KiB RSS/user\n"
+        f"  p50 ms by second of sending: {result['p50_ms_by_second']}"
     )
     return result
 
@@ -121,11 +122,19 @@ def _chat(
             raise RuntimeError(f"load generator: {reply['error']}")
         replies.append(reply)
     latencies: list[int] = []
+    by_second: dict[int, list[int]] = {}
     for reply in replies:
-        values = array("I")
+        values, sent_ms = array("I"), array("I")
         values.frombytes(reply["latencies_us"])
+        sent_ms.frombytes(reply["sent_ms"])
         latencies.extend(values)
+        for latency, sent in zip(values, sent_ms, strict=True):
+            by_second.setdefault(sent // 1000, []).append(latency)
     latencies.sort()
+    # A p50 that climbs second after second is a backlog: the server falls behind.
+    p50_by_second = [
+        round(percentile(sorted(by_second[s]), 0.5) / 1000, 1) for s in sorted(by_second)
+    ]
     expected = sum(r["expected"] for r in replies)
     delivered = sum(r["delivered"] for r in replies)
     return {
@@ -139,6 +148,7 @@ def _chat(
         "p99_ms": percentile(latencies, 0.99) / 1000,
         "p999_ms": percentile(latencies, 0.999) / 1000,
         "max_ms": (latencies[-1] / 1000) if latencies else float("nan"),
+        "p50_ms_by_second": p50_by_second,
         "server_cores": server_cost.cpu_seconds / seconds,
         "server_system_cores": server_cost.system_seconds / seconds,
         "loadgen_cores": gen_cost.cpu_seconds / seconds,
