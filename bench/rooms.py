@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shlex
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -57,6 +58,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--join-clients", type=int, default=2_000)
     parser.add_argument("--kinds", default=",".join(KINDS), help="join: client kinds")
     parser.add_argument("--people", type=int, default=8, help="mesh: Chromium pages")
+    parser.add_argument(
+        "--server-args",
+        default="",
+        help="more `chinwag serve` options for scale and join (e.g. '--heartbeat 600')",
+    )
     parser.add_argument("--json", type=Path, help="write every number here")
     args = parser.parse_args(argv)
     if args.users % args.room_size:
@@ -85,11 +91,19 @@ def run(args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
                     seconds=args.seconds,
                     warmup=args.warmup,
                     history=args.history,
+                    server_args=shlex.split(args.server_args),
                 )
             if "join" in tests:
                 say(f"join: {args.join_clients} clients into one room at once")
                 results["join"] = [
-                    join_test(gen, log, kind=kind, clients=args.join_clients, history=args.history)
+                    join_test(
+                        gen,
+                        log,
+                        kind=kind,
+                        clients=args.join_clients,
+                        history=args.history,
+                        server_args=shlex.split(args.server_args),
+                    )
                     for kind in args.kinds.split(",")
                 ]
         finally:

@@ -32,12 +32,18 @@ KINDS: dict[str, tuple[list[str], dict[str, Any] | None]] = {
 
 
 def join_test(
-    gen: LoadGen, log: IO[bytes], *, kind: str, clients: int, history: bool
+    gen: LoadGen,
+    log: IO[bytes],
+    *,
+    kind: str,
+    clients: int,
+    history: bool,
+    server_args: list[str],
 ) -> dict[str, Any]:
     """One crowd of ``clients`` of one ``kind`` joins at once; when is each list complete?"""
     features, extra = KINDS[kind]
     names = [f"j{k}" for k in range(clients)]
-    with history_args(history) as args, running("chinwag", log, args) as server:
+    with history_args(history) as args, running("chinwag", log, [*args, *server_args]) as server:
         open_group(gen, server.port, "join", names, sign_in=False, features=[], wait="id")
         server.settle()
         before = load_average()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from pathlib import Path
 from typing import IO, Any
 
 import procstat
@@ -32,12 +33,13 @@ def scale_test(
     seconds: float,
     warmup: float,
     history: bool,
+    server_args: list[str],
 ) -> dict[str, Any]:
     """Sign ``users`` in, ``room_size`` to a room, then chat one line/s per room."""
     names = [f"u{k}" for k in range(users)]
     room_of = [k // room_size for k in range(users)]
     extras = [{"room": f"room-{room}"} for room in room_of]
-    with history_args(history) as args, running("chinwag", log, args) as server:
+    with history_args(history) as args, running("chinwag", log, [*args, *server_args]) as server:
         server.settle()
         empty = server.usage()
         started = time.monotonic()
@@ -80,7 +82,9 @@ def scale_test(
         f"{result['server_cores']:.2f} cores, generators {result['loadgen_cores']:.2f}, "
         f"others {result['other_cores']:.2f}; load {result['load_average']}; "
         f"memory {result['rss_kib_per_user']:.1f} KiB RSS/user\n"
-        f"  p50 ms by second of sending: {result['p50_ms_by_second']}"
+        f"  p50 ms by second of sending: {result['p50_ms_by_second']}\n"
+        f"  server runnable but not running, ms per second: "
+        f"{result['server_waiting_ms_by_second']}"
     )
     return result
 
@@ -108,7 +112,7 @@ def _chat(
     time.sleep(max(0.0, measure_from - time.monotonic()))
     server_before, gen_before = server.usage(), gen.usage()
     machine_before = procstat.busy_cpu_seconds()
-    time.sleep(max(0.0, measure_to - time.monotonic()))
+    waits = _run_queue_waits(server.pid, measure_from, measure_to)
     server_cost, gen_cost = server.usage() - server_before, gen.usage() - gen_before
     others = procstat.busy_cpu_seconds() - machine_before
     others -= server_cost.cpu_seconds + gen_cost.cpu_seconds
@@ -149,6 +153,7 @@ def _chat(
         "p999_ms": percentile(latencies, 0.999) / 1000,
         "max_ms": (latencies[-1] / 1000) if latencies else float("nan"),
         "p50_ms_by_second": p50_by_second,
+        "server_waiting_ms_by_second": waits,
         "server_cores": server_cost.cpu_seconds / seconds,
         "server_system_cores": server_cost.system_seconds / seconds,
         "loadgen_cores": gen_cost.cpu_seconds / seconds,
@@ -156,3 +161,29 @@ def _chat(
         "load_average": load,
         "p99_met": percentile(latencies, 0.99) / 1000 < P99_TARGET_MS and expected == delivered,
     }
+
+
+def _run_queue_waits(pid: int, start: float, end: float) -> list[int]:
+    """Each second, how long the server's event-loop thread waited for a CPU while runnable.
+
+    /proc/PID/schedstat's second field: nanoseconds spent on a run queue. When
+    this is large, the server was ready to work and the machine gave the core to
+    someone else: latency then is the machine's, not the server's.
+    """
+    waits = []
+    moment = start
+    last = _waited_ns(pid)
+    while moment < end:
+        moment = min(end, moment + 1.0)
+        time.sleep(max(0.0, moment - time.monotonic()))
+        now = _waited_ns(pid)
+        waits.append((now - last) // 1_000_000)
+        last = now
+    return waits
+
+
+def _waited_ns(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except (FileNotFoundError, IndexError):
+        return 0
