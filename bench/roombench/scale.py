@@ -83,6 +83,7 @@ def scale_test(
         f"others {result['other_cores']:.2f}; load {result['load_average']}; "
         f"memory {result['rss_kib_per_user']:.1f} KiB RSS/user\n"
         f"  p50 ms by second of sending: {result['p50_ms_by_second']}\n"
+        f"  p99 ms by second of sending: {result['p99_ms_by_second']}\n"
         f"  server runnable but not running, ms per second: "
         f"{result['server_waiting_ms_by_second']}"
     )
@@ -135,10 +136,13 @@ def _chat(
         for latency, sent in zip(values, sent_ms, strict=True):
             by_second.setdefault(sent // 1000, []).append(latency)
     latencies.sort()
-    # A p50 that climbs second after second is a backlog: the server falls behind.
-    p50_by_second = [
-        round(percentile(sorted(by_second[s]), 0.5) / 1000, 1) for s in sorted(by_second)
-    ]
+    # A p50 that climbs second after second is a backlog: the server falls behind;
+    # a p99 high in one second alone is one stall (a heartbeat round, a busy neighbour).
+    p50_by_second, p99_by_second = [], []
+    for second in sorted(by_second):
+        values = sorted(by_second[second])
+        p50_by_second.append(round(percentile(values, 0.5) / 1000, 1))
+        p99_by_second.append(round(percentile(values, 0.99) / 1000))
     expected = sum(r["expected"] for r in replies)
     delivered = sum(r["delivered"] for r in replies)
     return {
@@ -153,6 +157,7 @@ def _chat(
         "p999_ms": percentile(latencies, 0.999) / 1000,
         "max_ms": (latencies[-1] / 1000) if latencies else float("nan"),
         "p50_ms_by_second": p50_by_second,
+        "p99_ms_by_second": p99_by_second,
         "server_waiting_ms_by_second": waits,
         "server_cores": server_cost.cpu_seconds / seconds,
         "server_system_cores": server_cost.system_seconds / seconds,
