@@ -19,6 +19,7 @@ import sys
 import time
 from typing import IO, Any
 
+import procstat
 from relaybench.servers import ROOT, running, say
 
 from roombench.common import load_average
@@ -33,24 +34,31 @@ from tests.chromium import launch_chromium
 MESH_TARGET_SECONDS = 3.0
 PATIENCE_SECONDS = 120.0
 
-# Frames decoded from each other participant, per peer connection (debug hook).
-_FRAMES = """
-async () => {
-  const room = window.chinwag.room;
-  const out = {};
-  for (const name of room.peers()) {
-    const pc = room.peerConnection(name);
-    if (!pc) continue;
-    let frames = 0;
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
-    });
-    out[name] = frames;
-  }
-  return out;
+# In each page, every 50 ms: the wall-clock time (ms) each link was first
+# connected and first decoded a video frame. Recorded in the page, because a
+# round of page.evaluate from here takes seconds while 8 pages saturate 2 cores.
+_RECORDER = """
+() => {
+  const seen = { connected: {}, decoding: {} };
+  window.meshBench = seen;
+  setInterval(async () => {
+    const room = window.chinwag.room;
+    for (const name of room.peers()) {
+      const pc = room.peerConnection(name);
+      if (!pc || seen.decoding[name]) continue;
+      if (pc.connectionState === "connected") seen.connected[name] ??= Date.now();
+      let frames = 0;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+      });
+      if (frames > 0) {
+        seen.connected[name] ??= Date.now();
+        seen.decoding[name] = Date.now();
+      }
+    }
+  }, 50);
 }
 """
-
 
 _PER_PAIR_TYPES = ("room-signal", "media-state")
 
@@ -80,10 +88,18 @@ async def _mesh(url: str, people: int) -> dict[str, Any]:
             persons = [await Person.open(browser, url, name) for name in names]
             since = [len(p.received) for p in persons]
             load = load_average()
+            for person in persons:
+                await person.page.evaluate(_RECORDER)
+            busy_before = procstat.busy_cpu_seconds()
             started = time.monotonic()
+            started_ms = time.time() * 1000
             await asyncio.gather(*(p.page.locator("#room-call-button").click() for p in persons))
-            first_seen = await _until_all_decode(persons, started)
-            formed = max(first_seen.values())
+            clicked = time.monotonic() - started
+            connected, decoding, slowest_poll = await _until_all_decode(persons, started_ms)
+            formed = max(decoding.values())
+            machine_busy = (procstat.busy_cpu_seconds() - busy_before) / (
+                time.monotonic() - started
+            )
             signals = _sent_by(persons, since)
         finally:
             await browser.close()
@@ -91,7 +107,12 @@ async def _mesh(url: str, people: int) -> dict[str, Any]:
         "people": people,
         "pairs": people * (people - 1) // 2,
         "formed_s": formed,
-        "median_link_s": sorted(first_seen.values())[len(first_seen) // 2],
+        "clicks_s": clicked,
+        "all_connected_s": max(connected.values()),
+        "median_link_connected_s": sorted(connected.values())[len(connected) // 2],
+        "median_link_decoding_s": sorted(decoding.values())[len(decoding) // 2],
+        "slowest_poll_s": slowest_poll,
+        "machine_busy_cores": machine_busy,
         "signaling_sent": signals,
         "load_average": load,
         "met": formed < MESH_TARGET_SECONDS,
@@ -99,27 +120,39 @@ async def _mesh(url: str, people: int) -> dict[str, Any]:
     per_person = [signals[n].get("room-signal", 0) for n in names]
     say(
         f"  mesh of {people}: every pair decoding after {formed:.2f} s "
-        f"(median link {result['median_link_s']:.2f} s, target {MESH_TARGET_SECONDS} s); "
+        f"(target {MESH_TARGET_SECONDS} s; median link {result['median_link_decoding_s']:.2f} s); "
+        f"clicks done {clicked:.2f} s, every link connected {result['all_connected_s']:.2f} s "
+        f"(median {result['median_link_connected_s']:.2f} s); "
+        f"reading the pages took up to {slowest_poll:.2f} s; "
+        f"machine busy {machine_busy:.2f} cores; "
         f"room-signal sent per person {per_person}; load {load}"
     )
     return result
 
 
-async def _until_all_decode(persons: list[Person], started: float) -> dict[str, float]:
-    """Poll every page; the time each directed link first decoded a frame."""
-    wanted = {(p.name, o.name) for p in persons for o in persons if o is not p}
-    seen: dict[str, float] = {}
-    deadline = started + PATIENCE_SECONDS
-    while len(seen) < len(wanted):
+async def _until_all_decode(
+    persons: list[Person], started_ms: float
+) -> tuple[dict[str, float], dict[str, float], float]:
+    """Wait until every page decodes every other; when each link connected and decoded (s).
+
+    Also the longest round of reading the pages' records (it bounds nothing:
+    the times are the pages' own).
+    """
+    wanted = {f"{p.name}>{o.name}" for p in persons for o in persons if o is not p}
+    connected: dict[str, float] = {}
+    decoding: dict[str, float] = {}
+    slowest = 0.0
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while len(decoding) < len(wanted):
         if time.monotonic() > deadline:
-            missing = sorted(wanted - {tuple(k.split(">")) for k in seen})
+            missing = sorted(wanted - set(decoding))
             raise TimeoutError(f"{len(missing)} links never decoded, e.g. {missing[:4]}")
-        readings = await asyncio.gather(*(p.page.evaluate(_FRAMES) for p in persons))
-        now = time.monotonic() - started
-        for person, frames in zip(persons, readings, strict=True):
-            for other, count in frames.items():
-                key = f"{person.name}>{other}"
-                if count > 0 and key not in seen:
-                    seen[key] = now
-        await asyncio.sleep(0.05)
-    return seen
+        await asyncio.sleep(0.5)
+        asked = time.monotonic()
+        records = await asyncio.gather(*(p.page.evaluate("window.meshBench") for p in persons))
+        slowest = max(slowest, time.monotonic() - asked)
+        for person, record in zip(persons, records, strict=True):
+            for kind, into in (("connected", connected), ("decoding", decoding)):
+                for other, at_ms in record[kind].items():
+                    into[f"{person.name}>{other}"] = (at_ms - started_ms) / 1000
+    return connected, decoding, slowest
