@@ -70,7 +70,11 @@ def _sent_by(persons: list[Person], since: list[int]) -> dict[str, dict[str, int
         for message in person.received[start:]:
             kind, sender = message.get("type"), message.get("name")
             if kind in _PER_PAIR_TYPES and sender in counts:
-                counts[sender][kind] = counts[sender].get(kind, 0) + 1
+                mine = counts[sender]
+                mine[kind] = mine.get(kind, 0) + 1
+                if kind == "room-signal":  # offers/answers apart from ICE candidates
+                    part = "description" if "description" in message else "candidate"
+                    mine[part] = mine.get(part, 0) + 1
     return counts
 
 
@@ -117,7 +121,9 @@ async def _mesh(url: str, people: int) -> dict[str, Any]:
         "load_average": load,
         "met": formed < MESH_TARGET_SECONDS,
     }
-    per_person = [signals[n].get("room-signal", 0) for n in names]
+    per_person = [
+        f"{signals[n].get('description', 0)}+{signals[n].get('candidate', 0)}" for n in names
+    ]
     say(
         f"  mesh of {people}: every pair decoding after {formed:.2f} s "
         f"(target {MESH_TARGET_SECONDS} s; median link {result['median_link_decoding_s']:.2f} s); "
@@ -125,7 +131,7 @@ async def _mesh(url: str, people: int) -> dict[str, Any]:
         f"(median {result['median_link_connected_s']:.2f} s); "
         f"reading the pages took up to {slowest_poll:.2f} s; "
         f"machine busy {machine_busy:.2f} cores; "
-        f"room-signal sent per person {per_person}; load {load}"
+        f"room-signal sent per person (descriptions+candidates) {per_person}; load {load}"
     )
     return result
 
