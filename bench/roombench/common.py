@@ -18,6 +18,18 @@ def load_average() -> tuple[float, float, float]:
     return float(one), float(five), float(fifteen)
 
 
+def waited_ns(pid: int) -> int:
+    """Nanoseconds the process's main thread has spent runnable but not running.
+
+    /proc/PID/schedstat's second field. When it grows as fast as the clock, the
+    server was ready to work and the machine gave the core to someone else.
+    """
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except (FileNotFoundError, IndexError):
+        return 0
+
+
 @contextmanager
 def history_args(history: bool) -> Iterator[list[str]]:
     """``chinwag serve`` options for history on (SQLite in a fresh directory) or off."""

@@ -21,7 +21,7 @@ from relaybench.drive import LoadGen, close_group, open_group, split
 from relaybench.relaytest import percentile
 from relaybench.servers import running, say
 
-from roombench.common import WEB_FEATURES, history_args, load_average
+from roombench.common import WEB_FEATURES, history_args, load_average, waited_ns
 
 JOIN_TARGET_SECONDS = 1.0
 KINDS: dict[str, tuple[list[str], dict[str, Any] | None]] = {
@@ -58,7 +58,10 @@ def join_test(
             "features": features,
             "extra": extra,
         }
+        cpu_before, wait_before = server.usage().cpu_seconds, waited_ns(server.pid)
         replies = gen.ask([command for _ in split(names, len(gen))])
+        server_cpu = server.usage().cpu_seconds - cpu_before
+        server_waited = (waited_ns(server.pid) - wait_before) / 1e9
         close_group(gen, "join")
     times = sorted(t for r in replies for t in r["complete_after"])
     result = {
@@ -70,10 +73,13 @@ def join_test(
         "last_s": times[-1] if len(times) == clients else float("inf"),
         "errors": sum(r["errors"] for r in replies),
         "load_average": before,
+        "server_cpu_s": server_cpu,
+        "server_waited_s": server_waited,
     }
     result["met"] = result["last_s"] <= JOIN_TARGET_SECONDS
     say(
         f"  join {kind}: {result['complete']}/{clients} complete, p50 {result['p50_s']:.2f} s, "
-        f"last {result['last_s']:.2f} s (target {JOIN_TARGET_SECONDS} s); load {before}"
+        f"last {result['last_s']:.2f} s (target {JOIN_TARGET_SECONDS} s); server CPU "
+        f"{server_cpu:.2f} s, waited for a core {server_waited:.2f} s; load {before}"
     )
     return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from array import array
-from pathlib import Path
 from typing import IO, Any
 
 import procstat
@@ -19,7 +18,7 @@ from relaybench.drive import LoadGen, close_group, open_group, split
 from relaybench.relaytest import percentile
 from relaybench.servers import Server, running, say
 
-from roombench.common import WEB_FEATURES, history_args, load_average
+from roombench.common import WEB_FEATURES, history_args, load_average, waited_ns
 
 P99_TARGET_MS = 50.0
 
@@ -177,18 +176,11 @@ def _run_queue_waits(pid: int, start: float, end: float) -> list[int]:
     """
     waits = []
     moment = start
-    last = _waited_ns(pid)
+    last = waited_ns(pid)
     while moment < end:
         moment = min(end, moment + 1.0)
         time.sleep(max(0.0, moment - time.monotonic()))
-        now = _waited_ns(pid)
+        now = waited_ns(pid)
         waits.append((now - last) // 1_000_000)
         last = now
     return waits
-
-
-def _waited_ns(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
-    except (FileNotFoundError, IndexError):
-        return 0
