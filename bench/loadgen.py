@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 from wsclient import WsClient, connect
 
-__all__ = ["candidate_message", "worker_main"]
+__all__ = ["Worker", "candidate_message", "serve", "username_message", "worker_main"]
 
 HOST = "127.0.0.1"
 _decode = msgspec.json.Decoder().decode
@@ -64,8 +64,13 @@ def candidate_message(target: str, seq: int) -> bytes:
     return candidate_prefix(target) + b"%010d" % seq + _CANDIDATE_TAIL
 
 
-def username_message(name: str, features: list[str], conn_id: Any) -> bytes:
-    """The sign-in message of the tutorial's client, plus chinwag's features if any."""
+def username_message(
+    name: str, features: list[str], conn_id: Any, extra: dict[str, Any] | None = None
+) -> bytes:
+    """The sign-in message of the tutorial's client, plus chinwag's features if any.
+
+    ``extra`` adds fields, such as ``room`` for a sign-in straight into a room.
+    """
     message: dict[str, Any] = {
         "type": "username",
         "name": name,
@@ -74,6 +79,8 @@ def username_message(name: str, features: list[str], conn_id: Any) -> bytes:
     }
     if features:
         message["features"] = features
+    if extra:
+        message.update(extra)
     return _encode(message)
 
 
@@ -94,6 +101,7 @@ class _Opening:
     features: list[str]
     wait: str  # "id", "signed-in" or "listed"
     ready: asyncio.Future[None]
+    extra: dict[str, Any] | None = None
     conn_id: Any = None
 
 
@@ -106,7 +114,9 @@ def _opening_handler(client: WsClient, payload: bytes) -> None:
     if kind == "id":
         state.conn_id = message.get("id")
         if state.name is not None:
-            client.send_text(username_message(state.name, state.features, state.conn_id))
+            client.send_text(
+                username_message(state.name, state.features, state.conn_id, state.extra)
+            )
         if state.wait == "id":
             state.ready.set_result(None)
     elif (kind == "signed-in" and state.wait == "signed-in") or (
@@ -118,11 +128,16 @@ def _opening_handler(client: WsClient, payload: bytes) -> None:
 
 
 async def _open_one(
-    port: int, name: str | None, features: list[str], wait: str, patience: float
+    port: int,
+    name: str | None,
+    features: list[str],
+    wait: str,
+    patience: float,
+    extra: dict[str, Any] | None = None,
 ) -> WsClient:
     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     async with asyncio.timeout(patience):
-        state = _Opening(name, features, wait, ready)
+        state = _Opening(name, features, wait, ready, extra)
         client = await connect(HOST, port, handler=_opening_handler, tag=state)
         await ready
     client.handler = _count_errors
@@ -147,14 +162,19 @@ async def _open(
     wait: str,
     concurrency: int,
     patience: float,
+    extras: list[dict[str, Any]] | None = None,
 ) -> tuple[list[WsClient], list[str]]:
-    """Open ``count`` connections, at most ``concurrency`` handshakes at a time."""
+    """Open ``count`` connections, at most ``concurrency`` handshakes at a time.
+
+    ``extras``, if given, holds each sign-in's added fields (one per name).
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(index: int) -> WsClient:
         async with gate:
             name = names[index] if names is not None else None
-            return await _open_one(port, name, features, wait, patience)
+            extra = extras[index] if extras is not None else None
+            return await _open_one(port, name, features, wait, patience, extra)
 
     results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     clients = [r for r in results if isinstance(r, WsClient)]
@@ -245,11 +265,19 @@ async def _signin(
     deltas: bool,
     at: float,
     patience: float,
+    features: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Sign every client in at ``at``; time until each holds the list ``all_names``.
+
+    ``features`` replaces the default (``deltas`` or none); ``extra`` adds
+    sign-in fields (``room``).
+    """
     expected = frozenset(all_names)
     check = _SigninCheck(expected, sum(len(n) + 3 for n in all_names), len(clients))
     handler = _delta_handler(check) if deltas else _reference_handler(check)
-    features = ["deltas"] if deltas else []
+    if features is None:
+        features = ["deltas"] if deltas else []
     views = []
     for client in clients:
         client.tag = view = _View()
@@ -258,7 +286,7 @@ async def _signin(
     await _sleep_until(at)
     start = _now_ns()
     for client, name in zip(clients, names, strict=True):
-        client.send_text(username_message(name, features, None))
+        client.send_text(username_message(name, features, None, extra))
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(patience):
             await check.all_complete.wait()
@@ -582,7 +610,7 @@ async def _ping_pong(
 # --- the command loop -----------------------------------------------------------------------
 
 
-class _Worker:
+class Worker:
     """The groups of connections this worker holds, and the commands on them."""
 
     def __init__(self) -> None:
@@ -604,10 +632,18 @@ class _Worker:
         wait: str,
         concurrency: int,
         patience: float,
+        extras: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         start = time.monotonic()
         clients, failures = await _open(
-            port, len(names), names if sign_in else None, features, wait, concurrency, patience
+            port,
+            len(names),
+            names if sign_in else None,
+            features,
+            wait,
+            concurrency,
+            patience,
+            extras,
         )
         kept = [c for c in clients if not c.closed]
         self.groups[group] = (kept, names)
@@ -619,10 +655,17 @@ class _Worker:
         }
 
     async def op_signin(
-        self, group: str, all_names: list[str], deltas: bool, at: float, patience: float
+        self,
+        group: str,
+        all_names: list[str],
+        deltas: bool,
+        at: float,
+        patience: float,
+        features: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         clients, names = self.groups[group]
-        return await _signin(clients, names, all_names, deltas, at, patience)
+        return await _signin(clients, names, all_names, deltas, at, patience, features, extra)
 
     async def op_stream(self, group: str, **timing: Any) -> dict[str, Any]:
         clients, names = self.groups[group]
@@ -642,11 +685,11 @@ class _Worker:
         }
 
 
-async def _serve(pipe: Connection) -> None:
+async def serve(pipe: Connection, worker: Worker) -> None:
+    """Obey the parent's commands on ``pipe`` with ``worker``'s ops until ``quit``."""
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     loop.add_reader(pipe.fileno(), lambda: commands.put_nowait(pipe.recv()))
-    worker = _Worker()
     while True:
         command = await commands.get()
         if command["op"] == "quit":
@@ -665,4 +708,4 @@ async def _serve(pipe: Connection) -> None:
 
 def worker_main(pipe: Connection) -> None:
     """Entry point of a worker process."""
-    asyncio.run(_serve(pipe))
+    asyncio.run(serve(pipe, Worker()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 import loadgen
@@ -15,13 +17,16 @@ import procstat
 class LoadGen:
     """Worker processes (bench/loadgen.py) that hold the client connections."""
 
-    def __init__(self, procs: int) -> None:
+    def __init__(
+        self, procs: int, main: Callable[[Connection], None] = loadgen.worker_main
+    ) -> None:
+        """Start ``procs`` workers running ``main`` (another module may add ops)."""
         context = multiprocessing.get_context("spawn")
         self.pipes = []
         self.processes = []
         for _ in range(procs):
             mine, theirs = context.Pipe()
-            process = context.Process(target=loadgen.worker_main, args=(theirs,), daemon=True)
+            process = context.Process(target=main, args=(theirs,), daemon=True)
             process.start()
             self.pipes.append(mine)
             self.processes.append(process)
@@ -81,9 +86,14 @@ def open_group(
     features: list[str],
     wait: str,
     multiple: int = 1,
+    extras: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Open connections for ``names`` spread over the workers; fail loudly if any failed."""
+    """Open connections for ``names`` spread over the workers; fail loudly if any failed.
+
+    ``extras``: added sign-in fields per name (``room``), split like the names.
+    """
     runs = split(names, len(gen), multiple)
+    extra_runs = split(extras, len(gen), multiple) if extras else [None] * len(runs)
     commands = [
         {
             "op": "open",
@@ -95,8 +105,9 @@ def open_group(
             "wait": wait,
             "concurrency": 64,
             "patience": 30.0,
+            "extras": extra_run,
         }
-        for run in runs
+        for run, extra_run in zip(runs, extra_runs, strict=True)
     ]
     replies = gen.ask(commands)
     failed = sum(r["failed"] for r in replies)

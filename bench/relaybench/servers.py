@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -69,10 +69,14 @@ def server_command(target: str) -> list[str]:
 class Server:
     """One server process: started, its port read from its first line, stopped by PID."""
 
-    def __init__(self, target: str, log: IO[bytes]) -> None:
+    def __init__(self, target: str, log: IO[bytes], args: Sequence[str] = ()) -> None:
+        """Start ``target``'s server, with ``args`` added to its command line."""
         self.target = target
         self.process = subprocess.Popen(
-            server_command(target), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL
+            [*server_command(target), *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
         )
         self.pid = self.process.pid
         self.port = self._read_port(log, deadline=time.monotonic() + 30)
@@ -124,9 +128,9 @@ class Server:
 
 
 @contextmanager
-def running(target: str, log: IO[bytes]) -> Iterator[Server]:
-    """A fresh server for one test."""
-    server = Server(target, log)
+def running(target: str, log: IO[bytes], args: Sequence[str] = ()) -> Iterator[Server]:
+    """A fresh server for one test (``args``: more command-line options)."""
+    server = Server(target, log, args)
     try:
         yield server
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from chinwag.transport.server import HEARTBEAT_SLICES
 from tests.reliability.rawws import RawSocket
 from tests.support import Client, StartServer
 
@@ -73,3 +74,26 @@ async def test_answering_clients_survive_many_intervals(start_server: StartServe
             reader.cancel()
         await idle.close()
         await chatty.close()
+
+
+async def test_a_heartbeat_tick_pings_one_slice_and_a_round_pings_everyone(
+    start_server: StartServer,
+) -> None:
+    """Pings are spread over the interval: no one callback writes to every socket."""
+    server = await start_server(heartbeat=600)  # the timer never fires: ticks are called here
+    clients = [await Client.open(server.port) for _ in range(2 * HEARTBEAT_SLICES)]
+    try:
+        for number, client in enumerate(clients):
+            await client.sign_in(f"user{number}")
+        sockets = list(server.websockets.values())
+        assert len(sockets) == len(clients)
+        server._heartbeat()  # no await in between: no pong can reset a count
+        pinged = [s for s in sockets if s.missed_pings == 1]
+        assert 0 < len(pinged) < len(sockets)
+        assert len({s.conn % HEARTBEAT_SLICES for s in pinged}) == 1
+        for _ in range(HEARTBEAT_SLICES - 1):
+            server._heartbeat()
+        assert [s.missed_pings for s in sockets] == [1] * len(sockets)
+    finally:
+        for client in clients:
+            await client.close()

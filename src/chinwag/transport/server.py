@@ -62,6 +62,10 @@ log = logging.getLogger("chinwag.transport.server")
 
 #: Presence updates are spaced so that they write at most this much per second.
 PRESENCE_BYTES_PER_SECOND = 64 * 1024 * 1024
+# A heartbeat round is spread over its interval in this many slices: pinging
+# 10,000 sockets in one callback stalls every delivery for ~0.1 s
+# (docs/performance.md, "Rooms").
+HEARTBEAT_SLICES: Final = 10
 #: Refused connections given a moment to read why, at most; beyond, they are reset.
 MAX_LINGERING_REFUSALS: Final = 256
 
@@ -90,6 +94,7 @@ class ChinwagServer:
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
+        self._heartbeat_slice = 0  # which slice of the sockets the next tick pings
         self.metrics = Metrics()
         self.batcher = Batcher(self.metrics.relay_latency.observe)
         self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
@@ -179,7 +184,7 @@ class ChinwagServer:
             self._servers.append(
                 await loop.create_server(lambda: Connection(self, routes), host, port)
             )
-        self._every("heartbeat", self.settings.heartbeat, self._heartbeat)
+        self._every("heartbeat", self.settings.heartbeat / HEARTBEAT_SLICES, self._heartbeat)
         self._every("housekeeping", 1.0, self._housekeeping)
         if self.settings.stun_port is not None:
             self._stun_transport, self.stun = await start_stun_server(
@@ -361,9 +366,17 @@ class ChinwagServer:
         self.apply(effects)
 
     def _heartbeat(self) -> None:
-        """Ping every WebSocket; drop those silent for ``heartbeat_misses`` rounds."""
+        """Ping one slice of the WebSockets; drop those silent for ``heartbeat_misses`` rounds.
+
+        A socket's slice is its id modulo ``HEARTBEAT_SLICES`` and one slice is
+        pinged per tick, so each socket is still pinged once per ``heartbeat``.
+        """
+        part = self._heartbeat_slice
+        self._heartbeat_slice = (part + 1) % HEARTBEAT_SLICES
         ping = encode_frame(PING, b"")
         for connection in list(self.websockets.values()):
+            if connection.conn % HEARTBEAT_SLICES != part:
+                continue
             if connection.holds & Hold.CLUSTER:
                 continue  # we are not reading it: its silence is ours
             if connection.missed_pings >= self.settings.heartbeat_misses:
