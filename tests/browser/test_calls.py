@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
-from tests.browser.people import connect_call, two_people
+from tests.browser.people import connect_call, two_people, until
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -19,7 +20,9 @@ RESOLUTION = re.compile(r"^\d+\D\d+$")  # width, multiplication sign, height
 README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "in-call.png"
 
 
-async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> None:
+async def test_call_ring_accept_media_and_hang_up(
+    open_person: OpenPerson, chinwag: ChinwagServer
+) -> None:
     alice, bob = await two_people(open_person)
 
     await alice.call("bob")
@@ -42,6 +45,8 @@ async def test_call_ring_accept_media_and_hang_up(open_person: OpenPerson) -> No
     await expect(bob.page.locator('#user-list li[data-name="alice"]')).to_have_attribute(
         "data-busy", "true"
     )
+    # Both pages said media flows (call-connected): the server's call is active.
+    await until(lambda: chinwag.lobby.call_state("alice") == "active", 10, "the call is active")
     shot = await alice.screenshot("in-call")
     if os.environ.get("CHINWAG_UPDATE_DOC_IMAGES"):  # by hand, so tests leave the tree clean
         shutil.copyfile(shot, README_IMAGE)

@@ -186,6 +186,10 @@ class Lobby:
     def partner_of(self, name: str) -> str | None:
         return self._calls.partner_of(name)
 
+    def call_state(self, name: str) -> str:
+        """The state of ``name``'s one-to-one call, in the shared vocabulary (``idle`` if none)."""
+        return self._calls.state_of(name).value
+
     def is_busy(self, name: str) -> bool:
         return self._router.is_busy(name)
 

@@ -133,6 +133,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     call.probe.watchMedia({
       alive: () => c === call && call.pc === pc && !call.awaitingRejoin,
       onFirstFrame: (ttffMs, route) => {
+        sendTo("call-connected"); // media flows: the server's call state becomes active
         sendTo("call-report", { outcome: "connected", ttff_ms: ttffMs, local: route?.local, remote: route?.remote });
       },
       onSilent: () => nothingArrives(call),
@@ -476,6 +477,9 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       else c.early.push(msg);
     },
     "call-diagnosis": onDiagnosis,
+    // The partner's media flows (it moved the server's call to `active`); this
+    // page judges its own side from its own stats, so nothing more to do.
+    "call-connected": () => {},
     "media-state": (msg) => {
       if (c?.peer === msg.name) view.remoteMediaState(msg);
     },
