@@ -113,15 +113,25 @@ class RoomPresence:
 
     def __init__(self) -> None:
         self._rooms: dict[str, PresenceTracker] = {}
+        #: Rooms whose tracker was handed out since they were last seen idle: only
+        #: these can be pending, so ``pending`` (asked after every input) does not
+        #: scan a thousand quiet rooms.
+        self._maybe_pending: set[str] = set()
 
     @property
     def pending(self) -> bool:
-        return any(tracker.pending for tracker in self._rooms.values())
+        for room in list(self._maybe_pending):
+            tracker = self._rooms.get(room)
+            if tracker is not None and tracker.pending:
+                return True
+            self._maybe_pending.discard(room)
+        return False
 
     def room(self, room: str) -> PresenceTracker:
         tracker = self._rooms.get(room)
         if tracker is None:
             tracker = self._rooms[room] = PresenceTracker()
+        self._maybe_pending.add(room)
         return tracker
 
     def touch(self, room: str | None, name: str) -> None:

@@ -53,7 +53,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .callreports import CallReports
-from .calls import Outcome
+from .calls import CALL_MESSAGES, Outcome
 from .chat_history import room_of
 from .effects import Forward, Publish, StoreChat, UpdateRecord
 from .errors import ProtocolError, error_message
@@ -266,29 +266,26 @@ class Router:
                 message.type,
                 target,
             )
-        if message.type == "room-signal":
-            self._check_room_signal(name, target)
-        elif message.type == "call-invite" and self.room_call_since(name):
-            raise ProtocolError(
-                "in-call", "Leave the room call before calling someone.", message.type, target
-            )
+        kind = message.type
         local = self._ctx.directory.local(target)
-        remote = self._ctx.directory.remote(target)
-        features = (
-            local.features if local is not None else frozenset(remote.features if remote else ())
-        )
-        if message.type == "call-invite" and (
-            "ringing" not in features or self.room_call_since(target)
-        ):
-            self._ring_for_reference(name, target)
-            return
-        sender_name = name
-        self._follow_call(sender_name, target, message.type, refuse=True)
+        remote = self._ctx.directory.remote(target) if local is None else None
+        if kind == "room-signal":
+            self._check_room_signal(name, target)
+        elif kind == "call-invite":
+            if self.room_call_since(name):
+                raise ProtocolError(
+                    "in-call", "Leave the room call before calling someone.", kind, target
+                )
+            features = local.features if local is not None else (remote.features if remote else ())
+            if "ringing" not in features or self.room_call_since(target):
+                self._ring_for_reference(name, target)
+                return
+        self._follow_call(name, target, kind, refuse=True)
         if local is not None:
             self.to_member(local, payload)
         else:
             assert remote is not None and self._ctx.node is not None
-            deliver = Deliver(sender_name, self._ctx.node, target, message.type, payload)
+            deliver = Deliver(name, self._ctx.node, target, kind, payload)
             self._ctx.outbox.emit(Forward(remote.node, deliver))
 
     def _check_room_signal(self, sender: str, target: str) -> None:
@@ -386,6 +383,8 @@ class Router:
         return same_room and self.room_call_since(name) > 0 and self.room_call_since(other) > 0
 
     def _follow_call(self, sender: str, target: str, kind: str, refuse: bool) -> None:
+        if kind not in CALL_MESSAGES:  # candidates, media-state, ...: the hot path
+            return
         step = self._ctx.calls.follow(sender, target, kind)
         if step.outcome is Outcome.REFUSED and refuse:
             raise ProtocolError(
