@@ -1,5 +1,9 @@
 """The Redis bus: chinwag processes sharing one Redis behave as one server.
 
+(Longer than chinwag's ~400-line guide: the lease, the two pub/sub channels,
+the outage-and-resync story and the claims are one connection's life; the Lua
+scripts themselves live in ``scripts.py``.)
+
 Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
 server, with or without replicas, not Redis Cluster)::
 
