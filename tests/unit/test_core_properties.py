@@ -301,7 +301,9 @@ class CoreMachine(RuleBasedStateMachine):
     @rule(conn=conns, size=st.sampled_from([10, 400, 1500]))
     def broadcast(self, conn: int, size: int) -> None:
         """An untargeted relay goes to the room: small, within bytes x recipients a second."""
-        listed = len(self.lobby.usernames())
+        sender = self.lobby.name_of(conn)
+        room = self.lobby.room_of(sender) if sender is not None else None
+        listed = sum(1 for name in self.lobby.usernames() if self.lobby.room_of(name) == room)
         fields = {"type": "everyone", "data": "x" * size}
         raw = len(json.dumps(fields))
         effects = self.said(conn, **fields)

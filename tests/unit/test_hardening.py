@@ -191,6 +191,22 @@ def test_broadcasts_are_capped_in_size_and_in_bytes_times_recipients() -> None:
     assert sent(world.say(alice, type="poke", target="user0", pad="x" * 2000), others[0])
 
 
+def test_a_broadcast_costs_by_the_people_in_the_senders_room_not_the_whole_server() -> None:
+    world = World(Policy(broadcast_max_bytes=1000, broadcast_rate=Rate(10_000, 10_000)))
+    rooms = [*FEATURES, "rooms"]
+    alice, _ = world.join("alice", rooms, room="duo")
+    world.join("bob", rooms, room="duo")
+    for n in range(20):  # a crowd elsewhere: they never receive alice's broadcasts
+        world.join(f"user{n}", rooms)
+    # About 450 bytes x 2 people = 900 a message: ten fit in the 10,000 burst.
+    # Counted against all 22 users, the second would already be refused.
+    codes = []
+    for _ in range(8):
+        replies = sent(world.say(alice, type="shout", pad="x" * 400), alice)
+        codes.append(replies[0].get("code", replies[0]["type"]))
+    assert codes == ["shout"] * 8
+
+
 def test_server_owned_fields_are_stripped_from_every_relayed_message() -> None:
     forged = relay_of('{"type": "shout", "seq": 999999, "name": "alice"}')
     assert json.loads(relayed(forged, "alice")) == {"type": "shout", "name": "alice"}

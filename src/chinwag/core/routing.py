@@ -172,12 +172,13 @@ class Router:
                 message.type,
             )
         rate = policy.broadcast_rate
-        cost = min(rate.burst, size * max(1, len(self._ctx.directory.order)))
+        audience = len(self._ctx.directory.members_of(member.room))  # it goes to the room only
+        cost = min(rate.burst, size * max(1, audience))
         if not member.broadcast_bucket.take(rate, now, cost):
             raise ProtocolError(
                 "rate-limited",
                 f"Too many messages to everyone: at most {rate.per_second / 1024:g} KiB a "
-                "second, times the number of users, may be sent without `target`; "
+                "second, times the number of people in your room, may be sent without `target`; "
                 "this one was not delivered.",
                 message.type,
             )
