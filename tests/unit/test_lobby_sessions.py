@@ -86,6 +86,20 @@ def test_dropped_user_stays_listed_and_gets_queued_messages_on_resume() -> None:
     assert sent(world.lobby.flush_presence(), bob) == []
 
 
+def test_a_resume_does_not_refill_the_sessions_rate_limits() -> None:
+    world = World(Policy(signal_rate=Rate(1.0, 3.0)))
+    alice, effects = world.join("alice", FEATURES)
+    token = token_of(effects, alice)
+    world.join("bob", FEATURES)
+    for n in range(3):  # the burst, spent
+        world.say(alice, type="poke", target="bob", n=n)
+    world.lobby.disconnect(alice, clean=False)
+    back = world.open()
+    world.say(back, type="username", name="alice", resume=token, features=FEATURES)
+    replies = sent(world.say(back, type="poke", target="bob", n=3), back)
+    assert [m.get("code") for m in replies] == ["rate-limited"]
+
+
 def test_resume_keeps_the_call() -> None:
     world = World()
     alice, effects = world.join("alice", FEATURES)

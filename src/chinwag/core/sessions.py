@@ -452,7 +452,7 @@ class Sessions:
         half_open = self._ctx.directory.attach(session, member)
         if half_open is not None:
             self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
-        session.chat_bucket, session.signal_bucket = member.chat_bucket, member.signal_bucket
+        # The session keeps its own rate buckets: a drop and a resume must not refill them.
         self._ctx.directory.new_token(session, self._token())
         backlog = session.mailbox.take_missed(request.seq)
         self._greeter.welcome_back(session, backlog)
