@@ -48,8 +48,9 @@ def start_workers(redis_url: str, log: Path) -> tuple[subprocess.Popen[str], int
     assert process.stdout is not None
     ports = set()
     for _ in range(2):  # each worker says where it listens: one port for both
-        ready, _, _ = select.select([process.stdout], [], [], 20)
-        assert ready, "a worker printed nothing within 20 s"
+        # Generous: two interpreters importing chinwag at once on a busy 2-core machine.
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "a worker printed nothing within 60 s"
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
         assert match
         ports.add(int(match.group(1)))
