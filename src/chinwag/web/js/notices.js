@@ -84,7 +84,10 @@ export function createMissedCalls({ callBack }) {
         item.remove();
         refresh();
       });
-      item.append(who, back, dismiss);
+      // The two actions stay together: in a narrow panel they wrap below the name as one.
+      const actions = el("span", { class: "missed-actions" });
+      actions.append(back, dismiss);
+      item.append(who, actions);
       list.prepend(item);
       refresh();
     },
