@@ -1,5 +1,7 @@
 # Two entry points for a fresh machine: `make run` and `make test`.
-# Both install what they need; the venv is rebuilt when pyproject.toml changes.
+# Both install what they need, Python packages only from the committed lock
+# (requirements/*.txt, exported from uv.lock with hashes): a fresh clone installs
+# the same versions next year. `make lock` refreshes the lock on purpose.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,20 +9,36 @@ HOST   ?= 0.0.0.0
 PORT   ?= 6503
 # Debian packages the tests drive for real (browser, TURN relay, Redis).
 TEST_DEBS := chromium coturn redis-server iptables faketime
+# The one tool that writes the lock; only `make lock` installs it.
+UV_VERSION := 0.13.9
+# Install exactly what the lock says (hashes checked, no dependency resolution),
+# then chinwag itself from this checkout with the locked setuptools.
+define install_locked
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(1)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+endef
 
-.PHONY: run test lint typecheck unit system-deps bench clean screenshots
+.PHONY: run test lock lint typecheck unit system-deps bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[tls]'
+$(VENV)/.runtime: requirements/run.txt pyproject.toml | $(BIN)/python
+	$(call install_locked,requirements/run.txt)
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,peer,redis,tls,metrics]'
+$(VENV)/.dev: requirements/test.txt pyproject.toml | $(BIN)/python
+	$(call install_locked,requirements/test.txt)
 	touch $@ $(VENV)/.runtime
+
+# Refresh the lock on purpose (new releases, a changed pyproject.toml): resolve
+# every extra for every supported Python, then export the two install lists.
+lock: | $(BIN)/python
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+	$(BIN)/uv lock --upgrade
+	$(BIN)/uv export --frozen --no-emit-project --extra tls --extra fast -o requirements/run.txt -q
+	$(BIN)/uv export --frozen --no-emit-project --extra dev --extra peer --extra redis \
+	  --extra tls --extra metrics --extra fast -o requirements/test.txt -q
 
 run: $(VENV)/.runtime
 	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --data-dir ./data

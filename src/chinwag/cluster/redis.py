@@ -540,7 +540,7 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]], within: float) -> None:
 
 async def _close(pubsub: PubSub) -> None:
     with contextlib.suppress(*_ERRORS):
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
 
 
 def _runs(queue: deque[tuple[str, BusEvent]]) -> Iterator[tuple[str, list[BusEvent]]]:
