@@ -8,6 +8,11 @@ processes), ``nat`` (STUN, TURN), ``client`` and ``peer`` (Python clients),
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+try:  # pyproject.toml holds the one version number; an install records it
+    __version__ = version("chinwag")
+except PackageNotFoundError:  # a source tree put on sys.path without installing
+    __version__ = "0+unknown"
