@@ -8,11 +8,9 @@ processes), ``nat`` (STUN, TURN), ``client`` and ``peer`` (Python clients),
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["__version__"]
 
-try:  # pyproject.toml holds the one version number; an install records it
-    __version__ = version("chinwag")
-except PackageNotFoundError:  # a source tree put on sys.path without installing
-    __version__ = "0+unknown"
+# The one version number: pyproject.toml reads it from here (setuptools'
+# dynamic version). A constant, not importlib.metadata: that import drags in
+# email and socket, and the core, a subpackage, must load no I/O module.
+__version__ = "0.1.0"
