@@ -36,6 +36,9 @@ VERSION = re.search(
 )[1]
 #: Building and installing take seconds on a quiet machine; the bounds are for a busy one.
 BUILD_WITHIN = 300.0
+# The build, the venv and the install run in module fixtures; the suite's
+# 120 s per-test bound would cut them short on a busy machine.
+pytestmark = pytest.mark.timeout(4 * BUILD_WITHIN)
 START_WITHIN = 60.0
 
 #: The environment of everything run in the venv: nothing of the checkout on sys.path.
