@@ -152,6 +152,12 @@ class Settings:
     history_lines: int = _opt(50, "stored lines a client is sent when it joins a room")
     history_max_lines: int = _opt(1000, "lines kept per room; older ones are deleted")
     history_max_age: float = _opt(30.0, "days a line is kept before it is deleted")
+    history_max_total: int = _opt(
+        100_000, "lines kept across every room; the oldest are deleted first"
+    )
+    history_per_address: int = _opt(
+        120, "lines one client address may have stored per minute (more are sent, not stored)"
+    )
     # reliability and security
     drain: float = _opt(
         0.0,
@@ -211,6 +217,8 @@ class Settings:
             raise ConfigError("workers > 1 needs redis, so the processes share one lobby")
         if self.history_max_lines < 1 or self.history_max_age <= 0:
             raise ConfigError("history_max_lines and history_max_age must be positive")
+        if self.history_max_total < 1 or self.history_per_address < 1:
+            raise ConfigError("history_max_total and history_per_address must be positive")
         if not 0 <= self.history_lines <= self.history_max_lines:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):

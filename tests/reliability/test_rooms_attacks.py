@@ -158,3 +158,79 @@ async def test_opening_locked_rooms_does_not_slow_anyone_and_guessing_backs_off(
         for attacker in attackers:
             attacker.writer.close()
         honest.writer.close()
+
+
+async def _all_stored(store: HistoryStore) -> list[str]:
+    """Every stored line's text, oldest first."""
+    lines = []
+    for room in await store.rooms():
+        lines += [(r.id, r.text) for r in await store.recent(room, 100_000)]
+    return [text for _, text in sorted(lines)]
+
+
+async def _hop_and_chat(port: int, hoppers: int, lines: int) -> list[list[str]]:
+    """``hoppers`` connections from one address, each in its own room, say ``lines`` lines;
+    the error codes each was sent back."""
+    clients = [await RawSocket.open(port) for _ in range(hoppers)]
+    codes: list[list[str]] = []
+    try:
+        for number, client in enumerate(clients):
+            client.send_json(hello(f"hop{number}", f"hop {number}"))
+            await _wait_for(client, "signed-in")
+            for line in range(lines):
+                client.send_json({"type": "message", "text": f"{number}:{line} " + "x" * 1000})
+            seen: list[str] = []
+            while True:
+                message = await client.next_json(timeout=10)
+                if message["type"] == "error":
+                    seen.append(message["code"])
+                if message.get("text", "").startswith(f"{number}:{lines - 1} "):
+                    break
+            codes.append(seen)
+    finally:
+        for client in clients:
+            client.writer.close()
+    return codes
+
+
+async def test_stored_history_is_capped_per_address_and_in_total(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    # One address hopping rooms: 40 connections x 10 lines, a quota of 60 lines a minute.
+    server = await start_server(
+        presence_interval=0.02, history=True, data_dir=str(tmp_path / "a"), history_per_address=60
+    )
+    assert server.history is not None
+    codes = await _hop_and_chat(server.port, 40, 10)
+    honest = await _enter(server.port, "honest", "hall", "")
+    for line in range(5):
+        honest.send_json({"type": "message", "text": f"honest {line}"})
+        await _wait_for(honest, "message")
+    honest.writer.close()
+    assert await server.history.store.flush(10)
+    stored = await _all_stored(server.history.store)
+    from_hoppers = [text for text in stored if not text.startswith("honest")]
+    assert 60 <= len(from_hoppers) <= 70, len(from_hoppers)  # the burst, and a little refill
+    assert [text for text in stored if text.startswith("honest")] == [
+        f"honest {n}" for n in range(5)
+    ]
+    # Every connection whose lines were not stored was told (error replies have their own budget).
+    assert all("history-quota" in c for c in codes[7:]), codes
+
+    # The total cap: the oldest lines of any room go first.
+    capped = await start_server(
+        presence_interval=0.02,
+        history=True,
+        data_dir=str(tmp_path / "b"),
+        history_per_address=10_000,
+        history_max_total=100,
+    )
+    assert capped.history is not None
+    await _hop_and_chat(capped.port, 20, 10)
+    assert await capped.history.store.flush(10)
+    await capped.history.store.prune()  # what the store does every minute
+    kept = await _all_stored(capped.history.store)
+    assert len(kept) == 100
+    assert {text.split(" ")[0] for text in kept} == {
+        f"{n}:{line}" for n in range(10, 20) for line in range(10)
+    }

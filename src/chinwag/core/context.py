@@ -27,6 +27,8 @@ class Policy:
     ring_timeout: float = 30.0
     history: bool = False  # public chat lines are stored and sent on joining
     history_lines: int = 50  # lines sent on joining
+    #: Chat lines stored per client address (more are relayed, not stored).
+    history_per_address: Rate = Rate(2.0, 120.0)
     #: Frames held per connection while its sign-in or resume waits on the cluster.
     held_frames: int = 64
     held_bytes: int = 256 * 1024

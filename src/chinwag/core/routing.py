@@ -58,6 +58,7 @@ from .chat_history import room_of
 from .effects import Forward, Publish, StoreChat, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
+from .limits import KeyedBuckets
 from .protocol import (
     Chat,
     HistoryRequest,
@@ -96,6 +97,7 @@ class Router:
     def __init__(self, context: Context) -> None:
         self._ctx = context
         self.reports = CallReports(context.outbox)
+        self._stored_per_address = KeyedBuckets(context.policy.history_per_address)
 
     # -- queries -------------------------------------------------------------
 
@@ -190,12 +192,26 @@ class Router:
         date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text, sender.room)
         if self._ctx.policy.history:
-            self._ctx.outbox.emit(
-                StoreChat(room_of(self._ctx.rooms, sender), sender.name, date, text)
-            )
+            self._store(sender, date, text)
         if self._ctx.node is not None:
             line = ChatLine(sender.name, sender.conn, date, text, sender.room)
             self._ctx.outbox.emit(Publish(line))
+
+    def _store(self, sender: Member, date: int, text: str) -> None:
+        """Store a public line, within its address's quota (past it: told, not stored)."""
+        assert sender.name is not None
+        if self._stored_per_address.take(sender.address, self._ctx.monotonic()):
+            room = room_of(self._ctx.rooms, sender)
+            self._ctx.outbox.emit(StoreChat(room, sender.name, date, text))
+            return
+        rate = self._ctx.policy.history_per_address
+        error = error_message(
+            "history-quota",
+            f"Sent, but not stored: your address may store {rate.per_second * 60:g} chat lines "
+            "a minute.",
+            "message",
+        )
+        self._ctx.outbox.send((sender.conn,), error)
 
     def deliver_chat(self, name: str, conn: int, date: int, text: str, room: str) -> None:
         """One chat line to every user here in ``room``, escaped for clients without ``plain-text``.

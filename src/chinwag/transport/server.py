@@ -446,5 +446,6 @@ def _policy(settings: Settings) -> Policy:
         ring_timeout=settings.ring_timeout,
         history=settings.history,
         history_lines=settings.history_lines,
+        history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
         room_call_max=settings.room_call_max,
     )
