@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -186,6 +187,13 @@ class Settings:
     allow_origin: list[str] = _list_opt(
         "page origin allowed to open a WebSocket (default: same origin and loopback); repeatable"
     )
+    trusted_proxy: list[str] = _list_opt(
+        "address or network (CIDR) of a reverse proxy whose X-Forwarded-For or PROXY protocol"
+        " header gives the client's address; repeatable"
+    )
+    proxy_protocol: bool = _opt(
+        False, "trusted proxies open each plain TCP connection with a PROXY protocol v1 line"
+    )
     max_connections: int = _opt(10000, "connections accepted in total")
     max_per_ip: int = _opt(200, "connections accepted from one IP address")
     metrics_token: str | None = _opt(
@@ -227,6 +235,15 @@ class Settings:
             raise ConfigError("room_call_max must be at least 2")
         if self.metrics_listen is not None:
             self.metrics_address()
+        for network in self.trusted_proxy:
+            try:
+                ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxy must be addresses or networks, not {network!r}"
+                ) from None
+        if self.proxy_protocol and not self.trusted_proxy:
+            raise ConfigError("proxy_protocol needs trusted_proxy (whose PROXY lines to believe)")
 
     def metrics_address(self) -> tuple[str, int]:
         """``metrics_listen`` as (host, port); ConfigError if it is not HOST:PORT."""
