@@ -122,7 +122,12 @@ class Settings:
     turn_password: str | None = _opt(
         None, "static TURN password (instead of a shared secret)", secret=True
     )
-    turn_ttl: int = _opt(3600, "lifetime of issued TURN credentials, in seconds")
+    turn_ttl: int = _opt(
+        600, "lifetime of issued TURN credentials, in seconds (fresh ones are sent before)"
+    )
+    turn_signed_in_only: bool = _opt(
+        False, "give TURN credentials only to sessions that signed in with a credential"
+    )
     turn_realm: str = _opt("chinwag", "TURN realm, for `chinwag turn-config`")
     stun_port: int | None = _opt(None, "also answer STUN Binding requests on this UDP port")
     # scale-out
@@ -219,6 +224,8 @@ class Settings:
             raise ConfigError("presence_interval and heartbeat must be positive")
         if bool(self.cert) != bool(self.key):
             raise ConfigError("cert and key go together")
+        if self.turn_signed_in_only and not (self.password or self.token_secret):
+            raise ConfigError("turn_signed_in_only needs password or token_secret to sign in with")
         if self.turn_secret and (self.turn_username or self.turn_password):
             raise ConfigError("use either turn_secret or turn_username/turn_password, not both")
         if self.workers > 1 and not self.redis:

@@ -37,6 +37,10 @@ class Policy:
     broadcast_max_bytes: int = 4096
     broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
     room_call_max: int = 8
+    #: TURN credentials issued per client address (sign-ins, refreshes, /api/ice-servers):
+    #: 20 at once, then one every 20 s; past it a client gets STUN only and asks again later.
+    turn_per_address: Rate = Rate(0.05, 20.0)
+    turn_signed_in_only: bool = False  # TURN only to sessions that gave a credential
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ class Member:
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
     expires: float | None = None  # Unix time its sign-in token stops working
+    credentialed: bool = False  # signed in with a password or token (may get TURN)
 
     @property
     def connected(self) -> bool:

@@ -118,8 +118,13 @@ class Authenticator(Protocol):
 
 
 class IceProvider(Protocol):
-    def for_user(self, name: str, now: float) -> dict[str, Any]:
-        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None."""
+    @property
+    def relays(self) -> bool:
+        """Whether it hands out TURN relays."""
+
+    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
+        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None;
+        without TURN credentials when ``turn`` is False."""
 
 
 class Lobby:
@@ -222,7 +227,7 @@ class Lobby:
         member = self._directory.by_token(token)
         if member is None or member.name is None:
             return None
-        return self._greeter.ice_message(member.name)
+        return self._greeter.ice_message(member)
 
     def check(self) -> None:
         """Assert the core's invariants (for tests): the directory's, the call book's
