@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from chinwag.core.names import name_key
 from chinwag.core.rooms import LOCK_MARK
 from chinwag.history import HistoryStore
@@ -234,3 +236,44 @@ async def test_stored_history_is_capped_per_address_and_in_total(
     assert {text.split(" ")[0] for text in kept} == {
         f"{n}:{line}" for n in range(10, 20) for line in range(10)
     }
+
+
+async def test_the_public_room_list_is_paged_and_cheap_to_fetch(start_server: StartServer) -> None:
+    server = await start_server(presence_interval=0.5, max_per_ip=400)
+    openers = [await RawSocket.open(server.port) for _ in range(300)]
+    try:
+        for number, opener in enumerate(openers):
+            opener.send_json(hello(f"o{number}", ""))
+            opener.send_json({"type": "join-room", "room": f"room {number:03d}", "public": True})
+        for opener in openers:
+            await _wait_for(opener, "room")
+        honest = await _enter(server.port, "honest", "hall", "")
+        url = f"http://127.0.0.1:{server.port}/api/rooms"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                first = await response.json()
+                assert response.headers["X-Total-Count"] == "300"
+            async with session.get(url + "?offset=100") as response:
+                second = await response.json()
+            assert len(first) == len(second) == 100
+            assert not {r["room"] for r in first} & {r["room"] for r in second}
+
+            async def fetch_for(seconds: float) -> int:
+                done, end = 0, time.monotonic() + seconds
+                while time.monotonic() < end:
+                    async with session.get(url) as response:
+                        await response.read()
+                    done += 1
+                return done
+
+            fetchers = asyncio.gather(*(fetch_for(3.0) for _ in range(4)))
+            worst = max([await _round_trip(honest) for _ in range(8)])
+            fetched = sum(await fetchers)
+        honest.send_json({"type": "list-rooms", "offset": 200})
+        page = await _wait_for(honest, "rooms")
+        assert (len(page["rooms"]), page["offset"], page["total"]) == (100, 200, 300)
+        assert worst < 0.5, worst
+        assert fetched > 0
+    finally:
+        for opener in openers:
+            opener.writer.close()

@@ -208,9 +208,10 @@ class Lobby:
         """The users signed in on this node (connected or parked)."""
         return self._directory.local_names()
 
-    def public_rooms(self) -> list[dict[str, Any]]:
-        """The public rooms and their head counts (``list-rooms``, ``GET /api/rooms``)."""
-        return self._desk.public_rooms()
+    def public_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """A page of the public rooms from the ``offset``-th, most people first, and how many
+        there are (``list-rooms``, ``GET /api/rooms``)."""
+        return self._desk.public_rooms(offset)
 
     def in_room_call(self, name: str) -> bool:
         """Whether a listed user has a seat in its room's call."""
@@ -414,16 +415,17 @@ class Lobby:
             if member.room != before:  # a new room: its history, as on signing in
                 self._history.joined(member)
         elif isinstance(message, RoomRequest):
-            self._room_request(member, message.type)
+            self._room_request(member, message)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)
 
-    def _room_request(self, member: Member, kind: str) -> None:
+    def _room_request(self, member: Member, request: RoomRequest) -> None:
+        kind = request.type
         if kind == "list-rooms":
-            self._desk.list_rooms(member)
+            self._desk.list_rooms(member, request.offset)
         elif kind == "room-call-join":
             self._desk.call_join(member)
         else:

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from .directory import Member
     from .routing import Router
 
-__all__ = ["RoomDesk"]
+__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
+
+ROOM_PAGE = 100  # public rooms in one ``rooms`` answer (``offset`` pages on)
+ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 
 
 class RoomDesk:
@@ -52,6 +55,7 @@ class RoomDesk:
         self._ctx = context
         self._router = router
         self._guard = RoomGuard(context.monotonic())
+        self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
 
     # -- entering ----------------------------------------------------------------
 
@@ -191,20 +195,38 @@ class RoomDesk:
             names = list(self._ctx.directory.members_of(member.room))
             self._ctx.outbox.send((member.conn,), {"type": "userlist", "users": names})
 
-    def list_rooms(self, member: Member) -> None:
-        """``list-rooms``: the public rooms and how many people are in each."""
+    def list_rooms(self, member: Member, offset: int = 0) -> None:
+        """``list-rooms``: a page of the public rooms and how many people are in each."""
         self._need_rooms_feature(member, "list-rooms")
-        self._ctx.outbox.send((member.conn,), {"type": "rooms", "rooms": self.public_rooms()})
+        page, total = self.public_rooms(offset)
+        message = {"type": "rooms", "rooms": page, "offset": offset, "total": total}
+        self._ctx.outbox.send((member.conn,), message)
 
-    def public_rooms(self) -> list[dict[str, Any]]:
-        """The rooms marked public, never the default room (also ``GET /api/rooms``)."""
-        members = self._ctx.directory.members_of
-        listed = [
-            {"room": room.name, "title": room.settings.title, "count": len(members(room.key))}
-            for room in self._ctx.rooms.live()
-            if room.settings.public and room.key != DEFAULT_ROOM
-        ]
-        return sorted(listed, key=lambda entry: (-entry["count"], entry["room"]))
+    def public_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """:data:`ROOM_PAGE` public rooms from the ``offset``-th, most people first, never the
+        default room; and how many there are (also ``GET /api/rooms``).
+
+        The sorted list is rebuilt at most every :data:`ROOM_LIST_AGE` seconds
+        (or when a room opens or closes): asking for it is cheap whatever the
+        number of rooms; head counts may be that old.
+        """
+        now = self._ctx.monotonic()
+        version = self._ctx.rooms.version
+        if (
+            self._listed is None
+            or self._listed[0] != version
+            or now - self._listed[1] >= ROOM_LIST_AGE
+        ):
+            members = self._ctx.directory.members_of
+            counted = sorted(
+                (-len(members(room.key)), room.name, room.settings.title)
+                for room in self._ctx.rooms.live()
+                if room.settings.public and room.key != DEFAULT_ROOM
+            )
+            listed = [{"room": name, "title": title, "count": -n} for n, name, title in counted]
+            self._listed = (version, now, listed)
+        listed = self._listed[2]
+        return listed[offset : offset + ROOM_PAGE], len(listed)
 
     # -- room calls --------------------------------------------------------------
 

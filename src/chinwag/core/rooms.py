@@ -325,6 +325,7 @@ class RoomBook:
         self.configured = {room.key: room for room in configured}
         self.restricted = restricted
         self._live: dict[str, Room] = {}
+        self.version = 0  # counts rooms opening and closing (the public list's cache key)
 
     def get(self, key: str) -> Room | None:
         """A room someone is in."""
@@ -341,6 +342,7 @@ class RoomBook:
         """``room`` has its first member now."""
         assert room.key not in self._live, room
         self._live[room.key] = room
+        self.version += 1
         return room
 
     def ensure(self, name: str, settings: RoomSettings | None) -> tuple[Room, bool]:
@@ -363,6 +365,7 @@ class RoomBook:
         room = self._live.pop(key, None)
         if room is not None:
             room.call = None
+            self.version += 1
         return room
 
     def check(self, occupied: Iterable[str], members: dict[str, dict[str, None]]) -> None:
