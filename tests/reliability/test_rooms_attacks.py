@@ -277,3 +277,41 @@ async def test_the_public_room_list_is_paged_and_cheap_to_fetch(start_server: St
     finally:
         for opener in openers:
             opener.writer.close()
+
+
+async def test_call_reports_count_only_real_calls_within_each_addresses_budget(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(presence_interval=0.02)
+    observed = server.metrics.first_frame.counts
+    # Reports with no call behind them, from 40 connections of one address.
+    liars = [await RawSocket.open(server.port) for _ in range(40)]
+    answers: list[str] = []
+    try:
+        for number, liar in enumerate(liars):
+            liar.send_json({"type": "username", "name": f"liar{number}", "features": ["deltas"]})
+            await _wait_for(liar, "signed-in")
+            for _ in range(3):
+                report = {"type": "call-report", "outcome": "connected", "ttff_ms": 5}
+                liar.send_json({**report, "local": "relay", "remote": "relay"})
+                answers.append((await _wait_for(liar, "error"))["code"])
+        assert set(answers) == {"not-in-call", "rate-limited"}
+        assert answers.count("not-in-call") <= 31, answers.count("not-in-call")  # the address's
+        assert sum(observed) == 0 and not server.metrics.call_routes
+        # A real call at another address is counted.
+        alice = await _enter(server.port, "alice", "", "")
+        bob = await _enter(server.port, "bob", "", "")
+        alice.send_json({"type": "call-invite", "target": "bob"})
+        await _wait_for(bob, "call-invite")
+        bob.send_json({"type": "call-accept", "target": "alice"})
+        await _wait_for(alice, "call-accept")
+        report = {"type": "call-report", "target": "bob", "outcome": "connected", "ttff_ms": 250}
+        alice.send_json({**report, "local": "host", "remote": "host"})
+        alice.send_json({"type": "list-rooms"})  # answered after the report was handled
+        await _wait_for(alice, "rooms")
+        assert sum(observed) == 1 and server.metrics.call_routes == {"host/host": 1}
+        alice.writer.close()
+        bob.writer.close()
+    finally:
+        for liar in liars:
+            liar.writer.close()

@@ -393,7 +393,9 @@ class Router:
         now = self._ctx.monotonic()
         target = message.target
         link = target is not None and self._in_one_room_call(sender, target)
-        self.reports.receive(member.conn, sender, target, message.raw, now, link=link)
+        self.reports.receive(
+            member.conn, sender, target, message.raw, now, link=link, address=member.address
+        )
 
     def _in_one_room_call(self, name: str, other: str) -> bool:
         """Both are seated in the same room's call (a link of its mesh)."""
