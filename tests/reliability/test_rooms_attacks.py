@@ -315,3 +315,54 @@ async def test_call_reports_count_only_real_calls_within_each_addresses_budget(
     finally:
         for liar in liars:
             liar.writer.close()
+
+
+async def test_a_flood_of_large_direct_messages_slows_its_senders_not_the_receiver(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(presence_interval=0.5)
+    victim = await RawSocket.open(server.port, receive_buffer=64 * 1024, source=ELSEWHERE)
+    victim.send_json(hello("victim", ""))
+    await _wait_for(victim, "signed-in")
+    received = {"bytes": 0, "last": ""}
+
+    async def read_at_a_reasonable_pace() -> None:  # about 600 KB/s, from a slow link
+        while True:
+            opcode, payload = await victim.read_frame(timeout=30)
+            received["bytes"] += len(payload)
+            if b'"from-friend"' in payload:
+                received["last"] = "from-friend"
+                return
+            await asyncio.sleep(len(payload) / 600_000)
+
+    reader = asyncio.create_task(read_at_a_reasonable_pace())
+    attackers = [await RawSocket.open(server.port) for _ in range(4)]
+    told: list[dict[str, Any]] = []
+    try:
+        for number, attacker in enumerate(attackers):
+            attacker.send_json(hello(f"flood{number}", ""))
+            await _wait_for(attacker, "signed-in")
+        big = {"type": "direct-message", "target": "victim", "text": "x" * 60_000}
+        end = time.monotonic() + 4.0
+        sent = 0
+        while time.monotonic() < end:  # 100 a second in all: half the signal rate of one
+            for attacker in attackers:
+                attacker.send_json(big)
+                sent += 1
+            await asyncio.sleep(0.04)
+        for attacker in attackers:  # each is told, naming the target
+            while (message := await attacker.next_json())["type"] != "error":
+                pass
+            told.append(message)
+        friend = await _enter(server.port, "friend", "", "")
+        friend.send_json({"type": "direct-message", "target": "victim", "text": "from-friend"})
+        await asyncio.wait_for(reader, 30)
+        friend.writer.close()
+    finally:
+        reader.cancel()
+        for attacker in attackers:
+            attacker.writer.close()
+    assert received["last"] == "from-friend"  # never dropped as a slow reader
+    assert {(m["code"], m.get("target")) for m in told} == {("rate-limited", "victim")}
+    # What reached the victim: its inbound budget (512 KiB at once, 256 KiB/s), not 24 MB.
+    assert received["bytes"] < 2.5 * 1024 * 1024, (sent, received["bytes"])

@@ -36,6 +36,12 @@ class Policy:
     #: times recipients per second (signaling broadcasts are small and rare).
     broadcast_max_bytes: int = 4096
     broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
+    #: Bytes of targeted messages (relays, direct messages) one sender may send, and one
+    #: receiver may be sent by everyone together: a receiver reading at 256 KiB/s is never
+    #: pushed over its send buffer by what others send it; senders past either are told
+    #: ``rate-limited`` (naming the target when it is the receiver that is full).
+    targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
+    inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
     #: TURN credentials issued per client address (sign-ins, refreshes, /api/ice-servers):
     #: 20 at once, then one every 20 s; past it a client gets STUN only and asks again later.

@@ -361,8 +361,8 @@ class Lobby:
                 self._router.broadcast(payload, room)
             case Deliver():
                 self._router.deliver_from_node(event)
-            case Undeliverable(sender=sender, target=target, kind=kind):
-                self._router.undeliverable(sender, target, kind)
+            case Undeliverable(sender=sender, target=target, kind=kind, full=full):
+                self._router.undeliverable(sender, target, kind, full)
             case NodeGone(node=node):
                 self._remote.sync_node(node, ())
             case NodeUsers(node=node, users=users):

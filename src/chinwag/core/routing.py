@@ -70,6 +70,7 @@ from .protocol import (
     encode,
     relayed,
 )
+from .targeted import receiver_full, spend_targeted, take_inbound
 
 if TYPE_CHECKING:
     from .context import Context
@@ -299,6 +300,10 @@ class Router:
             if "ringing" not in features or self.room_call_since(target):
                 self._ring_for_reference(name, target)
                 return
+        now, policy = self._ctx.monotonic(), self._ctx.policy
+        spend_targeted(sender, len(payload), policy.targeted_rate, now, kind, target)
+        if local is not None and not take_inbound(local, len(payload), policy.inbound_rate, now):
+            raise receiver_full(target, kind)
         self._follow_call(name, target, kind, refuse=True)
         if local is not None:
             self.to_member(local, payload)
@@ -329,11 +334,20 @@ class Router:
             undeliverable = Undeliverable(event.sender, event.target, event.kind)
             self._ctx.outbox.emit(Forward(event.sender_node, undeliverable))
             return
+        now, rate = self._ctx.monotonic(), self._ctx.policy.inbound_rate
+        if not take_inbound(member, len(event.payload), rate, now):
+            full = Undeliverable(event.sender, event.target, event.kind, full=True)
+            self._ctx.outbox.emit(Forward(event.sender_node, full))
+            return
         # The sender's node already refused what it had to: follow, then deliver.
         self._follow_call(event.sender, event.target, event.kind, refuse=False)
         self.to_member(member, event.payload)
 
-    def undeliverable(self, sender: str, target: str, kind: str) -> None:
+    def undeliverable(self, sender: str, target: str, kind: str, full: bool = False) -> None:
+        if full:
+            error = receiver_full(target, kind)
+            self._tell_sender(sender, error.code, error.message, kind, target)
+            return
         self._tell_sender(
             sender,
             "no-such-user",
