@@ -366,3 +366,38 @@ async def test_a_flood_of_large_direct_messages_slows_its_senders_not_the_receiv
     assert {(m["code"], m.get("target")) for m in told} == {("rate-limited", "victim")}
     # What reached the victim: its inbound budget (512 KiB at once, 256 KiB/s), not 24 MB.
     assert received["bytes"] < 2.5 * 1024 * 1024, (sent, received["bytes"])
+
+
+async def test_silent_bots_cannot_hold_room_call_seats(start_server: StartServer) -> None:
+    server = await start_server(presence_interval=0.02, room_call_max=8, room_call_idle=2.0)
+    bots = [await RawSocket.open(server.port) for _ in range(6)]
+    try:
+        for number, bot in enumerate(bots):
+            bot.send_json(hello(f"bot{number}", "stage"))
+            await _wait_for(bot, "signed-in")
+        for bot in bots:
+            bot.send_json({"type": "room-call-join"})
+        for bot in bots[4:]:  # one address holds at most 4 seats of a call
+            refused = await _wait_for(bot, "error")
+            assert (refused["code"], refused["for"]) == ("room-call-full", "room-call-join")
+        # Two people at another address join and negotiate; the silent bots lose their seats.
+        alice = await _enter(server.port, "alice", "stage", "")
+        bob = await _enter(server.port, "bob", "stage", "")
+        alice.send_json({"type": "room-call-join"})
+        bob.send_json({"type": "room-call-join"})
+        await _wait_for(bob, "room-call")
+        start = time.monotonic()
+        released = await _wait_for(bots[0], "error")
+        assert released["code"] == "not-in-call" and "released" in released["message"]
+        while True:  # keep signaling while the bots' seats go
+            alice.send_json({"type": "room-signal", "target": "bob", "candidate": {}})
+            bob.send_json({"type": "room-signal", "target": "alice", "candidate": {}})
+            call = await _wait_for(alice, "room-call")
+            if {p["name"] for p in call["participants"]} == {"alice", "bob"}:
+                break
+        assert time.monotonic() - start < 10
+        alice.writer.close()
+        bob.writer.close()
+    finally:
+        for bot in bots:
+            bot.writer.close()

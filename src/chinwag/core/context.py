@@ -43,6 +43,9 @@ class Policy:
     targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
     inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
+    #: Seconds a seat holder with someone to connect to may send no room-signal (then the
+    #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
+    room_call_idle: float = 30.0
     #: TURN credentials issued per client address (sign-ins, refreshes, /api/ice-servers):
     #: 20 at once, then one every 20 s; past it a client gets STUN only and asks again later.
     turn_per_address: Rate = Rate(0.05, 20.0)

@@ -283,8 +283,10 @@ class Lobby:
         return self._out.drain()
 
     def expire(self) -> list[Effect]:
-        """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials."""
+        """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials,
+        release idle room-call seats."""
         self._sessions.expire()
+        self._desk.release_idle()
         return self._out.drain()
 
     def flush_presence(self) -> list[Effect]:

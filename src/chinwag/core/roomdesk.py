@@ -42,9 +42,11 @@ if TYPE_CHECKING:
     from .directory import Member
     from .routing import Router
 
-__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
+__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "SEATS_PER_ADDRESS", "RoomDesk"]
 
 ROOM_PAGE = 100  # public rooms in one ``rooms`` answer (``offset`` pages on)
+#: Seats one client address may hold in one room's call (a household shares an address).
+SEATS_PER_ADDRESS = 4
 ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 
 
@@ -247,6 +249,18 @@ class RoomDesk:
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
+        same_address = [
+            m
+            for m in self._ctx.directory.local_in(room.key)
+            if m.address == member.address and m.name is not None and call.has(m.name)
+        ]
+        if len(same_address) >= SEATS_PER_ADDRESS:
+            room.close_ended_call()
+            raise ProtocolError(
+                "room-call-full",
+                f"Your address holds {SEATS_PER_ADDRESS} seats in this call already.",
+                "room-call-join",
+            )
         # after everyone seated, even if this node's clock is behind theirs
         latest = call.participants[-1].since + 1 if call.participants else 0
         since = max(int(self._ctx.clock() * 1000), latest)
@@ -260,8 +274,37 @@ class RoomDesk:
                 f"The call in {room.name or 'the lobby'} is full ({call.cap} people).",
                 "room-call-join",
             ) from refused
+        local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
+        call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
         self._call_changed(room, name)
         self._published(member)
+
+    def signalled(self, name: str, key: str) -> None:
+        """``name`` sent a ``room-signal`` in room ``key``'s call: its seat is in use."""
+        room = self._ctx.rooms.get(key)
+        if room is not None and room.call is not None:
+            room.call.signalled(name)
+
+    def release_idle(self) -> None:
+        """Housekeeping: release the seats of local participants who had someone to connect
+        to and sent no ``room-signal`` for ``Policy.room_call_idle`` seconds."""
+        idle_for = self._ctx.policy.room_call_idle
+        deadline = self._ctx.monotonic() - idle_for
+        for room in self._ctx.rooms.live():
+            call = room.call
+            idle = [n for n, since in call.owes.items() if since <= deadline] if call else []
+            for name in idle:
+                member = self._ctx.directory.local(name)
+                if member is None or not self._leave_call(name, room.key):
+                    continue
+                if member.connected:
+                    released = ProtocolError(
+                        "not-in-call",
+                        f"Your seat in the call was released: no signaling for {idle_for:g} s.",
+                        "room-call-join",
+                    )
+                    self._ctx.outbox.send((member.conn,), released.as_message())
+                self._published(member)
 
     def call_leave(self, member: Member) -> None:
         """``room-call-leave``: give up the seat."""
@@ -294,6 +337,9 @@ class RoomDesk:
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
+            call = room.seats(self._ctx.policy.room_call_max)
+            local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name)
+            call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
             self._call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)

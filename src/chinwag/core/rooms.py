@@ -193,6 +193,18 @@ class RoomCall:
     cap: int
     state: RoomCallState = _S.IDLE
     participants: list[Participant] = field(default_factory=list)
+    #: This node's participants who have someone to negotiate with and have sent no
+    #: ``room-signal`` since (monotonic time since when); see ``RoomDesk.release_idle``.
+    owes: dict[str, float] = field(default_factory=dict)
+
+    def newcomer(self, name: str, local: Iterable[str], now: float) -> None:
+        """``name`` took a seat: every local participant now has someone to signal to."""
+        for other in local:
+            if other != name or len(self.participants) > 1:
+                self.owes.setdefault(other, now)
+
+    def signalled(self, name: str) -> None:
+        self.owes.pop(name, None)
 
     @property
     def started(self) -> int | None:
@@ -227,6 +239,7 @@ class RoomCall:
         event = _E.EMPTY if count == 0 else _E.SHED if count >= self.cap else _E.LEAVE
         self._move(event, f"{name} leaves")
         self.participants = [p for p in self.participants if p.name != name]
+        self.owes.pop(name, None)
 
     def as_message(self, room: str) -> dict[str, Any]:
         """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""

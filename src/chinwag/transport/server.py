@@ -474,5 +474,6 @@ def _policy(settings: Settings) -> Policy:
         history_lines=settings.history_lines,
         history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
         room_call_max=settings.room_call_max,
+        room_call_idle=settings.room_call_idle,
         turn_signed_in_only=settings.turn_signed_in_only,
     )
