@@ -328,7 +328,7 @@ async def test_a_flood_of_large_direct_messages_slows_its_senders_not_the_receiv
 
     async def read_at_a_reasonable_pace() -> None:  # about 600 KB/s, from a slow link
         while True:
-            opcode, payload = await victim.read_frame(timeout=30)
+            _opcode, payload = await victim.read_frame(timeout=30)
             received["bytes"] += len(payload)
             if b'"from-friend"' in payload:
                 received["last"] = "from-friend"

@@ -40,7 +40,7 @@ from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
 from .directory import Directory, Member, MemberState
-from .effects import ConnId, Effect, LoadHistory, Release
+from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
 from .errors import ProtocolError, error_message
 from .events import (
     BusEvent,
@@ -323,6 +323,15 @@ class Lobby:
             self._sessions.claimed(member, name, ok)
         elif ok:
             self._out.emit(Release(name))
+        return self._out.drain()
+
+    def seat_claimed(self, conn: ConnId, room: str, name: str, ok: bool) -> list[Effect]:
+        """The bus answered a :class:`~chinwag.core.effects.ClaimSeat` for ``conn``."""
+        member = self._directory.at(conn)
+        if member is not None and member.name == name:
+            self._desk.seat_claimed(member, room, ok)
+        elif ok:
+            self._out.emit(ReleaseSeat(room, name))
         return self._out.drain()
 
     def claim_failed(self, conn: ConnId) -> list[Effect]:

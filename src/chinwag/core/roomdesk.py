@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .effects import Publish, PurgeHistory, UpdateRecord
+from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
 from .names import name_key
 from .roomguard import RoomGuard
-from .rooms import DEFAULT_ROOM, Participant, Room, RoomRefused, lock, opens
+from .rooms import DEFAULT_ROOM, Participant, Room, RoomCall, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
@@ -261,19 +261,46 @@ class RoomDesk:
                 f"Your address holds {SEATS_PER_ADDRESS} seats in this call already.",
                 "room-call-join",
             )
+        if self._ctx.node is not None:  # the cap holds cluster-wide: Redis counts the seats
+            cap = self._ctx.policy.room_call_max
+            self._ctx.outbox.emit(ClaimSeat(member.conn, room.key, name, cap))
+            room.close_ended_call()
+            return
+        self._take_seat(member, room, call, elsewhere_ok=False)
+
+    def seat_claimed(self, member: Member, key: str, ok: bool) -> None:
+        """The cluster answered ``member``'s seat claim in room ``key``'s call."""
+        name = member.name
+        room = self._ctx.rooms.get(key)
+        if name is None or member.room != key or room is None:  # moved or left meanwhile
+            if ok and name is not None:
+                self._ctx.outbox.emit(ReleaseSeat(key, name))
+            return
+        call = room.seats(self._ctx.policy.room_call_max)
+        if not ok or call.has(name):
+            if not ok:
+                room.close_ended_call()
+                full = _call_full(room.name, call.cap)
+                self._ctx.outbox.send((member.conn,), full.as_message())
+            return
+        self._take_seat(member, room, call, elsewhere_ok=True)
+
+    def _take_seat(self, member: Member, room: Room, call: RoomCall, elsewhere_ok: bool) -> None:
+        """Seat ``member``: ``elsewhere_ok`` when the cluster granted the seat (this node's
+        view may lag behind someone's leaving on another node)."""
+        name = member.name
+        assert name is not None
         # after everyone seated, even if this node's clock is behind theirs
         latest = call.participants[-1].since + 1 if call.participants else 0
         since = max(int(self._ctx.clock() * 1000), latest)
         participant = Participant(since, name, "no-rollback" not in member.features)
         try:
-            call.join(participant)
+            call.join(participant, seated_elsewhere=elsewhere_ok)
         except RoomRefused as refused:
             room.close_ended_call()
-            raise ProtocolError(
-                "room-call-full",
-                f"The call in {room.name or 'the lobby'} is full ({call.cap} people).",
-                "room-call-join",
-            ) from refused
+            if elsewhere_ok:
+                self._ctx.outbox.emit(ReleaseSeat(room.key, name))
+            raise _call_full(room.name, call.cap) from refused
         local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
         call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
         self._call_changed(room, name)
@@ -378,6 +405,8 @@ class RoomDesk:
         if room is None or room.call is None or not room.call.has(name):
             return False
         room.call.leave(name)
+        if self._ctx.node is not None and self._ctx.directory.remote(name) is None:
+            self._ctx.outbox.emit(ReleaseSeat(key, name))  # a seat this node claimed
         room.close_ended_call()
         self._call_changed(room, name)
         return True
@@ -414,3 +443,11 @@ class RoomDesk:
                 "Rooms need the `rooms` feature, declared when signing in.",
                 for_type,
             )
+
+
+def _call_full(room: str, cap: int) -> ProtocolError:
+    return ProtocolError(
+        "room-call-full",
+        f"The call in {room or 'the lobby'} is full ({cap} people).",
+        "room-call-join",
+    )

@@ -25,10 +25,10 @@ full        overflow  full
 The event is named from where it leads: ``join`` leaves seats free, ``fill``
 takes the last one, ``leave`` frees one, ``empty`` lets the last participant
 go, ``shed`` leaves a call that another node over-filled still full, and
-``overflow`` is another node seating someone past the cap (two nodes let the
-last seat go at once; the cap is counted from each node's view of the
-cluster, so one-over is the accepted price of never asking Redis). A local
-``join`` in ``full`` is not in the table: refused with ``room-call-full``.
+``overflow`` is a seat the cluster granted while this node's view still
+counts someone who left on another node (in a cluster, seats are claimed
+through the bus, atomically: ``ClaimSeat``). A local ``join`` in ``full`` is
+not in the table: refused with ``room-call-full``.
 ``ended`` is final; the next join opens a new call.
 
 Participants are ordered by (join time, name), so every node that hears of
