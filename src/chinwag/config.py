@@ -184,6 +184,15 @@ class Settings:
     signal_rate: float = _opt(
         200.0, "signaling messages per second per connection, bursts of 4x (0: no limit)"
     )
+    targeted_rate: float = _opt(
+        128 * 1024,
+        "bytes per second one connection may send with a `target`, bursts of 4x (0: no limit)",
+    )
+    inbound_rate: float = _opt(
+        256 * 1024,
+        "bytes per second one user may be sent with a `target` by everyone, bursts of 2x"
+        " (0: no limit)",
+    )
     frame_rate: float | None = _opt(
         None,
         "WebSocket frames per second per connection, of any kind, bursts of 4x; frames over it"

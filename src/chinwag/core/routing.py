@@ -54,11 +54,10 @@ from typing import TYPE_CHECKING, Any
 
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
-from .chat_history import room_of
-from .effects import Forward, Publish, StoreChat, UpdateRecord
+from .chat_history import LineStore
+from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
-from .limits import KeyedBuckets
 from .protocol import (
     Chat,
     HistoryRequest,
@@ -70,7 +69,7 @@ from .protocol import (
     encode,
     relayed,
 )
-from .targeted import receiver_full, spend_targeted, take_inbound
+from .targeted import receiver_full, take_inbound, targeted_refusal
 
 if TYPE_CHECKING:
     from .context import Context
@@ -98,7 +97,7 @@ class Router:
     def __init__(self, context: Context) -> None:
         self._ctx = context
         self.reports = CallReports(context.outbox)
-        self._stored_per_address = KeyedBuckets(context.policy.history_per_address)
+        self._lines = LineStore(context)
 
     # -- queries -------------------------------------------------------------
 
@@ -193,26 +192,10 @@ class Router:
         date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text, sender.room)
         if self._ctx.policy.history:
-            self._store(sender, date, text)
+            self._lines.store(sender, date, text)
         if self._ctx.node is not None:
             line = ChatLine(sender.name, sender.conn, date, text, sender.room)
             self._ctx.outbox.emit(Publish(line))
-
-    def _store(self, sender: Member, date: int, text: str) -> None:
-        """Store a public line, within its address's quota (past it: told, not stored)."""
-        assert sender.name is not None
-        if self._stored_per_address.take(sender.address, self._ctx.monotonic()):
-            room = room_of(self._ctx.rooms, sender)
-            self._ctx.outbox.emit(StoreChat(room, sender.name, date, text))
-            return
-        rate = self._ctx.policy.history_per_address
-        error = error_message(
-            "history-quota",
-            f"Sent, but not stored: your address may store {rate.per_second * 60:g} chat lines "
-            "a minute.",
-            "message",
-        )
-        self._ctx.outbox.send((sender.conn,), error)
 
     def deliver_chat(self, name: str, conn: int, date: int, text: str, room: str) -> None:
         """One chat line to every user here in ``room``, escaped for clients without ``plain-text``.
@@ -300,10 +283,13 @@ class Router:
             if "ringing" not in features or self.room_call_since(target):
                 self._ring_for_reference(name, target)
                 return
-        now, policy = self._ctx.monotonic(), self._ctx.policy
-        spend_targeted(sender, len(payload), policy.targeted_rate, now, kind, target)
-        if local is not None and not take_inbound(local, len(payload), policy.inbound_rate, now):
-            raise receiver_full(target, kind)
+        now = self._ctx.monotonic()
+        refused = targeted_refusal(sender, local, len(payload), self._ctx.policy, now, kind, target)
+        if refused is not None:
+            if now - sender.warned_at >= 1.0:  # one warning a second, not one per frame
+                sender.warned_at = now
+                raise refused
+            return
         self._follow_call(name, target, kind, refuse=True)
         if local is not None:
             self.to_member(local, payload)

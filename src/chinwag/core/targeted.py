@@ -18,26 +18,29 @@ from .errors import ProtocolError
 from .limits import Rate, TokenBucket
 
 if TYPE_CHECKING:
+    from .context import Policy
     from .directory import Member
 
-__all__ = ["receiver_full", "spend_targeted", "take_inbound"]
+__all__ = ["receiver_full", "spend_targeted", "take_inbound", "targeted_refusal"]
 
 
 def spend_targeted(
     sender: Member, size: int, rate: Rate, now: float, kind: str, target: str
-) -> None:
-    """Spend ``size`` bytes of ``sender``'s targeted budget; ``rate-limited`` past it."""
+) -> ProtocolError | None:
+    """Spend ``size`` bytes of ``sender``'s targeted budget; past it, the ``rate-limited``
+    error to tell the sender (the caller tells at most once a second, as for counts)."""
     if sender.targeted_bytes is None:
         sender.targeted_bytes = TokenBucket(rate, now)
-    if not sender.targeted_bytes.take(rate, now, min(size, rate.burst)):
-        raise ProtocolError(
-            "rate-limited",
-            f"Too many bytes to others: at most {rate.per_second / 1024:g} KiB a second "
-            f"(bursts of {rate.burst / 1024:g} KiB) with a `target`; this {kind} was not "
-            "delivered.",
-            kind,
-            target,
-        )
+    if sender.targeted_bytes.take(rate, now, min(size, max(rate.burst, 0.0))):
+        return None
+    return ProtocolError(
+        "rate-limited",
+        f"Too many bytes to others: at most {rate.per_second / 1024:g} KiB a second "
+        f"(bursts of {rate.burst / 1024:g} KiB) with a `target`; this {kind} and others "
+        "until the rate drops were not delivered.",
+        kind,
+        target,
+    )
 
 
 def take_inbound(receiver: Member, size: int, rate: Rate, now: float) -> bool:
@@ -56,3 +59,21 @@ def receiver_full(target: str, kind: str) -> ProtocolError:
         kind,
         target,
     )
+
+
+def targeted_refusal(
+    sender: Member,
+    receiver: Member | None,
+    size: int,
+    policy: Policy,
+    now: float,
+    kind: str,
+    target: str,
+) -> ProtocolError | None:
+    """Spend a targeted message's bytes from its sender and (when it is on this node) its
+    receiver; the error to tell the sender if either budget is spent, else None."""
+    refused = spend_targeted(sender, size, policy.targeted_rate, now, kind, target)
+    if refused is not None or receiver is None:
+        return refused
+    full = not take_inbound(receiver, size, policy.inbound_rate, now)
+    return receiver_full(target, kind) if full else None

@@ -473,6 +473,8 @@ def _policy(settings: Settings) -> Policy:
         history=settings.history,
         history_lines=settings.history_lines,
         history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
+        targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
+        inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
         room_call_max=settings.room_call_max,
         room_call_idle=settings.room_call_idle,
         turn_signed_in_only=settings.turn_signed_in_only,
