@@ -137,6 +137,11 @@ class Settings:
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
     # rooms
     room_call_max: int = _opt(8, "participants a room call may have (each one sends to all others)")
+    room_call_per_address: int = _opt(
+        6,
+        "seats one client address may hold in one room call (raise it for an office behind"
+        " one NAT)",
+    )
     room_call_idle: float = _opt(
         30.0,
         "seconds a room-call seat holder with someone to connect to may send no room-signal"
@@ -254,8 +259,8 @@ class Settings:
             raise ConfigError("log_format must be text or json")
         if self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
-        if self.room_call_idle <= 0:
-            raise ConfigError("room_call_idle must be positive")
+        if self.room_call_idle <= 0 or self.room_call_per_address < 1:
+            raise ConfigError("room_call_idle and room_call_per_address must be positive")
         if self.metrics_listen is not None:
             self.metrics_address()
         for network in self.trusted_proxy:

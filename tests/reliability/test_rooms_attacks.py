@@ -372,7 +372,9 @@ async def test_a_flood_of_large_direct_messages_slows_its_senders_not_the_receiv
 
 
 async def test_silent_bots_cannot_hold_room_call_seats(start_server: StartServer) -> None:
-    server = await start_server(presence_interval=0.02, room_call_max=8, room_call_idle=2.0)
+    server = await start_server(
+        presence_interval=0.02, room_call_max=8, room_call_idle=2.0, room_call_per_address=4
+    )
     bots = [await RawSocket.open(server.port) for _ in range(6)]
     try:
         for number, bot in enumerate(bots):

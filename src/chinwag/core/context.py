@@ -46,6 +46,7 @@ class Policy:
     #: Seconds a seat holder with someone to connect to may send no room-signal (then the
     #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
     room_call_idle: float = 30.0
+    room_call_per_address: int = 6  # seats one client address may hold in one call
     #: TURN credentials issued per client address (sign-ins, refreshes, /api/ice-servers):
     #: 20 at once, then one every 20 s; past it a client gets STUN only and asks again later.
     turn_per_address: Rate = Rate(0.05, 20.0)

@@ -42,11 +42,9 @@ if TYPE_CHECKING:
     from .directory import Member
     from .routing import Router
 
-__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "SEATS_PER_ADDRESS", "RoomDesk"]
+__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
 
 ROOM_PAGE = 100  # public rooms in one ``rooms`` answer (``offset`` pages on)
-#: Seats one client address may hold in one room's call (a household shares an address).
-SEATS_PER_ADDRESS = 4
 ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 
 
@@ -254,11 +252,12 @@ class RoomDesk:
             for m in self._ctx.directory.local_in(room.key)
             if m.address == member.address and m.name is not None and call.has(m.name)
         ]
-        if len(same_address) >= SEATS_PER_ADDRESS:
+        per_address = self._ctx.policy.room_call_per_address
+        if len(same_address) >= per_address:
             room.close_ended_call()
             raise ProtocolError(
                 "room-call-full",
-                f"Your address holds {SEATS_PER_ADDRESS} seats in this call already.",
+                f"Your address holds {per_address} seats in this call already.",
                 "room-call-join",
             )
         if self._ctx.node is not None:  # the cap holds cluster-wide: Redis counts the seats

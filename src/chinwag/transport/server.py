@@ -477,5 +477,6 @@ def _policy(settings: Settings) -> Policy:
         inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
         room_call_max=settings.room_call_max,
         room_call_idle=settings.room_call_idle,
+        room_call_per_address=settings.room_call_per_address,
         turn_signed_in_only=settings.turn_signed_in_only,
     )
