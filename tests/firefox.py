@@ -149,8 +149,13 @@ class Firefox:
             if value:
                 return value
             if loop.time() > deadline:
+                log = await self.script(
+                    "return document.getElementById('debug-log')?.textContent ?? ''"
+                )
                 with self.lock:
-                    seen = f"console: {self.console[-20:]}; errors: {self.errors}"
+                    seen = (
+                        f"console: {self.console[-20:]}; errors: {self.errors}; log: {log[-2000:]}"
+                    )
                 raise AssertionError(f"Firefox: {failure} (within {within} s); {seen}")
             await asyncio.sleep(0.2)
 
@@ -177,6 +182,13 @@ class Firefox:
         if isinstance(result, dict):
             raise AssertionError(f"Firefox getStats failed: {result}")
         return [int(n) for n in result]
+
+    async def preload(self, source: str) -> str:
+        """Run the function ``source`` before the page's scripts on every load; returns its id."""
+        return str(await self.run(self.driver.script._add_preload_script, source))
+
+    async def remove_preload(self, script_id: str) -> None:
+        await self.run(self.driver.script._remove_preload_script, script_id)
 
     async def reload(self) -> None:
         await self.run(self.driver.refresh)
