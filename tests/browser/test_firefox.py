@@ -15,6 +15,7 @@ from playwright.async_api import expect
 
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
+from tests.browser.test_room_call import frames as room_frames
 from tests.firefox import Firefox
 
 # Starting Firefox takes seconds (over 40 s at a load of 80 on 2 cores), on top of the test.
@@ -26,22 +27,6 @@ pytestmark = [
 
 #: Seconds for media to start on a busy 2-core machine.
 MEDIA_WITHIN = 45
-
-# Frames decoded from each other participant of a group call (Chromium's test hook).
-_ROOM_FRAMES = """
-async () => {
-  const room = window.chinwag.room;
-  const out = {};
-  for (const name of room.peers()) {
-    let frames = 0;
-    (await room.peerConnection(name).getStats()).forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
-    });
-    out[name] = frames;
-  }
-  return out;
-}
-"""
 
 
 async def sign_in_firefox(
@@ -86,14 +71,14 @@ async def chromium_decodes_room(person: Person, others: set[str]) -> None:
     """``person`` (Chromium, in a group call) decodes video from each of ``others``, rising."""
 
     async def started() -> dict[str, int] | None:
-        frames: dict[str, int] = await person.page.evaluate(_ROOM_FRAMES)
+        frames = await room_frames(person)
         ready = set(frames) == others and all(frames[n] > 0 for n in others)
         return frames if ready else None
 
     first = await until(started, MEDIA_WITHIN, f"{person.name} does not decode all of {others}")
 
     async def risen() -> bool:
-        now: dict[str, int] = await person.page.evaluate(_ROOM_FRAMES)
+        now = await room_frames(person)
         return all(now.get(n, 0) > first[n] for n in others)
 
     await until(risen, MEDIA_WITHIN, f"{person.name}: frames stopped rising")
