@@ -59,6 +59,10 @@ async (kind) => {
 """
 
 
+# The remembered setting "join straight away" (Settings > Check camera and microphone before each call).
+_SKIP_PREJOIN = "try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {}"
+
+
 @dataclass
 class Person:
     """One person with their own browser context and page."""
@@ -83,15 +87,20 @@ class Person:
         viewport: tuple[int, int] = (1280, 800),
         color_scheme: Literal["light", "dark"] = "light",
         init_script: str = "",
+        prejoin: bool = False,
     ) -> Person:
         """Open the chinwag page (test hook on) and, unless told not to, sign in as ``name``.
 
         ``init_script`` runs before the page's own scripts (e.g. to remove an API
-        a phone browser lacks).
+        a phone browser lacks). ``prejoin``: show the pre-join screen before calls;
+        off by default (the remembered "join straight away" setting), so tests of
+        other things start calls with one click.
         """
         context = await browser.new_context(
             viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=color_scheme
         )
+        if not prejoin:
+            await context.add_init_script(_SKIP_PREJOIN)
         if init_script:
             await context.add_init_script(init_script)
         page = await context.new_page()
@@ -143,7 +152,7 @@ class Person:
         await box.press("Enter")
 
     def user_button(self, name: str) -> Any:
-        return self.page.locator(f'#user-list li[data-name="{name}"] button')
+        return self.page.locator(f'#user-list li[data-name="{name}"] button.user')
 
     async def call(self, name: str) -> None:
         """Click someone's name in the list."""

@@ -148,10 +148,10 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
         for name in ("bob", "carol", "dan")
     ]
     alice = await person(browser, url + "r/crew", "alice", scheme, size)
-    await crew[0].page.get_by_role("button", name="Start call").click()
+    await crew[0].page.get_by_role("button", name="Start a group call in this room").click()
     for count, someone in enumerate(crew[1:], start=1):
-        await someone.page.get_by_role("button", name=f"Join call ({count})").click()
-    await alice.page.get_by_role("button", name="Join call (3)").click()
+        await someone.page.get_by_role("button", name=f"Join the group call ({count} in it)").click()
+    await alice.page.get_by_role("button", name="Join the group call (3 in it)").click()
     await alice.page.wait_for_function(
         "() => [...document.querySelectorAll('#room-grid video')]"
         ".filter((v) => v.videoWidth > 0).length === 4",

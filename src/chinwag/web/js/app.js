@@ -15,6 +15,7 @@ import { createChat } from "./chat.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createPrejoin } from "./prejoin.js";
 import { createRoomCalls } from "./roomcall.js";
 import { createRooms, roomError, roomFromPath, roomLabel } from "./rooms.js";
 import { createSettings } from "./settings.js";
@@ -62,7 +63,7 @@ export function start() {
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
-    onCall: (name) => callPerson(name),
+    onCall: (name, how) => callPerson(name, how),
     onChange(names, { joined, left, renamed }) {
       chat.setPeople(names);
       for (const name of joined) if (name !== session.name) chat.addNote(S.joined(name));
@@ -84,7 +85,8 @@ export function start() {
       alerts.setUnread(count);
     },
   });
-  const view = createCallView({ notices, alerts, settings, missed, panels });
+  const prejoin = createPrejoin({ self: () => session.name });
+  const view = createCallView({ notices, alerts, settings, missed, panels, prejoin });
   // One-to-one and group calls alike: relay-only (Settings, ?relay=1) and the same patience.
   const iceConfig = () => ({
     iceServers: session.iceServers,
@@ -130,11 +132,17 @@ export function start() {
     view,
     log,
   });
-  byId("room-call-button").addEventListener("click", () => roomCall.join());
+  byId("room-call-button").addEventListener("click", async () => {
+    const title = S.prejoin.groupTitle(roomLabel(rooms.current(), rooms.info()?.title));
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.join }))) return;
+    const joining = roomCall.join(); // takes the pre-join screen's stream at once
+    prejoin.discard();
+    await joining;
+  });
   // The control bar and the shortcuts act on the room call while we are in one.
   const current = () => (roomCall.active() ? roomCall : call);
   view.bind({
-    accept: () => call.accept(),
+    accept: acceptCall,
     decline: () => call.decline(),
     cancel: () => call.cancel(),
     hangUp: () => current().hangUp(),
@@ -142,11 +150,12 @@ export function start() {
     toggleCamera: () => current().toggleCamera(),
     toggleScreen: () => current().toggleScreen(),
     switchDevice: (kind, id) => current().switchDevice(kind, id),
+    copyInvite: () => rooms.copyLink(),
     debug: call.debug,
   });
   createShortcuts(
     {
-      accept: () => call.accept(),
+      accept: acceptCall,
       decline: () => call.decline(),
       hangUp: () => current().hangUp(),
       mute: () => current().toggleMute(),
@@ -160,9 +169,27 @@ export function start() {
     () => roomCall.active() || ["connecting", "active"].includes(call.state()),
   );
 
-  function callPerson(name) {
-    if (roomCall.active()) view.notice(S.leaveGroupFirst, "error");
-    else call.call(name);
+  /** Call someone (audioOnly: without cameras), through the pre-join screen when idle. */
+  async function callPerson(name, { audioOnly = false } = {}) {
+    if (roomCall.active()) return view.notice(S.leaveGroupFirst, "error");
+    if (call.state() !== "idle" || name === session.name) return call.call(name);
+    const title = audioOnly ? S.prejoin.audioCallTitle(name) : S.prejoin.callTitle(name);
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.call, audioOnly }))) return;
+    const calling = call.call(name); // takes the pre-join screen's stream at once
+    prejoin.discard();
+    await calling;
+  }
+
+  /** Accept the ringing call: the ringing stops at once, then the pre-join screen (one click: Join). */
+  async function acceptCall() {
+    if (call.state() !== "ringing" || call.debug.direction !== "incoming" || prejoin.isOpen()) return;
+    alerts.stop();
+    const { name, audioOnly } = view.incomingCall();
+    const title = audioOnly ? S.prejoin.acceptAudioTitle(name) : S.prejoin.acceptTitle(name);
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.accept, audioOnly }))) return;
+    const accepting = call.accept();
+    prejoin.discard();
+    await accepting;
   }
 
   const signIn = createSignIn(session, () => sendSignIn());

@@ -160,7 +160,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   async function acquireMedia(call) {
     let stream;
     try {
-      stream = await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
+      // The pre-join screen's stream, if the person came through it.
+      stream = view.preparedMedia() ?? (await openUserMedia({ audio: true, video: true, ...view.chosenDevices() }));
     } catch (problem) {
       stream = await offerFallback(problem);
     }
@@ -242,7 +243,11 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     later(timing.connectTimeoutMs, () => {
       if (call.pc === pc && !call.connected) failWith(call, call.probe.problem(call.theirs));
     });
-    if (!polite) addTracks(call);
+    if (!polite) {
+      addTracks(call);
+      // Nothing of a kind to send (listen only, audio only): still offer to receive it.
+      for (const kind of ["audio", "video"]) if (!call.senders[kind]) call.pc.addTransceiver(kind, { direction: "recvonly" });
+    }
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
   }
 
@@ -318,7 +323,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     const from = msg.name;
     if (!c) {
       newCall(from, "ringing", "incoming");
-      missAfterTimeout(from);
+      missAfterTimeout(from, msg.media);
     } else if (c.peer === from && isRinging("outgoing")) {
       // Invite glare: the lower name accepts and becomes the callee.
       if (self() < from) becomeCallee();
@@ -334,8 +339,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   }
 
   /** Ring on our side; the prompt goes away by itself if the caller never says more. */
-  function missAfterTimeout(from) {
-    view.incoming(from);
+  function missAfterTimeout(from, media) {
+    view.incoming(from, media);
     later(ringTimeoutMs() + 5000, () => isRinging("incoming") && missed(from));
   }
 

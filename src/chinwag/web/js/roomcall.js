@@ -64,7 +64,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
 
   async function openMedia() {
     try {
-      return await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
+      return view.preparedMedia() ?? (await openUserMedia({ audio: true, video: true, ...view.chosenDevices() }));
     } catch (problem) {
       // One kind works: join with it alone, and say what is missing.
       const available = problem instanceof MediaProblem ? problem.available : undefined;

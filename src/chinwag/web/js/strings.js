@@ -31,6 +31,7 @@ export const S = Object.freeze({
   inACall: "in a call",
   callPerson: (name) => `Call ${name}`,
   callPersonBusy: (name) => `Call ${name} (in a call)`,
+  audioCallPerson: (name) => `Audio call with ${name}`,
   selfLabel: (name) => `${name} (you)`,
   aloneHere: "Nobody else is online yet. Share this page's address with someone to talk.",
   missedCalls: "Missed calls",
@@ -80,6 +81,9 @@ export const S = Object.freeze({
   stats: "Stats",
   settings: "Settings",
   help: "Shortcuts",
+  more: "More",
+  moreActions: "More call actions",
+  copyInvite: "Copy invite link",
   hangUp: "Hang up",
   close: "Close",
   dragSelfView: "Your own camera; drag to move it",
@@ -160,6 +164,59 @@ export const S = Object.freeze({
       "was denied. Allow it in the browser's site settings and try again.",
     failed: (why) => `The camera or microphone failed: ${why}`,
   },
+  // one device's failure, named (deviceerrors.js); kind: "audio", "video" or "both"
+  device: {
+    denied: (kind) => `${capital(deviceWord(kind))} permission was refused: here is how to allow it.`,
+    "in-use": (kind) =>
+      `The ${deviceWord(kind)} ${kind === "both" ? "are" : "is"} in use by another application (or cannot be started).`,
+    "not-found": (kind) => `No ${deviceWord(kind, "or")} was found.`,
+    insecure: () =>
+      "This page is not a secure context (it needs HTTPS), so the browser hides the camera and microphone.",
+    failed: (kind, why) => `The ${deviceWord(kind)} could not be started${why ? ` (${why})` : ""}.`,
+  },
+  howToAllow: {
+    chrome:
+      "In Chrome: click the icon at the left of the address bar (a padlock, or a crossed-out camera), " +
+      "set Camera and Microphone to Allow, then press Try again.",
+    edge:
+      "In Edge: click the padlock at the left of the address bar, choose Permissions for this site, " +
+      "set Camera and Microphone to Allow, then press Try again.",
+    firefox:
+      "In Firefox: click the crossed-out camera or microphone in the address bar, remove the block " +
+      "(“Blocked temporarily”), then press Try again.",
+    safari: "In Safari: choose Safari > Settings for This Website, set Camera and Microphone to Allow, then press Try again.",
+    other: "Allow the camera and microphone for this site in the browser's site settings, then press Try again.",
+  },
+  // the pre-join screen (prejoin.js)
+  prejoin: {
+    callTitle: (n) => `Call ${n}`,
+    audioCallTitle: (n) => `Audio call with ${n}`,
+    acceptTitle: (n) => `${n} is calling`,
+    acceptAudioTitle: (n) => `${n} is calling (audio call)`,
+    groupTitle: (room) => `Join the group call in ${room}`,
+    lead: "Check how you look and sound, then join.",
+    opening: "Opening your camera and microphone…",
+    preview: "Preview of your camera",
+    cameraOffPreview: "Your camera is off",
+    level: "Microphone level",
+    speaker: "Speaker",
+    testSpeaker: "Test speaker",
+    micOn: "Microphone on",
+    micOff: "Microphone off",
+    cameraOn: "Camera on",
+    cameraOff: "Camera off",
+    audioOnly: "Audio only (no camera)",
+    skip: "Join straight away next time (Settings can bring this check back)",
+    join: "Join",
+    call: "Call",
+    accept: "Join the call",
+    joinVideoOnly: "Join with video only",
+    joinAudioOnly: "Join with audio only",
+    joinListenOnly: "Join to listen only",
+    retry: "Try again",
+    cancel: "Cancel",
+  },
+  prejoinSetting: "Check camera and microphone before each call",
   // chat
   chatTitle: "Chat",
   messages: "Messages",
@@ -222,8 +279,8 @@ export const S = Object.freeze({
     "rate-limited": "Too many tries; wait a few seconds and try again.",
   },
   // group calls
-  startCall: "Start call",
-  joinCall: (n) => `Join call (${n})`,
+  startCall: "Start a group call in this room",
+  joinCall: (n) => `Join the group call (${n} in it)`,
   roomIdleTitle: (room) => `Welcome to ${room}`,
   roomIdleHint: "Start a group call, or choose a name in the list to call one person.",
   inGroupCall: "In the group call",
@@ -283,6 +340,16 @@ export const S = Object.freeze({
   keyColumn: "Keys",
   actionColumn: "Action",
 });
+
+/** "microphone", "camera", or both joined by `and` ("camera and microphone"). */
+function deviceWord(kind, and = "and") {
+  if (kind === "both") return `camera ${and} microphone`;
+  return kind === "audio" ? "microphone" : "camera";
+}
+
+function capital(text) {
+  return text[0].toUpperCase() + text.slice(1);
+}
 
 /** Fill every data-text / data-title / data-label / data-placeholder under root. */
 export function applyStrings(root = document) {
