@@ -519,7 +519,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       return;
     }
     if (c !== callState || !isRinging("outgoing")) return;
-    const media = { audio: callState.stream.getAudioTracks().length > 0, video: callState.stream.getVideoTracks().length > 0 };
+    // The kind of call (an audio call has no video), not what this side happens to send.
+    const media = { audio: true, video: view.chosenDevices().video !== false };
     send({ type: "call-invite", target: name, media });
     callState.invited = true;
     later(ringTimeoutMs(), () => {

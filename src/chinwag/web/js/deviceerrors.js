@@ -42,23 +42,21 @@ export function browserFamily(userAgent) {
  * failed); howToAllow is the browser's steps when a permission was refused.
  */
 export function describeFailures(failures, wanted = { audio: true, video: true }, userAgent = "") {
-  const problems = [];
+  let problems = [];
   for (const kind of ["audio", "video"]) {
     const error = failures[kind];
     if (!wanted[kind] || !error) continue;
     const reason = reasonOf(error);
     problems.push({ kind, reason, words: S.device[reason](kind, error.message ?? "") });
   }
+  // Both kinds failed the same way: one sentence naming both.
+  if (problems.length === 2 && problems[0].reason === problems[1].reason) {
+    const { reason } = problems[0];
+    problems = [{ kind: "both", reason, words: S.device[reason]("both", "") }];
+  }
   const works = (kind) => wanted[kind] && !failures[kind];
   let offer = "";
   if (problems.length) offer = works("video") ? "video-only" : works("audio") ? "audio-only" : "listen-only";
   const denied = problems.some((p) => p.reason === "denied");
   return { problems, offer, howToAllow: denied ? S.howToAllow[browserFamily(userAgent)] : "" };
-}
-
-/** One sentence for failures of both kinds at once (the same reason named once). */
-export function failureSentence({ problems }) {
-  const reasons = new Set(problems.map((p) => p.reason));
-  if (problems.length === 2 && reasons.size === 1) return S.device[problems[0].reason]("both", "");
-  return problems.map((p) => p.words).join(" ");
 }
