@@ -227,7 +227,7 @@ export const S = Object.freeze({
   to: "To",
   everyone: "Everyone",
   privateTo: (n) => `Privately to ${n}`,
-  privateFrom: "privately",
+  privateFrom: (n) => `Private from ${n}`,
   privateLabel: (n) => `Private message to ${n}`,
   privateBadge: "Private",
   newMessages: "New messages",
