@@ -8,8 +8,11 @@ import { show } from "./ui.js";
 
 const GAP_PX = 8; // between the menu and its button, and the menu and the window's edge
 
-/** Wire `button` (aria-haspopup="menu") to open `menu` (role="menu" with role="menuitem" buttons). */
-export function createMenuButton(button, menu) {
+/**
+ * Wire `button` (aria-haspopup="menu") to open `menu` (role="menu" with
+ * role="menuitem" buttons), above the button or, with below, under it.
+ */
+export function createMenuButton(button, menu, { below = false } = {}) {
   const items = () => [...menu.querySelectorAll('[role="menuitem"]')].filter((item) => !item.hidden);
 
   function setOpen(open, focus = "") {
@@ -23,14 +26,16 @@ export function createMenuButton(button, menu) {
     if (focus === "last") list.at(-1)?.focus();
   }
 
-  // Above the button (the call bar is at the bottom), its right edge at the
-  // button's, kept inside the window. Fixed, so no panel or stage clips it.
+  // Above the button (the call bar is at the bottom) or below it (the top
+  // bar), its right edge at the button's, kept inside the window. Fixed, so
+  // no panel or stage clips it.
   function place() {
     const anchor = button.getBoundingClientRect();
     const width = menu.offsetWidth;
     const left = Math.min(Math.max(GAP_PX, anchor.right - width), window.innerWidth - width - GAP_PX);
     menu.style.left = `${Math.max(GAP_PX, left)}px`;
-    menu.style.bottom = `${window.innerHeight - anchor.top + GAP_PX}px`;
+    if (below) menu.style.top = `${anchor.bottom + GAP_PX}px`;
+    else menu.style.bottom = `${window.innerHeight - anchor.top + GAP_PX}px`;
   }
 
   function close({ refocus = true } = {}) {

@@ -16,6 +16,11 @@ export const S = Object.freeze({
   nameTaken: (asked, assigned) => `The name ${asked} was taken; you are ${assigned}.`,
   renamedNote: (asked, name) => `${asked} was taken, so you are ${name}.`,
   signedInAs: "Signed in as",
+  accountMenu: "Your name and session",
+  changeName: "Change name",
+  newName: "New name",
+  save: "Save",
+  signOut: "Sign out",
   // connection status
   status: {
     connecting: "Connecting…",
@@ -39,8 +44,14 @@ export const S = Object.freeze({
   callBackLabel: (name) => `Call ${name} back`,
   dismiss: "Dismiss",
   // idle stage
-  idleTitle: "Ready when you are",
-  idleHint: "Choose a name in the list to start a video call.",
+  idleTitle: "The Lobby",
+  idleHint:
+    "Everyone who opens this server without a room link arrives here. Choose a name to call one person " +
+    "(the phone button calls without video), start a group call with everyone in the Lobby, or open a room of your own below.",
+  waitingTitle: "Waiting for others",
+  waitingLead: "Nobody else is in this call yet. Send them this link:",
+  joinedCall: (n) => `${n} joined the call`,
+  leftCall: (n) => `${n} left the call`,
   // ringing
   isCalling: (name) => `${name} is calling`,
   calling: (name) => `Calling ${name}…`,
@@ -282,7 +293,9 @@ export const S = Object.freeze({
   startCall: "Start a group call in this room",
   joinCall: (n) => `Join the group call (${n} in it)`,
   roomIdleTitle: (room) => `Welcome to ${room}`,
-  roomIdleHint: "Start a group call, or choose a name in the list to call one person.",
+  roomIdleHint:
+    "This room has its own people, chat and group call. Start a group call in this room, " +
+    "or choose a name to call one person. Copy the link to invite others.",
   inGroupCall: "In the group call",
   leaveCall: "Leave call",
   youLeftCall: "You left the group call",
