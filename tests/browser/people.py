@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -59,7 +60,7 @@ async (kind) => {
 """
 
 
-# The remembered setting "join straight away" (Settings > Check camera and microphone before each call).
+# The remembered "join straight away" (Settings > Check camera and microphone before each call).
 _SKIP_PREJOIN = "try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {}"
 
 
@@ -219,6 +220,14 @@ class Person:
         result = await self.page.evaluate(_SENDING, kind)
         return None if result is None else dict(result)
 
+    async def sender_kinds(self) -> list[str]:
+        """Kinds of the tracks this page sends on its current one-to-one connection."""
+        kinds = await self.page.evaluate(
+            "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track)"
+            ".map((s) => s.track.kind)"
+        )
+        return sorted(str(kind) for kind in kinds)
+
     async def local_tracks(self) -> list[str]:
         """readyState of every local track of the current or last call."""
         states = await self.page.evaluate(
@@ -292,6 +301,16 @@ async def connect_call(caller: Person, callee: Person) -> None:
     await call_and_accept(caller, callee)
     await caller.wait_remote_video()
     await callee.wait_remote_video()
+
+
+async def serious_axe_problems(person: Person) -> list[str]:
+    """axe-core's serious and critical violations on the person's page now (rule, targets)."""
+    result = await Axe().run(person.page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 async def until(probe: Any, within: float, failure: str) -> Any:

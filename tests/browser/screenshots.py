@@ -1,7 +1,8 @@
 """Regenerate the screenshot gallery in docs/images (``make screenshots``).
 
-Each screen (sign-in, lobby, ringing, in call, chat, missed call, failure,
-the Lobby's public rooms, a group call of four) is
+Each screen (sign-in, lobby, pre-join, ringing, in call, chat, missed call,
+failure, the Lobby's public rooms, a group call alone, a group call of four,
+the /check page) is
 taken four ways: desktop 1280x800 and phone 390x844, light and dark, with a
 real server and real headless Chromium (fake camera). The four go side by
 side into one PNG per screen, drawn by Chromium too, so the gallery stays a
@@ -32,13 +33,16 @@ PHONE = (390, 844)
 SCREENS = [
     "sign-in",
     "lobby",
+    "pre-join",
     "ringing",
     "in-call",
     "chat",
     "missed-call",
     "failure",
     "rooms",
+    "waiting",
     "group-call",
+    "check",
 ]
 
 _QUALITY_RATED = "() => document.getElementById('quality').dataset.quality !== 'unknown'"
@@ -80,6 +84,15 @@ async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[st
     await carol.say("Call me when you have a minute?")
     await expect(alice.page.locator("#messages .message.direct")).to_be_visible()
     out["lobby"] = await shot(alice)
+
+    checking = await person(browser, url, "pat", scheme, size, prejoin=True)
+    await checking.call("bob")
+    await checking.page.wait_for_function(
+        "() => document.getElementById('prejoin-video').videoWidth > 0"
+        " && document.getElementById('prejoin-level').value > 0"
+    )
+    out["pre-join"] = await shot(checking)
+    await checking.close()
 
     await carol.call("alice")
     await alice.sees_text("#incoming-text", "carol is calling")
@@ -143,6 +156,12 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     out["rooms"] = await shot(alice)
     await alice.close()
 
+    alone = await person(browser, url + "r/solo", "alice", scheme, size)
+    await alone.page.get_by_role("button", name="Start a group call in this room").click()
+    await expect(alone.page.locator("#waiting")).to_be_visible()
+    out["waiting"] = await shot(alone)
+    await alone.close()
+
     crew = [
         await person(browser, url + "r/crew", name, scheme, DESKTOP)
         for name in ("bob", "carol", "dan")
@@ -150,7 +169,9 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     alice = await person(browser, url + "r/crew", "alice", scheme, size)
     await crew[0].page.get_by_role("button", name="Start a group call in this room").click()
     for count, someone in enumerate(crew[1:], start=1):
-        await someone.page.get_by_role("button", name=f"Join the group call ({count} in it)").click()
+        await someone.page.get_by_role(
+            "button", name=f"Join the group call ({count} in it)"
+        ).click()
     await alice.page.get_by_role("button", name="Join the group call (3 in it)").click()
     await alice.page.wait_for_function(
         "() => [...document.querySelectorAll('#room-grid video')]"
@@ -169,6 +190,17 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     out["group-call"] = await shot(alice)
     for someone in (alice, *crew, *hosts):
         await someone.close()
+
+    context = await browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    page = await context.new_page()
+    await page.goto(url + "check")
+    await expect(page.locator("#verdict")).not_to_have_attribute("data-verdict", "", timeout=60_000)
+    await page.wait_for_timeout(300)
+    out["check"] = await page.screenshot(type="png")
+    await context.close()
     return out
 
 

@@ -19,7 +19,14 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 WIDTHS = [320, 390, 1024, 1280, 1366]
 PANELS = ["chat", "people"]
-PRIMARY = ["mute-button", "camera-button", "share-button", "chat-button", "more-button", "hangup-button"]
+PRIMARY = [
+    "mute-button",
+    "camera-button",
+    "share-button",
+    "chat-button",
+    "more-button",
+    "hangup-button",
+]
 
 # For each primary control: its box, and whether the element drawn at its
 # centre is the control itself (not a panel or menu lying over it).
@@ -66,7 +73,9 @@ async def every_width_and_panel(person: Person, label: str) -> None:
         for chat, people in itertools.product([False, True], repeat=2):
             await set_panel(person, "chat", chat)
             await set_panel(person, "people", people)
-            await assert_controls_reachable(person, f"{label} {width}px chat={chat} people={people}")
+            await assert_controls_reachable(
+                person, f"{label} {width}px chat={chat} people={people}"
+            )
 
 
 async def test_one_to_one_controls_stay_reachable_at_every_width_with_any_panel(

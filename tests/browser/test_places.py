@@ -7,18 +7,14 @@ from Bob1."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, expect
 
 from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
-from tests.browser.people import Person, two_people
+from tests.browser.people import Person, serious_axe_problems, two_people
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
-_SENDER_KINDS = (
-    "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track).map((s) => s.track.kind).sort()"
-)
 _TILE_BOXES = """
 () => {
   const grid = document.getElementById('room-grid').getBoundingClientRect();
@@ -29,15 +25,6 @@ _TILE_BOXES = """
   return { grid: { left: grid.left, right: grid.right }, tiles };
 }
 """
-
-
-async def axe_problems(person: Person) -> list[str]:
-    result = await Axe().run(person.page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def start_group_call(person: Person) -> None:
@@ -87,13 +74,17 @@ async def test_notices_never_stack_the_same_words(
     assert await bob.call_state() == "idle"
 
 
-async def test_private_to_box_resets_and_the_label_names_the_sender(open_person: OpenPerson) -> None:
+async def test_private_to_box_resets_and_the_label_names_the_sender(
+    open_person: OpenPerson,
+) -> None:
     alice, bob = await two_people(open_person)
     to = alice.page.get_by_label("To", exact=True)
     await to.select_option(label="Privately to bob")
     await alice.say("just for you")
     await expect(to).to_have_value("")
-    await expect(bob.page.locator("#messages .message.direct .meta")).to_contain_text("Private from alice")
+    await expect(bob.page.locator("#messages .message.direct .meta")).to_contain_text(
+        "Private from alice"
+    )
     await alice.say("for everyone")
     await expect(bob.page.locator("#messages .message").last).not_to_have_class("message direct")
 
@@ -104,7 +95,7 @@ async def test_rename_and_sign_out_from_the_top_bar(open_person: OpenPerson) -> 
     await alice.page.get_by_role("menuitem", name="Change name").click()
     dialog = alice.page.get_by_role("dialog", name="Change name")
     await expect(dialog).to_be_visible()
-    assert await axe_problems(alice) == []
+    assert await serious_axe_problems(alice) == []
     await dialog.get_by_label("New name").fill("alicia")
     await dialog.get_by_label("New name").press("Enter")
     await expect(dialog).to_be_hidden()
@@ -131,7 +122,7 @@ async def test_group_call_alone_waits_with_the_link_then_tells_joins_and_leaves(
     await expect(waiting).to_be_visible()
     await expect(waiting).to_contain_text("Waiting for others")
     await expect(alice.page.locator("#waiting-link")).to_have_value(alice.page.url.split("?")[0])
-    assert await axe_problems(alice) == []
+    assert await serious_axe_problems(alice) == []
 
     await join_group_call(bob, 1)
     await expect(waiting).to_be_hidden()
@@ -160,7 +151,7 @@ async def test_audio_call_sends_no_video_and_shows_avatars(open_person: OpenPers
     await alice.media_flows(video=False)
     await bob.media_flows(video=False)
     for person in (alice, bob):
-        assert await person.page.evaluate(_SENDER_KINDS) == ["audio"]
+        assert await person.sender_kinds() == ["audio"]
         await expect(person.page.locator("#remote-avatar")).to_be_visible()
 
 

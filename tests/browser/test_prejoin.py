@@ -6,30 +6,22 @@ that goes on with what still works: video only, or listening only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
 import pytest
 import pytest_asyncio
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Playwright, expect
+from playwright.async_api import expect
 
 from chinwag.transport.server import ChinwagServer
-from tests.browser.conftest import OpenPerson
-from tests.browser.people import Person, until
-from tests.chromium import launch_chromium
+from tests.browser.conftest import Launch, OpenPerson
+from tests.browser.people import Person, serious_axe_problems, until
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
-Launch = Callable[..., Awaitable[Browser]]
-
 # Frames the preview <video> has shown so far (it rises while the camera plays).
-_PREVIEW_FRAMES = "() => document.getElementById('prejoin-video').getVideoPlaybackQuality().totalVideoFrames"
-_LEVEL = "() => document.getElementById('prejoin-level').value"
-_SENDER_KINDS = (
-    "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track).map((s) => s.track.kind).sort()"
+_PREVIEW_FRAMES = (
+    "() => document.getElementById('prejoin-video').getVideoPlaybackQuality().totalVideoFrames"
 )
+_LEVEL = "() => document.getElementById('prejoin-level').value"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -38,34 +30,10 @@ async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
     return await start_chinwag(ring_timeout=30.0)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def launch(playwright: Playwright) -> AsyncIterator[Launch]:
-    """Factory: a Chromium with its own devices and prompt (tests/chromium.py options)."""
-    browsers: list[Browser] = []
-
-    async def open_browser(**options: Any) -> Browser:
-        browser = await launch_chromium(playwright, **options)
-        browsers.append(browser)
-        return browser
-
-    yield open_browser
-    for browser in browsers:
-        await browser.close()
-
-
 async def open_prejoin_for_call(caller: Person, callee: Person) -> None:
     await expect(caller.user_button(callee.name)).to_be_visible()
     await caller.call(callee.name)
     await expect(caller.page.get_by_role("heading", name=f"Call {callee.name}")).to_be_visible()
-
-
-async def axe_problems(person: Person) -> list[str]:
-    result = await Axe().run(person.page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def test_preview_plays_and_the_level_meter_follows_the_microphone(
@@ -76,7 +44,9 @@ async def test_preview_plays_and_the_level_meter_follows_the_microphone(
     await open_prejoin_for_call(alice, bob)
 
     # The preview decodes the camera's frames, and the meter moves with the fake microphone's beeps.
-    await alice.rises(lambda: alice.page.evaluate(_PREVIEW_FRAMES), 10, "the preview shows no frames")
+    await alice.rises(
+        lambda: alice.page.evaluate(_PREVIEW_FRAMES), 10, "the preview shows no frames"
+    )
     levels: set[float] = set()
 
     async def meter_moved() -> bool:
@@ -84,13 +54,15 @@ async def test_preview_plays_and_the_level_meter_follows_the_microphone(
         return len(levels) >= 3 and max(levels) > 0.05
 
     await until(meter_moved, 10, f"the level meter did not move: {levels}")
-    assert await axe_problems(alice) == []
+    assert await serious_axe_problems(alice) == []
     # Nothing rang yet: the call starts with Call.
     assert await bob.call_state() == "idle"
 
     # Microphone off before joining: the call starts muted, and bob sees it.
     await alice.page.get_by_role("button", name="Microphone").click()
-    await expect(alice.page.get_by_role("button", name="Microphone")).to_have_attribute("aria-pressed", "false")
+    await expect(alice.page.get_by_role("button", name="Microphone")).to_have_attribute(
+        "aria-pressed", "false"
+    )
     await alice.page.locator("#prejoin-join").click()
     await bob.sees_text("#incoming-text", "alice is calling")
     await bob.click("Accept")
@@ -99,7 +71,9 @@ async def test_preview_plays_and_the_level_meter_follows_the_microphone(
     await expect(alice.page.get_by_role("button", name="Unmute")).to_be_visible()
 
 
-async def test_accept_goes_through_the_pre_join_screen_and_ringing_stops(open_person: OpenPerson) -> None:
+async def test_accept_goes_through_the_pre_join_screen_and_ringing_stops(
+    open_person: OpenPerson,
+) -> None:
     alice = await open_person("alice")
     bob = await open_person("bob", prejoin=True)
     await expect(alice.user_button("bob")).to_be_visible()
@@ -107,6 +81,7 @@ async def test_accept_goes_through_the_pre_join_screen_and_ringing_stops(open_pe
     await bob.sees_text("#incoming-text", "alice is calling")
     await bob.click("Accept")
     await expect(bob.page.get_by_role("heading", name="alice is calling")).to_be_visible()
+
     # The ring stops within a moment (the analyser hears the last note fade); the caller
     # still hears ringing until bob joins.
     async def silent() -> bool:
@@ -133,15 +108,17 @@ async def test_broken_microphone_is_named_and_video_only_works(
     problem = alice.page.locator("#prejoin-problem")
     await expect(problem).to_contain_text("The microphone is in use by another application")
     await expect(problem).not_to_contain_text("camera")
-    await alice.rises(lambda: alice.page.evaluate(_PREVIEW_FRAMES), 10, "the camera preview stopped too")
-    assert await axe_problems(alice) == []
+    await alice.rises(
+        lambda: alice.page.evaluate(_PREVIEW_FRAMES), 10, "the camera preview stopped too"
+    )
+    assert await serious_axe_problems(alice) == []
 
     join = alice.page.get_by_role("button", name="Join with video only")
     await join.click()
     await bob.sees_text("#incoming-text", "alice is calling")
     await bob.click("Accept")
     await bob.media_flows(audio=False)  # bob decodes alice's video
-    assert await alice.page.evaluate(_SENDER_KINDS) == ["video"]
+    assert await alice.sender_kinds() == ["video"]
 
 
 async def test_refused_microphone_permission_is_named_with_how_to_allow_it(
@@ -155,7 +132,9 @@ async def test_refused_microphone_permission_is_named_with_how_to_allow_it(
     bob = await open_person("bob")
     await open_prejoin_for_call(alice, bob)
     problem = alice.page.locator("#prejoin-problem")
-    await expect(problem).to_contain_text("Microphone permission was refused: here is how to allow it.")
+    await expect(problem).to_contain_text(
+        "Microphone permission was refused: here is how to allow it."
+    )
     await expect(problem).to_contain_text("In Chrome:")
     await alice.page.get_by_role("button", name="Join with video only").click()
     await bob.click("Accept")
@@ -175,4 +154,32 @@ async def test_nothing_allowed_joins_to_listen_only(
     await bob.click("Accept")
     # alice sends nothing, and still sees and hears bob.
     await alice.media_flows()
-    assert await alice.page.evaluate(_SENDER_KINDS) == []
+    assert await alice.sender_kinds() == []
+
+
+async def test_group_call_joined_audio_only_from_the_pre_join_screen(
+    open_person: OpenPerson,
+) -> None:
+    alice = await open_person("alice", prejoin=True)
+    bob = await open_person("bob")
+    await alice.page.get_by_role("button", name="Start a group call in this room").click()
+    await expect(
+        alice.page.get_by_role("heading", name="Join the group call in Lobby")
+    ).to_be_visible()
+    await alice.page.get_by_label("Audio only (no camera)").check()
+    await expect(alice.page.locator("#prejoin-avatar")).to_be_visible()
+    await alice.page.get_by_role("button", name="Join", exact=True).click()
+    await expect(alice.page.locator("#stage")).to_be_visible()
+    await bob.page.get_by_role("button", name="Join the group call (1 in it)").click()
+    sent = (
+        "() => (window.chinwag.room.peerConnection('bob')?.getSenders() ?? [])"
+        ".filter((s) => s.track).map((s) => s.track.kind)"
+    )
+
+    async def audio_only_link() -> bool:
+        return await alice.page.evaluate(sent) == ["audio"]
+
+    await until(audio_only_link, 20, "alice's link to bob does not carry her audio alone")
+    await expect(
+        bob.page.get_by_role("region", name="alice").locator(".room-tile-avatar")
+    ).to_be_visible()

@@ -76,7 +76,9 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
     await join_call(ann, "Start a group call in this room")
     # The others see the call's size on their button, and ann "in a call" in the list.
     for person in people[1:]:
-        await expect(person.page.get_by_role("button", name="Join the group call (1 in it)")).to_be_visible()
+        await expect(
+            person.page.get_by_role("button", name="Join the group call (1 in it)")
+        ).to_be_visible()
     await expect(people[1].page.locator("#user-list li[data-name=ann] .badge.busy")).to_be_visible()
     for count, person in enumerate(people[1:], start=1):
         await join_call(person, f"Join the group call ({count} in it)")
@@ -104,7 +106,9 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
     ben = people.pop(1)
     await ben.page.get_by_role("button", name="Leave call").click()
     await ben.sees_notice("You left the group call")
-    await expect(ben.page.get_by_role("button", name="Join the group call (4 in it)")).to_be_visible(timeout=20_000)
+    await expect(
+        ben.page.get_by_role("button", name="Join the group call (4 in it)")
+    ).to_be_visible(timeout=20_000)
     for person in people:
         await expect(person.page.locator("#room-grid .room-tile")).to_have_count(4, timeout=20_000)
     await everyone_decodes_everyone(people)
