@@ -162,6 +162,11 @@ class Person:
     async def click(self, label: str) -> None:
         await self.page.get_by_role("button", name=label, exact=True).click()
 
+    async def more(self, label: str) -> None:
+        """Choose ``label`` in the call bar's More menu (People, Stats, Settings, ...)."""
+        await self.page.locator("#more-button").click()
+        await self.page.get_by_role("menuitem", name=label, exact=True).click()
+
     # -- seeing --------------------------------------------------------------
 
     async def sees_text(self, selector: str, text: str, timeout: int = DEFAULT_WAIT_MS) -> None:
