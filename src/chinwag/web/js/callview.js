@@ -184,6 +184,7 @@ export function createCallView({ notices, alerts, settings, missed, panels, prej
     showDevicesInUse: (stream) => settings.showDevicesInUse(stream),
     /** Someone rings us. The focus stays where it is: typing goes on undisturbed. */
     incoming(name, media) {
+      prejoin.abort(); // a call ringing in comes before one being prepared
       ringing = { name, audioOnly: media?.video === false };
       ringCard(incoming, name, ringing.audioOnly ? S.prejoin.acceptAudioTitle(name) : S.isCalling(name));
       alerts.incoming(name);

@@ -153,14 +153,13 @@ export function createPrejoin({ self }) {
     mine.resolve(ok);
   }
 
-  toggles.audio.addEventListener("click", () => {
-    session.on.audio = !session.on.audio;
-    showPreview();
-  });
-  toggles.video.addEventListener("click", () => {
-    session.on.video = !session.on.video;
-    showPreview();
-  });
+  for (const kind of ["audio", "video"]) {
+    toggles[kind].addEventListener("click", () => {
+      if (!session) return;
+      session.on[kind] = !session.on[kind];
+      showPreview();
+    });
+  }
   audioOnlyBox.addEventListener("change", () => {
     if (!session) return;
     if (audioOnlyBox.checked) {
