@@ -161,7 +161,6 @@ export function start() {
     toggleScreen: () => current().toggleScreen(),
     switchDevice: (kind, id) => current().switchDevice(kind, id),
     copyInvite: () => rooms.copyLink(),
-    debug: call.debug,
   });
   createShortcuts(
     {
