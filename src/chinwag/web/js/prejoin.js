@@ -109,7 +109,9 @@ export function createPrejoin({ self }) {
     };
     if (!want.audio && !want.video) return;
     byId("prejoin-lead").textContent = S.prejoin.opening;
+    joinButton.disabled = true; // joining before the devices answer would join without them
     const { stream, failures } = await openEach(want);
+    joinButton.disabled = false;
     if (session !== mine) return stopStream(stream);
     for (const track of stream.getTracks()) mine.stream.addTrack(track);
     for (const kind of ["audio", "video"]) if (want[kind]) mine.failures[kind] = failures[kind];
@@ -208,9 +210,9 @@ export function createPrejoin({ self }) {
         area.dataset.prejoin = "open";
         document.body.dataset.prejoin = "open";
         show(section, true);
-        joinButton.focus();
         showPreview();
-        openMissing();
+        // The focus goes to Join once the devices have answered: Enter joins.
+        openMissing().then(() => session && !section.contains(document.activeElement) && joinButton.focus());
       });
     },
     /** The stream of the screen just left with Join (once), or null. */
