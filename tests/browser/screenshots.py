@@ -179,9 +179,9 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
         timeout=60_000,
     )
     await crew[1].page.locator("body").press("m")  # carol muted: her tile says so
-    await expect(
-        alice.page.get_by_role("region", name="carol").get_by_text("Muted")
-    ).to_be_visible()
+    await expect(alice.page.get_by_role("region", name="carol").get_by_text("Muted")).to_be_visible(
+        timeout=30_000
+    )
     await alice.page.wait_for_function(  # every link's quality bars measured
         "() => [...document.querySelectorAll('#room-grid .quality')]"
         ".every((q) => q.dataset.quality !== 'unknown')",

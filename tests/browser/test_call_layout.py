@@ -78,6 +78,8 @@ async def every_width_and_panel(person: Person, label: str) -> None:
             )
 
 
+# Twenty layouts measured per call: more than the suite's 2 minutes on a busy machine.
+@pytest.mark.timeout(420)
 async def test_one_to_one_controls_stay_reachable_at_every_width_with_any_panel(
     open_person: OpenPerson,
 ) -> None:
@@ -86,15 +88,16 @@ async def test_one_to_one_controls_stay_reachable_at_every_width_with_any_panel(
     await every_width_and_panel(alice, "1:1")
 
 
+@pytest.mark.timeout(420)
 async def test_group_call_controls_stay_reachable_at_every_width_with_any_panel(
     open_person: OpenPerson,
 ) -> None:
     alice, bob = await two_people(open_person)
     await alice.page.get_by_role("button", name="Start a group call").click()
-    await expect(alice.page.locator("#stage")).to_be_visible()
+    await expect(alice.page.locator("#stage")).to_be_visible(timeout=30_000)
     await bob.page.get_by_role("button", name="Join the group call").click()
-    await expect(bob.page.locator("#stage")).to_be_visible()
-    await expect(alice.page.locator("#room-grid .room-tile")).to_have_count(2)
+    await expect(bob.page.locator("#stage")).to_be_visible(timeout=30_000)
+    await expect(alice.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=30_000)
     await every_width_and_panel(alice, "group")
 
 

@@ -29,12 +29,12 @@ _TILE_BOXES = """
 
 async def start_group_call(person: Person) -> None:
     await person.page.get_by_role("button", name="Start a group call in this room").click()
-    await expect(person.page.locator("#stage")).to_be_visible()
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=30_000)
 
 
 async def join_group_call(person: Person, count: int) -> None:
     await person.page.get_by_role("button", name=f"Join the group call ({count} in it)").click()
-    await expect(person.page.locator("#stage")).to_be_visible()
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=30_000)
 
 
 async def test_room_link_in_chat_moves_in_the_same_tab_with_one_session(
@@ -131,7 +131,7 @@ async def test_group_call_alone_waits_with_the_link_then_tells_joins_and_leaves(
     await alice.sees_notice("carol joined the call")
 
     # Three tiles: two above, the third centred below (no empty quarter).
-    await expect(alice.page.locator("#room-grid .room-tile")).to_have_count(3)
+    await expect(alice.page.locator("#room-grid .room-tile")).to_have_count(3, timeout=30_000)
     boxes = await alice.page.evaluate(_TILE_BOXES)
     grid, tiles = boxes["grid"], boxes["tiles"]
     last = tiles[2]

@@ -169,7 +169,7 @@ async def test_group_call_joined_audio_only_from_the_pre_join_screen(
     await alice.page.get_by_label("Audio only (no camera)").check()
     await expect(alice.page.locator("#prejoin-avatar")).to_be_visible()
     await alice.page.get_by_role("button", name="Join", exact=True).click()
-    await expect(alice.page.locator("#stage")).to_be_visible()
+    await expect(alice.page.locator("#stage")).to_be_visible(timeout=30_000)
     await bob.page.get_by_role("button", name="Join the group call (1 in it)").click()
     sent = (
         "() => (window.chinwag.room.peerConnection('bob')?.getSenders() ?? [])"
