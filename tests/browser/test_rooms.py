@@ -86,16 +86,19 @@ async def test_locked_room_asks_for_its_password(open_person: OpenPerson) -> Non
     guest = await open_person("guest", path="r/secret", sign_in=False)
     await guest.page.get_by_label("Your name").fill("guest")
     await guest.page.get_by_label("Your name").press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text(
+    # The words sit under the password field, not under the name.
+    await expect(guest.page.locator("#room-password-error")).to_have_text(
         "This room is locked: type its password."
     )
+    await expect(guest.page.locator("#name-error")).to_have_text("")
     password = guest.page.locator("#signin").get_by_label("Room password")
     await expect(password).to_be_focused()
     await password.fill("wrong")
     await password.press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text(
+    await expect(guest.page.locator("#room-password-error")).to_have_text(
         "That password is wrong; try again."
     )
+    await expect(password).to_have_attribute("aria-invalid", "true")
     await password.fill("s3cret")
     await password.press("Enter")
     await expect(guest.page.locator("#self-name")).to_have_text("guest")

@@ -157,6 +157,10 @@ export function createRooms({ send, live, notices, onEntered }) {
   showRoom();
 
   return {
+    /** Put the room's link on the clipboard (or show it to copy by hand). */
+    copyLink,
+    /** The room's link. */
+    link: linkUrl,
     /** The room we are in, or going to at sign-in. */
     current: () => room,
     /** The server's ROOM of the current room (null before). */
