@@ -24,20 +24,14 @@ missing kind (seen with ``device-count=0`` for cameras).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Playwright, expect
+from playwright.async_api import Browser, expect
 
 from chinwag.transport.server import ChinwagServer
-from tests.browser.conftest import OpenPerson
+from tests.browser.conftest import Launch, OpenPerson
 from tests.browser.people import Person, call_and_accept
-from tests.chromium import launch_chromium
 from tests.support import StartServer
-
-Launch = Callable[..., Awaitable[Browser]]
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -67,29 +61,6 @@ async () => (await navigator.mediaDevices.enumerateDevices())
 async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
     """Longer rings than the suite's 2 s: the callee answers a question before accepting."""
     return await start_chinwag(ring_timeout=10.0)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def launch(playwright: Playwright) -> AsyncIterator[Launch]:
-    """Factory: a Chromium with its own devices and prompt (tests/chromium.py options)."""
-    browsers: list[Browser] = []
-
-    async def open_browser(**options: Any) -> Browser:
-        browser = await launch_chromium(playwright, **options)
-        browsers.append(browser)
-        return browser
-
-    yield open_browser
-    for browser in browsers:
-        await browser.close()
-
-
-async def sender_kinds(person: Person) -> list[str]:
-    """Kinds of the tracks this page sends on its current connection."""
-    kinds = await person.page.evaluate(
-        "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track).map((s) => s.track.kind)"
-    )
-    return sorted(str(kind) for kind in kinds)
 
 
 async def sees_question(person: Person, text: str) -> None:
@@ -143,7 +114,7 @@ async def test_caller_refused_camera_calls_audio_only(
     await bob.click("Accept")
 
     await bob.media_flows(video=False)  # bob hears alice
-    assert await sender_kinds(alice) == ["audio"]
+    assert await alice.sender_kinds() == ["audio"]
     await alice.click("Hang up")
     await alice.back_to_idle()
     await bob.back_to_idle()
@@ -161,7 +132,7 @@ async def test_callee_without_camera_talks_audio_only(
     await alice.until_state("active")
 
     await alice.media_flows(video=False)  # alice hears bob
-    assert await sender_kinds(bob) == ["audio"]
+    assert await bob.sender_kinds() == ["audio"]
     await bob.media_flows()  # and bob still sees and hears alice
     await alice.click("Hang up")
     await alice.back_to_idle()
@@ -184,7 +155,7 @@ async def test_caller_without_microphone_calls_video_only(open_person: OpenPerso
     await bob.until_state("active")
 
     await bob.media_flows(audio=False)  # bob sees alice
-    assert await sender_kinds(alice) == ["video"]
+    assert await alice.sender_kinds() == ["video"]
     await bob.click("Hang up")
     await alice.back_to_idle()
     await bob.back_to_idle()
