@@ -8,25 +8,9 @@ processes), ``nat`` (STUN, TURN), ``client`` and ``peer`` (Python clients),
 
 from __future__ import annotations
 
-import functools
-
 __all__ = ["__version__"]
 
-
-def __getattr__(name: str) -> str:
-    """``chinwag.__version__``, read when first asked for: importing
-    importlib.metadata loads the email package and with it ``socket`` (on 3.12
-    and later), which importing ``chinwag.core`` must not."""
-    if name == "__version__":
-        return _installed_version()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@functools.cache
-def _installed_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:  # pyproject.toml holds the one version number; an install records it
-        return version("chinwag")
-    except PackageNotFoundError:  # a source tree put on sys.path without installing
-        return "0+unknown"
+# The one version number: pyproject.toml reads it from here (setuptools'
+# dynamic version). A constant, not importlib.metadata: that import drags in
+# email and socket, and the core, a subpackage, must load no I/O module.
+__version__ = "0.1.0"
