@@ -166,7 +166,7 @@ def test_a_missing_optional_part_is_one_line_saying_how_to_install_it(
         [sys.executable, "-c", _WITHOUT, module, *serve],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,  # it exits at once; an interpreter start took over 30 s at load 90
         env={**os.environ, "CHINWAG_STATE_DIR": str(tmp_path)},
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
