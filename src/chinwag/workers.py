@@ -11,7 +11,6 @@ exits 0 once they have.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -145,8 +144,9 @@ def _stop_all(slots: list[_Slot]) -> None:
 def _child_main(settings: Settings, index: int) -> None:
     """A worker: the ordinary server (with reuse_port, as ``workers > 1``)."""
     from .logs import setup_logging
+    from .transport.eventloop import run
     from .transport.serve import serve_forever
 
     setup_logging(settings.log_level, settings.log_format)
     with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the server's handler
-        asyncio.run(serve_forever(settings))
+        run(lambda: serve_forever(settings), settings.loop)
