@@ -34,10 +34,16 @@ ConnId = int
 
 
 class Send(NamedTuple):  # a tuple: made for every relayed message, so made cheaply
-    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection."""
+    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection.
+
+    ``error``: the payload is an ``error`` message. The transport budgets the
+    error replies a client's frames earn (docs/security.md) by this flag, so it
+    never reads a payload's bytes to tell.
+    """
 
     conns: tuple[ConnId, ...]
     payload: bytes
+    error: bool = False
 
 
 class Close(NamedTuple):

@@ -335,14 +335,17 @@ class Router:
     def _tell_sender(self, sender: str, code: str, message: str, kind: str, target: str) -> None:
         member = self._ctx.directory.local(sender)
         if member is not None:
-            self.to_member(member, encode(error_message(code, message, kind, target)))
+            self.to_member(member, encode(error_message(code, message, kind, target)), error=True)
 
-    def to_member(self, member: Member, payload: bytes) -> None:
-        """Deliver a message meant for ``member`` alone: now, or queued while parked."""
+    def to_member(self, member: Member, payload: bytes, error: bool = False) -> None:
+        """Deliver a message meant for ``member`` alone: now, or queued while parked.
+
+        ``error``: it is an ``error`` message (see ``Send.error``).
+        """
         mailbox = member.mailbox
         payload = mailbox.stamp(payload)
         if member.connected:
-            self._ctx.outbox.send_payload((member.conn,), payload)
+            self._ctx.outbox.send_payload((member.conn,), payload, error)
             mailbox.sent(payload)
             return
         policy = self._ctx.policy
