@@ -111,6 +111,7 @@ class Connection(asyncio.BufferedProtocol):
         "peer",
         "reader",
         "routes",
+        "send_limit",
         "sending",
         "server",
         "state",
@@ -121,6 +122,7 @@ class Connection(asyncio.BufferedProtocol):
         self.server = server
         self.routes = routes  # what this listener serves over HTTP
         self.sending = False  # True while WEBSOCKET_OPEN: the batcher may queue for it
+        self.send_limit = server.settings.send_buffer  # unsent bytes that make a slow reader
         self.transport: StreamTransport | None = None
         self.state = ConnectionState.HTTP
         self.holds = 0  # Hold bits
@@ -279,7 +281,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         transport.write(data)  # the rule of writer.py: pause reading over the high-water mark
         unsent = transport.get_write_buffer_size()
-        if unsent > self.server.settings.send_buffer:
+        if unsent > self.send_limit:
             self.server.slow_reader(self, unsent)
 
     def close_websocket(self, code: CloseCode, reason: str) -> None:
