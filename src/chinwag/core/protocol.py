@@ -128,8 +128,8 @@ class Chat(NamedTuple):
     text: str
 
 
-class Relay(NamedTuple):
-    """Any other type, passed through.
+class Relay(msgspec.Struct, frozen=True, gc=False):
+    """Any other type, passed through (a Struct, as ``Send``: one per relayed message).
 
     ``raw`` is the frame exactly as received (checked to be a JSON object in
     valid UTF-8); ``name`` is the ``name`` field the client wrote, or UNSET;
