@@ -30,6 +30,7 @@ from .requests import (
     RoomRequest,
     history_request,
     join_room,
+    room_request,
 )
 from .rooms import clean_room
 
@@ -164,6 +165,7 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    offset: Any = None
 
 
 #: The types that are requests of the server itself, read through ``_Envelope``.
@@ -224,7 +226,7 @@ def _own_request(kind: str, envelope: _Envelope) -> Inbound:
         return history_request(envelope.before, envelope.room)
     if kind == "join-room":
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
-    return RoomRequest(kind)
+    return room_request(kind, envelope.offset)
 
 
 class _Kind(msgspec.Struct):
