@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 import time
@@ -50,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .transport.eventloop import run
     from .transport.serve import serve_forever
 
     settings = load_settings(args)
@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
         from .workers import run_workers
 
         return run_workers(settings)
-    asyncio.run(serve_forever(settings))
+    run(lambda: serve_forever(settings), settings.loop)
     return 0
 
 

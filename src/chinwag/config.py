@@ -23,6 +23,7 @@ from .core.errors import ProtocolError
 from .core.rooms import clean_room
 
 __all__ = [
+    "LOOPS",
     "ConfigError",
     "RoomConfig",
     "Settings",
@@ -30,6 +31,10 @@ __all__ = [
     "load_settings",
     "settings_for_tests",
 ]
+
+
+#: ``--loop``: uvloop's when installed (the ``fast`` extra), uvloop's, or asyncio's own.
+LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class ConfigError(ValueError):
@@ -229,6 +234,10 @@ class Settings:
     cert: str | None = _opt(None, "TLS certificate (PEM) for HTTPS and WSS")
     key: str | None = _opt(None, "TLS private key (PEM)")
     self_signed: bool = _opt(False, "generate a self-signed certificate for this host's addresses")
+    loop: str = _opt(
+        "auto",
+        "event loop: auto (uvloop if installed, the `fast` extra; else asyncio), uvloop or asyncio",
+    )
     log_level: str = _opt("info", "debug, info, warning or error")
     log_format: str = _opt("text", "text or json")
     config: str | None = _opt(None, "TOML file to read settings from", cli_only=True)
@@ -257,6 +266,8 @@ class Settings:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
+        if self.loop not in LOOPS:
+            raise ConfigError(f"loop must be one of {', '.join(LOOPS)}, not {self.loop!r}")
         if self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
         if self.room_call_idle <= 0 or self.room_call_per_address < 1:

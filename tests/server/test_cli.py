@@ -156,6 +156,7 @@ sys.exit(main(sys.argv[2:]))
         ("redis", ["--redis", "redis://127.0.0.1:9/0"], "redis"),
         ("cryptography", ["--self-signed"], "tls"),
         ("prometheus_client", ["--metrics-listen", "127.0.0.1:0"], "metrics"),
+        ("uvloop", ["--loop", "uvloop"], "fast"),
     ],
 )
 def test_a_missing_optional_part_is_one_line_saying_how_to_install_it(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import msgspec
+
 from .events import BusEvent, UserRecord
 
 __all__ = [
@@ -36,11 +38,21 @@ __all__ = [
 ConnId = int
 
 
-class Send(NamedTuple):  # a tuple: made for every relayed message, so made cheaply
-    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection."""
+class Send(msgspec.Struct, frozen=True, gc=False):
+    """Write ``payload`` (UTF-8 JSON) as one text frame to each connection.
+
+    A msgspec Struct: one is made for every relayed message, and a Struct is
+    made in C, about four times faster than a NamedTuple (whose ``__new__`` is
+    Python); ``gc=False``: it holds no objects that could refer back to it.
+
+    ``error``: the payload is an ``error`` message. The transport budgets the
+    error replies a client's frames earn (docs/security.md) by this flag, so it
+    never reads a payload's bytes to tell.
+    """
 
     conns: tuple[ConnId, ...]
     payload: bytes
+    error: bool = False
 
 
 class Close(NamedTuple):

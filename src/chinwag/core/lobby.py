@@ -143,7 +143,7 @@ class Lobby:
     ) -> None:
         self.policy = policy or Policy()
         self.node = node
-        self.received_types: Counter[str] = Counter()  # messages by type, for /metrics
+        self._received: dict[str, int] = {}  # messages by type; a plain dict counts faster
         self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
@@ -173,6 +173,11 @@ class Lobby:
         self._sessions.on_frame = self._receive
 
     # -- queries -----------------------------------------------------------
+
+    @property
+    def received_types(self) -> Counter[str]:
+        """Messages received, by type (for /metrics)."""
+        return Counter(self._received)
 
     @property
     def presence_pending(self) -> bool:
@@ -397,7 +402,8 @@ class Lobby:
     def _receive(self, member: Member, data: str | bytes) -> None:
         try:
             message = parse_frame(data)
-            self.received_types[_metric_type(message)] += 1
+            kind = _metric_type(message)
+            self._received[kind] = self._received.get(kind, 0) + 1
             if self._router.within_rate(member, message):
                 self._dispatch(member, message)
         except ProtocolError as error:
