@@ -250,8 +250,8 @@ class JanusSession:
         finally:
             self._pending.pop(transaction, None)
         if reply.get("janus") == "error":
-            error = reply.get("error", {})
-            raise JanusError(int(error.get("code", 0)), str(error.get("reason", "")))
+            refusal = reply.get("error", {})
+            raise JanusError(int(refusal.get("code", 0)), str(refusal.get("reason", "")))
         return reply
 
     # -- the reader and the keep-alive ------------------------------------------
