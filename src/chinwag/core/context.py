@@ -35,6 +35,8 @@ class Policy:
     broadcast_max_bytes: int = 4096
     broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
     room_call_max: int = 8
+    #: The largest room call kept as a mesh when an SFU is configured; None: no SFU.
+    mesh_max: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

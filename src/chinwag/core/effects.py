@@ -26,6 +26,9 @@ __all__ = [
     "Publish",
     "Release",
     "Send",
+    "SfuEnd",
+    "SfuLeave",
+    "SfuSignal",
     "StoreChat",
     "UpdateRecord",
 ]
@@ -139,6 +142,42 @@ class LoadHistory:
     joining: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SfuSignal:
+    """Carry out a checked SFU request of participant ``name`` in the call ``room``/``opened``.
+
+    ``kind`` is the request's type (``sfu-publish``, ``sfu-subscribe``,
+    ``sfu-answer``, ``sfu-view``); ``description`` the SDP it carried,
+    ``views`` the layers it asked for. The SFU link answers through
+    ``Lobby.sfu_reply``. ``name`` is the sender's signed-in name: nobody
+    publishes or subscribes as someone else.
+    """
+
+    room: str  # the room's key
+    opened: int  # the call's opening time: a new call in the same room is another SFU room
+    name: str
+    kind: str
+    description: dict[str, str] | None = None
+    views: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SfuLeave:
+    """``name`` is out of the SFU call (left, dropped or removed): kick it from Janus now."""
+
+    room: str
+    opened: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SfuEnd:
+    """The SFU call ended (its last participant left): destroy its Janus room."""
+
+    room: str
+    opened: int
+
+
 Effect = (
     Send
     | Close
@@ -152,4 +191,7 @@ Effect = (
     | Forward
     | HandOver
     | Adopt
+    | SfuSignal
+    | SfuLeave
+    | SfuEnd
 )

@@ -71,6 +71,7 @@ from .protocol import (
     JoinRoom,
     Relay,
     RoomRequest,
+    SfuRequest,
     SignIn,
     parse_frame,
 )
@@ -79,6 +80,7 @@ from .roomdesk import RoomDesk
 from .rooms import RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
+from .sfu import SfuDesk
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
@@ -160,6 +162,7 @@ class Lobby:
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
+        self._sfu = SfuDesk(context, self._router)
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
@@ -306,6 +309,18 @@ class Lobby:
         self._history.loaded(load, lines)
         return self._out.drain()
 
+    # -- inputs from the SFU link ----------------------------------------------
+
+    def sfu_reply(self, room: str, opened: int, name: str, message: dict[str, Any]) -> list[Effect]:
+        """The SFU link's answer (``sfu-published``, ``sfu-offer``, an ``error``) for ``name``."""
+        self._sfu.reply(room, opened, name, message)
+        return self._out.drain()
+
+    def sfu_speaker(self, room: str, opened: int, name: str) -> list[Effect]:
+        """Janus says ``name`` is talking in that SFU call."""
+        self._sfu.speaker(room, opened, name)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
@@ -412,6 +427,8 @@ class Lobby:
             self._room_request(member, message.type)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
+        elif isinstance(message, SfuRequest):
+            self._sfu.request(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)

@@ -25,11 +25,15 @@ from .names import invisible_characters, unsafe_characters
 from .requests import (
     MAX_LINE_ID,
     ROOM_REQUESTS,
+    SFU_REQUESTS,
+    SFU_SERVER_TYPES,
     HistoryRequest,
     JoinRoom,
     RoomRequest,
+    SfuRequest,
     history_request,
     join_room,
+    sfu_request,
 )
 from .rooms import clean_room
 
@@ -47,6 +51,7 @@ __all__ = [
     "JoinRoom",
     "Relay",
     "RoomRequest",
+    "SfuRequest",
     "SignIn",
     "chat_text",
     "clean_name",
@@ -94,6 +99,7 @@ SERVER_TYPES: Final = frozenset(
         "room",
         "rooms",
         "room-call",
+        *SFU_SERVER_TYPES,
     }
 )
 
@@ -144,7 +150,7 @@ class Relay(NamedTuple):
     forged: bool = False
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
+Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | SfuRequest
 
 
 class _Envelope(msgspec.Struct):
@@ -199,6 +205,11 @@ def parse_frame(data: str | bytes) -> Inbound:
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
     if kind in ROOM_REQUESTS:
         return RoomRequest(kind)
+    if kind in SFU_REQUESTS:
+        # Decoded in full only here: the envelope skips `description` so
+        # relayed offers are not turned into Python objects on the hot path.
+        full = _decoder.decode(raw)
+        return sfu_request(kind, full.get("description"), full.get("views"))
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .effects import Publish, UpdateRecord
+from .effects import Publish, SfuEnd, SfuLeave, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
 from .limits import Rate, TokenBucket
 from .names import name_key
 from .rooms import (
     DEFAULT_ROOM,
+    CallMode,
     Participant,
     Room,
     RoomRefused,
@@ -200,7 +201,7 @@ class RoomDesk:
             )
         room = self._ctx.rooms.get(member.room)
         assert room is not None
-        call = room.seats(self._ctx.policy.room_call_max)
+        call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
@@ -245,7 +246,7 @@ class RoomDesk:
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
-            room.seats(self._ctx.policy.room_call_max).join(
+            room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max).join(
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
@@ -268,8 +269,13 @@ class RoomDesk:
         room = self._ctx.rooms.get(key)
         if room is None or room.call is None or not room.call.has(name):
             return False
-        room.call.leave(name)
+        call = room.call
+        call.leave(name)
         room.close_ended_call()
+        if call.mode is CallMode.SFU:  # out of Janus at once, and its room gone with the call
+            self._ctx.outbox.emit(SfuLeave(room.key, call.opened, name))
+            if room.call is None:
+                self._ctx.outbox.emit(SfuEnd(room.key, call.opened))
         self._call_changed(room, name)
         return True
 

@@ -33,6 +33,14 @@ cluster, so one-over is the accepted price of never asking Redis). A local
 
 Participants are ordered by (join time, name), so every node that hears of
 the same joins lists them in the same order, whatever order the news came in.
+
+A call's *mode* is ``mesh`` (everyone sends to everyone) or ``sfu`` (everyone
+publishes once to Janus and receives the others from it). With an SFU
+configured (``mesh_max`` set), a join that makes the call larger than
+``mesh_max`` moves it to ``sfu``, and it stays there until it ends: a call
+that shrinks again keeps its one media path rather than moving twice (each
+move costs every participant a renegotiation and a moment of frozen video,
+and calls that grew once tend to grow again). Without an SFU it is always a mesh.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ __all__ = [
     "MAX_ROOM_LENGTH",
     "TRANSITIONS",
     "CallEvent",
+    "CallMode",
     "Participant",
     "Room",
     "RoomBook",
@@ -151,6 +160,11 @@ TRANSITIONS: Final[dict[tuple[RoomCallState, CallEvent], RoomCallState]] = {
 }
 
 
+class CallMode(enum.Enum):
+    MESH = "mesh"
+    SFU = "sfu"
+
+
 class RoomRefused(Exception):
     """An illegal move of a room call: nothing changed. ``code`` is the error code to send."""
 
@@ -171,8 +185,12 @@ class RoomCall:
     """One room's call: participants in join order, and its state."""
 
     cap: int
+    mesh_max: int | None = None  # the largest mesh; None: no SFU, always a mesh
     state: RoomCallState = _S.IDLE
+    mode: CallMode = CallMode.MESH
     participants: list[Participant] = field(default_factory=list)
+    #: Unix ms the call opened (its first seat): with the room, names this call on the SFU.
+    opened: int = 0
 
     @property
     def started(self) -> int | None:
@@ -197,7 +215,12 @@ class RoomCall:
         else:
             event = _E.FILL
         self._move(event, f"{participant.name} joins")
+        if not self.participants:
+            self.opened = participant.since
         insort(self.participants, participant)
+        if self.mode is CallMode.MESH and self.mesh_max is not None and count > self.mesh_max:
+            log.info("room call: %d people, over the mesh's %d: mesh -> sfu", count, self.mesh_max)
+            self.mode = CallMode.SFU
 
     def leave(self, name: str) -> None:
         """Unseat ``name``; raises RoomRefused (``not-in-call``) if it has no seat."""
@@ -209,13 +232,19 @@ class RoomCall:
         self.participants = [p for p in self.participants if p.name != name]
 
     def as_message(self, room: str) -> dict[str, Any]:
-        """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""
-        return {
+        """The ``room-call`` message (``participants`` empty and ``started`` null: ended).
+
+        ``mode`` is there only for an SFU call: a mesh's message is as before SFUs existed.
+        """
+        message: dict[str, Any] = {
             "type": "room-call",
             "room": room,
             "started": self.started,
             "participants": [{"name": p.name, "rollback": p.rollback} for p in self.participants],
         }
+        if self.mode is CallMode.SFU:
+            message["mode"] = self.mode.value
+        return message
 
     def check(self) -> None:
         names = self.names()
@@ -223,6 +252,7 @@ class RoomCall:
         assert self.participants == sorted(self.participants), self.participants
         assert (self.state is _S.FULL) == (len(names) >= self.cap) or self.state is _S.ENDED
         assert (self.state in (_S.IDLE, _S.ENDED)) == (not names), (self.state, names)
+        assert self.mode is CallMode.MESH or self.mesh_max is not None, self
 
     def _move(self, event: CallEvent, what: str) -> None:
         after = TRANSITIONS.get((self.state, event))
@@ -267,10 +297,10 @@ class Room:
         if (settings.created, settings.opener) < (self.settings.created, self.settings.opener):
             self.settings = settings
 
-    def seats(self, cap: int) -> RoomCall:
-        """The room's call, opened (idle) if there is none."""
+    def seats(self, cap: int, mesh_max: int | None = None) -> RoomCall:
+        """The room's call, opened (idle) if there is none; ``mesh_max`` as in :class:`RoomCall`."""
         if self.call is None:
-            self.call = RoomCall(cap)
+            self.call = RoomCall(cap, mesh_max)
         return self.call
 
     def close_ended_call(self) -> None:

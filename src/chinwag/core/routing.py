@@ -64,6 +64,7 @@ from .protocol import (
     Inbound,
     JoinRoom,
     Relay,
+    SfuRequest,
     SignIn,
     chat_text,
     encode,
@@ -138,7 +139,7 @@ class Router:
         now = self._ctx.monotonic()
         if isinstance(message, Relay) and message.target is None:
             self._check_broadcast(member, message, now)
-        if isinstance(message, Relay):
+        if isinstance(message, Relay | SfuRequest):
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
             bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate
