@@ -100,8 +100,8 @@ def join_room(room: object, password: object, public: object, title: object) -> 
 SFU_REQUESTS: Final = frozenset({"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-view"})
 #: What only the server sends about SFU calls (never relayed from a client).
 SFU_SERVER_TYPES: Final = frozenset({"sfu-published", "sfu-offer", "sfu-speaker", "sfu-moved"})
-#: The layers a tile may ask for: the full one, the smallest, or nothing.
-LAYERS: Final = frozenset({"high", "low", "off"})
+#: The layers a tile may ask for (the three simulcast layers), or nothing.
+LAYERS: Final = frozenset({"high", "medium", "low", "off"})
 #: The description each request carries, if any.
 _DESCRIPTION_TYPE: Final = {"sfu-publish": "offer", "sfu-answer": "answer"}
 MAX_VIEWS: Final = 256
@@ -141,7 +141,7 @@ def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
         ):
             raise ProtocolError(
                 "bad-field",
-                "`views` must map participant names to \"high\", \"low\" or \"off\".",
+                "`views` must map participant names to \"high\", \"medium\", \"low\" or \"off\".",
                 kind,
             )
         layers = tuple(sorted(views.items()))

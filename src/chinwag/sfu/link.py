@@ -205,6 +205,7 @@ class SfuLink:
                 room_identity(self._key, call[0], call[1]),
                 lambda name, message: self._reply(call, name, message),
                 lambda name: self._apply(self._lobby.sfu_speaker(call[0], call[1], name)),
+                self._secret,
             )
             self.rooms[call] = room
             self._placed[call] = node

@@ -41,7 +41,7 @@ log = logging.getLogger("chinwag.sfu.room")
 VIDEOROOM: Final = "janus.plugin.videoroom"
 _ROOM_EXISTS: Final = 427
 #: The simulcast substream Janus forwards for each tile size (0 is the smallest).
-SUBSTREAM: Final = {"high": 2, "low": 0}
+SUBSTREAM: Final = {"high": 2, "medium": 1, "low": 0}
 
 Reply = Callable[[str, dict[str, Any]], None]  # (name, message) to that participant
 Speaker = Callable[[str], None]  # name heard talking
@@ -81,10 +81,16 @@ class JanusRoom:
     """One call's VideoRoom on one Janus (see the module docstring)."""
 
     def __init__(
-        self, session: JanusSession, identity: tuple[int, str, str], reply: Reply, speaker: Speaker
+        self,
+        session: JanusSession,
+        identity: tuple[int, str, str],
+        reply: Reply,
+        speaker: Speaker,
+        admin_key: str | None = None,
     ) -> None:
         self.session = session
         self.id, self._secret, self._pin = identity
+        self._admin_key = admin_key  # the VideoRoom's admin_key: only chinwag creates rooms
         self._reply = reply
         self._speaker = speaker
         self.seats: dict[str, _Seat] = {}
@@ -107,9 +113,11 @@ class JanusRoom:
             if self._watcher is not None:
                 return
             self._admin = await self.session.attach(VIDEOROOM)
+            admin_key = {"admin_key": self._admin_key} if self._admin_key else {}
             try:
                 await self._admin.request(
                     {
+                        **admin_key,
                         "request": "create",
                         "room": self.id,
                         "secret": self._secret,

@@ -13,6 +13,7 @@
 import { copyReport } from "./callprobe.js";
 import { watchLinks } from "./linkhealth.js";
 import { createRoomCall } from "./mesh.js";
+import { moveToSfu } from "./roomsfu.js";
 import { openReplacement, startScreen } from "./controls.js";
 import { MediaProblem, openUserMedia } from "./media.js";
 import { roomError } from "./rooms.js";
@@ -58,6 +59,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
   function tellState() {
     const state = localState();
     live.mesh?.setMediaState(state);
+    live.sfu?.setMediaState(state);
     live.grid?.setMediaState(self(), state);
     view.localMediaState(state);
   }
@@ -101,7 +103,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     mine.grid.setStream(self(), stream);
     const config = iceConfig();
     mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, log });
-    mine.stops.push(followRoomCall(mine.grid, mine.mesh));
+    mine.unfollowMesh = followRoomCall(mine.grid, mine.mesh);
+    mine.stops.push(() => mine.unfollowMesh());
     const copy = (details) => copyReport(details, view.notice);
     mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, config, send, timing, copy, log });
     mine.stops.push(() => mine.health.stop());
@@ -151,9 +154,17 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     const listed = participants().some((p) => p.name === self());
     if (listed) {
       live.seated = true;
-      live.mesh.handle(msg);
+      if (msg.mode === "sfu") {
+        live.onSfu ??= moveToSfu(live, { self, send, config: iceConfig(), log });
+        live.onSfu.roomCall(msg);
+      } else live.mesh.handle(msg);
       view.roomCallStarted(Number(msg.started) || Date.now());
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
+  }
+
+  /** Every way our media leaves: the mesh links, and the SFU publisher once there is one. */
+  async function replaceTrack(mine, kind, track) {
+    await Promise.all([mine.mesh.replaceTrack(kind, track), mine.sfu?.replaceTrack(kind, track)]);
   }
 
   async function toggleScreen() {
@@ -162,7 +173,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     if (mine.screenTrack) return showCamera(mine);
     const track = await startScreen(mine, { current: () => live, view, stop: showCamera });
     if (!track) return;
-    await mine.mesh.replaceTrack("video", track);
+    await replaceTrack(mine, "video", track);
     mine.grid.setStream(self(), new MediaStream([track]));
     tellState();
   }
@@ -170,7 +181,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
   async function showCamera(mine) {
     const track = mine.screenTrack;
     mine.screenTrack = null;
-    await mine.mesh.replaceTrack("video", mine.stream.getVideoTracks()[0] ?? null);
+    await replaceTrack(mine, "video", mine.stream.getVideoTracks()[0] ?? null);
     track.stop();
     mine.grid.setStream(self(), mine.stream);
     tellState();
@@ -191,7 +202,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     const opened = await openReplacement(mine, kind, deviceId, { current: () => live, view });
     if (!opened) return;
     const { old, track } = opened;
-    if (!(kind === "video" && mine.screenTrack)) await mine.mesh.replaceTrack(kind, track);
+    if (!(kind === "video" && mine.screenTrack)) await replaceTrack(mine, kind, track);
     mine.stream.removeTrack(old);
     old.stop();
     mine.stream.addTrack(track);
@@ -204,7 +215,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     handle(msg) {
       if (msg.type === "room-call") onRoomCall(msg);
       else if (msg.type === "room-signal") live?.mesh?.handle(msg);
-      else if (msg.type === "media-state") return Boolean(live?.mesh?.handle(msg));
+      else if (msg.type === "media-state") return Boolean(live?.sfu ? live.sfu.handle(msg) : live?.mesh?.handle(msg));
+      else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
       else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out
       else return false;
@@ -240,6 +252,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     debug: {
       peers: () => live?.mesh?.peers() ?? [],
       peerConnection: (name) => live?.mesh?.peerConnection(name) ?? null,
+      /** The SFU call (sfu.js) once the call moved there, or null. */
+      sfu: () => live?.sfu ?? null,
       problem: (name) => live?.health?.problem(name) ?? "",
       get participants() {
         return participants().map((p) => p.name);

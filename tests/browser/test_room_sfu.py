@@ -1,0 +1,149 @@
+"""Room calls beyond a mesh, end to end: Chromium pages, the chinwag server and a real Janus.
+
+With ``--mesh-max 2`` the third person moves the call to Janus: every page then
+publishes once and receives the others over one subscriber connection. Media
+is proven per remote person (getStats ``framesDecoded`` of that person's m-line
+rising), and the subscriber's selected candidate pair ends at Janus's port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import expect
+
+from chinwag.transport.server import ChinwagServer
+from tests.browser.people import OpenPerson, Person, until
+from tests.sfu.janus_local import Janus, run_janus
+from tests.support import StartServer
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+#: Seconds for everyone to decode everyone on a busy 2-core machine.
+CONNECT_WITHIN = 90
+RISE_WITHIN = 45
+
+# Frames decoded from each other participant: through the SFU once it flows, else the mesh.
+_FRAMES = """
+async () => {
+  const room = window.chinwag.room;
+  const sfu = room.sfu();
+  const out = {};
+  for (const name of room.participants) {
+    let frames = sfu ? await sfu.framesDecoded(name) : 0;
+    const pc = room.peerConnection(name);
+    if (pc) {
+      const report = await pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+      });
+    }
+    out[name] = frames;
+  }
+  return out;
+}
+"""
+
+# The subscriber connection's selected pair: the remote candidate's address and port.
+_SFU_REMOTE = """
+async () => {
+  const pc = window.chinwag.room.sfu()?.subscriber();
+  if (!pc) return null;
+  const report = await pc.getStats();
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
+  });
+  const remote = pair && report.get(pair.remoteCandidateId);
+  return remote ? {address: remote.address, port: remote.port} : null;
+}
+"""
+
+
+@pytest.fixture
+def janus(tmp_path: Path) -> Iterator[Janus]:
+    with run_janus(tmp_path / "janus") as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chinwag(start_chinwag: StartServer, janus: Janus) -> AsyncIterator[ChinwagServer]:
+    server = await start_chinwag(sfu=[janus.url], sfu_secret=janus.secret, mesh_max=2)
+    await until(lambda: server.sfu is not None and server.sfu.up(), 20, "Janus not connected")
+    yield server
+
+
+async def frames(person: Person) -> dict[str, int]:
+    result: dict[str, int] = await person.page.evaluate(_FRAMES)
+    return result
+
+
+async def everyone_decodes_everyone(people: list[Person]) -> dict[str, dict[str, int]]:
+    names = {p.name for p in people}
+
+    async def started() -> dict[str, dict[str, int]] | None:
+        now = {p.name: await frames(p) for p in people}
+        ready = all(now[p.name].get(o, 0) > 0 for p in people for o in names - {p.name})
+        return now if ready else None
+
+    first: dict[str, dict[str, int]] = await until(
+        started, CONNECT_WITHIN, "not everyone decodes everyone"
+    )
+
+    async def risen() -> dict[str, dict[str, int]] | None:
+        now = {p.name: await frames(p) for p in people}
+        rose = all(now[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
+        return now if rose else None
+
+    rising: dict[str, dict[str, int]] = await until(risen, RISE_WITHIN, "frames stopped rising")
+    return rising
+
+
+async def join_call(person: Person, label: str) -> None:
+    await person.page.get_by_role("button", name=label).click()
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=20_000)
+
+
+def janus_ports(janus: Janus) -> set[int]:
+    """The UDP ports Janus holds (its ICE candidates are on these)."""
+    ports = set()
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        local, inode = line.split()[1], line.split()[9]
+        if inode in _socket_inodes(janus.process.pid):
+            ports.add(int(local.split(":")[1], 16))
+    return ports
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = str(fd.readlink()) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+async def test_four_people_with_mesh_max_two_all_receive_everyone_from_janus(
+    open_person: OpenPerson, janus: Janus
+) -> None:
+    people = [await open_person(name, path="r/big") for name in ("ann", "ben", "cat", "dan")]
+    await join_call(people[0], "Start call")
+    for person in people[1:]:
+        await join_call(person, "Join call")
+    await everyone_decodes_everyone(people)
+    ports = janus_ports(janus)
+    for person in people:
+        remote = await until(
+            lambda p=person: p.page.evaluate(_SFU_REMOTE), 20, f"{person.name}: no SFU pair"
+        )
+        print(person.name, "receives from", remote)
+        assert remote["port"] in ports, (person.name, remote, ports)
+        # Nobody holds a mesh link any more: all media comes through Janus.
+        assert await until(
+            lambda p=person: p.page.evaluate("window.chinwag.room.peers().length === 0"),
+            20,
+            f"{person.name} still holds mesh links",
+        )
