@@ -55,7 +55,8 @@ async () => {
   const report = await pc.getStats();
   let pair = null;
   report.forEach((s) => {
-    if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
+    const id = s.type === "transport" && s.selectedCandidatePairId;
+    if (id) pair = report.get(id);
   });
   const remote = pair && report.get(pair.remoteCandidateId);
   return remote ? {address: remote.address, port: remote.port} : null;
