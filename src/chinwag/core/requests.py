@@ -128,7 +128,7 @@ def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
         ):
             raise ProtocolError(
                 "bad-field",
-                f"`{kind}` needs a `description` {{\"type\": \"{wanted}\", \"sdp\": \"...\"}}.",
+                f'`{kind}` needs a `description` {{"type": "{wanted}", "sdp": "..."}}.',
                 kind,
             )
         checked = {"type": wanted, "sdp": description["sdp"]}
@@ -141,7 +141,7 @@ def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
         ):
             raise ProtocolError(
                 "bad-field",
-                "`views` must map participant names to \"high\", \"medium\", \"low\" or \"off\".",
+                '`views` must map participant names to "high", "medium", "low" or "off".',
                 kind,
             )
         layers = tuple(sorted(views.items()))

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SfuDesk"]
 
+
 class SfuDesk:
     """Checks SFU requests against the room call, and passes the SFU link's answers on."""
 
