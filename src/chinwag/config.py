@@ -124,6 +124,10 @@ class Settings:
     turn_ttl: int = _opt(3600, "lifetime of issued TURN credentials, in seconds")
     turn_realm: str = _opt("chinwag", "TURN realm, for `chinwag turn-config`")
     stun_port: int | None = _opt(None, "also answer STUN Binding requests on this UDP port")
+    recordings: bool = _opt(
+        False,
+        "let people in an SFU room call record it (everyone sees it; files in data_dir/recordings)",
+    )
     # scale-out
     redis: str | None = _opt(
         None, "redis://HOST:PORT/DB to share one lobby across chinwag processes"
