@@ -148,3 +148,68 @@ async def test_four_people_with_mesh_max_two_all_receive_everyone_from_janus(
             20,
             f"{person.name} still holds mesh links",
         )
+
+
+# Every 200 ms (one reading at a time): frames decoded from each other
+# participant (mesh + SFU); the longest time each count went without rising,
+# once it had started, and the readings themselves (shown on failure).
+_WATCH_STALLS = (
+    """
+() => {
+  const frames = """
+    + _FRAMES.strip()
+    + """;
+  const seen = {};
+  const readings = [];
+  window.stalls = {seen, readings};
+  (async () => {
+    for (;;) {
+      const now = await frames();
+      const at = performance.now();
+      readings.push([Math.round(at), now]);
+      for (const [name, count] of Object.entries(now)) {
+        const s = seen[name] ??= {count: 0, since: at, worst: 0};
+        if (count !== s.count) {  // a closed mesh link lowers the sum: still a change
+          if (s.count > 0) s.worst = Math.max(s.worst, at - s.since);
+          s.since = at;
+        }
+        s.count = count;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+}
+"""
+)
+
+_WORST_STALL = """
+() => Object.fromEntries(Object.entries(window.stalls.seen).map(
+  ([name, s]) => [name, Math.max(s.worst, s.count > 0 ? performance.now() - s.since : 0)]))
+"""
+
+
+async def test_the_third_joining_a_mesh_of_two_moves_it_without_a_stall(
+    open_person: OpenPerson,
+) -> None:
+    ann, ben, cat = [await open_person(name, path="r/move") for name in ("ann", "ben", "cat")]
+    await join_call(ann, "Start call")
+    await join_call(ben, "Join call")
+    await everyone_decodes_everyone([ann, ben])
+    assert await ann.page.evaluate("window.chinwag.room.sfu() === null")
+    for person in (ann, ben):
+        await person.page.evaluate(_WATCH_STALLS)
+    await join_call(cat, "Join call")
+    await everyone_decodes_everyone([ann, ben, cat])
+    for person in (ann, ben):  # the mesh link between them was replaced by the SFU
+        await until(
+            lambda p=person: p.page.evaluate("window.chinwag.room.peers().length === 0"),
+            30,
+            f"{person.name} still holds its mesh link",
+        )
+    await everyone_decodes_everyone([ann, ben, cat])
+    for person in (ann, ben):
+        worst = await person.page.evaluate(_WORST_STALL)
+        print(person.name, "longest stall per remote (ms):", worst)
+        other = "ben" if person is ann else "ann"
+        readings = await person.page.evaluate("window.stalls.readings")
+        assert worst[other] < 2000, (person.name, worst, readings)

@@ -1,8 +1,9 @@
 // The move of our room call from the mesh to the SFU, make-before-break:
 // when a `room-call` says `"mode": "sfu"`, we start publishing to the SFU
 // (sfu.js) while every mesh link stays up; a person's tile switches to the
-// SFU stream when it arrives, and only once their media flows through the
-// SFU is the mesh link to them closed. Nobody new gets a mesh link.
+// SFU stream once it decodes, and the mesh link to them closes only once
+// media flows through the SFU both ways (each side says so in `media-state`,
+// `receiving: "sfu"`). Nobody new gets a mesh link.
 //
 // The tiles' sizes decide the layer asked of the SFU for each person (a
 // pinned or large tile: high; small: medium or low; a hidden page: off), and
@@ -26,16 +27,27 @@ export function moveToSfu(mine, { self, send, config, log }) {
   const stops = [
     sfu.on("participant-added", ({ name }) => mine.grid.add(name)),
     sfu.on("participant-removed", ({ name }) => mine.grid.remove(name)),
-    sfu.on("track", ({ name, stream }) => mine.grid.setStream(name, stream)),
+    // A tile keeps its mesh video until the SFU's flows (no black moment in between).
+    sfu.on("track", ({ name, stream }) => {
+      if (sfu.flowing(name) || !mine.mesh.peers().includes(name)) mine.grid.setStream(name, stream);
+    }),
     sfu.on("media-state", ({ name, ...state }) => mine.grid.setMediaState(name, state)),
     sfu.on("speaker", ({ name }) => mine.grid.setSpeaking(name)),
-    sfu.on("flowing", ({ name }) => {
-      released.add(name);
-      meshKeeps();
+    sfu.on("flowing", ({ name, stream }) => {
+      mine.grid.setStream(name, stream);
+      release(name);
     }),
+    sfu.on("received", ({ name }) => release(name)),
     sfu.on("views-needed", () => sendViews()),
   ];
   let roster = [];
+
+  /** Close the mesh link to `name` once media flows through the SFU both ways. */
+  function release(name) {
+    if (!sfu.flowing(name) || !sfu.received(name)) return;
+    released.add(name);
+    meshKeeps();
+  }
 
   /** The mesh keeps only the links it had that the SFU has not replaced yet. */
   function meshKeeps() {

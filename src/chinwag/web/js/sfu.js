@@ -12,9 +12,10 @@
 // - Offers and answers carry every ICE candidate (we wait for gathering, at
 //   most GATHER_MS), so there is no trickle to relay.
 // - The same events as mesh.js ("participant-added", "participant-removed",
-//   "track", "media-state"), plus "flowing" {name} when the first media of
-//   a person arrives (the mesh link to them may close then) and "speaker"
-//   {name} from Janus's audio levels.
+//   "track", "media-state"), plus "flowing" {name, stream} when the first media of
+//   a person decodes here, "received" {name} when they say the same of ours
+//   (with both, the mesh link between us may close), and "speaker" {name}
+//   from Janus's audio levels.
 //
 // No globals: all state lives in the closure of createSfuCall.
 
@@ -26,6 +27,7 @@ export const SIMULCAST = [
   { rid: "l", maxBitrate: 100_000, scaleResolutionDownBy: 4 },
 ];
 const GATHER_MS = 3000;
+const FIRST_FRAME_MS = 5000; // a camera that sends nothing: the mesh link closes anyway
 
 /** The layer a tile of `width` CSS pixels needs (`hidden`: it cannot be seen). */
 export function layerFor(width, hidden) {
@@ -51,6 +53,21 @@ function gathered(pc) {
   });
 }
 
+/** Resolves once m-line `mid` of `pc` has decoded a video frame (audio: at once), or after FIRST_FRAME_MS. */
+async function firstFrame(pc, mid, kind) {
+  if (kind !== "video") return;
+  const deadline = performance.now() + FIRST_FRAME_MS;
+  while (performance.now() < deadline && pc.connectionState !== "closed") {
+    const report = await pc.getStats();
+    let decoded = 0;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && String(s.mid) === String(mid)) decoded += s.framesDecoded || 0;
+    });
+    if (decoded > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Start our part of an SFU call. options: self (our name), localStream,
  * send(message), iceServers, iceTransportPolicy, log(text). Call handle() with
@@ -64,7 +81,8 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
   };
   const config = { iceServers, iceTransportPolicy };
   const streams = new Map(); // name -> MediaStream of what we receive from them
-  const flowing = new Set(); // names whose media has arrived
+  const flowing = new Set(); // names whose media reaches us through the SFU
+  const received = new Set(); // names who said ours reaches them through the SFU
   let mids = new Map(); // subscriber mid -> {name, kind}
   let others = []; // the other participants, in join order
   let mediaState = { audio: Boolean(localTracks.audio), video: Boolean(localTracks.video), screen: false };
@@ -121,11 +139,15 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
       stream.addTrack(track);
       streams.set(who.name, stream);
       emit("track", { name: who.name, track, stream });
-      const arrived = () => {
-        if (flowing.has(who.name) || mids.get(transceiver.mid)?.name !== who.name) return;
+      // Flowing: their video decodes (or, with no video m-line, their audio arrives).
+      const hasVideo = [...mids.values()].some((m) => m.name === who.name && m.kind === "video");
+      if (track.kind === "audio" && hasVideo) return;
+      const arrived = () => firstFrame(pc, transceiver.mid, track.kind).then(() => {
+        if (closed || flowing.has(who.name) || mids.get(transceiver.mid)?.name !== who.name) return;
         flowing.add(who.name);
-        emit("flowing", { name: who.name });
-      };
+        sendMediaState(who.name); // now says we receive them through the SFU
+        emit("flowing", { name: who.name, stream: streams.get(who.name) });
+      });
       if (!track.muted) arrived();
       else track.addEventListener("unmute", arrived, { once: true });
     });
@@ -157,6 +179,7 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
       if (next.includes(name)) continue;
       streams.delete(name);
       flowing.delete(name);
+      received.delete(name);
       emit("participant-removed", { name });
     }
     for (const name of next) {
@@ -167,14 +190,20 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
     others = next;
   }
 
+  // `receiving: "sfu"`: we get their media through the SFU, so their mesh link to us may close.
   function sendMediaState(name) {
-    send({ type: "media-state", target: name, ...mediaState });
+    const receiving = flowing.has(name) ? { receiving: "sfu" } : {};
+    send({ type: "media-state", target: name, ...mediaState, ...receiving });
   }
 
   function onMediaState(message) {
     if (!others.includes(message.name)) return false;
     const { audio, video, screen } = message;
     emit("media-state", { name: message.name, audio: audio !== false, video: video !== false, screen: screen === true });
+    if (message.receiving === "sfu" && !received.has(message.name)) {
+      received.add(message.name);
+      emit("received", { name: message.name });
+    }
     return true;
   }
 
@@ -233,8 +262,10 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
       for (const name of others) sendMediaState(name);
     },
     peers: () => [...others],
-    /** Whether `name`'s media has arrived through the SFU. */
+    /** Whether `name`'s media reaches us through the SFU. */
     flowing: (name) => flowing.has(name),
+    /** Whether `name` said ours reaches them through the SFU. */
+    received: (name) => received.has(name),
     /** The connection that receives everyone (for stats), or the one that sends. */
     subscriber: () => subscriber,
     publisher: () => publisher,
