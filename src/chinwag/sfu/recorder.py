@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .janus import JanusHandle
-from .recordings import finish, start_manifest
+from .janus import JanusError, JanusHandle, JanusLost
+from .recordings import finish, recording_id, start_manifest
 
-__all__ = ["Recorder", "start_recording", "stop_recording"]
+__all__ = ["CallRecordings", "Recorder", "start_recording", "stop_recording"]
 
 log = logging.getLogger("chinwag.sfu.recorder")
 
@@ -88,3 +90,78 @@ class Recorder:
         if self._converting:
             log.info("waiting for %d recording(s) to be converted", len(self._converting))
             await asyncio.gather(*self._converting, return_exceptions=True)
+
+
+class RecordableRoom(Protocol):
+    """What :class:`CallRecordings` needs of a call's room on Janus."""
+
+    async def record(self, folder: Path | None) -> dict[str, str]:
+        """Record every publisher into ``folder`` from now on (None: stop); who publishes."""
+        ...
+
+
+@dataclass
+class _Active:
+    recording: str
+    since: int
+    people: dict[str, str] = field(default_factory=dict)
+
+
+CallKey = tuple[str, int]
+#: Tells the core a recording ended without anyone asking: (call, since, reason).
+Failed = Callable[[CallKey, int, str], None]
+
+
+class CallRecordings:
+    """The recordings this chinwag process started, by call; the SFU link's recording half.
+
+    ``start`` and ``stop`` run in the call's turn (the link serialises them);
+    a recording that cannot start, or whose Janus is lost, is reported
+    through ``failed`` so everyone in the call sees that it stopped.
+    """
+
+    def __init__(self, recorder: Recorder, failed: Failed) -> None:
+        self.recorder = recorder
+        self._failed = failed
+        self.active: dict[CallKey, _Active] = {}
+
+    async def start(
+        self,
+        call: CallKey,
+        room: Callable[[], Awaitable[RecordableRoom]],
+        since: int,
+        by: str,
+        title: str,
+    ) -> None:
+        """Record ``call`` from now on, into a fresh folder."""
+        recording = recording_id(call[0], since)
+        try:
+            folder = self.recorder.prepare(recording, title, since, by)
+            people = await (await room()).record(folder)
+        except (JanusError, JanusLost, OSError) as error:
+            log.error("recording %s of %r could not start: %s", recording, title, error)
+            self._failed(call, since, "media-server")
+            return
+        self.active[call] = _Active(recording, since, people)
+        log.info("recording %s of %r started by %s", recording, title, by)
+
+    async def stop(self, call: CallKey, room: RecordableRoom | None) -> None:
+        """Stop recording ``call`` (if this process records it) and make it playable.
+
+        ``room`` is None when its Janus is gone: what was written is converted.
+        """
+        active = self.active.pop(call, None)
+        if active is None:
+            return
+        if room is not None:
+            try:
+                active.people.update(await room.record(None))
+            except (JanusError, JanusLost) as error:
+                log.warning("recording %s: stop failed: %s", active.recording, error)
+        self.recorder.convert(active.recording, active.people, int(time.time() * 1000))
+
+    def lost(self, call: CallKey) -> None:
+        """``call``'s Janus is gone: its recording ends with what was written."""
+        active = self.active.get(call)
+        if active is not None:
+            self._failed(call, active.since, "media-server-lost")

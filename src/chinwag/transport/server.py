@@ -459,4 +459,5 @@ def _policy(settings: Settings) -> Policy:
         history_lines=settings.history_lines,
         room_call_max=settings.call_cap(),
         mesh_max=settings.mesh_max if settings.sfu else None,
+        recordings=settings.recordings and bool(settings.sfu),
     )
