@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from chinwag.cli import main
 from chinwag.peer.media import TestPattern, Tone
 from chinwag.sfu.janus import JanusError, JanusHandle, JanusSession
 from chinwag.sfu.recorder import Recorder, start_recording, stop_recording
@@ -130,6 +131,15 @@ async def test_a_five_second_recording_gives_five_second_files(
     assert 4.0 <= duration(muxed) <= 6.0
     [listed] = list_recordings(tmp_path / "recordings")
     assert listed["id"] == recording and listed["by"] == "alice" and listed["bytes"] > 10_000
+
+    # The CLI finds it in the data directory, converts it again, and exports the playable file.
+    data = ["--data-dir", str(tmp_path)]
+    muxed.unlink()
+    assert await asyncio.to_thread(main, ["recordings", "convert", recording, *data]) == 0
+    assert 4.0 <= duration(muxed) <= 6.0
+    assert main(["recordings", "export", recording, str(tmp_path / "out"), *data]) == 0
+    exported = sorted(p.name for p in (tmp_path / "out" / recording).iterdir())
+    assert exported == sorted([muxed.name, "recording.json"])
 
 
 async def test_recording_can_only_be_switched_with_the_room_secret(janus: Janus) -> None:
