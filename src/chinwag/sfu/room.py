@@ -103,6 +103,11 @@ class JanusRoom:
         self._refreshing: set[asyncio.Task[None]] = set()
 
     @property
+    def pin(self) -> str:
+        """The room's pin (server side only: chinwag sends it with each join it makes)."""
+        return self._pin
+
+    @property
     def streams(self) -> int:
         """Streams this call has on Janus (its load): publishers plus subscriptions."""
         return len(self.feeds) + sum(len(s.subscribed) for s in self.seats.values())
@@ -171,13 +176,21 @@ class JanusRoom:
 
     # -- one participant -----------------------------------------------------------
 
+    async def admit(self, name: str) -> str:
+        """``name``'s seat, its token now on the room's ``allowed`` list; the token."""
+        seat = self.seats.get(name)
+        if seat is None:
+            seat = self.seats[name] = _Seat(name)
+            await self._allow(seat.token)
+        return seat.token
+
     async def publish(self, name: str, offer: dict[str, str]) -> dict[str, Any]:
         """Publish ``name``'s media; Janus's answer. A second publish replaces the first."""
-        seat = self.seats.setdefault(name, _Seat(name))
+        await self.admit(name)
+        seat = self.seats[name]
         async with seat.lock:
             if seat.publisher is not None:
                 await self._unpublish(seat)
-            await self._allow(seat.token)
             seat.feed = secrets.randbelow(2**52) + 1
             seat.publisher = await self.session.attach(VIDEOROOM)
             reply = await seat.publisher.request(
@@ -198,7 +211,8 @@ class JanusRoom:
 
     async def subscribe(self, name: str) -> None:
         """``name`` wants everyone else's streams (an ``sfu-offer`` follows when there are any)."""
-        seat = self.seats.setdefault(name, _Seat(name))
+        await self.admit(name)
+        seat = self.seats[name]
         seat.wants_streams = True
         await self._refresh(seat)
 
