@@ -8,6 +8,7 @@ rising), and the subscriber's selected candidate pair ends at Janus's port.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,9 +16,14 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from chinwag.client import DEFAULT_FEATURES, ChinwagClient
+from chinwag.peer.call import rtc_configuration
+from chinwag.peer.media import CallMedia, MediaOptions
+from chinwag.peer.mesh import RoomMesh
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
 from tests.janus import Janus, run_janus
+from tests.peer.support import FrameCounter
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
@@ -218,3 +224,45 @@ async def test_the_third_joining_a_mesh_of_two_moves_it_without_a_stall(
         readings = await person.page.evaluate("window.stalls.readings")
         shown = "\n".join(f"{at} {counts}" for at, counts in readings)
         assert worst[other] < 2000, f"{person.name}: {worst}; readings:\n{shown}"
+
+
+_BOT_FRAMES = "window.chinwag.room.sfu()?.framesDecoded('robot') ?? 0"
+
+
+async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
+    open_person: OpenPerson, chinwag: ChinwagServer
+) -> None:
+    ann, ben = [await open_person(name, path="r/bots") for name in ("ann", "ben")]
+    await join_call(ann, "Start call")
+    await join_call(ben, "Join call")
+    client = ChinwagClient(
+        chinwag.url, "robot", features=(*DEFAULT_FEATURES, "rooms", "no-rollback"), room="bots"
+    )
+    await client.connect()
+    counter = FrameCounter()
+    mesh = RoomMesh(
+        client,
+        lambda: CallMedia(MediaOptions(), (counter.consume,)),
+        lambda: rtc_configuration(client.ice_servers, relay_only=False),
+    )
+    running = asyncio.create_task(mesh.run())  # the third: the call moves to the SFU
+    try:
+        await everyone_decodes_everyone([ann, ben])
+        for person in (ann, ben):  # the browsers decode the bot through the SFU
+            first = await until(lambda p=person: p.page.evaluate(_BOT_FRAMES), 60, "no bot video")
+            await until(
+                lambda p=person, f=first: _more(p, _BOT_FRAMES, f), RISE_WITHIN, "bot stalled"
+            )
+        assert mesh.sfu is not None and not mesh.links
+        await counter.rising("video", 20, within=60)  # the bot decodes the browsers' frames
+        await counter.rising("audio", 20, within=60)
+        assert set(mesh.sfu.receiving) == {"ann", "ben"}
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        counter.stop()
+        await client.close()
+
+
+async def _more(person: Person, expression: str, than: int) -> bool:
+    return bool(await person.page.evaluate(expression) > than)
