@@ -17,10 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from chinwag.sfu.recordings import read_manifest, streams_in
 from chinwag.transport.server import ChinwagServer
@@ -57,12 +59,24 @@ async def chinwag(
     yield server
 
 
+async def scrape(server: ChinwagServer) -> dict[str, float]:
+    """``/metrics`` of ``server``: sample name (with its labels) -> value."""
+    async with aiohttp.ClientSession() as http, http.get(server.url + "metrics") as response:
+        text = await response.text()
+    return {
+        sample.name
+        + "".join(f"{{{k}={v}}}" for k, v in sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def badge(person: Person) -> Any:
     return person.page.locator("#recording-indicator")
 
 
 async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
-    open_person: OpenPerson, tmp_path: Path
+    open_person: OpenPerson, chinwag: ChinwagServer, tmp_path: Path
 ) -> None:
     ann, ben, cat = [await open_person(name, path="r/standup") for name in ("ann", "ben", "cat")]
     await join_call(ann, "Start call")
@@ -94,6 +108,10 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     await join_call(dan, "Join call")
     await expect(badge(dan)).to_be_visible(timeout=WAIT_MS)
     await ann.screenshot("recording-in-call")
+    metrics = await scrape(chinwag)
+    assert metrics["chinwag_sfu_calls"] == 1 and metrics["chinwag_recordings_active"] == 1
+    assert metrics["chinwag_sfu_publishers"] >= 3 and metrics["chinwag_sfu_subscribers"] >= 3
+    assert metrics["chinwag_sfu_moves_total{to=sfu}"] == 1
 
     await asyncio.sleep(max(0.0, RECORDED_SECONDS - (time.monotonic() - started)))
     await ben.page.get_by_role("button", name="Stop recording").click()
@@ -121,3 +139,6 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
             assert 0 < seconds <= 6.0, (stream.playable.name, seconds)
         else:
             assert 4.0 <= seconds <= 6.0, (people[stream.feed], stream.kind, seconds)
+    metrics = await scrape(chinwag)
+    assert metrics["chinwag_recordings_total{state=ready}"] == 1
+    assert metrics["chinwag_recordings_active"] == 0

@@ -86,6 +86,8 @@ class SfuLink:
         self._chains: dict[tuple[CallKey, str], asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.moves = 0  # calls moved off a lost Janus
+        self.opened = 0  # calls this process placed on Janus (each moved there from a mesh)
+        self.janus_lost = 0  # times a Janus stopped answering
         #: Recordings this process started (None: ``--recordings`` is off).
         self.recordings = (
             CallRecordings(Recorder(recordings), self._recording_failed) if recordings else None
@@ -124,6 +126,24 @@ class SfuLink:
     def up(self) -> list[str]:
         """The URLs of the Janus instances answering now."""
         return [node.url for node in self.nodes if node.session is not None]
+
+    def counters(self) -> dict[str, int]:
+        """The SFU figures of /metrics (see metrics_export for what each means)."""
+        counts = [room.media_counts() for room in self.rooms.values()]
+        recorder = self.recordings.recorder if self.recordings is not None else None
+        return {
+            "sfu_calls": len(self.rooms),
+            "sfu_publishers": sum(publishers for publishers, _ in counts),
+            "sfu_subscribers": sum(subscribers for _, subscribers in counts),
+            "sfu_janus_up": len(self.up()),
+            "sfu_janus_lost": self.janus_lost,
+            "sfu_moves_to_sfu": self.opened,
+            "sfu_moves_to_janus": self.moves,
+            "recordings_active": len(self.recordings.active) if self.recordings else 0,
+            "recordings_converting": recorder.converting if recorder else 0,
+            "recordings_ready": recorder.outcomes["ready"] if recorder else 0,
+            "recordings_failed": recorder.outcomes["failed"] if recorder else 0,
+        }
 
     # -- effects -----------------------------------------------------------------
 
@@ -230,6 +250,7 @@ class SfuLink:
         room = self.rooms.get(call)
         if room is None or room.session.lost:
             node = self._place(call)
+            self.opened += room is None
             assert node.session is not None
             room = JanusRoom(
                 node.session,
@@ -278,6 +299,7 @@ class SfuLink:
         if node.session is not session:
             return
         node.session = None
+        self.janus_lost += 1
         moved = [call for call, placed in self._placed.items() if placed is node]
         log.error(
             "sfu: Janus at %s is lost; %d call(s) affected: %s",

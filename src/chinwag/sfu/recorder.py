@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ class Recorder:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._converting: set[asyncio.Task[dict[str, Any]]] = set()
+        self.outcomes: Counter[str] = Counter()  # finished conversions by state (ready, failed)
 
     def folder(self, recording: str) -> Path:
         return self.root / recording
@@ -77,8 +79,13 @@ class Recorder:
             name=f"recording-{recording}",
         )
         self._converting.add(task)
-        task.add_done_callback(self._converting.discard)
+        task.add_done_callback(self._converted)
         return task
+
+    def _converted(self, task: asyncio.Task[dict[str, Any]]) -> None:
+        self._converting.discard(task)
+        failed = task.cancelled() or task.exception() is not None
+        self.outcomes["failed" if failed else task.result().get("state", "failed")] += 1
 
     @property
     def converting(self) -> int:

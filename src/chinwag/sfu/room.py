@@ -112,6 +112,14 @@ class JanusRoom:
         """Streams this call has on Janus (its load): publishers plus subscriptions."""
         return len(self.feeds) + sum(len(s.subscribed) for s in self.seats.values())
 
+    def media_counts(self) -> tuple[int, int]:
+        """(publishers, subscriptions) chinwag holds in this room now, for /metrics."""
+        seats = self.seats.values()
+        return (
+            sum(1 for seat in seats if seat.publisher is not None),
+            sum(1 for seat in seats if seat.subscriber is not None),
+        )
+
     # -- the room ----------------------------------------------------------------
 
     async def open(self, capacity: int) -> None:

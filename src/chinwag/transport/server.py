@@ -430,6 +430,7 @@ class ChinwagServer:
             messages=lobby.received_types,
             errors=lobby.error_codes,
             **(self.history.counters() if self.history is not None else {}),
+            sfu=self.sfu.counters() if self.sfu is not None else {},
         )
 
 
