@@ -87,6 +87,15 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
         await expect(badge(person)).to_be_hidden()
 
     await ann.page.get_by_role("button", name="Record", exact=True).click()
+    answer = await until(
+        lambda: [
+            m for m in ann.received
+            if m.get("type") == "room-recording" or m.get("for") == "room-recording"
+        ],
+        30,
+        "no answer to room-recording",
+    )  # fmt: skip
+    assert answer[0]["type"] == "room-recording", answer
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_visible(timeout=WAIT_MS)
         await expect(badge(person)).to_have_text("Recording")
