@@ -110,6 +110,10 @@ class SfuLink:
             if node.session is not None:
                 await node.session.close()
 
+    def placed(self) -> dict[str, str]:
+        """Where each SFU call of this process is: room key -> the Janus URL."""
+        return {call[0]: node.url for call, node in self._placed.items()}
+
     def up(self) -> list[str]:
         """The URLs of the Janus instances answering now."""
         return [node.url for node in self.nodes if node.session is not None]

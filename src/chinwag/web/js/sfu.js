@@ -269,6 +269,8 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
     /** The connection that receives everyone (for stats), or the one that sends. */
     subscriber: () => subscriber,
     publisher: () => publisher,
+    /** The subscriber m-lines (mids) that carry `name`'s media now. */
+    midsOf: (name) => [...mids].filter(([, who]) => who.name === name).map(([mid]) => mid),
     /** Video frames decoded from `name` so far (getStats of its subscriber m-line). */
     async framesDecoded(name) {
       if (!subscriber) return 0;
