@@ -9,8 +9,10 @@ rising), and the subscriber's selected candidate pair ends at Janus's port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -97,24 +99,34 @@ async def frames(person: Person) -> dict[str, int]:
 
 
 async def everyone_decodes_everyone(people: list[Person]) -> dict[str, dict[str, int]]:
+    """Each page decodes video from each other one, then every count rises again."""
     names = {p.name for p in people}
+    seen: dict[str, dict[str, int]] = {}
 
     async def started() -> dict[str, dict[str, int]] | None:
-        now = {p.name: await frames(p) for p in people}
-        ready = all(now[p.name].get(o, 0) > 0 for p in people for o in names - {p.name})
-        return now if ready else None
+        seen.update({p.name: await frames(p) for p in people})
+        ready = all(seen[p.name].get(o, 0) > 0 for p in people for o in names - {p.name})
+        return dict(seen) if ready else None
 
-    first: dict[str, dict[str, int]] = await until(
-        started, CONNECT_WITHIN, "not everyone decodes everyone"
-    )
+    first = await until_or_show(started, CONNECT_WITHIN, "not everyone decodes everyone", seen)
 
     async def risen() -> dict[str, dict[str, int]] | None:
-        now = {p.name: await frames(p) for p in people}
-        rose = all(now[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
-        return now if rose else None
+        seen.update({p.name: await frames(p) for p in people})
+        rose = all(seen[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
+        return dict(seen) if rose else None
 
-    rising: dict[str, dict[str, int]] = await until(risen, RISE_WITHIN, "frames stopped rising")
+    rising: dict[str, dict[str, int]] = await until_or_show(
+        risen, RISE_WITHIN, "frames stopped rising", seen
+    )
     return rising
+
+
+async def until_or_show(probe: Any, within: float, failure: str, shown: object) -> Any:
+    """``until``, its failure message showing ``shown`` as it was last."""
+    try:
+        return await until(probe, within, failure)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; last seen: {shown}") from None
 
 
 async def join_call(person: Person, label: str) -> None:
@@ -330,6 +342,18 @@ async def test_who_leaves_is_out_of_janus_at_once_and_their_streams_stop(
     await everyone_decodes_everyone([ann, ben])  # the others go on
 
 
+@contextlib.contextmanager
+def showing_janus_problems(*instances: Janus) -> Iterator[None]:
+    """On a failed assertion, print the warnings and errors of each Janus's log."""
+    try:
+        yield
+    except AssertionError:
+        for janus in instances:
+            lines = janus.log_tail(20_000).splitlines()
+            print(janus.url, *[line for line in lines if "ERR" in line or "WARN" in line][-30:])
+        raise
+
+
 async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
     open_person: OpenPerson, start_chinwag: StartServer, janus: Janus, tmp_path: Path
 ) -> None:
@@ -346,7 +370,8 @@ async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
         await join_call(people[0], "Start call")
         for person in people[1:]:
             await join_call(person, "Join call")
-        await everyone_decodes_everyone(people)
+        with showing_janus_problems(janus, second):
+            await everyone_decodes_everyone(people)
         first = server.sfu.placed()["failover"]
         victim, survivor = (janus, second) if first == janus.url else (second, janus)
 
@@ -362,7 +387,8 @@ async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
                     return False
             return True
 
-        await until(all_rising_again, 10, "media did not resume on the other Janus within 10 s")
+        with showing_janus_problems(survivor):
+            await until(all_rising_again, 10, "media did not resume on the other Janus in 10 s")
         took = asyncio.get_running_loop().time() - killed_at
         print(f"media through the second Janus {took:.1f} s after the first was killed")
         ports = janus_ports(survivor)
