@@ -246,10 +246,15 @@ class RoomDesk:
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
-            room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max).join(
+            call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
+            opened = call.opened
+            call.join(
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
+            if call.opened != opened and call.mode is CallMode.SFU and opened:
+                # An earlier join from another node renames the call: its SFU room too.
+                self._ctx.outbox.emit(SfuEnd(room.key, opened))
             self._call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)

@@ -189,7 +189,9 @@ class RoomCall:
     state: RoomCallState = _S.IDLE
     mode: CallMode = CallMode.MESH
     participants: list[Participant] = field(default_factory=list)
-    #: Unix ms the call opened (its first seat): with the room, names this call on the SFU.
+    #: The earliest join time this call has seen: with the room, it names the call on
+    #: the SFU. Every node converges on it (joins racing on two nodes are ordered by
+    #: time), and it stays when the first participant leaves.
     opened: int = 0
 
     @property
@@ -215,7 +217,7 @@ class RoomCall:
         else:
             event = _E.FILL
         self._move(event, f"{participant.name} joins")
-        if not self.participants:
+        if not self.participants or participant.since < self.opened:
             self.opened = participant.since
         insort(self.participants, participant)
         if self.mode is CallMode.MESH and self.mesh_max is not None and count > self.mesh_max:
