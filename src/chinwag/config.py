@@ -124,10 +124,6 @@ class Settings:
     turn_ttl: int = _opt(3600, "lifetime of issued TURN credentials, in seconds")
     turn_realm: str = _opt("chinwag", "TURN realm, for `chinwag turn-config`")
     stun_port: int | None = _opt(None, "also answer STUN Binding requests on this UDP port")
-    recordings: bool = _opt(
-        False,
-        "let people in an SFU room call record it (everyone sees it; files in data_dir/recordings)",
-    )
     # scale-out
     redis: str | None = _opt(
         None, "redis://HOST:PORT/DB to share one lobby across chinwag processes"
@@ -148,6 +144,10 @@ class Settings:
         secret=True,
     )
     mesh_max: int = _opt(4, "the largest room call kept as a mesh when --sfu is set")
+    recordings: bool = _opt(
+        False,
+        "let people in an SFU room call record it (everyone sees it; files in data_dir/recordings)",
+    )
     rooms_restricted: bool = _opt(
         False, "only the rooms listed as [[rooms]] tables in the config file (and the default room)"
     )
@@ -243,6 +243,13 @@ class Settings:
             raise ConfigError(
                 "sfu with redis needs sfu_secret: every chinwag process derives the same"
                 " Janus room for a call from it"
+            )
+        if self.recordings and not self.sfu:
+            raise ConfigError("recordings needs sfu: Janus records the calls")
+        if self.recordings and self.redis:
+            raise ConfigError(
+                "recordings work with one chinwag process only (no redis): the recording"
+                " indicator is not yet shared between processes, and everyone must see it"
             )
         if self.metrics_listen is not None:
             self.metrics_address()

@@ -37,6 +37,8 @@ class Policy:
     room_call_max: int = 8
     #: The largest room call kept as a mesh when an SFU is configured; None: no SFU.
     mesh_max: int | None = None
+    #: Whether people in an SFU call may record it (``--recordings``).
+    recordings: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ __all__ = [
     "Send",
     "SfuEnd",
     "SfuLeave",
+    "SfuRecord",
     "SfuSignal",
     "StoreChat",
     "UpdateRecord",
@@ -186,6 +187,23 @@ class SfuEnd:
     opened: int
 
 
+@dataclass(frozen=True, slots=True)
+class SfuRecord:
+    """Start (``on``) or stop recording the SFU call ``room``/``opened``.
+
+    ``since`` (Unix ms) and ``by`` name the recording (its folder comes from
+    the room and ``since``); ``title`` is the room's name as people see it.
+    The SFU link answers a failure through ``Lobby.sfu_recording_failed``.
+    """
+
+    room: str
+    opened: int
+    since: int
+    by: str
+    on: bool
+    title: str = ""
+
+
 Effect = (
     Send
     | Close
@@ -203,4 +221,5 @@ Effect = (
     | SfuSignal
     | SfuLeave
     | SfuEnd
+    | SfuRecord
 )

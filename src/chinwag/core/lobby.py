@@ -69,12 +69,14 @@ from .protocol import (
     HistoryRequest,
     Inbound,
     JoinRoom,
+    RecordingRequest,
     Relay,
     RoomRequest,
     SfuRequest,
     SignIn,
     parse_frame,
 )
+from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import RoomBook
@@ -163,6 +165,8 @@ class Lobby:
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
         self._sfu = SfuDesk(context, self._router)
+        self._recording = RecordingDesk(context, self._desk)
+        self._desk.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
@@ -321,6 +325,11 @@ class Lobby:
         self._sfu.speaker(room, opened, name)
         return self._out.drain()
 
+    def sfu_recording_failed(self, room: str, opened: int, since: int, reason: str) -> list[Effect]:
+        """The SFU link could not start, or lost, the recording ``since`` of that call."""
+        self._recording.failed(room, opened, since, reason)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
@@ -429,6 +438,8 @@ class Lobby:
             self._history.request(member, message)
         elif isinstance(message, SfuRequest):
             self._sfu.request(member, message)
+        elif isinstance(message, RecordingRequest):
+            self._recording.request(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)

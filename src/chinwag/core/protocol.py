@@ -29,10 +29,12 @@ from .requests import (
     SFU_SERVER_TYPES,
     HistoryRequest,
     JoinRoom,
+    RecordingRequest,
     RoomRequest,
     SfuRequest,
     history_request,
     join_room,
+    recording_request,
     sfu_request,
 )
 from .rooms import clean_room
@@ -49,6 +51,7 @@ __all__ = [
     "HistoryRequest",
     "Inbound",
     "JoinRoom",
+    "RecordingRequest",
     "Relay",
     "RoomRequest",
     "SfuRequest",
@@ -150,7 +153,9 @@ class Relay(NamedTuple):
     forged: bool = False
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | SfuRequest
+Inbound = (
+    SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | SfuRequest | RecordingRequest
+)
 
 
 class _Envelope(msgspec.Struct):
@@ -170,6 +175,7 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    action: Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -205,6 +211,8 @@ def parse_frame(data: str | bytes) -> Inbound:
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
     if kind in ROOM_REQUESTS:
         return RoomRequest(kind)
+    if kind == "room-recording":
+        return recording_request(envelope.action)
     if kind in SFU_REQUESTS:
         # Decoded in full only here: the envelope skips `description` so
         # relayed offers are not turned into Python objects on the hot path.

@@ -17,15 +17,18 @@ from .rooms import MAX_TITLE_LENGTH, clean_room
 __all__ = [
     "LAYERS",
     "MAX_LINE_ID",
+    "RECORDING_ACTIONS",
     "ROOM_REQUESTS",
     "SFU_REQUESTS",
     "SFU_SERVER_TYPES",
     "HistoryRequest",
     "JoinRoom",
+    "RecordingRequest",
     "RoomRequest",
     "SfuRequest",
     "history_request",
     "join_room",
+    "recording_request",
     "sfu_request",
 ]
 
@@ -146,3 +149,26 @@ def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
             )
         layers = tuple(sorted(views.items()))
     return SfuRequest(kind, checked, layers)
+
+
+# -- recording an SFU call (core/recording.py says who may) -----------------------
+
+#: What ``room-recording`` may ask: start recording the sender's call, or stop it.
+RECORDING_ACTIONS: Final = frozenset({"start", "stop"})
+
+
+class RecordingRequest(NamedTuple):
+    """``room-recording`` with ``action`` ``start`` or ``stop``."""
+
+    action: str
+    type: str = "room-recording"
+
+
+def recording_request(action: object) -> RecordingRequest:
+    """Check ``room-recording``'s ``action``; raises ProtocolError (``bad-field``)."""
+    if action not in RECORDING_ACTIONS:
+        raise ProtocolError(
+            "bad-field", '`room-recording` needs `action`: "start" or "stop".', "room-recording"
+        )
+    assert isinstance(action, str)
+    return RecordingRequest(action)

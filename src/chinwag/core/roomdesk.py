@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .effects import Publish, PurgeHistory, SfuEnd, SfuLeave, UpdateRecord
@@ -52,6 +53,9 @@ class RoomDesk:
         self._ctx = context
         self._router = router
         self._guard = RoomGuard(context.monotonic())
+        #: Called with the room and the name just before someone leaves its call
+        #: (the recording desk stops a recording its starter leaves).
+        self.on_leaving: Callable[[Room, str], None] = lambda _room, _name: None
 
     # -- entering ----------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class RoomDesk:
                 f"The call in {room.name or 'the lobby'} is full ({call.cap} people).",
                 "room-call-join",
             ) from refused
-        self._call_changed(room, name)
+        self.call_changed(room, name)
         self._published(member)
 
     def call_leave(self, member: Member) -> None:
@@ -277,7 +281,7 @@ class RoomDesk:
             if call.opened != opened and call.mode is CallMode.SFU and opened:
                 # An earlier join from another node renames the call: its SFU room too.
                 self._ctx.outbox.emit(SfuEnd(room.key, opened))
-            self._call_changed(room, record.name)
+            self.call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)
 
@@ -315,25 +319,31 @@ class RoomDesk:
         if room is None or room.call is None or not room.call.has(name):
             return False
         call = room.call
+        self.on_leaving(room, name)
         call.leave(name)
         room.close_ended_call()
         if call.mode is CallMode.SFU:  # out of Janus at once, and its room gone with the call
             self._ctx.outbox.emit(SfuLeave(room.key, call.opened, name))
             if room.call is None:
                 self._ctx.outbox.emit(SfuEnd(room.key, call.opened))
-        self._call_changed(room, name)
+        self.call_changed(room, name)
         return True
 
-    def _call_changed(self, room: Room, name: str) -> None:
-        """Tell the room's ``rooms`` clients; ``name``'s busy state changed."""
+    def call_changed(self, room: Room, name: str | None) -> None:
+        """Tell the room's ``rooms`` clients; ``name``'s busy state changed (if one is given)."""
         message = room.call.as_message(room.name) if room.call is not None else None
         if message is None:
             message = {"type": "room-call", "room": room.name, "started": None, "participants": []}
+        self.tell_room(room, message)
+        if name is not None:
+            self._ctx.presence.touch(room.key, name)
+
+    def tell_room(self, room: Room, message: dict[str, Any]) -> None:
+        """Send ``message`` to everyone connected in ``room`` who has the ``rooms`` feature."""
         audience = (
             m.conn for m in self._ctx.directory.connected_in(room.key) if "rooms" in m.features
         )
         self._ctx.outbox.send(audience, message)
-        self._ctx.presence.touch(room.key, name)
 
     def _vacate_if_empty(self, key: str) -> None:
         if self._ctx.directory.members_of(key):

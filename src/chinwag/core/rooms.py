@@ -66,6 +66,7 @@ __all__ = [
     "CallEvent",
     "CallMode",
     "Participant",
+    "Recording",
     "Room",
     "RoomBook",
     "RoomCall",
@@ -194,6 +195,13 @@ class RoomRefused(Exception):
         self.why = why
 
 
+class Recording(NamedTuple):
+    """An SFU call being recorded: since when (Unix ms) and who started it."""
+
+    since: int
+    by: str
+
+
 class Participant(NamedTuple):
     since: int  # Unix ms when it joined; first in the sort order
     name: str
@@ -213,6 +221,8 @@ class RoomCall:
     #: the SFU. Every node converges on it (joins racing on two nodes are ordered by
     #: time), and it stays when the first participant leaves.
     opened: int = 0
+    #: Set while the call is recorded (an SFU call only; core/recording.py decides).
+    recording: Recording | None = None
 
     @property
     def started(self) -> int | None:
@@ -266,6 +276,8 @@ class RoomCall:
         }
         if self.mode is CallMode.SFU:
             message["mode"] = self.mode.value
+            since_by = self.recording
+            message["recording"] = since_by._asdict() if since_by is not None else None
         return message
 
     def check(self) -> None:
@@ -275,6 +287,10 @@ class RoomCall:
         assert (self.state is _S.FULL) == (len(names) >= self.cap) or self.state is _S.ENDED
         assert (self.state in (_S.IDLE, _S.ENDED)) == (not names), (self.state, names)
         assert self.mode is CallMode.MESH or self.mesh_max is not None, self
+        # Only an SFU call is recorded, and only while whoever started it is in it.
+        assert self.recording is None or (
+            self.mode is CallMode.SFU and self.recording.by in names
+        ), self
 
     def _move(self, event: CallEvent, what: str) -> None:
         after = TRANSITIONS.get((self.state, event))

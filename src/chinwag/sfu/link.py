@@ -32,12 +32,15 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import Any, Final
 
 from ..config import Settings
-from ..core.effects import Effect, SfuEnd, SfuLeave, SfuSignal
+from ..core.effects import Effect, SfuEnd, SfuLeave, SfuRecord, SfuSignal
 from ..core.lobby import Lobby
+from ..history import data_dir
 from .janus import JanusError, JanusLost, JanusSession
+from .recorder import CallRecordings, Recorder
 from .room import JanusRoom, room_identity
 
 __all__ = ["SfuLink"]
@@ -77,6 +80,7 @@ class SfuLink:
         lobby: Lobby,
         apply: Callable[[Iterable[Effect]], None],
         capacity: int = 50,
+        recordings: Path | None = None,
     ) -> None:
         self.nodes = [_Node(url) for url in urls]
         self._secret = api_secret
@@ -90,6 +94,12 @@ class SfuLink:
         self._chains: dict[tuple[CallKey, str], asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.moves = 0  # calls moved off a lost Janus
+        self.opened = 0  # calls this process placed on Janus (each moved there from a mesh)
+        self.janus_lost = 0  # times a Janus stopped answering
+        #: Recordings this process started (None: ``--recordings`` is off).
+        self.recordings = (
+            CallRecordings(Recorder(recordings), self._recording_failed) if recordings else None
+        )
 
     @classmethod
     def from_settings(
@@ -98,7 +108,8 @@ class SfuLink:
         """The link for these settings, or None without ``--sfu``."""
         if not settings.sfu:
             return None
-        return cls(settings.sfu, settings.sfu_secret, lobby, apply, settings.call_cap())
+        recordings = data_dir(settings) / "recordings" if settings.recordings else None
+        return cls(settings.sfu, settings.sfu_secret, lobby, apply, settings.call_cap(), recordings)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -117,6 +128,8 @@ class SfuLink:
         for node in self.nodes:
             if node.session is not None:
                 await node.session.close()
+        if self.recordings is not None:
+            await self.recordings.recorder.close()
 
     def placed(self) -> dict[str, str]:
         """Where each SFU call of this process is: room key -> the Janus URL."""
@@ -125,6 +138,24 @@ class SfuLink:
     def up(self) -> list[str]:
         """The URLs of the Janus instances answering now."""
         return [node.url for node in self.nodes if node.session is not None]
+
+    def counters(self) -> dict[str, int]:
+        """The SFU figures of /metrics (see metrics_export for what each means)."""
+        counts = [room.media_counts() for room in self.rooms.values()]
+        recorder = self.recordings.recorder if self.recordings is not None else None
+        return {
+            "sfu_calls": len(self.rooms),
+            "sfu_publishers": sum(publishers for publishers, _ in counts),
+            "sfu_subscribers": sum(subscribers for _, subscribers in counts),
+            "sfu_janus_up": len(self.up()),
+            "sfu_janus_lost": self.janus_lost,
+            "sfu_moves_to_sfu": self.opened,
+            "sfu_moves_to_janus": self.moves,
+            "recordings_active": len(self.recordings.active) if self.recordings else 0,
+            "recordings_converting": recorder.converting if recorder else 0,
+            "recordings_ready": recorder.outcomes["ready"] if recorder else 0,
+            "recordings_failed": recorder.outcomes["failed"] if recorder else 0,
+        }
 
     # -- effects -----------------------------------------------------------------
 
@@ -138,6 +169,9 @@ class SfuLink:
             self._in_turn(call, effect.name, self._leave(call, effect.name))
         elif isinstance(effect, SfuEnd):
             self._spawn(self._end((effect.room, effect.opened)))
+        elif isinstance(effect, SfuRecord):
+            # In the call's own turn ("" is no one's name): a stop waits for its start.
+            self._in_turn((effect.room, effect.opened), "", self._record(effect))
         else:
             return False
         return True
@@ -197,7 +231,24 @@ class SfuLink:
             with contextlib.suppress(JanusError, JanusLost):
                 await room.leave(name)
 
+    async def _record(self, effect: SfuRecord) -> None:
+        call = (effect.room, effect.opened)
+        if self.recordings is None:  # the core refuses recording without --recordings
+            return
+        if effect.on:
+            await self.recordings.start(
+                call, lambda: self._room(call), effect.since, effect.by, effect.title
+            )
+        else:
+            await self.recordings.stop(call, self.rooms.get(call))
+
+    def _recording_failed(self, call: CallKey, since: int, reason: str) -> None:
+        self._apply(self._lobby.sfu_recording_failed(call[0], call[1], since, reason))
+
     async def _end(self, call: CallKey) -> None:
+        recording = self._chains.get((call, ""))
+        if recording is not None:  # the last stop, before the room goes
+            await asyncio.wait([recording])
         room = self.rooms.pop(call, None)
         self._placed.pop(call, None)
         if room is not None:
@@ -214,6 +265,7 @@ class SfuLink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tried), ANSWER_TIMEOUT + 1)
             node = self._place(call)
+            self.opened += room is None
             assert node.session is not None
             room = JanusRoom(
                 node.session,
@@ -263,6 +315,7 @@ class SfuLink:
         if node.session is not session:
             return
         node.session = None
+        self.janus_lost += 1
         moved = [call for call, placed in self._placed.items() if placed is node]
         log.error(
             "sfu: Janus at %s is lost; %d call(s) affected: %s",
@@ -272,6 +325,8 @@ class SfuLink:
         )
         self._spawn(session.close())
         for call in moved:
+            if self.recordings is not None:
+                self.recordings.lost(call)
             room = self.rooms.pop(call)
             del self._placed[call]
             self.moves += 1

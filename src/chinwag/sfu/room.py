@@ -30,9 +30,11 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from .janus import JanusError, JanusHandle, JanusLost, JanusSession
+from .recorder import start_recording, stop_recording
 
 __all__ = ["JanusRoom", "room_identity"]
 
@@ -113,6 +115,14 @@ class JanusRoom:
         """Streams this call has on Janus (its load): publishers plus subscriptions."""
         return len(self.feeds) + sum(len(s.subscribed) for s in self.seats.values())
 
+    def media_counts(self) -> tuple[int, int]:
+        """(publishers, subscriptions) chinwag holds in this room now, for /metrics."""
+        seats = self.seats.values()
+        return (
+            sum(1 for seat in seats if seat.publisher is not None),
+            sum(1 for seat in seats if seat.subscriber is not None),
+        )
+
     # -- the room ----------------------------------------------------------------
 
     async def open(self, capacity: int) -> None:
@@ -138,6 +148,7 @@ class JanusRoom:
                         "audio_level_average": 40,
                         "videocodec": "vp8",
                         "notify_joining": False,
+                        "lock_record": True,  # only with the room's secret: only chinwag
                     }
                 )
             except JanusError as error:
@@ -257,6 +268,16 @@ class JanusRoom:
                 )
         self.feeds.pop(seat.feed, None)
         await self._detach(seat)
+
+    async def record(self, folder: Path | None) -> dict[str, str]:
+        """Record every publisher into ``folder`` from now on (None: stop); who publishes now
+        (feed id as text -> name), to name the files."""
+        assert self._admin is not None
+        if folder is None:
+            await stop_recording(self._admin, self.id, self._secret)
+        else:
+            await start_recording(self._admin, self.id, self._secret, folder)
+        return {str(feed): name for feed, name in self.feeds.items()}
 
     # -- helpers -----------------------------------------------------------------
 

@@ -434,6 +434,7 @@ class ChinwagServer:
             messages=lobby.received_types,
             errors=lobby.error_codes,
             **(self.history.counters() if self.history is not None else {}),
+            sfu=self.sfu.counters() if self.sfu is not None else {},
         )
 
 
@@ -463,4 +464,5 @@ def _policy(settings: Settings) -> Policy:
         history_lines=settings.history_lines,
         room_call_max=settings.call_cap(),
         mesh_max=settings.mesh_max if settings.sfu else None,
+        recordings=settings.recordings and bool(settings.sfu),
     )

@@ -15,6 +15,7 @@ import { createChat } from "./chat.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createRecording } from "./recording.js";
 import { createRoomCalls } from "./roomcall.js";
 import { createRooms, roomError, roomFromPath, roomLabel } from "./rooms.js";
 import { createSettings } from "./settings.js";
@@ -117,6 +118,7 @@ export function start() {
       }
       showIdleWords(info);
       roomCall.entered(info, moved);
+      recording.update(info.call ?? null);
     },
   });
   const roomCall = createRoomCalls({
@@ -129,6 +131,12 @@ export function start() {
     oneToOneBusy: () => call.state() !== "idle",
     view,
     log,
+  });
+  const recording = createRecording({
+    send: (msg) => socket.send(msg),
+    self: () => session.name,
+    inCall: () => roomCall.active(),
+    notices,
   });
   byId("room-call-button").addEventListener("click", () => roomCall.join());
   // The control bar and the shortcuts act on the room call while we are in one.
@@ -220,6 +228,7 @@ export function start() {
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
       session.reloadedCall = null;
+      recording.setAllowed(msg.recordings);
       rooms.entered(msg.room ?? null);
       if (!session.offeredNotifications) alerts.offerNotifications(notices);
       session.offeredNotifications = true;
@@ -229,6 +238,11 @@ export function start() {
       log(`ice-servers: ${session.iceServers.length} server(s)`);
     },
     room: (msg) => rooms.entered(msg),
+    "room-call"(msg) {
+      roomCall.handle(msg);
+      recording.update(msg);
+    },
+    "room-recording": (msg) => recording.announce(msg),
     rooms: (msg) => rooms.showList(msg),
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
@@ -244,6 +258,7 @@ export function start() {
       else if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "join-room") rooms.joinRefused(msg);
       else if (msg.for === "list-rooms") return;
+      else if (msg.for === "room-recording") recording.refused(msg);
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);

@@ -1,0 +1,163 @@
+"""Recording a room call end to end: Chromium pages, chinwag with --recordings, a real Janus.
+
+Three people make the call move to Janus (``--mesh-max 2``); one clicks
+Record: every page shows the persistent "Recording" badge and a notice naming
+who started it, and someone who opens the room's page afterwards sees "This
+call is being recorded" before joining (and the badge once in the call).
+Another participant stops it; chinwag turns Janus's files into playable ones
+and each stream recorded for the whole 5 s lasts 4-6 s (ffprobe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
+from prometheus_client.parser import text_string_to_metric_families
+
+from chinwag.sfu.recordings import read_manifest, streams_in
+from chinwag.transport.server import ChinwagServer
+from tests.browser.people import OpenPerson, Person, until
+from tests.browser.test_room_sfu import everyone_decodes_everyone
+from tests.janus import Janus, run_janus
+from tests.sfu.test_recording_janus import duration
+from tests.support import StartServer
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+RECORDED_SECONDS = 5.0
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def janus(tmp_path: Path) -> Iterator[Janus]:
+    with run_janus(tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chinwag(
+    start_chinwag: StartServer, janus: Janus, tmp_path: Path
+) -> AsyncIterator[ChinwagServer]:
+    server = await start_chinwag(
+        sfu=[janus.url],
+        sfu_secret=janus.secret,
+        mesh_max=2,
+        recordings=True,
+        data_dir=str(tmp_path / "data"),
+    )
+    await until(lambda: server.sfu is not None and server.sfu.up(), 20, "Janus not connected")
+    yield server
+
+
+async def scrape(server: ChinwagServer) -> dict[str, float]:
+    """``/metrics`` of ``server``: sample name (with its labels) -> value."""
+    async with aiohttp.ClientSession() as http, http.get(server.url + "metrics") as response:
+        text = await response.text()
+    return {
+        sample.name
+        + "".join(f"{{{k}={v}}}" for k, v in sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def join_call(person: Person, label: str) -> None:
+    """Click the call button; the camera opens and the call's stage shows (a busy machine
+    can take tens of seconds to start the fake camera of a fourth page)."""
+    await person.page.get_by_role("button", name=label).click()
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=60_000)
+
+
+def badge(person: Person) -> Any:
+    return person.page.locator("#recording-indicator")
+
+
+# Four pages, Janus, a 5 s recording and eight conversions: longer than the default 120 s
+# when the machine is busy.
+@pytest.mark.timeout(360)
+async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
+    open_person: OpenPerson, chinwag: ChinwagServer, tmp_path: Path
+) -> None:
+    ann, ben, cat = [await open_person(name, path="r/standup") for name in ("ann", "ben", "cat")]
+    await join_call(ann, "Start call")
+    for person in (ben, cat):
+        await join_call(person, "Join call")
+    await everyone_decodes_everyone([ann, ben, cat])  # on Janus now, media flowing
+    for person in (ann, ben, cat):
+        await expect(badge(person)).to_be_hidden()
+
+    await ann.page.get_by_role("button", name="Record", exact=True).click()
+    answer = await until(
+        lambda: [
+            m for m in ann.received
+            if m.get("type") == "room-recording" or m.get("for") == "room-recording"
+        ],
+        30,
+        "no answer to room-recording",
+    )  # fmt: skip
+    assert answer[0]["type"] == "room-recording", answer
+    for person in (ann, ben, cat):
+        await expect(badge(person)).to_be_visible(timeout=WAIT_MS)
+        await expect(badge(person)).to_have_text("Recording")
+    started = time.monotonic()
+    await expect(ann.page.get_by_text("You started recording this call.")).to_be_visible()
+    await expect(ben.page.get_by_text("ann started recording this call.")).to_be_visible()
+    await expect(ann.page.get_by_role("button", name="Stop recording")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    # Someone arriving afterwards is told before deciding to join, and sees the badge inside.
+    dan = await open_person("dan", path="r/standup")
+    note = dan.page.locator("#room-recording-note")
+    await expect(note).to_be_visible(timeout=WAIT_MS)
+    await expect(note).to_have_text("This call is being recorded (started by ann).")
+    violations = (await Axe().run(dan.page)).response["violations"]
+    assert violations == [], json.dumps(violations, indent=1)[:3000]
+    await dan.screenshot("recording-late-joiner")
+    await join_call(dan, "Join call")
+    await expect(badge(dan)).to_be_visible(timeout=WAIT_MS)
+    await ann.screenshot("recording-in-call")
+    metrics = await scrape(chinwag)
+    assert metrics["chinwag_sfu_calls"] == 1 and metrics["chinwag_recordings_active"] == 1
+    assert metrics["chinwag_sfu_publishers"] >= 3 and metrics["chinwag_sfu_subscribers"] >= 3
+    assert metrics["chinwag_sfu_moves_total{to=sfu}"] == 1
+
+    await asyncio.sleep(max(0.0, RECORDED_SECONDS - (time.monotonic() - started)))
+    await ben.page.get_by_role("button", name="Stop recording").click()
+    for person in (ann, ben, cat, dan):
+        await expect(badge(person)).to_be_hidden(timeout=WAIT_MS)
+    await expect(cat.page.get_by_text("ben stopped the recording.")).to_be_visible()
+
+    recordings = tmp_path / "data" / "recordings"
+
+    async def ready() -> dict[str, Any] | None:
+        folders = list(recordings.iterdir()) if recordings.is_dir() else []
+        manifest = read_manifest(folders[0]) if len(folders) == 1 else {}
+        return manifest if manifest.get("state") in ("ready", "failed") else None
+
+    manifest = await until(ready, 120, "the recording was not converted")
+    assert manifest["state"] == "ready", manifest
+    assert (manifest["room"], manifest["by"]) == ("standup", "ann")
+    folder = recordings / manifest["id"]
+    people = manifest["people"]
+    recorded = {people.get(stream.feed) for stream in streams_in(folder)}
+    assert recorded == {"ann", "ben", "cat", "dan"}, (recorded, people)
+    for stream in streams_in(folder):
+        seconds = duration(stream.playable)
+        if people[stream.feed] == "dan":  # recorded from when he joined
+            assert 0 < seconds <= 6.0, (stream.playable.name, seconds)
+        else:
+            assert 4.0 <= seconds <= 6.0, (people[stream.feed], stream.kind, seconds)
+    metrics = await scrape(chinwag)
+    assert metrics["chinwag_recordings_total{state=ready}"] == 1
+    assert metrics["chinwag_recordings_active"] == 0
