@@ -213,6 +213,8 @@ class SfuLink:
                 await room.view(name, signal.views)
         except (JanusError, JanusLost) as error:
             log.warning("sfu: %s of %s in %r failed: %s", signal.kind, name, call[0], error)
+            if signal.kind == "sfu-view":  # a layer choice that raced a renegotiation
+                return
             self._reply(
                 call,
                 name,

@@ -159,6 +159,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
       else if (msg.type === "room-signal") live?.mesh?.handle(msg);
       else if (msg.type === "media-state") return Boolean(live?.sfu ? live.sfu.handle(msg) : live?.mesh?.handle(msg));
       else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
+      else if (msg.type === "error" && msg.for?.startsWith?.("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
       else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out
       else return false;
