@@ -9,8 +9,10 @@ rising), and the subscriber's selected candidate pair ends at Janus's port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -20,13 +22,21 @@ from chinwag.client import DEFAULT_FEATURES, ChinwagClient
 from chinwag.peer.call import rtc_configuration
 from chinwag.peer.media import CallMedia, MediaOptions
 from chinwag.peer.mesh import RoomMesh
+from chinwag.sfu.janus import JanusSession
+from chinwag.sfu.room import VIDEOROOM
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
 from tests.janus import Janus, run_janus
 from tests.peer.support import FrameCounter
 from tests.support import StartServer
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.browser,
+    # Three or four pages encoding simulcast plus Janus: on a loaded 2-core machine a test
+    # takes 60-140 s, over the suite's default of 120.
+    pytest.mark.timeout(300),
+]
 
 #: Seconds for everyone to decode everyone on a busy 2-core machine.
 CONNECT_WITHIN = 90
@@ -89,24 +99,34 @@ async def frames(person: Person) -> dict[str, int]:
 
 
 async def everyone_decodes_everyone(people: list[Person]) -> dict[str, dict[str, int]]:
+    """Each page decodes video from each other one, then every count rises again."""
     names = {p.name for p in people}
+    seen: dict[str, dict[str, int]] = {}
 
     async def started() -> dict[str, dict[str, int]] | None:
-        now = {p.name: await frames(p) for p in people}
-        ready = all(now[p.name].get(o, 0) > 0 for p in people for o in names - {p.name})
-        return now if ready else None
+        seen.update({p.name: await frames(p) for p in people})
+        ready = all(seen[p.name].get(o, 0) > 0 for p in people for o in names - {p.name})
+        return dict(seen) if ready else None
 
-    first: dict[str, dict[str, int]] = await until(
-        started, CONNECT_WITHIN, "not everyone decodes everyone"
-    )
+    first = await until_or_show(started, CONNECT_WITHIN, "not everyone decodes everyone", seen)
 
     async def risen() -> dict[str, dict[str, int]] | None:
-        now = {p.name: await frames(p) for p in people}
-        rose = all(now[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
-        return now if rose else None
+        seen.update({p.name: await frames(p) for p in people})
+        rose = all(seen[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
+        return dict(seen) if rose else None
 
-    rising: dict[str, dict[str, int]] = await until(risen, RISE_WITHIN, "frames stopped rising")
+    rising: dict[str, dict[str, int]] = await until_or_show(
+        risen, RISE_WITHIN, "frames stopped rising", seen
+    )
     return rising
+
+
+async def until_or_show(probe: Any, within: float, failure: str, shown: object) -> Any:
+    """``until``, its failure message showing ``shown`` as it was last."""
+    try:
+        return await until(probe, within, failure)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; last seen: {shown}") from None
 
 
 async def join_call(person: Person, label: str) -> None:
@@ -266,3 +286,112 @@ async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
 
 async def _more(person: Person, expression: str, than: int) -> bool:
     return bool(await person.page.evaluate(expression) > than)
+
+
+# Video frames decoded on the given subscriber m-lines (whoever they carry now).
+_FRAMES_ON_MIDS = """
+async (mids) => {
+  const report = await window.chinwag.room.sfu().subscriber().getStats();
+  let frames = 0;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video" && mids.includes(String(s.mid))) {
+      frames += s.framesDecoded || 0;
+    }
+  });
+  return frames;
+}
+"""
+
+
+async def janus_displays(server: ChinwagServer, janus: Janus) -> set[str]:
+    """Who is in the call's VideoRoom, as Janus lists it (besides chinwag's watcher)."""
+    assert server.sfu is not None
+    (room,) = server.sfu.rooms.values()
+    async with JanusSession(janus.url, janus.secret) as session:
+        handle = await session.attach(VIDEOROOM)
+        reply = await handle.request({"request": "listparticipants", "room": room.id})
+    return {p["display"] for p in reply.data["participants"] if p.get("display")}
+
+
+async def test_who_leaves_is_out_of_janus_at_once_and_their_streams_stop(
+    open_person: OpenPerson, chinwag: ChinwagServer, janus: Janus
+) -> None:
+    people = [await open_person(name, path="r/leave") for name in ("ann", "ben", "cat")]
+    ann, ben, cat = people
+    await join_call(ann, "Start call")
+    for person in (ben, cat):
+        await join_call(person, "Join call")
+    await everyone_decodes_everyone(people)
+    assert await janus_displays(chinwag, janus) == {"ann", "ben", "cat"}
+    cat_mids = {
+        p.name: await p.page.evaluate("window.chinwag.room.sfu().midsOf('cat')") for p in (ann, ben)
+    }
+
+    await cat.page.get_by_role("button", name="Leave call").click()
+
+    async def cat_gone() -> bool:
+        return "cat" not in await janus_displays(chinwag, janus)
+
+    await until(cat_gone, 10, "cat is still in the Janus room")
+    for person in (ann, ben):  # cat's tile goes, and nothing more of cat is decoded
+        await expect(person.page.get_by_role("region", name="cat")).to_have_count(0)
+        mids = cat_mids[person.name]
+        before = await person.page.evaluate(_FRAMES_ON_MIDS, mids)
+        await person.page.wait_for_timeout(2000)  # a window in which nothing may arrive
+        assert await person.page.evaluate(_FRAMES_ON_MIDS, mids) == before, person.name
+    await everyone_decodes_everyone([ann, ben])  # the others go on
+
+
+@contextlib.contextmanager
+def showing_janus_problems(*instances: Janus) -> Iterator[None]:
+    """On a failed assertion, print the warnings and errors of each Janus's log."""
+    try:
+        yield
+    except AssertionError:
+        for janus in instances:
+            lines = janus.log_tail(20_000).splitlines()
+            print(janus.url, *[line for line in lines if "ERR" in line or "WARN" in line][-30:])
+        raise
+
+
+async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
+    open_person: OpenPerson, start_chinwag: StartServer, janus: Janus, tmp_path: Path
+) -> None:
+    with run_janus(tmp_path / "second") as second:
+        server = await start_chinwag(
+            sfu=[janus.url, second.url], sfu_secret=janus.secret, mesh_max=2
+        )
+        assert server.sfu is not None
+        await until(lambda: len(server.sfu.up()) == 2, 20, "both Janus not connected")
+        people = [
+            await open_person(name, server=server, path="r/failover")
+            for name in ("ann", "ben", "cat")
+        ]
+        await join_call(people[0], "Start call")
+        for person in people[1:]:
+            await join_call(person, "Join call")
+        with showing_janus_problems(janus, second):
+            await everyone_decodes_everyone(people)
+        first = server.sfu.placed()["failover"]
+        victim, survivor = (janus, second) if first == janus.url else (second, janus)
+
+        victim.process.kill()  # SIGKILL
+        killed_at = asyncio.get_running_loop().time()
+        await until(lambda: server.sfu.placed().get("failover") == survivor.url, 10, "not moved")
+        before = {p.name: await frames(p) for p in people}
+
+        async def all_rising_again() -> bool:
+            for person in people:
+                now = await frames(person)
+                if any(now[o] <= before[person.name][o] for o in now if o != person.name):
+                    return False
+            return True
+
+        with showing_janus_problems(survivor):
+            await until(all_rising_again, 10, "media did not resume on the other Janus in 10 s")
+        took = asyncio.get_running_loop().time() - killed_at
+        print(f"media through the second Janus {took:.1f} s after the first was killed")
+        ports = janus_ports(survivor)
+        for person in people:
+            remote = await person.page.evaluate(_SFU_REMOTE)
+            assert remote is not None and remote["port"] in ports, (person.name, remote)

@@ -31,14 +31,26 @@ local function reap(p, dead)
 end
 """
 
-# ARGV[3] lease ms, then key, record pairs: this node's users. Returns the keys lost.
+# ARGV[3] lease ms, ARGV[4] this node's announcement ("FORMAT VERSION", kept as
+# its lease's value), then key, record pairs: this node's users.
+# Returns {{}, lost keys} once registered, or {{node, its announcement}, {}} without
+# registering when a live node announced another format ("1" from versions that
+# announced nothing). One script, so two nodes of different formats starting at
+# once cannot both miss each other.
 _REGISTER = """
 local p, node = ARGV[1], ARGV[2]
-redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
+local format = string.match(ARGV[4], '^%S+')
+for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  local about = other ~= node and redis.call('GET', p .. 'alive:' .. other)
+  if about and string.match(about, '^%S+') ~= format then
+    return {{other, about}, {}}
+  end
+end
+redis.call('SET', p .. 'alive:' .. node, ARGV[4], 'PX', ARGV[3])
 redis.call('SADD', p .. 'nodes', node)
 local users = p .. 'users:' .. node
 local wanted = {}
-for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
+for i = 5, #ARGV, 2 do wanted[ARGV[i]] = true end
 for _, key in ipairs(redis.call('HKEYS', users)) do
   if not wanted[key] and redis.call('GET', p .. 'name:' .. key) == node then
     redis.call('DEL', p .. 'name:' .. key)
@@ -46,7 +58,7 @@ for _, key in ipairs(redis.call('HKEYS', users)) do
 end
 redis.call('DEL', users)
 local lost = {}
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local key = p .. 'name:' .. ARGV[i]
   local owner = redis.call('GET', key)
   if owner and owner ~= node and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
@@ -57,7 +69,7 @@ for i = 4, #ARGV, 2 do
     redis.call('HSET', users, ARGV[i], ARGV[i + 1])
   end
 end
-return lost
+return {{}, lost}
 """
 
 # ARGV[3] key, ARGV[4] record. 1 claimed, 0 taken (here too), -1 this node is not registered.

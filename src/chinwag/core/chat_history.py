@@ -32,6 +32,7 @@ from .effects import LoadHistory
 from .errors import ProtocolError, error_message
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
+from .rooms import LOCK_MARK, RoomBook
 
 if TYPE_CHECKING:
     from .context import Context
@@ -52,9 +53,9 @@ class StoredLine(NamedTuple):
     text: str
 
 
-def room_of(member: Member) -> str:
-    """The room ``member`` chats in (its key): its history and its stored lines belong there."""
-    return member.room
+def room_of(rooms: RoomBook, member: Member) -> str:
+    """Where the chat of ``member``'s room is stored (a locked room's: under its lock)."""
+    return rooms.history_key(member.room)
 
 
 class ChatHistory:
@@ -75,7 +76,7 @@ class ChatHistory:
             return
         if member.history_wait is not None:  # a join before the last one's answer
             self._router.release_held(member)
-        load = LoadHistory(member.conn, room_of(member), None, lines, joining=True)
+        load = LoadHistory(member.conn, room_of(self._ctx.rooms, member), None, lines, joining=True)
         member.history_wait = HistoryWait(load)
         self._ctx.outbox.emit(load)
 
@@ -85,14 +86,14 @@ class ChatHistory:
             raise ProtocolError(
                 "history-off", "This server keeps no chat history.", "history-request"
             )
-        room = room_of(member)
-        if request.room is not None and name_key(request.room) != room:
+        if request.room is not None and name_key(request.room) != member.room:
             raise ProtocolError(
                 "bad-field",
-                f"`room` must be your own room ({self._room_name(room)!r}); history of other rooms "
-                "is not sent.",
+                f"`room` must be your own room ({self._room_name(member.room)!r}); history of "
+                "other rooms is not sent.",
                 "history-request",
             )
+        room = room_of(self._ctx.rooms, member)
         self._ctx.outbox.emit(
             LoadHistory(member.conn, room, request.before, PAGE_LINES, joining=False)
         )
@@ -144,8 +145,9 @@ class ChatHistory:
             ),
         )
 
-    def _room_name(self, key: str) -> str:
-        """The room as its opener typed it (what clients know it by), from its key."""
+    def _room_name(self, stored: str) -> str:
+        """The room as its opener typed it (what clients know it by), from its history key."""
+        key = stored.split(LOCK_MARK, 1)[0]
         room = self._ctx.rooms.get(key)
         return room.name if room is not None else key
 

@@ -24,6 +24,7 @@ __all__ = [
     "HandOver",
     "LoadHistory",
     "Publish",
+    "PurgeHistory",
     "Release",
     "Send",
     "SfuEnd",
@@ -126,6 +127,13 @@ class StoreChat:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class PurgeHistory:
+    """Delete every stored line of ``room`` (a history key), after the lines queued before it."""
+
+    room: str
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadHistory:
     """Read stored lines of ``room``, then call ``Lobby.history_loaded`` with this effect.
@@ -202,6 +210,7 @@ Effect = (
     | CountCall
     | StoreChat
     | LoadHistory
+    | PurgeHistory
     | Claim
     | Release
     | UpdateRecord

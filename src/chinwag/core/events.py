@@ -39,7 +39,7 @@ class RoomSettings(msgspec.Struct, frozen=True):
 
     Every member's record carries them, so a node that starts late, or hears
     of the room first from another node, knows its password too. The password
-    travels only as a salted PBKDF2 ``digest`` (empty: no password).
+    travels only as a salted HMAC-SHA256 ``digest`` (empty: no password).
     ``created`` (ms) and ``opener`` break the tie when two nodes opened the
     same room at once: the earliest wins everywhere.
     """

@@ -115,6 +115,10 @@ class FailureBackoff:
         entry = self._failures.get(key)
         return max(0.0, entry[1] - now) if entry is not None else 0.0
 
+    def has_failed(self, key: str) -> bool:
+        """Whether ``key`` has a failure on record (since its last success)."""
+        return key in self._failures
+
     def failed(self, key: str, now: float) -> None:
         count = self._failures.pop(key, (0, 0.0))[0] + 1
         over = count - self.free

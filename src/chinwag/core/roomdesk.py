@@ -2,10 +2,20 @@
 
 * Entering a room (at sign-in, or with ``join-room``) is decided before
   anything changes: the room name, the operator's list (``no-such-room``),
-  the password (``room-password-required``/``-wrong``, tries rate-limited
-  per connection and per room), and no one-to-one call in progress
-  (``in-call``). Whoever opens a new room sets its title, public flag and
-  password.
+  the password (``room-password-required``/``-wrong``; wrong guesses and
+  new locks budgeted per address and server-wide by
+  :class:`~chinwag.core.roomguard.RoomGuard`), and no one-to-one call in
+  progress (``in-call``). Whoever opens a new room sets its title, public
+  flag and password.
+* In a cluster two nodes can open one room at once. Every node settles on
+  the same settings (:func:`~chinwag.core.rooms.looser`: a lock wins, then
+  the earliest opener); when a node adopts stricter settings, each of its
+  members inside is checked again with the password it entered with, and
+  whoever it does not open is moved to the default room, told why
+  (``room-password-required``).
+* A room opened with a password keeps its chat under its lock
+  (:attr:`~chinwag.core.rooms.Room.history_key`), and its stored chat is
+  purged (``PurgeHistory``) when it ends.
 * A move is a ``left`` in the old room's presence and a ``joined`` in the new
   one's; the mover is sent ``room`` and then the new room's full list.
 * A room call is joined and left with ``room-call-join``/``-leave``; every
@@ -21,31 +31,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .effects import Publish, SfuEnd, SfuLeave, UpdateRecord
+from .effects import Publish, PurgeHistory, SfuEnd, SfuLeave, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
-from .limits import Rate, TokenBucket
 from .names import name_key
-from .rooms import (
-    DEFAULT_ROOM,
-    CallMode,
-    Participant,
-    Room,
-    RoomRefused,
-    lock,
-    opens,
-    wrong_password_allowed,
-)
+from .roomguard import RoomGuard
+from .rooms import DEFAULT_ROOM, CallMode, Participant, Room, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
     from .routing import Router
 
-__all__ = ["ROOM_TRIES_PER_CONNECTION", "RoomDesk"]
-
-#: Room-password tries from one connection: a few at once, then one every 5 s.
-ROOM_TRIES_PER_CONNECTION = Rate(0.2, 5.0)
+__all__ = ["RoomDesk"]
 
 
 class RoomDesk:
@@ -54,6 +52,7 @@ class RoomDesk:
     def __init__(self, context: Context, router: Router) -> None:
         self._ctx = context
         self._router = router
+        self._guard = RoomGuard(context.monotonic())
         #: Called with the room and the name just before someone leaves its call
         #: (the recording desk stops a recording its starter leaves).
         self.on_leaving: Callable[[Room, str], None] = lambda _room, _name: None
@@ -69,14 +68,21 @@ class RoomDesk:
     ) -> Room | None:
         """Check that ``member`` may enter room ``name``; the room, or None if it is new.
 
-        Raises ProtocolError, having changed nothing but the try counters.
+        Raises ProtocolError, having changed nothing but the guard's budgets.
         """
         key = name_key(name)
         room = self._ctx.rooms.find(key)
+        now = self._ctx.monotonic()
         if room is None:
             if self._ctx.rooms.restricted and key != DEFAULT_ROOM:
                 raise ProtocolError(
                     "no-such-room", f"There is no room {name!r} on this server.", for_type
+                )
+            if password and key != DEFAULT_ROOM and not self._guard.may_lock(member.address, now):
+                raise ProtocolError(
+                    "rate-limited",
+                    "Too many locked rooms opened from your address; wait a few seconds.",
+                    for_type,
                 )
             return None
         if not room.settings.locked:
@@ -85,16 +91,16 @@ class RoomDesk:
             raise ProtocolError(
                 "room-password-required", f"Room {room.name!r} needs a password.", for_type
             )
-        now = self._ctx.monotonic()
-        if member.room_tries is None:
-            member.room_tries = TokenBucket(ROOM_TRIES_PER_CONNECTION, now)
-        if not member.room_tries.take(ROOM_TRIES_PER_CONNECTION, now) or (
-            not wrong_password_allowed(room, now)
-        ):
+        wait = self._guard.may_check(member.address, now)
+        if wait > 0:
             raise ProtocolError(
-                "rate-limited", "Too many room-password tries; wait a few seconds.", for_type
+                "rate-limited",
+                f"Too many wrong room passwords from your address; try again in {wait:.0f} s.",
+                for_type,
             )
-        if not opens(room.settings, password):
+        right = opens(room.settings, password)
+        self._guard.checked(member.address, right, now)
+        if not right:
             raise ProtocolError(
                 "room-password-wrong", f"Wrong password for room {room.name!r}.", for_type
             )
@@ -131,6 +137,7 @@ class RoomDesk:
                 found = Room(name, opening if key != DEFAULT_ROOM else RoomSettings())
             self._ctx.rooms.open(found)
         member.room = key
+        member.room_password = password if key != DEFAULT_ROOM else None
 
     def describe(self, key: str) -> dict[str, Any]:
         """ROOM for room ``key`` (sent in ``signed-in`` and ``room``)."""
@@ -155,6 +162,19 @@ class RoomDesk:
             self._tell_where(member)
             return
         found = self.admit(member, name, password, "join-room")
+        self._move(member, name, found, password, public, title)
+
+    def _move(
+        self,
+        member: Member,
+        name: str,
+        found: Room | None,
+        password: str | None,
+        public: bool = False,
+        title: str = "",
+    ) -> None:
+        """Move ``member`` (signed in) to room ``name``, as ``admit`` found it."""
+        assert member.name is not None
         self._leave_call(member.name, member.room)
         old = member.room
         self.settle(member, name, found, password, member.name, public, title)
@@ -244,30 +264,55 @@ class RoomDesk:
         """Another node's user is now as ``record`` says (the directory already has it);
         ``old`` is the key of the room it was in before, if any."""
         key = name_key(record.room)
-        room = self._ctx.rooms.ensure(record.room, record.settings)
+        room, stricter = self._ctx.rooms.ensure(record.room, record.settings)
+        if stricter:
+            self._recheck(room)
         if old is not None and old != key:
             self._leave_call(record.name, old)
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
-            room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max).join(
+            call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
+            opened = call.opened
+            call.join(
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
+            if call.opened != opened and call.mode is CallMode.SFU and opened:
+                # An earlier join from another node renames the call: its SFU room too.
+                self._ctx.outbox.emit(SfuEnd(room.key, opened))
             self.call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)
 
     def restore(self, member: Member, record: UserRecord) -> None:
         """A session handed over from another node: its room and seat come with it."""
-        room = self._ctx.rooms.ensure(record.room, record.settings)
+        room, stricter = self._ctx.rooms.ensure(record.room, record.settings)
         member.room = room.key
+        if stricter:
+            self._recheck(room)
 
     def restored(self, record: UserRecord) -> None:
         """After ``restore`` and the directory listing: take the seat if this node lacked it."""
         self.remote_placed(record, None)
 
     # -- helpers -----------------------------------------------------------------
+
+    def _recheck(self, room: Room) -> None:
+        """``room`` took another node's stricter settings: whoever here entered it under the
+        looser ones, with a password that does not open it now, goes to the default room."""
+        for member in list(self._ctx.directory.local_in(room.key)):
+            if member.name is None or opens(room.settings, member.room_password):
+                continue
+            if member.connected:
+                refused = ProtocolError(
+                    "room-password-required",
+                    f"Room {room.name!r} was opened with a password elsewhere first; "
+                    "you were moved to the lobby.",
+                    "join-room",
+                )
+                self._ctx.outbox.send((member.conn,), refused.as_message())
+            self._move(member, DEFAULT_ROOM, self._ctx.rooms.find(DEFAULT_ROOM), None)
 
     def _leave_call(self, name: str, key: str) -> bool:
         room = self._ctx.rooms.get(key)
@@ -301,8 +346,11 @@ class RoomDesk:
         self._ctx.outbox.send(audience, message)
 
     def _vacate_if_empty(self, key: str) -> None:
-        if not self._ctx.directory.members_of(key):
-            self._ctx.rooms.vacate(key)
+        if self._ctx.directory.members_of(key):
+            return
+        room = self._ctx.rooms.vacate(key)
+        if room is not None and room.history_key != key and self._ctx.policy.history:
+            self._ctx.outbox.emit(PurgeHistory(room.history_key))
 
     def _published(self, member: Member) -> None:
         """Tell the other nodes where ``member`` is now, and in which call."""

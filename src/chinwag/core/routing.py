@@ -191,7 +191,9 @@ class Router:
         date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text, sender.room)
         if self._ctx.policy.history:
-            self._ctx.outbox.emit(StoreChat(room_of(sender), sender.name, date, text))
+            self._ctx.outbox.emit(
+                StoreChat(room_of(self._ctx.rooms, sender), sender.name, date, text)
+            )
         if self._ctx.node is not None:
             line = ChatLine(sender.name, sender.conn, date, text, sender.room)
             self._ctx.outbox.emit(Publish(line))

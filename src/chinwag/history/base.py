@@ -189,6 +189,10 @@ class HistoryStore(ABC):
         """Delete the history of ``room`` (every room if None); returns the lines deleted."""
         return await self._command(self._purge(room))
 
+    async def rooms(self) -> list[str]:
+        """Every room id with stored lines (a room's key; a locked room's key and lock)."""
+        return await self._command(self._rooms())
+
     async def export(self, room: str, page: int = 500) -> AsyncIterator[ChatRecord]:
         """Every stored line of ``room``, oldest first."""
         after = 0
@@ -238,6 +242,9 @@ class HistoryStore(ABC):
 
     @abstractmethod
     async def _purge(self, room: str | None) -> int: ...
+
+    @abstractmethod
+    async def _rooms(self) -> list[str]: ...
 
     @abstractmethod
     async def _close(self) -> None: ...

@@ -130,6 +130,13 @@ class RedisHistory(HistoryStore):
             total += await self._redis.xtrim(key, maxlen=0, approximate=False)
         return total
 
+    async def _rooms(self) -> list[str]:
+        found = []
+        async for key in self._redis.scan_iter(match=self.prefix + "*", count=500):
+            if await self._redis.xlen(key):  # a purged stream stays, empty, to keep its ids
+                found.append(key.decode()[len(self.prefix) :])
+        return sorted(found)
+
     async def _close(self) -> None:
         await self._redis.aclose()
 

@@ -100,6 +100,10 @@ class SqliteHistory(HistoryStore):
 
         return await self._run(purge, write=True)
 
+    async def _rooms(self) -> list[str]:
+        rows = await self._run(lambda db: db.execute("SELECT DISTINCT room FROM lines").fetchall())
+        return sorted(room for (room,) in rows)
+
     async def _close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
         self._executor.shutdown(wait=True)

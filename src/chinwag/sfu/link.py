@@ -12,7 +12,12 @@ run side by side.
 Placement: a call goes to one of the Janus instances that answer, chosen by
 rendezvous hashing of the call over their URLs, so every chinwag process of
 a cluster picks the same one without asking anyone (and the room's id,
-secret and pin are derived the same way, see ``room.py``). A Janus whose
+secret and pin are derived the same way, see ``room.py``). Processes that
+disagree on which instances answer (one just lost a Janus the others still
+reach) can split a call for a moment; a process places nothing before it
+has tried every instance once. This is not "least loaded": a shared load
+table would need the bus and a tie-break, and spreads calls no better while
+calls are many and alike (documented in docs/deployment.md). A Janus whose
 socket closes, or that leaves a keep-alive unanswered, is taken out at once;
 the participants of its calls are told ``sfu-moved`` and publish again,
 which places the call on the next instance. A lost Janus is reconnected to
@@ -57,6 +62,9 @@ class _Node:
     def __init__(self, url: str) -> None:
         self.url = url
         self.session: JanusSession | None = None
+        #: Set after the first attempt to connect, answered or not: placing a call
+        #: before every instance was tried could pick differently from other processes.
+        self.tried = asyncio.Event()
 
     def weight(self, call: CallKey) -> bytes:
         return hashlib.sha256(f"{self.url}\0{call[0]}\0{call[1]}".encode()).digest()
@@ -122,6 +130,10 @@ class SfuLink:
                 await node.session.close()
         if self.recordings is not None:
             await self.recordings.recorder.close()
+
+    def placed(self) -> dict[str, str]:
+        """Where each SFU call of this process is: room key -> the Janus URL."""
+        return {call[0]: node.url for call, node in self._placed.items()}
 
     def up(self) -> list[str]:
         """The URLs of the Janus instances answering now."""
@@ -201,6 +213,8 @@ class SfuLink:
                 await room.view(name, signal.views)
         except (JanusError, JanusLost) as error:
             log.warning("sfu: %s of %s in %r failed: %s", signal.kind, name, call[0], error)
+            if signal.kind == "sfu-view":  # a layer choice that raced a renegotiation
+                return
             self._reply(
                 call,
                 name,
@@ -249,6 +263,9 @@ class SfuLink:
         """The call's room on its Janus, created on first use."""
         room = self.rooms.get(call)
         if room is None or room.session.lost:
+            tried = [node.tried.wait() for node in self.nodes]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tried), ANSWER_TIMEOUT + 1)
             node = self._place(call)
             self.opened += room is None
             assert node.session is not None
@@ -292,6 +309,7 @@ class SfuLink:
                 else:
                     node.session = session
                     log.info("sfu: connected to Janus at %s", node.url)
+                node.tried.set()
             await asyncio.sleep(RECONNECT_INTERVAL)
 
     def _lost(self, node: _Node, session: JanusSession) -> None:

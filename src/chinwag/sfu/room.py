@@ -76,6 +76,9 @@ class _Seat:
     #: feed -> its streams in our subscription, as (mid, kind)
     subscribed: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     wants_streams: bool = False
+    #: An offer went to the participant and its answer has not come back: Janus takes
+    #: one negotiation at a time, so further subscription changes wait for it.
+    offer_out: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -229,7 +232,11 @@ class JanusRoom:
         seat = self.seats.get(name)
         if seat is None or seat.subscriber is None:
             raise JanusError(0, "there is no subscription offer to answer")
-        await seat.subscriber.request({"request": "start"}, _jsep(answer))
+        try:
+            await seat.subscriber.request({"request": "start"}, _jsep(answer))
+        finally:
+            seat.offer_out = False
+        await self._refresh(seat)  # publishers that came while the offer was out
 
     async def view(self, name: str, views: tuple[tuple[str, str], ...]) -> None:
         """Forward each person's video at the layer its tile needs, or not at all."""
@@ -322,7 +329,7 @@ class JanusRoom:
     async def _refresh(self, seat: _Seat) -> None:
         """Bring ``seat``'s subscription to every active feed but its own."""
         async with seat.lock:
-            if not seat.wants_streams or self.seats.get(seat.name) is not seat:
+            if not seat.wants_streams or seat.offer_out or self.seats.get(seat.name) is not seat:
                 return
             wanted = {feed for feed, who in self.feeds.items() if who != seat.name}
             have = set(seat.subscribed)
@@ -372,6 +379,7 @@ class JanusRoom:
             listed.append({"mid": mid, "name": who, "kind": stream["type"]})
         for feed in list(seat.subscribed):
             seat.subscribed[feed] = mids.get(feed, [])
+        seat.offer_out = True
         description = {"type": jsep["type"], "sdp": jsep["sdp"]}
         self._reply(seat.name, {"type": "sfu-offer", "description": description, "streams": listed})
 

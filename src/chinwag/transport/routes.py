@@ -104,6 +104,16 @@ def load_web_files() -> dict[str, Response]:
 
 
 Handler = Callable[[Mapping[str, str]], Response]
+#: A route that takes a request body (``POST``): the headers and the whole body.
+BodyHandler = Callable[[Mapping[str, str], bytes], Response]
+
+
+@dataclass(frozen=True)
+class BodyRoute:
+    """A ``POST`` route and the largest ``Content-Length`` body it takes (more: 413)."""
+
+    limit: int
+    handler: BodyHandler
 
 
 #: A room's page: ``/r/<percent-encoded room name>``.
@@ -129,9 +139,22 @@ class Routes:
     files: dict[str, Response]
     endpoints: dict[str, Handler] = field(default_factory=dict)
     websockets: bool = True  # False on the metrics-only listener
+    #: The only routes that take a request body (by path). Every other request
+    #: with a body is refused before it is read (see ``http.py``).
+    body_routes: dict[str, BodyRoute] = field(default_factory=dict)
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+    def body_limit(self, method: str, target: str) -> int:
+        """The largest body a request may carry to ``target`` (0: none)."""
+        route = self.body_routes.get(target.split("?", 1)[0])
+        return route.limit if route is not None and method == "POST" else 0
+
+    def respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> Response:
         path = target.split("?", 1)[0]
+        route = self.body_routes.get(path)
+        if route is not None and method == "POST":
+            return route.handler(headers, body)
         if method not in ("GET", "HEAD"):
             return Response(405, b"method not allowed\n", headers=(("Allow", "GET, HEAD"),))
         endpoint = self.endpoints.get(path)

@@ -34,7 +34,7 @@ import ssl
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Final
 
-from ..cluster import Bus, create_bus
+from ..cluster import Bus, ClusterRefused, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
@@ -193,7 +193,11 @@ class ChinwagServer:
                 self.settings.host, self.settings.stun_port
             )
         if self.cluster is not None:
-            await self.cluster.start()
+            try:
+                await self.cluster.start()
+            except ClusterRefused:  # another format runs there: close what was opened
+                await self.stop()
+                raise
         if self.sfu is not None:
             await self.sfu.start()
         log.info("listening on %s", self.url)

@@ -150,7 +150,6 @@ export function start() {
     toggleCamera: () => current().toggleCamera(),
     toggleScreen: () => current().toggleScreen(),
     switchDevice: (kind, id) => current().switchDevice(kind, id),
-    debug: call.debug,
   });
   createShortcuts(
     {

@@ -10,7 +10,7 @@
 
 import { createSelfView } from "./selfview.js";
 import { watchSpeaking } from "./speaking.js";
-import { createQualityMeter, createStatsPanel } from "./stats.js";
+import { createStatsPanel } from "./stats.js";
 import { S } from "./strings.js";
 import { ask, byId, formatDuration, initial, setIcon, show, typingIn } from "./ui.js";
 
@@ -49,19 +49,11 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     mutedMarker: byId("self-muted"),
     container: videos,
   });
-  let controller = null;
   let durationTimer = null;
   let asking = null; // AbortController of the open question, if any
   let stopWatching = [];
-  const stats = createStatsPanel({ listElement: byId("stats-list"), getPc: () => controller?.debug.pc ?? null });
-  const meter = createQualityMeter({
-    getPc: () => controller?.debug.pc ?? null,
-    onRating(word) {
-      quality.dataset.quality = word;
-      quality.setAttribute("aria-label", S.quality[word]);
-      quality.title = S.quality[word];
-    },
-  });
+  let peerConnection = null; // the one-to-one call's, for the stats panel (setPeerConnection)
+  const stats = createStatsPanel({ listElement: byId("stats-list"), getPc: () => peerConnection });
 
   // Label (shown and spoken) and tooltip name what the button does next ("Unmute").
   function setButton(button, { label, iconName, active, key }) {
@@ -129,7 +121,6 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
   const view = {
     /** Connect the buttons to the call controller (call.js). */
     bind(call) {
-      controller = call;
       buttons.accept.addEventListener("click", () => call.accept());
       buttons.decline.addEventListener("click", () => call.decline());
       buttons.cancel.addEventListener("click", () => call.cancel());
@@ -159,6 +150,28 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       asking?.abort();
       asking = new AbortController();
       return ask(prompt, question, choices, asking.signal);
+    },
+    /**
+     * One kind of device cannot be had (`problem`, a MediaProblem) and `kind`
+     * works: ask whether to go on with it alone. Resolves to true or false.
+     */
+    async offerOnly(problem, kind) {
+      const label = kind === "audio" ? S.audioOnly : S.videoOnly;
+      const answer = await view.ask(S.continueWith(problem.message, label), [
+        [true, label],
+        [false, S.cancel],
+      ]);
+      return answer === true;
+    },
+    /** The one-to-one call's RTCPeerConnection (null when none), for the stats panel. */
+    setPeerConnection(pc) {
+      peerConnection = pc;
+    },
+    /** The one-to-one call's connection quality (stats.js rateQuality word). */
+    quality(word) {
+      quality.dataset.quality = word;
+      quality.setAttribute("aria-label", S.quality[word]);
+      quality.title = S.quality[word];
     },
     chosenDevices: () => settings.chosenDevices(),
     showDevicesInUse: (stream) => settings.showDevicesInUse(stream),
@@ -190,7 +203,6 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       const tick = () => (duration.textContent = formatDuration((Date.now() - startedAt) / 1000));
       tick();
       durationTimer = setInterval(tick, 1000);
-      meter.start();
       settings.refreshDevices();
     },
     /** The call's phase next to the name ("Reconnecting…"); empty when all is well. */
@@ -266,7 +278,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       clearInterval(durationTimer);
       durationTimer = null;
       stats.stop();
-      meter.stop();
+      peerConnection = null;
       stopSpeakingWatch();
       show(statsPanel, false);
       buttons.stats.setAttribute("aria-expanded", "false");
@@ -282,7 +294,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       phase.textContent = "";
       videos.dataset.speaking = "false";
       videos.dataset.reconnecting = "false";
-      quality.dataset.quality = "unknown";
+      view.quality("unknown");
       panels.leaveCall();
       view.remoteMediaState({ audio: true, video: true, screen: false });
       view.localMediaState({ audio: true, video: true, screen: false });

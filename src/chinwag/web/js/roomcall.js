@@ -1,8 +1,9 @@
 // The room's group call on this page: the "Start call" / "Join call (3)"
 // button, our camera, one mesh link per participant (mesh.js: roles,
 // perfect negotiation, bandwidth caps), their tiles (tiles.js: names,
-// markers, pin), the active speaker (speaking.js) and the same controls as a
-// one-to-one call (mute, camera, share, device switching; hang up = leave).
+// markers, pin), the active speaker (speaking.js) and the one-to-one call's
+// controls (controls.js: mute, camera, share, device switching with its
+// one-switch-at-a-time guard; hang up = leave) and media opening (media.js).
 // Protocol: docs/protocol.md, "Room calls (mesh)".
 //
 // A reload mid-call comes back: the room call is kept in sessionStorage and,
@@ -11,11 +12,11 @@
 // connects afresh, this page sending the offers as the latest joiner).
 
 import { copyReport } from "./callprobe.js";
+import { createControls } from "./controls.js";
 import { watchLinks } from "./linkhealth.js";
+import { openCallMedia } from "./media.js";
 import { createRoomCall } from "./mesh.js";
 import { moveToSfu } from "./roomsfu.js";
-import { openReplacement, startScreen } from "./controls.js";
-import { MediaProblem, openUserMedia } from "./media.js";
 import { roomError } from "./rooms.js";
 import { watchSpeakers } from "./speaking.js";
 import { S } from "./strings.js";
@@ -47,34 +48,22 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     show(button, !live);
   }
 
-  function localState() {
-    const stream = live.stream;
-    return {
-      audio: stream.getAudioTracks().some((t) => t.enabled),
-      video: stream.getVideoTracks().some((t) => t.enabled) || Boolean(live.screenTrack),
-      screen: Boolean(live.screenTrack),
-    };
-  }
-
-  function tellState() {
-    const state = localState();
-    live.mesh?.setMediaState(state);
-    live.sfu?.setMediaState(state);
-    live.grid?.setMediaState(self(), state);
-    view.localMediaState(state);
-  }
-
-  async function openMedia() {
-    try {
-      return await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
-    } catch (problem) {
-      // One kind works: join with it alone, and say what is missing.
-      const available = problem instanceof MediaProblem ? problem.available : undefined;
-      if (!available || available.audio === available.video) throw problem;
-      view.notice(problem.message, "error");
-      return openUserMedia({ audio: available.audio, video: available.video });
-    }
-  }
+  const controls = createControls({
+    current: () => live,
+    view,
+    outlet: {
+      // Every way our media leaves: the mesh links, and the SFU publisher once there is one.
+      send: (mine, kind, track) =>
+        Promise.all([mine.mesh?.replaceTrack(kind, track), mine.sfu?.replaceTrack(kind, track)]),
+      show: (mine, stream) => mine.grid?.setStream(self(), stream),
+      announce(mine, state) {
+        mine.mesh?.setMediaState(state);
+        mine.sfu?.setMediaState(state);
+        mine.grid?.setMediaState(self(), state);
+      },
+      linked: (mine) => Boolean(mine.mesh),
+    },
+  });
 
   /** Take a seat: camera first (a failure joins nobody), then the mesh, then `room-call-join`. */
   async function join() {
@@ -88,7 +77,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     render();
     let stream;
     try {
-      stream = await openMedia();
+      stream = await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly });
     } catch (problem) {
       if (live === mine) live = null;
       render();
@@ -102,11 +91,11 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     mine.grid.add(self(), { self: true });
     mine.grid.setStream(self(), stream);
     const config = iceConfig();
-    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, log });
+    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, timing, log });
     mine.unfollowMesh = followRoomCall(mine.grid, mine.mesh);
     mine.stops.push(() => mine.unfollowMesh());
     const copy = (details) => copyReport(details, view.notice);
-    mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, config, send, timing, copy, log });
+    mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, send, copy, log });
     mine.stops.push(() => mine.health.stop());
     const speakers = watchSpeakers({
       peers: () => mine.mesh.peers().map((name) => [name, mine.mesh.peerConnection(name)]),
@@ -114,7 +103,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     });
     mine.stops.push(() => speakers.stop());
     view.enterRoomCall(S.groupCallOf(title()));
-    tellState();
+    controls.sendMediaState();
     tab.set("roomCall", { room: mine.room });
     send({ type: "room-call-join" });
   }
@@ -162,53 +151,6 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
   }
 
-  /** Every way our media leaves: the mesh links, and the SFU publisher once there is one. */
-  async function replaceTrack(mine, kind, track) {
-    await Promise.all([mine.mesh.replaceTrack(kind, track), mine.sfu?.replaceTrack(kind, track)]);
-  }
-
-  async function toggleScreen() {
-    const mine = live;
-    if (!mine?.mesh) return;
-    if (mine.screenTrack) return showCamera(mine);
-    const track = await startScreen(mine, { current: () => live, view, stop: showCamera });
-    if (!track) return;
-    await replaceTrack(mine, "video", track);
-    mine.grid.setStream(self(), new MediaStream([track]));
-    tellState();
-  }
-
-  async function showCamera(mine) {
-    const track = mine.screenTrack;
-    mine.screenTrack = null;
-    await replaceTrack(mine, "video", mine.stream.getVideoTracks()[0] ?? null);
-    track.stop();
-    mine.grid.setStream(self(), mine.stream);
-    tellState();
-  }
-
-  function toggleKind(kind) {
-    if (!live?.stream) return;
-    const tracks = kind === "audio" ? live.stream.getAudioTracks() : live.stream.getVideoTracks();
-    const enable = !tracks.some((t) => t.enabled);
-    for (const track of tracks) track.enabled = enable;
-    tellState();
-  }
-
-  /** Another camera or microphone, on every link (replaceTrack: no renegotiation). */
-  async function switchDevice(kind, deviceId) {
-    const mine = live;
-    if (!mine?.mesh) return;
-    const opened = await openReplacement(mine, kind, deviceId, { current: () => live, view });
-    if (!opened) return;
-    const { old, track } = opened;
-    if (!(kind === "video" && mine.screenTrack)) await replaceTrack(mine, kind, track);
-    mine.stream.removeTrack(old);
-    old.stop();
-    mine.stream.addTrack(track);
-    view.showDevicesInUse(mine.stream);
-  }
-
   render();
   return {
     /** Room-call messages (and room-call errors); true when it was one. */
@@ -217,6 +159,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
       else if (msg.type === "room-signal") live?.mesh?.handle(msg);
       else if (msg.type === "media-state") return Boolean(live?.sfu ? live.sfu.handle(msg) : live?.mesh?.handle(msg));
       else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
+      else if (msg.type === "error" && msg.for?.startsWith?.("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
       else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out
       else return false;
@@ -243,10 +186,10 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     join,
     leave,
     hangUp: leave,
-    toggleMute: () => toggleKind("audio"),
-    toggleCamera: () => toggleKind("video"),
-    toggleScreen,
-    switchDevice,
+    toggleMute: () => controls.toggleKind("audio"),
+    toggleCamera: () => controls.toggleKind("video"),
+    toggleScreen: controls.toggleScreen,
+    switchDevice: controls.switchDevice,
     active: () => Boolean(live),
     /** Test hook (window.chinwag.room): the links, for getStats. */
     debug: {

@@ -207,6 +207,15 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
     return true;
   }
 
+  let retryTimer = null;
+  function retry() {
+    if (retryTimer || closed) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (!closed) inTurn(publish);
+    }, 1000);
+  }
+
   inTurn(publish);
 
   return {
@@ -233,6 +242,10 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
           return true;
         case "media-state":
           return onMediaState(message);
+        case "error": // the media server refused: try the whole publish again, once a second at most
+          log(`sfu: ${message.for} refused: ${message.message}`);
+          if (message.for === "sfu-publish" || message.for === "sfu-answer") retry();
+          return true;
         default:
           return false;
       }
@@ -269,6 +282,8 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
     /** The connection that receives everyone (for stats), or the one that sends. */
     subscriber: () => subscriber,
     publisher: () => publisher,
+    /** The subscriber m-lines (mids) that carry `name`'s media now. */
+    midsOf: (name) => [...mids].filter(([, who]) => who.name === name).map(([mid]) => mid),
     /** Video frames decoded from `name` so far (getStats of its subscriber m-line). */
     async framesDecoded(name) {
       if (!subscriber) return 0;
@@ -282,6 +297,7 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
     },
     close() {
       closed = true;
+      clearTimeout(retryTimer);
       for (const name of others) emit("participant-removed", { name });
       others = [];
       publisher?.close();
