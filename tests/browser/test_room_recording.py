@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from chinwag.sfu.recordings import read_manifest, streams_in
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
 from tests.browser.test_room_sfu import everyone_decodes_everyone
-from tests.janus import Janus, run_janus
+from tests.janus import Janus
 from tests.sfu.test_recording_janus import duration
 from tests.support import Client, StartServer
 
@@ -38,12 +38,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 RECORDED_SECONDS = 5.0
 FEATURES = ["deltas", "ringing", "plain-text", "rooms"]
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def janus(tmp_path: Path) -> Iterator[Janus]:
-    with run_janus(tmp_path) as running:
-        yield running
 
 
 @pytest_asyncio.fixture(loop_scope="session")

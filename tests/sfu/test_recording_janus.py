@@ -38,27 +38,26 @@ def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
         yield server
 
 
-def duration(path: Path) -> float:
-    """The file's duration in seconds, as ffprobe reads it from the container."""
+def ffprobe(path: Path, entries: str) -> dict[str, Any]:
+    """What ffprobe reads from the file's container (``-show_entries entries``)."""
     probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "json", str(path)],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    return float(json.loads(probe.stdout)["format"]["duration"])
+    found: dict[str, Any] = json.loads(probe.stdout)
+    return found
+
+
+def duration(path: Path) -> float:
+    """The file's duration in seconds, as ffprobe reads it from the container."""
+    return float(ffprobe(path, "format=duration")["format"]["duration"])
 
 
 def stream_kinds(path: Path) -> list[str]:
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return sorted(s["codec_type"] for s in json.loads(probe.stdout)["streams"])
+    return sorted(s["codec_type"] for s in ffprobe(path, "stream=codec_type")["streams"])
 
 
 async def publish(

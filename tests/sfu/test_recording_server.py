@@ -9,26 +9,19 @@ late arrival see it, and the starter leaving stops it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_asyncio
 
 from chinwag.sfu.recordings import list_recordings
 from chinwag.transport.server import ChinwagServer
-from tests.janus import Janus, run_janus
+from tests.janus import Janus
 from tests.support import Client, server_factory
 
 FEATURES = ["deltas", "ringing", "plain-text", "rooms"]
 WAIT = 30.0
-
-
-@pytest.fixture
-def janus(tmp_path: Path) -> Iterator[Janus]:
-    with run_janus(tmp_path) as running:
-        yield running
 
 
 @pytest_asyncio.fixture
