@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from chinwag.sfu.recordings import list_recordings
@@ -90,6 +91,40 @@ async def test_a_recording_reaches_janus_everyone_sees_it_and_it_stops_with_its_
             await asyncio.sleep(0.05)
         # Nobody published (no media here): a recording with no streams, but finished.
         assert list_recordings(recordings)[0]["files"] == []
+    finally:
+        for client in opened:
+            await client.close()
+
+
+async def test_janus_dying_mid_recording_is_logged_with_its_calls_and_stops_the_recording(
+    server: ChinwagServer, janus: Janus, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    opened: list[Client] = []
+    try:
+        people = [(await arrive(server, name, opened))[0] for name in ("ann", "ben", "cat")]
+        for client in people:
+            await client.send({"type": "room-call-join"})
+        for client in people:
+            await client.wait_for("room-call", WAIT, mode="sfu")
+        await people[0].send({"type": "room-recording", "action": "start"})
+        await people[1].wait_for("room-recording", WAIT, action="start")
+        recordings = tmp_path / "data" / "recordings"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        while not (server.sfu and server.sfu.recordings and server.sfu.recordings.active):
+            assert loop.time() < deadline, "the recording did not start on Janus"
+            await asyncio.sleep(0.05)
+
+        janus.process.kill()  # as a crash would
+        stop = await people[1].wait_for("room-recording", WAIT, action="stop")
+        assert (stop["by"], stop["reason"]) == (None, "media-server-lost")
+        await people[2].wait_for("room-call", WAIT, recording=None, mode="sfu")
+        lost = [r.getMessage() for r in caplog.records if "is lost" in r.getMessage()]
+        assert lost and "1 call(s) affected: 'r'" in lost[0], lost
+        deadline = loop.time() + WAIT  # what was written is still made playable
+        while list_recordings(recordings)[0]["state"] != "ready":
+            assert loop.time() < deadline, list_recordings(recordings)
+            await asyncio.sleep(0.05)
     finally:
         for client in opened:
             await client.close()
