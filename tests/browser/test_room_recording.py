@@ -28,7 +28,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from chinwag.sfu.recordings import read_manifest, streams_in
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
-from tests.browser.test_room_sfu import everyone_decodes_everyone
 from tests.janus import Janus
 from tests.sfu.test_recording_janus import duration
 from tests.support import Client, StartServer
@@ -56,6 +55,36 @@ async def chinwag(
     )
     await until(lambda: server.sfu is not None and server.sfu.up(), 20, "Janus not connected")
     yield server
+
+
+# What this page's SFU publisher has sent: encoded video frames and audio packets
+# (null until its connection to Janus is up). Recording needs exactly this media.
+_SENT = """
+async () => {
+  const pc = window.chinwag.room.sfu()?.publisher();
+  if (!pc || pc.connectionState !== "connected") return null;
+  const sent = {frames: 0, packets: 0};
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "outbound-rtp" && s.kind === "video") sent.frames += s.framesEncoded || 0;
+    if (s.type === "outbound-rtp" && s.kind === "audio") sent.packets += s.packetsSent || 0;
+  });
+  return sent;
+}
+"""
+
+
+async def everyone_publishes(people: list[Person]) -> None:
+    """Each page sends audio and video to Janus, and keeps sending."""
+    for person in people:
+        first = await until(
+            lambda p=person: p.page.evaluate(_SENT), 120, f"{person.name} never published"
+        )
+
+        async def rising(p: Person = person, before: dict[str, int] = first) -> bool:
+            now = await p.page.evaluate(_SENT)
+            return bool(now and all(now[k] > before[k] for k in ("frames", "packets")))
+
+        await until(rising, 60, f"{person.name} stopped sending")
 
 
 async def scrape(server: ChinwagServer) -> dict[str, float]:
@@ -101,11 +130,11 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     await join_call(ann, "Start call")
     for person in (ben, cat):
         await join_call(person, "Join call")
-    await everyone_decodes_everyone([ann, ben, cat])  # on Janus now, media flowing
+    await everyone_publishes([ann, ben, cat])  # on Janus now, media flowing into it
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_hidden()
 
-    await ann.page.get_by_role("button", name="Record", exact=True).click()
+    await ann.page.get_by_role("button", name="Record", exact=True).click(timeout=90_000)
     answer = await until(
         lambda: [
             m for m in ann.received
