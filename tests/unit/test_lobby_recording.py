@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from chinwag.config import ConfigError, settings_for_tests
 from chinwag.core.context import Policy
 from chinwag.core.effects import SfuRecord
 from chinwag.core.lobby import Lobby
@@ -129,3 +132,13 @@ def test_refusals_change_nothing() -> None:
     assert errors(effects, call.conns["ben"]) == ["bad-field"]
     effects = call.say("ben", type="room-recording")
     assert errors(effects, call.conns["ben"]) == ["bad-field"]
+
+
+def test_recordings_need_an_sfu_and_a_single_process() -> None:
+    with pytest.raises(ConfigError, match="recordings needs sfu"):
+        settings_for_tests(recordings=True)
+    with pytest.raises(ConfigError, match="one chinwag process only"):
+        settings_for_tests(
+            recordings=True, sfu=["ws://127.0.0.1:8188"], sfu_secret="s" * 20, redis="redis://x"
+        )
+    assert settings_for_tests(recordings=True, sfu=["ws://127.0.0.1:8188"]).recordings
