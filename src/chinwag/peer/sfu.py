@@ -94,6 +94,9 @@ class RoomSfu:
             for s in (streams if isinstance(streams, list) else [])
             if isinstance(s, dict)
         }
+        if message.get("fresh") and self.subscriber is not None:  # a new subscription
+            await self.subscriber.close()
+            self.subscriber = None
         if self.subscriber is None:
             self.subscriber = RTCPeerConnection(self._configuration())
             self.subscriber.on("track", self._on_track)

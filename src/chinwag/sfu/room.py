@@ -234,6 +234,15 @@ class JanusRoom:
             raise JanusError(0, "there is no subscription offer to answer")
         try:
             await seat.subscriber.request({"request": "start"}, _jsep(answer))
+        except JanusError as error:
+            # The subscription and Janus disagree on which offer is answered (two
+            # renegotiations crossed): start it afresh, on a new connection.
+            log.warning("janus room %s: %s's subscription restarts: %s", self.id, name, error)
+            async with seat.lock:
+                if seat.subscriber is not None:
+                    await seat.subscriber.detach()
+                seat.subscriber = None
+                seat.subscribed.clear()
         finally:
             seat.offer_out = False
         await self._refresh(seat)  # publishers that came while the offer was out
@@ -381,7 +390,10 @@ class JanusRoom:
             seat.subscribed[feed] = mids.get(feed, [])
         seat.offer_out = True
         description = {"type": jsep["type"], "sdp": jsep["sdp"]}
-        self._reply(seat.name, {"type": "sfu-offer", "description": description, "streams": listed})
+        offer: dict[str, Any] = {"type": "sfu-offer", "description": description, "streams": listed}
+        if data.get("videoroom") == "attached":  # a new subscription: a new connection
+            offer["fresh"] = True
+        self._reply(seat.name, offer)
 
     def _on_watch(self, _handle: JanusHandle, data: dict[str, Any], _jsep: Any) -> None:
         """The watcher's events: publishers coming and going, and who talks."""

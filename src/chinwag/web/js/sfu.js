@@ -158,6 +158,11 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
   }
 
   async function offered(message) {
+    if (message.fresh) {
+      // The server started a new subscription: a new connection for it.
+      subscriber?.close();
+      subscriber = null;
+    }
     subscriber ??= newSubscriber();
     const pc = subscriber;
     const listed = Array.isArray(message.streams) ? message.streams : [];
