@@ -56,7 +56,7 @@ async def test_call_ring_accept_media_and_hang_up(
     if os.environ.get("CHINWAG_UPDATE_DOC_IMAGES"):  # by hand, so tests leave the tree clean
         shutil.copyfile(shot, README_IMAGE)
 
-    await alice.click("Stats")
+    await alice.more("Stats")
     await expect(alice.page.locator('[data-stat="route"]')).to_have_text("host (UDP)")
     await expect(alice.page.locator('[data-stat="resolution"]')).to_have_text(RESOLUTION)
     await expect(alice.page.locator('[data-stat="in"]')).to_contain_text("kbit/s")

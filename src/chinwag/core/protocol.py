@@ -35,6 +35,7 @@ from .requests import (
     history_request,
     join_room,
     recording_request,
+    room_request,
     sfu_request,
 )
 from .rooms import clean_room
@@ -176,6 +177,7 @@ class _Envelope(msgspec.Struct):
     public: Any = False
     title: Any = ""
     action: Any = None
+    offset: Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -210,7 +212,7 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind == "join-room":
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
     if kind in ROOM_REQUESTS:
-        return RoomRequest(kind)
+        return room_request(kind, envelope.offset)
     if kind == "room-recording":
         return recording_request(envelope.action)
     if kind in SFU_REQUESTS:

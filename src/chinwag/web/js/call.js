@@ -166,7 +166,9 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   // ---- local media -------------------------------------------------------
 
   async function acquireMedia(call) {
-    const stream = await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly });
+    // The pre-join screen's stream, if the person came through it.
+    const stream =
+      view.preparedMedia() ?? (await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly }));
     call.tracks.push(...stream.getTracks());
     if (c !== call) {
       // The call ended while the camera was opening: end() has run, so stop these here.
@@ -225,7 +227,13 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     );
     link.on("silent", ours(() => nothingArrives(call)));
     link.on("failed", ours(({ problem, error }) => linkFailed(call, problem, error)));
-    if (!polite) link.sendAll(call.stream);
+    if (!polite) {
+      link.sendAll(call.stream);
+      // Nothing of a kind to send (listen only, audio only): still offer to receive it.
+      for (const kind of ["audio", "video"]) {
+        if (!call.stream.getTracks().some((t) => t.kind === kind)) link.pc.addTransceiver(kind, { direction: "recvonly" });
+      }
+    }
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
   }
 
@@ -262,7 +270,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     const from = msg.name;
     if (!c) {
       newCall(from, "ringing", "incoming");
-      missAfterTimeout(from);
+      missAfterTimeout(from, msg.media);
     } else if (c.peer === from && isRinging("outgoing")) {
       // Invite glare: the lower name accepts and becomes the callee.
       if (self() < from) becomeCallee();
@@ -278,8 +286,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   }
 
   /** Ring on our side; the prompt goes away by itself if the caller never says more. */
-  function missAfterTimeout(from) {
-    view.incoming(from);
+  function missAfterTimeout(from, media) {
+    view.incoming(from, media);
     later(ringTimeoutMs() + 5000, () => isRinging("incoming") && missed(from));
   }
 
@@ -454,7 +462,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       return;
     }
     if (c !== callState || !isRinging("outgoing")) return;
-    const media = { audio: callState.stream.getAudioTracks().length > 0, video: callState.stream.getVideoTracks().length > 0 };
+    // The kind of call (an audio call has no video), not what this side happens to send.
+    const media = { audio: true, video: view.chosenDevices().video !== false };
     send({ type: "call-invite", target: name, media });
     callState.invited = true;
     later(ringTimeoutMs(), () => {

@@ -22,14 +22,18 @@ export async function availableKinds() {
   };
 }
 
-/** Cameras and microphones, for the device pickers: {cameras, microphones}. */
+/** Cameras, microphones and speakers, for the device pickers: {cameras, microphones, speakers}. */
 export async function listDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices();
   const pick = (kind, fallback) =>
     devices
       .filter((d) => d.kind === kind)
       .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-  return { cameras: pick("videoinput", S.camera), microphones: pick("audioinput", S.microphone) };
+  return {
+    cameras: pick("videoinput", S.camera),
+    microphones: pick("audioinput", S.microphone),
+    speakers: pick("audiooutput", S.prejoin.speaker),
+  };
 }
 
 function constraint(wanted, deviceId) {

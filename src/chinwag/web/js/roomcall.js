@@ -77,7 +77,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     render();
     let stream;
     try {
-      stream = await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly });
+      // The pre-join screen's stream, if the person came through it.
+      stream = view.preparedMedia() ?? (await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly }));
     } catch (problem) {
       if (live === mine) live = null;
       render();
