@@ -52,6 +52,7 @@ async def chinwag(
         # The plain clients below read nothing while the pages work (so answer no
         # pings then): pings far apart keep them, and the recording they hold, in.
         heartbeat=60.0,
+        room_call_idle=600.0,  # nor do they signal, which would otherwise free their seats
     )
     await until(lambda: server.sfu is not None and server.sfu.up(), 20, "Janus not connected")
     yield server
@@ -127,9 +128,9 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     open_person: OpenPerson, chinwag: ChinwagServer, tmp_path: Path
 ) -> None:
     ann, ben, cat = [await open_person(name, path="r/standup") for name in ("ann", "ben", "cat")]
-    await join_call(ann, "Start call")
+    await join_call(ann, "Start a group call")
     for person in (ben, cat):
-        await join_call(person, "Join call")
+        await join_call(person, "Join the group call")
     await everyone_publishes([ann, ben, cat])  # on Janus now, media flowing into it
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_hidden()
@@ -225,7 +226,7 @@ async def test_a_late_arrival_sees_the_recording_before_and_after_joining(
             await dan.screenshot(f"recording-note-{viewport[0]}-{scheme}")
         assert await serious_violations(dan) == []
 
-        await join_call(dan, "Join call")
+        await join_call(dan, "Join the group call")
         await expect(badge(dan)).to_be_visible(timeout=WAIT_MS)
         await expect(badge(dan)).to_have_attribute("title", re.compile("started by ann"))
         for width, height in ((390, 844), (1280, 800)):

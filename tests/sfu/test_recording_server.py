@@ -30,7 +30,7 @@ async def server(janus: Janus, tmp_path: Path) -> AsyncIterator[ChinwagServer]:
     async with server_factory() as start:
         started = await start(
             sfu=[janus.url], sfu_secret=janus.secret, mesh_max=2, recordings=True,
-            data_dir=str(tmp_path / "data"),
+            data_dir=str(tmp_path / "data"), room_call_idle=600.0,  # plain clients never signal
         )  # fmt: skip
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT

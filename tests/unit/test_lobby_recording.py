@@ -142,3 +142,20 @@ def test_recordings_need_an_sfu_and_a_single_process() -> None:
             recordings=True, sfu=["ws://127.0.0.1:8188"], sfu_secret="s" * 20, redis="redis://x"
         )
     assert settings_for_tests(recordings=True, sfu=["ws://127.0.0.1:8188"]).recordings
+
+
+def test_sfu_signaling_keeps_a_seat_that_room_signals_would() -> None:
+    """An SFU participant sends sfu-* requests, never room-signal: those keep its seat."""
+    call = RecordedCall()
+    ticks = [0.0]
+    policy = Policy(room_call_max=50, mesh_max=2, recordings=True, room_call_idle=30.0)
+    call.lobby = Lobby(policy, rooms=call.book, clock=lambda: call.now, monotonic=lambda: ticks[0])
+    call.seat("ann", "ben", "cat")
+    for second in range(1, 61):  # a minute in which ann answers Janus's offers, cat does not
+        ticks[0] = float(second)
+        if second % 10 == 0:
+            call.say("ann", type="sfu-answer", description={"type": "answer", "sdp": "v=0\r\n"})
+        call.lobby.expire()
+    room = call.book.get("r")
+    assert room is not None and room.call is not None
+    assert room.call.has("ann") and not room.call.has("cat")

@@ -57,6 +57,7 @@ class SfuDesk:
             raise ProtocolError(
                 "not-sfu-call", "This room's call is a mesh: use `room-signal`.", request.type
             )
+        call.signalled(name)  # an SFU participant's signaling keeps its seat in use
         self._ctx.outbox.emit(
             SfuSignal(room.key, call.opened, name, request.type, request.description, request.views)
         )
