@@ -183,9 +183,15 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     assert recorded == {"ann", "ben", "cat"}, (recorded, people)
     kinds = sorted((people[stream.feed], stream.kind) for stream in streams_in(folder))
     assert kinds == [(n, k) for n in ("ann", "ben", "cat") for k in ("audio", "video")], kinds
-    for stream in streams_in(folder):  # each recorded stream lasts as long as the recording
+    # Each recorded stream lasts as long as the recording did on the server: about 5 s,
+    # longer when a loaded machine delays the Stop click (the 4-6 s bound for a timed
+    # 5 s recording is tests/sfu/test_recording_janus.py's, with no browser between).
+    length = (manifest["until"] - manifest["since"]) / 1000
+    print(f"recording length on the server: {length:.1f} s")
+    assert length >= RECORDED_SECONDS - 0.5, manifest
+    for stream in streams_in(folder):
         seconds = duration(stream.playable)
-        assert 4.0 <= seconds <= 6.0, (people[stream.feed], stream.kind, seconds)
+        assert length - 1.5 <= seconds <= length + 1.0, (people[stream.feed], stream.kind, seconds)
     metrics = await scrape(chinwag)
     assert metrics["chinwag_recordings_total{state=ready}"] == 1
     assert metrics["chinwag_recordings_active"] == 0
