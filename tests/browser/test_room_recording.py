@@ -145,12 +145,13 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
         "no answer to room-recording",
     )  # fmt: skip
     assert answer[0]["type"] == "room-recording", answer
+    # The notices first: they go after 10 s, the badges stay.
+    await expect(ann.page.get_by_text("You started recording this call.")).to_be_visible()
+    await expect(ben.page.get_by_text("ann started recording this call.")).to_be_visible()
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_visible(timeout=WAIT_MS)
         await expect(badge(person)).to_have_text("Recording")
     started = time.monotonic()
-    await expect(ann.page.get_by_text("You started recording this call.")).to_be_visible()
-    await expect(ben.page.get_by_text("ann started recording this call.")).to_be_visible()
     await expect(ann.page.get_by_role("button", name="Stop recording")).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -163,9 +164,9 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
 
     await asyncio.sleep(max(0.0, RECORDED_SECONDS - (time.monotonic() - started)))
     await ben.page.get_by_role("button", name="Stop recording").click()
+    await expect(cat.page.get_by_text("ben stopped the recording.")).to_be_visible(timeout=WAIT_MS)
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_hidden(timeout=WAIT_MS)
-    await expect(cat.page.get_by_text("ben stopped the recording.")).to_be_visible()
 
     recordings = tmp_path / "data" / "recordings"
 
