@@ -112,7 +112,9 @@ async def everyone_decodes_everyone(people: list[Person]) -> dict[str, dict[str,
 
     async def risen() -> dict[str, dict[str, int]] | None:
         seen.update({p.name: await frames(p) for p in people})
-        rose = all(seen[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
+        rose = all(
+            seen[p.name].get(o, 0) > first[p.name][o] for p in people for o in names - {p.name}
+        )
         return dict(seen) if rose else None
 
     rising: dict[str, dict[str, int]] = await until_or_show(
