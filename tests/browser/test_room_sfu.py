@@ -34,13 +34,13 @@ pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
     pytest.mark.browser,
     # Three or four pages encoding simulcast plus Janus: on a loaded 2-core machine a test
-    # takes 60-140 s, over the suite's default of 120.
-    pytest.mark.timeout(300),
+    # takes 60-300 s, over the suite's default of 120.
+    pytest.mark.timeout(480),
 ]
 
 #: Seconds for everyone to decode everyone on a busy 2-core machine.
-CONNECT_WITHIN = 90
-RISE_WITHIN = 45
+CONNECT_WITHIN = 120
+RISE_WITHIN = 60
 
 # Frames decoded from each other participant: through the SFU once it flows, else the mesh.
 _FRAMES = """
@@ -112,7 +112,9 @@ async def everyone_decodes_everyone(people: list[Person]) -> dict[str, dict[str,
 
     async def risen() -> dict[str, dict[str, int]] | None:
         seen.update({p.name: await frames(p) for p in people})
-        rose = all(seen[p.name][o] > first[p.name][o] for p in people for o in names - {p.name})
+        rose = all(
+            seen[p.name].get(o, 0) > first[p.name][o] for p in people for o in names - {p.name}
+        )
         return dict(seen) if rose else None
 
     rising: dict[str, dict[str, int]] = await until_or_show(
@@ -131,7 +133,7 @@ async def until_or_show(probe: Any, within: float, failure: str, shown: object) 
 
 async def join_call(person: Person, label: str) -> None:
     await person.page.get_by_role("button", name=label).click()
-    await expect(person.page.locator("#stage")).to_be_visible(timeout=20_000)
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=60_000)
 
 
 def janus_ports(janus: Janus) -> set[int]:
