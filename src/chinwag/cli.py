@@ -18,6 +18,8 @@ from .logs import setup_logging
 from .nat.doctor import add_doctor_command
 from .nat.turn import add_turn_config_command
 from .peer.cli import add_peer_commands
+from .sfu.janus_config import add_janus_config_command
+from .sfu.recordings_cli import add_recordings_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -41,10 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(serve)
     serve.set_defaults(handler=_serve)
     add_turn_config_command(commands)
+    add_janus_config_command(commands)
     add_doctor_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
     add_history_commands(commands)
+    add_recordings_commands(commands)
     return parser
 
 

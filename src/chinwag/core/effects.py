@@ -31,6 +31,10 @@ __all__ = [
     "Release",
     "ReleaseSeat",
     "Send",
+    "SfuEnd",
+    "SfuLeave",
+    "SfuRecord",
+    "SfuSignal",
     "StoreChat",
     "UpdateRecord",
 ]
@@ -180,6 +184,59 @@ class LoadHistory:
     joining: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SfuSignal:
+    """Carry out a checked SFU request of participant ``name`` in the call ``room``/``opened``.
+
+    ``kind`` is the request's type (``sfu-publish``, ``sfu-subscribe``,
+    ``sfu-answer``, ``sfu-view``); ``description`` the SDP it carried,
+    ``views`` the layers it asked for. The SFU link answers through
+    ``Lobby.sfu_reply``. ``name`` is the sender's signed-in name: nobody
+    publishes or subscribes as someone else.
+    """
+
+    room: str  # the room's key
+    opened: int  # the call's opening time: a new call in the same room is another SFU room
+    name: str
+    kind: str
+    description: dict[str, str] | None = None
+    views: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SfuLeave:
+    """``name`` is out of the SFU call (left, dropped or removed): kick it from Janus now."""
+
+    room: str
+    opened: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SfuEnd:
+    """The SFU call ended (its last participant left): destroy its Janus room."""
+
+    room: str
+    opened: int
+
+
+@dataclass(frozen=True, slots=True)
+class SfuRecord:
+    """Start (``on``) or stop recording the SFU call ``room``/``opened``.
+
+    ``since`` (Unix ms) and ``by`` name the recording (its folder comes from
+    the room and ``since``); ``title`` is the room's name as people see it.
+    The SFU link answers a failure through ``Lobby.sfu_recording_failed``.
+    """
+
+    room: str
+    opened: int
+    since: int
+    by: str
+    on: bool
+    title: str = ""
+
+
 Effect = (
     Send
     | Close
@@ -196,4 +253,8 @@ Effect = (
     | Forward
     | HandOver
     | Adopt
+    | SfuSignal
+    | SfuLeave
+    | SfuEnd
+    | SfuRecord
 )

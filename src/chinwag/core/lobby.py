@@ -69,16 +69,20 @@ from .protocol import (
     HistoryRequest,
     Inbound,
     JoinRoom,
+    RecordingRequest,
     Relay,
     RoomRequest,
+    SfuRequest,
     SignIn,
     parse_frame,
 )
+from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
+from .sfu import SfuDesk
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
@@ -165,6 +169,9 @@ class Lobby:
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
+        self._sfu = SfuDesk(context, self._router)
+        self._recording = RecordingDesk(context, self._desk)
+        self._desk.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
@@ -319,6 +326,23 @@ class Lobby:
         self._history.loaded(load, lines)
         return self._out.drain()
 
+    # -- inputs from the SFU link ----------------------------------------------
+
+    def sfu_reply(self, room: str, opened: int, name: str, message: dict[str, Any]) -> list[Effect]:
+        """The SFU link's answer (``sfu-published``, ``sfu-offer``, an ``error``) for ``name``."""
+        self._sfu.reply(room, opened, name, message)
+        return self._out.drain()
+
+    def sfu_speaker(self, room: str, opened: int, name: str) -> list[Effect]:
+        """Janus says ``name`` is talking in that SFU call."""
+        self._sfu.speaker(room, opened, name)
+        return self._out.drain()
+
+    def sfu_recording_failed(self, room: str, opened: int, since: int, reason: str) -> list[Effect]:
+        """The SFU link could not start, or lost, the recording ``since`` of that call."""
+        self._recording.failed(room, opened, since, reason)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
@@ -435,6 +459,10 @@ class Lobby:
             self._room_request(member, message)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
+        elif isinstance(message, SfuRequest):
+            self._sfu.request(member, message)
+        elif isinstance(message, RecordingRequest):
+            self._recording.request(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)

@@ -25,12 +25,18 @@ from .names import invisible_characters, unsafe_characters
 from .requests import (
     MAX_LINE_ID,
     ROOM_REQUESTS,
+    SFU_REQUESTS,
+    SFU_SERVER_TYPES,
     HistoryRequest,
     JoinRoom,
+    RecordingRequest,
     RoomRequest,
+    SfuRequest,
     history_request,
     join_room,
+    recording_request,
     room_request,
+    sfu_request,
 )
 from .rooms import clean_room
 
@@ -46,8 +52,10 @@ __all__ = [
     "HistoryRequest",
     "Inbound",
     "JoinRoom",
+    "RecordingRequest",
     "Relay",
     "RoomRequest",
+    "SfuRequest",
     "SignIn",
     "chat_text",
     "clean_name",
@@ -95,6 +103,7 @@ SERVER_TYPES: Final = frozenset(
         "room",
         "rooms",
         "room-call",
+        *SFU_SERVER_TYPES,
     }
 )
 
@@ -145,7 +154,9 @@ class Relay(msgspec.Struct, frozen=True, gc=False):
     forged: bool = False
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
+Inbound = (
+    SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | SfuRequest | RecordingRequest
+)
 
 
 class _Envelope(msgspec.Struct):
@@ -165,12 +176,15 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    action: Any = None
     offset: Any = None
 
 
 #: The types that are requests of the server itself, read through ``_Envelope``.
-_OWN_TYPES: Final = frozenset({"username", "message", "history-request", "join-room"}) | (
-    ROOM_REQUESTS
+_OWN_TYPES: Final = (
+    frozenset({"username", "message", "history-request", "join-room", "room-recording"})
+    | ROOM_REQUESTS
+    | SFU_REQUESTS
 )
 
 
@@ -205,7 +219,7 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind.__class__ is not str or not kind:
         raise ProtocolError("bad-type", "A message needs a non-empty string `type`.")
     if kind in _OWN_TYPES:
-        return _own_request(kind, msgspec.convert(body, _Envelope))
+        return _own_request(kind, msgspec.convert(body, _Envelope), body)
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
@@ -216,7 +230,7 @@ def parse_frame(data: str | bytes) -> Inbound:
     return Relay(kind, target or None, raw, body.get("name", msgspec.UNSET), "seq" in body)
 
 
-def _own_request(kind: str, envelope: _Envelope) -> Inbound:
+def _own_request(kind: str, envelope: _Envelope, body: dict[str, Any]) -> Inbound:
     """A message for the server itself (one of ``_OWN_TYPES``), from its envelope."""
     if kind == "username":
         return _sign_in(envelope)
@@ -226,6 +240,10 @@ def _own_request(kind: str, envelope: _Envelope) -> Inbound:
         return history_request(envelope.before, envelope.room)
     if kind == "join-room":
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
+    if kind == "room-recording":
+        return recording_request(envelope.action)
+    if kind in SFU_REQUESTS:
+        return sfu_request(kind, body.get("description"), body.get("views"))
     return room_request(kind, envelope.offset)
 
 

@@ -65,6 +65,7 @@ from .protocol import (
     Inbound,
     JoinRoom,
     Relay,
+    SfuRequest,
     SignIn,
     chat_text,
     encode,
@@ -139,9 +140,9 @@ class Router:
     def within_rate(self, member: Member, message: Inbound) -> bool:
         """Spend from the message's bucket; False (or ``rate-limited``) when empty."""
         now = self._ctx.monotonic()
-        if isinstance(message, Relay):
-            if message.target is None:
-                self._check_broadcast(member, message, now)
+        if isinstance(message, Relay) and message.target is None:
+            self._check_broadcast(member, message, now)
+        if isinstance(message, Relay | SfuRequest):
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
             bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate

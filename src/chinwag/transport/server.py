@@ -47,6 +47,7 @@ from ..extras import missing, require
 from ..metrics import Metrics, Snapshot
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
+from ..sfu.link import SfuLink
 from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_connections
 from .connection import CLOSE_TIMEOUT, Connection, Hold
 from .frames import Frames
@@ -91,6 +92,7 @@ class ChinwagServer:
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
         )
         self.history = HistoryLink.from_settings(settings, self.lobby, self.apply)
+        self.sfu = SfuLink.from_settings(settings, self.lobby, self.apply)
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
@@ -198,6 +200,8 @@ class ChinwagServer:
             except ClusterRefused:  # another format runs there: close what was opened
                 await self.stop()
                 raise
+        if self.sfu is not None:
+            await self.sfu.start()
         log.info("listening on %s", self.url)
 
     async def stop(
@@ -233,6 +237,8 @@ class ChinwagServer:
             await self.cluster.stop()
         if self.history is not None:
             await self.history.close()
+        if self.sfu is not None:
+            await self.sfu.stop()
         self._servers.clear()
 
     async def __aenter__(self) -> ChinwagServer:
@@ -362,13 +368,18 @@ class ChinwagServer:
                     connection.close_websocket(CloseCode(effect.code), effect.reason)
             elif isinstance(effect, CountCall):
                 self.metrics.count_call(*effect)
-            elif self.history is not None and self.history.carry(effect):
+            elif self._carried_by_link(effect):
                 continue
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if "presence" not in self._timers and self.lobby.presence_pending and self._loop:
             delay = max(self.settings.presence_interval, self._presence_cooldown)
             self._timers["presence"] = self._loop.call_later(delay, self._flush_presence)
+
+    def _carried_by_link(self, effect: Effect) -> bool:
+        """The history store's or the SFU's effect, carried out by its link."""
+        history, sfu = self.history, self.sfu
+        return bool(history and history.carry(effect)) or bool(sfu and sfu.carry(effect))
 
     # -- timers ------------------------------------------------------------
 
@@ -449,6 +460,7 @@ class ChinwagServer:
             messages=lobby.received_types,
             errors=lobby.error_codes,
             **(self.history.counters() if self.history is not None else {}),
+            sfu=self.sfu.counters() if self.sfu is not None else {},
         )
 
 
@@ -479,7 +491,9 @@ def _policy(settings: Settings) -> Policy:
         history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
         targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
         inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
-        room_call_max=settings.room_call_max,
+        room_call_max=settings.call_cap(),
+        mesh_max=settings.mesh_max if settings.sfu else None,
+        recordings=settings.recordings and bool(settings.sfu),
         room_call_idle=settings.room_call_idle,
         room_call_per_address=settings.room_call_per_address,
         turn_signed_in_only=settings.turn_signed_in_only,
