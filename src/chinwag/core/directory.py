@@ -85,6 +85,8 @@ class Member:
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
     expires: float | None = None  # Unix time its sign-in token stops working
+    grants: dict[str, str] = field(default_factory=dict)  # room key -> role its token grants
+    reactions: TokenBucket | None = None  # reactions sent (core/hostdesk.py)
 
     @property
     def connected(self) -> bool:

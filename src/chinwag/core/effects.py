@@ -23,6 +23,7 @@ __all__ = [
     "Forward",
     "HandOver",
     "LoadHistory",
+    "Moderated",
     "Publish",
     "Release",
     "Send",
@@ -139,6 +140,18 @@ class LoadHistory:
     joining: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Moderated:
+    """A host's, moderator's or the server's action in ``room``, for the log and observers
+    (webhooks): ``action`` as in the ``moderation`` message, ``detail`` its other facts."""
+
+    room: str
+    action: str
+    by: str
+    target: str
+    detail: tuple[tuple[str, str], ...] = ()
+
+
 Effect = (
     Send
     | Close
@@ -152,4 +165,5 @@ Effect = (
     | Forward
     | HandOver
     | Adopt
+    | Moderated
 )

@@ -46,6 +46,8 @@ from .events import (
     BusEvent,
     ChatLine,
     Deliver,
+    HostOrder,
+    InvitesSpent,
     Joined,
     Left,
     Moved,
@@ -57,11 +59,15 @@ from .events import (
     ResumeGrant,
     ResumeRefused,
     ResumeRequest,
+    RoomControl,
     Status,
     TakeOver,
     Undeliverable,
 )
 from .greeting import Greeter
+from .hostdesk import HostDesk
+from .invites import Invite
+from .moderation import is_waiting_key
 from .outbox import Outbox
 from .presence import RoomPresence
 from .protocol import (
@@ -70,6 +76,7 @@ from .protocol import (
     Inbound,
     JoinRoom,
     Relay,
+    RoomAction,
     RoomRequest,
     SignIn,
     parse_frame,
@@ -133,11 +140,13 @@ class Lobby:
         authenticator: Authenticator | None = None,
         ice: IceProvider | None = None,
         rooms: RoomBook | None = None,
+        invite_secret: bytes | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy or Policy()
         self.node = node
+        self._clock = clock
         self.received_types: Counter[str] = Counter()  # messages by type, for /metrics
         self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
@@ -166,6 +175,10 @@ class Lobby:
             context, self._router, self._greeter, self._history, self._desk, authenticator
         )
         self._sessions.on_frame = self._receive
+        self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
+        self._desk.gate = self._hosts
+        self._hosts.end_session = self._sessions.leave
+        self._greeter.after_welcome = self._hosts.tell
 
     # -- queries -----------------------------------------------------------
 
@@ -279,11 +292,15 @@ class Lobby:
     def expire(self) -> list[Effect]:
         """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials."""
         self._sessions.expire()
+        self._hosts.invites.prune(self._clock())
         return self._out.drain()
 
     def flush_presence(self) -> list[Effect]:
         """Send the coalesced presence changes; call every interval while pending."""
         for room, update in self._presence.take(self._directory.members_of, self.is_busy):
+            if is_waiting_key(room):  # knockers see no list; the room's hosts see them
+                self._hosts.tell_waiting(room)
+                continue
             connected = list(self._directory.connected_in(room))
             if update.list_changed:
                 names = list(self._directory.members_of(room))
@@ -359,8 +376,17 @@ class Lobby:
                 self._router.undeliverable(sender, target, kind)
             case NodeGone(node=node):
                 self._remote.sync_node(node, ())
+                self._hosts.node_lost()
             case NodeUsers(node=node, users=users):
                 self._remote.sync_node(node, users)
+                self._hosts.node_lost()
+                self._hosts.node_joined()
+            case RoomControl():
+                self._hosts.control_from_node(event)
+            case HostOrder():
+                self._hosts.carry_out(event)
+            case InvitesSpent():
+                self._hosts.invites_from_node(event)
             case NamesLost(names=names):
                 self._sessions.names_lost(names)
             case ResumeRequest():
@@ -374,6 +400,33 @@ class Lobby:
                 if member is not None:
                     self._sessions.resume_refused(member)
         return self._out.drain()
+
+    # -- operations on rooms (an HTTP API's, acting as the server) --------------
+
+    def remove_participant(self, room: str, name: str, ban: bool = False) -> list[Effect]:
+        """Remove ``name`` from ``room`` (``ban``: for the room's lifetime), as the server."""
+        self._hosts.remove(room, name, ban)
+        return self._out.drain()
+
+    def end_call(self, room: str) -> list[Effect]:
+        """End ``room``'s call for everyone in it."""
+        self._hosts.end_call(room)
+        return self._out.drain()
+
+    def post_system_message(self, room: str, text: str) -> list[Effect]:
+        """A ``moderation`` message with action ``say`` and no sender, to everyone in ``room``."""
+        self._hosts.say(room, text)
+        return self._out.drain()
+
+    def mint_invite(
+        self, room: str, role: str, ttl: float, single: bool = False, opens_lock: bool = False
+    ) -> tuple[str, Invite]:
+        """A signed invite link token to ``room`` (``role`` guest or moderator)."""
+        return self._hosts.mint(room, role, ttl, single=single, opens_lock=opens_lock)
+
+    def room_control(self, room: str) -> dict[str, Any] | None:
+        """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""
+        return self._hosts.describe(room)
 
     # -- dispatch ------------------------------------------------------------
 
@@ -398,20 +451,28 @@ class Lobby:
         elif member.state is MemberState.SIGNING_IN or member.name is None:
             kind = message_type(message)
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
-        elif message.__class__ is Relay:  # the hot path first
+        elif message.__class__ is Relay and not is_waiting_key(member.room):  # the hot path
             self._router.relay(member, message)
+        elif is_waiting_key(member.room) and not isinstance(message, JoinRoom):
+            raise ProtocolError(
+                "waiting",
+                "You are waiting for a host to let you in; that has to wait too.",
+                message_type(message),
+            )
         elif isinstance(message, Chat):
             self._router.chat(member, message.text)
         elif isinstance(message, JoinRoom):
-            room, password, public, title = message
+            room, password, public, title, invite = message
             before = member.room
-            self._desk.join_room(member, room, password, public, title)
+            self._desk.join_room(member, room, password, public, title, invite)
             if member.room != before:  # a new room: its history, as on signing in
                 self._history.joined(member)
         elif isinstance(message, RoomRequest):
             self._room_request(member, message.type)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
+        elif isinstance(message, RoomAction):
+            self._hosts.act(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)

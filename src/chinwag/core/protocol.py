@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from .actions import ROOM_ACTIONS, RoomAction, room_action
 from .errors import ProtocolError
 from .names import invisible_characters, unsafe_characters
 from .requests import (
@@ -46,6 +47,7 @@ __all__ = [
     "Inbound",
     "JoinRoom",
     "Relay",
+    "RoomAction",
     "RoomRequest",
     "SignIn",
     "chat_text",
@@ -94,6 +96,9 @@ SERVER_TYPES: Final = frozenset(
         "room",
         "rooms",
         "room-call",
+        "room-control",
+        "moderation",
+        "invite",
     }
 )
 
@@ -120,6 +125,7 @@ class SignIn(NamedTuple):
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
     room: str | None = None  # with the ``rooms`` feature: the room to sign in to
     room_password: str | None = None
+    invite: str | None = None  # an invite link's token, for ``room``
 
 
 class Chat(NamedTuple):
@@ -144,7 +150,7 @@ class Relay(NamedTuple):
     forged: bool = False
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
+Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | RoomAction
 
 
 class _Envelope(msgspec.Struct):
@@ -164,6 +170,7 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    invite: Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -196,9 +203,14 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind == "history-request":
         return history_request(envelope.before, envelope.room)
     if kind == "join-room":
-        return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
+        return join_room(
+            envelope.room, envelope.password, envelope.public, envelope.title, envelope.invite
+        )
     if kind in ROOM_REQUESTS:
         return RoomRequest(kind)
+    if kind in ROOM_ACTIONS:
+        _check_relayable(raw, kind)
+        return room_action(kind, _decoder.decode(raw))
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
@@ -293,8 +305,9 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     seq = envelope.seq if envelope.seq is not msgspec.UNSET else 0
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
-    if envelope.roomPassword is not None and not isinstance(envelope.roomPassword, str):
-        raise ProtocolError("bad-field", "`roomPassword` must be a string.", "username")
+    for field, value in (("roomPassword", envelope.roomPassword), ("invite", envelope.invite)):
+        if value is not None and not isinstance(value, str):
+            raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
     room = clean_room(envelope.room, "username") if envelope.room is not None else None
     return SignIn(
@@ -305,6 +318,7 @@ def _sign_in(envelope: _Envelope) -> SignIn:
         seq,
         room,
         envelope.roomPassword,
+        envelope.invite,
     )
 
 

@@ -18,12 +18,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .effects import Publish, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
+from .invites import Invite
 from .limits import Rate, TokenBucket
+from .moderation import is_waiting_key, waiting_name
 from .names import name_key
 from .rooms import (
     DEFAULT_ROOM,
@@ -40,10 +42,47 @@ if TYPE_CHECKING:
     from .directory import Member
     from .routing import Router
 
-__all__ = ["ROOM_TRIES_PER_CONNECTION", "RoomDesk"]
+__all__ = ["ROOM_TRIES_PER_CONNECTION", "Gate", "Pass", "RoomDesk"]
 
 #: Room-password tries from one connection: a few at once, then one every 5 s.
 ROOM_TRIES_PER_CONNECTION = Rate(0.2, 5.0)
+
+
+class Pass(NamedTuple):
+    """What the gate decided about one entry: the invite shown, and whether to knock."""
+
+    invite: Invite | None = None
+    wait: bool = False  # into the waiting room until a host or moderator admits
+
+
+class Gate(Protocol):
+    """Hosts' rules at the door (core/hostdesk.py); the desk calls it at every move."""
+
+    def screen(
+        self, member: Member, who: str, room: str, invite: str | None, for_type: str
+    ) -> Pass:
+        """May ``who`` enter ``room``? Raises ProtocolError (banned, locked, bad invite)."""
+
+    def entered(self, member: Member, opened: bool, invite: Invite | None) -> None:
+        """``member`` is now in its room (``opened``: it opened it)."""
+
+    def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
+        """``name`` left room ``key`` (for room ``to``; a local user if ``local``)."""
+
+
+class OpenDoor:
+    """The gate of a lobby with no hosts' rules: everyone passes."""
+
+    def screen(
+        self, member: Member, who: str, room: str, invite: str | None, for_type: str
+    ) -> Pass:
+        return Pass()
+
+    def entered(self, member: Member, opened: bool, invite: Invite | None) -> None:
+        pass
+
+    def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
+        pass
 
 
 class RoomDesk:
@@ -52,6 +91,7 @@ class RoomDesk:
     def __init__(self, context: Context, router: Router) -> None:
         self._ctx = context
         self._router = router
+        self.gate: Gate = OpenDoor()
 
     # -- entering ----------------------------------------------------------------
 
@@ -61,10 +101,12 @@ class RoomDesk:
         name: str,
         password: str | None,
         for_type: str,
+        invited: bool = False,
     ) -> Room | None:
         """Check that ``member`` may enter room ``name``; the room, or None if it is new.
 
-        Raises ProtocolError, having changed nothing but the try counters.
+        ``invited``: a valid invite stands in for the password. Raises
+        ProtocolError, having changed nothing but the try counters.
         """
         key = name_key(name)
         room = self._ctx.rooms.find(key)
@@ -74,7 +116,7 @@ class RoomDesk:
                     "no-such-room", f"There is no room {name!r} on this server.", for_type
                 )
             return None
-        if not room.settings.locked:
+        if not room.settings.locked or invited:
             return room
         if not password:
             raise ProtocolError(
@@ -104,15 +146,22 @@ class RoomDesk:
         opener: str,
         public: bool = False,
         title: str = "",
-    ) -> None:
-        """Put ``member`` (about to be listed or moved) into room ``name``, as ``admit`` found it.
+        wait: bool = False,
+    ) -> bool:
+        """Put ``member`` (about to be listed or moved) into room ``name``, as ``admit`` found it;
+        True when it opens the room. ``wait``: into the room's waiting room instead.
 
         A room that someone else opened, locked, while this sign-in waited on
         the cluster is not entered: the member goes to the default room, told why.
         """
+        if wait:
+            name = waiting_name(found.name if found is not None else name)
+            found = None
         key = name_key(name)
         live = self._ctx.rooms.get(key)
-        if found is None and live is not None and not opens(live.settings, password):
+        if wait:
+            pass
+        elif found is None and live is not None and not opens(live.settings, password):
             refused = ProtocolError(
                 "room-password-required", f"Room {live.name!r} was locked meanwhile.", "username"
             )
@@ -123,13 +172,21 @@ class RoomDesk:
             if found is None:
                 created = int(self._ctx.clock() * 1000)
                 opening = lock(password or "", created, opener, title, public)
-                found = Room(name, opening if key != DEFAULT_ROOM else RoomSettings())
+                plain = key == DEFAULT_ROOM or wait
+                found = Room(name, opening if not plain else RoomSettings())
             self._ctx.rooms.open(found)
         member.room = key
+        return live is None and not wait
 
     def describe(self, key: str) -> dict[str, Any]:
         """ROOM for room ``key`` (sent in ``signed-in`` and ``room``)."""
         room = self._ctx.rooms.get(key)
+        if is_waiting_key(key):  # knocking: the room it waits for, nothing of its inside
+            name = room.name[1:] if room is not None else ""
+            return {
+                "room": name, "title": "", "public": False, "locked": False, "call": None,
+                "waiting": True,
+            }  # fmt: skip
         if room is None:  # only while a member is being placed
             return {"room": "", "title": "", "public": False, "locked": False, "call": None}
         return room.describe()
@@ -137,7 +194,13 @@ class RoomDesk:
     # -- moving ------------------------------------------------------------------
 
     def join_room(
-        self, member: Member, name: str, password: str | None, public: bool, title: str
+        self,
+        member: Member,
+        name: str,
+        password: str | None,
+        public: bool,
+        title: str,
+        invite: str | None = None,
     ) -> None:
         """``join-room``: move ``member`` to another room, or tell it again where it is."""
         assert member.name is not None
@@ -149,17 +212,37 @@ class RoomDesk:
         if name_key(name) == member.room:
             self._tell_where(member)
             return
-        found = self.admit(member, name, password, "join-room")
+        allowed = self.gate.screen(member, member.name, name, invite, "join-room")
+        found = self.admit(member, name, password, "join-room", allowed.invite is not None)
+        self.move(member, name, found, allowed, password, public, title)
+
+    def move(
+        self,
+        member: Member,
+        name: str,
+        found: Room | None,
+        allowed: Pass,
+        password: str | None = None,
+        public: bool = False,
+        title: str = "",
+    ) -> None:
+        """Move ``member`` into room ``name`` (checked by ``admit`` and the gate, or moved
+        there by a host), telling both rooms."""
+        assert member.name is not None
         self._leave_call(member.name, member.room)
         old = member.room
-        self.settle(member, name, found, password, member.name, public, title)
+        opened = self.settle(
+            member, name, found, password, member.name, public, title, allowed.wait
+        )
         self._ctx.directory.move(member, member.room)
+        self.gate.departed(member.name, old, True, member.room)
         self._vacate_if_empty(old)
         presence = self._ctx.presence
         presence.forget(member.conn)
         presence.touch(old, member.name)
         presence.touch(member.room, member.name)
         self._tell_where(member)
+        self.gate.entered(member, opened, allowed.invite)
         self._published(member)
 
     def _tell_where(self, member: Member) -> None:
@@ -230,9 +313,10 @@ class RoomDesk:
             )
         self._published(member)
 
-    def gone(self, name: str, key: str) -> None:
+    def gone(self, name: str, key: str, local: bool = True) -> None:
         """``name`` (already out of the directory) left room ``key`` for good."""
         self._leave_call(name, key)
+        self.gate.departed(name, key, local)
         self._vacate_if_empty(key)
 
     def remote_placed(self, record: UserRecord, old: str | None) -> None:
@@ -242,6 +326,7 @@ class RoomDesk:
         room = self._ctx.rooms.ensure(record.room, record.settings)
         if old is not None and old != key:
             self._leave_call(record.name, old)
+            self.gate.departed(record.name, old, False, key)
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
@@ -263,6 +348,16 @@ class RoomDesk:
         self.remote_placed(record, None)
 
     # -- helpers -----------------------------------------------------------------
+
+    def end_call(self, key: str) -> None:
+        """Every local participant of room ``key``'s call loses its seat (a host ended it)."""
+        room = self._ctx.rooms.get(key)
+        if room is None or room.call is None:
+            return
+        for name in room.call.names():
+            member = self._ctx.directory.local(name)
+            if member is not None and self._leave_call(name, key):
+                self._published(member)
 
     def _leave_call(self, name: str, key: str) -> bool:
         room = self._ctx.rooms.get(key)
