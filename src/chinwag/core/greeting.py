@@ -43,7 +43,8 @@ class Greeter:
             welcome["room"] = self.describe_room(member.room)
         self._ctx.outbox.send((member.conn,), welcome)
         self._send_ice_servers(member)
-        self.after_welcome(member)
+        if resumed:  # a fresh sign-in hears it once it has entered its room
+            self.after_welcome(member)
 
     def welcome_back(self, member: Member, missed: Iterable[bytes]) -> None:
         """A resumed session: welcome, what it missed in order, then the full list."""

@@ -132,12 +132,12 @@ class HostDesk:
             return  # its hosts hear of it with the presence flush
         if invite is not None and self.invites.use(invite):
             self._publish(InvitesSpent(used=((invite.id, invite.expires),)))
-        role = self._role_on_entry(member, room, opened, invite)
         control = room.control
-        if control is None and role is Role.GUEST and not room.hosts:
-            return  # a room nobody hosts stays as it always was
         if control is None and opened:
             control = self.breakouts.control_for(room)  # a breakout room starts as its main one
+        role = self._role_on_entry(member, room, opened and control is None, invite)
+        if control is None and role is Role.GUEST and not room.hosts:
+            return  # a room nobody hosts stays as it always was
         before = control or RoomControl(room.name)
         after = rules.with_role(before, member.name, role) if role is not Role.GUEST else before
         if after is not room.control:
