@@ -242,8 +242,8 @@ class RoomDesk:
         presence.touch(old, member.name)
         presence.touch(member.room, member.name)
         self._tell_where(member)
+        self._published(member)  # first: other nodes know the room before its new control
         self.gate.entered(member, opened, allowed.invite)
-        self._published(member)
 
     def _tell_where(self, member: Member) -> None:
         self._ctx.outbox.send((member.conn,), {"type": "room", **self.describe(member.room)})

@@ -405,6 +405,7 @@ class Sessions:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
         if self._auth is not None:
             member.expires = expires
+        opened = False
         if old is None:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
@@ -414,7 +415,6 @@ class Sessions:
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
-            self._desk.gate.entered(member, opened, entry.allowed.invite)
             if "deltas" in member.features:
                 self._ctx.presence.room(member.room).owe_full_list(conn)
             if notice is not None:
@@ -437,6 +437,8 @@ class Sessions:
                     self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
                 else:
                     self._ctx.outbox.emit(Release(old))
+        if old is None:  # after Joined: other nodes know the room before its new control
+            self._desk.gate.entered(member, opened, entry.allowed.invite)
 
     def _token(self) -> str:
         secret = secrets.token_urlsafe(24)
