@@ -143,7 +143,7 @@ class Person:
         await box.press("Enter")
 
     def user_button(self, name: str) -> Any:
-        return self.page.locator(f'#user-list li[data-name="{name}"] button')
+        return self.page.locator(f'#user-list li[data-name="{name}"] > button.user')
 
     async def call(self, name: str) -> None:
         """Click someone's name in the list."""

@@ -12,6 +12,7 @@ import { createAlerts } from "./alerts.js";
 import { createCall } from "./call.js";
 import { createCallView } from "./callview.js";
 import { createChat } from "./chat.js";
+import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
@@ -26,7 +27,18 @@ import { byId, createDebugLog, show } from "./ui.js";
 
 const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history", "rooms"];
 // Errors of a sign-in into a room that the sign-in card explains.
-const ROOM_SIGN_IN_ERRORS = new Set(["bad-room", "no-such-room", "room-password-required", "room-password-wrong"]);
+const ROOM_SIGN_IN_ERRORS = new Set([
+  "bad-room",
+  "no-such-room",
+  "room-password-required",
+  "room-password-wrong",
+  "banned",
+  "room-closed",
+  "invite-invalid",
+  "invite-expired",
+  "invite-used",
+  "invite-revoked",
+]);
 const DEFAULT_RING_TIMEOUT_S = 30;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
@@ -59,6 +71,7 @@ export function start() {
   const panels = createPanels({ onChatShown: () => chat.seen() });
   const missed = createMissedCalls({ callBack: (name) => callPerson(name) });
 
+  let hosts = null; // hosts.js: made once the room call exists; the list asks it for roles
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
@@ -69,6 +82,7 @@ export function start() {
       for (const name of left) chat.addNote(S.left(name));
       for (const [from, to] of renamed) chat.addNote(S.renamedTo(from, to));
     },
+    decorate: (name, item, button) => hosts?.decorate(name, item, button),
   });
   const chat = createChat({
     logElement: byId("messages"),
@@ -117,6 +131,7 @@ export function start() {
       }
       showIdleWords(info);
       roomCall.entered(info, moved);
+      hosts.entered(info, moved);
     },
   });
   const roomCall = createRoomCalls({
@@ -130,6 +145,7 @@ export function start() {
     view,
     log,
   });
+  hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
   byId("room-call-button").addEventListener("click", () => roomCall.join());
   // The control bar and the shortcuts act on the room call while we are in one.
   const current = () => (roomCall.active() ? roomCall : call);
@@ -266,6 +282,7 @@ export function start() {
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);
+      else if (hosts.handle(msg)) return;
       else if (!roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
     },
     onStatus(status) {
@@ -273,6 +290,12 @@ export function start() {
       element.textContent = S.status[status] ?? status;
       element.dataset.status = status;
       if (status === "connected") return;
+      if (status === "removed" || status === "denied") {
+        tab.set("resume", null); // that session is over; a reload starts afresh (and may be refused)
+        session.resume = null;
+        roomCall.leave();
+        hosts.sentOff(status);
+      }
       session.connectionId = null;
       setLive(false);
     },

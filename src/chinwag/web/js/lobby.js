@@ -11,7 +11,7 @@ import { byId, el, initial, show } from "./ui.js";
  * activates someone else's name; onChange(names, {joined, left, renamed})
  * after every change. Returns the methods app.js feeds messages to.
  */
-export function createLobby({ listElement, countElement, onCall, onChange = () => {} }) {
+export function createLobby({ listElement, countElement, onCall, onChange = () => {}, decorate = () => {} }) {
   let users = []; // names in sign-in order
   const busy = new Set();
   let self = "";
@@ -32,6 +32,7 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
       button.addEventListener("click", () => onCall(name));
       const item = el("li", { "data-name": name, "data-busy": isBusy ? "true" : "false" });
       item.append(button);
+      decorate(name, item, button); // roles, hands and a host's menu (hosts.js)
       return item;
     });
     listElement.replaceChildren(...items);
@@ -89,6 +90,8 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
     forget() {
       known = false;
     },
+    /** Draw the list again (roles or hands changed). */
+    refresh: render,
     /** After a resume the server sends the full list again: diff it, do not replay joins. */
     names: () => [...users],
   };

@@ -176,6 +176,19 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     tellState();
   }
 
+  /** A host muted us, or stopped our camera or screen share: off here (we may turn it on again). */
+  async function forceOff(kind) {
+    const mine = live;
+    if (!mine?.stream) return;
+    if (kind === "screen") {
+      if (mine.screenTrack) await showCamera(mine);
+      return;
+    }
+    const tracks = kind === "audio" ? mine.stream.getAudioTracks() : mine.stream.getVideoTracks();
+    for (const track of tracks) track.enabled = false;
+    tellState();
+  }
+
   function toggleKind(kind) {
     if (!live?.stream) return;
     const tracks = kind === "audio" ? live.stream.getAudioTracks() : live.stream.getVideoTracks();
@@ -235,6 +248,9 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     toggleCamera: () => toggleKind("video"),
     toggleScreen,
     switchDevice,
+    forceOff,
+    /** The tile grid while we are in the call (hosts.js puts hands and reactions on it). */
+    grid: () => live?.grid ?? null,
     active: () => Boolean(live),
     /** Test hook (window.chinwag.room): the links, for getStats. */
     debug: {
