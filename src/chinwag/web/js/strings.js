@@ -281,7 +281,7 @@ export const S = Object.freeze({
     breakoutNumber: (n) => `Breakout ${n}`,
     startBreakouts: "Move everyone",
     broadcast: "Message to every breakout room",
-    sendBroadcast: "Send",
+    sendBroadcast: "Send to all rooms",
     closeBreakouts: "Bring everyone back",
     backToMain: (room) => `Back to ${room}`,
     waitingCardTitle: "Waiting for the host to let you in",
