@@ -75,7 +75,6 @@ ERROR_CODES: dict[str, str] = {
     "invite-expired": "The invite link has expired.",
     "invite-used": "The single-use invite link has been used already.",
     "invite-revoked": "The host withdrew the invite link.",
-    "no-invites": "This server mints no invite links (no invite secret, and no token secret).",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }
 
