@@ -40,8 +40,16 @@ async def person_action(host: Person, name: str, action: str) -> None:
 async def open_people(person: Person) -> None:
     """In a call the people panel folds away: open it (where hands and host tools are)."""
     if not await person.page.locator("#people-panel").is_visible():
-        await person.page.locator("#people-button").click()
-    await expect(person.page.locator("#people-panel")).to_be_visible()
+        # dispatched: a page busy with a three-way mesh can be slow to scroll and settle
+        await person.page.locator("#people-button").dispatch_event("click")
+    await expect(person.page.locator("#people-panel")).to_be_visible(timeout=WAIT_MS)
+
+
+async def press(person: Person, name: str) -> None:
+    """Click a button by its name, as an event: a page busy with a mesh is slow to settle."""
+    button = person.page.get_by_role("button", name=name, exact=True)
+    await expect(button).to_be_visible(timeout=WAIT_MS)
+    await button.dispatch_event("click")
 
 
 async def no_violations(person: Person, what: str) -> None:
@@ -163,7 +171,7 @@ async def test_mute_everyone_hands_in_order_and_reactions(open_person: OpenPerso
         )
         assert await person.page.evaluate(_AUDIO_SENDING) is True
     await open_people(ana)
-    await ana.page.get_by_role("button", name="Mute everyone").click()
+    await press(ana, "Mute everyone")
     for guest in guests:
         await until(
             lambda g=guest: g.page.evaluate(f"({_AUDIO_SENDING})() === false"),
@@ -175,16 +183,16 @@ async def test_mute_everyone_hands_in_order_and_reactions(open_person: OpenPerso
 
     for guest in (guests[1], guests[0]):
         await open_people(guest)
-        await guest.page.get_by_role("button", name="Raise hand").click()
+        await press(guest, "Raise hand")
     cy_hand = ana.page.locator("#user-list li[data-name=cy] .badge.hand")
     await expect(cy_hand).to_have_text("✋ 1", timeout=WAIT_MS)
     await expect(ana.page.locator("#user-list li[data-name=bo] .badge.hand")).to_have_text("✋ 2")
     tile = ana.page.locator('.room-tile[aria-label="cy"] .room-tile-hand')
     await expect(tile).to_have_text("✋ 1")
     await no_violations(ana, "people list with roles and hands, host tools, in a call")
-    await ana.page.get_by_role("button", name="Lower all hands").click()
+    await press(ana, "Lower all hands")
     await expect(cy_hand).to_have_count(0, timeout=WAIT_MS)
-    await guests[0].page.get_by_role("button", name="React 🎉").click()
+    await press(guests[0], "React 🎉")
     await expect(ana.page.locator('.room-tile[aria-label="bo"] .room-tile-reaction')).to_have_text(
         "🎉", timeout=WAIT_MS
     )

@@ -62,7 +62,7 @@ export function createHosts({ send, self, notices, chat, roomCall, rooms, lobby 
   function personMenu(name, role, place) {
     const menu = el("details", { class: "person-menu" });
     menu.append(el("summary", { "aria-label": H.personActions(name), title: H.personActions(name) }, "⋯"));
-    const list = el("div", { class: "person-actions", role: "group", "aria-label": H.personActions(name) });
+    const list = el("div", { class: "person-actions" });
     const item = (label, msg, kind = "") => {
       const button = el("button", { type: "button", class: kind || "secondary" }, label);
       button.addEventListener("click", () => {
