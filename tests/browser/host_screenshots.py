@@ -34,7 +34,7 @@ async def scenes(
     await ana.page.get_by_label("Waiting room: I let people in").check()
     await cy.page.get_by_role("button", name="Raise hand").click()
     await bo.page.get_by_role("button", name="Raise hand").click()
-    await ana.page.get_by_label("Actions for bo").click()
+    await ana.page.get_by_label("Actions for bo", exact=True).click()
     await ana.page.get_by_role("button", name="Make moderator").click()
     await expect(ana.page.locator("#user-list li[data-name=bo] .badge.role")).to_be_visible()
     eve = await person(browser, url + path, "eve", scheme, size)
@@ -42,7 +42,7 @@ async def scenes(
     out["waiting-room"] = await shot(eve)
     await expect(ana.page.get_by_role("button", name="Admit eve")).to_be_visible()
     out["host-tools"] = await shot(ana)
-    await ana.page.get_by_label("Actions for cy").click()
+    await ana.page.get_by_label("Actions for cy", exact=True).click()
     await expect(ana.page.get_by_role("button", name="Remove and keep out")).to_be_visible()
     out["host-menu"] = await shot(ana)
     for someone in (ana, bo, cy, eve):
