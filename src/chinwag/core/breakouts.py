@@ -56,30 +56,30 @@ class Breakouts:
     def act(self, member: Member, room: Room, control: RoomControl, action: RoomAction) -> None:
         """A ``breakout-*`` request from a host of ``room`` (already allowed)."""
         assert member.name is not None
-        desk, kind = self._desk, action.type
+        desk, news, kind = self._desk, self._desk.news, action.type
         if kind == "breakout-open":
             names = breakout_names(room.name, action.number)
-            desk.change(room, msgspec.structs.replace(control, breakouts=names, assignments={}))
-            desk.announce(room, kind, member.name, "", count=action.number)
+            news.change(room, msgspec.structs.replace(control, breakouts=names, assignments={}))
+            news.announce(room, kind, member.name, "", count=action.number)
             return
         if not control.breakouts:
             raise ProtocolError("bad-field", "Open breakout rooms first (breakout-open).", kind)
         if kind == "breakout-assign":
             assignments = self._assignments(member, room, control, action)
-            desk.change(room, msgspec.structs.replace(control, assignments=assignments))
+            news.change(room, msgspec.structs.replace(control, assignments=assignments))
         elif kind == "breakout-start":
             for name, index in control.assignments.items():
                 to = control.breakouts[index]
                 desk.order(HostOrder(room.key, "move", member.name, name, to=to))
-            desk.announce(room, kind, member.name, "")
+            news.announce(room, kind, member.name, "")
         elif kind == "breakout-broadcast":
             for name in control.breakouts:
                 desk.order(HostOrder(name_key(name), "say", member.name, text=action.text))
         else:  # breakout-close
             for name in control.breakouts:
                 desk.order(HostOrder(name_key(name), "move", member.name, to=room.name))
-            desk.change(room, msgspec.structs.replace(control, breakouts=(), assignments={}))
-            desk.announce(room, kind, member.name, "")
+            news.change(room, msgspec.structs.replace(control, breakouts=(), assignments={}))
+            news.announce(room, kind, member.name, "")
 
     def _assignments(
         self, member: Member, room: Room, control: RoomControl, action: RoomAction

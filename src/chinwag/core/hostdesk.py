@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 
@@ -36,15 +36,15 @@ from . import moderation as rules
 from .actions import RoomAction
 from .breakouts import Breakouts
 from .closecodes import CloseCode
-from .effects import Close, Moderated, Publish
+from .effects import Close
 from .errors import ProtocolError
-from .events import HostOrder, InvitesSpent, Relayed, RoomControl
+from .events import HostOrder, InvitesSpent, RoomControl
 from .invites import MAX_INVITE_LIFETIME, Invite, InviteBook, mint_invite, read_invite
 from .limits import Rate, TokenBucket
 from .moderation import Entry, Role, is_waiting_key, waiting_name
 from .names import name_key
-from .protocol import encode
 from .roomdesk import Pass
+from .roomnews import RoomNews
 from .rooms import DEFAULT_ROOM, Room, RoomBook
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class HostDesk:
         self._desk = desk
         self._history = history
         self._secret = invite_secret or secrets.token_bytes(32)
+        self.news = RoomNews(context)
         self.invites = InviteBook()
         self.breakouts = Breakouts(self)
         #: Ends a local session for good (the lobby's ``Sessions.leave``).
@@ -131,7 +132,7 @@ class HostDesk:
         if is_waiting_key(room.key):
             return  # its hosts hear of it with the presence flush
         if invite is not None and self.invites.use(invite):
-            self._publish(InvitesSpent(used=((invite.id, invite.expires),)))
+            self.news.publish(InvitesSpent(used=((invite.id, invite.expires),)))
         control = room.control
         if control is None and opened:
             control = self.breakouts.control_for(room)  # a breakout room starts as its main one
@@ -141,9 +142,9 @@ class HostDesk:
         before = control or RoomControl(room.name)
         after = rules.with_role(before, member.name, role) if role is not Role.GUEST else before
         if after is not room.control:
-            self.change(room, after)
+            self.news.change(room, after)
         else:
-            self.tell(member)
+            self.news.tell(member)
 
     def _role_on_entry(
         self, member: Member, room: Room, opened: bool, invite: Invite | None
@@ -182,9 +183,9 @@ class HostDesk:
         if hosted and not control.parent:
             control, promoted = rules.promoted(control, present)
         if control != room.control:
-            self.change(room, control)
+            self.news.change(room, control)
         if promoted is not None:
-            self.announce(room, "promote", "", promoted)
+            self.news.announce(room, "promote", "", promoted)
 
     def node_lost(self) -> None:
         """Users of a lost node are gone: drop their roles, and keep every room hosted."""
@@ -226,12 +227,12 @@ class HostDesk:
         target = self._present(room, a.target, a.type)
         if target == _name(member):
             raise ProtocolError("bad-field", "You cannot change your own role.", a.type)
-        self.change(room, rules.with_role(control, target, Role(a.role)))
-        self.announce(room, "role", _name(member), target, role=a.role)
+        self.news.change(room, rules.with_role(control, target, Role(a.role)))
+        self.news.announce(room, "role", _name(member), target, role=a.role)
 
     def _set_entry(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
-        self.change(room, msgspec.structs.replace(control, entry=a.entry))
-        self.announce(room, "entry", _name(member), "", entry=a.entry)
+        self.news.change(room, msgspec.structs.replace(control, entry=a.entry))
+        self.news.announce(room, "entry", _name(member), "", entry=a.entry)
         if a.entry == Entry.OPEN:  # opening the door lets in whoever was waiting
             for name in list(self._ctx.directory.members_of(waiting_name(room.key))):
                 self.order(HostOrder(room.key, "admit", _name(member), name))
@@ -262,19 +263,19 @@ class HostDesk:
         self.end_call(room.name, _name(member))
 
     def _lower_hands(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
-        self.change(room, msgspec.structs.replace(control, hands=()))
-        self.announce(room, "lower-hands", _name(member), "")
+        self.news.change(room, msgspec.structs.replace(control, hands=()))
+        self.news.announce(room, "lower-hands", _name(member), "")
 
     def _raise_hand(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
         if _name(member) not in control.hands:
-            self.change(room, rules.with_hand(control, _name(member), True))
+            self.news.change(room, rules.with_hand(control, _name(member), True))
 
     def _lower_hand(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
         target = self._present(room, a.target, a.type) if a.target else _name(member)
         if target in control.hands:
-            self.change(room, rules.with_hand(control, target, False))
+            self.news.change(room, rules.with_hand(control, target, False))
             if target != _name(member):
-                self.announce(room, "lower-hand", _name(member), target)
+                self.news.announce(room, "lower-hand", _name(member), target)
 
     def _reaction(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
         now = self._ctx.monotonic()
@@ -285,7 +286,7 @@ class HostDesk:
                 "rate-limited", "Too many reactions: at most one a second (bursts of 5).", a.type
             )
         message = {"type": "reaction", "room": room.name, "name": _name(member), "emoji": a.emoji}
-        self._to_room(room.key, message)
+        self.news.to_room(room.key, message)
 
     def _invite_create(
         self, member: Member, room: Room, control: RoomControl, a: RoomAction
@@ -294,7 +295,7 @@ class HostDesk:
         self._ctx.outbox.send(
             (member.conn,), {"type": "invite", "invite": token, **invite.describe()}
         )
-        self._log(room, "invite", _name(member), "", role=a.role, id=invite.id)
+        self.news.log(room, "invite", _name(member), "", role=a.role, id=invite.id)
 
     def _invite_revoke(
         self, member: Member, room: Room, control: RoomControl, a: RoomAction
@@ -304,9 +305,9 @@ class HostDesk:
             invite = self._invite(a.invite, room.key, a.type)
             invite_id, expires = invite.id, invite.expires
         self.invites.revoke(invite_id, expires)
-        self._publish(InvitesSpent(revoked=((invite_id, expires),)))
+        self.news.publish(InvitesSpent(revoked=((invite_id, expires),)))
         self._ctx.outbox.send((member.conn,), {"type": "invite", "id": invite_id, "revoked": True})
-        self._log(room, "invite-revoke", _name(member), "", id=invite_id)
+        self.news.log(room, "invite-revoke", _name(member), "", id=invite_id)
 
     # -- plain operations (also for an HTTP API) -------------------------------------
 
@@ -317,7 +318,7 @@ class HostDesk:
             return
         if ban:
             control = room.control or RoomControl(room.name)
-            self.change(room, rules.with_ban(control, name_key(target), ""))
+            self.news.change(room, rules.with_ban(control, name_key(target), ""))
         self.order(HostOrder(room.key, "remove", by, target, ban=ban))
 
     def end_call(self, room_name: str, by: str = "") -> None:
@@ -340,7 +341,7 @@ class HostDesk:
     def order(self, order: HostOrder) -> None:
         """Carry out ``order`` here and on every other node."""
         self.carry_out(order)
-        self._publish(order)
+        self.news.publish(order)
 
     def carry_out(self, order: HostOrder) -> None:
         """Carry out ``order`` on this node's users, and tell its members of the room."""
@@ -349,7 +350,7 @@ class HostDesk:
             return
         if order.action != "move":  # the breakout desk tells the room once for everyone
             detail = {"kind": order.kind, "ban": order.ban, "text": order.text}
-            self.announce(room, order.action, order.by, order.target, local=True, **detail)
+            self.news.announce(room, order.action, order.by, order.target, local=True, **detail)
         if order.action == "end-call":
             self._desk.end_call(order.room)
             return
@@ -373,10 +374,12 @@ class HostDesk:
 
     def _send_off(self, member: Member, room: Room, order: HostOrder) -> None:
         if order.ban and member.address and room.control is not None:
-            self.change(room, rules.with_ban(room.control, name_key(order.target), member.address))
+            self.news.change(
+                room, rules.with_ban(room.control, name_key(order.target), member.address)
+            )
         if member.connected:
             if order.action == "deny":  # not in the room: the room's notice did not reach it
-                notice = self._notice(room, order.action, order.by, order.target)
+                notice = self.news.notice(room, order.action, order.by, order.target)
                 self._ctx.outbox.send((member.conn,), notice)
             why = "removed from the room" if order.action == "remove" else "not let in"
             self._ctx.outbox.emit(Close(member.conn, _CLOSES[order.action], why))
@@ -396,7 +399,7 @@ class HostDesk:
         room = self._ctx.rooms.get(name_key(control.room))
         if room is not None and control.newer_than(room.control):
             room.control = control
-            self._tell_room(room)
+            self.news.tell_room(room)
 
     def invites_from_node(self, event: InvitesSpent) -> None:
         self.invites.learn(event.used, event.revoked)
@@ -405,84 +408,10 @@ class HostDesk:
         """A node (re)joined: tell it every room's control and every spent invite."""
         for room in self._ctx.rooms.live():
             if room.control is not None and self._ctx.directory.local_names():
-                self._publish(room.control)
+                self.news.publish(room.control)
         used, revoked = self.invites.spent()
         if used or revoked:
-            self._publish(InvitesSpent(used, revoked))
-
-    # -- telling -----------------------------------------------------------------------
-
-    def tell(self, member: Member) -> None:
-        """Send ``member`` its room's ``room-control`` (after ``signed-in``, ``room``)."""
-        room = self._ctx.rooms.get(member.room)
-        if room is None or room.control is None or "rooms" not in member.features:
-            return
-        present = self._ctx.directory.members_of(room.key)
-        role = rules.role_of(room.control, member.name or "")
-        waiting = self._waiting_list(room.key) if role is not Role.GUEST else None
-        self._ctx.outbox.send((member.conn,), rules.as_message(room.control, waiting, present))
-
-    def describe(self, room_name: str) -> dict[str, Any] | None:
-        """Room ``room_name``'s ``room-control``, waiting list included (None: nobody hosts it)."""
-        room = self._ctx.rooms.get(name_key(room_name))
-        if room is None or room.control is None:
-            return None
-        present = self._ctx.directory.members_of(room.key)
-        return rules.as_message(room.control, self._waiting_list(room.key), present)
-
-    def _tell_room(self, room: Room) -> None:
-        for member in self._ctx.directory.connected_in(room.key):
-            self.tell(member)
-
-    def tell_waiting(self, waiting_key: str) -> None:
-        """The people knocking changed: hosts and moderators of the room hear who they are."""
-        room = self._ctx.rooms.get(waiting_key[len(rules.WAITING_PREFIX) :])
-        if room is not None and room.control is not None:
-            for member in self._ctx.directory.connected_in(room.key):
-                if rules.role_of(room.control, member.name or "") is not Role.GUEST:
-                    self.tell(member)
-
-    def _waiting_list(self, key: str) -> list[str]:
-        return list(self._ctx.directory.members_of(waiting_name(key)))
-
-    def change(self, room: Room, control: RoomControl) -> None:
-        room.control = rules.bumped(control, self._ctx.node or "")
-        self._publish(room.control)
-        self._tell_room(room)
-
-    def announce(
-        self, room: Room, action: str, by: str, target: str, *, local: bool = False, **detail: Any
-    ) -> None:
-        """Tell the room what happened (``local``: this node's members only) and log it."""
-        message = self._notice(room, action, by, target, **detail)
-        audience = (
-            m.conn for m in self._ctx.directory.connected_in(room.key) if "rooms" in m.features
-        )
-        self._ctx.outbox.send(audience, message)
-        if not local and self._ctx.node is not None:
-            self._publish(Relayed(encode(message), room.key))
-        self._log(room, action, by, target, **detail)
-
-    def _to_room(self, key: str, message: dict[str, Any]) -> None:
-        audience = (m.conn for m in self._ctx.directory.connected_in(key) if "rooms" in m.features)
-        self._ctx.outbox.send(audience, message)
-        if self._ctx.node is not None:
-            self._publish(Relayed(encode(message), key))
-
-    @staticmethod
-    def _notice(room: Room, action: str, by: str, target: str, **detail: Any) -> dict[str, Any]:
-        notice = {"type": "moderation", "room": room.name, "action": action, "by": by or None,
-                  "target": target or None}  # fmt: skip
-        notice.update((k, v) for k, v in detail.items() if v not in ("", None, False))
-        return notice
-
-    def _log(self, room: Room, action: str, by: str, target: str, **detail: Any) -> None:
-        facts = tuple(sorted((k, str(v)) for k, v in detail.items() if v not in ("", None, False)))
-        self._ctx.outbox.emit(Moderated(room.name, action, by, target, facts))
-
-    def _publish(self, event: RoomControl | HostOrder | InvitesSpent | Relayed) -> None:
-        if self._ctx.node is not None:
-            self._ctx.outbox.emit(Publish(event))
+            self.news.publish(InvitesSpent(used, revoked))
 
     # -- checks ----------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ class Lobby:
         self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
         self._desk.gate = self._hosts
         self._hosts.end_session = self._sessions.leave
-        self._greeter.after_welcome = self._hosts.tell
+        self._greeter.after_welcome = self._hosts.news.tell
 
     # -- queries -----------------------------------------------------------
 
@@ -299,7 +299,7 @@ class Lobby:
         """Send the coalesced presence changes; call every interval while pending."""
         for room, update in self._presence.take(self._directory.members_of, self.is_busy):
             if is_waiting_key(room):  # knockers see no list; the room's hosts see them
-                self._hosts.tell_waiting(room)
+                self._hosts.news.tell_waiting(room)
                 continue
             connected = list(self._directory.connected_in(room))
             if update.list_changed:
@@ -426,7 +426,7 @@ class Lobby:
 
     def room_control(self, room: str) -> dict[str, Any] | None:
         """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""
-        return self._hosts.describe(room)
+        return self._hosts.news.describe(room)
 
     # -- dispatch ------------------------------------------------------------
 
