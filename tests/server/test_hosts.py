@@ -327,3 +327,27 @@ async def test_the_default_room_has_no_hosts_unless_configured(
     await boss.send({"type": "username", "name": "boss", "features": ROOMS})
     await boss.wait_for("room-control", roles={"boss": "host"})
     await boss.close()
+
+
+async def test_a_role_survives_a_dropped_connection_and_a_rename(start_server: StartServer) -> None:
+    server = await start_server(presence_interval=0.02, resume_grace=10.0)
+    ana = await Client.open(server.port)
+    await ana.send({"type": "username", "name": "ana", "features": ROOMS, "room": "team"})
+    token = (await ana.wait_for("signed-in"))["resume"]
+    await ana.wait_for("room-control", roles={"ana": "host"})
+    bob = await enter(lambda: Client.open(server.port), "bob")
+    await bob.wait_for("room-control")
+    ana.ws._response.connection.transport.abort()  # type: ignore[union-attr]  # no handshake
+    back = await Client.open(server.port)
+    await back.send({"type": "username", "name": "ana", "features": ROOMS, "resume": token})
+    welcome = await back.wait_for("signed-in")
+    assert welcome["resumed"] is True
+    await back.wait_for("room-control", roles={"ana": "host"})
+    await back.send({"type": "raise-hand"})
+    await bob.wait_for("room-control", hands=["ana"])
+    await back.send({"type": "username", "name": "anna", "features": ROOMS})
+    await bob.wait_for("room-control", roles={"anna": "host"}, hands=["anna"])
+    await back.send({"type": "set-entry", "entry": "locked"})
+    await bob.wait_for("moderation", action="entry", by="anna")
+    for client in (ana, back, bob):
+        await client.close()

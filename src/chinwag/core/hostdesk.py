@@ -176,6 +176,11 @@ class HostDesk:
             control = rules.without(control, name)  # breakout-goers keep their role
         self._keep_a_host(room, control)
 
+    def renamed(self, old: str, new: str, key: str) -> None:
+        room = self._ctx.rooms.get(key)
+        if room is not None and room.control is not None:
+            self.news.change(room, rules.renamed(room.control, old, new))
+
     def _keep_a_host(self, room: Room, control: RoomControl) -> None:
         present = self._ctx.directory.members_of(room.key)
         hosted = room.key != DEFAULT_ROOM or bool(room.hosts)

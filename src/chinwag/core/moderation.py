@@ -136,6 +136,16 @@ def without(control: RoomControl, name: str) -> RoomControl:
     )
 
 
+def renamed(control: RoomControl, old: str, new: str) -> RoomControl:
+    """``old`` is called ``new`` now: its role, hand and assignment keep their places."""
+    return msgspec.structs.replace(
+        control,
+        roles={new if n == old else n: r for n, r in control.roles.items()},
+        hands=tuple(new if h == old else h for h in control.hands),
+        assignments={new if n == old else n: i for n, i in control.assignments.items()},
+    )
+
+
 def demoted(control: RoomControl, present: Iterable[str]) -> RoomControl:
     """Roles of people not in ``present`` dropped (after a node was lost)."""
     here = set(present)

@@ -69,6 +69,9 @@ class Gate(Protocol):
     def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
         """``name`` left room ``key`` (for room ``to``; a local user if ``local``)."""
 
+    def renamed(self, old: str, new: str, key: str) -> None:
+        """A local user of room ``key`` renamed itself: its role and hand follow."""
+
 
 class OpenDoor:
     """The gate of a lobby with no hosts' rules: everyone passes."""
@@ -82,6 +85,9 @@ class OpenDoor:
         pass
 
     def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
+        pass
+
+    def renamed(self, old: str, new: str, key: str) -> None:
         pass
 
 

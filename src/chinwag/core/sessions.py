@@ -424,6 +424,7 @@ class Sessions:
             self._ctx.directory.rename(member, name)
             self._ctx.calls.rename(old, name)
             self._ctx.presence.room(member.room).rename(old, name)
+            self._desk.gate.renamed(old, name, member.room)
         self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             if old is None:
