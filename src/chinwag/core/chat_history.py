@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from .directory import HistoryWait, Member
 from .effects import LoadHistory
 from .errors import ProtocolError, error_message
+from .moderation import is_waiting_key
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
 
@@ -71,8 +72,8 @@ class ChatHistory:
     def joined(self, member: Member) -> None:
         """``member`` joined its room: read its last lines, holding live chat until then."""
         lines = self._ctx.policy.history_lines
-        if not self._ctx.policy.history or lines <= 0:
-            return
+        if not self._ctx.policy.history or lines <= 0 or is_waiting_key(member.room):
+            return  # (a knocker reads its room's history once let in)
         if member.history_wait is not None:  # a join before the last one's answer
             self._router.release_held(member)
         load = LoadHistory(member.conn, room_of(member), None, lines, joining=True)
