@@ -250,18 +250,15 @@ class HostDesk:
 
     def _remove(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
         target = self._present(room, a.target, a.type)
-        actor = rules.role_of(control, _name(member))
-        if target == _name(member) or not rules.outranks(actor, rules.role_of(control, target)):
-            raise ProtocolError(
-                "forbidden",
-                f"You may not remove {target} ({rules.role_of(control, target).value}).",
-                a.type,
-                target,
-            )
+        if target == _name(member):
+            raise ProtocolError("bad-field", "You cannot remove yourself; leave instead.", a.type)
+        self._outranked(control, _name(member), target, a.type)
         self.remove(room.name, target, a.ban, _name(member))
 
     def _mute(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
         target = self._present(room, a.target, a.type) if a.target else ""
+        if target:
+            self._outranked(control, _name(member), target, a.type)
         self.order(HostOrder(room.key, "mute", _name(member), target, kind=a.kind))
 
     def _end_call(self, member: Member, room: Room, control: RoomControl, a: RoomAction) -> None:
@@ -425,6 +422,16 @@ class HostDesk:
         if listed is None or listed not in self._ctx.directory.members_of(room.key):
             raise ProtocolError("no-such-user", f"{target} is not in {_label(room)}.", kind, target)
         return listed
+
+    @staticmethod
+    def _outranked(control: RoomControl, actor: str, target: str, kind: str) -> None:
+        """A moderator acts on guests only; a host on anyone (else ``forbidden``)."""
+        theirs = rules.role_of(control, target)
+        if not rules.outranks(rules.role_of(control, actor), theirs):
+            raise ProtocolError(
+                "forbidden", f"A moderator may not send {kind} about {target} ({theirs.value}); "
+                "nothing changed.", kind, target,
+            )  # fmt: skip
 
     def _waiting(self, room: Room, a: RoomAction) -> str:
         listed = self._ctx.directory.listed_as(a.target or "")
