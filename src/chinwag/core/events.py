@@ -27,6 +27,7 @@ __all__ = [
     "ResumeRefused",
     "ResumeRequest",
     "RoomControl",
+    "RoomNotice",
     "RoomSettings",
     "Status",
     "TakeOver",
@@ -262,6 +263,14 @@ class HostOrder(msgspec.Struct, frozen=True, tag="host-order"):
     text: str = ""
 
 
+class RoomNotice(msgspec.Struct, frozen=True, tag="room-notice"):
+    """A ``moderation`` or ``reaction`` message for the users of room ``room`` (a key)
+    on every node that understand rooms (the reference client never sees one)."""
+
+    room: str
+    payload: bytes  # UTF-8 JSON, ready to send
+
+
 class InvitesSpent(msgspec.Struct, frozen=True, tag="invites-spent"):
     """Invite ids another node used up (single use) or revoked, with their expiries."""
 
@@ -289,6 +298,7 @@ BusEvent = (
     | RoomControl
     | HostOrder
     | InvitesSpent
+    | RoomNotice
 )
 
 _encoder = msgspec.msgpack.Encoder()

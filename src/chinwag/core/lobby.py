@@ -60,6 +60,7 @@ from .events import (
     ResumeRefused,
     ResumeRequest,
     RoomControl,
+    RoomNotice,
     Status,
     TakeOver,
     Undeliverable,
@@ -387,6 +388,8 @@ class Lobby:
                 self._hosts.carry_out(event)
             case InvitesSpent():
                 self._hosts.invites_from_node(event)
+            case RoomNotice(room=room, payload=payload):
+                self._hosts.news.deliver(room, payload)
             case NamesLost(names=names):
                 self._sessions.names_lost(names)
             case ResumeRequest():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import moderation as rules
 from .effects import Moderated, Publish
-from .events import HostOrder, InvitesSpent, Relayed, RoomControl
+from .events import HostOrder, InvitesSpent, RoomControl, RoomNotice
 from .moderation import Role, waiting_name
 from .names import name_key
 from .protocol import encode
@@ -75,19 +75,22 @@ class RoomNews:
     ) -> None:
         """Tell the room what happened (``local``: this node's members only) and log it."""
         message = self.notice(room, action, by, target, **detail)
-        audience = (
-            m.conn for m in self._ctx.directory.connected_in(room.key) if "rooms" in m.features
-        )
-        self._ctx.outbox.send(audience, message)
-        if not local and self._ctx.node is not None:
-            self.publish(Relayed(encode(message), room.key))
+        if local:
+            self.deliver(room.key, encode(message))
+        else:
+            self.to_room(room.key, message)
         self.log(room, action, by, target, **detail)
 
     def to_room(self, key: str, message: dict[str, Any]) -> None:
+        """``message`` to everyone in room ``key`` who understands rooms, on every node."""
+        payload = encode(message)
+        self.deliver(key, payload)
+        self.publish(RoomNotice(key, payload))
+
+    def deliver(self, key: str, payload: bytes) -> None:
+        """``payload`` to this node's members of room ``key`` that have the ``rooms`` feature."""
         audience = (m.conn for m in self._ctx.directory.connected_in(key) if "rooms" in m.features)
-        self._ctx.outbox.send(audience, message)
-        if self._ctx.node is not None:
-            self.publish(Relayed(encode(message), key))
+        self._ctx.outbox.send_payload(audience, payload)
 
     @staticmethod
     def notice(room: Room, action: str, by: str, target: str, **detail: Any) -> dict[str, Any]:
@@ -100,6 +103,6 @@ class RoomNews:
         facts = tuple(sorted((k, str(v)) for k, v in detail.items() if v not in ("", None, False)))
         self._ctx.outbox.emit(Moderated(room.name, action, by, target, facts))
 
-    def publish(self, event: RoomControl | HostOrder | InvitesSpent | Relayed) -> None:
+    def publish(self, event: RoomControl | HostOrder | InvitesSpent | RoomNotice) -> None:
         if self._ctx.node is not None:
             self._ctx.outbox.emit(Publish(event))
