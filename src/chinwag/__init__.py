@@ -10,4 +10,7 @@ from __future__ import annotations
 
 __all__ = ["__version__"]
 
+# The one version number: pyproject.toml reads it from here (setuptools'
+# dynamic version). A constant, not importlib.metadata: that import drags in
+# email and socket, and the core, a subpackage, must load no I/O module.
 __version__ = "0.1.0"

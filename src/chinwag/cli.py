@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cluster.bus import ClusterRefused
 from .config import ConfigError, add_arguments, load_settings
 from .core.auth import issue_token
 from .history.cli import add_history_commands
@@ -69,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"chinwag: {error}", file=sys.stderr)
         return 2
+    except ClusterRefused as error:
+        print(f"chinwag: {error}", file=sys.stderr)
+        return ClusterRefused.exit_code
     except KeyboardInterrupt:
         return 130
     return code

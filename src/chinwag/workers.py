@@ -6,7 +6,9 @@ children that each run the ordinary server with ``reuse_port`` (the kernel
 spreads new connections across them) and share one lobby through
 ``--redis``, restarts a child that dies (with backoff, so a child that cannot
 start does not spin), and on SIGTERM/SIGINT tells every child to stop and
-exits 0 once they have.
+exits 0 once they have. A child refused by the cluster (another cluster
+format runs there) is not restarted: every child stops and the parent exits
+with that refusal's code.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from .cluster.bus import ClusterRefused
 from .config import Settings
 
 __all__ = ["run_workers"]
@@ -47,7 +51,8 @@ class _Slot:
 
 
 def run_workers(settings: Settings) -> int:
-    """Run ``settings.workers`` servers on one port until SIGTERM/SIGINT; returns 0."""
+    """Run ``settings.workers`` servers on one port until SIGTERM/SIGINT; returns 0
+    (or ``ClusterRefused.exit_code`` when the cluster refused a child)."""
     port_holder = _reserve_port(settings.host, settings.port)
     child_settings = dataclasses.replace(settings, port=port_holder.getsockname()[1])
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, no inherited loop
@@ -62,15 +67,19 @@ def run_workers(settings: Settings) -> int:
     try:
         for slot in slots:
             _start(context, slot, child_settings)
-        while not stopping:
-            _watch(context, slots, child_settings)
-        log.info("signal %d: stopping %d workers", stopping[0], len(slots))
+        refused = False
+        while not stopping and not refused:
+            refused = _watch(context, slots, child_settings)
+        if refused:
+            log.error("a worker was refused by the cluster: stopping %d workers", len(slots))
+        else:
+            log.info("signal %d: stopping %d workers", stopping[0], len(slots))
         _stop_all(slots)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         port_holder.close()
-    return 0
+    return ClusterRefused.exit_code if refused else 0
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:
@@ -96,16 +105,26 @@ def _start(context: multiprocessing.context.SpawnContext, slot: _Slot, settings:
 
 def _watch(
     context: multiprocessing.context.SpawnContext, slots: list[_Slot], settings: Settings
-) -> None:
-    """Wait a moment for a child to exit; schedule and carry out restarts."""
+) -> bool:
+    """Wait a moment for a child to exit; schedule and carry out restarts.
+
+    True when a child exited because the cluster refused it (restarting it
+    would be refused again).
+    """
     running = {s.process.sentinel: s for s in slots if s.process is not None}
     for sentinel in wait(list(running), timeout=0.2):
         assert isinstance(sentinel, int)
+        process = running[sentinel].process
+        assert process is not None
+        process.join()
+        if process.exitcode == ClusterRefused.exit_code:
+            return True
         _schedule_restart(running[sentinel])
     now = time.monotonic()
     for slot in slots:
         if slot.restart_at is not None and slot.restart_at <= now:
             _start(context, slot, settings)
+    return False
 
 
 def _schedule_restart(slot: _Slot) -> None:
@@ -148,5 +167,9 @@ def _child_main(settings: Settings, index: int) -> None:
     from .transport.serve import serve_forever
 
     setup_logging(settings.log_level, settings.log_format)
-    with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the server's handler
-        asyncio.run(serve_forever(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the server's handler
+            asyncio.run(serve_forever(settings))
+    except ClusterRefused as error:
+        log.error("worker %d: %s", index, error)
+        sys.exit(ClusterRefused.exit_code)

@@ -9,7 +9,7 @@ event loop (see ``pytestmark`` in each module) so the browser is launched once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,10 @@ from chinwag.transport.routes import CONTENT_SECURITY_POLICY
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person
 from tests.chromium import launch_chromium
+from tests.firefox import firefox, firefox_browser
 from tests.support import StartServer, server_factory
 
-__all__ = ["OpenPerson"]
+__all__ = ["Launch", "OpenPerson", "firefox", "firefox_browser"]
 
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
 ROOM_PAGES = Path(__file__).parent / "room_page"
@@ -46,6 +47,24 @@ async def denying_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     chromium = await launch_chromium(playwright, prompt="deny")
     yield chromium
     await chromium.close()
+
+
+Launch = Callable[..., Awaitable[Browser]]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def launch(playwright: Playwright) -> AsyncIterator[Launch]:
+    """Factory: a Chromium with its own devices and prompt (tests/chromium.py options)."""
+    browsers: list[Browser] = []
+
+    async def open_browser(**options: Any) -> Browser:
+        browser = await launch_chromium(playwright, **options)
+        browsers.append(browser)
+        return browser
+
+    yield open_browser
+    for browser in browsers:
+        await browser.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

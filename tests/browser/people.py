@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-DEFAULT_WAIT_MS = 10_000
+DEFAULT_WAIT_MS = 20_000  # only a busy machine comes near it
 
 # Counters that only rise while media arrives: decoded video frames and
 # received audio samples on the current peer connection (via the test hook).
@@ -59,6 +60,10 @@ async (kind) => {
 """
 
 
+# The remembered "join straight away" (Settings > Check camera and microphone before each call).
+_SKIP_PREJOIN = "try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {}"
+
+
 @dataclass
 class Person:
     """One person with their own browser context and page."""
@@ -83,15 +88,20 @@ class Person:
         viewport: tuple[int, int] = (1280, 800),
         color_scheme: Literal["light", "dark"] = "light",
         init_script: str = "",
+        prejoin: bool = False,
     ) -> Person:
         """Open the chinwag page (test hook on) and, unless told not to, sign in as ``name``.
 
         ``init_script`` runs before the page's own scripts (e.g. to remove an API
-        a phone browser lacks).
+        a phone browser lacks). ``prejoin``: show the pre-join screen before calls;
+        off by default (the remembered "join straight away" setting), so tests of
+        other things start calls with one click.
         """
         context = await browser.new_context(
             viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=color_scheme
         )
+        if not prejoin:
+            await context.add_init_script(_SKIP_PREJOIN)
         if init_script:
             await context.add_init_script(init_script)
         page = await context.new_page()
@@ -143,7 +153,7 @@ class Person:
         await box.press("Enter")
 
     def user_button(self, name: str) -> Any:
-        return self.page.locator(f'#user-list li[data-name="{name}"] > button.user')
+        return self.page.locator(f'#user-list li[data-name="{name}"] button.user')
 
     async def call(self, name: str) -> None:
         """Click someone's name in the list."""
@@ -151,6 +161,11 @@ class Person:
 
     async def click(self, label: str) -> None:
         await self.page.get_by_role("button", name=label, exact=True).click()
+
+    async def more(self, label: str) -> None:
+        """Choose ``label`` in the call bar's More menu (People, Stats, Settings, ...)."""
+        await self.page.locator("#more-button").click()
+        await self.page.get_by_role("menuitem", name=label, exact=True).click()
 
     # -- seeing --------------------------------------------------------------
 
@@ -209,6 +224,14 @@ class Person:
         """What goes out for ``kind`` ("audio"/"video"): label, trackId, sourceTrackId, sent."""
         result = await self.page.evaluate(_SENDING, kind)
         return None if result is None else dict(result)
+
+    async def sender_kinds(self) -> list[str]:
+        """Kinds of the tracks this page sends on its current one-to-one connection."""
+        kinds = await self.page.evaluate(
+            "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track)"
+            ".map((s) => s.track.kind)"
+        )
+        return sorted(str(kind) for kind in kinds)
 
     async def local_tracks(self) -> list[str]:
         """readyState of every local track of the current or last call."""
@@ -283,6 +306,16 @@ async def connect_call(caller: Person, callee: Person) -> None:
     await call_and_accept(caller, callee)
     await caller.wait_remote_video()
     await callee.wait_remote_video()
+
+
+async def serious_axe_problems(person: Person) -> list[str]:
+    """axe-core's serious and critical violations on the person's page now (rule, targets)."""
+    result = await Axe().run(person.page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 async def until(probe: Any, within: float, failure: str) -> Any:

@@ -1,7 +1,8 @@
 """Regenerate the screenshot gallery in docs/images (``make screenshots``).
 
-Each screen (sign-in, lobby, ringing, in call, chat, missed call, failure,
-the Lobby's public rooms, a group call of four) is
+Each screen (sign-in, lobby, pre-join, ringing, in call, chat, missed call,
+failure, the Lobby's public rooms, a group call alone, a group call of four,
+the /check page) is
 taken four ways: desktop 1280x800 and phone 390x844, light and dark, with a
 real server and real headless Chromium (fake camera). The four go side by
 side into one PNG per screen, drawn by Chromium too, so the gallery stays a
@@ -32,13 +33,16 @@ PHONE = (390, 844)
 SCREENS = [
     "sign-in",
     "lobby",
+    "pre-join",
     "ringing",
     "in-call",
     "chat",
     "missed-call",
     "failure",
     "rooms",
+    "waiting",
     "group-call",
+    "check",
 ]
 
 _QUALITY_RATED = "() => document.getElementById('quality').dataset.quality !== 'unknown'"
@@ -81,6 +85,15 @@ async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[st
     await expect(alice.page.locator("#messages .message.direct")).to_be_visible()
     out["lobby"] = await shot(alice)
 
+    checking = await person(browser, url, "pat", scheme, size, prejoin=True)
+    await checking.call("bob")
+    await checking.page.wait_for_function(
+        "() => document.getElementById('prejoin-video').videoWidth > 0"
+        " && document.getElementById('prejoin-level').value > 0"
+    )
+    out["pre-join"] = await shot(checking)
+    await checking.close()
+
     await carol.call("alice")
     await alice.sees_text("#incoming-text", "carol is calling")
     out["ringing"] = await shot(alice)
@@ -102,8 +115,8 @@ async def scenes(browser: Browser, url: str, scheme: str, size: Size) -> dict[st
     await alice.click("Hang up")
     await bob.until_state("idle")
 
-    await carol.call("alice")  # nobody answers: the 2 s ring runs out
-    await alice.sees_text("#missed-list", "carol", timeout=15_000)
+    await carol.call("alice")  # nobody answers: the 8 s ring runs out
+    await alice.sees_text("#missed-list", "carol", timeout=40_000)
     out["missed-call"] = await shot(alice)
     await alice.close()
 
@@ -143,24 +156,32 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     out["rooms"] = await shot(alice)
     await alice.close()
 
+    alone = await person(browser, url + "r/solo", "alice", scheme, size)
+    await alone.page.get_by_role("button", name="Start a group call in this room").click()
+    await expect(alone.page.locator("#waiting")).to_be_visible()
+    out["waiting"] = await shot(alone)
+    await alone.close()
+
     crew = [
         await person(browser, url + "r/crew", name, scheme, DESKTOP)
         for name in ("bob", "carol", "dan")
     ]
     alice = await person(browser, url + "r/crew", "alice", scheme, size)
-    await crew[0].page.get_by_role("button", name="Start call").click()
+    await crew[0].page.get_by_role("button", name="Start a group call in this room").click()
     for count, someone in enumerate(crew[1:], start=1):
-        await someone.page.get_by_role("button", name=f"Join call ({count})").click()
-    await alice.page.get_by_role("button", name="Join call (3)").click()
+        await someone.page.get_by_role(
+            "button", name=f"Join the group call ({count} in it)"
+        ).click()
+    await alice.page.get_by_role("button", name="Join the group call (3 in it)").click()
     await alice.page.wait_for_function(
         "() => [...document.querySelectorAll('#room-grid video')]"
         ".filter((v) => v.videoWidth > 0).length === 4",
         timeout=60_000,
     )
     await crew[1].page.locator("body").press("m")  # carol muted: her tile says so
-    await expect(
-        alice.page.get_by_role("region", name="carol").get_by_text("Muted")
-    ).to_be_visible()
+    await expect(alice.page.get_by_role("region", name="carol").get_by_text("Muted")).to_be_visible(
+        timeout=30_000
+    )
     await alice.page.wait_for_function(  # every link's quality bars measured
         "() => [...document.querySelectorAll('#room-grid .quality')]"
         ".every((q) => q.dataset.quality !== 'unknown')",
@@ -169,6 +190,17 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     out["group-call"] = await shot(alice)
     for someone in (alice, *crew, *hosts):
         await someone.close()
+
+    context = await browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    page = await context.new_page()
+    await page.goto(url + "check")
+    await expect(page.locator("#verdict")).not_to_have_attribute("data-verdict", "", timeout=60_000)
+    await page.wait_for_timeout(300)
+    out["check"] = await page.screenshot(type="png")
+    await context.close()
     return out
 
 
@@ -194,7 +226,8 @@ async def composite(browser: Browser, images: list[tuple[str, bytes, Size]], pat
 
 async def main(out: Path) -> None:
     """Take every screen, write the composites and the README picture into out."""
-    async with server_factory(**TEST_SETTINGS) as start:
+    # Rings of 8 s: long enough to photograph a ringing card on a busy machine.
+    async with server_factory(**{**TEST_SETTINGS, "ring_timeout": 8.0}) as start:
         server = await start()
         async with async_playwright() as playwright:
             browser = await launch_chromium(playwright)

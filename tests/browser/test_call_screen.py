@@ -177,7 +177,7 @@ async def test_phone_call_screen_fits_and_the_chat_is_a_button_away(
         tops.add(round(found["y"]))
     assert len(tops) == 1, f"controls wrap onto {len(tops)} rows"
     toolbar = phone.page.get_by_role("toolbar", name="Call controls")
-    for label in ("Mute", "Camera off", "Chat", "Settings", "Hang up"):
+    for label in ("Mute", "Camera off", "Chat", "More", "Hang up"):
         await expect(toolbar.get_by_role("button", name=label, exact=True)).to_be_in_viewport()
 
     # A message while the chat is folded away: a badge; one tap shows it.
@@ -190,8 +190,8 @@ async def test_phone_call_screen_fits_and_the_chat_is_a_button_away(
     await phone.click("Close")
     await expect(phone.page.locator("#chat-panel")).to_be_hidden()
 
-    # Devices are in the settings sheet.
-    await phone.page.locator("#call-settings-button").click()
+    # Devices are in the settings sheet, under More.
+    await phone.more("Settings")
     await expect(phone.page.get_by_label("Camera", exact=True)).to_be_in_viewport()
     await phone.page.keyboard.press("Escape")
     await phone.click("Hang up")

@@ -58,7 +58,7 @@ async def test_own_and_private_messages_are_set_apart(open_person: OpenPerson) -
     theirs = bob.page.locator("#messages .message.direct")
     await expect(theirs).to_contain_text("just for you")
     await expect(theirs).to_contain_text("Private")
-    await expect(theirs.locator(".sender")).to_have_text("alice")
+    await expect(theirs.locator(".sender")).to_have_text("Private from alice")
     await carol.say("anyone?")
     await alice.sees_text("#messages", "anyone?")
     await expect(carol.page.locator("#messages")).not_to_contain_text("just for you")

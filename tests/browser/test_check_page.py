@@ -116,3 +116,32 @@ async def test_sign_in_page_links_to_the_check(browser: Browser, chinwag: Chinwa
         await expect(page).to_have_url(f"http://127.0.0.1:{chinwag.port}/check")
     finally:
         await context.close()
+
+
+async def test_check_page_on_a_phone_previews_measures_and_leads_back(
+    browser: Browser, chinwag: ChinwagServer
+) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    try:
+        await page.goto(f"http://127.0.0.1:{chinwag.port}/check")
+        await verdict_of(page)
+        # The camera preview plays and the level meter follows the fake microphone.
+        frames = "document.getElementById('check-video').getVideoPlaybackQuality().totalVideoFrames"
+        first = int(await page.evaluate(f"() => {frames}"))
+        await page.wait_for_function(f"(n) => {frames} > n", arg=first)
+        await page.wait_for_function("() => document.getElementById('check-level').value > 0.05")
+        # Nothing sticks out of the screen, and the way back is in view.
+        width = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, width
+        back = page.get_by_role("link", name="Back to chinwag")
+        await expect(back).to_be_in_viewport()
+        result = await Axe().run(page)
+        serious = [
+            v["id"] for v in result.response["violations"] if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+        await back.click()
+        await expect(page).to_have_url(f"http://127.0.0.1:{chinwag.port}/")
+    finally:
+        await context.close()

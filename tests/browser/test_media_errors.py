@@ -24,20 +24,14 @@ missing kind (seen with ``device-count=0`` for cameras).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Playwright, expect
+from playwright.async_api import Browser, expect
 
 from chinwag.transport.server import ChinwagServer
-from tests.browser.conftest import OpenPerson
+from tests.browser.conftest import Launch, OpenPerson
 from tests.browser.people import Person, call_and_accept
-from tests.chromium import launch_chromium
 from tests.support import StartServer
-
-Launch = Callable[..., Awaitable[Browser]]
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -67,29 +61,6 @@ async () => (await navigator.mediaDevices.enumerateDevices())
 async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
     """Longer rings than the suite's 2 s: the callee answers a question before accepting."""
     return await start_chinwag(ring_timeout=10.0)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def launch(playwright: Playwright) -> AsyncIterator[Launch]:
-    """Factory: a Chromium with its own devices and prompt (tests/chromium.py options)."""
-    browsers: list[Browser] = []
-
-    async def open_browser(**options: Any) -> Browser:
-        browser = await launch_chromium(playwright, **options)
-        browsers.append(browser)
-        return browser
-
-    yield open_browser
-    for browser in browsers:
-        await browser.close()
-
-
-async def sender_kinds(person: Person) -> list[str]:
-    """Kinds of the tracks this page sends on its current connection."""
-    kinds = await person.page.evaluate(
-        "() => window.chinwag.debug.pc.getSenders().filter((s) => s.track).map((s) => s.track.kind)"
-    )
-    return sorted(str(kind) for kind in kinds)
 
 
 async def sees_question(person: Person, text: str) -> None:
@@ -143,7 +114,7 @@ async def test_caller_refused_camera_calls_audio_only(
     await bob.click("Accept")
 
     await bob.media_flows(video=False)  # bob hears alice
-    assert await sender_kinds(alice) == ["audio"]
+    assert await alice.sender_kinds() == ["audio"]
     await alice.click("Hang up")
     await alice.back_to_idle()
     await bob.back_to_idle()
@@ -161,7 +132,7 @@ async def test_callee_without_camera_talks_audio_only(
     await alice.until_state("active")
 
     await alice.media_flows(video=False)  # alice hears bob
-    assert await sender_kinds(bob) == ["audio"]
+    assert await bob.sender_kinds() == ["audio"]
     await bob.media_flows()  # and bob still sees and hears alice
     await alice.click("Hang up")
     await alice.back_to_idle()
@@ -184,7 +155,7 @@ async def test_caller_without_microphone_calls_video_only(open_person: OpenPerso
     await bob.until_state("active")
 
     await bob.media_flows(audio=False)  # bob sees alice
-    assert await sender_kinds(alice) == ["video"]
+    assert await alice.sender_kinds() == ["video"]
     await bob.click("Hang up")
     await alice.back_to_idle()
     await bob.back_to_idle()
@@ -219,3 +190,33 @@ async def test_callee_microphone_in_use_declines_in_words(
     await alice.back_to_idle()
     await bob.until_state("idle")
     assert await bob.local_tracks() == []
+
+
+async def test_group_call_without_microphone_asks_then_joins_video_only(
+    open_person: OpenPerson,
+) -> None:
+    """A group call opens media as a one-to-one call does (media.js openCallMedia):
+    the same question, then the call with the kind that works."""
+    ann = await open_person("ann", path="r/quiet", sign_in=False)
+    await ann.context.add_init_script(_NO_MICROPHONE)
+    await ann.page.reload()
+    await ann.sign_in("ann")
+    ben = await open_person("ben", path="r/quiet")
+
+    await ann.page.get_by_role("button", name="Start call").click()
+    await sees_question(ann, "No microphone was found. Continue with video only?")
+    await ann.click("Video only")
+    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
+
+    async def ann_sends_video_only() -> list[str] | None:
+        kinds = await ann.page.evaluate(
+            "() => { const room = window.chinwag.room; const pc = room.peers().length"
+            " && room.peerConnection(room.peers()[0]);"
+            " return pc ? pc.getSenders().filter((s) => s.track).map((s) => s.track.kind) : []; }"
+        )
+        return sorted(kinds) if kinds else None
+
+    assert await ann.until(ann_sends_video_only, 20, "ann sends nothing") == ["video"]
+    await ann.click("Leave call")
+    await ann.sees_notice("You left the group call")

@@ -44,7 +44,7 @@ async def test_relay_only_call_goes_through_coturn_and_survives_its_crash(
     await connect_call(alice, bob)
     for person in (alice, bob):
         await person.media_flows()
-    await alice.click("Stats")
+    await alice.more("Stats")
     route = alice.page.locator('[data-stat="route"]')
     await expect(route).to_contain_text("relay")
     await expect(route).to_contain_text("UDP")

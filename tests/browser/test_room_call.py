@@ -73,13 +73,15 @@ async def join_call(person: Person, label: str) -> None:
 async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPerson) -> None:
     people = [await open_person(name, path="r/crew") for name in ("ann", "ben", "cat", "dan")]
     ann = people[0]
-    await join_call(ann, "Start call")
+    await join_call(ann, "Start a group call in this room")
     # The others see the call's size on their button, and ann "in a call" in the list.
     for person in people[1:]:
-        await expect(person.page.get_by_role("button", name="Join call (1)")).to_be_visible()
+        await expect(
+            person.page.get_by_role("button", name="Join the group call (1 in it)")
+        ).to_be_visible()
     await expect(people[1].page.locator("#user-list li[data-name=ann] .badge.busy")).to_be_visible()
     for count, person in enumerate(people[1:], start=1):
-        await join_call(person, f"Join call ({count})")
+        await join_call(person, f"Join the group call ({count} in it)")
     await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(4, timeout=20_000)
     await everyone_decodes_everyone(people)
 
@@ -96,7 +98,7 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
     )
 
     eve = await open_person("eve", path="r/crew")
-    await join_call(eve, "Join call (4)")
+    await join_call(eve, "Join the group call (4 in it)")
     people.append(eve)
     await everyone_decodes_everyone(people)
     await expect(eve.page.locator("#room-grid .room-tile")).to_have_count(5)
@@ -104,7 +106,9 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
     ben = people.pop(1)
     await ben.page.get_by_role("button", name="Leave call").click()
     await ben.sees_notice("You left the group call")
-    await expect(ben.page.get_by_role("button", name="Join call (4)")).to_be_visible(timeout=20_000)
+    await expect(
+        ben.page.get_by_role("button", name="Join the group call (4 in it)")
+    ).to_be_visible(timeout=20_000)
     for person in people:
         await expect(person.page.locator("#room-grid .room-tile")).to_have_count(4, timeout=20_000)
     await everyone_decodes_everyone(people)
@@ -113,9 +117,9 @@ async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPer
 
 async def test_reload_mid_group_call_takes_the_seat_again(open_person: OpenPerson) -> None:
     people = [await open_person(name, path="r/crew") for name in ("ann", "ben", "cat")]
-    await join_call(people[0], "Start call")
-    await join_call(people[1], "Join call (1)")
-    await join_call(people[2], "Join call (2)")
+    await join_call(people[0], "Start a group call in this room")
+    await join_call(people[1], "Join the group call (1 in it)")
+    await join_call(people[2], "Join the group call (2 in it)")
     await everyone_decodes_everyone(people)
 
     await people[1].page.reload()

@@ -58,9 +58,9 @@ async def group_call(
     people = [
         await open_person(name, server=server, path="r/crew", query="relay=1") for name in names
     ]
-    await join_call(people[0], "Start call")
+    await join_call(people[0], "Start a group call in this room")
     for count, person in enumerate(people[1:], start=1):
-        await join_call(person, f"Join call ({count})")
+        await join_call(person, f"Join the group call ({count} in it)")
     return people
 
 

@@ -86,16 +86,19 @@ async def test_locked_room_asks_for_its_password(open_person: OpenPerson) -> Non
     guest = await open_person("guest", path="r/secret", sign_in=False)
     await guest.page.get_by_label("Your name").fill("guest")
     await guest.page.get_by_label("Your name").press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text(
+    # The words sit under the password field, not under the name.
+    await expect(guest.page.locator("#room-password-error")).to_have_text(
         "This room is locked: type its password."
     )
+    await expect(guest.page.locator("#name-error")).to_have_text("")
     password = guest.page.locator("#signin").get_by_label("Room password")
     await expect(password).to_be_focused()
     await password.fill("wrong")
     await password.press("Enter")
-    await expect(guest.page.locator("#name-error")).to_have_text(
+    await expect(guest.page.locator("#room-password-error")).to_have_text(
         "That password is wrong; try again."
     )
+    await expect(password).to_have_attribute("aria-invalid", "true")
     await password.fill("s3cret")
     await password.press("Enter")
     await expect(guest.page.locator("#self-name")).to_have_text("guest")
@@ -147,3 +150,32 @@ async def test_switching_rooms_keeps_the_socket_and_changes_the_people(
     assert sockets_opened(alice) == 1
     joins: list[dict[str, Any]] = [m for m in alice.received if m.get("type") == "room"]
     assert [m["room"] for m in joins] == ["garden", ""]
+
+
+async def test_the_public_list_is_polled_only_while_on_screen(open_person: OpenPerson) -> None:
+    watcher = await open_person("watcher")
+
+    def answers() -> int:
+        return sum(1 for message in watcher.received if message.get("type") == "rooms")
+
+    async def answers_after(seconds: float) -> int:
+        before = answers()
+        await watcher.page.wait_for_timeout(seconds * 1000)
+        return answers() - before
+
+    assert await answers_after(9) >= 2  # every 4 s while the Lobby's list shows
+    # The list leaves the screen (as when a call or another view covers it): no more asking.
+    await watcher.page.evaluate(
+        "() => { document.getElementById('lobby-extras').style.display = 'none'; }"
+    )
+    await watcher.page.wait_for_timeout(500)  # an answer to a request already sent may land
+    assert await answers_after(9) == 0
+    shown = answers()
+    await watcher.page.evaluate(
+        "() => { document.getElementById('lobby-extras').style.display = ''; }"
+    )
+    for _ in range(30):  # asked again within 3 s (the timer alone takes up to 4 s)
+        if answers() > shown:
+            break
+        await watcher.page.wait_for_timeout(100)
+    assert answers() > shown

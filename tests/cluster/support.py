@@ -10,13 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chinwag.core.events import BusEvent, NamesLost, NodeUsers, UserRecord
 from tests.support import Client
 
-__all__ = ["ChinwagProcess", "Recorder", "eventually", "record", "until_list"]
+__all__ = ["START_WITHIN", "ChinwagProcess", "Recorder", "eventually", "record", "until_list"]
+
+#: How long a ``chinwag serve`` process may take to print its address.
+START_WITHIN = 60.0
 
 
 class Recorder:
@@ -37,7 +40,7 @@ class Recorder:
         return [event for event in self.events if isinstance(event, kind)]
 
     async def wait_for(
-        self, predicate: Callable[[BusEvent], bool], timeout: float = 5.0
+        self, predicate: Callable[[BusEvent], bool], timeout: float = 20.0
     ) -> BusEvent:
         """The first recorded event matching ``predicate``, waiting up to ``timeout``."""
         found: list[BusEvent] = []
@@ -64,7 +67,7 @@ def record(name: str, node: str, busy: bool = False) -> UserRecord:
     return UserRecord(name, node, ("deltas",), busy)
 
 
-async def until_list(client: Client, names: set[str], timeout: float = 5.0) -> float:
+async def until_list(client: Client, names: set[str], timeout: float = 20.0) -> float:
     """Read until a ``userlist`` of exactly ``names``; return the seconds it took."""
     began = time.monotonic()
     while True:
@@ -81,11 +84,17 @@ class ChinwagProcess:
     Its memory and descriptors are read from /proc, as an operator would.
     """
 
-    def __init__(self, redis_url: str | None, log: Path, *extra: str) -> None:
+    def __init__(
+        self,
+        redis_url: str | None,
+        log: Path,
+        *extra: str,
+        launcher: Sequence[str] = ("-m", "chinwag"),
+    ) -> None:
         self.log = log.open("w")
         redis = ["--redis", redis_url] if redis_url else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chinwag", "serve", "--host", "127.0.0.1", "--port", "0",
+            [sys.executable, *launcher, "serve", "--host", "127.0.0.1", "--port", "0",
              *redis, "--presence-interval", "0.02", *extra],
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -96,8 +105,10 @@ class ChinwagProcess:
 
     def _read_port(self) -> int:
         assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], 15)
-        assert ready, "chinwag printed nothing within 15 s"
+        # Python's start-up and chinwag's imports take well under a second on a quiet
+        # machine; the bound is for a busy one.
+        ready, _, _ = select.select([self.process.stdout], [], [], START_WITHIN)
+        assert ready, f"chinwag printed nothing within {START_WITHIN} s"
         line = self.process.stdout.readline()
         match = re.search(r"chinwag listening on https?://127\.0\.0\.1:(\d+)/", line)
         assert match, f"unexpected first line {line!r}"

@@ -24,7 +24,7 @@ async def test_web_client_calls_the_echo_bot_and_sees_itself(
         await alice.call("echo")
         await alice.wait_remote_video()
         await alice.media_flows()  # its own fake camera and microphone, sent back by the bot
-        await alice.click("Stats")
+        await alice.more("Stats")
         await expect(alice.page.locator('[data-stat="route"]')).to_contain_text("relay")
         await alice.click("Hang up")
         await alice.back_to_idle()

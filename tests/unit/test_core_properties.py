@@ -189,7 +189,7 @@ class CoreMachine(RuleBasedStateMachine):
     @rule(target=conns, name=NAMES, features=FEATURES, room=ROOMS)
     def sign_in(self, name: str, features: list[str], room: str) -> int:
         conn = self.open_conn()
-        password = "pw" if name_key(room) == "vault" else None
+        password = "pw" if name_key(room) == name_key("vault") else None
         self.say(
             conn,
             type="username",

@@ -17,9 +17,16 @@ Both pass the same contract tests (``tests/cluster/test_bus_contract.py``).
 from __future__ import annotations
 
 from ..extras import require
-from .bus import Bus, BusUnavailable, EventHandler
+from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
 
-__all__ = ["Bus", "BusUnavailable", "EventHandler", "create_bus"]
+__all__ = [
+    "CLUSTER_FORMAT",
+    "Bus",
+    "BusUnavailable",
+    "ClusterRefused",
+    "EventHandler",
+    "create_bus",
+]
 
 
 def create_bus(redis_url: str | None, node: str | None = None) -> Bus:

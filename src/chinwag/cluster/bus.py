@@ -5,11 +5,30 @@ from __future__ import annotations
 import abc
 import uuid
 from collections.abc import Callable
+from typing import Final
 
 from ..core.errors import ServerError
 from ..core.events import BusEvent, UserRecord
 
-__all__ = ["Bus", "BusUnavailable", "EventHandler", "UndeliveredHandler"]
+__all__ = [
+    "CLUSTER_FORMAT",
+    "Bus",
+    "BusUnavailable",
+    "ClusterRefused",
+    "EventHandler",
+    "UndeliveredHandler",
+]
+
+#: The format of everything chinwag processes share through a bus's store: its
+#: keys and their values, the envelopes and events on its channels, the Redis
+#: chat history. Raised whenever a process of the previous format would misread
+#: what this one writes (a rolling upgrade is then impossible: docs/deployment.md).
+#: Each process announces its format when it joins; one whose format differs
+#: from a live node's refuses to join (:class:`ClusterRefused`).
+#:
+#: 1. Every version before formats were announced (their lease key holds "1").
+#: 2. Announces format and version in the lease; names keyed by ``name_key``.
+CLUSTER_FORMAT: Final = 2
 
 EventHandler = Callable[[BusEvent], None]
 #: Told of each ``send(node, event)`` the bus could not carry (the store is down).
@@ -18,6 +37,16 @@ UndeliveredHandler = Callable[[str, BusEvent], None]
 
 class BusUnavailable(ServerError):
     """The bus cannot answer now (Redis down); the caller refuses sign-ins."""
+
+
+class ClusterRefused(Exception):
+    """This process cannot join the cluster (another format is running there).
+
+    Raised by ``Bus.start``; the message is the one-line reason ``chinwag serve``
+    prints before exiting with ``exit_code``.
+    """
+
+    exit_code: Final = 3
 
 
 class Bus(abc.ABC):
@@ -40,6 +69,11 @@ class Bus(abc.ABC):
     * ``is_alive(node)`` is False for a node that has left or whose lease
       lapsed, and for a node name that never joined.
     * ``update(record)`` changes the stored record of a claimed name (busy).
+    * ``claim_seat(room, name, cap)`` is atomic across nodes: of many nodes seating
+      people in one room's call (``room`` is its key) at once, at most ``cap``
+      get True (seats of nodes that are not alive do not count); a name already
+      seated gets True again. ``release_seat`` frees one. Raises BusUnavailable
+      when the shared store cannot be reached.
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
       bus that the name is now its own.
@@ -75,6 +109,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def update(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_seat(self, room: str, name: str, cap: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def release_seat(self, room: str, name: str) -> None: ...
 
     @abc.abstractmethod
     async def hand_over(self, record: UserRecord) -> None: ...

@@ -8,7 +8,8 @@ Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
 server, with or without replicas, not Redis Cluster)::
 
     {prefix}nodes           set: every registered node
-    {prefix}alive:{node}    the node's lease: a key with a PX expiry it renews
+    {prefix}alive:{node}    the node's lease: a key with a PX expiry it renews,
+                            holding its announcement "FORMAT VERSION"
     {prefix}users:{node}    hash: key -> msgpack UserRecord, the node's users
     {prefix}name:{key}      the node holding the name (valid while it is alive)
     {prefix}{db}:bus        channel: ``publish``, for every node
@@ -39,7 +40,10 @@ Rules:
   and pipelines PUBLISH commands, merging consecutive events for one channel
   into one envelope (sender node, events); the order of events is kept.
 * Joining (at start, and again after any loss of Redis): subscribe, register
-  the lease and re-claim this node's names in one script, read every live
+  the lease (announcing this process's :data:`~chinwag.cluster.bus.CLUSTER_FORMAT`
+  and version; a live node of another format makes the script refuse, and
+  ``start`` raises :class:`~chinwag.cluster.bus.ClusterRefused`) and re-claim
+  this node's names in one script, read every live
   node's users, and only then start reading the channels. The lobby gets
   ``NamesLost`` for names another node took meanwhile, then ``NodeUsers`` for
   each other live node; other nodes get this node's ``NodeUsers``. Because the
@@ -73,9 +77,10 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from .. import __version__
 from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
 from ..core.names import name_key
-from .bus import Bus, BusUnavailable, EventHandler
+from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
 from .scripts import Scripts
 
 __all__ = ["RedisBus"]
@@ -103,6 +108,18 @@ class _Lost(Exception):
 _encode = msgspec.msgpack.Encoder().encode
 _decode_envelope = msgspec.msgpack.Decoder(_Envelope).decode
 _decode_record = msgspec.msgpack.Decoder(UserRecord).decode
+
+
+def _refusal(url: str, node: str, announcement: str) -> ClusterRefused:
+    """The one-line reason a process of this format cannot join ``node``'s cluster."""
+    other_format, _, other_version = announcement.partition(" ")
+    return ClusterRefused(
+        f"refusing to join the cluster at {_redacted(url)}: this process (chinwag "
+        f"{__version__}) uses cluster format {CLUSTER_FORMAT}, its node {node} "
+        f"(chinwag {other_version or 'older than format announcements'}) uses format "
+        f"{other_format}; stop every process of format {other_format} first "
+        "(docs/deployment.md, Rolling upgrade)"
+    )
 
 
 def _redacted(url: str) -> str:
@@ -156,6 +173,7 @@ class RedisBus(Bus):
         self._known: set[str] = set()  # other nodes this node's lobby has heard of
         self._grace_until = 0.0  # after a rejoin, missing nodes may still be coming back
         self._down_since: float | None = None
+        self._refused: ClusterRefused | None = None  # why the first join was refused
 
     # -- the Bus interface ---------------------------------------------------
 
@@ -186,6 +204,9 @@ class RedisBus(Bus):
         self._supervisor = asyncio.create_task(self._supervise(), name=f"bus {self.node}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._joined.wait(), self.timeout)
+        if self._refused is not None:
+            await self.stop()
+            raise self._refused
         if not self._available:
             log.error(
                 "redis: %s unreachable; serving local users only, sign-ins refused, retrying",
@@ -208,7 +229,8 @@ class RedisBus(Bus):
         with contextlib.suppress(*_ERRORS, TimeoutError):
             await asyncio.wait_for(self._redis.aclose(), self.timeout)
         self._redis = None
-        log.info("redis: this node (%s) left the cluster", self.node)
+        if self._refused is None:  # a refused node never joined
+            log.info("redis: this node (%s) left the cluster", self.node)
 
     async def claim(self, record: UserRecord) -> bool:
         key = name_key(record.name)
@@ -237,6 +259,16 @@ class RedisBus(Bus):
             if self._available:
                 with contextlib.suppress(BusUnavailable):
                     await self._run(self._scripts.update, key, _encode(record))
+
+    async def claim_seat(self, room: str, name: str, cap: int) -> bool:
+        """One of ``cap`` seats of room ``room``'s call, counted in Redis, atomically."""
+        result = await self._run(self._scripts.claim_seat, room, name, str(cap))
+        return bool(result == 1)
+
+    async def release_seat(self, room: str, name: str) -> None:
+        if self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run(self._scripts.release_seat, room, name)
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
@@ -307,6 +339,13 @@ class RedisBus(Bus):
                     await self._serve(pubsub)
                 finally:
                     await _close(pubsub)
+            except ClusterRefused as error:
+                if not self._joined.is_set():  # at start: start() raises it, the process exits
+                    self._refused = error
+                    self._joined.set()
+                    return
+                log.error("redis: %s", error)  # a rejoin: stay out until that node is gone
+                self._went_down(error)
             except (*_ERRORS, _Lost, msgspec.DecodeError) as error:
                 self._went_down(error)
             except Exception as error:  # a bug: log it, but keep the node in the cluster
@@ -329,7 +368,12 @@ class RedisBus(Bus):
             early = await self._confirmed(pubsub)
             pairs = [part for key, r in self._mine.items() for part in (key, _encode(r))]
             lease_ms = str(int(self.lease * 1000))
-            lost_raw = await self._scripts.register(args=[self.prefix, self.node, lease_ms, *pairs])
+            announcement = f"{CLUSTER_FORMAT} {__version__}"
+            refusal, lost_raw = await self._scripts.register(
+                args=[self.prefix, self.node, lease_ms, announcement, *pairs]
+            )
+            if refusal:
+                raise _refusal(self.url, refusal[0].decode(), refusal[1].decode())
             entries = await self._scripts.directory(args=[self.prefix, self.node])
         except BaseException:
             await _close(pubsub)

@@ -31,14 +31,26 @@ local function reap(p, dead)
 end
 """
 
-# ARGV[3] lease ms, then key, record pairs: this node's users. Returns the keys lost.
+# ARGV[3] lease ms, ARGV[4] this node's announcement ("FORMAT VERSION", kept as
+# its lease's value), then key, record pairs: this node's users.
+# Returns {{}, lost keys} once registered, or {{node, its announcement}, {}} without
+# registering when a live node announced another format ("1" from versions that
+# announced nothing). One script, so two nodes of different formats starting at
+# once cannot both miss each other.
 _REGISTER = """
 local p, node = ARGV[1], ARGV[2]
-redis.call('SET', p .. 'alive:' .. node, '1', 'PX', ARGV[3])
+local format = string.match(ARGV[4], '^%S+')
+for _, other in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  local about = other ~= node and redis.call('GET', p .. 'alive:' .. other)
+  if about and string.match(about, '^%S+') ~= format then
+    return {{other, about}, {}}
+  end
+end
+redis.call('SET', p .. 'alive:' .. node, ARGV[4], 'PX', ARGV[3])
 redis.call('SADD', p .. 'nodes', node)
 local users = p .. 'users:' .. node
 local wanted = {}
-for i = 4, #ARGV, 2 do wanted[ARGV[i]] = true end
+for i = 5, #ARGV, 2 do wanted[ARGV[i]] = true end
 for _, key in ipairs(redis.call('HKEYS', users)) do
   if not wanted[key] and redis.call('GET', p .. 'name:' .. key) == node then
     redis.call('DEL', p .. 'name:' .. key)
@@ -46,7 +58,7 @@ for _, key in ipairs(redis.call('HKEYS', users)) do
 end
 redis.call('DEL', users)
 local lost = {}
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local key = p .. 'name:' .. ARGV[i]
   local owner = redis.call('GET', key)
   if owner and owner ~= node and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
@@ -57,7 +69,7 @@ for i = 4, #ARGV, 2 do
     redis.call('HSET', users, ARGV[i], ARGV[i + 1])
   end
 end
-return lost
+return {{}, lost}
 """
 
 # ARGV[3] key, ARGV[4] record. 1 claimed, 0 taken (here too), -1 this node is not registered.
@@ -101,6 +113,28 @@ redis.call('HDEL', p .. 'users:' .. node, ARGV[3])
 redis.call('SET', key, ARGV[4])
 redis.call('HSET', p .. 'users:' .. ARGV[4], ARGV[3], ARGV[5])
 return 1
+"""
+
+# ARGV[3] room key, ARGV[4] name, ARGV[5] cap. 1 seated (or already), 0 full.
+# Seats of nodes that are not alive are dropped first (a dead node's seats free up).
+_CLAIM_SEAT = """
+local p, node = ARGV[1], ARGV[2]
+local seats = p .. 'seats:' .. ARGV[3]
+local flat = redis.call('HGETALL', seats)
+for i = 1, #flat, 2 do
+  if redis.call('EXISTS', p .. 'alive:' .. flat[i + 1]) == 0 then
+    redis.call('HDEL', seats, flat[i])
+  end
+end
+if redis.call('HEXISTS', seats, ARGV[4]) == 1 then return 1 end
+if redis.call('HLEN', seats) >= tonumber(ARGV[5]) then return 0 end
+redis.call('HSET', seats, ARGV[4], node)
+return 1
+"""
+
+# ARGV[3] room key, ARGV[4] name.
+_RELEASE_SEAT = """
+return redis.call('HDEL', ARGV[1] .. 'seats:' .. ARGV[3], ARGV[4])
 """
 
 # ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
@@ -154,6 +188,8 @@ class Scripts:
     release: AsyncScript
     update: AsyncScript
     hand_over: AsyncScript
+    claim_seat: AsyncScript
+    release_seat: AsyncScript
     heartbeat: AsyncScript
     leave: AsyncScript
     directory: AsyncScript
@@ -166,6 +202,8 @@ class Scripts:
             release=redis.register_script(_RELEASE),
             update=redis.register_script(_UPDATE),
             hand_over=redis.register_script(_HAND_OVER),
+            claim_seat=redis.register_script(_CLAIM_SEAT),
+            release_seat=redis.register_script(_RELEASE_SEAT),
             heartbeat=redis.register_script(_HEARTBEAT),
             leave=redis.register_script(_LEAVE),
             directory=redis.register_script(_DIRECTORY),

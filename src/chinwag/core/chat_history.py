@@ -28,17 +28,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .directory import HistoryWait, Member
-from .effects import LoadHistory
+from .effects import LoadHistory, StoreChat
 from .errors import ProtocolError, error_message
+from .limits import KeyedBuckets
 from .moderation import is_waiting_key
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
+from .rooms import LOCK_MARK, RoomBook
 
 if TYPE_CHECKING:
     from .context import Context
     from .routing import Router
 
-__all__ = ["PAGE_LINES", "ChatHistory", "StoredLine", "room_of"]
+__all__ = ["PAGE_LINES", "ChatHistory", "LineStore", "StoredLine", "room_of"]
 
 #: Lines in one page answered to a ``history-request``.
 PAGE_LINES: Final = 50
@@ -53,9 +55,33 @@ class StoredLine(NamedTuple):
     text: str
 
 
-def room_of(member: Member) -> str:
-    """The room ``member`` chats in (its key): its history and its stored lines belong there."""
-    return member.room
+def room_of(rooms: RoomBook, member: Member) -> str:
+    """Where the chat of ``member``'s room is stored (a locked room's: under its lock)."""
+    return rooms.history_key(member.room)
+
+
+class LineStore:
+    """Stores public chat lines (``StoreChat``), within each client address's quota."""
+
+    def __init__(self, context: Context) -> None:
+        self._ctx = context
+        self._per_address = KeyedBuckets(context.policy.history_per_address)
+
+    def store(self, sender: Member, date: int, text: str) -> None:
+        """Store one line of ``sender``'s; past its address's quota: told, not stored."""
+        assert sender.name is not None
+        if self._per_address.take(sender.address, self._ctx.monotonic()):
+            room = room_of(self._ctx.rooms, sender)
+            self._ctx.outbox.emit(StoreChat(room, sender.name, date, text))
+            return
+        rate = self._ctx.policy.history_per_address
+        error = error_message(
+            "history-quota",
+            f"Sent, but not stored: your address may store {rate.per_second * 60:g} chat lines "
+            "a minute.",
+            "message",
+        )
+        self._ctx.outbox.send((sender.conn,), error)
 
 
 class ChatHistory:
@@ -76,7 +102,7 @@ class ChatHistory:
             return  # (a knocker reads its room's history once let in)
         if member.history_wait is not None:  # a join before the last one's answer
             self._router.release_held(member)
-        load = LoadHistory(member.conn, room_of(member), None, lines, joining=True)
+        load = LoadHistory(member.conn, room_of(self._ctx.rooms, member), None, lines, joining=True)
         member.history_wait = HistoryWait(load)
         self._ctx.outbox.emit(load)
 
@@ -86,14 +112,14 @@ class ChatHistory:
             raise ProtocolError(
                 "history-off", "This server keeps no chat history.", "history-request"
             )
-        room = room_of(member)
-        if request.room is not None and name_key(request.room) != room:
+        if request.room is not None and name_key(request.room) != member.room:
             raise ProtocolError(
                 "bad-field",
-                f"`room` must be your own room ({self._room_name(room)!r}); history of other rooms "
-                "is not sent.",
+                f"`room` must be your own room ({self._room_name(member.room)!r}); history of "
+                "other rooms is not sent.",
                 "history-request",
             )
+        room = room_of(self._ctx.rooms, member)
         self._ctx.outbox.emit(
             LoadHistory(member.conn, room, request.before, PAGE_LINES, joining=False)
         )
@@ -145,8 +171,9 @@ class ChatHistory:
             ),
         )
 
-    def _room_name(self, key: str) -> str:
-        """The room as its opener typed it (what clients know it by), from its key."""
+    def _room_name(self, stored: str) -> str:
+        """The room as its opener typed it (what clients know it by), from its history key."""
+        key = stored.split(LOCK_MARK, 1)[0]
         room = self._ctx.rooms.get(key)
         return room.name if room is not None else key
 

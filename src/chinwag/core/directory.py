@@ -80,11 +80,15 @@ class Member:
     mailbox: Mailbox = field(default_factory=Mailbox)
     pending: Pending | None = None  # a sign-in waiting on the cluster
     room: str = ""  # the key of the room it is in (or will be, while signing in)
-    room_tries: TokenBucket | None = None  # wrong room passwords from this connection
+    room_password: str | None = None  # what it entered its room with (checked again if
+    # another node's stricter lock on the same room wins); kept in this process only
     ice_refresh_at: float | None = None
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
     expires: float | None = None  # Unix time its sign-in token stops working
+    credentialed: bool = False  # signed in with a password or token (may get TURN)
+    targeted_bytes: TokenBucket | None = None  # bytes it sent with a `target`
+    inbound_bytes: TokenBucket | None = None  # bytes sent to it with a `target`, by anyone
     grants: dict[str, str] = field(default_factory=dict)  # room key -> role its token grants
     reactions: TokenBucket | None = None  # reactions sent (core/hostdesk.py)
 
@@ -138,6 +142,13 @@ class Directory:
         for name in self._rooms.get(room, ()):
             member = self._local.get(name)
             if member is not None and member.state is MemberState.CONNECTED:
+                yield member
+
+    def local_in(self, room: str) -> Iterator[Member]:
+        """This node's members in room ``room``, connected or parked, in list order."""
+        for name in self._rooms.get(room, ()):
+            member = self._local.get(name)
+            if member is not None:
                 yield member
 
     def connection_count(self) -> int:

@@ -16,6 +16,7 @@ from .events import BusEvent, UserRecord
 __all__ = [
     "Adopt",
     "Claim",
+    "ClaimSeat",
     "Close",
     "ConnId",
     "CountCall",
@@ -25,7 +26,9 @@ __all__ = [
     "LoadHistory",
     "Moderated",
     "Publish",
+    "PurgeHistory",
     "Release",
+    "ReleaseSeat",
     "Send",
     "StoreChat",
     "UpdateRecord",
@@ -78,6 +81,25 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimSeat:
+    """Take one of ``cap`` seats of room ``room``'s call (a room key) for ``name``,
+    cluster-wide and atomically, then call ``Lobby.seat_claimed``."""
+
+    conn: ConnId
+    room: str
+    name: str
+    cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSeat:
+    """Give up ``name``'s seat in room ``room``'s call cluster-wide."""
+
+    room: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateRecord:
     """Store a changed record (busy) in the shared directory."""
 
@@ -123,6 +145,13 @@ class StoreChat:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class PurgeHistory:
+    """Delete every stored line of ``room`` (a history key), after the lines queued before it."""
+
+    room: str
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadHistory:
     """Read stored lines of ``room``, then call ``Lobby.history_loaded`` with this effect.
@@ -158,8 +187,11 @@ Effect = (
     | CountCall
     | StoreChat
     | LoadHistory
+    | PurgeHistory
     | Claim
     | Release
+    | ClaimSeat
+    | ReleaseSeat
     | UpdateRecord
     | Publish
     | Forward

@@ -43,7 +43,7 @@ class RoomSettings(msgspec.Struct, frozen=True):
 
     Every member's record carries them, so a node that starts late, or hears
     of the room first from another node, knows its password too. The password
-    travels only as a salted PBKDF2 ``digest`` (empty: no password).
+    travels only as a salted HMAC-SHA256 ``digest`` (empty: no password).
     ``created`` (ms) and ``opener`` break the tie when two nodes opened the
     same room at once: the earliest wins everywhere.
     """
@@ -131,11 +131,13 @@ class Deliver(msgspec.Struct, frozen=True, tag="deliver"):
 
 
 class Undeliverable(msgspec.Struct, frozen=True, tag="undeliverable"):
-    """Sent back when a Deliver found no such user (it left meanwhile)."""
+    """Sent back when a Deliver found no such user (it left meanwhile), or a receiver
+    that is being sent more than it can take (``full``)."""
 
     sender: str
     target: str
     kind: str
+    full: bool = False
 
 
 class NodeGone(msgspec.Struct, frozen=True, tag="node-gone"):

@@ -39,11 +39,11 @@ from .closecodes import CloseCode
 from .effects import Close
 from .errors import ProtocolError
 from .events import HostOrder, InvitesSpent, RoomControl
+from .gate import Pass
 from .invites import MAX_INVITE_LIFETIME, Invite, InviteBook, mint_invite, read_invite
 from .limits import Rate, TokenBucket
 from .moderation import Entry, Role, is_waiting_key, waiting_name
 from .names import name_key
-from .roomdesk import Pass
 from .roomnews import RoomNews
 from .rooms import DEFAULT_ROOM, Room, RoomBook
 

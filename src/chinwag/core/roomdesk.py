@@ -2,10 +2,20 @@
 
 * Entering a room (at sign-in, or with ``join-room``) is decided before
   anything changes: the room name, the operator's list (``no-such-room``),
-  the password (``room-password-required``/``-wrong``, tries rate-limited
-  per connection and per room), and no one-to-one call in progress
-  (``in-call``). Whoever opens a new room sets its title, public flag and
-  password.
+  the password (``room-password-required``/``-wrong``; wrong guesses and
+  new locks budgeted per address and server-wide by
+  :class:`~chinwag.core.roomguard.RoomGuard`), and no one-to-one call in
+  progress (``in-call``). Whoever opens a new room sets its title, public
+  flag and password.
+* In a cluster two nodes can open one room at once. Every node settles on
+  the same settings (:func:`~chinwag.core.rooms.looser`: a lock wins, then
+  the earliest opener); when a node adopts stricter settings, each of its
+  members inside is checked again with the password it entered with, and
+  whoever it does not open is moved to the default room, told why
+  (``room-password-required``).
+* A room opened with a password keeps its chat under its lock
+  (:attr:`~chinwag.core.rooms.Room.history_key`), and its stored chat is
+  purged (``PurgeHistory``) when it ends.
 * A move is a ``left`` in the old room's presence and a ``joined`` in the new
   one's; the mover is sent ``room`` and then the new room's full list.
 * A room call is joined and left with ``room-call-join``/``-leave``; every
@@ -18,77 +28,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
-from .effects import Publish, UpdateRecord
+from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
-from .invites import Invite
-from .limits import Rate, TokenBucket
+from .gate import Gate, OpenDoor, Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
-from .rooms import (
-    DEFAULT_ROOM,
-    Participant,
-    Room,
-    RoomRefused,
-    lock,
-    opens,
-    wrong_password_allowed,
-)
+from .roomguard import RoomGuard
+from .rooms import DEFAULT_ROOM, Participant, Room, RoomCall, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
     from .routing import Router
 
-__all__ = ["ROOM_TRIES_PER_CONNECTION", "Gate", "Pass", "RoomDesk"]
+__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
 
-#: Room-password tries from one connection: a few at once, then one every 5 s.
-ROOM_TRIES_PER_CONNECTION = Rate(0.2, 5.0)
-
-
-class Pass(NamedTuple):
-    """What the gate decided about one entry: the invite shown, and whether to knock."""
-
-    invite: Invite | None = None
-    wait: bool = False  # into the waiting room until a host or moderator admits
-
-
-class Gate(Protocol):
-    """Hosts' rules at the door (core/hostdesk.py); the desk calls it at every move."""
-
-    def screen(
-        self, member: Member, who: str, room: str, invite: str | None, for_type: str
-    ) -> Pass:
-        """May ``who`` enter ``room``? Raises ProtocolError (banned, locked, bad invite)."""
-
-    def entered(self, member: Member, opened: bool, invite: Invite | None) -> None:
-        """``member`` is now in its room (``opened``: it opened it)."""
-
-    def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
-        """``name`` left room ``key`` (for room ``to``; a local user if ``local``)."""
-
-    def renamed(self, old: str, new: str, key: str) -> None:
-        """A local user of room ``key`` renamed itself: its role and hand follow."""
-
-
-class OpenDoor:
-    """The gate of a lobby with no hosts' rules: everyone passes."""
-
-    def screen(
-        self, member: Member, who: str, room: str, invite: str | None, for_type: str
-    ) -> Pass:
-        return Pass()
-
-    def entered(self, member: Member, opened: bool, invite: Invite | None) -> None:
-        pass
-
-    def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
-        pass
-
-    def renamed(self, old: str, new: str, key: str) -> None:
-        pass
+ROOM_PAGE = 100  # public rooms in one ``rooms`` answer (``offset`` pages on)
+ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 
 
 class RoomDesk:
@@ -97,7 +56,9 @@ class RoomDesk:
     def __init__(self, context: Context, router: Router) -> None:
         self._ctx = context
         self._router = router
-        self.gate: Gate = OpenDoor()
+        self._guard = RoomGuard(context.monotonic())
+        self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
+        self.gate: Gate = OpenDoor()  # the hosts' rules (core/hostdesk.py)
 
     # -- entering ----------------------------------------------------------------
 
@@ -112,14 +73,21 @@ class RoomDesk:
         """Check that ``member`` may enter room ``name``; the room, or None if it is new.
 
         ``invited``: a valid invite stands in for the password. Raises
-        ProtocolError, having changed nothing but the try counters.
+        ProtocolError, having changed nothing but the guard's budgets.
         """
         key = name_key(name)
         room = self._ctx.rooms.find(key)
+        now = self._ctx.monotonic()
         if room is None:
             if self._ctx.rooms.restricted and key != DEFAULT_ROOM:
                 raise ProtocolError(
                     "no-such-room", f"There is no room {name!r} on this server.", for_type
+                )
+            if password and key != DEFAULT_ROOM and not self._guard.may_lock(member.address, now):
+                raise ProtocolError(
+                    "rate-limited",
+                    "Too many locked rooms opened from your address; wait a few seconds.",
+                    for_type,
                 )
             return None
         if not room.settings.locked or invited:
@@ -128,16 +96,16 @@ class RoomDesk:
             raise ProtocolError(
                 "room-password-required", f"Room {room.name!r} needs a password.", for_type
             )
-        now = self._ctx.monotonic()
-        if member.room_tries is None:
-            member.room_tries = TokenBucket(ROOM_TRIES_PER_CONNECTION, now)
-        if not member.room_tries.take(ROOM_TRIES_PER_CONNECTION, now) or (
-            not wrong_password_allowed(room, now)
-        ):
+        wait = self._guard.may_check(member.address, now)
+        if wait > 0:
             raise ProtocolError(
-                "rate-limited", "Too many room-password tries; wait a few seconds.", for_type
+                "rate-limited",
+                f"Too many wrong room passwords from your address; try again in {wait:.0f} s.",
+                for_type,
             )
-        if not opens(room.settings, password):
+        right = opens(room.settings, password)
+        self._guard.checked(member.address, right, now)
+        if not right:
             raise ProtocolError(
                 "room-password-wrong", f"Wrong password for room {room.name!r}.", for_type
             )
@@ -161,13 +129,10 @@ class RoomDesk:
         the cluster is not entered: the member goes to the default room, told why.
         """
         if wait:
-            name = waiting_name(found.name if found is not None else name)
-            found = None
+            name, found = waiting_name(found.name if found is not None else name), None
         key = name_key(name)
         live = self._ctx.rooms.get(key)
-        if wait:
-            pass
-        elif found is None and live is not None and not opens(live.settings, password):
+        if found is None and live is not None and not wait and not opens(live.settings, password):
             refused = ProtocolError(
                 "room-password-required", f"Room {live.name!r} was locked meanwhile.", "username"
             )
@@ -182,6 +147,7 @@ class RoomDesk:
                 found = Room(name, opening if not plain else RoomSettings())
             self._ctx.rooms.open(found)
         member.room = key
+        member.room_password = password if key != DEFAULT_ROOM else None
         return live is None and not wait
 
     def describe(self, key: str) -> dict[str, Any]:
@@ -232,8 +198,8 @@ class RoomDesk:
         public: bool = False,
         title: str = "",
     ) -> None:
-        """Move ``member`` into room ``name`` (checked by ``admit`` and the gate, or moved
-        there by a host), telling both rooms."""
+        """Move ``member`` (signed in) to room ``name``, as ``admit`` and the gate found it
+        (or as a host sent it), telling both rooms."""
         assert member.name is not None
         self._leave_call(member.name, member.room)
         old = member.room
@@ -259,20 +225,38 @@ class RoomDesk:
             names = list(self._ctx.directory.members_of(member.room))
             self._ctx.outbox.send((member.conn,), {"type": "userlist", "users": names})
 
-    def list_rooms(self, member: Member) -> None:
-        """``list-rooms``: the public rooms and how many people are in each."""
+    def list_rooms(self, member: Member, offset: int = 0) -> None:
+        """``list-rooms``: a page of the public rooms and how many people are in each."""
         self._need_rooms_feature(member, "list-rooms")
-        self._ctx.outbox.send((member.conn,), {"type": "rooms", "rooms": self.public_rooms()})
+        page, total = self.public_rooms(offset)
+        message = {"type": "rooms", "rooms": page, "offset": offset, "total": total}
+        self._ctx.outbox.send((member.conn,), message)
 
-    def public_rooms(self) -> list[dict[str, Any]]:
-        """The rooms marked public, never the default room (also ``GET /api/rooms``)."""
-        members = self._ctx.directory.members_of
-        listed = [
-            {"room": room.name, "title": room.settings.title, "count": len(members(room.key))}
-            for room in self._ctx.rooms.live()
-            if room.settings.public and room.key != DEFAULT_ROOM
-        ]
-        return sorted(listed, key=lambda entry: (-entry["count"], entry["room"]))
+    def public_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """:data:`ROOM_PAGE` public rooms from the ``offset``-th, most people first, never the
+        default room; and how many there are (also ``GET /api/rooms``).
+
+        The sorted list is rebuilt at most every :data:`ROOM_LIST_AGE` seconds
+        (or when a room opens or closes): asking for it is cheap whatever the
+        number of rooms; head counts may be that old.
+        """
+        now = self._ctx.monotonic()
+        version = self._ctx.rooms.version
+        if (
+            self._listed is None
+            or self._listed[0] != version
+            or now - self._listed[1] >= ROOM_LIST_AGE
+        ):
+            members = self._ctx.directory.members_of
+            counted = sorted(
+                (-len(members(room.key)), room.name, room.settings.title)
+                for room in self._ctx.rooms.live()
+                if room.settings.public and room.key != DEFAULT_ROOM
+            )
+            listed = [{"room": name, "title": title, "count": -n} for n, name, title in counted]
+            self._listed = (version, now, listed)
+        listed = self._listed[2]
+        return listed[offset : offset + ROOM_PAGE], len(listed)
 
     # -- room calls --------------------------------------------------------------
 
@@ -293,21 +277,90 @@ class RoomDesk:
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
+        same_address = [
+            m
+            for m in self._ctx.directory.local_in(room.key)
+            if m.address == member.address and m.name is not None and call.has(m.name)
+        ]
+        per_address = self._ctx.policy.room_call_per_address
+        if len(same_address) >= per_address:
+            room.close_ended_call()
+            raise ProtocolError(
+                "room-call-full",
+                f"Your address holds {per_address} seats in this call already.",
+                "room-call-join",
+            )
+        if self._ctx.node is not None:  # the cap holds cluster-wide: Redis counts the seats
+            cap = self._ctx.policy.room_call_max
+            self._ctx.outbox.emit(ClaimSeat(member.conn, room.key, name, cap))
+            room.close_ended_call()
+            return
+        self._take_seat(member, room, call, elsewhere_ok=False)
+
+    def seat_claimed(self, member: Member, key: str, ok: bool) -> None:
+        """The cluster answered ``member``'s seat claim in room ``key``'s call."""
+        name = member.name
+        room = self._ctx.rooms.get(key)
+        if name is None or member.room != key or room is None:  # moved or left meanwhile
+            if ok and name is not None:
+                self._ctx.outbox.emit(ReleaseSeat(key, name))
+            return
+        call = room.seats(self._ctx.policy.room_call_max)
+        if not ok or call.has(name):
+            if not ok:
+                room.close_ended_call()
+                full = _call_full(room.name, call.cap)
+                self._ctx.outbox.send((member.conn,), full.as_message())
+            return
+        self._take_seat(member, room, call, elsewhere_ok=True)
+
+    def _take_seat(self, member: Member, room: Room, call: RoomCall, elsewhere_ok: bool) -> None:
+        """Seat ``member``: ``elsewhere_ok`` when the cluster granted the seat (this node's
+        view may lag behind someone's leaving on another node)."""
+        name = member.name
+        assert name is not None
         # after everyone seated, even if this node's clock is behind theirs
         latest = call.participants[-1].since + 1 if call.participants else 0
         since = max(int(self._ctx.clock() * 1000), latest)
         participant = Participant(since, name, "no-rollback" not in member.features)
         try:
-            call.join(participant)
+            call.join(participant, seated_elsewhere=elsewhere_ok)
         except RoomRefused as refused:
             room.close_ended_call()
-            raise ProtocolError(
-                "room-call-full",
-                f"The call in {room.name or 'the lobby'} is full ({call.cap} people).",
-                "room-call-join",
-            ) from refused
+            if elsewhere_ok:
+                self._ctx.outbox.emit(ReleaseSeat(room.key, name))
+            raise _call_full(room.name, call.cap) from refused
+        local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
+        call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
         self._call_changed(room, name)
         self._published(member)
+
+    def signalled(self, name: str, key: str) -> None:
+        """``name`` sent a ``room-signal`` in room ``key``'s call: its seat is in use."""
+        room = self._ctx.rooms.get(key)
+        if room is not None and room.call is not None:
+            room.call.signalled(name)
+
+    def release_idle(self) -> None:
+        """Housekeeping: release the seats of local participants who had someone to connect
+        to and sent no ``room-signal`` for ``Policy.room_call_idle`` seconds."""
+        idle_for = self._ctx.policy.room_call_idle
+        deadline = self._ctx.monotonic() - idle_for
+        for room in self._ctx.rooms.live():
+            call = room.call
+            idle = [n for n, since in call.owes.items() if since <= deadline] if call else []
+            for name in idle:
+                member = self._ctx.directory.local(name)
+                if member is None or not self._leave_call(name, room.key):
+                    continue
+                if member.connected:
+                    released = ProtocolError(
+                        "not-in-call",
+                        f"Your seat in the call was released: no signaling for {idle_for:g} s.",
+                        "room-call-join",
+                    )
+                    self._ctx.outbox.send((member.conn,), released.as_message())
+                self._published(member)
 
     def call_leave(self, member: Member) -> None:
         """``room-call-leave``: give up the seat."""
@@ -329,7 +382,9 @@ class RoomDesk:
         """Another node's user is now as ``record`` says (the directory already has it);
         ``old`` is the key of the room it was in before, if any."""
         key = name_key(record.room)
-        room = self._ctx.rooms.ensure(record.room, record.settings)
+        room, stricter = self._ctx.rooms.ensure(record.room, record.settings)
+        if stricter:
+            self._recheck(room)
         if old is not None and old != key:
             self._leave_call(record.name, old)
             self.gate.departed(record.name, old, False, key)
@@ -340,14 +395,19 @@ class RoomDesk:
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
+            call = room.seats(self._ctx.policy.room_call_max)
+            local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name)
+            call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
             self._call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)
 
     def restore(self, member: Member, record: UserRecord) -> None:
         """A session handed over from another node: its room and seat come with it."""
-        room = self._ctx.rooms.ensure(record.room, record.settings)
+        room, stricter = self._ctx.rooms.ensure(record.room, record.settings)
         member.room = room.key
+        if stricter:
+            self._recheck(room)
 
     def restored(self, record: UserRecord) -> None:
         """After ``restore`` and the directory listing: take the seat if this node lacked it."""
@@ -355,12 +415,26 @@ class RoomDesk:
 
     # -- helpers -----------------------------------------------------------------
 
+    def _recheck(self, room: Room) -> None:
+        """``room`` took another node's stricter settings: whoever here entered it under the
+        looser ones, with a password that does not open it now, goes to the default room."""
+        for member in list(self._ctx.directory.local_in(room.key)):
+            if member.name is None or opens(room.settings, member.room_password):
+                continue
+            if member.connected:
+                refused = ProtocolError(
+                    "room-password-required",
+                    f"Room {room.name!r} was opened with a password elsewhere first; "
+                    "you were moved to the lobby.",
+                    "join-room",
+                )
+                self._ctx.outbox.send((member.conn,), refused.as_message())
+            self.move(member, DEFAULT_ROOM, self._ctx.rooms.find(DEFAULT_ROOM), Pass())
+
     def end_call(self, key: str) -> None:
         """Every local participant of room ``key``'s call loses its seat (a host ended it)."""
         room = self._ctx.rooms.get(key)
-        if room is None or room.call is None:
-            return
-        for name in room.call.names():
+        for name in room.call.names() if room is not None and room.call is not None else []:
             member = self._ctx.directory.local(name)
             if member is not None and self._leave_call(name, key):
                 self._published(member)
@@ -370,6 +444,8 @@ class RoomDesk:
         if room is None or room.call is None or not room.call.has(name):
             return False
         room.call.leave(name)
+        if self._ctx.node is not None and self._ctx.directory.remote(name) is None:
+            self._ctx.outbox.emit(ReleaseSeat(key, name))  # a seat this node claimed
         room.close_ended_call()
         self._call_changed(room, name)
         return True
@@ -386,8 +462,11 @@ class RoomDesk:
         self._ctx.presence.touch(room.key, name)
 
     def _vacate_if_empty(self, key: str) -> None:
-        if not self._ctx.directory.members_of(key):
-            self._ctx.rooms.vacate(key)
+        if self._ctx.directory.members_of(key):
+            return
+        room = self._ctx.rooms.vacate(key)
+        if room is not None and room.history_key != key and self._ctx.policy.history:
+            self._ctx.outbox.emit(PurgeHistory(room.history_key))
 
     def _published(self, member: Member) -> None:
         """Tell the other nodes where ``member`` is now, and in which call."""
@@ -403,3 +482,11 @@ class RoomDesk:
                 "Rooms need the `rooms` feature, declared when signing in.",
                 for_type,
             )
+
+
+def _call_full(room: str, cap: int) -> ProtocolError:
+    return ProtocolError(
+        "room-call-full",
+        f"The call in {room or 'the lobby'} is full ({cap} people).",
+        "room-call-join",
+    )

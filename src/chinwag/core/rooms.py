@@ -25,10 +25,10 @@ full        overflow  full
 The event is named from where it leads: ``join`` leaves seats free, ``fill``
 takes the last one, ``leave`` frees one, ``empty`` lets the last participant
 go, ``shed`` leaves a call that another node over-filled still full, and
-``overflow`` is another node seating someone past the cap (two nodes let the
-last seat go at once; the cap is counted from each node's view of the
-cluster, so one-over is the accepted price of never asking Redis). A local
-``join`` in ``full`` is not in the table: refused with ``room-call-full``.
+``overflow`` is a seat the cluster granted while this node's view still
+counts someone who left on another node (in a cluster, seats are claimed
+through the bus, atomically: ``ClaimSeat``). A local ``join`` in ``full`` is
+not in the table: refused with ``room-call-full``.
 ``ended`` is final; the next join opens a new call.
 
 Participants are ordered by (join time, name), so every node that hears of
@@ -38,7 +38,6 @@ the same joins lists them in the same order, whatever order the news came in.
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 import logging
 import secrets
@@ -49,11 +48,11 @@ from typing import Any, Final, NamedTuple, Protocol
 
 from .errors import ProtocolError
 from .events import RoomControl, RoomSettings
-from .limits import Rate, TokenBucket
 from .names import name_key, unsafe_characters
 
 __all__ = [
     "DEFAULT_ROOM",
+    "LOCK_MARK",
     "MAX_ROOM_LENGTH",
     "TRANSITIONS",
     "CallEvent",
@@ -65,6 +64,7 @@ __all__ = [
     "RoomRefused",
     "clean_room",
     "lock",
+    "looser",
     "opens",
     "room_book",
 ]
@@ -74,10 +74,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ROOM: Final = ""  # shown as "Lobby"; reference clients live here
 MAX_ROOM_LENGTH: Final = 64
 MAX_TITLE_LENGTH: Final = 120
-_PBKDF2_ROUNDS: Final = 20_000  # a room password is guessed online, rate-limited: cheap is fine
-#: Wrong room passwords, per room and for everyone at once (a connection's own
-#: attempts also spend its chat bucket, like sign-in passwords do).
-PASSWORD_TRIES: Final = Rate(1.0, 10.0)
+#: Separates a locked room's key from its lock in the history store's room id
+#: (a control character: no room name can contain it).
+LOCK_MARK: Final = "\x1f"
 
 
 def clean_room(raw: object, for_type: str) -> str:
@@ -116,7 +115,28 @@ def opens(settings: RoomSettings, password: str | None) -> bool:
 
 
 def _digest(password: str, salt: bytes) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PBKDF2_ROUNDS)
+    """HMAC-SHA256 keyed by the room's random salt: about a microsecond, on the event loop.
+
+    A slow hash (PBKDF2 took 4.5 ms) froze the server under 60 connections
+    opening locked rooms. Cheap is safe here: a room password is a group's
+    code, guessed online, and online guesses are budgeted per address
+    (:mod:`~chinwag.core.roomguard`); offline guessing needs the digest, which
+    only the processes and the cluster's Redis hold, and that Redis also holds
+    what the password protects (the room's members and, while it lives, its
+    history). Never reuse a personal password as a room password.
+    """
+    return hmac.new(salt, password.encode(), "sha256").digest()
+
+
+def looser(ours: RoomSettings, theirs: RoomSettings) -> bool:
+    """Whether ``theirs`` should replace ``ours`` as a room's settings everywhere.
+
+    A lock wins over no lock (whoever entered an unlocked twin is re-checked),
+    then the earliest opener (``created``, then ``opener``) wins.
+    """
+    if ours.locked != theirs.locked:
+        return theirs.locked
+    return (theirs.created, theirs.opener) < (ours.created, ours.opener)
 
 
 class RoomCallState(enum.Enum):
@@ -173,6 +193,18 @@ class RoomCall:
     cap: int
     state: RoomCallState = _S.IDLE
     participants: list[Participant] = field(default_factory=list)
+    #: This node's participants who have someone to negotiate with and have sent no
+    #: ``room-signal`` since (monotonic time since when); see ``RoomDesk.release_idle``.
+    owes: dict[str, float] = field(default_factory=dict)
+
+    def newcomer(self, name: str, local: Iterable[str], now: float) -> None:
+        """``name`` took a seat: every local participant now has someone to signal to."""
+        for other in local:
+            if other != name or len(self.participants) > 1:
+                self.owes.setdefault(other, now)
+
+    def signalled(self, name: str) -> None:
+        self.owes.pop(name, None)
 
     @property
     def started(self) -> int | None:
@@ -207,6 +239,7 @@ class RoomCall:
         event = _E.EMPTY if count == 0 else _E.SHED if count >= self.cap else _E.LEAVE
         self._move(event, f"{name} leaves")
         self.participants = [p for p in self.participants if p.name != name]
+        self.owes.pop(name, None)
 
     def as_message(self, room: str) -> dict[str, Any]:
         """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""
@@ -241,7 +274,6 @@ class Room:
     settings: RoomSettings
     configured: bool = False
     call: RoomCall | None = None
-    tries: TokenBucket | None = None  # wrong passwords against this room, for everyone
     #: Roles, entry, bans, hands (core/moderation.py); None: a room nobody hosts.
     control: RoomControl | None = None
     hosts: frozenset[str] = frozenset()  # name keys of the hosts the operator named
@@ -249,6 +281,19 @@ class Room:
     @property
     def key(self) -> str:
         return name_key(self.name)
+
+    @property
+    def history_key(self) -> str:
+        """Where this room's chat is stored: a locked room's lines belong to its lock.
+
+        A room someone opened with a password stores under its key and its
+        lock's salt, so whoever opens the same name later (with or without a
+        password) never reads them, even after a restart; they are also purged
+        when the room ends. The operator's rooms keep one history.
+        """
+        if self.settings.locked and not self.configured:
+            return f"{self.key}{LOCK_MARK}{self.settings.salt.hex()}"
+        return self.key
 
     def describe(self) -> dict[str, Any]:
         """ROOM: what a member is told on joining (``call`` is the ``room-call`` body or null)."""
@@ -263,12 +308,15 @@ class Room:
             "call": call,
         }
 
-    def adopt(self, settings: RoomSettings | None) -> None:
-        """Another node's view of this room's settings: the earliest opener wins everywhere."""
+    def adopt(self, settings: RoomSettings | None) -> bool:
+        """Another node's view of this room's settings (see :func:`looser`); True if taken,
+        when whoever is inside must be checked against the new lock."""
         if settings is None or self.configured or settings == self.settings:
-            return
-        if (settings.created, settings.opener) < (self.settings.created, self.settings.opener):
+            return False
+        if looser(self.settings, settings):
             self.settings = settings
+            return True
+        return False
 
     def seats(self, cap: int) -> RoomCall:
         """The room's call, opened (idle) if there is none."""
@@ -279,13 +327,6 @@ class Room:
     def close_ended_call(self) -> None:
         if self.call is not None and not self.call.participants:
             self.call = None
-
-
-def wrong_password_allowed(room: Room, now: float) -> bool:
-    """Spend one wrong-password try against ``room``; False when it has had too many."""
-    if room.tries is None:
-        room.tries = TokenBucket(PASSWORD_TRIES, now)
-    return room.tries.take(PASSWORD_TRIES, now)
 
 
 class RoomBook:
@@ -300,6 +341,7 @@ class RoomBook:
         self.configured = {room.key: room for room in configured}
         self.restricted = restricted
         self._live: dict[str, Room] = {}
+        self.version = 0  # counts rooms opening and closing (the public list's cache key)
 
     def get(self, key: str) -> Room | None:
         """A room someone is in."""
@@ -316,24 +358,32 @@ class RoomBook:
         """``room`` has its first member now."""
         assert room.key not in self._live, room
         self._live[room.key] = room
+        self.version += 1
         return room
 
-    def ensure(self, name: str, settings: RoomSettings | None) -> Room:
-        """The live room named ``name``, opened from another node's record if new here."""
+    def ensure(self, name: str, settings: RoomSettings | None) -> tuple[Room, bool]:
+        """The live room named ``name``, opened from another node's record if new here;
+        and whether its settings just changed to a stricter or earlier opener's."""
         key = name_key(name)
         room = self._live.get(key)
         if room is None:
             room = self.configured.get(key) or Room(name, settings or RoomSettings())
-            return self.open(room)
-        room.adopt(settings)
-        return room
+            return self.open(room), False
+        return room, room.adopt(settings)
 
-    def vacate(self, key: str) -> None:
+    def history_key(self, key: str) -> str:
+        """Where the chat of room ``key`` is stored (see :attr:`Room.history_key`)."""
+        room = self._live.get(key)
+        return room.history_key if room is not None else key
+
+    def vacate(self, key: str) -> Room | None:
         """Nobody is in room ``key`` any more: it is gone (a configured one waits, call-less)."""
         room = self._live.pop(key, None)
         if room is not None:
             room.call = None
             room.control = None  # bans and roles last as long as the room
+            self.version += 1
+        return room
 
     def check(self, occupied: Iterable[str], members: dict[str, dict[str, None]]) -> None:
         assert set(self._live) == set(occupied), (set(self._live), set(occupied))

@@ -66,11 +66,12 @@ from .events import (
     TakeOver,
     UserRecord,
 )
+from .gate import Pass
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
 from .names import name_key
 from .protocol import SignIn, numbered_name
-from .roomdesk import Pass, RoomDesk
+from .roomdesk import RoomDesk
 from .rooms import DEFAULT_ROOM, Room
 from .routing import Router
 
@@ -405,6 +406,7 @@ class Sessions:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
         if self._auth is not None:
             member.expires = expires
+            member.credentialed = True
         opened = False
         if old is None:
             member.features = self._history.offered(request.features)
@@ -575,6 +577,7 @@ class Sessions:
         member.mailbox.seq = grant.seq
         member.mailbox.dropped = grant.dropped
         member.expires = grant.expires
+        member.credentialed = self._auth is not None  # every node of a cluster checks alike
         was_listed = self._ctx.directory.listed(name)
         self._desk.restore(member, grant.user)
         self._ctx.directory.adopt(member, name, self._token())

@@ -89,6 +89,12 @@ class SqliteHistory(HistoryStore):
                     " WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
                     (room, room, keep),
                 )
+            # Ids grow across rooms: the oldest lines overall are the lowest ids.
+            db.execute(
+                "DELETE FROM lines WHERE id <= (SELECT id FROM lines ORDER BY id DESC"
+                " LIMIT 1 OFFSET ?)",
+                (self.retention.max_total,),
+            )
 
         await self._run(prune, write=True)
 
@@ -99,6 +105,10 @@ class SqliteHistory(HistoryStore):
             return db.execute("DELETE FROM lines WHERE room = ?", (room,)).rowcount
 
         return await self._run(purge, write=True)
+
+    async def _rooms(self) -> list[str]:
+        rows = await self._run(lambda db: db.execute("SELECT DISTINCT room FROM lines").fetchall())
+        return sorted(room for (room,) in rows)
 
     async def _close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)

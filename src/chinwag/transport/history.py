@@ -1,6 +1,8 @@
 """Carries the core's history effects out against a history store.
 
-``StoreChat`` becomes ``store.append`` (a queue put: it never waits).
+``StoreChat`` becomes ``store.append`` (a queue put: it never waits);
+``PurgeHistory`` (a locked room ended) a purge once the lines queued before it
+are written.
 ``LoadHistory`` becomes a read in a task (for a join, once every line appended
 before it is written, so that a line said just before someone joined reaches
 them either live or in their history), whose answer goes back to the lobby
@@ -15,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from typing import Final
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Final
 
 from ..config import Settings
-from ..core.effects import Effect, LoadHistory, StoreChat
+from ..core.effects import Effect, LoadHistory, PurgeHistory, StoreChat
 from ..core.lobby import Lobby, StoredLine
-from ..history import ChatLine, HistoryStore, create_history
+from ..history import ChatLine, HistoryStore, HistoryUnavailable, create_history
 
 __all__ = ["HistoryLink"]
 
@@ -65,14 +67,25 @@ class HistoryLink:
             if len(self._loads) >= self._max_loads:
                 self._apply(self._lobby.history_loaded(effect, None))
             else:
-                task = asyncio.create_task(
-                    self._load(effect, self.store.appended), name="history-load"
-                )
-                self._loads.add(task)
-                task.add_done_callback(self._loads.discard)
+                self._spawn(self._load(effect, self.store.appended), "history-load")
+        elif isinstance(effect, PurgeHistory):
+            self._spawn(self._purge(effect.room, self.store.appended), "history-purge")
         else:
             return False
         return True
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._loads.add(task)
+        task.add_done_callback(self._loads.discard)
+
+    async def _purge(self, room: str, appended: int) -> None:
+        """A locked room ended: its lines go, once the lines queued before are written."""
+        await self.store.settled(appended)
+        try:
+            await self.store.purge(room)
+        except HistoryUnavailable as error:  # pruned by age and count later, and never sent
+            log.warning("history of an ended locked room not purged: %s", error)
 
     def counters(self) -> dict[str, int]:
         """The store's counters for ``/metrics``, as ``Snapshot`` fields."""

@@ -7,6 +7,13 @@ first responses that fill its send buffer, and stops being read. A keep-alive
 connection answers at most :data:`MAX_REQUESTS` requests (the last response
 says ``Connection: close``); its idle timer restarts per request but never
 past :data:`LIFETIME_TIMEOUTS` times ``http_timeout`` after it was accepted.
+
+Request bodies are refused unless a route takes one (``Routes.body_routes``):
+a request with ``Transfer-Encoding`` (alone or beside ``Content-Length``, the
+request-smuggling shape) gets 400 and the connection is closed; an upgrade
+with a body gets 400 (its body would otherwise be read as WebSocket frames);
+a ``Content-Length`` over the route's limit gets 413, closed, unread. A body
+a route takes is read whole (at most its limit) and handed to it.
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ _WEBSOCKET_PATHS: Final = frozenset({"/", "/ws"})
 class HttpExchange:
     """The HTTP side of one :class:`~chinwag.transport.connection.Connection`."""
 
-    __slots__ = ("_connection", "_h11", "requests")
+    __slots__ = ("_body", "_connection", "_h11", "_waiting", "requests")
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._h11 = h11.Connection(h11.SERVER)
         self.requests = 0
+        self._waiting: tuple[str, str, dict[str, str]] | None = None  # a request reading its body
+        self._body = bytearray()
 
     def receive(self, data: bytes) -> None:
         """Bytes from the socket: buffer them, then answer what is complete."""
@@ -56,7 +65,12 @@ class HttpExchange:
                     return
                 if isinstance(event, h11.Request):
                     self._request(event)
+                elif isinstance(event, h11.Data) and self._waiting is not None:
+                    self._body += event.data
                 elif isinstance(event, h11.EndOfMessage):
+                    if self._waiting is not None:
+                        self._answer(*self._waiting, bytes(self._body))
+                        self._waiting, self._body = None, bytearray()
                     self._next_cycle()
                 elif isinstance(event, h11.ConnectionClosed):
                     connection.abort()
@@ -79,14 +93,26 @@ class HttpExchange:
         target = request.target.decode("latin-1")
         method = request.method.decode()
         routes = self._connection.routes
-        if (
+        upgrade = (
             routes.websockets
             and "upgrade" in headers
             and target.split("?", 1)[0] in _WEBSOCKET_PATHS
-        ):
-            self._upgrade(method, headers)
+        )
+        refusal = _body_refusal(headers, upgrade, routes.body_limit(method, target))
+        if refusal is not None:
+            status, problem = refusal
+            self._send(Response(status, problem.encode(), headers=(("Connection", "close"),)))
+            self._connection.close_transport()
             return
-        response = routes.respond(method, target, headers)
+        if upgrade:
+            self._upgrade(method, headers)
+        elif headers.get("content-length", "0") != "0":
+            self._waiting = (method, target, headers)  # answered at the body's end
+        else:
+            self._answer(method, target, headers)
+
+    def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> None:
+        response = self._connection.routes.respond(method, target, headers, body)
         length = len(response.body)
         if method == "HEAD":
             response = Response(response.status, b"", response.content_type, response.headers)
@@ -137,3 +163,18 @@ class HttpExchange:
         )
         leftover, _ = self._h11.trailing_data
         connection.open_websocket(bytes(leftover))
+
+
+def _body_refusal(headers: Mapping[str, str], upgrade: bool, limit: int) -> tuple[int, str] | None:
+    """(status, reason) for a request whose body chinwag will not read, else None."""
+    if "transfer-encoding" in headers:
+        return 400, "bad request: Transfer-Encoding is not accepted; send Content-Length\n"
+    try:
+        length = int(headers.get("content-length", "0"))
+    except ValueError:  # h11 checked the header; this is only a belt
+        return 400, "bad request: Content-Length is not a number\n"
+    if length and upgrade:
+        return 400, "bad request: an upgrade request carries no body\n"
+    if length > limit:
+        return 413, f"this request takes no body over {limit} bytes\n"
+    return None

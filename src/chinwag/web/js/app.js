@@ -8,22 +8,26 @@
 //   ?connectTimeout=SECONDS  a call or ICE restart that has not connected by then ends (10)
 //   ?debug=1              expose the test hook window.chinwag (docs/web-client.md)
 
+import { createAccount } from "./account.js";
 import { createAlerts } from "./alerts.js";
 import { createCall } from "./call.js";
+import { createCallPeople } from "./callpeople.js";
 import { createCallView } from "./callview.js";
 import { createChat } from "./chat.js";
 import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createPrejoin } from "./prejoin.js";
 import { createRoomCalls } from "./roomcall.js";
-import { createRooms, roomError, roomFromPath, roomLabel } from "./rooms.js";
+import { createRooms, roomLabel } from "./rooms.js";
 import { createSettings } from "./settings.js";
+import { createSignIn } from "./signin.js";
 import { createShortcuts } from "./shortcuts.js";
 import { createSocket, defaultSocketUrl } from "./socket.js";
 import { S, applyStrings } from "./strings.js";
 import { saved, tab } from "./store.js";
-import { byId, createDebugLog, show } from "./ui.js";
+import { byId, createDebugLog } from "./ui.js";
 
 const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history", "rooms"];
 // Errors of a sign-in into a room that the sign-in card explains.
@@ -75,12 +79,15 @@ export function start() {
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
-    onCall: (name) => callPerson(name),
+    onCall: (name, how) => callPerson(name, how),
     onChange(names, { joined, left, renamed }) {
       chat.setPeople(names);
       for (const name of joined) if (name !== session.name) chat.addNote(S.joined(name));
       for (const name of left) chat.addNote(S.left(name));
-      for (const [from, to] of renamed) chat.addNote(S.renamedTo(from, to));
+      for (const [from, to] of renamed) {
+        chat.addNote(S.renamedTo(from, to));
+        if (from === session.name) renamedTo(to);
+      }
     },
     decorate: (name, item, button) => hosts?.decorate(name, item, button),
   });
@@ -98,7 +105,8 @@ export function start() {
       alerts.setUnread(count);
     },
   });
-  const view = createCallView({ notices, alerts, settings, missed, panels });
+  const prejoin = createPrejoin({ self: () => session.name });
+  const view = createCallView({ notices, alerts, settings, missed, panels, prejoin });
   // One-to-one and group calls alike: relay-only (Settings, ?relay=1) and the same patience.
   const iceConfig = () => ({
     iceServers: session.iceServers,
@@ -130,7 +138,9 @@ export function start() {
         chat.addNote(S.nowInRoom(roomLabel(info.room, info.title)));
       }
       showIdleWords(info);
+      byId("waiting-link").value = rooms.link();
       roomCall.entered(info, moved);
+      callPeople.update(info.call ?? null);
       hosts.entered(info, moved);
     },
   });
@@ -146,11 +156,19 @@ export function start() {
     log,
   });
   hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
-  byId("room-call-button").addEventListener("click", () => roomCall.join());
+  const callPeople = createCallPeople({ notices, self: () => session.name, inCall: () => roomCall.active() });
+  byId("waiting-copy").addEventListener("click", () => rooms.copyLink());
+  byId("room-call-button").addEventListener("click", async () => {
+    const title = S.prejoin.groupTitle(roomLabel(rooms.current(), rooms.info()?.title));
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.join }))) return;
+    const joining = roomCall.join(); // takes the pre-join screen's stream at once
+    prejoin.discard();
+    await joining;
+  });
   // The control bar and the shortcuts act on the room call while we are in one.
   const current = () => (roomCall.active() ? roomCall : call);
   view.bind({
-    accept: () => call.accept(),
+    accept: acceptCall,
     decline: () => call.decline(),
     cancel: () => call.cancel(),
     hangUp: () => current().hangUp(),
@@ -158,11 +176,11 @@ export function start() {
     toggleCamera: () => current().toggleCamera(),
     toggleScreen: () => current().toggleScreen(),
     switchDevice: (kind, id) => current().switchDevice(kind, id),
-    debug: call.debug,
+    copyInvite: () => rooms.copyLink(),
   });
   createShortcuts(
     {
-      accept: () => call.accept(),
+      accept: acceptCall,
       decline: () => call.decline(),
       hangUp: () => current().hangUp(),
       mute: () => current().toggleMute(),
@@ -176,12 +194,60 @@ export function start() {
     () => roomCall.active() || ["connecting", "active"].includes(call.state()),
   );
 
-  function callPerson(name) {
-    if (roomCall.active()) view.notice(S.leaveGroupFirst, "error");
-    else call.call(name);
+  /** Call someone (audioOnly: without cameras), through the pre-join screen when idle. */
+  async function callPerson(name, { audioOnly = false } = {}) {
+    if (roomCall.active()) return view.notice(S.leaveGroupFirst, "error");
+    if (call.state() !== "idle" || name === session.name) return call.call(name);
+    const title = audioOnly ? S.prejoin.audioCallTitle(name) : S.prejoin.callTitle(name);
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.call, audioOnly }))) return;
+    const calling = call.call(name); // takes the pre-join screen's stream at once
+    prejoin.discard();
+    await calling;
+  }
+
+  /** Accept the ringing call: the ringing stops at once, then the pre-join screen (one click: Join). */
+  async function acceptCall() {
+    if (call.state() !== "ringing" || call.debug.direction !== "incoming" || prejoin.isOpen()) return;
+    alerts.stop();
+    const { name, audioOnly } = view.incomingCall();
+    const title = audioOnly ? S.prejoin.acceptAudioTitle(name) : S.prejoin.acceptTitle(name);
+    if (!(await prejoin.ready({ title, joinLabel: S.prejoin.accept, audioOnly }))) return;
+    const accepting = call.accept();
+    prejoin.discard();
+    await accepting;
   }
 
   const signIn = createSignIn(session, () => sendSignIn());
+  const account = createAccount({
+    rename(name) {
+      session.wantedName = name;
+      socket.send({ type: "username", name, date: Date.now(), id: session.connectionId });
+    },
+    signOut,
+  });
+
+  /** The server renamed us (presence says so): remember the new name. */
+  function renamedTo(name) {
+    session.name = name;
+    session.wantedName = name;
+    saved.set("name", name);
+    lobby.setSelf(name);
+    account.renamed(name);
+  }
+
+  /**
+   * Sign out: leave any call, forget the remembered name and this tab's
+   * session, close the socket cleanly (the server ends the session for good)
+   * and start again at the sign-in card.
+   */
+  function signOut() {
+    if (roomCall.active()) roomCall.leave();
+    else if (call.state() !== "idle") call.hangUp();
+    saved.set("name", null);
+    for (const key of ["resume", "seq", "call", "roomCall", "chat"]) tab.set(key, null);
+    socket.close();
+    window.location.reload();
+  }
 
   function sendSignal(msg) {
     if (session.live && socket.send(msg)) return;
@@ -232,6 +298,7 @@ export function start() {
       if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
       lobby.setSelf(session.name);
       signIn.signedIn(session.name);
+      account.show(session.name);
       chat.signedIn({ features: msg.features, resumed: Boolean(msg.resumed) });
       chat.flush();
       // Before the queued messages of a resume are read: they belong to this call.
@@ -257,10 +324,11 @@ export function start() {
       // bad-resume only says the old session is gone; signed-in has already brought a new one.
       if (msg.code === "bad-resume") return;
       const text = String(msg.message ?? msg.code);
+      if (msg.for === "username" && session.name && account.refused(text)) return;
       if (msg.for === "username" && ROOM_SIGN_IN_ERRORS.has(msg.code)) signIn.roomRefused(msg);
       else if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "join-room") rooms.joinRefused(msg);
-      else if (msg.for === "list-rooms") return;
+      else if (msg.for === "list-rooms" || msg.for === "call-report") return; // telemetry: nothing to show
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);
@@ -284,6 +352,7 @@ export function start() {
       if (handler) handler(msg);
       else if (hosts.handle(msg)) return;
       else if (!roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
+      if (msg.type === "room-call") callPeople.update(msg);
     },
     onStatus(status) {
       const element = byId("connection-status");
@@ -325,74 +394,6 @@ function ringTimeoutSeconds(params, session) {
   const fromUrl = Number(params.get("ringTimeout"));
   if (fromUrl > 0) return fromUrl;
   return session.serverRingTimeout ?? DEFAULT_RING_TIMEOUT_S;
-}
-
-/** The sign-in form: asks for a name; shows errors and the assigned name. */
-function createSignIn(session, submit) {
-  const form = byId("signin-form");
-  const input = byId("name-input");
-  const error = byId("name-error");
-  const signedInAs = byId("self-name");
-  let renamedFrom = "";
-
-  function explain(text) {
-    error.textContent = text;
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-
-  const room = roomFromPath(window.location.pathname);
-  byId("signin-room").textContent = room ? S.joiningRoom(room) : "";
-  show(byId("signin-room"), Boolean(room));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    session.wantedName = input.value.trim();
-    error.textContent = "";
-    input.removeAttribute("aria-invalid");
-    if (session.wantedName) submit();
-    else explain(S.nameEmpty);
-  });
-  input.focus();
-
-  return {
-    /** Sign in with a remembered name, without a click. */
-    auto(name) {
-      input.value = name;
-      session.wantedName = name;
-      submit();
-    },
-    error(text) {
-      session.wantedName = "";
-      show(byId("signin"), true);
-      show(byId("app"), false);
-      explain(text);
-    },
-    /** A room error at sign-in: said in words; a locked room asks for its password here. */
-    roomRefused(msg) {
-      const locked = msg.code === "room-password-required" || msg.code === "room-password-wrong";
-      show(byId("room-password-row"), locked);
-      show(byId("lobby-link"), true);
-      session.wantedName = "";
-      show(byId("signin"), true);
-      show(byId("app"), false);
-      error.textContent = roomError(msg);
-      if (locked) byId("room-password-input").focus();
-      else input.focus();
-    },
-    renamed(asked, assigned) {
-      renamedFrom = asked;
-      error.textContent = S.nameTaken(asked, assigned);
-    },
-    signedIn(name) {
-      show(byId("signin"), false);
-      show(byId("app"), true);
-      document.body.dataset.signedIn = "true";
-      signedInAs.textContent = name;
-      const note = byId("rename-note");
-      note.textContent = renamedFrom ? S.renamedNote(renamedFrom, name) : "";
-      show(note, Boolean(renamedFrom));
-    },
-  };
 }
 
 start();

@@ -10,7 +10,11 @@
 //
 // Every way out goes through end(), which stops every local track and closes
 // the peer connection, so a call is never left half-open. Message types and
-// rules: docs/protocol.md, "Ringing". Negotiation itself is negotiation.js.
+// rules: docs/protocol.md, "Ringing". The connection is one peer link
+// (peerlink.js: negotiation, ICE restart policy, health, quality, failure
+// report, bitrate cap), the same engine each pair of a group call uses: a
+// one-to-one call is a call of two. The caller is the link's first offerer,
+// so it is the side that restarts ICE.
 //
 // Rejoining (docs/web-client.md, "Reload"): a page reloaded mid-call, or
 // signed in as a new session after a drop, sends its partner a `call-invite`
@@ -18,10 +22,11 @@
 // `hang-up` "gone"), answers it at once with `call-accept` and a fresh peer
 // connection; it shows "Reconnecting…" meanwhile, never "left".
 
-import { copyReport, createCallProbe } from "./callprobe.js";
+import { senderCap } from "./bandwidth.js";
+import { copyReport } from "./callprobe.js";
 import { createControls } from "./controls.js";
-import { MediaProblem, openUserMedia } from "./media.js";
-import { createNegotiation } from "./negotiation.js";
+import { MediaProblem, openCallMedia } from "./media.js";
+import { createPeerLink } from "./peerlink.js";
 import { S } from "./strings.js";
 import { formatDuration } from "./ui.js";
 
@@ -42,7 +47,20 @@ const IN_CALL = new Set(["connecting", "active"]);
 export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view, log, timing, onChange }) {
   let c = null; // the current call, or null when idle
   let lastTracks = []; // local tracks of the current or last call (test hook)
-  const controls = createControls({ current: () => c, sendTo, view });
+  const controls = createControls({
+    current: () => c,
+    view,
+    outlet: {
+      async send(call, kind, track) {
+        if (!call.link) return;
+        if (track) await call.link.send(track, call.stream);
+        else await call.link.replaceTrack(kind, null);
+      },
+      show: (call, stream, source) => (source === "screen" ? view.setLocalPreview(stream.getVideoTracks()[0]) : view.setLocalStream(stream)),
+      announce: (call, state) => sendTo("media-state", state),
+      linked: (call) => Boolean(call.link),
+    },
+  });
   const { sendMediaState } = controls;
 
   function setState(next) {
@@ -53,7 +71,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   }
 
   function newCall(peer, state, direction, extra = {}) {
-    c = { peer, direction, state: "idle", tracks: [], early: [], timers: new Set(), senders: {}, ...extra };
+    c = { peer, direction, state: "idle", tracks: [], early: [], timers: new Set(), ...extra };
     lastTracks = c.tracks;
     setState(state);
     return c;
@@ -88,7 +106,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     c = null;
     for (const id of call.timers) clearTimeout(id);
     for (const track of call.tracks) track.stop();
-    if (call.pc) call.pc.close();
+    call.link?.close();
     log(`call ended -> idle (${call.peer})`);
     onChange(null);
     view.reset();
@@ -96,7 +114,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     if (text) view.notice(text, kind, actions);
   }
 
-  // ---- per-call diagnosis (callprobe.js collects, diagnosis.js reasons) ---
+  // ---- per-call diagnosis (the link collects, diagnosis.js reasons) -------
 
   /**
    * The call failed for `problem` (a diagnosis.js code): tell the partner why
@@ -104,48 +122,38 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
    * one sentence with a "Copy report" action.
    */
   function failWith(call, problem, words = S.callProblem[problem](call.peer)) {
-    sendTo("call-diagnosis", { ...call.probe.side(), problem });
+    sendTo("call-diagnosis", { ...call.link.side(), problem });
     sendTo("call-report", { outcome: "failed", reason: problem });
-    const details = call.probe.report({ peer: call.peer, problem, words, theirs: call.theirs ?? null });
+    const details = call.link.report({ peer: call.peer, problem, words });
     sendTo("hang-up", { reason: "failed" });
     end(words, "error", [copyAction(details)]);
   }
 
   /** The partner hung up because the call failed: say why, from what both sides told. */
   function partnerFailed(call) {
-    const ownGuess = call.probe && !call.connected ? call.probe.problem(call.theirs) : "";
+    const ownGuess = call.link && !call.link.everConnected() ? call.link.problem() : "";
     const problem = call.theirs?.problem ?? ownGuess;
     const words = S.callProblem[problem]?.(call.peer) ?? S.peerFailed(call.peer);
-    const details = call.probe?.report({ peer: call.peer, problem, words, theirs: call.theirs ?? null });
+    const details = call.link?.report({ peer: call.peer, problem, words });
     end(words, "error", details ? [copyAction(details)] : []);
   }
 
   /** Connected, but nothing arrives: say so here, and tell the partner and the server. */
   function nothingArrives(call) {
-    sendTo("call-diagnosis", { ...call.probe.side(), receiving: false });
+    sendTo("call-diagnosis", { ...call.link.side(), receiving: false });
     sendTo("call-report", { outcome: "failed", reason: "one-way-media" });
     const words = S.nothingArrives(call.peer);
-    const details = call.probe.report({ peer: call.peer, problem: "one-way-media", direction: "incoming", words });
+    const details = call.link.report({ peer: call.peer, problem: "one-way-media", direction: "incoming", words });
     view.notice(words, "error", [copyAction(details)]);
-  }
-
-  function watchMedia(call, pc) {
-    call.probe.watchMedia({
-      alive: () => c === call && call.pc === pc && !call.awaitingRejoin,
-      onFirstFrame: (ttffMs, route) => {
-        sendTo("call-connected"); // media flows: the server's call state becomes active
-        sendTo("call-report", { outcome: "connected", ttff_ms: ttffMs, local: route?.local, remote: route?.remote });
-      },
-      onSilent: () => nothingArrives(call),
-    });
   }
 
   function onDiagnosis(msg) {
     if (!c || c.peer !== msg.name) return;
     c.theirs = msg;
-    if (msg.receiving === false && c.probe) {
+    c.link?.setTheirs(msg);
+    if (msg.receiving === false && c.link) {
       const words = S.nothingReaches(c.peer);
-      const details = c.probe.report({ peer: c.peer, problem: "one-way-media", direction: "outgoing", words, theirs: msg });
+      const details = c.link.report({ peer: c.peer, problem: "one-way-media", direction: "outgoing", words, theirs: msg });
       view.notice(words, "error", [copyAction(details)]);
     }
   }
@@ -158,12 +166,9 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   // ---- local media -------------------------------------------------------
 
   async function acquireMedia(call) {
-    let stream;
-    try {
-      stream = await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
-    } catch (problem) {
-      stream = await offerFallback(problem);
-    }
+    // The pre-join screen's stream, if the person came through it.
+    const stream =
+      view.preparedMedia() ?? (await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly }));
     call.tracks.push(...stream.getTracks());
     if (c !== call) {
       // The call ended while the camera was opening: end() has run, so stop these here.
@@ -175,56 +180,18 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     return stream;
   }
 
-  /**
-   * One kind is missing (or refused) and the other works: ask whether to go on
-   * with the other alone; resolves to its stream, or rethrows the problem.
-   */
-  async function offerFallback(problem) {
-    const { available } = problem;
-    const oneKindLeft = problem.reason === "no-media" || problem.reason === "permission-denied";
-    if (!(problem instanceof MediaProblem) || !oneKindLeft) throw problem;
-    if (available.audio === available.video) throw problem; // neither, or both yet it failed
-    const only = available.audio ? "audio" : "video";
-    const label = only === "audio" ? S.audioOnly : S.videoOnly;
-    const go = await view.ask(S.continueWith(problem.message, label), [
-      [true, label],
-      [false, S.cancel],
-    ]);
-    if (!go) throw problem;
-    return openUserMedia({ audio: only === "audio", video: only === "video" });
-  }
+  // ---- the peer link -----------------------------------------------------
 
-  // ---- the peer connection -----------------------------------------------
-
+  /** A link to the partner; polite: we are the callee (the caller offers, and restarts ICE). */
   function startPeer(call, polite) {
-    const config = iceConfig();
-    const pc = new RTCPeerConnection(config);
-    call.pc = pc;
-    call.relayOnly = config.iceTransportPolicy === "relay";
-    call.probe = createCallProbe(pc, config, performance.now());
-    pc.addEventListener("track", ({ track, streams }) => {
-      if (call.pc !== pc) return;
-      // A peer that sends tracks without a stream still gets one <video> for both kinds.
-      if (!streams[0]) (call.looseTracks ??= new MediaStream()).addTrack(track);
-      view.setRemoteStream(streams[0] ?? call.looseTracks);
-    });
-    pc.addEventListener("icecandidateerror", (e) => {
-      log(`icecandidateerror ${e.url ?? ""} ${e.errorCode} ${e.errorText ?? ""}`.trim());
-    });
-    pc.addEventListener("icegatheringstatechange", () => {
-      log(`ice gathering: ${pc.iceGatheringState}`);
-      if (pc.iceGatheringState !== "complete" || c !== call || call.pc !== pc) return;
-      const side = call.probe.side();
-      sendTo("call-diagnosis", side); // so the partner can name the cause too
-      if (call.relayOnly && side.candidates.relay === 0) failWith(call, call.probe.problem(call.theirs));
-    });
-    pc.addEventListener("iceconnectionstatechange", () => call.pc === pc && onIceState(call));
-    call.negotiation = createNegotiation({
-      pc,
+    const link = createPeerLink({
+      config: iceConfig(),
       polite,
+      restarter: !polite,
+      timing,
       log,
       signal: ({ description, candidate }) => {
-        if (c !== call || call.pc !== pc) return;
+        if (c !== call || call.link !== link) return;
         if (description) {
           const type = description.type === "offer" ? "video-offer" : "video-answer";
           sendTo(type, { sdp: { type: description.type, sdp: description.sdp } });
@@ -232,83 +199,68 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
           sendTo("new-ice-candidate", { candidate: candidate.toJSON() });
         }
       },
-      beforeAnswer: polite ? () => addTracks(call) : undefined,
-      onError: (error) => {
-        log(`negotiation error: ${error.message}`);
-        if (c === call && call.pc === pc) failWith(call, "setup-failed", S.setupFailed(error.message));
-      },
+      beforeAnswer: polite ? () => link.sendAll(call.stream) : undefined,
     });
-    // A call that cannot connect says why, from both sides' gathering, within connectTimeoutMs (10 s).
-    later(timing.connectTimeoutMs, () => {
-      if (call.pc === pc && !call.connected) failWith(call, call.probe.problem(call.theirs));
-    });
-    if (!polite) addTracks(call);
+    call.link = link;
+    link.setTheirs(call.theirs ?? null);
+    link.setVideoCap(senderCap(2)); // a call of two
+    view.setPeerConnection(link.pc);
+    const ours = (handler) => (detail) => c === call && call.link === link && handler(detail);
+    link.on(
+      "track",
+      ours(({ track, streams }) => {
+        // A peer that sends tracks without a stream still gets one <video> for both kinds.
+        if (!streams[0]) (call.looseTracks ??= new MediaStream()).addTrack(track);
+        view.setRemoteStream(streams[0] ?? call.looseTracks);
+      }),
+    );
+    // So the partner can name the cause too.
+    link.on("gathered", ours(({ side }) => sendTo("call-diagnosis", side)));
+    link.on("state", ours(({ state }) => linkState(call, state)));
+    link.on("quality", ours(({ word }) => view.quality(word)));
+    link.on(
+      "first-frame",
+      ours(({ ttffMs, route }) => {
+        sendTo("call-connected"); // media flows: the server's call state becomes active
+        sendTo("call-report", { outcome: "connected", ttff_ms: ttffMs, local: route?.local, remote: route?.remote });
+      }),
+    );
+    link.on("silent", ours(() => nothingArrives(call)));
+    link.on("failed", ours(({ problem, error }) => linkFailed(call, problem, error)));
+    if (!polite) {
+      link.sendAll(call.stream);
+      // Nothing of a kind to send (listen only, audio only): still offer to receive it.
+      for (const kind of ["audio", "video"]) {
+        if (!call.stream.getTracks().some((t) => t.kind === kind)) link.pc.addTransceiver(kind, { direction: "recvonly" });
+      }
+    }
     for (const msg of call.early.splice(0)) dispatchSignal(msg);
   }
 
-  /** Send every local track; call.senders keeps one sender per kind for replaceTrack. */
-  function addTracks(call) {
-    for (const track of call.stream.getTracks()) {
-      call.senders[track.kind] = call.pc.addTrack(track, call.stream);
-    }
-  }
-
-  function onIceState(call) {
-    if (c !== call) return;
-    const state = call.pc.iceConnectionState;
-    log(`ice connection: ${state}`);
-    if (state === "connected" || state === "completed") {
-      clearTimeout(call.graceTimer);
-      clearTimeout(call.restartTimer);
-      call.restartingIce = false;
-      call.connected = true;
-      view.phase("");
-      if (call.watching !== call.pc) {
-        call.watching = call.pc;
-        watchMedia(call, call.pc);
-      }
-      if (call.state !== "active") {
-        call.startedAt ??= Date.now();
-        setState("active");
-        view.connected(call.peer, call.startedAt);
-        sendMediaState();
-      }
-    } else if (state === "disconnected") {
-      // A short loss often heals by itself; if it does not, look for a new path.
+  function linkState(call, state) {
+    if (state !== "connected") {
       if (!call.awaitingRejoin) view.phase(S.reconnectingPhase);
-      clearTimeout(call.graceTimer);
-      call.graceTimer = later(timing.iceGraceMs, () => {
-        if (call.pc.iceConnectionState === "disconnected") restartIce(call);
-      });
-    } else if (state === "failed") {
-      clearTimeout(call.graceTimer);
-      restartIce(call);
+      return;
     }
+    view.phase("");
+    if (call.state === "active") return;
+    call.startedAt ??= Date.now();
+    setState("active");
+    view.connected(call.peer, call.startedAt);
+    sendMediaState();
   }
 
-  /**
-   * Gather new candidates and renegotiate (a changed network, a restarted
-   * relay). One attempt at a time: if it fails too, or has not connected after
-   * connectTimeoutMs, the call ends.
-   */
-  function restartIce(call) {
-    if (call.awaitingRejoin) return; // the partner's page is gone; it will ring back
-    if (call.relayOnly && call.state !== "active") return failWith(call, call.probe.problem(call.theirs));
-    if (call.restartingIce) return failWith(call, "connection-lost", S.connectionLost(call.peer));
-    call.restartingIce = true;
-    log("ice: restarting ICE");
-    view.phase(S.reconnectingPhase);
-    call.negotiation.restartIce();
-    call.restartTimer = later(timing.connectTimeoutMs, () => {
-      if (call.restartingIce && !call.awaitingRejoin) failWith(call, "connection-lost", S.connectionLost(call.peer));
-    });
+  function linkFailed(call, problem, error) {
+    if (problem === "setup-failed") failWith(call, problem, S.setupFailed(error.message));
+    else if (problem === "connection-lost") failWith(call, problem, S.connectionLost(call.peer));
+    else failWith(call, problem);
   }
 
   function dispatchSignal(msg) {
     if (msg.type === "new-ice-candidate") {
-      if (msg.candidate) c.negotiation.dispatch({ candidate: msg.candidate });
+      if (msg.candidate) c.link.dispatch({ candidate: msg.candidate });
     } else if (msg.sdp && typeof msg.sdp.sdp === "string") {
-      c.negotiation.dispatch({ description: { type: msg.sdp.type, sdp: msg.sdp.sdp } });
+      c.link.dispatch({ description: { type: msg.sdp.type, sdp: msg.sdp.sdp } });
     }
   }
 
@@ -318,7 +270,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     const from = msg.name;
     if (!c) {
       newCall(from, "ringing", "incoming");
-      missAfterTimeout(from);
+      missAfterTimeout(from, msg.media);
     } else if (c.peer === from && isRinging("outgoing")) {
       // Invite glare: the lower name accepts and becomes the callee.
       if (self() < from) becomeCallee();
@@ -334,8 +286,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   }
 
   /** Ring on our side; the prompt goes away by itself if the caller never says more. */
-  function missAfterTimeout(from) {
-    view.incoming(from);
+  function missAfterTimeout(from, media) {
+    view.incoming(from, media);
     later(ringTimeoutMs() + 5000, () => isRinging("incoming") && missed(from));
   }
 
@@ -346,15 +298,10 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
 
   /** A fresh peer connection for the same call (the old one's other end is gone). */
   function dropPeer(call) {
-    if (call.pc) call.pc.close();
-    call.pc = null;
-    call.negotiation = null;
+    call.link?.close();
+    call.link = null;
+    view.setPeerConnection(null);
     call.early = [];
-    call.senders = {};
-    call.connected = false;
-    call.restartingIce = false;
-    clearTimeout(call.graceTimer);
-    clearTimeout(call.restartTimer);
     clearTimeout(call.rejoinTimer);
     if (call.screenTrack) {
       call.screenTrack.stop();
@@ -404,7 +351,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     const from = msg.name;
     if (c && c.peer === from) {
       if (c.rejoining) return; // from the connection before the reload: stale
-      if (c.negotiation) dispatchSignal(msg);
+      if (c.link) dispatchSignal(msg);
       else if (isRinging("outgoing")) {
         // They called us (plain offer) while we rang them: take their call.
         c.early.push(msg);
@@ -457,6 +404,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
   function awaitRejoin(call) {
     log(`call: ${call.peer} gone; waiting ${REJOIN_WAIT_MS} ms for a rejoin`);
     call.awaitingRejoin = true;
+    call.link?.hold(); // no ICE restart towards a page that is gone: it rings back
     view.phase(S.reconnectingPhase);
     view.notice(S.peerReconnecting(call.peer));
     call.rejoinTimer = later(REJOIN_WAIT_MS, () => call.awaitingRejoin && end(S.peerLeft(call.peer)));
@@ -469,11 +417,11 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     "call-decline": onDecline,
     "hang-up": onHangUp,
     "video-answer": (msg) => {
-      if (c?.peer === msg.name && c.negotiation) dispatchSignal(msg);
+      if (c?.peer === msg.name && c.link) dispatchSignal(msg);
     },
     "new-ice-candidate": (msg) => {
       if (!c || c.peer !== msg.name || c.rejoining) return;
-      if (c.negotiation) dispatchSignal(msg);
+      if (c.link) dispatchSignal(msg);
       else c.early.push(msg);
     },
     "call-diagnosis": onDiagnosis,
@@ -514,7 +462,8 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
       return;
     }
     if (c !== callState || !isRinging("outgoing")) return;
-    const media = { audio: callState.stream.getAudioTracks().length > 0, video: callState.stream.getVideoTracks().length > 0 };
+    // The kind of call (an audio call has no video), not what this side happens to send.
+    const media = { audio: true, video: view.chosenDevices().video !== false };
     send({ type: "call-invite", target: name, media });
     callState.invited = true;
     later(ringTimeoutMs(), () => {
@@ -615,7 +564,7 @@ export function createCall({ send, self, online, iceConfig, ringTimeoutMs, view,
     /** Test hook (window.chinwag.debug): the current connection and local tracks. */
     debug: {
       get pc() {
-        return c?.pc ?? null;
+        return c?.link?.pc ?? null;
       },
       get localTracks() {
         return lastTracks;

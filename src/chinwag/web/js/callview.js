@@ -8,18 +8,19 @@
 // (roomcall.js) shows its grid of tiles (#room-grid) in their place, with the
 // same control bar (stage[data-mode="room"]).
 
+import { createMenuButton } from "./menu.js";
 import { createSelfView } from "./selfview.js";
 import { watchSpeaking } from "./speaking.js";
-import { createQualityMeter, createStatsPanel } from "./stats.js";
+import { createStatsPanel } from "./stats.js";
 import { S } from "./strings.js";
-import { ask, byId, formatDuration, initial, setIcon, show, typingIn } from "./ui.js";
+import { ask, byId, formatDuration, paintAvatar, setIcon, show, typingIn } from "./ui.js";
 
 /**
  * Build the view. notices (notices.js), alerts (alerts.js), settings
  * (settings.js), missed (notices.js missed calls), panels (panels.js).
  * Call bind(controller) before use.
  */
-export function createCallView({ notices, alerts, settings, missed, panels }) {
+export function createCallView({ notices, alerts, settings, missed, panels, prejoin }) {
   const area = byId("call-area");
   const prompt = byId("call-prompt");
   const incoming = byId("incoming");
@@ -27,6 +28,8 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
   const stage = byId("stage");
   const videos = byId("videos");
   const remoteVideo = byId("remote-video");
+  const remoteAvatar = byId("remote-avatar");
+  let remoteCameraOn = true; // as the partner's last media-state said
   const phase = byId("call-phase");
   const duration = byId("call-duration");
   const quality = byId("quality");
@@ -42,26 +45,21 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     fullscreen: byId("fullscreen-button"),
     pip: byId("pip-button"),
     stats: byId("stats-button"),
+    invite: byId("invite-button"),
   };
+  createMenuButton(byId("more-button"), byId("more-menu"));
   const selfView = createSelfView({
     box: byId("self-view"),
     video: byId("local-video"),
     mutedMarker: byId("self-muted"),
     container: videos,
   });
-  let controller = null;
   let durationTimer = null;
   let asking = null; // AbortController of the open question, if any
+  let ringing = { name: "", audioOnly: false }; // the incoming call last shown
   let stopWatching = [];
-  const stats = createStatsPanel({ listElement: byId("stats-list"), getPc: () => controller?.debug.pc ?? null });
-  const meter = createQualityMeter({
-    getPc: () => controller?.debug.pc ?? null,
-    onRating(word) {
-      quality.dataset.quality = word;
-      quality.setAttribute("aria-label", S.quality[word]);
-      quality.title = S.quality[word];
-    },
-  });
+  let peerConnection = null; // the one-to-one call's, for the stats panel (setPeerConnection)
+  const stats = createStatsPanel({ listElement: byId("stats-list"), getPc: () => peerConnection });
 
   // Label (shown and spoken) and tooltip name what the button does next ("Unmute").
   function setButton(button, { label, iconName, active, key }) {
@@ -108,13 +106,22 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     });
   }
 
+  // Their initial instead of a black (or frozen) picture: camera off, or an audio-only call.
+  function showRemoteAvatar() {
+    const stream = remoteVideo.srcObject;
+    const hasVideo = Boolean(stream?.getVideoTracks().some((t) => t.readyState === "live"));
+    const off = !remoteCameraOn || (stream !== null && !hasVideo);
+    show(remoteAvatar, off);
+    videos.dataset.cameraOff = String(off);
+  }
+
   function stopSpeakingWatch() {
     for (const stop of stopWatching) stop();
     stopWatching = [];
   }
 
   function ringCard(card, name, text) {
-    card.querySelector(".avatar").textContent = initial(name);
+    paintAvatar(card.querySelector(".avatar"), name);
     card.querySelector(".ringing-text").textContent = text;
     showOnly(card);
   }
@@ -129,7 +136,6 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
   const view = {
     /** Connect the buttons to the call controller (call.js). */
     bind(call) {
-      controller = call;
       buttons.accept.addEventListener("click", () => call.accept());
       buttons.decline.addEventListener("click", () => call.decline());
       buttons.cancel.addEventListener("click", () => call.cancel());
@@ -140,6 +146,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       buttons.stats.addEventListener("click", toggleStats);
       buttons.fullscreen.addEventListener("click", toggleFullscreen);
       buttons.pip.addEventListener("click", togglePip);
+      buttons.invite.addEventListener("click", () => call.copyInvite());
       settings.onDeviceChange((kind, id) => call.switchDevice(kind, id));
       // Escape says no to a ringing call, either way round, when the focus is on its card.
       incoming.addEventListener("keydown", (e) => e.key === "Escape" && call.decline());
@@ -160,11 +167,39 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       asking = new AbortController();
       return ask(prompt, question, choices, asking.signal);
     },
-    chosenDevices: () => settings.chosenDevices(),
+    /**
+     * One kind of device cannot be had (`problem`, a MediaProblem) and `kind`
+     * works: ask whether to go on with it alone. Resolves to true or false.
+     */
+    async offerOnly(problem, kind) {
+      const label = kind === "audio" ? S.audioOnly : S.videoOnly;
+      const answer = await view.ask(S.continueWith(problem.message, label), [
+        [true, label],
+        [false, S.cancel],
+      ]);
+      return answer === true;
+    },
+    /** The one-to-one call's RTCPeerConnection (null when none), for the stats panel. */
+    setPeerConnection(pc) {
+      peerConnection = pc;
+    },
+    /** The one-to-one call's connection quality (stats.js rateQuality word). */
+    quality(word) {
+      quality.dataset.quality = word;
+      quality.setAttribute("aria-label", S.quality[word]);
+      quality.title = S.quality[word];
+    },
+    chosenDevices: () => ({ ...settings.chosenDevices(), ...prejoin.want() }),
+    /** The stream the pre-join screen opened for this call (once), or null. */
+    preparedMedia: () => prejoin.take(),
+    /** Who rings us now, and whether their call is audio only: {name, audioOnly}. */
+    incomingCall: () => ringing,
     showDevicesInUse: (stream) => settings.showDevicesInUse(stream),
     /** Someone rings us. The focus stays where it is: typing goes on undisturbed. */
-    incoming(name) {
-      ringCard(incoming, name, S.isCalling(name));
+    incoming(name, media) {
+      prejoin.abort(); // a call ringing in comes before one being prepared
+      ringing = { name, audioOnly: media?.video === false };
+      ringCard(incoming, name, ringing.audioOnly ? S.prejoin.acceptAudioTitle(name) : S.isCalling(name));
       alerts.incoming(name);
     },
     outgoing(name) {
@@ -175,6 +210,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     connecting(name) {
       alerts.stop();
       byId("peer-name").textContent = name;
+      paintAvatar(remoteAvatar, name);
       remoteVideo.setAttribute("aria-label", S.videoOf(name));
       phase.textContent = S.connectingPhase;
       duration.textContent = "";
@@ -190,7 +226,6 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       const tick = () => (duration.textContent = formatDuration((Date.now() - startedAt) / 1000));
       tick();
       durationTimer = setInterval(tick, 1000);
-      meter.start();
       settings.refreshDevices();
     },
     /** The call's phase next to the name ("Reconnecting…"); empty when all is well. */
@@ -209,8 +244,9 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       selfView.setSource(new MediaStream([track]), "screen");
     },
     setRemoteStream(stream) {
-      if (remoteVideo.srcObject === stream) return;
+      if (remoteVideo.srcObject === stream) return showRemoteAvatar();
       remoteVideo.srcObject = stream;
+      showRemoteAvatar();
       const stop = watchSpeaking(stream, (on) => {
         videos.dataset.speaking = String(on);
         show(byId("remote-speaking"), on);
@@ -222,6 +258,8 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       show(byId("remote-camera-off"), video === false && !screen);
       show(byId("remote-sharing"), Boolean(screen));
       remoteVideo.dataset.source = screen ? "screen" : "camera";
+      remoteCameraOn = video !== false || Boolean(screen);
+      showRemoteAvatar();
     },
     localMediaState({ audio, video, screen }) {
       setButton(buttons.mute, { label: audio ? S.mute : S.unmute, iconName: audio ? "mic" : "mic-off", active: !audio, key: "M" });
@@ -263,10 +301,11 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
     /** Back to idle: no prompts, no video, controls reset. */
     reset() {
       alerts.stop();
+      prejoin.abort(); // an incoming call that ends while its pre-join screen is open
       clearInterval(durationTimer);
       durationTimer = null;
       stats.stop();
-      meter.stop();
+      peerConnection = null;
       stopSpeakingWatch();
       show(statsPanel, false);
       buttons.stats.setAttribute("aria-expanded", "false");
@@ -282,7 +321,7 @@ export function createCallView({ notices, alerts, settings, missed, panels }) {
       phase.textContent = "";
       videos.dataset.speaking = "false";
       videos.dataset.reconnecting = "false";
-      quality.dataset.quality = "unknown";
+      view.quality("unknown");
       panels.leaveCall();
       view.remoteMediaState({ audio: true, video: true, screen: false });
       view.localMediaState({ audio: true, video: true, screen: false });

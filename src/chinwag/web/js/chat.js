@@ -83,10 +83,11 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
     const key = direct || pending ? null : lineKey(name, date, text);
     const item = el("li", { class: classes.join(" "), "data-key": key, "data-date": key && date, "data-line-id": id });
     const meta = el("div", { class: "meta" });
-    meta.append(el("span", { class: "sender" }, own ? S.youLabel : name));
+    // A private line names both ends: "You · Privately to bob", "Private from bob".
+    if (!direct || own) meta.append(el("span", { class: "sender" }, own ? S.youLabel : name));
     if (direct) {
       const badge = el("span", { class: "private-badge" });
-      badge.append(icon("lock"), el("span", {}, own ? S.privateTo(direct) : `${S.privateBadge} · ${S.privateFrom}`));
+      badge.append(icon("lock"), el("span", { class: own ? "" : "sender" }, own ? S.privateTo(direct) : S.privateFrom(name)));
       meta.append(badge);
     }
     const when = Number(date) || Date.now();
@@ -133,6 +134,8 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
       return;
     }
     inputElement.value = "";
+    // A private message is one message: the next goes to everyone unless chosen again.
+    targetElement.value = EVERYONE;
     fitInput();
   }
 

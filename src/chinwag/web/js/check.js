@@ -9,31 +9,51 @@
 // (401 credentials, 701 unreachable) each one gave. The words come from
 // diagnosis.js, shared with per-call diagnosis.
 
-import { WORDS, candidateType, isTurnUrl, mediaErrorWords, urlTransport, verdict } from "./diagnosis.js";
+import { describeFailures } from "./deviceerrors.js";
+import { WORDS, candidateType, isTurnUrl, urlTransport, verdict } from "./diagnosis.js";
+import { listDevices } from "./media.js";
+import { canChooseSpeaker, openEach, playTestTone, watchLevel } from "./preview.js";
 import { defaultSocketUrl } from "./socket.js";
-import { byId, el } from "./ui.js";
+import { S, applyStrings } from "./strings.js";
+import { byId, el, show } from "./ui.js";
 
 const SERVER_TIMEOUT_MS = 5000;
 const GATHER_TIMEOUT_MS = 8000;
 const CALL_TIMEOUT_MS = 15000;
 const SAMPLE_MS = 500;
 
-/** Open camera and microphone; {ok, words, stream, devices}. */
+let stopLevel = () => {};
+let opened = null; // the stream of the last media check (shown until the next)
+
+/**
+ * Open camera and microphone, each failure named per device (deviceerrors.js),
+ * and show them as the pre-join screen does: a preview and a level meter.
+ * Resolves to {ok, words, stream, devices}.
+ */
 async function checkMedia() {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    return { ok: false, words: mediaErrorWords({ name: "insecure" }), stream: null, devices: [] };
-  }
-  let stream = null;
-  let words = "Camera and microphone work.";
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-  } catch (error) {
-    words = mediaErrorWords(error);
-  }
-  const devices = (await navigator.mediaDevices.enumerateDevices())
-    .filter((d) => d.kind !== "audiooutput")
-    .map((d) => ({ kind: d.kind === "videoinput" ? "camera" : "microphone", label: d.label || "(name hidden until access is allowed)" }));
-  return { ok: stream !== null, words, stream, devices };
+  stopLevel();
+  opened?.getTracks().forEach((t) => t.stop());
+  const { stream, failures } = await openEach({ audio: true, video: true });
+  opened = stream;
+  const described = describeFailures(failures, { audio: true, video: true }, navigator.userAgent);
+  const words = described.problems.length ? described.problems.map((p) => p.words).join(" ") : S.check.mediaWorks;
+  byId("check-problems").replaceChildren(...described.problems.map((p) => el("li", { "data-reason": p.reason }, p.words)));
+  byId("check-how").textContent = described.howToAllow;
+  show(byId("check-how"), Boolean(described.howToAllow));
+  show(byId("check-problem"), described.problems.length > 0);
+  const camera = stream.getVideoTracks()[0];
+  byId("check-video").srcObject = camera ? new MediaStream([camera]) : null;
+  stopLevel = watchLevel(stream, (value) => (byId("check-level").value = value));
+  const { cameras, microphones, speakers } = await listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] }));
+  const devices = [
+    ...cameras.map((d) => ({ kind: S.check.cameraKind, label: d.label })),
+    ...microphones.map((d) => ({ kind: S.check.microphoneKind, label: d.label })),
+  ];
+  const picker = byId("check-speaker");
+  picker.replaceChildren(...speakers.map((d) => el("option", { value: d.id }, d.label)));
+  show(byId("check-speaker-row"), canChooseSpeaker() && speakers.length > 0);
+  const any = stream.getTracks().length > 0;
+  return { ok: described.problems.length === 0, words, stream: any ? stream : null, devices };
 }
 
 /** The server's iceServers, got by signing in over the WebSocket under a throw-away name. */
@@ -176,15 +196,15 @@ async function readStats(pc) {
 }
 
 function routeRows(routes) {
+  const R = S.check.routes;
   const rows = [
-    ["Direct on this network (host)", routes.host ? "found" : "none"],
-    ["Through your router (server-reflexive)", routes.srflx ? "found" : "none (no STUN server, or UDP blocked)"],
+    [R.host, routes.host ? R.found : R.none],
+    [R.srflx, routes.srflx ? R.found : R.noSrflx],
   ];
   for (const u of routes.turnUrls) {
-    const result = u.relay ? "works" : `fails${u.errorTexts.length ? `: ${u.errorTexts.join(", ")}` : ""}`;
-    rows.push([`Relay over ${u.transport.toUpperCase()} (${u.url})`, result]);
+    rows.push([R.relay(u.transport.toUpperCase(), u.url), u.relay ? R.works : R.fails(u.errorTexts.join(", "))]);
   }
-  if (routes.turnUrls.length === 0) rows.push(["Relay (TURN)", "none configured"]);
+  if (routes.turnUrls.length === 0) rows.push([R.turn, R.noneConfigured]);
   return rows;
 }
 
@@ -200,7 +220,7 @@ function showRows(rows) {
 function showVerdict(result, media) {
   const element = byId("verdict");
   element.dataset.verdict = result.code;
-  const extra = media.ok || result.code === "no-media-access" ? "" : ` Also: ${media.words}`;
+  const extra = media.ok || result.code === "no-media-access" ? "" : ` ${S.check.also(media.words)}`;
   element.textContent = result.words + extra;
 }
 
@@ -222,7 +242,7 @@ function report({ media, routes, call, result, error }) {
 async function run() {
   byId("rerun-button").disabled = true;
   byId("verdict").dataset.verdict = "";
-  byId("verdict").textContent = "Checking…";
+  byId("verdict").textContent = S.check.checking;
   const media = await checkMedia();
   byId("media-status").textContent = media.words;
   byId("device-list").replaceChildren(...media.devices.map((d) => el("li", {}, `${d.kind}: ${d.label}`)));
@@ -235,18 +255,15 @@ async function run() {
     routes = await checkRoutes(iceServers);
     showRows(routeRows(routes));
     if (routes.turnUrls.some((u) => u.relay)) {
-      byId("call-status").textContent = "Calling itself through the relay…";
+      byId("call-status").textContent = S.check.calling;
       call = await relayCall(iceServers, media.stream);
-      byId("call-status").textContent = call.mediaFlowed
-        ? `Media flowed through the relay (${call.route}).`
-        : "No media crossed the relay.";
-    } else byId("call-status").textContent = "Skipped: no relay works.";
+      byId("call-status").textContent = call.mediaFlowed ? S.check.flowed(call.route) : S.check.noFlow;
+    } else byId("call-status").textContent = S.check.skipped;
     result = verdict({ media, turnUrls: routes.turnUrls, call: call ?? { mediaFlowed: false } });
   } catch (e) {
     error = e.message;
     result = { code: "no-server", words: `${WORDS["no-server"]} (${error})` };
   }
-  media.stream?.getTracks().forEach((t) => t.stop());
   showVerdict(result, media);
   byId("report").value = report({ media, routes, call, result, error });
   byId("rerun-button").disabled = false;
@@ -256,13 +273,15 @@ async function copyReport() {
   const text = byId("report").value;
   try {
     await navigator.clipboard.writeText(text);
-    byId("copy-status").textContent = "Copied.";
+    byId("copy-status").textContent = S.check.copied;
   } catch {
     byId("report").select(); // the person can copy the selection by hand
-    byId("copy-status").textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+    byId("copy-status").textContent = S.check.selected;
   }
 }
 
+applyStrings();
 byId("rerun-button").addEventListener("click", run);
+byId("check-speaker-test").addEventListener("click", () => playTestTone(byId("check-speaker").value).catch(() => {}));
 byId("copy-button").addEventListener("click", copyReport);
 run();

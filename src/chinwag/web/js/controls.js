@@ -1,146 +1,124 @@
-// What a person changes during a call: mute, camera off, screen sharing and
-// switching camera or microphone. Tracks are swapped with replaceTrack (no
-// renegotiation); only sharing a screen in an audio-only call adds a track,
-// which renegotiates through negotiation.js. The other side learns the state
-// from `media-state` (docs/protocol.md, "Ringing").
+// What a person changes during a call, one-to-one or group alike: mute,
+// camera off, screen sharing and switching camera or microphone. Tracks are
+// swapped with replaceTrack on every link (no renegotiation); only sharing a
+// screen in an audio-only one-to-one call adds a track, which renegotiates
+// through negotiation.js. The others learn the state from `media-state`
+// (docs/protocol.md, "Ringing" and "Room calls").
+//
+// The call's record (the "holder": {stream, tracks, screenTrack}) is the
+// caller's; how a track reaches the wire and the screen is the outlet's, so
+// the same rules serve call.js and roomcall.js.
 
 import { openDeviceTrack, openScreen } from "./media.js";
 import { S } from "./strings.js";
 
 /**
- * current() returns the call record of call.js (or null); sendTo(type, fields)
- * sends to the call's peer; view is callview.js.
+ * current() returns the holder of the call going on (or null); view is
+ * callview.js; outlet:
+ * - send(holder, kind, track): put `track` (or null) on every link's sender
+ *   of that kind (a promise);
+ * - show(holder, stream, source): our own picture ("camera" or "screen");
+ * - announce(holder, {audio, video, screen}): tell the others (`media-state`);
+ * - linked(holder): the holder's links exist (a screen can be shared).
  * Returns {sendMediaState(), toggleKind(kind), toggleScreen(), switchDevice(kind, id)}.
  */
-export function createControls({ current, sendTo, view }) {
-  /** Tell the peer (and our own buttons) what we send now. */
+export function createControls({ current, view, outlet }) {
+  /** Tell the others (and our own buttons) what we send now. */
   function sendMediaState() {
-    const call = current();
-    if (!call?.stream) return;
-    const audio = call.stream.getAudioTracks().some((t) => t.enabled);
-    const video = call.stream.getVideoTracks().some((t) => t.enabled);
-    const screen = Boolean(call.screenTrack);
-    sendTo("media-state", { audio, video, screen });
-    view.localMediaState({ audio, video, screen });
+    const holder = current();
+    if (!holder?.stream) return;
+    const audio = holder.stream.getAudioTracks().some((t) => t.enabled);
+    const camera = holder.stream.getVideoTracks().some((t) => t.enabled);
+    const screen = Boolean(holder.screenTrack);
+    // On the wire, video means a picture is sent: a shared screen is one even with the camera off.
+    outlet.announce(holder, { audio, video: camera || screen, screen });
+    view.localMediaState({ audio, video: camera, screen });
   }
 
   /** Mute / unmute ("audio") or camera off / on ("video"). */
   function toggleKind(kind) {
-    const call = current();
-    if (!call?.stream) return;
-    const tracks = tracksOf(call.stream, kind);
+    const holder = current();
+    if (!holder?.stream) return;
+    const tracks = tracksOf(holder.stream, kind);
     const enable = !tracks.some((t) => t.enabled);
     for (const track of tracks) track.enabled = enable;
     sendMediaState();
   }
 
   async function toggleScreen() {
-    const call = current();
-    if (!call?.pc) return;
-    if (call.screenTrack) return stopScreen(call);
-    const track = await startScreen(call, { current, view, stop: stopScreen });
-    if (!track) return;
-    if (call.senders.video) await call.senders.video.replaceTrack(track);
-    else call.senders.video = call.pc.addTrack(track, call.stream); // audio-only call: renegotiate
-    view.setLocalPreview(track);
+    const holder = current();
+    if (!holder?.stream || !outlet.linked(holder)) return;
+    if (holder.screenTrack) return stopScreen(holder);
+    let track;
+    try {
+      track = await openScreen();
+    } catch (error) {
+      view.notice(S.shareFailed(error.message), "error");
+      return;
+    }
+    holder.tracks.push(track);
+    if (current() !== holder) return track.stop();
+    holder.screenTrack = track;
+    // The browser's own "Stop sharing" ends the track.
+    track.addEventListener("ended", () => current() === holder && holder.screenTrack === track && stopScreen(holder));
+    await outlet.send(holder, "video", track);
+    outlet.show(holder, new MediaStream([track]), "screen");
     sendMediaState();
   }
 
-  async function stopScreen(call) {
-    const track = call.screenTrack;
-    call.screenTrack = null;
-    const camera = call.stream.getVideoTracks()[0] ?? null;
-    await call.senders.video.replaceTrack(camera);
+  async function stopScreen(holder) {
+    const track = holder.screenTrack;
+    holder.screenTrack = null;
+    await outlet.send(holder, "video", holder.stream.getVideoTracks()[0] ?? null);
     track.stop();
-    view.setLocalStream(call.stream);
+    outlet.show(holder, holder.stream, "camera");
     sendMediaState();
   }
 
   /**
    * Use another camera ("video") or microphone ("audio") from now on, mid-call
    * too. Switches run one at a time, so a quick second pick cannot leave the
-   * sender and the local stream holding different tracks.
+   * senders and the local stream holding different tracks: the last pick wins.
    */
   function switchDevice(kind, deviceId) {
-    const call = current();
-    if (!call?.stream) return Promise.resolve();
-    const previous = call.switching ?? Promise.resolve();
-    call.switching = previous
-      .then(() => swapDevice(call, kind, deviceId))
-      .catch((error) => current() === call && view.notice(S.switchFailed(error.message), "error"))
-      .finally(() => current() === call && view.showDevicesInUse(call.stream));
-    return call.switching;
+    const holder = current();
+    if (!holder?.stream) return Promise.resolve();
+    const previous = holder.switching ?? Promise.resolve();
+    holder.switching = previous
+      .then(() => swapDevice(holder, kind, deviceId))
+      .catch((error) => current() === holder && view.notice(S.switchFailed(error.message), "error"))
+      .finally(() => current() === holder && view.showDevicesInUse(holder.stream));
+    return holder.switching;
   }
 
-  async function swapDevice(call, kind, deviceId) {
-    const opened = await openReplacement(call, kind, deviceId, { current, view });
-    if (!opened) return;
-    const { old, track } = opened;
-    const sharing = kind === "video" && call.screenTrack;
-    const sender = call.senders[kind];
+  async function swapDevice(holder, kind, deviceId) {
+    const old = tracksOf(holder.stream, kind)[0];
+    if (current() !== holder || !old || old.getSettings().deviceId === deviceId) return;
+    let track;
     try {
-      // Swap on the wire first, then stop the old device: the sender never holds a dead track.
-      if (sender && !sharing) await sender.replaceTrack(track);
+      track = await openDeviceTrack(kind, deviceId);
+    } catch (problem) {
+      view.notice(problem.message, "error");
+      return;
+    }
+    holder.tracks.push(track);
+    if (current() !== holder) return track.stop();
+    track.enabled = old.enabled; // a muted microphone stays muted on the new device
+    const sharing = kind === "video" && holder.screenTrack;
+    try {
+      // Swap on the wire first, then stop the old device: a sender never holds a dead track.
+      if (!sharing) await outlet.send(holder, kind, track);
     } catch (error) {
       track.stop();
       throw error;
     }
-    call.stream.removeTrack(old);
+    holder.stream.removeTrack(old);
     old.stop();
-    call.stream.addTrack(track);
-    if (!sharing) view.setLocalStream(call.stream);
+    holder.stream.addTrack(track);
+    if (!sharing) outlet.show(holder, holder.stream, "camera");
   }
 
   return { sendMediaState, toggleKind, toggleScreen, switchDevice };
-}
-
-/**
- * Open a screen to share for `holder` (a call record with `tracks` and
- * `screenTrack`; a failure is a notice), and call stop(holder) when the
- * browser's own "Stop sharing" ends it. Resolves to the track, or null when
- * it did not start or holder stopped being current() meanwhile.
- */
-export async function startScreen(holder, { current, view, stop }) {
-  let track;
-  try {
-    track = await openScreen();
-  } catch (error) {
-    view.notice(S.shareFailed(error.message), "error");
-    return null;
-  }
-  holder.tracks.push(track);
-  if (current() !== holder) {
-    track.stop();
-    return null;
-  }
-  holder.screenTrack = track;
-  track.addEventListener("ended", () => current() === holder && holder.screenTrack === track && stop(holder));
-  return track;
-}
-
-/**
- * Open device `deviceId` of `kind` to replace holder's current track of that
- * kind (a failure is a notice). Resolves to {old, track}, the new track
- * enabled as the old one was, or null when there is nothing to do or holder
- * stopped being current() meanwhile.
- */
-export async function openReplacement(holder, kind, deviceId, { current, view }) {
-  const old = holder.stream ? tracksOf(holder.stream, kind)[0] : undefined;
-  if (current() !== holder || !old || old.getSettings().deviceId === deviceId) return null;
-  let track;
-  try {
-    track = await openDeviceTrack(kind, deviceId);
-  } catch (problem) {
-    view.notice(problem.message, "error");
-    return null;
-  }
-  holder.tracks.push(track);
-  if (current() !== holder) {
-    track.stop();
-    return null;
-  }
-  track.enabled = old.enabled; // a muted microphone stays muted on the new device
-  return { old, track };
 }
 
 function tracksOf(stream, kind) {

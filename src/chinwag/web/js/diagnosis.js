@@ -28,16 +28,6 @@ export const WORDS = {
     "Could not reach the chinwag server to ask for its relay settings. Check your connection and reload.",
 };
 
-/** The words for a media error (a getUserMedia rejection) or a missing API. */
-export function mediaErrorWords(error) {
-  const name = error?.name ?? "";
-  if (name === "NotAllowedError") return "Access to the camera and microphone was refused: allow them for this site in the browser's address bar.";
-  if (name === "NotFoundError") return "No camera or microphone was found.";
-  if (name === "NotReadableError") return "The camera or microphone is in use by another program, or failed to start.";
-  if (name === "insecure") return "This page is not a secure context (HTTPS is needed), so the browser hides cameras and microphones.";
-  return `The camera and microphone could not be opened (${name || "unknown error"}).`;
-}
-
 /** The type (host, srflx, prflx, relay) of an ICE candidate string, or "" if none. */
 export function candidateType(candidate) {
   const match = /\btyp (\w+)/.exec(candidate ?? "");

@@ -23,7 +23,6 @@ const RUNS = new Set(["host", "moderator"]);
  */
 export function createHosts({ send, self, notices, chat, roomCall, rooms, lobby }) {
   let control = null; // our room's last `room-control`, or null: nobody hosts it
-  let callPeople = null; // names in the room call as last told, for joined/left notes
   const tools = byId("room-tools");
   const bar = buildBar();
   const panel = createHostPanel({ send, self, rooms, notices, people: () => lobby.names() });
@@ -146,15 +145,6 @@ export function createHosts({ send, self, notices, chat, roomCall, rooms, lobby 
     setTimeout(() => shown.remove(), REACTION_MS);
   }
 
-  function onRoomCall(msg) {
-    const now = (msg.participants ?? []).map((p) => String(p.name));
-    if (callPeople !== null) {
-      for (const name of now) if (!callPeople.includes(name) && name !== self()) chat.addNote(H.joinedCall(name));
-      for (const name of callPeople) if (!now.includes(name) && name !== self()) chat.addNote(H.leftCall(name));
-    }
-    callPeople = now;
-  }
-
   function showWaiting(info) {
     const waiting = Boolean(info?.waiting);
     document.body.dataset.waiting = String(waiting);
@@ -175,15 +165,13 @@ export function createHosts({ send, self, notices, chat, roomCall, rooms, lobby 
       else if (msg.type === "moderation") onModeration(msg);
       else if (msg.type === "reaction") onReaction(msg);
       else if (msg.type === "invite") panel.invite(msg);
-      else if (msg.type === "room-call") onRoomCall(msg); // and roomcall.js reads it too
       else return false;
-      return msg.type !== "room-call";
+      return true;
     },
     /** We are in a room (ROOM): a knock shows the waiting screen; a move forgets the old roles. */
     entered(info, moved) {
       if (moved) {
         control = null;
-        callPeople = null;
         panel.update(null, "guest");
       }
       showWaiting(info);

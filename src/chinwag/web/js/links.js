@@ -1,11 +1,13 @@
 // Chat text with its web addresses made clickable, and nothing else: only
-// http: and https: URLs become links, every other character stays text.
-// Links open in a new tab with rel="noopener noreferrer", so the opened page
-// gets no handle on this one and no Referer.
+// http: and https: URLs (and bare www. addresses, taken as https:) become
+// links, every other character stays text. Links to elsewhere open in a new
+// tab with rel="noopener noreferrer", so the opened page gets no handle on
+// this one and no Referer. A link to a room of this server stays in the tab:
+// rooms.js moves to that room in place, with the same session.
 
 import { el } from "./ui.js";
 
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+|\bwww\.[^\s<>"'`]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}]+$/;
 
 /** A fragment of text nodes and <a> elements for text. */
@@ -14,10 +16,11 @@ export function linkify(text) {
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
     const candidate = match[0].replace(TRAILING_PUNCTUATION, "");
-    const href = safeHref(candidate);
+    const href = safeHref(/^www\./i.test(candidate) ? `https://${candidate}` : candidate);
     if (!href) continue;
     fragment.append(text.slice(last, match.index));
-    fragment.append(el("a", { href, rel: "noopener noreferrer", target: "_blank" }, candidate));
+    const here = new URL(href).origin === window.location.origin;
+    fragment.append(el("a", here ? { href } : { href, rel: "noopener noreferrer", target: "_blank" }, candidate));
     last = match.index + candidate.length;
   }
   fragment.append(text.slice(last));

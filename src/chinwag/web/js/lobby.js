@@ -4,11 +4,11 @@
 // chat's join and leave lines.
 
 import { S } from "./strings.js";
-import { byId, el, initial, show } from "./ui.js";
+import { byId, el, icon, paintAvatar, show } from "./ui.js";
 
 /**
- * Render the user list into listElement. onCall(name) runs when a person
- * activates someone else's name; onChange(names, {joined, left, renamed})
+ * Render the user list into listElement. onCall(name, {audioOnly}) runs when
+ * a person activates someone else's name (or its audio-call button); onChange(names, {joined, left, renamed})
  * after every change. Returns the methods app.js feeds messages to.
  */
 export function createLobby({ listElement, countElement, onCall, onChange = () => {}, decorate = () => {} }) {
@@ -24,7 +24,7 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
       const isBusy = busy.has(name);
       const label = isSelf ? S.selfLabel(name) : isBusy ? S.callPersonBusy(name) : S.callPerson(name);
       const button = el("button", { type: "button", class: "user", "aria-label": label, title: label });
-      button.append(el("span", { class: "avatar small", "aria-hidden": "true" }, initial(name)));
+      button.append(paintAvatar(el("span", { class: "avatar small", "aria-hidden": "true" }), name));
       button.append(el("span", { class: "user-name" }, name));
       if (isSelf) button.append(el("span", { class: "badge self" }, S.you));
       if (isBusy) button.append(el("span", { class: "badge busy" }, S.inACall));
@@ -32,6 +32,13 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
       button.addEventListener("click", () => onCall(name));
       const item = el("li", { "data-name": name, "data-busy": isBusy ? "true" : "false" });
       item.append(button);
+      if (!isSelf) {
+        const audio = el("button", { type: "button", class: "icon-button audio-call", "aria-label": S.audioCallPerson(name), title: S.audioCallPerson(name) });
+        audio.append(icon("phone"));
+        audio.disabled = !online;
+        audio.addEventListener("click", () => onCall(name, { audioOnly: true }));
+        item.append(audio);
+      }
       decorate(name, item, button); // roles, hands and a host's menu (hosts.js)
       return item;
     });

@@ -22,14 +22,18 @@ export async function availableKinds() {
   };
 }
 
-/** Cameras and microphones, for the device pickers: {cameras, microphones}. */
+/** Cameras, microphones and speakers, for the device pickers: {cameras, microphones, speakers}. */
 export async function listDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices();
   const pick = (kind, fallback) =>
     devices
       .filter((d) => d.kind === kind)
       .map((d, i) => ({ id: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-  return { cameras: pick("videoinput", S.camera), microphones: pick("audioinput", S.microphone) };
+  return {
+    cameras: pick("videoinput", S.camera),
+    microphones: pick("audioinput", S.microphone),
+    speakers: pick("audiooutput", S.prejoin.speaker),
+  };
 }
 
 function constraint(wanted, deviceId) {
@@ -97,6 +101,36 @@ async function deniedProblem(want) {
   const refused = { video: camera === "denied", audio: microphone === "denied" };
   const available = { audio: microphone === "granted", video: camera === "granted" };
   return new MediaProblem("permission-denied", S.media.denied(refused), available);
+}
+
+/**
+ * The one kind a call can go on with when `problem` stopped the other (it is
+ * missing, or its permission refused, and the other works): "audio",
+ * "video", or "" when there is none (neither works, or both exist yet it failed).
+ */
+export function fallbackKind(problem) {
+  if (!(problem instanceof MediaProblem)) return "";
+  if (problem.reason !== "no-media" && problem.reason !== "permission-denied") return "";
+  const { available } = problem;
+  if (available.audio === available.video) return "";
+  return available.audio ? "audio" : "video";
+}
+
+/**
+ * Open camera and microphone for a call, one-to-one or group alike. devices:
+ * the chosen {audioId, videoId}. When one kind cannot be had and the other
+ * works (fallbackKind), confirm(problem, kind) decides (a person is asked)
+ * whether to go on with that kind alone. Resolves to a MediaStream; rejects
+ * with the MediaProblem otherwise.
+ */
+export async function openCallMedia({ devices = {}, confirm }) {
+  try {
+    return await openUserMedia({ audio: true, video: true, ...devices });
+  } catch (problem) {
+    const only = fallbackKind(problem);
+    if (!only || !(await confirm(problem, only))) throw problem;
+    return openUserMedia({ ...devices, audio: only === "audio", video: only === "video" });
+  }
 }
 
 /** Open a screen, window or tab to share; resolves to its video track. */

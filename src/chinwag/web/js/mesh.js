@@ -12,12 +12,16 @@
 // - every video sender is capped by bandwidth.js, again whenever the number
 //   of participants changes.
 //
+// Each pair is one peer link (peerlink.js), the same engine as a one-to-one
+// call's: negotiation, ICE restart policy (the pair's offerer restarts),
+// quality, health and failure reports. linkhealth.js shows them on tiles.
 // No globals: all state lives in the closure of createRoomCall.
 
-import { applyVideoCap, senderCap } from "./bandwidth.js";
-import { createNegotiation } from "./negotiation.js";
+import { senderCap } from "./bandwidth.js";
+import { createPeerLink } from "./peerlink.js";
 
-const KINDS = ["audio", "video"];
+/** The patience of a link when the page gives none (docs/web-client.md, URL parameters). */
+const DEFAULT_TIMING = { iceGraceMs: 5000, connectTimeoutMs: 10000 };
 // Signals from someone the latest participants list does not name yet (a
 // relay that overtook the `room-call` update) wait, boundedly, for it.
 const MAX_EARLY_SENDERS = 16;
@@ -50,6 +54,7 @@ export function pairRoles(participants, self, other) {
  *   on every link;
  * - participants: the latest `room-call` participants (may be given later
  *   through handle() / update());
+ * - timing: {iceGraceMs, connectTimeoutMs} of every link (peerlink.js);
  * - log(text): optional diagnostics.
  * The caller sends `room-call-join` before and `room-call-leave` after; this
  * module only speaks per-pair signaling. Returns the RoomCall object described
@@ -62,9 +67,10 @@ export function createRoomCall({
   iceServers = [],
   iceTransportPolicy = "all",
   participants = [],
+  timing = DEFAULT_TIMING,
   log = () => {},
 }) {
-  const links = new Map(); // other's name -> link
+  const links = new Map(); // other's name -> {name, offerer, polite, link (peerlink.js), stream}
   const listeners = new Map(); // event type -> Set of handlers
   const early = new Map(); // name -> signals that came before the list named them
   const localTracks = {
@@ -90,110 +96,61 @@ export function createRoomCall({
     const others = inCall ? roster.map((p) => p.name).filter((name) => name !== self) : [];
     for (const name of [...links.keys()]) if (!others.includes(name)) removeLink(name);
     for (const name of others) if (!links.has(name)) addLink(name);
-    for (const link of links.values()) applyCap(link);
+    for (const pair of links.values()) pair.link.setVideoCap(currentCap());
   }
 
   function addLink(name) {
     const { offerer, polite } = pairRoles(roster, self, name);
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
-    const link = { name, pc, offerer, polite, sending: false, stream: new MediaStream(), capped: Promise.resolve() };
-    links.set(name, link);
-    log(`${name}: link (${offerer ? "offerer" : "answerer"}, ${polite ? "polite" : "impolite"})`);
-    // Listeners get the pc before any candidate is gathered (linkhealth.js probes it).
-    emit("participant-added", { name, offerer, polite, pc });
-    pc.addEventListener("track", ({ track }) => {
-      link.stream.addTrack(track);
-      emit("track", { name, track, stream: link.stream });
-    });
-    pc.addEventListener("connectionstatechange", () => onConnectionState(link));
-    // Encodings exist only once negotiated: cap again each time it settles.
-    pc.addEventListener("signalingstatechange", () => {
-      if (pc.signalingState === "stable") applyCap(link);
-    });
-    link.negotiation = createNegotiation({
-      pc,
+    const pair = { name, offerer, polite, stream: new MediaStream() };
+    const link = createPeerLink({
+      config: { iceServers, iceTransportPolicy },
       polite,
+      restarter: offerer, // one side only, so two restarts never cross
+      timing,
       log: (text) => log(`${name}: ${text}`),
-      signal: (signal) => sendSignal(link, signal),
-      beforeAnswer: offerer ? undefined : () => answerWithTracks(link),
-      onError: (error) => {
-        log(`${name}: negotiation error: ${error.message}`);
-        emit("error", { name, error });
-      },
+      signal: (signal) => sendSignal(pair, signal),
+      beforeAnswer: offerer ? undefined : () => link.answerOnTransceivers(localStream, localTracks),
     });
-    if (offerer) offerTracks(link);
+    pair.link = link;
+    links.set(name, pair);
+    log(`${name}: link (${offerer ? "offerer" : "answerer"}, ${polite ? "polite" : "impolite"})`);
+    link.setVideoCap(currentCap());
+    // Listeners get the link before any candidate is gathered.
+    emit("participant-added", { name, offerer, polite, pc: link.pc, link });
+    link.on("track", ({ track }) => {
+      pair.stream.addTrack(track);
+      emit("track", { name, track, stream: pair.stream });
+    });
+    link.on("failed", ({ problem, error }) => problem === "setup-failed" && emit("error", { name, error }));
+    if (offerer) link.offerTransceivers(localStream, localTracks);
     sendMediaState(name);
     const waiting = early.get(name) ?? [];
     early.delete(name);
-    for (const message of waiting) receiveSignal(link, message);
+    for (const message of waiting) link.dispatch(message);
   }
 
   function removeLink(name) {
-    const link = links.get(name);
+    const pair = links.get(name);
     links.delete(name);
     early.delete(name);
-    link.pc.close();
+    pair.link.close();
     log(`${name}: link closed`);
     emit("participant-removed", { name });
   }
 
-  function sendSignal(link, { description, candidate }) {
-    if (links.get(link.name) !== link) return; // the link was torn down meanwhile
+  function sendSignal(pair, { description, candidate }) {
+    if (links.get(pair.name) !== pair) return; // the link was torn down meanwhile
     if (description) {
-      send({ type: "room-signal", target: link.name, description: { type: description.type, sdp: description.sdp } });
+      send({ type: "room-signal", target: pair.name, description: { type: description.type, sdp: description.sdp } });
     } else {
-      send({ type: "room-signal", target: link.name, candidate: candidate.toJSON() });
+      send({ type: "room-signal", target: pair.name, candidate: candidate.toJSON() });
     }
-  }
-
-  // The later joiner: one sendrecv transceiver per kind, even without a track
-  // (a camera switched on later is a replaceTrack, not a renegotiation).
-  function offerTracks(link) {
-    const cap = currentCap();
-    for (const kind of KINDS) {
-      const init = { direction: "sendrecv", streams: [localStream] };
-      if (kind === "video") {
-        init.sendEncodings = [{ maxBitrate: cap.maxBitrate, scaleResolutionDownBy: cap.scaleResolutionDownBy }];
-      }
-      link.pc.addTransceiver(localTracks[kind] ?? kind, init);
-    }
-    link.sending = true;
-  }
-
-  // The earlier joiner, after the first offer is set: send on the offered
-  // transceivers (one per kind) rather than adding new ones.
-  async function answerWithTracks(link) {
-    for (const kind of KINDS) {
-      const transceiver = link.pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
-      if (!transceiver) continue;
-      transceiver.direction = "sendrecv";
-      transceiver.sender.setStreams(localStream);
-      await transceiver.sender.replaceTrack(localTracks[kind]);
-    }
-    link.sending = true;
-  }
-
-  function applyCap(link) {
-    const cap = currentCap();
-    link.capped = link.capped
-      .then(() => (link.pc.signalingState === "closed" ? true : applyVideoCap(link.pc, cap)))
-      .catch((error) => log(`${link.name}: bandwidth cap not applied: ${error.message}`));
-  }
-
-  // When to restart ICE is linkhealth.js's call (restartIce below).
-  function onConnectionState(link) {
-    emit("connection-state", { name: link.name, state: link.pc.connectionState });
-  }
-
-  function receiveSignal(link, message) {
-    if (message.description) link.negotiation.dispatch({ description: message.description });
-    else if (message.candidate) link.negotiation.dispatch({ candidate: message.candidate });
   }
 
   function onRoomSignal(message) {
-    const link = links.get(message.name);
-    if (link) {
-      receiveSignal(link, message);
+    const pair = links.get(message.name);
+    if (pair) {
+      pair.link.dispatch(message);
       return;
     }
     if (typeof message.name !== "string" || message.name === self) return;
@@ -231,10 +188,10 @@ export function createRoomCall({
     /** Apply a participants list (what handle() does for `room-call`). */
     update,
     /**
-     * Listen to "participant-added" {name, offerer, polite, pc},
+     * Listen to "participant-added" {name, offerer, polite, pc, link},
      * "participant-removed" {name}, "track" {name, track, stream},
-     * "connection-state" {name, state}, "media-state" {name, audio, video,
-     * screen}, "error" {name, error}. Returns a function that stops listening.
+     * "media-state" {name, audio, video, screen}, "error" {name, error}.
+     * Returns a function that stops listening.
      */
     on(type, handler) {
       if (!listeners.has(type)) listeners.set(type, new Set());
@@ -244,11 +201,7 @@ export function createRoomCall({
     /** Send `track` (or null) instead of the current one of `kind` on every link. */
     async replaceTrack(kind, track) {
       localTracks[kind] = track;
-      const senders = [...links.values()]
-        .filter((link) => link.sending)
-        .map((link) => link.pc.getTransceivers().find((t) => t.receiver.track.kind === kind)?.sender)
-        .filter(Boolean);
-      await Promise.all(senders.map((sender) => sender.replaceTrack(track)));
+      await Promise.all([...links.values()].map((pair) => pair.link.replaceTrack(kind, track)));
     },
     /** Tell every participant our {audio, video, screen} (merged into the last state). */
     setMediaState(state) {
@@ -257,19 +210,12 @@ export function createRoomCall({
     },
     /** The other participants we hold a link to, in join order. */
     peers: () => roster.map((p) => p.name).filter((name) => links.has(name)),
-    /**
-     * Look for a new path to `name` (perfect negotiation makes it safe at any
-     * time). Only the offerer of a pair should call it, so two restarts never cross.
-     */
-    restartIce(name) {
-      links.get(name)?.negotiation.restartIce();
-    },
     /** The RTCPeerConnection to `name` (for stats), or null. */
-    peerConnection: (name) => links.get(name)?.pc ?? null,
+    peerConnection: (name) => links.get(name)?.link.pc ?? null,
     /** The current per-sender video cap (bandwidth.js senderCap). */
     cap: currentCap,
     /** Wait until every cap asked for so far has been applied. */
-    settled: () => Promise.all([...links.values()].map((link) => link.capped)),
+    settled: () => Promise.all([...links.values()].map((pair) => pair.link.capped())),
     /** Close every link (emits participant-removed for each); local tracks stay the caller's. */
     close() {
       for (const name of [...links.keys()]) removeLink(name);

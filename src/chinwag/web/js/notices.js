@@ -11,7 +11,9 @@ const MAX_SHOWN = 4;
 
 /**
  * Notices in container. show(text, {kind, timeoutMs, actions: [[label, fn]], key})
- * returns {close()}; a notice with the same key replaces the older one.
+ * returns {close()}; a notice with the same key replaces the older one, and
+ * one without a key is keyed by its kind and words, so the same words never
+ * stack (three refused cameras are one notice, shown afresh).
  * timeoutMs 0 keeps it until closed. Returns {show, clear(key)}.
  */
 export function createNotices(container) {
@@ -23,8 +25,9 @@ export function createNotices(container) {
     if (byKey.get(item.key) === item) byKey.delete(item.key);
   }
 
-  function showNotice(text, { kind = "info", timeoutMs, actions = [], key = null } = {}) {
-    if (key && byKey.has(key)) remove(byKey.get(key));
+  function showNotice(text, { kind = "info", timeoutMs, actions = [], key: given = null } = {}) {
+    const key = given ?? `${kind}:${text}`;
+    if (byKey.has(key)) remove(byKey.get(key));
     const element = el("div", { class: "notice", "data-kind": kind, role: kind === "error" ? "alert" : "status" });
     element.append(el("p", {}, text));
     const item = { element, key, timer: null };
@@ -42,10 +45,15 @@ export function createNotices(container) {
     closeButton.addEventListener("click", close);
     element.append(closeButton);
     container.append(element);
-    while (container.childElementCount > MAX_SHOWN) container.firstElementChild.remove();
+    while (container.childElementCount > MAX_SHOWN) {
+      const oldest = container.firstElementChild;
+      const held = [...byKey.values()].find((i) => i.element === oldest);
+      if (held) remove(held);
+      else oldest.remove();
+    }
     const lifetime = timeoutMs ?? LIFETIME_MS[kind] ?? LIFETIME_MS.info;
     if (lifetime > 0) item.timer = setTimeout(close, lifetime);
-    if (key) byKey.set(key, item);
+    byKey.set(key, item);
     return { close };
   }
 

@@ -1,8 +1,9 @@
 // The room's group call on this page: the "Start call" / "Join call (3)"
 // button, our camera, one mesh link per participant (mesh.js: roles,
 // perfect negotiation, bandwidth caps), their tiles (tiles.js: names,
-// markers, pin), the active speaker (speaking.js) and the same controls as a
-// one-to-one call (mute, camera, share, device switching; hang up = leave).
+// markers, pin), the active speaker (speaking.js) and the one-to-one call's
+// controls (controls.js: mute, camera, share, device switching with its
+// one-switch-at-a-time guard; hang up = leave) and media opening (media.js).
 // Protocol: docs/protocol.md, "Room calls (mesh)".
 //
 // A reload mid-call comes back: the room call is kept in sessionStorage and,
@@ -11,10 +12,10 @@
 // connects afresh, this page sending the offers as the latest joiner).
 
 import { copyReport } from "./callprobe.js";
+import { createControls } from "./controls.js";
 import { watchLinks } from "./linkhealth.js";
+import { openCallMedia } from "./media.js";
 import { createRoomCall } from "./mesh.js";
-import { openReplacement, startScreen } from "./controls.js";
-import { MediaProblem, openUserMedia } from "./media.js";
 import { roomError } from "./rooms.js";
 import { watchSpeakers } from "./speaking.js";
 import { S } from "./strings.js";
@@ -46,33 +47,19 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     show(button, !live);
   }
 
-  function localState() {
-    const stream = live.stream;
-    return {
-      audio: stream.getAudioTracks().some((t) => t.enabled),
-      video: stream.getVideoTracks().some((t) => t.enabled) || Boolean(live.screenTrack),
-      screen: Boolean(live.screenTrack),
-    };
-  }
-
-  function tellState() {
-    const state = localState();
-    live.mesh?.setMediaState(state);
-    live.grid?.setMediaState(self(), state);
-    view.localMediaState(state);
-  }
-
-  async function openMedia() {
-    try {
-      return await openUserMedia({ audio: true, video: true, ...view.chosenDevices() });
-    } catch (problem) {
-      // One kind works: join with it alone, and say what is missing.
-      const available = problem instanceof MediaProblem ? problem.available : undefined;
-      if (!available || available.audio === available.video) throw problem;
-      view.notice(problem.message, "error");
-      return openUserMedia({ audio: available.audio, video: available.video });
-    }
-  }
+  const controls = createControls({
+    current: () => live,
+    view,
+    outlet: {
+      send: (mine, kind, track) => mine.mesh?.replaceTrack(kind, track),
+      show: (mine, stream) => mine.grid?.setStream(self(), stream),
+      announce(mine, state) {
+        mine.mesh?.setMediaState(state);
+        mine.grid?.setMediaState(self(), state);
+      },
+      linked: (mine) => Boolean(mine.mesh),
+    },
+  });
 
   /** Take a seat: camera first (a failure joins nobody), then the mesh, then `room-call-join`. */
   async function join() {
@@ -86,7 +73,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     render();
     let stream;
     try {
-      stream = await openMedia();
+      // The pre-join screen's stream, if the person came through it.
+      stream = view.preparedMedia() ?? (await openCallMedia({ devices: view.chosenDevices(), confirm: view.offerOnly }));
     } catch (problem) {
       if (live === mine) live = null;
       render();
@@ -100,10 +88,10 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     mine.grid.add(self(), { self: true });
     mine.grid.setStream(self(), stream);
     const config = iceConfig();
-    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, log });
+    mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, timing, log });
     mine.stops.push(followRoomCall(mine.grid, mine.mesh));
     const copy = (details) => copyReport(details, view.notice);
-    mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, config, send, timing, copy, log });
+    mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, send, copy, log });
     mine.stops.push(() => mine.health.stop());
     const speakers = watchSpeakers({
       peers: () => mine.mesh.peers().map((name) => [name, mine.mesh.peerConnection(name)]),
@@ -111,7 +99,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     });
     mine.stops.push(() => speakers.stop());
     view.enterRoomCall(S.groupCallOf(title()));
-    tellState();
+    controls.sendMediaState();
     tab.set("roomCall", { room: mine.room });
     send({ type: "room-call-join" });
   }
@@ -156,59 +144,16 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
   }
 
-  async function toggleScreen() {
-    const mine = live;
-    if (!mine?.mesh) return;
-    if (mine.screenTrack) return showCamera(mine);
-    const track = await startScreen(mine, { current: () => live, view, stop: showCamera });
-    if (!track) return;
-    await mine.mesh.replaceTrack("video", track);
-    mine.grid.setStream(self(), new MediaStream([track]));
-    tellState();
-  }
-
-  async function showCamera(mine) {
-    const track = mine.screenTrack;
-    mine.screenTrack = null;
-    await mine.mesh.replaceTrack("video", mine.stream.getVideoTracks()[0] ?? null);
-    track.stop();
-    mine.grid.setStream(self(), mine.stream);
-    tellState();
-  }
-
   /** A host muted us, or stopped our camera or screen share: off here (we may turn it on again). */
   async function forceOff(kind) {
     const mine = live;
     if (!mine?.stream) return;
     if (kind === "screen") {
-      if (mine.screenTrack) await showCamera(mine);
+      if (mine.screenTrack) await controls.toggleScreen(); // sharing: this stops it
       return;
     }
     const tracks = kind === "audio" ? mine.stream.getAudioTracks() : mine.stream.getVideoTracks();
-    for (const track of tracks) track.enabled = false;
-    tellState();
-  }
-
-  function toggleKind(kind) {
-    if (!live?.stream) return;
-    const tracks = kind === "audio" ? live.stream.getAudioTracks() : live.stream.getVideoTracks();
-    const enable = !tracks.some((t) => t.enabled);
-    for (const track of tracks) track.enabled = enable;
-    tellState();
-  }
-
-  /** Another camera or microphone, on every link (replaceTrack: no renegotiation). */
-  async function switchDevice(kind, deviceId) {
-    const mine = live;
-    if (!mine?.mesh) return;
-    const opened = await openReplacement(mine, kind, deviceId, { current: () => live, view });
-    if (!opened) return;
-    const { old, track } = opened;
-    if (!(kind === "video" && mine.screenTrack)) await mine.mesh.replaceTrack(kind, track);
-    mine.stream.removeTrack(old);
-    old.stop();
-    mine.stream.addTrack(track);
-    view.showDevicesInUse(mine.stream);
+    if (tracks.some((t) => t.enabled)) controls.toggleKind(kind); // some on: this turns all off
   }
 
   render();
@@ -244,10 +189,10 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     join,
     leave,
     hangUp: leave,
-    toggleMute: () => toggleKind("audio"),
-    toggleCamera: () => toggleKind("video"),
-    toggleScreen,
-    switchDevice,
+    toggleMute: () => controls.toggleKind("audio"),
+    toggleCamera: () => controls.toggleKind("video"),
+    toggleScreen: controls.toggleScreen,
+    switchDevice: controls.switchDevice,
     forceOff,
     /** The tile grid while we are in the call (hosts.js puts hands and reactions on it). */
     grid: () => live?.grid ?? null,

@@ -41,12 +41,19 @@ export function createSettings(params) {
   const relay = byId("relay-only");
   const ring = byId("ring-sound");
   const theme = byId("theme-select");
+  const prejoin = byId("prejoin-setting");
   let deviceChanged = () => {};
 
   relay.checked = params.get("relay") === "1" || saved.get("relayOnly", false);
   relay.addEventListener("change", () => saved.set("relayOnly", relay.checked));
   ring.checked = saved.get("ringSound", true);
   ring.addEventListener("change", () => saved.set("ringSound", ring.checked));
+  prejoin.checked = saved.get("prejoin", true);
+  prejoin.addEventListener("change", () => saved.set("prejoin", prejoin.checked));
+  // The pre-join screen can change it too ("Join straight away next time"): read it again on opening.
+  for (const id of ["settings-button", "call-settings-button"]) {
+    byId(id).addEventListener("click", () => (prejoin.checked = saved.get("prejoin", true)));
+  }
   theme.value = saved.get("theme", "system");
   applyTheme(theme.value);
   theme.addEventListener("change", () => {

@@ -16,6 +16,11 @@ export const S = Object.freeze({
   nameTaken: (asked, assigned) => `The name ${asked} was taken; you are ${assigned}.`,
   renamedNote: (asked, name) => `${asked} was taken, so you are ${name}.`,
   signedInAs: "Signed in as",
+  accountMenu: "Account",
+  changeName: "Change name",
+  newName: "New name",
+  save: "Save",
+  signOut: "Sign out",
   // connection status
   status: {
     connecting: "Connecting…",
@@ -33,6 +38,7 @@ export const S = Object.freeze({
   inACall: "in a call",
   callPerson: (name) => `Call ${name}`,
   callPersonBusy: (name) => `Call ${name} (in a call)`,
+  audioCallPerson: (name) => `Audio call with ${name}`,
   selfLabel: (name) => `${name} (you)`,
   aloneHere: "Nobody else is online yet. Share this page's address with someone to talk.",
   missedCalls: "Missed calls",
@@ -40,8 +46,14 @@ export const S = Object.freeze({
   callBackLabel: (name) => `Call ${name} back`,
   dismiss: "Dismiss",
   // idle stage
-  idleTitle: "Ready when you are",
-  idleHint: "Choose a name in the list to start a video call.",
+  idleTitle: "The Lobby",
+  idleHint:
+    "Everyone who opens this server without a room link arrives here. Choose a name to call one person " +
+    "(the phone button calls without video), start a group call with everyone in the Lobby, or open a room of your own below.",
+  waitingTitle: "Waiting for others",
+  waitingLead: "Nobody else is in this call yet. Send them this link:",
+  joinedCall: (n) => `${n} joined the call`,
+  leftCall: (n) => `${n} left the call`,
   // ringing
   isCalling: (name) => `${name} is calling`,
   calling: (name) => `Calling ${name}…`,
@@ -82,6 +94,9 @@ export const S = Object.freeze({
   stats: "Stats",
   settings: "Settings",
   help: "Shortcuts",
+  more: "More",
+  moreActions: "More call actions",
+  copyInvite: "Copy invite link",
   hangUp: "Hang up",
   close: "Close",
   dragSelfView: "Your own camera; drag to move it",
@@ -162,6 +177,102 @@ export const S = Object.freeze({
       "was denied. Allow it in the browser's site settings and try again.",
     failed: (why) => `The camera or microphone failed: ${why}`,
   },
+  // one device's failure, named (deviceerrors.js); kind: "audio", "video" or "both"
+  device: {
+    denied: (kind) => `${capital(deviceWord(kind))} permission was refused: here is how to allow it.`,
+    "in-use": (kind) =>
+      `The ${deviceWord(kind)} ${kind === "both" ? "are" : "is"} in use by another application (or cannot be started).`,
+    "not-found": (kind) => `No ${deviceWord(kind, "or")} was found.`,
+    insecure: () =>
+      "This page is not a secure context (it needs HTTPS), so the browser hides the camera and microphone.",
+    failed: (kind, why) => `The ${deviceWord(kind)} could not be started${why ? ` (${why})` : ""}.`,
+  },
+  howToAllow: {
+    chrome:
+      "In Chrome: click the icon at the left of the address bar (a padlock, or a crossed-out camera), " +
+      "set Camera and Microphone to Allow, then press Try again.",
+    edge:
+      "In Edge: click the padlock at the left of the address bar, choose Permissions for this site, " +
+      "set Camera and Microphone to Allow, then press Try again.",
+    firefox:
+      "In Firefox: click the crossed-out camera or microphone in the address bar, remove the block " +
+      "(“Blocked temporarily”), then press Try again.",
+    safari: "In Safari: choose Safari > Settings for This Website, set Camera and Microphone to Allow, then press Try again.",
+    other: "Allow the camera and microphone for this site in the browser's site settings, then press Try again.",
+  },
+  // the pre-join screen (prejoin.js)
+  prejoin: {
+    callTitle: (n) => `Call ${n}`,
+    audioCallTitle: (n) => `Audio call with ${n}`,
+    acceptTitle: (n) => `${n} is calling`,
+    acceptAudioTitle: (n) => `${n} is calling (audio call)`,
+    groupTitle: (room) => `Join the group call in ${room}`,
+    lead: "Check how you look and sound, then join.",
+    opening: "Opening your camera and microphone…",
+    preview: "Preview of your camera",
+    cameraOffPreview: "Your camera is off",
+    level: "Microphone level",
+    speaker: "Speaker",
+    testSpeaker: "Test speaker",
+    micOn: "Microphone on",
+    micOff: "Microphone off",
+    cameraOn: "Camera on",
+    cameraOff: "Camera off",
+    audioOnly: "Audio only (no camera)",
+    skip: "Join straight away next time (Settings can bring this check back)",
+    join: "Join",
+    call: "Call",
+    accept: "Join the call",
+    joinVideoOnly: "Join with video only",
+    joinAudioOnly: "Join with audio only",
+    joinListenOnly: "Join to listen only",
+    retry: "Try again",
+    cancel: "Cancel",
+  },
+  prejoinSetting: "Check camera and microphone before each call",
+  // the check page (/check, check.js)
+  check: {
+    title: "Check",
+    back: "Back to chinwag",
+    heading: "Check your camera and connection",
+    lead:
+      "This page opens your camera and microphone, asks the server for its relay settings, and makes a short " +
+      "call to itself through the relay. Nothing is sent to anyone else.",
+    checking: "Checking…",
+    again: "Check again",
+    mediaTitle: "Camera and microphone",
+    mediaWorks: "Camera and microphone work.",
+    devices: "Cameras and microphones",
+    cameraKind: "camera",
+    microphoneKind: "microphone",
+    networkTitle: "Network",
+    routesCaption: "Ways this browser can be reached",
+    route: "Route",
+    result: "Result",
+    routes: {
+      host: "Direct on this network (host)",
+      srflx: "Through your router (server-reflexive)",
+      relay: (transport, url) => `Relay over ${transport} (${url})`,
+      turn: "Relay (TURN)",
+      found: "found",
+      none: "none",
+      noSrflx: "none (no STUN server, or UDP blocked)",
+      works: "works",
+      fails: (errors) => `fails${errors ? `: ${errors}` : ""}`,
+      noneConfigured: "none configured",
+    },
+    callTitle: "Call through the relay",
+    waitingNetwork: "Waiting for the network check…",
+    calling: "Calling itself through the relay…",
+    flowed: (route) => `Media flowed through the relay (${route}).`,
+    noFlow: "No media crossed the relay.",
+    skipped: "Skipped: no relay works.",
+    also: (words) => `Also: ${words}`,
+    reportTitle: "Report",
+    reportLead: "Send this to the server's operator if something is wrong.",
+    copied: "Copied.",
+    selected: "Selected: press Ctrl+C (or ⌘C) to copy.",
+  },
   // chat
   chatTitle: "Chat",
   messages: "Messages",
@@ -172,7 +283,7 @@ export const S = Object.freeze({
   to: "To",
   everyone: "Everyone",
   privateTo: (n) => `Privately to ${n}`,
-  privateFrom: "privately",
+  privateFrom: (n) => `Private from ${n}`,
   privateLabel: (n) => `Private message to ${n}`,
   privateBadge: "Private",
   newMessages: "New messages",
@@ -317,14 +428,14 @@ export const S = Object.freeze({
       breakoutClose: (by) => `${by} brought everyone back`,
       server: "the server",
     },
-    joinedCall: (n) => `${n} joined the call`,
-    leftCall: (n) => `${n} left the call`,
   },
   // group calls
-  startCall: "Start call",
-  joinCall: (n) => `Join call (${n})`,
+  startCall: "Start a group call in this room",
+  joinCall: (n) => `Join the group call (${n} in it)`,
   roomIdleTitle: (room) => `Welcome to ${room}`,
-  roomIdleHint: "Start a group call, or choose a name in the list to call one person.",
+  roomIdleHint:
+    "This room has its own people, chat and group call. Start a group call in this room, " +
+    "or choose a name to call one person. Copy the link to invite others.",
   inGroupCall: "In the group call",
   leaveCall: "Leave call",
   youLeftCall: "You left the group call",
@@ -384,6 +495,16 @@ export const S = Object.freeze({
   keyColumn: "Keys",
   actionColumn: "Action",
 });
+
+/** "microphone", "camera", or both joined by `and` ("camera and microphone"). */
+function deviceWord(kind, and = "and") {
+  if (kind === "both") return `camera ${and} microphone`;
+  return kind === "audio" ? "microphone" : "camera";
+}
+
+function capital(text) {
+  return text[0].toUpperCase() + text.slice(1);
+}
 
 /** Fill every data-text / data-title / data-label / data-placeholder under root. */
 export function applyStrings(root = document) {

@@ -5,7 +5,7 @@
 // phone layout (a scrolling two-column grid). Names go in as text only.
 
 import { S } from "./strings.js";
-import { el } from "./ui.js";
+import { el, paintAvatar } from "./ui.js";
 
 /** Every user-facing string of the tiles: strings.js's S.tiles (a translation replaces it). */
 export const TILE_WORDS = S.tiles;
@@ -52,7 +52,15 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
     container.style.setProperty("--room-strip", String(Math.max(1, others)));
     if (pinned) container.dataset.pinned = pinned;
     else delete container.dataset.pinned;
+    // An incomplete last row is centred (three tiles: two above, one in the
+    // middle below, no empty quarter): room.css gives each tile two of twice
+    // as many columns, and the row's first tile starts this far in.
+    const shortRow = tiles.size % columns;
+    container.style.setProperty("--room-centre-start", String(1 + columns - shortRow));
+    let index = 0;
     for (const [name, tile] of tiles) {
+      tile.element.toggleAttribute("data-centre", shortRow > 0 && index === tiles.size - shortRow);
+      index += 1;
       const isPinned = name === pinned;
       tile.element.dataset.pinned = String(isPinned);
       tile.pinButton.setAttribute("aria-pressed", String(isPinned));
@@ -63,7 +71,7 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
     const element = el("section", { class: "room-tile", "aria-label": name, "data-self": self });
     const video = el("video", { autoplay: true, playsinline: true });
     video.muted = self; // our own voice would echo
-    const avatar = el("div", { class: "room-tile-avatar", "aria-hidden": "true" }, [...name][0] ?? "?");
+    const avatar = paintAvatar(el("div", { class: "room-tile-avatar", "aria-hidden": "true" }), name);
     const markerList = el("ul", { class: "room-tile-markers" });
     const markers = {};
     for (const [key] of MARKERS) {

@@ -61,6 +61,29 @@ export function initial(name) {
   return [...String(name).trim()][0]?.toUpperCase() ?? "?";
 }
 
+/** How many avatar colours style.css defines (.avatar[data-colour="0"] ... "7"). */
+export const AVATAR_COLOURS = 8;
+
+/**
+ * A colour number for a name, the same on every page and every visit (a
+ * 32-bit FNV-1a hash of its code points), so Bob and Bob1 look different.
+ */
+export function avatarColour(name) {
+  let hash = 0x811c9dc5;
+  for (const char of String(name)) {
+    hash ^= char.codePointAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % AVATAR_COLOURS;
+}
+
+/** Make `element` the avatar of `name`: its initial on its colour. */
+export function paintAvatar(element, name) {
+  element.textContent = initial(name);
+  element.dataset.colour = String(avatarColour(name));
+  return element;
+}
+
 /** Is the keyboard focus in a place that takes typing (so single-key shortcuts must not fire)? */
 export function typingIn(target) {
   if (!(target instanceof Element)) return false;
