@@ -57,6 +57,7 @@ class RoomConfig:
     title: str = ""
     password: str = ""
     public: bool = False
+    hosts: tuple[str, ...] = ()  # names that are hosts of this room when they enter
 
 
 def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
@@ -65,12 +66,15 @@ def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
         raise ConfigError(f"{source}: rooms must be [[rooms]] tables")
     configs = []
     for table in raw:
-        unknown = sorted(set(table) - {"name", "title", "password", "public"})
+        unknown = sorted(set(table) - {"name", "title", "password", "public", "hosts"})
         if unknown or not isinstance(table.get("name"), str):
             raise ConfigError(
                 f"{source}: each [[rooms]] needs a string name and may have only"
-                f" title, password and public (found {', '.join(unknown) or 'no name'})"
+                f" title, password, public and hosts (found {', '.join(unknown) or 'no name'})"
             )
+        hosts = table.get("hosts", [])
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise ConfigError(f"{source}: room {table['name']!r}: hosts is a list of usernames")
         title, password, public = (
             table.get(k, d) for k, d in (("title", ""), ("password", ""), ("public", False))
         )
@@ -88,7 +92,7 @@ def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
             raise ConfigError(f"{source}: room {table['name']!r}: {error.message}") from None
         if not name:
             raise ConfigError(f"{source}: the default room (empty name) cannot be configured")
-        configs.append(RoomConfig(name, title, password, public))
+        configs.append(RoomConfig(name, title, password, public, tuple(hosts)))
     return configs
 
 
@@ -176,9 +180,18 @@ class Settings:
         default_factory=list,
         metadata={
             "help": "rooms set up by the operator: [[rooms]] tables (name, title, password,"
-            " public) in the config file only",
+            " public, hosts) in the config file only",
             "toml_only": True,
         },
+    )
+    lobby_hosts: list[str] = _list_opt(
+        "usernames that are hosts of the default room (without any, it has no hosts); repeatable"
+    )
+    invite_secret: str | None = _opt(
+        None,
+        "secret that signs invite links (default: token_secret; without either, a random one"
+        " per process, so links work only on the process that made them)",
+        secret=True,
     )
     # chat history
     data_dir: str | None = _opt(

@@ -26,6 +26,7 @@ __all__ = [
     "Forward",
     "HandOver",
     "LoadHistory",
+    "Moderated",
     "Publish",
     "PurgeHistory",
     "Release",
@@ -237,6 +238,18 @@ class SfuRecord:
     title: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Moderated:
+    """A host's, moderator's or the server's action in ``room``, for the log and observers
+    (webhooks): ``action`` as in the ``moderation`` message, ``detail`` its other facts."""
+
+    room: str
+    action: str
+    by: str
+    target: str
+    detail: tuple[tuple[str, str], ...] = ()
+
+
 Effect = (
     Send
     | Close
@@ -257,4 +270,5 @@ Effect = (
     | SfuLeave
     | SfuEnd
     | SfuRecord
+    | Moderated
 )

@@ -73,6 +73,17 @@ ERROR_CODES: dict[str, str] = {
     "it is never numbered.",
     "broadcast-too-large": "A message with no `target` (sent to everyone) is over the size "
     "limit for broadcasts.",
+    "forbidden": "Only a host or moderator of the room may do that (a host alone for some "
+    "actions: roles, moderator invites, breakout rooms); nothing changed.",
+    "waiting": "You are in the waiting room: only `join-room` (to go elsewhere) and renaming "
+    "wait for no one; everything else waits until a host lets you in.",
+    "banned": "You were removed from this room and may not come back while it exists.",
+    "room-closed": "The room is locked: nobody new may enter (an invite minted to open the "
+    "lock still does).",
+    "invite-invalid": "The invite link is damaged, forged or for another room.",
+    "invite-expired": "The invite link has expired.",
+    "invite-used": "The single-use invite link has been used already.",
+    "invite-revoked": "The host withdrew the invite link.",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }
 

@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from .actions import ROOM_ACTIONS, RoomAction, room_action
 from .errors import ProtocolError
 from .names import invisible_characters, unsafe_characters
 from .requests import (
@@ -54,6 +55,7 @@ __all__ = [
     "JoinRoom",
     "RecordingRequest",
     "Relay",
+    "RoomAction",
     "RoomRequest",
     "SfuRequest",
     "SignIn",
@@ -104,6 +106,9 @@ SERVER_TYPES: Final = frozenset(
         "rooms",
         "room-call",
         *SFU_SERVER_TYPES,
+        "room-control",
+        "moderation",
+        "invite",
     }
 )
 
@@ -130,6 +135,7 @@ class SignIn(NamedTuple):
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
     room: str | None = None  # with the ``rooms`` feature: the room to sign in to
     room_password: str | None = None
+    invite: str | None = None  # an invite link's token, for ``room``
 
 
 class Chat(NamedTuple):
@@ -155,7 +161,15 @@ class Relay(msgspec.Struct, frozen=True, gc=False):
 
 
 Inbound = (
-    SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest | SfuRequest | RecordingRequest
+    SignIn
+    | Chat
+    | HistoryRequest
+    | Relay
+    | JoinRoom
+    | RoomRequest
+    | SfuRequest
+    | RecordingRequest
+    | RoomAction
 )
 
 
@@ -178,6 +192,7 @@ class _Envelope(msgspec.Struct):
     title: Any = ""
     action: Any = None
     offset: Any = None
+    invite: Any = None
 
 
 #: The types that are requests of the server itself, read through ``_Envelope``.
@@ -185,6 +200,7 @@ _OWN_TYPES: Final = (
     frozenset({"username", "message", "history-request", "join-room", "room-recording"})
     | ROOM_REQUESTS
     | SFU_REQUESTS
+    | ROOM_ACTIONS
 )
 
 
@@ -239,11 +255,15 @@ def _own_request(kind: str, envelope: _Envelope, body: dict[str, Any]) -> Inboun
     if kind == "history-request":
         return history_request(envelope.before, envelope.room)
     if kind == "join-room":
-        return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
+        return join_room(
+            envelope.room, envelope.password, envelope.public, envelope.title, envelope.invite
+        )
     if kind == "room-recording":
         return recording_request(envelope.action)
     if kind in SFU_REQUESTS:
         return sfu_request(kind, body.get("description"), body.get("views"))
+    if kind in ROOM_ACTIONS:
+        return room_action(kind, body)
     return room_request(kind, envelope.offset)
 
 
@@ -312,8 +332,9 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     seq = envelope.seq if envelope.seq is not msgspec.UNSET else 0
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
-    if envelope.roomPassword is not None and not isinstance(envelope.roomPassword, str):
-        raise ProtocolError("bad-field", "`roomPassword` must be a string.", "username")
+    for field, value in (("roomPassword", envelope.roomPassword), ("invite", envelope.invite)):
+        if value is not None and not isinstance(value, str):
+            raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
     room = clean_room(envelope.room, "username") if envelope.room is not None else None
     return SignIn(
@@ -324,6 +345,7 @@ def _sign_in(envelope: _Envelope) -> SignIn:
         seq,
         room,
         envelope.roomPassword,
+        envelope.invite,
     )
 
 

@@ -50,6 +50,7 @@ class JoinRoom(NamedTuple):
     password: str | None = None
     public: bool = False
     title: str = ""
+    invite: str | None = None  # an invite link's token for this room
 
 
 class RoomRequest(NamedTuple):
@@ -91,10 +92,13 @@ def history_request(before: object, room: object) -> HistoryRequest:
     return HistoryRequest(before, room)
 
 
-def join_room(room: object, password: object, public: object, title: object) -> JoinRoom:
+def join_room(
+    room: object, password: object, public: object, title: object, invite: object = None
+) -> JoinRoom:
     """Check a ``join-room``'s fields; raises ProtocolError (``bad-field``, ``bad-room``)."""
-    if password is not None and not isinstance(password, str):
-        raise ProtocolError("bad-field", "`password` must be a string.", "join-room")
+    for field, value in (("password", password), ("invite", invite)):
+        if value is not None and not isinstance(value, str):
+            raise ProtocolError("bad-field", f"`{field}` must be a string.", "join-room")
     if not isinstance(public, bool):
         raise ProtocolError("bad-field", "`public` must be true or false.", "join-room")
     if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or not title.isprintable():
@@ -105,7 +109,9 @@ def join_room(room: object, password: object, public: object, title: object) -> 
         )
     if room is None:
         raise ProtocolError("bad-room", "`join-room` needs a `room`.", "join-room")
-    return JoinRoom(clean_room(room, "join-room"), password, public, title.strip())
+    assert password is None or isinstance(password, str)
+    assert invite is None or isinstance(invite, str)
+    return JoinRoom(clean_room(room, "join-room"), password, public, title.strip(), invite)
 
 
 # -- room calls on an SFU (core/sfu.py says who may send them) --------------------

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol
 
 from .errors import ProtocolError
-from .events import RoomSettings
+from .events import RoomControl, RoomSettings
 from .names import name_key, unsafe_characters
 
 __all__ = [
@@ -322,6 +322,9 @@ class Room:
     settings: RoomSettings
     configured: bool = False
     call: RoomCall | None = None
+    #: Roles, entry, bans, hands (core/moderation.py); None: a room nobody hosts.
+    control: RoomControl | None = None
+    hosts: frozenset[str] = frozenset()  # name keys of the hosts the operator named
 
     @property
     def key(self) -> str:
@@ -426,6 +429,7 @@ class RoomBook:
         room = self._live.pop(key, None)
         if room is not None:
             room.call = None
+            room.control = None  # bans and roles last as long as the room
             self.version += 1
         return room
 
@@ -450,11 +454,27 @@ class RoomEntry(Protocol):
     def password(self) -> str: ...
     @property
     def public(self) -> bool: ...
+    @property
+    def hosts(self) -> tuple[str, ...]: ...
 
 
-def room_book(entries: Iterable[RoomEntry], restricted: bool) -> RoomBook:
-    """The book of a node whose operator configured ``entries`` (all nodes alike)."""
+def room_book(
+    entries: Iterable[RoomEntry], restricted: bool, lobby_hosts: Iterable[str] = ()
+) -> RoomBook:
+    """The book of a node whose operator configured ``entries`` (all nodes alike).
+
+    ``lobby_hosts`` names hosts of the default room, which otherwise has none.
+    """
     rooms = [
-        Room(e.name, lock(e.password, 0, "", e.title, e.public), configured=True) for e in entries
+        Room(
+            e.name,
+            lock(e.password, 0, "", e.title, e.public),
+            configured=True,
+            hosts=frozenset(name_key(host) for host in e.hosts),
+        )
+        for e in entries
     ]
+    hosts = frozenset(name_key(host) for host in lobby_hosts)
+    if hosts:
+        rooms.append(Room(DEFAULT_ROOM, RoomSettings(), configured=True, hosts=hosts))
     return RoomBook(rooms, restricted)

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Final
 
 from ..cluster import Bus, ClusterRefused, create_bus
@@ -39,7 +39,7 @@ from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
 from ..core.closecodes import CloseCode
-from ..core.effects import Close, ConnId, CountCall, Effect, Send
+from ..core.effects import Close, ConnId, CountCall, Effect, Moderated, Send
 from ..core.limits import FloodPolicy, Rate
 from ..core.lobby import Lobby, Policy
 from ..core.rooms import room_book
@@ -86,7 +86,8 @@ class ChinwagServer:
             node=bus.node if bus is not None else None,
             authenticator=Authenticator.from_settings(settings),
             ice=self.ice_servers,
-            rooms=room_book(settings.rooms, settings.rooms_restricted),
+            rooms=room_book(settings.rooms, settings.rooms_restricted, settings.lobby_hosts),
+            invite_secret=_invite_secret(settings),
         )
         self.cluster = (
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
@@ -99,6 +100,8 @@ class ChinwagServer:
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
         self._heartbeat_slice = 0  # which slice of the sockets the next tick pings
         self.metrics = Metrics()
+        #: Called with every host's action (core ``Moderated``): webhooks, audit trails.
+        self.moderation_observers: list[Callable[[Moderated], None]] = []
         self.batcher = Batcher(self.metrics.relay_latency.observe)
         self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
         frames = settings.frames_per_second()
@@ -368,6 +371,8 @@ class ChinwagServer:
                     connection.close_websocket(CloseCode(effect.code), effect.reason)
             elif isinstance(effect, CountCall):
                 self.metrics.count_call(*effect)
+            elif isinstance(effect, Moderated):
+                self._moderated(effect)
             elif self._carried_by_link(effect):
                 continue
             elif self.cluster is not None:
@@ -380,6 +385,16 @@ class ChinwagServer:
         """The history store's or the SFU's effect, carried out by its link."""
         history, sfu = self.history, self.sfu
         return bool(history and history.carry(effect)) or bool(sfu and sfu.carry(effect))
+
+    def _moderated(self, event: Moderated) -> None:
+        """Log a host's action; each observer (a webhook sender) hears of it too."""
+        detail = " ".join(f"{key}={value}" for key, value in event.detail)
+        log.info(
+            "moderation: room=%r action=%s by=%r target=%r %s",
+            event.room, event.action, event.by, event.target, detail,
+        )  # fmt: skip
+        for observer in self.moderation_observers:
+            observer(event)
 
     # -- timers ------------------------------------------------------------
 
@@ -477,6 +492,12 @@ def _metrics_registry(server: ChinwagServer) -> Any:
     from ..metrics_export import registry_for
 
     return registry_for(server.metrics, server.snapshot)
+
+
+def _invite_secret(settings: Settings) -> bytes | None:
+    """What signs invite links: its own secret, else the token secret (None: a random one)."""
+    secret = settings.invite_secret or settings.token_secret
+    return secret.encode() if secret else None
 
 
 def _policy(settings: Settings) -> Policy:

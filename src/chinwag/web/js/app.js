@@ -14,6 +14,7 @@ import { createCall } from "./call.js";
 import { createCallPeople } from "./callpeople.js";
 import { createCallView } from "./callview.js";
 import { createChat } from "./chat.js";
+import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
@@ -31,7 +32,18 @@ import { byId, createDebugLog } from "./ui.js";
 
 const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history", "rooms"];
 // Errors of a sign-in into a room that the sign-in card explains.
-const ROOM_SIGN_IN_ERRORS = new Set(["bad-room", "no-such-room", "room-password-required", "room-password-wrong"]);
+const ROOM_SIGN_IN_ERRORS = new Set([
+  "bad-room",
+  "no-such-room",
+  "room-password-required",
+  "room-password-wrong",
+  "banned",
+  "room-closed",
+  "invite-invalid",
+  "invite-expired",
+  "invite-used",
+  "invite-revoked",
+]);
 const DEFAULT_RING_TIMEOUT_S = 30;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
@@ -64,6 +76,7 @@ export function start() {
   const panels = createPanels({ onChatShown: () => chat.seen() });
   const missed = createMissedCalls({ callBack: (name) => callPerson(name) });
 
+  let hosts = null; // hosts.js: made once the room call exists; the list asks it for roles
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
@@ -77,6 +90,7 @@ export function start() {
         if (from === session.name) renamedTo(to);
       }
     },
+    decorate: (name, item, button) => hosts?.decorate(name, item, button),
   });
   const chat = createChat({
     logElement: byId("messages"),
@@ -129,6 +143,7 @@ export function start() {
       roomCall.entered(info, moved);
       recording.update(info.call ?? null);
       callPeople.update(info.call ?? null);
+      hosts.entered(info, moved);
     },
   });
   const roomCall = createRoomCalls({
@@ -148,6 +163,7 @@ export function start() {
     inCall: () => roomCall.active(),
     notices,
   });
+  hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
   const callPeople = createCallPeople({ notices, self: () => session.name, inCall: () => roomCall.active() });
   byId("waiting-copy").addEventListener("click", () => rooms.copyLink());
   byId("room-call-button").addEventListener("click", async () => {
@@ -349,6 +365,7 @@ export function start() {
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);
+      else if (hosts.handle(msg)) return;
       else if (!roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
       if (msg.type === "room-call") callPeople.update(msg);
     },
@@ -357,6 +374,12 @@ export function start() {
       element.textContent = S.status[status] ?? status;
       element.dataset.status = status;
       if (status === "connected") return;
+      if (status === "removed" || status === "denied") {
+        tab.set("resume", null); // that session is over; a reload starts afresh (and may be refused)
+        session.resume = null;
+        roomCall.leave();
+        hosts.sentOff(status);
+      }
       session.connectionId = null;
       setLive(false);
     },

@@ -152,6 +152,18 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
   }
 
+  /** A host muted us, or stopped our camera or screen share: off here (we may turn it on again). */
+  async function forceOff(kind) {
+    const mine = live;
+    if (!mine?.stream) return;
+    if (kind === "screen") {
+      if (mine.screenTrack) await controls.toggleScreen(); // sharing: this stops it
+      return;
+    }
+    const tracks = kind === "audio" ? mine.stream.getAudioTracks() : mine.stream.getVideoTracks();
+    if (tracks.some((t) => t.enabled)) controls.toggleKind(kind); // some on: this turns all off
+  }
+
   render();
   return {
     /** Room-call messages (and room-call errors); true when it was one. */
@@ -191,6 +203,9 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     toggleCamera: () => controls.toggleKind("video"),
     toggleScreen: controls.toggleScreen,
     switchDevice: controls.switchDevice,
+    forceOff,
+    /** The tile grid while we are in the call (hosts.js puts hands and reactions on it). */
+    grid: () => live?.grid ?? null,
     active: () => Boolean(live),
     /** Test hook (window.chinwag.room): the links, for getStats. */
     debug: {
