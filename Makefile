@@ -37,9 +37,10 @@ $(VENV)/.dev: requirements/test.txt pyproject.toml | $(BIN)/python
 lock: | $(BIN)/python
 	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
 	$(BIN)/uv lock --upgrade
-	$(BIN)/uv export --frozen --no-emit-project --extra tls --extra fast -o requirements/run.txt -q
+	$(BIN)/uv export --frozen --no-emit-project --extra tls --extra fast --group build \
+	  -o requirements/run.txt -q
 	$(BIN)/uv export --frozen --no-emit-project --extra dev --extra peer --extra redis \
-	  --extra tls --extra metrics --extra fast -o requirements/test.txt -q
+	  --extra tls --extra metrics --extra fast --group build -o requirements/test.txt -q
 
 run: $(VENV)/.runtime
 	$(BIN)/chinwag serve --host $(HOST) --port $(PORT) --data-dir ./data
@@ -83,7 +84,7 @@ test-pythons: system-deps
 	      && { py=$$c; break; }; \
 	  done; \
 	  [ -n "$$py" ] || { absent="$$absent $$v"; continue; }; \
-	  echo "== Python $$v: $$py"; \
+	  echo "== Python $$v: $$py"; began=$$(date +%s); \
 	  if [ ! -f .venv-$$v/.dev ] || [ requirements/test.txt -nt .venv-$$v/.dev ] \
 	      || [ pyproject.toml -nt .venv-$$v/.dev ]; then \
 	    rm -rf .venv-$$v && $$py -m venv .venv-$$v \
@@ -92,6 +93,7 @@ test-pythons: system-deps
 	  fi; \
 	  if .venv-$$v/bin/pytest $(PYTHONS_TESTS) -q -p no:cacheprovider; then \
 	    ran="$$ran $$v"; else failed="$$failed $$v"; fi; \
+	  echo "== Python $$v: $$(( $$(date +%s) - began )) s"; \
 	done; \
 	echo "test-pythons: passed on$${ran:- none}; failed on$${failed:- none};" \
 	  "not on this machine (skipped):$${absent:- none}"; \

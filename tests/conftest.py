@@ -9,12 +9,22 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Playwright, async_playwright
+from hypothesis import HealthCheck, settings
+from playwright.async_api import Browser, Playwright, async_playwright, expect
 
 from chinwag.transport.server import ChinwagServer
 from tests.chromium import launch_chromium
 from tests.redis_server import RedisServer
 from tests.support import Client, StartServer, server_factory
+
+#: Every Playwright ``expect`` waits this long for what it expects (its own
+#: default is 5 s, which a busy machine exceeds); it returns as soon as it holds.
+expect.set_options(timeout=20_000)
+
+#: Property tests are judged by their examples, never by the wall clock: Hypothesis's
+#: 200 ms deadline per example fails a busy machine (fuzzing.py's profiles agree).
+settings.register_profile("chinwag", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("chinwag")
 
 
 @pytest.fixture(scope="session", autouse=True)

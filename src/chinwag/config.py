@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -121,7 +122,12 @@ class Settings:
     turn_password: str | None = _opt(
         None, "static TURN password (instead of a shared secret)", secret=True
     )
-    turn_ttl: int = _opt(3600, "lifetime of issued TURN credentials, in seconds")
+    turn_ttl: int = _opt(
+        600, "lifetime of issued TURN credentials, in seconds (fresh ones are sent before)"
+    )
+    turn_signed_in_only: bool = _opt(
+        False, "give TURN credentials only to sessions that signed in with a credential"
+    )
     turn_realm: str = _opt("chinwag", "TURN realm, for `chinwag turn-config`")
     stun_port: int | None = _opt(None, "also answer STUN Binding requests on this UDP port")
     # scale-out
@@ -131,6 +137,16 @@ class Settings:
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
     # rooms
     room_call_max: int = _opt(8, "participants a room call may have (each one sends to all others)")
+    room_call_per_address: int = _opt(
+        6,
+        "seats one client address may hold in one room call (raise it for an office behind"
+        " one NAT)",
+    )
+    room_call_idle: float = _opt(
+        30.0,
+        "seconds a room-call seat holder with someone to connect to may send no room-signal"
+        " before its seat is released",
+    )
     rooms_restricted: bool = _opt(
         False, "only the rooms listed as [[rooms]] tables in the config file (and the default room)"
     )
@@ -152,6 +168,12 @@ class Settings:
     history_lines: int = _opt(50, "stored lines a client is sent when it joins a room")
     history_max_lines: int = _opt(1000, "lines kept per room; older ones are deleted")
     history_max_age: float = _opt(30.0, "days a line is kept before it is deleted")
+    history_max_total: int = _opt(
+        100_000, "lines kept across every room; the oldest are deleted first"
+    )
+    history_per_address: int = _opt(
+        120, "lines one client address may have stored per minute (more are sent, not stored)"
+    )
     # reliability and security
     drain: float = _opt(
         0.0,
@@ -167,6 +189,15 @@ class Settings:
     signal_rate: float = _opt(
         200.0, "signaling messages per second per connection, bursts of 4x (0: no limit)"
     )
+    targeted_rate: float = _opt(
+        128 * 1024,
+        "bytes per second one connection may send with a `target`, bursts of 4x (0: no limit)",
+    )
+    inbound_rate: float = _opt(
+        256 * 1024,
+        "bytes per second one user may be sent with a `target` by everyone, bursts of 2x"
+        " (0: no limit)",
+    )
     frame_rate: float | None = _opt(
         None,
         "WebSocket frames per second per connection, of any kind, bursts of 4x; frames over it"
@@ -179,6 +210,13 @@ class Settings:
     )
     allow_origin: list[str] = _list_opt(
         "page origin allowed to open a WebSocket (default: same origin and loopback); repeatable"
+    )
+    trusted_proxy: list[str] = _list_opt(
+        "address or network (CIDR) of a reverse proxy whose X-Forwarded-For or PROXY protocol"
+        " header gives the client's address; repeatable"
+    )
+    proxy_protocol: bool = _opt(
+        False, "trusted proxies open each plain TCP connection with a PROXY protocol v1 line"
     )
     max_connections: int = _opt(10000, "connections accepted in total")
     max_per_ip: int = _opt(200, "connections accepted from one IP address")
@@ -205,20 +243,35 @@ class Settings:
             raise ConfigError("presence_interval and heartbeat must be positive")
         if bool(self.cert) != bool(self.key):
             raise ConfigError("cert and key go together")
+        if self.turn_signed_in_only and not (self.password or self.token_secret):
+            raise ConfigError("turn_signed_in_only needs password or token_secret to sign in with")
         if self.turn_secret and (self.turn_username or self.turn_password):
             raise ConfigError("use either turn_secret or turn_username/turn_password, not both")
         if self.workers > 1 and not self.redis:
             raise ConfigError("workers > 1 needs redis, so the processes share one lobby")
         if self.history_max_lines < 1 or self.history_max_age <= 0:
             raise ConfigError("history_max_lines and history_max_age must be positive")
+        if self.history_max_total < 1 or self.history_per_address < 1:
+            raise ConfigError("history_max_total and history_per_address must be positive")
         if not 0 <= self.history_lines <= self.history_max_lines:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
         if self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
+        if self.room_call_idle <= 0 or self.room_call_per_address < 1:
+            raise ConfigError("room_call_idle and room_call_per_address must be positive")
         if self.metrics_listen is not None:
             self.metrics_address()
+        for network in self.trusted_proxy:
+            try:
+                ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxy must be addresses or networks, not {network!r}"
+                ) from None
+        if self.proxy_protocol and not self.trusted_proxy:
+            raise ConfigError("proxy_protocol needs trusted_proxy (whose PROXY lines to believe)")
 
     def metrics_address(self) -> tuple[str, int]:
         """``metrics_listen`` as (host, port); ConfigError if it is not HOST:PORT."""

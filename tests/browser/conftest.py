@@ -22,9 +22,10 @@ from chinwag.transport.routes import CONTENT_SECURITY_POLICY
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person
 from tests.chromium import launch_chromium
+from tests.firefox import firefox, firefox_browser
 from tests.support import StartServer, server_factory
 
-__all__ = ["Launch", "OpenPerson"]
+__all__ = ["Launch", "OpenPerson", "firefox", "firefox_browser"]
 
 REFERENCE_CLIENT = Path(__file__).parent / "reference_client"
 ROOM_PAGES = Path(__file__).parent / "room_page"

@@ -190,3 +190,33 @@ async def test_callee_microphone_in_use_declines_in_words(
     await alice.back_to_idle()
     await bob.until_state("idle")
     assert await bob.local_tracks() == []
+
+
+async def test_group_call_without_microphone_asks_then_joins_video_only(
+    open_person: OpenPerson,
+) -> None:
+    """A group call opens media as a one-to-one call does (media.js openCallMedia):
+    the same question, then the call with the kind that works."""
+    ann = await open_person("ann", path="r/quiet", sign_in=False)
+    await ann.context.add_init_script(_NO_MICROPHONE)
+    await ann.page.reload()
+    await ann.sign_in("ann")
+    ben = await open_person("ben", path="r/quiet")
+
+    await ann.page.get_by_role("button", name="Start call").click()
+    await sees_question(ann, "No microphone was found. Continue with video only?")
+    await ann.click("Video only")
+    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
+
+    async def ann_sends_video_only() -> list[str] | None:
+        kinds = await ann.page.evaluate(
+            "() => { const room = window.chinwag.room; const pc = room.peers().length"
+            " && room.peerConnection(room.peers()[0]);"
+            " return pc ? pc.getSenders().filter((s) => s.track).map((s) => s.track.kind) : []; }"
+        )
+        return sorted(kinds) if kinds else None
+
+    assert await ann.until(ann_sends_video_only, 20, "ann sends nothing") == ["video"]
+    await ann.click("Leave call")
+    await ann.sees_notice("You left the group call")

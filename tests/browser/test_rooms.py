@@ -150,3 +150,32 @@ async def test_switching_rooms_keeps_the_socket_and_changes_the_people(
     assert sockets_opened(alice) == 1
     joins: list[dict[str, Any]] = [m for m in alice.received if m.get("type") == "room"]
     assert [m["room"] for m in joins] == ["garden", ""]
+
+
+async def test_the_public_list_is_polled_only_while_on_screen(open_person: OpenPerson) -> None:
+    watcher = await open_person("watcher")
+
+    def answers() -> int:
+        return sum(1 for message in watcher.received if message.get("type") == "rooms")
+
+    async def answers_after(seconds: float) -> int:
+        before = answers()
+        await watcher.page.wait_for_timeout(seconds * 1000)
+        return answers() - before
+
+    assert await answers_after(9) >= 2  # every 4 s while the Lobby's list shows
+    # The list leaves the screen (as when a call or another view covers it): no more asking.
+    await watcher.page.evaluate(
+        "() => { document.getElementById('lobby-extras').style.display = 'none'; }"
+    )
+    await watcher.page.wait_for_timeout(500)  # an answer to a request already sent may land
+    assert await answers_after(9) == 0
+    shown = answers()
+    await watcher.page.evaluate(
+        "() => { document.getElementById('lobby-extras').style.display = ''; }"
+    )
+    for _ in range(30):  # asked again within 3 s (the timer alone takes up to 4 s)
+        if answers() > shown:
+            break
+        await watcher.page.wait_for_timeout(100)
+    assert answers() > shown

@@ -40,7 +40,7 @@ class Recorder:
         return [event for event in self.events if isinstance(event, kind)]
 
     async def wait_for(
-        self, predicate: Callable[[BusEvent], bool], timeout: float = 5.0
+        self, predicate: Callable[[BusEvent], bool], timeout: float = 20.0
     ) -> BusEvent:
         """The first recorded event matching ``predicate``, waiting up to ``timeout``."""
         found: list[BusEvent] = []
@@ -67,7 +67,7 @@ def record(name: str, node: str, busy: bool = False) -> UserRecord:
     return UserRecord(name, node, ("deltas",), busy)
 
 
-async def until_list(client: Client, names: set[str], timeout: float = 5.0) -> float:
+async def until_list(client: Client, names: set[str], timeout: float = 20.0) -> float:
     """Read until a ``userlist`` of exactly ``names``; return the seconds it took."""
     began = time.monotonic()
     while True:

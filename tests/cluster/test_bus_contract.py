@@ -28,6 +28,21 @@ async def test_concurrent_claims_of_one_name_have_exactly_one_winner(cluster: Cl
         assert owners == {"a" if won[0] else "b"}
 
 
+async def test_room_call_seats_are_capped_across_nodes(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    claims = [bus.claim_seat("stage", f"{bus.node}{n}", 8) for n in range(8) for bus in (a, b)]
+    granted = await asyncio.gather(*claims)
+    assert granted.count(True) == 8  # 16 at once, from two nodes: the cap holds
+    seated = [f"{bus.node}{n}" for n in range(8) for bus in (a, b)]
+    winner = seated[granted.index(True)]
+    assert await a.claim_seat("stage", winner, 8)  # already seated: granted again
+    await (a if winner.startswith("a") else b).release_seat("stage", winner)
+    assert await b.claim_seat("stage", "late", 8)  # a freed seat is free for anyone
+    assert not await a.claim_seat("stage", "later", 8)
+    assert await a.claim_seat("other", "later", 8)  # another room's call
+
+
 async def test_a_claimed_name_is_taken_for_its_own_node_too(cluster: Cluster) -> None:
     a, _ = await cluster.add("a")
     b, _ = await cluster.add("b")

@@ -25,7 +25,7 @@ _DOOMED_NODE = textwrap.dedent(
     from chinwag.core.events import UserRecord
 
     async def main():
-        bus = RedisBus(sys.argv[1], node="doomed", lease=1.0, renew_interval=0.2)
+        bus = RedisBus(sys.argv[1], node="doomed", lease=5.0, renew_interval=0.2)
         await bus.start(lambda event: None)
         assert await bus.claim(UserRecord("zed", "doomed"))
         print("ready", flush=True)
@@ -48,7 +48,7 @@ def start_doomed_node(redis_url: str) -> subprocess.Popen[str]:
 async def test_a_killed_node_is_gone_once_its_lease_lapses(
     redis_cluster: Cluster, redis_server: RedisServer
 ) -> None:
-    a, seen_by_a = await redis_cluster.add("a")
+    a, seen_by_a = await redis_cluster.add("a", lease=30.0)  # a stall must not cost a its own
     doomed = start_doomed_node(redis_server.url)
     try:
         assert doomed.stdout is not None and doomed.stdout.readline() == "ready\n"
@@ -56,9 +56,9 @@ async def test_a_killed_node_is_gone_once_its_lease_lapses(
         assert not await a.claim(record("zed", "a"))
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(5)
-        # Gone once its 1 s lease lapses: no goodbye was said, so nothing else can
+        # Gone once its 5 s lease lapses: no goodbye was said, so nothing else can
         # have told the others. The deadline is generous so a busy machine passes.
-        await seen_by_a.wait_for(lambda e: e == NodeGone("doomed"), timeout=15)
+        await seen_by_a.wait_for(lambda e: e == NodeGone("doomed"), timeout=60)
         assert await a.claim(record("zed", "a"))
     finally:
         doomed.kill()
@@ -83,7 +83,7 @@ async def test_redis_outage_refuses_claims_then_everything_comes_back(
     assert await b.claim(record("bob", "b"))
 
     redis_server.stop()
-    await eventually(lambda: not a.available and not b.available, 5, "both see Redis gone")
+    await eventually(lambda: not a.available and not b.available, 30, "both see Redis gone")
     with pytest.raises(BusUnavailable):
         await a.claim(record("carol", "a"))
     with pytest.raises(BusUnavailable):
@@ -94,7 +94,7 @@ async def test_redis_outage_refuses_claims_then_everything_comes_back(
     seen_by_b.events.clear()
 
     redis_server.start()  # empty: Redis lost every key
-    await eventually(lambda: a.available and b.available, 5, "both back without a restart")
+    await eventually(lambda: a.available and b.available, 30, "both back without a restart")
     assert await a.directory() == [record("alice", "a")]
     assert not await b.claim(record("alice", "b"))
     assert await b.claim(record("bob", "b"))
@@ -112,12 +112,14 @@ async def test_a_bus_started_while_redis_is_down_joins_when_it_comes_up(
     redis_server.stop()
     began = time.monotonic()
     a, _ = await redis_cluster.add("a", timeout=0.5)
-    assert time.monotonic() - began < 2.0  # start() does not hang on a dead Redis
+    # start() does not hang on a dead Redis: it gives up after its 0.5 s timeout
+    # (the bound leaves room for a busy machine).
+    assert time.monotonic() - began < 10.0
     assert not a.available
     with pytest.raises(BusUnavailable):
         await a.claim(record("alice", "a"))
     redis_server.start()
-    await eventually(lambda: a.available, 5, "joined once Redis is up")
+    await eventually(lambda: a.available, 30, "joined once Redis is up")
     assert await a.claim(record("alice", "a"))
 
 
@@ -140,9 +142,9 @@ async def test_names_taken_while_a_node_was_cut_off_are_reported_lost(
     finally:
         await staff.aclose()
     await seen_by_b.wait_for(lambda e: e == NodeGone("a"))
-    lost = await seen_by_a.wait_for(lambda e: isinstance(e, NamesLost), timeout=5)
+    lost = await seen_by_a.wait_for(lambda e: isinstance(e, NamesLost))
     assert lost == NamesLost(("alice",))  # by key, and named as a's user typed it
-    await eventually(lambda: a.available, 5, "a rejoined")
+    await eventually(lambda: a.available, 30, "a rejoined")
     assert sorted(await a.directory(), key=lambda r: r.node) == [
         record("anna", "a"),
         record("\u0430lice", "b"),

@@ -59,3 +59,28 @@ async def test_a_racing_opener_never_stays_in_a_locked_room_without_its_password
         assert not [m for m in seen if m.get("text") == f"secret {trial}"], seen
     assert len(outcomes) == TRIALS
     assert "moved out" in outcomes or "refused" in outcomes, outcomes
+
+
+async def test_the_room_call_cap_holds_across_processes(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes  # started with the default cap of 8
+    people = []
+    for number in range(16):
+        port = (a if number % 2 else b).port
+        person = await open_at(port, f"p{number}", "stage", clients)
+        await person.wait_for("signed-in", timeout=10)
+        people.append(person)
+    await asyncio.gather(*(p.send({"type": "room-call-join"}) for p in people))
+    outcomes = [await seat_of(person, f"p{number}") for number, person in enumerate(people)]
+    assert outcomes.count("seated") == 8 and outcomes.count("room-call-full") == 8, outcomes
+
+
+async def seat_of(person: Client, name: str) -> str:
+    """``seated`` once a ``room-call`` lists ``name``, or the error code it got."""
+    while True:
+        message = await person.next(timeout=10)
+        if message["type"] == "error":
+            return str(message["code"])
+        if message["type"] == "room-call" and name in [p["name"] for p in message["participants"]]:
+            return "seated"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.cluster.support import ChinwagProcess
-from tests.cluster.test_processes import GONE_WITHIN
+from tests.cluster.test_processes import GONE_WAIT
 from tests.support import Client
 
 ROOMS = ["deltas", "ringing", "plain-text", "rooms"]
@@ -43,4 +43,4 @@ async def test_a_room_call_across_two_processes(
     await carol.send({"type": "room-signal", "target": "alice", "candidate": {}})
     assert (await carol.wait_for("error"))["code"] == "no-such-user"  # another room: no leak
     b.kill()  # bob's process dies: bob leaves the room and its call
-    await alice.wait_for("room-call", timeout=GONE_WITHIN + 5, participants=seats("alice"))
+    await alice.wait_for("room-call", timeout=GONE_WAIT, participants=seats("alice"))

@@ -69,6 +69,22 @@ async def test_prune_keeps_the_newest_lines_of_each_room(make_store: MakeStore) 
     assert newest.id > last
 
 
+async def test_prune_keeps_the_newest_lines_of_all_rooms_within_the_total(
+    make_store: MakeStore, clock: Clock
+) -> None:
+    store = make_store(Retention(max_lines=100, max_total=10))
+    start = int(clock.now * 1000) - 60_000
+    rooms = ("a", "b", "c", "a", "a", "b")  # the oldest lines go, whichever room they are in
+    said = [line(f"{n}", room=rooms[n % 6], date_ms=start + n * 10) for n in range(30)]
+    await stored(store, said)
+    await store.prune()
+    kept = []
+    for room in ("a", "b", "c"):
+        kept += [(r.date_ms, r.text) for r in await store.recent(room, 100)]
+    assert [text for _, text in sorted(kept)] == [f"{n}" for n in range(20, 30)]
+    assert sorted(await store.rooms()) == ["a", "b", "c"]
+
+
 async def test_prune_deletes_lines_older_than_the_age_limit(
     make_store: MakeStore, clock: Clock
 ) -> None:

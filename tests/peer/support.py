@@ -120,7 +120,7 @@ async def start_cli(*args: str) -> RunningCli:
 
 
 async def eventually(
-    condition: Callable[[], Awaitable[Any]], what: str, within: float = 15.0
+    condition: Callable[[], Awaitable[Any]], what: str, within: float = 30.0
 ) -> Any:
     """Poll an async ``condition`` until it returns something truthy, or fail after ``within``."""
     deadline = time.monotonic() + within

@@ -97,13 +97,19 @@ async def test_call_command_records_what_the_browser_sends(
     erin = await open_browser_user("erin")
     recording = tmp_path / "erin.mkv"
 
-    result = await run_cli(
-        "call", "erin", "--server", url, "--record", str(recording),
-        "--duration", "8", "--relay-only",  # media may start late on a busy machine
+    caller = await start_cli(
+        "call", "erin", "--server", url, "--record", str(recording), "--relay-only"
     )  # fmt: skip
+    try:
+        await caller.expect("connected to erin")
+        # The browser decodes 60 frames of the peer's pattern: the media path is up both
+        # ways, so the peer records erin's camera meanwhile (however late media began).
+        await media_rising(erin, frames=60)
+    finally:
+        result = await caller.stop()  # SIGTERM: the caller hangs up and closes the file
 
     assert result.returncode == EXIT_CODES["ok"], result.output
-    assert "connected to erin" in result.output
+    assert "hung up" in result.output
     assert "video-offer" in await erin.run("received")
     with av.open(str(recording)) as container:
         video = container.streams.video[0]

@@ -61,14 +61,14 @@ async def test_ask_declines_then_accepts_from_the_terminal(
             await hal.invite("asker")
             await peer.expect("hal is calling. Answer? [y/n]")
             peer.type("n")
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(30):
                 declined = await events.wait_for(CallDecline)
             assert declined.reason == "declined"
 
             await hal.invite("asker")
             await peer.expect("hal is calling. Answer? [y/n]")
             peer.type("y")
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(30):
                 accepted = await events.wait_for(CallAccept)
             assert accepted.name == "asker"
             await hal.hang_up("asker")

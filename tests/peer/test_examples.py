@@ -48,7 +48,7 @@ async def test_echo_bot_greets_and_echoes(url: str, sign_in: Callable[[str], Any
         phone = Phone(jay, lambda: CallMedia(MediaOptions(), (counter.consume,)), relay_only=True)
         with jay.subscribe() as events:
             running = asyncio.create_task(phone.run())
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(30):
                 greeting = await events.wait_for(ChatMessage)
             assert greeting.text == "hello jay, call echobot to see yourself"
         assert await phone.dial("echobot") is DialOutcome.ACCEPTED

@@ -14,6 +14,8 @@ import socket
 import struct
 from typing import Any
 
+from tests.support import DEFAULT_TIMEOUT
+
 TEXT, CLOSE, PING = 0x1, 0x8, 0x9
 #: A second loopback address: a client "elsewhere" when 127.0.0.1 is the attacker.
 ELSEWHERE = "127.0.0.2"
@@ -49,7 +51,7 @@ def upgrade_request(port: int, headers: dict[str, str] | None = None, path: str 
 
 
 async def http_exchange(
-    port: int, request: bytes, timeout: float = 5.0, source: str | None = None
+    port: int, request: bytes, timeout: float = DEFAULT_TIMEOUT, source: str | None = None
 ) -> tuple[int, bytes]:
     """Send one raw HTTP request; return (status, body) of the reply.
 
@@ -103,7 +105,7 @@ class RawSocket:
     def send_json(self, message: dict[str, Any]) -> None:
         self.writer.write(client_frame(TEXT, json.dumps(message).encode()))
 
-    async def read_frame(self, timeout: float = 5.0) -> tuple[int, bytes]:
+    async def read_frame(self, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, bytes]:
         """The next server frame as (opcode, payload); server frames are unmasked."""
         first, second = await asyncio.wait_for(self.reader.readexactly(2), timeout)
         length = second & 0x7F
@@ -114,7 +116,7 @@ class RawSocket:
         payload = await asyncio.wait_for(self.reader.readexactly(length), timeout)
         return first & 0x0F, payload
 
-    async def next_json(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def next_json(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         """The next text frame's JSON, skipping pings."""
         while True:
             opcode, payload = await self.read_frame(timeout)
@@ -124,14 +126,14 @@ class RawSocket:
                 return value
             assert opcode == PING, f"expected a text frame, got opcode {opcode}: {payload!r}"
 
-    async def close_code(self, timeout: float = 5.0) -> int:
+    async def close_code(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         """Read until the server's close frame; return its code."""
         while True:
             opcode, payload = await self.read_frame(timeout)
             if opcode == CLOSE:
                 return int.from_bytes(payload[:2], "big")
 
-    async def closed_by_server(self, timeout: float = 5.0) -> bool:
+    async def closed_by_server(self, timeout: float = DEFAULT_TIMEOUT) -> bool:
         """True once the server has closed the TCP connection (reads and discards)."""
         try:
             async with asyncio.timeout(timeout):

@@ -135,7 +135,9 @@ async def test_origin_check(
 async def test_slow_reader_is_dropped_without_hurting_anyone(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = await start_server(send_buffer=64 * 1024, chat_rate=0, signal_rate=0)
+    server = await start_server(
+        send_buffer=64 * 1024, chat_rate=0, signal_rate=0, targeted_rate=0, inbound_rate=0
+    )
     sloth = await RawSocket.open(server.port, receive_buffer=4096)
     sloth.send_json({"type": "username", "name": "sloth"})  # then never reads again
     alice, bob, carol = [await Client.open(server.port) for _ in range(3)]

@@ -12,7 +12,9 @@ from chinwag.transport.server import ChinwagServer
 from tests.reliability.rawws import RawSocket
 from tests.support import Client
 
-STOP_BOUND = 3.5  # seconds: the 2 s closing handshake allowance plus slack
+# Seconds: the 2 s closing handshake allowance plus slack for a busy machine; a
+# stop that waited on each deaf socket in turn (150 of them) would still fail.
+STOP_BOUND = 10.0
 
 
 async def test_stop_is_bounded_with_many_sockets() -> None:
@@ -24,7 +26,7 @@ async def test_stop_is_bounded_with_many_sockets() -> None:
     for index, client in enumerate(polite):
         await client.sign_in(f"polite{index}")
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
+    deadline = loop.time() + 30
     while len(server.lobby.usernames()) < len(polite) or len(server.sockets) < 200:
         assert loop.time() < deadline, (len(server.lobby.usernames()), len(server.sockets))
         await asyncio.sleep(0.01)

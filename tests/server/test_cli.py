@@ -69,14 +69,16 @@ def test_sigterm_closes_sockets_with_1001_and_exits_0() -> None:
             session, ws = await open_socket(port)
             began = time.monotonic()
             os.kill(process.pid, signum)
-            msg = await ws.receive(timeout=3)
+            msg = await ws.receive(timeout=30)
             assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1001
             await session.close()
             return began
 
         began = asyncio.run(scenario())
-        assert process.wait(timeout=3) == 0
-        assert time.monotonic() - began < 2.5
+        assert process.wait(timeout=30) == 0
+        # Well under a second when quiet; the bound leaves a busy machine room but
+        # still fails a process that waits out a timeout before closing.
+        assert time.monotonic() - began < 10
 
 
 def test_environment_and_config_file(tmp_path: Path) -> None:
@@ -96,10 +98,10 @@ def test_environment_and_config_file(tmp_path: Path) -> None:
     async def scenario() -> None:
         session, ws = await open_socket(port)
         await ws.send_str('{"type": "wave", "pad": "' + "x" * 3000 + '"}')  # fits 4096
-        reply = await ws.receive_json(timeout=3)
+        reply = await ws.receive_json(timeout=30)
         assert reply["code"] == "not-signed-in"
         await ws.send_str('{"type": "wave", "pad": "' + "x" * 5000 + '"}')  # over 4096
-        assert (await ws.receive_json(timeout=3))["code"] == "frame-too-large"
+        assert (await ws.receive_json(timeout=30))["code"] == "frame-too-large"
         await session.close()
 
     try:
@@ -110,7 +112,7 @@ def test_environment_and_config_file(tmp_path: Path) -> None:
 
 
 def test_drain_fails_readiness_before_shutting_down() -> None:
-    process, port = start("--drain", "1.0")
+    process, port = start("--drain", "5.0")  # long enough to be seen on a busy machine
 
     async def scenario() -> None:
         url = f"http://127.0.0.1:{port}/healthz/ready"
@@ -120,7 +122,7 @@ def test_drain_fails_readiness_before_shutting_down() -> None:
             session_ws, ws = await open_socket(port)
             os.kill(process.pid, signal.SIGTERM)
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + 0.8  # well inside the 1 s drain
+            deadline = loop.time() + 4.5  # inside the 5 s drain
             while True:
                 async with session.get(url) as response:
                     if response.status == 503:
@@ -129,15 +131,15 @@ def test_drain_fails_readiness_before_shutting_down() -> None:
                 assert loop.time() < deadline, "readiness never failed during the drain"
                 await asyncio.sleep(0.02)
             await ws.send_str('{"type": "username", "name": "late"}')  # still served
-            assert (await ws.receive_json(timeout=3))["type"] == "userlist"
-            msg = await ws.receive(timeout=4)
+            assert (await ws.receive_json(timeout=30))["type"] == "userlist"
+            msg = await ws.receive(timeout=30)
             assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1001
             await session_ws.close()
 
     began = time.monotonic()
     asyncio.run(scenario())
-    assert process.wait(timeout=5) == 0
-    assert 0.9 <= time.monotonic() - began < 4.5
+    assert process.wait(timeout=30) == 0
+    assert 4.9 <= time.monotonic() - began < 30  # the drain, then a prompt shutdown
 
 
 _WITHOUT = """

@@ -113,16 +113,20 @@ async def test_deltas_client_gets_list_then_deltas(connect: Connect) -> None:
 
 
 async def test_presence_is_coalesced(start_server: StartServer) -> None:
-    server = await start_server(presence_interval=0.5)
+    server = await start_server(presence_interval=2.0)
     watcher = await Client.open(server.port)
     others = [await Client.open(server.port) for _ in range(5)]
     try:
         await watcher.sign_in("watcher")
         await watcher.expect("userlist", users=["watcher"])
         await asyncio.gather(*(c.sign_in(f"u{i}") for i, c in enumerate(others)))
-        update = await watcher.expect("userlist", timeout=2)
-        assert update["users"] == ["watcher", "u0", "u1", "u2", "u3", "u4"]
-        await watcher.expect_silence(0.6)
+        everyone = ["watcher", "u0", "u1", "u2", "u3", "u4"]
+        updates = [await watcher.expect("userlist")]
+        while updates[-1]["users"] != everyone:
+            updates.append(await watcher.expect("userlist"))
+        # Five sign-ins, one update (two if a busy machine spread them over a flush).
+        assert len(updates) <= 2, updates
+        await watcher.expect_silence(2.5)  # and nothing more in the next interval
     finally:
         for client in (watcher, *others):
             await client.close()

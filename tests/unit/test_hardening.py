@@ -277,5 +277,5 @@ def test_a_token_taking_over_a_session_in_a_room_call_frees_its_seat_and_room() 
     _, effects = world.join("bob", rooms, credential=token_for(world, "bob"))
     assert Close(old, 4001, "signed in elsewhere") in effects
     assert world.lobby.room_of("bob") == "" and not world.lobby.in_room_call("bob")
-    assert world.lobby.public_rooms() == []
+    assert world.lobby.public_rooms() == ([], 0)
     world.lobby.check()

@@ -13,6 +13,7 @@ from chinwag.core.auth import Authenticator, issue_token
 from chinwag.core.effects import (
     Adopt,
     Claim,
+    ClaimSeat,
     Close,
     CountCall,
     Effect,
@@ -20,6 +21,7 @@ from chinwag.core.effects import (
     HandOver,
     Publish,
     Release,
+    ReleaseSeat,
     Send,
     UpdateRecord,
 )
@@ -42,6 +44,7 @@ class Cluster:
         self.closed: list[tuple[str, Close]] = []
         self.mute: set[str] = set()  # nodes whose events go nowhere (a dead node)
         self.names: dict[str, str] = {}  # the shared store: name -> node
+        self.seats: dict[str, set[str]] = {}  # the shared store: room key -> seated names
         self.inbox: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.next = 0
         self.held_claims: list[tuple[str, Claim]] = []
@@ -80,6 +83,14 @@ class Cluster:
                 self.store_spelling(node, effect.record.name)
             elif isinstance(effect, Close):
                 self.closed.append((node, effect))
+            elif isinstance(effect, ClaimSeat):
+                seats = self.seats.setdefault(effect.room, set())
+                ok = effect.name in seats or len(seats) < effect.cap
+                if ok:
+                    seats.add(effect.name)
+                follow = self.nodes[node].seat_claimed(effect.conn, effect.room, effect.name, ok)
+            elif isinstance(effect, ReleaseSeat):
+                self.seats.get(effect.room, set()).discard(effect.name)
             else:
                 assert isinstance(effect, Adopt | CountCall)
             queue.extend((node, e) for e in follow)

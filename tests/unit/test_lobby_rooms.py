@@ -206,12 +206,13 @@ def test_a_failed_room_call_link_is_counted_once_and_only_between_seated_people(
     world.say(b, type="room-call-join")
     world.say(d, type="room-call-join")
 
-    def failures(conn: int, target: str) -> list[CountCall]:
+    def failures(conn: int, target: str, refused: bool = False) -> list[CountCall]:
         report = {"outcome": "failed", "reason": "credentials-refused"}
         effects = world.say(conn, type="call-report", target=target, **report)
-        assert not [m for m in sent(effects, conn) if m["type"] == "error"]
+        codes = [m["code"] for m in sent(effects, conn) if m["type"] == "error"]
+        assert codes == (["not-in-call"] if refused else []), codes  # no call: nothing counted
         return [e for e in effects if isinstance(e, CountCall) and e.event == "failed"]
 
     assert failures(b, "alice") == [CountCall("failed", "credentials-refused")]
-    assert failures(a, "carol") == []  # carol holds no link to alice
-    assert failures(a, "dan") == []  # a call in another room
+    assert failures(a, "carol", refused=True) == []  # carol holds no link to alice
+    assert failures(a, "dan", refused=True) == []  # a call in another room

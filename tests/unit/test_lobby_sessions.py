@@ -220,7 +220,10 @@ def test_authenticator_admits_and_resume_needs_no_password() -> None:
 
 
 class Expiring:
-    def for_user(self, name: str, now: float) -> dict[str, Any]:
+    relays = True
+
+    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
+        assert turn
         return {
             "type": "ice-servers",
             "iceServers": [{"urls": ["turn:t"], "username": name}],

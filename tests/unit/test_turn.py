@@ -48,6 +48,7 @@ def test_ice_servers_with_secret_attach_credentials_to_turn_urls_only() -> None:
             "turns:turn.example.org:443?transport=tcp",
         ],
         turn_secret=SECRET,
+        turn_ttl=3600,  # the openssl vector's
     )
     message = servers.for_user("alice", 1700000000)
     assert message == {

@@ -69,6 +69,11 @@ class Bus(abc.ABC):
     * ``is_alive(node)`` is False for a node that has left or whose lease
       lapsed, and for a node name that never joined.
     * ``update(record)`` changes the stored record of a claimed name (busy).
+    * ``claim_seat(room, name, cap)`` is atomic across nodes: of many nodes seating
+      people in one room's call (``room`` is its key) at once, at most ``cap``
+      get True (seats of nodes that are not alive do not count); a name already
+      seated gets True again. ``release_seat`` frees one. Raises BusUnavailable
+      when the shared store cannot be reached.
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
       bus that the name is now its own.
@@ -104,6 +109,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def update(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_seat(self, room: str, name: str, cap: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def release_seat(self, room: str, name: str) -> None: ...
 
     @abc.abstractmethod
     async def hand_over(self, record: UserRecord) -> None: ...

@@ -25,12 +25,14 @@ from typing import Any, Final
 from ..core.effects import (
     Adopt,
     Claim,
+    ClaimSeat,
     ConnId,
     Effect,
     Forward,
     HandOver,
     Publish,
     Release,
+    ReleaseSeat,
     UpdateRecord,
 )
 from ..core.events import (
@@ -106,6 +108,11 @@ class ClusterLink:
                 self._spawn(self._quietly(self.bus.hand_over(record), "hand over"))
             case Adopt(record=record):
                 self._spawn(self._quietly(self.bus.adopt(record), "adopt"))
+            case ClaimSeat():
+                self._spawn(self._claim_seat(effect))
+            case ReleaseSeat(room=room, name=name):
+                work = self.bus.release_seat(room, name)
+                self._spawn(self._quietly(work, f"release seat of {name}"))
 
     def _forward(self, effect: Forward) -> None:
         event = effect.event
@@ -156,6 +163,14 @@ class ClusterLink:
             self._settle(conn, lambda: self.lobby.claim_failed(conn))
             return
         self._settle(conn, lambda: self.lobby.claimed(conn, claim.record.name, ok))
+
+    async def _claim_seat(self, claim: ClaimSeat) -> None:
+        try:
+            ok = await self.bus.claim_seat(claim.room, claim.name, claim.cap)
+        except BusUnavailable as error:  # no seat the cluster cannot count
+            log.warning("room-call seat of conn %d refused: %s", claim.conn, error)
+            ok = False
+        self._apply(self.lobby.seat_claimed(claim.conn, claim.room, claim.name, ok))
 
     async def _quietly(self, work: Awaitable[None], what: str) -> None:
         try:

@@ -21,6 +21,7 @@ class MemoryHub:
     def __init__(self) -> None:
         self.names: dict[str, UserRecord] = {}
         self.nodes: dict[str, MemoryBus] = {}
+        self.seats: dict[str, dict[str, str]] = {}  # room key -> seated name -> its node
 
 
 class MemoryBus(Bus):
@@ -60,6 +61,23 @@ class MemoryBus(Bus):
 
     async def update(self, record: UserRecord) -> None:
         self._replace_mine(record)
+
+    async def claim_seat(self, room: str, name: str, cap: int) -> bool:
+        seats = self.hub.seats.setdefault(room, {})
+        for seated in [n for n, node in seats.items() if node not in self.hub.nodes]:
+            del seats[seated]
+        if name in seats:
+            return True
+        if len(seats) >= cap:
+            return False
+        seats[name] = self.node
+        return True
+
+    async def release_seat(self, room: str, name: str) -> None:
+        seats = self.hub.seats.get(room, {})
+        seats.pop(name, None)
+        if not seats:
+            self.hub.seats.pop(room, None)
 
     async def hand_over(self, record: UserRecord) -> None:
         self._replace_mine(record)

@@ -260,6 +260,16 @@ class RedisBus(Bus):
                 with contextlib.suppress(BusUnavailable):
                     await self._run(self._scripts.update, key, _encode(record))
 
+    async def claim_seat(self, room: str, name: str, cap: int) -> bool:
+        """One of ``cap`` seats of room ``room``'s call, counted in Redis, atomically."""
+        result = await self._run(self._scripts.claim_seat, room, name, str(cap))
+        return bool(result == 1)
+
+    async def release_seat(self, room: str, name: str) -> None:
+        if self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run(self._scripts.release_seat, room, name)
+
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
         key = name_key(record.name)

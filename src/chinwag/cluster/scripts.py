@@ -115,6 +115,28 @@ redis.call('HSET', p .. 'users:' .. ARGV[4], ARGV[3], ARGV[5])
 return 1
 """
 
+# ARGV[3] room key, ARGV[4] name, ARGV[5] cap. 1 seated (or already), 0 full.
+# Seats of nodes that are not alive are dropped first (a dead node's seats free up).
+_CLAIM_SEAT = """
+local p, node = ARGV[1], ARGV[2]
+local seats = p .. 'seats:' .. ARGV[3]
+local flat = redis.call('HGETALL', seats)
+for i = 1, #flat, 2 do
+  if redis.call('EXISTS', p .. 'alive:' .. flat[i + 1]) == 0 then
+    redis.call('HDEL', seats, flat[i])
+  end
+end
+if redis.call('HEXISTS', seats, ARGV[4]) == 1 then return 1 end
+if redis.call('HLEN', seats) >= tonumber(ARGV[5]) then return 0 end
+redis.call('HSET', seats, ARGV[4], node)
+return 1
+"""
+
+# ARGV[3] room key, ARGV[4] name.
+_RELEASE_SEAT = """
+return redis.call('HDEL', ARGV[1] .. 'seats:' .. ARGV[3], ARGV[4])
+"""
+
 # ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
 _HEARTBEAT = (
     _REAP
@@ -166,6 +188,8 @@ class Scripts:
     release: AsyncScript
     update: AsyncScript
     hand_over: AsyncScript
+    claim_seat: AsyncScript
+    release_seat: AsyncScript
     heartbeat: AsyncScript
     leave: AsyncScript
     directory: AsyncScript
@@ -178,6 +202,8 @@ class Scripts:
             release=redis.register_script(_RELEASE),
             update=redis.register_script(_UPDATE),
             hand_over=redis.register_script(_HAND_OVER),
+            claim_seat=redis.register_script(_CLAIM_SEAT),
+            release_seat=redis.register_script(_RELEASE_SEAT),
             heartbeat=redis.register_script(_HEARTBEAT),
             leave=redis.register_script(_LEAVE),
             directory=redis.register_script(_DIRECTORY),

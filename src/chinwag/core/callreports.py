@@ -11,7 +11,13 @@ and the web client's diagnosis use). The server relays it to nobody. It:
   the call; a failure reported by either side wins over a connection, since
   "connected" then "one-way media" is a failed call;
 * observes each report's time to first frame and selected pair at once
-  (each side sees its own first frame and its own view of the pair);
+  (each side sees its own first frame and its own view of the pair), only
+  when the report is about a real call: a live one-to-one call of the
+  sender's (with its partner as ``target``, or none), or a link of the room
+  call both sides sit in. Any other report is answered ``not-in-call`` and
+  moves no metric;
+* budgets reports per connection, per client address and in total, so one
+  address cannot spend everyone's budget;
 * logs one line per ended call: outcome, reason, time to first frame and
   pair; never names, addresses or content;
 * counts a failed link of a room call (sender and target seated in one room
@@ -32,7 +38,7 @@ import msgspec
 
 from .effects import ConnId, CountCall
 from .errors import ProtocolError
-from .limits import Rate, TokenBucket
+from .limits import KeyedBuckets, Rate, TokenBucket
 from .outbox import Outbox
 
 __all__ = [
@@ -63,6 +69,8 @@ CANDIDATE_TYPES: Final = frozenset({"host", "srflx", "prflx", "relay"})
 MAX_FIRST_FRAME_MS: Final = 60_000
 #: Per connection: a few at once (connected, then failed), then one every 10 s.
 REPORTS_PER_CONNECTION: Final = Rate(0.1, 6.0)
+#: Per client address (a household or office shares one): 30 at once, then one a second.
+REPORTS_PER_ADDRESS: Final = Rate(1.0, 30.0)
 #: For the whole node, so that many connections cannot flood the log either.
 REPORTS_IN_TOTAL: Final = Rate(50.0, 200.0)
 #: Connections whose report bucket is remembered; the oldest is forgotten first.
@@ -156,6 +164,7 @@ class CallReports:
         self._out = outbox
         self._live: dict[str, _CallRecord] = {}  # both names of a live call -> its record
         self._buckets: dict[ConnId, TokenBucket] = {}
+        self._by_address = KeyedBuckets(REPORTS_PER_ADDRESS, MAX_TRACKED_CONNECTIONS)
         self._total: TokenBucket | None = None
 
     def busy_changed(self, names: tuple[str, ...] | list[str], busy: Any) -> None:
@@ -205,32 +214,40 @@ class CallReports:
         now: float,
         *,
         link: bool = False,
+        address: str = "",
     ) -> None:
-        """A ``call-report`` from ``sender`` on ``conn``: check, limit, observe, note.
+        """A ``call-report`` from ``sender`` on ``conn`` (from ``address``): check, limit,
+        observe, note.
 
         ``link``: sender and target sit in one room call, so the report is about
         that mesh link, which has no one-to-one record: a failure is counted at
         once (the web client reports each failed link once, from one side).
         """
         report = parse_report(raw)
-        if not self._within_rate(conn, now):
+        if not self._within_rate(conn, address, now):
             raise ProtocolError(
                 "rate-limited",
                 "Too many call reports: a client reports each call once or twice.",
                 "call-report",
             )
+        record = self._live.get(sender)
+        if record is not None and (target is None or target in record.names):
+            record.merge(report)
+        elif not link:
+            raise ProtocolError(
+                "not-in-call",
+                "A call report must be about a call you are in (its partner as `target`).",
+                "call-report",
+            )
+        elif report.outcome == "failed":
+            self._out.emit(CountCall("failed", report.reason))
+            log.info("room call link outcome=failed reason=%s", report.reason)
         if report.ttff_ms is not None and report.outcome == "connected":
             self._out.emit(CountCall("first-frame", seconds=report.ttff_ms / 1000))
         if report.local and report.remote:
             self._out.emit(CountCall("route", f"{report.local}/{report.remote}"))
-        record = self._live.get(sender)
-        if record is not None and (target is None or target in record.names):
-            record.merge(report)
-        elif link and report.outcome == "failed":
-            self._out.emit(CountCall("failed", report.reason))
-            log.info("room call link outcome=failed reason=%s", report.reason)
 
-    def _within_rate(self, conn: ConnId, now: float) -> bool:
+    def _within_rate(self, conn: ConnId, address: str, now: float) -> bool:
         if self._total is None:
             self._total = TokenBucket(REPORTS_IN_TOTAL, now)
         bucket = self._buckets.get(conn)
@@ -238,4 +255,8 @@ class CallReports:
             if len(self._buckets) >= MAX_TRACKED_CONNECTIONS:
                 del self._buckets[next(iter(self._buckets))]
             bucket = self._buckets[conn] = TokenBucket(REPORTS_PER_CONNECTION, now)
-        return bucket.take(REPORTS_PER_CONNECTION, now) and self._total.take(REPORTS_IN_TOTAL, now)
+        return (
+            bucket.take(REPORTS_PER_CONNECTION, now)
+            and self._by_address.take(address, now)
+            and self._total.take(REPORTS_IN_TOTAL, now)
+        )

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .directory import HistoryWait, Member
-from .effects import LoadHistory
+from .effects import LoadHistory, StoreChat
 from .errors import ProtocolError, error_message
+from .limits import KeyedBuckets
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
 from .rooms import LOCK_MARK, RoomBook
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from .context import Context
     from .routing import Router
 
-__all__ = ["PAGE_LINES", "ChatHistory", "StoredLine", "room_of"]
+__all__ = ["PAGE_LINES", "ChatHistory", "LineStore", "StoredLine", "room_of"]
 
 #: Lines in one page answered to a ``history-request``.
 PAGE_LINES: Final = 50
@@ -56,6 +57,30 @@ class StoredLine(NamedTuple):
 def room_of(rooms: RoomBook, member: Member) -> str:
     """Where the chat of ``member``'s room is stored (a locked room's: under its lock)."""
     return rooms.history_key(member.room)
+
+
+class LineStore:
+    """Stores public chat lines (``StoreChat``), within each client address's quota."""
+
+    def __init__(self, context: Context) -> None:
+        self._ctx = context
+        self._per_address = KeyedBuckets(context.policy.history_per_address)
+
+    def store(self, sender: Member, date: int, text: str) -> None:
+        """Store one line of ``sender``'s; past its address's quota: told, not stored."""
+        assert sender.name is not None
+        if self._per_address.take(sender.address, self._ctx.monotonic()):
+            room = room_of(self._ctx.rooms, sender)
+            self._ctx.outbox.emit(StoreChat(room, sender.name, date, text))
+            return
+        rate = self._ctx.policy.history_per_address
+        error = error_message(
+            "history-quota",
+            f"Sent, but not stored: your address may store {rate.per_second * 60:g} chat lines "
+            "a minute.",
+            "message",
+        )
+        self._ctx.outbox.send((sender.conn,), error)
 
 
 class ChatHistory:

@@ -27,6 +27,8 @@ class Policy:
     ring_timeout: float = 30.0
     history: bool = False  # public chat lines are stored and sent on joining
     history_lines: int = 50  # lines sent on joining
+    #: Chat lines stored per client address (more are relayed, not stored).
+    history_per_address: Rate = Rate(2.0, 120.0)
     #: Frames held per connection while its sign-in or resume waits on the cluster.
     held_frames: int = 64
     held_bytes: int = 256 * 1024
@@ -34,7 +36,21 @@ class Policy:
     #: times recipients per second (signaling broadcasts are small and rare).
     broadcast_max_bytes: int = 4096
     broadcast_rate: Rate = Rate(1024 * 1024, 4 * 1024 * 1024)
+    #: Bytes of targeted messages (relays, direct messages) one sender may send, and one
+    #: receiver may be sent by everyone together: a receiver reading at 256 KiB/s is never
+    #: pushed over its send buffer by what others send it; senders past either are told
+    #: ``rate-limited`` (naming the target when it is the receiver that is full).
+    targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
+    inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
+    #: Seconds a seat holder with someone to connect to may send no room-signal (then the
+    #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
+    room_call_idle: float = 30.0
+    room_call_per_address: int = 6  # seats one client address may hold in one call
+    #: TURN credentials issued per client address (sign-ins, refreshes, /api/ice-servers):
+    #: 20 at once, then one every 20 s; past it a client gets STUN only and asks again later.
+    turn_per_address: Rate = Rate(0.05, 20.0)
+    turn_signed_in_only: bool = False  # TURN only to sessions that gave a credential
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,9 @@ class Member:
     warned_at: float = -1.0
     history_wait: HistoryWait | None = None  # joined; its history is being read
     expires: float | None = None  # Unix time its sign-in token stops working
+    credentialed: bool = False  # signed in with a password or token (may get TURN)
+    targeted_bytes: TokenBucket | None = None  # bytes it sent with a `target`
+    inbound_bytes: TokenBucket | None = None  # bytes sent to it with a `target`, by anyone
 
     @property
     def connected(self) -> bool:

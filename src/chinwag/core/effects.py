@@ -16,6 +16,7 @@ from .events import BusEvent, UserRecord
 __all__ = [
     "Adopt",
     "Claim",
+    "ClaimSeat",
     "Close",
     "ConnId",
     "CountCall",
@@ -26,6 +27,7 @@ __all__ = [
     "Publish",
     "PurgeHistory",
     "Release",
+    "ReleaseSeat",
     "Send",
     "StoreChat",
     "UpdateRecord",
@@ -74,6 +76,25 @@ class Claim:
 class Release:
     """Free a claimed name cluster-wide."""
 
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSeat:
+    """Take one of ``cap`` seats of room ``room``'s call (a room key) for ``name``,
+    cluster-wide and atomically, then call ``Lobby.seat_claimed``."""
+
+    conn: ConnId
+    room: str
+    name: str
+    cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSeat:
+    """Give up ``name``'s seat in room ``room``'s call cluster-wide."""
+
+    room: str
     name: str
 
 
@@ -156,6 +177,8 @@ Effect = (
     | PurgeHistory
     | Claim
     | Release
+    | ClaimSeat
+    | ReleaseSeat
     | UpdateRecord
     | Publish
     | Forward

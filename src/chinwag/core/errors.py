@@ -49,6 +49,8 @@ ERROR_CODES: dict[str, str] = {
     "another server is unreachable): a sign-in, a history read, or a message to a user on "
     "another server; try again shortly.",
     "history-off": "This server keeps no chat history (`--no-history`).",
+    "history-quota": "The line was sent to the room but not stored: your address stored more "
+    "chat lines than the server allows per minute (`history_per_address`).",
     "bad-resume": "The resume token is unknown or expired; signed in as a new session.",
     "not-in-call": "`call-connected` for a user the sender is not in a call with; "
     "`room-signal` to someone not in the sender's room call; `room-call-leave` outside one.",

@@ -127,11 +127,13 @@ class Deliver(msgspec.Struct, frozen=True, tag="deliver"):
 
 
 class Undeliverable(msgspec.Struct, frozen=True, tag="undeliverable"):
-    """Sent back when a Deliver found no such user (it left meanwhile)."""
+    """Sent back when a Deliver found no such user (it left meanwhile), or a receiver
+    that is being sent more than it can take (``full``)."""
 
     sender: str
     target: str
     kind: str
+    full: bool = False
 
 
 class NodeGone(msgspec.Struct, frozen=True, tag="node-gone"):

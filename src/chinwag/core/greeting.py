@@ -1,4 +1,11 @@
-"""What a client is told when it signs in or resumes, and its ICE servers (no I/O)."""
+"""What a client is told when it signs in or resumes, and its ICE servers (no I/O).
+
+TURN credentials cost the operator a relay, so they are not handed to
+everyone who asks: each client address has a budget
+(``Policy.turn_per_address``), and with ``turn_signed_in_only`` only a
+session that signed in with a credential gets them. A client over its budget
+is sent STUN only and is offered TURN again :data:`TURN_RETRY` seconds later.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,15 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .directory import Member
+from .limits import KeyedBuckets
 
 if TYPE_CHECKING:
     from .context import Context
     from .lobby import IceProvider
 
-__all__ = ["Greeter"]
+__all__ = ["TURN_RETRY", "Greeter"]
+
+TURN_RETRY = 30.0  # seconds until a client refused TURN (over its address's budget) asks again
 
 
 class Greeter:
@@ -20,6 +30,7 @@ class Greeter:
     def __init__(self, context: Context, ice: IceProvider | None) -> None:
         self._ctx = context
         self._ice = ice
+        self._turn_issued = KeyedBuckets(context.policy.turn_per_address)
         #: ROOM for a room key (the room desk's), told to ``rooms`` clients on signing in.
         self.describe_room: Callable[[str], dict[str, Any]] = lambda key: {}
 
@@ -55,10 +66,21 @@ class Greeter:
             names = list(self._ctx.directory.members_of(member.room))
             self._ctx.outbox.send((member.conn,), {"type": "userlist", "users": names})
 
-    def ice_message(self, name: str) -> dict[str, Any]:
+    def ice_message(self, member: Member) -> dict[str, Any]:
+        """``member``'s ICE servers, with TURN credentials if it may have them now."""
+        return self._ice_message(member)[0]
+
+    def _ice_message(self, member: Member) -> tuple[dict[str, Any], bool]:
+        """The message, and whether TURN was left out for the address's budget (ask again)."""
+        assert member.name is not None
         if self._ice is None:
-            return {"type": "ice-servers", "iceServers": [], "expires": None}
-        return self._ice.for_user(name, self._ctx.clock())
+            return {"type": "ice-servers", "iceServers": [], "expires": None}, False
+        relay = self._ice.relays and (
+            member.credentialed or not self._ctx.policy.turn_signed_in_only
+        )
+        over_budget = relay and not self._turn_issued.take(member.address, self._ctx.monotonic())
+        message = self._ice.for_user(member.name, self._ctx.clock(), relay and not over_budget)
+        return message, over_budget
 
     def refresh_ice(self, now: float) -> None:
         """Send fresh ICE servers to each client whose credentials are near their end."""
@@ -67,10 +89,11 @@ class Greeter:
                 self._send_ice_servers(member)
 
     def _send_ice_servers(self, member: Member) -> None:
-        assert member.name is not None
-        message = self.ice_message(member.name)
+        message, over_budget = self._ice_message(member)
         expires = message.get("expires")
-        if expires is None:
+        if over_budget:
+            member.ice_refresh_at = self._ctx.monotonic() + TURN_RETRY
+        elif expires is None:
             member.ice_refresh_at = None
         else:  # refresh when 80% of the credentials' life has passed
             remaining = max(0.0, float(expires) - self._ctx.clock())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["FailureBackoff", "FloodPolicy", "FrameBudget", "Rate", "TokenBucket"]
+__all__ = ["FailureBackoff", "FloodPolicy", "FrameBudget", "KeyedBuckets", "Rate", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,28 @@ class TokenBucket:
             return False
         self._tokens = tokens - cost
         return True
+
+
+class KeyedBuckets:
+    """One :class:`TokenBucket` per key (a client address), at most ``max_keys`` of them.
+
+    The least recently used key is forgotten first, so memory is bounded
+    however many addresses there are; a forgotten key starts full again.
+    """
+
+    __slots__ = ("_buckets", "max_keys", "rate")
+
+    def __init__(self, rate: Rate, max_keys: int = 10_000) -> None:
+        self.rate, self.max_keys = rate, max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, key: str, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` from ``key``'s bucket; False means ``key`` is over the limit."""
+        bucket = self._buckets.pop(key, None) or TokenBucket(self.rate, now)
+        self._buckets[key] = bucket
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return bucket.take(self.rate, now, cost)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
 from .directory import Directory, Member, MemberState
-from .effects import ConnId, Effect, LoadHistory, Release
+from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
 from .errors import ProtocolError, error_message
 from .events import (
     BusEvent,
@@ -118,8 +118,13 @@ class Authenticator(Protocol):
 
 
 class IceProvider(Protocol):
-    def for_user(self, name: str, now: float) -> dict[str, Any]:
-        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None."""
+    @property
+    def relays(self) -> bool:
+        """Whether it hands out TURN relays."""
+
+    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
+        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None;
+        without TURN credentials when ``turn`` is False."""
 
 
 class Lobby:
@@ -203,9 +208,10 @@ class Lobby:
         """The users signed in on this node (connected or parked)."""
         return self._directory.local_names()
 
-    def public_rooms(self) -> list[dict[str, Any]]:
-        """The public rooms and their head counts (``list-rooms``, ``GET /api/rooms``)."""
-        return self._desk.public_rooms()
+    def public_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """A page of the public rooms from the ``offset``-th, most people first, and how many
+        there are (``list-rooms``, ``GET /api/rooms``)."""
+        return self._desk.public_rooms(offset)
 
     def in_room_call(self, name: str) -> bool:
         """Whether a listed user has a seat in its room's call."""
@@ -222,7 +228,7 @@ class Lobby:
         member = self._directory.by_token(token)
         if member is None or member.name is None:
             return None
-        return self._greeter.ice_message(member.name)
+        return self._greeter.ice_message(member)
 
     def check(self) -> None:
         """Assert the core's invariants (for tests): the directory's, the call book's
@@ -277,8 +283,10 @@ class Lobby:
         return self._out.drain()
 
     def expire(self) -> list[Effect]:
-        """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials."""
+        """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials,
+        release idle room-call seats."""
         self._sessions.expire()
+        self._desk.release_idle()
         return self._out.drain()
 
     def flush_presence(self) -> list[Effect]:
@@ -315,6 +323,15 @@ class Lobby:
             self._sessions.claimed(member, name, ok)
         elif ok:
             self._out.emit(Release(name))
+        return self._out.drain()
+
+    def seat_claimed(self, conn: ConnId, room: str, name: str, ok: bool) -> list[Effect]:
+        """The bus answered a :class:`~chinwag.core.effects.ClaimSeat` for ``conn``."""
+        member = self._directory.at(conn)
+        if member is not None and member.name == name:
+            self._desk.seat_claimed(member, room, ok)
+        elif ok:
+            self._out.emit(ReleaseSeat(room, name))
         return self._out.drain()
 
     def claim_failed(self, conn: ConnId) -> list[Effect]:
@@ -355,8 +372,8 @@ class Lobby:
                 self._router.broadcast(payload, room)
             case Deliver():
                 self._router.deliver_from_node(event)
-            case Undeliverable(sender=sender, target=target, kind=kind):
-                self._router.undeliverable(sender, target, kind)
+            case Undeliverable(sender=sender, target=target, kind=kind, full=full):
+                self._router.undeliverable(sender, target, kind, full)
             case NodeGone(node=node):
                 self._remote.sync_node(node, ())
             case NodeUsers(node=node, users=users):
@@ -409,16 +426,17 @@ class Lobby:
             if member.room != before:  # a new room: its history, as on signing in
                 self._history.joined(member)
         elif isinstance(message, RoomRequest):
-            self._room_request(member, message.type)
+            self._room_request(member, message)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)
 
-    def _room_request(self, member: Member, kind: str) -> None:
+    def _room_request(self, member: Member, request: RoomRequest) -> None:
+        kind = request.type
         if kind == "list-rooms":
-            self._desk.list_rooms(member)
+            self._desk.list_rooms(member, request.offset)
         elif kind == "room-call-join":
             self._desk.call_join(member)
         else:

@@ -30,6 +30,7 @@ from .requests import (
     RoomRequest,
     history_request,
     join_room,
+    room_request,
 )
 from .rooms import clean_room
 
@@ -164,6 +165,7 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    offset: Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -198,7 +200,7 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind == "join-room":
         return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
     if kind in ROOM_REQUESTS:
-        return RoomRequest(kind)
+        return room_request(kind, envelope.offset)
     if kind in SERVER_TYPES:
         raise ProtocolError(
             "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind

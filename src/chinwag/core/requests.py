@@ -21,6 +21,7 @@ __all__ = [
     "RoomRequest",
     "history_request",
     "join_room",
+    "room_request",
 ]
 
 #: Stored chat line ids are positive and below 2**53 (exact in JavaScript).
@@ -43,9 +44,19 @@ class JoinRoom(NamedTuple):
 
 
 class RoomRequest(NamedTuple):
-    """``list-rooms``, ``room-call-join`` or ``room-call-leave``."""
+    """``list-rooms`` (from the ``offset``-th room), ``room-call-join`` or ``room-call-leave``."""
 
     type: str
+    offset: int = 0
+
+
+def room_request(kind: str, offset: object) -> RoomRequest:
+    """Check a room request's fields; raises ProtocolError (``bad-field``)."""
+    if offset is None:
+        return RoomRequest(kind)
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < MAX_LINE_ID:
+        raise ProtocolError("bad-field", "`offset` must be a whole number from 0.", kind)
+    return RoomRequest(kind, offset)
 
 
 class HistoryRequest(NamedTuple):

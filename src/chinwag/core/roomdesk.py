@@ -30,19 +30,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .effects import Publish, PurgeHistory, UpdateRecord
+from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
 from .names import name_key
 from .roomguard import RoomGuard
-from .rooms import DEFAULT_ROOM, Participant, Room, RoomRefused, lock, opens
+from .rooms import DEFAULT_ROOM, Participant, Room, RoomCall, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
     from .routing import Router
 
-__all__ = ["RoomDesk"]
+__all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
+
+ROOM_PAGE = 100  # public rooms in one ``rooms`` answer (``offset`` pages on)
+ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 
 
 class RoomDesk:
@@ -52,6 +55,7 @@ class RoomDesk:
         self._ctx = context
         self._router = router
         self._guard = RoomGuard(context.monotonic())
+        self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
 
     # -- entering ----------------------------------------------------------------
 
@@ -191,20 +195,38 @@ class RoomDesk:
             names = list(self._ctx.directory.members_of(member.room))
             self._ctx.outbox.send((member.conn,), {"type": "userlist", "users": names})
 
-    def list_rooms(self, member: Member) -> None:
-        """``list-rooms``: the public rooms and how many people are in each."""
+    def list_rooms(self, member: Member, offset: int = 0) -> None:
+        """``list-rooms``: a page of the public rooms and how many people are in each."""
         self._need_rooms_feature(member, "list-rooms")
-        self._ctx.outbox.send((member.conn,), {"type": "rooms", "rooms": self.public_rooms()})
+        page, total = self.public_rooms(offset)
+        message = {"type": "rooms", "rooms": page, "offset": offset, "total": total}
+        self._ctx.outbox.send((member.conn,), message)
 
-    def public_rooms(self) -> list[dict[str, Any]]:
-        """The rooms marked public, never the default room (also ``GET /api/rooms``)."""
-        members = self._ctx.directory.members_of
-        listed = [
-            {"room": room.name, "title": room.settings.title, "count": len(members(room.key))}
-            for room in self._ctx.rooms.live()
-            if room.settings.public and room.key != DEFAULT_ROOM
-        ]
-        return sorted(listed, key=lambda entry: (-entry["count"], entry["room"]))
+    def public_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """:data:`ROOM_PAGE` public rooms from the ``offset``-th, most people first, never the
+        default room; and how many there are (also ``GET /api/rooms``).
+
+        The sorted list is rebuilt at most every :data:`ROOM_LIST_AGE` seconds
+        (or when a room opens or closes): asking for it is cheap whatever the
+        number of rooms; head counts may be that old.
+        """
+        now = self._ctx.monotonic()
+        version = self._ctx.rooms.version
+        if (
+            self._listed is None
+            or self._listed[0] != version
+            or now - self._listed[1] >= ROOM_LIST_AGE
+        ):
+            members = self._ctx.directory.members_of
+            counted = sorted(
+                (-len(members(room.key)), room.name, room.settings.title)
+                for room in self._ctx.rooms.live()
+                if room.settings.public and room.key != DEFAULT_ROOM
+            )
+            listed = [{"room": name, "title": title, "count": -n} for n, name, title in counted]
+            self._listed = (version, now, listed)
+        listed = self._listed[2]
+        return listed[offset : offset + ROOM_PAGE], len(listed)
 
     # -- room calls --------------------------------------------------------------
 
@@ -225,21 +247,90 @@ class RoomDesk:
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
+        same_address = [
+            m
+            for m in self._ctx.directory.local_in(room.key)
+            if m.address == member.address and m.name is not None and call.has(m.name)
+        ]
+        per_address = self._ctx.policy.room_call_per_address
+        if len(same_address) >= per_address:
+            room.close_ended_call()
+            raise ProtocolError(
+                "room-call-full",
+                f"Your address holds {per_address} seats in this call already.",
+                "room-call-join",
+            )
+        if self._ctx.node is not None:  # the cap holds cluster-wide: Redis counts the seats
+            cap = self._ctx.policy.room_call_max
+            self._ctx.outbox.emit(ClaimSeat(member.conn, room.key, name, cap))
+            room.close_ended_call()
+            return
+        self._take_seat(member, room, call, elsewhere_ok=False)
+
+    def seat_claimed(self, member: Member, key: str, ok: bool) -> None:
+        """The cluster answered ``member``'s seat claim in room ``key``'s call."""
+        name = member.name
+        room = self._ctx.rooms.get(key)
+        if name is None or member.room != key or room is None:  # moved or left meanwhile
+            if ok and name is not None:
+                self._ctx.outbox.emit(ReleaseSeat(key, name))
+            return
+        call = room.seats(self._ctx.policy.room_call_max)
+        if not ok or call.has(name):
+            if not ok:
+                room.close_ended_call()
+                full = _call_full(room.name, call.cap)
+                self._ctx.outbox.send((member.conn,), full.as_message())
+            return
+        self._take_seat(member, room, call, elsewhere_ok=True)
+
+    def _take_seat(self, member: Member, room: Room, call: RoomCall, elsewhere_ok: bool) -> None:
+        """Seat ``member``: ``elsewhere_ok`` when the cluster granted the seat (this node's
+        view may lag behind someone's leaving on another node)."""
+        name = member.name
+        assert name is not None
         # after everyone seated, even if this node's clock is behind theirs
         latest = call.participants[-1].since + 1 if call.participants else 0
         since = max(int(self._ctx.clock() * 1000), latest)
         participant = Participant(since, name, "no-rollback" not in member.features)
         try:
-            call.join(participant)
+            call.join(participant, seated_elsewhere=elsewhere_ok)
         except RoomRefused as refused:
             room.close_ended_call()
-            raise ProtocolError(
-                "room-call-full",
-                f"The call in {room.name or 'the lobby'} is full ({call.cap} people).",
-                "room-call-join",
-            ) from refused
+            if elsewhere_ok:
+                self._ctx.outbox.emit(ReleaseSeat(room.key, name))
+            raise _call_full(room.name, call.cap) from refused
+        local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
+        call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
         self._call_changed(room, name)
         self._published(member)
+
+    def signalled(self, name: str, key: str) -> None:
+        """``name`` sent a ``room-signal`` in room ``key``'s call: its seat is in use."""
+        room = self._ctx.rooms.get(key)
+        if room is not None and room.call is not None:
+            room.call.signalled(name)
+
+    def release_idle(self) -> None:
+        """Housekeeping: release the seats of local participants who had someone to connect
+        to and sent no ``room-signal`` for ``Policy.room_call_idle`` seconds."""
+        idle_for = self._ctx.policy.room_call_idle
+        deadline = self._ctx.monotonic() - idle_for
+        for room in self._ctx.rooms.live():
+            call = room.call
+            idle = [n for n, since in call.owes.items() if since <= deadline] if call else []
+            for name in idle:
+                member = self._ctx.directory.local(name)
+                if member is None or not self._leave_call(name, room.key):
+                    continue
+                if member.connected:
+                    released = ProtocolError(
+                        "not-in-call",
+                        f"Your seat in the call was released: no signaling for {idle_for:g} s.",
+                        "room-call-join",
+                    )
+                    self._ctx.outbox.send((member.conn,), released.as_message())
+                self._published(member)
 
     def call_leave(self, member: Member) -> None:
         """``room-call-leave``: give up the seat."""
@@ -272,6 +363,9 @@ class RoomDesk:
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
+            call = room.seats(self._ctx.policy.room_call_max)
+            local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name)
+            call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
             self._call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)
@@ -310,6 +404,8 @@ class RoomDesk:
         if room is None or room.call is None or not room.call.has(name):
             return False
         room.call.leave(name)
+        if self._ctx.node is not None and self._ctx.directory.remote(name) is None:
+            self._ctx.outbox.emit(ReleaseSeat(key, name))  # a seat this node claimed
         room.close_ended_call()
         self._call_changed(room, name)
         return True
@@ -346,3 +442,11 @@ class RoomDesk:
                 "Rooms need the `rooms` feature, declared when signing in.",
                 for_type,
             )
+
+
+def _call_full(room: str, cap: int) -> ProtocolError:
+    return ProtocolError(
+        "room-call-full",
+        f"The call in {room or 'the lobby'} is full ({cap} people).",
+        "room-call-join",
+    )

@@ -22,10 +22,9 @@ guess is *checked*, not what a check costs:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Final
 
-from .limits import FailureBackoff, Rate, TokenBucket
+from .limits import FailureBackoff, KeyedBuckets, Rate, TokenBucket
 
 __all__ = ["LOCKS_PER_ADDRESS", "LOCKS_TOTAL", "SUSPECT_TOTAL", "RoomGuard"]
 
@@ -44,7 +43,7 @@ class RoomGuard:
     def __init__(self, now: float) -> None:
         self._wrong = FailureBackoff(max_keys=_MAX_ADDRESSES)
         self._suspect_total = TokenBucket(SUSPECT_TOTAL, now)
-        self._locks: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._locks = KeyedBuckets(LOCKS_PER_ADDRESS, _MAX_ADDRESSES)
         self._locks_total = TokenBucket(LOCKS_TOTAL, now)
 
     def may_check(self, address: str, now: float) -> float:
@@ -65,8 +64,4 @@ class RoomGuard:
 
     def may_lock(self, address: str, now: float) -> bool:
         """Spend one locked-room opening for ``address``; False: over its or the server's budget."""
-        bucket = self._locks.pop(address, None) or TokenBucket(LOCKS_PER_ADDRESS, now)
-        self._locks[address] = bucket
-        while len(self._locks) > _MAX_ADDRESSES:
-            self._locks.popitem(last=False)
-        return bucket.take(LOCKS_PER_ADDRESS, now) and self._locks_total.take(LOCKS_TOTAL, now)
+        return self._locks.take(address, now) and self._locks_total.take(LOCKS_TOTAL, now)

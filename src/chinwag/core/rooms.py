@@ -25,10 +25,10 @@ full        overflow  full
 The event is named from where it leads: ``join`` leaves seats free, ``fill``
 takes the last one, ``leave`` frees one, ``empty`` lets the last participant
 go, ``shed`` leaves a call that another node over-filled still full, and
-``overflow`` is another node seating someone past the cap (two nodes let the
-last seat go at once; the cap is counted from each node's view of the
-cluster, so one-over is the accepted price of never asking Redis). A local
-``join`` in ``full`` is not in the table: refused with ``room-call-full``.
+``overflow`` is a seat the cluster granted while this node's view still
+counts someone who left on another node (in a cluster, seats are claimed
+through the bus, atomically: ``ClaimSeat``). A local ``join`` in ``full`` is
+not in the table: refused with ``room-call-full``.
 ``ended`` is final; the next join opens a new call.
 
 Participants are ordered by (join time, name), so every node that hears of
@@ -193,6 +193,18 @@ class RoomCall:
     cap: int
     state: RoomCallState = _S.IDLE
     participants: list[Participant] = field(default_factory=list)
+    #: This node's participants who have someone to negotiate with and have sent no
+    #: ``room-signal`` since (monotonic time since when); see ``RoomDesk.release_idle``.
+    owes: dict[str, float] = field(default_factory=dict)
+
+    def newcomer(self, name: str, local: Iterable[str], now: float) -> None:
+        """``name`` took a seat: every local participant now has someone to signal to."""
+        for other in local:
+            if other != name or len(self.participants) > 1:
+                self.owes.setdefault(other, now)
+
+    def signalled(self, name: str) -> None:
+        self.owes.pop(name, None)
 
     @property
     def started(self) -> int | None:
@@ -227,6 +239,7 @@ class RoomCall:
         event = _E.EMPTY if count == 0 else _E.SHED if count >= self.cap else _E.LEAVE
         self._move(event, f"{name} leaves")
         self.participants = [p for p in self.participants if p.name != name]
+        self.owes.pop(name, None)
 
     def as_message(self, room: str) -> dict[str, Any]:
         """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""
@@ -325,6 +338,7 @@ class RoomBook:
         self.configured = {room.key: room for room in configured}
         self.restricted = restricted
         self._live: dict[str, Room] = {}
+        self.version = 0  # counts rooms opening and closing (the public list's cache key)
 
     def get(self, key: str) -> Room | None:
         """A room someone is in."""
@@ -341,6 +355,7 @@ class RoomBook:
         """``room`` has its first member now."""
         assert room.key not in self._live, room
         self._live[room.key] = room
+        self.version += 1
         return room
 
     def ensure(self, name: str, settings: RoomSettings | None) -> tuple[Room, bool]:
@@ -363,6 +378,7 @@ class RoomBook:
         room = self._live.pop(key, None)
         if room is not None:
             room.call = None
+            self.version += 1
         return room
 
     def check(self, occupied: Iterable[str], members: dict[str, dict[str, None]]) -> None:

@@ -54,8 +54,8 @@ from typing import TYPE_CHECKING, Any
 
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
-from .chat_history import room_of
-from .effects import Forward, Publish, StoreChat, UpdateRecord
+from .chat_history import LineStore
+from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
 from .protocol import (
@@ -69,6 +69,7 @@ from .protocol import (
     encode,
     relayed,
 )
+from .targeted import receiver_full, take_inbound, targeted_refusal
 
 if TYPE_CHECKING:
     from .context import Context
@@ -96,6 +97,7 @@ class Router:
     def __init__(self, context: Context) -> None:
         self._ctx = context
         self.reports = CallReports(context.outbox)
+        self._lines = LineStore(context)
 
     # -- queries -------------------------------------------------------------
 
@@ -190,9 +192,7 @@ class Router:
         date = int(self._ctx.clock() * 1000)
         self.deliver_chat(sender.name, sender.conn, date, text, sender.room)
         if self._ctx.policy.history:
-            self._ctx.outbox.emit(
-                StoreChat(room_of(self._ctx.rooms, sender), sender.name, date, text)
-            )
+            self._lines.store(sender, date, text)
         if self._ctx.node is not None:
             line = ChatLine(sender.name, sender.conn, date, text, sender.room)
             self._ctx.outbox.emit(Publish(line))
@@ -283,6 +283,13 @@ class Router:
             if "ringing" not in features or self.room_call_since(target):
                 self._ring_for_reference(name, target)
                 return
+        now = self._ctx.monotonic()
+        refused = targeted_refusal(sender, local, len(payload), self._ctx.policy, now, kind, target)
+        if refused is not None:
+            if now - sender.warned_at >= 1.0:  # one warning a second, not one per frame
+                sender.warned_at = now
+                raise refused
+            return
         self._follow_call(name, target, kind, refuse=True)
         if local is not None:
             self.to_member(local, payload)
@@ -301,6 +308,7 @@ class Router:
                 "room-signal",
                 target,
             )
+        call.signalled(sender)  # its seat is in use (see RoomDesk.release_idle)
 
     def _same_room(self, sender: str, target: str) -> bool:
         room = self._ctx.directory.room_of(target)
@@ -313,11 +321,20 @@ class Router:
             undeliverable = Undeliverable(event.sender, event.target, event.kind)
             self._ctx.outbox.emit(Forward(event.sender_node, undeliverable))
             return
+        now, rate = self._ctx.monotonic(), self._ctx.policy.inbound_rate
+        if not take_inbound(member, len(event.payload), rate, now):
+            full = Undeliverable(event.sender, event.target, event.kind, full=True)
+            self._ctx.outbox.emit(Forward(event.sender_node, full))
+            return
         # The sender's node already refused what it had to: follow, then deliver.
         self._follow_call(event.sender, event.target, event.kind, refuse=False)
         self.to_member(member, event.payload)
 
-    def undeliverable(self, sender: str, target: str, kind: str) -> None:
+    def undeliverable(self, sender: str, target: str, kind: str, full: bool = False) -> None:
+        if full:
+            error = receiver_full(target, kind)
+            self._tell_sender(sender, error.code, error.message, kind, target)
+            return
         self._tell_sender(
             sender,
             "no-such-user",
@@ -377,7 +394,9 @@ class Router:
         now = self._ctx.monotonic()
         target = message.target
         link = target is not None and self._in_one_room_call(sender, target)
-        self.reports.receive(member.conn, sender, target, message.raw, now, link=link)
+        self.reports.receive(
+            member.conn, sender, target, message.raw, now, link=link, address=member.address
+        )
 
     def _in_one_room_call(self, name: str, other: str) -> bool:
         """Both are seated in the same room's call (a link of its mesh)."""

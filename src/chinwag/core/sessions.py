@@ -391,6 +391,7 @@ class Sessions:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
         if self._auth is not None:
             member.expires = expires
+            member.credentialed = True
         if old is None:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
@@ -555,6 +556,7 @@ class Sessions:
         member.mailbox.seq = grant.seq
         member.mailbox.dropped = grant.dropped
         member.expires = grant.expires
+        member.credentialed = self._auth is not None  # every node of a cluster checks alike
         was_listed = self._ctx.directory.listed(name)
         self._desk.restore(member, grant.user)
         self._ctx.directory.adopt(member, name, self._token())

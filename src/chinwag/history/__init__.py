@@ -49,7 +49,9 @@ def create_history(settings: Settings) -> HistoryStore | None:
 
 def open_history(settings: Settings, clock: Callable[[], float] = time.time) -> HistoryStore:
     """The store for these settings, whether history is on or off (for the CLI)."""
-    retention = Retention(settings.history_max_lines, settings.history_max_age * DAY)
+    retention = Retention(
+        settings.history_max_lines, settings.history_max_age * DAY, settings.history_max_total
+    )
     if settings.redis:
         from .redis import RedisHistory
 

@@ -76,10 +76,12 @@ class HistoryUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Retention:
-    """How much history a room keeps: at most ``max_lines`` lines, none older than ``max_age``."""
+    """How much history is kept: at most ``max_lines`` lines a room, none older than
+    ``max_age``, and at most ``max_total`` lines in all (the oldest go first, whatever room)."""
 
     max_lines: int = 1000
     max_age: float = 30 * DAY  # seconds
+    max_total: int = 100_000
 
     def cutoff_ms(self, now: float) -> int:
         """Lines dated before this Unix millisecond are too old to keep."""
@@ -238,7 +240,8 @@ class HistoryStore(ABC):
 
     @abstractmethod
     async def _prune(self, cutoff_ms: int) -> None:
-        """Delete lines dated before ``cutoff_ms`` and all but each room's newest max_lines."""
+        """Delete lines dated before ``cutoff_ms``, all but each room's newest ``max_lines``,
+        then the oldest lines of any room past ``max_total``."""
 
     @abstractmethod
     async def _purge(self, room: str | None) -> int: ...

@@ -3,6 +3,12 @@
 Both read the same flags, environment and config file as ``serve``, so they
 reach the store the server uses (the SQLite file in the data directory, or
 Redis when ``--redis`` is set), even while history is switched off.
+
+ROOM is a room's name as people type it ("Secret Plans", "team"; "lobby" is
+the default room): it matches every stored room whose name has the same
+:func:`~chinwag.core.names.name_key`, a locked room's lines included. When
+nothing matches, both say so on stderr and exit with 2: an erasure request
+that did nothing must not look like one that worked.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from typing import Any
 import msgspec
 
 from ..config import add_arguments, load_settings
-from . import HistoryUnavailable, open_history
+from ..core.names import name_key
+from ..core.rooms import DEFAULT_ROOM, LOCK_MARK
+from . import HistoryStore, HistoryUnavailable, open_history
 
 __all__ = ["add_history_commands"]
 
@@ -40,12 +48,32 @@ def add_history_commands(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+class NoSuchRoom(Exception):
+    """No stored room matches what the operator typed."""
+
+
+def stored_as(typed: str, stored: list[str]) -> list[str]:
+    """The stored room ids that the room name ``typed`` means (see the module docstring)."""
+    wanted = {name_key(typed.strip())}
+    if name_key(typed.strip()) == name_key("lobby"):
+        wanted.add(DEFAULT_ROOM)
+    return [room for room in stored if name_key(room.split(LOCK_MARK, 1)[0]) in wanted]
+
+
+async def _matching(store: HistoryStore, typed: str) -> list[str]:
+    found = stored_as(typed, await store.rooms())
+    if not found:
+        raise NoSuchRoom(f"no stored history for a room named {typed!r}; nothing was done")
+    return found
+
+
 def _export(args: argparse.Namespace) -> int:
     async def export() -> None:
         store = open_history(load_settings(args))
         try:
-            async for record in store.export(args.room):
-                sys.stdout.buffer.write(msgspec.json.encode(record) + b"\n")
+            for room in await _matching(store, args.room):
+                async for record in store.export(room):
+                    sys.stdout.buffer.write(msgspec.json.encode(record) + b"\n")
         finally:
             await store.close()
 
@@ -56,7 +84,11 @@ def _purge(args: argparse.Namespace) -> int:
     async def purge() -> None:
         store = open_history(load_settings(args))
         try:
-            removed = await store.purge(args.room)
+            if args.room is None:
+                removed = await store.purge(None)
+            else:
+                rooms = await _matching(store, args.room)
+                removed = sum([await store.purge(room) for room in rooms])
         finally:
             await store.close()
         where = f"room {args.room!r}" if args.room is not None else "every room"
@@ -71,4 +103,7 @@ def _run(command: Any) -> int:
     except HistoryUnavailable as error:
         print(f"chinwag history: the history store failed: {error}", file=sys.stderr)
         return 1
+    except NoSuchRoom as error:
+        print(f"chinwag history: {error}", file=sys.stderr)
+        return 2
     return 0

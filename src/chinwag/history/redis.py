@@ -29,6 +29,7 @@ __all__ = ["RedisHistory", "line_id", "stream_id"]
 
 _SEQ_PER_MS = 1000
 _TRIM_SLACK = 100  # MAXLEN ~ may keep up to about one stream node more than asked
+_TRIM_ROUND = 10_000  # lines over the total cap deleted by one prune (it runs every minute)
 
 # KEYS: the stream of each line. ARGV[1]: max lines; then date_ms, name, text per line.
 _APPEND = """
@@ -115,11 +116,39 @@ class RedisHistory(HistoryStore):
         return _records(room, entries)
 
     async def _prune(self, cutoff_ms: int) -> None:
+        keys = []
         async for key in self._redis.scan_iter(match=self.prefix + "*", count=500):
+            keys.append(key)
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.xtrim(key, minid=f"{max(cutoff_ms, 0)}-0", approximate=False)
                 pipe.xtrim(key, maxlen=self.retention.max_lines, approximate=False)
                 await pipe.execute()
+        await self._trim_total(keys)
+
+    async def _trim_total(self, keys: list[bytes]) -> None:
+        """Past ``max_total`` lines in all, delete the oldest of any room.
+
+        Stream ids start with the line's date, so they compare across rooms:
+        the oldest ``excess`` ids of all streams give one cutoff, and every
+        stream is trimmed below it (at most :data:`_TRIM_ROUND` lines a prune).
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xlen(key)
+            lengths = await pipe.execute()
+        excess = min(sum(lengths) - self.retention.max_total, _TRIM_ROUND)
+        if excess <= 0:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xrange(key, "-", "+", count=excess)
+            heads = await pipe.execute()
+        oldest = sorted(line_id(raw) for entries in heads for raw, _ in entries)[:excess]
+        cutoff = stream_id(oldest[-1] + 1)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xtrim(key, minid=cutoff, approximate=False)
+            await pipe.execute()
 
     async def _purge(self, room: str | None) -> int:
         if room is not None:

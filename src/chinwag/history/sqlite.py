@@ -89,6 +89,12 @@ class SqliteHistory(HistoryStore):
                     " WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
                     (room, room, keep),
                 )
+            # Ids grow across rooms: the oldest lines overall are the lowest ids.
+            db.execute(
+                "DELETE FROM lines WHERE id <= (SELECT id FROM lines ORDER BY id DESC"
+                " LIMIT 1 OFFSET ?)",
+                (self.retention.max_total,),
+            )
 
         await self._run(prune, write=True)
 

@@ -148,7 +148,7 @@ class IceServers:
     """The ``ice-servers`` messages one server hands out; build with :meth:`from_settings`."""
 
     urls: tuple[IceUrl, ...]
-    ttl: int = 3600
+    ttl: int = 600
     secret: str | None = field(default=None, repr=False)
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -177,11 +177,17 @@ class IceServers:
             password=settings.turn_password or None,
         )
 
-    def for_user(self, name: str, now: float) -> dict[str, Any]:
-        """The ``ice-servers`` message for ``name`` signing in at Unix time ``now``."""
+    @property
+    def relays(self) -> bool:
+        """Whether it hands out TURN relays (which cost the operator, so are budgeted)."""
+        return any(url.is_turn for url in self.urls)
+
+    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
+        """The ``ice-servers`` message for ``name`` signing in at Unix time ``now``
+        (its STUN URLs alone when ``turn`` is False: the core withholds the relay)."""
         servers: list[dict[str, Any]] = []
         stun_urls = [url.url for url in self.urls if not url.is_turn]
-        turn_urls = [url.url for url in self.urls if url.is_turn]
+        turn_urls = [url.url for url in self.urls if url.is_turn and turn]
         if stun_urls:
             servers.append({"urls": stun_urls})
         expires: int | None = None

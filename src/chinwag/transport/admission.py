@@ -36,15 +36,20 @@ class ConnectionCounts:
         self.total = 0
         self.by_address: Counter[str] = Counter()
 
-    def admit(self, address: str, parked: int = 0, parked_here: int = 0) -> tuple[int, str] | None:
+    def admit(
+        self, address: str, parked: int = 0, parked_here: int = 0, per_address: bool = True
+    ) -> tuple[int, str] | None:
         """Count a new connection, or return ``(HTTP status, reason)`` refusing it.
 
         ``parked`` sessions in total and ``parked_here`` from ``address`` count
-        too: a session kept for resume holds memory as a socket does.
+        too: a session kept for resume holds memory as a socket does. A trusted
+        proxy's connections are not limited by its own address
+        (``per_address=False``): each is counted again under its client's
+        address once the proxy says who that is.
         """
         if self.total + parked >= self.max_total:
             return 503, "server full"
-        if self.by_address[address] + parked_here >= self.max_per_address:
+        if per_address and self.by_address[address] + parked_here >= self.max_per_address:
             return 429, "too many connections from your address"
         self.total += 1
         self.by_address[address] += 1

@@ -34,6 +34,7 @@ from ..core.closecodes import CloseCode
 from ..core.effects import ConnId
 from ..core.limits import FrameBudget
 from .http import LIFETIME_TIMEOUTS, HttpExchange
+from .proxy import parse_proxy_line
 from .websocket import Event, FrameReader, close_frame, close_reply
 from .writer import PAUSE_READING_ABOVE, RESUME_READING_BELOW, Batcher
 
@@ -74,6 +75,7 @@ class Connection(asyncio.BufferedProtocol):
     __slots__ = (
         "_deadline",
         "_early",
+        "_proxy_line",
         "_resume_scheduled",
         "_timer",
         "budget",
@@ -116,6 +118,7 @@ class Connection(asyncio.BufferedProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._early = b""  # bytes decrypted before start_tls returned the TLS transport
+        self._proxy_line: bytes | None = None  # a trusted proxy's PROXY header, being read
         self._resume_scheduled = False
 
     def _set_state(self, state: ConnectionState) -> None:
@@ -151,6 +154,8 @@ class Connection(asyncio.BufferedProtocol):
             server.spawn(self._start_tls(server.tls))
         else:
             self.http = HttpExchange(self)
+            if server.settings.proxy_protocol and server.proxies.trusts(self.ip):
+                self._proxy_line = b""
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.server.read_buffer
@@ -177,12 +182,36 @@ class Connection(asyncio.BufferedProtocol):
                 self.deferred.extend(events)
             else:
                 self._dispatch(events)
+        elif self._proxy_line is not None:
+            self._read_proxy_line(bytes(data))
         elif self.http is not None and self.state is ConnectionState.HTTP:
             self.http.receive(bytes(data))
         elif self.state is ConnectionState.TLS_HANDSHAKE:
             # The TLS layer may hand over the first request before start_tls
             # returns; keep it (one read at most) until there is a transport to answer on.
             self._early += data
+
+    def _read_proxy_line(self, data: bytes) -> None:
+        """A trusted proxy's connection starts with whose it is (``proxy.py``)."""
+        assert self._proxy_line is not None and self.http is not None
+        head = self._proxy_line + data
+        try:
+            parsed = parse_proxy_line(head)
+        except ValueError as error:
+            log.info("connection from %s closed: %s", self.peer, error)
+            self.abort()
+            return
+        if parsed is None:
+            self._proxy_line = head
+            return
+        self._proxy_line = None
+        client, used = parsed
+        refusal = self.server.readdress(self, client) if client is not None else None
+        if refusal is not None:
+            self._refuse(*refusal)
+            return
+        if head[used:]:
+            self.http.receive(head[used:])
 
     def _dispatch(self, events: list[Event]) -> None:
         on_frame = self.server.frames.on_frame

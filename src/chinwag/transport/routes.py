@@ -13,15 +13,17 @@ from __future__ import annotations
 import hmac
 import json
 import mimetypes
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final, Protocol
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from .. import __version__
 from ..config import Settings
 from ..core.lobby import Lobby
+from ..core.roomdesk import ROOM_LIST_AGE
 from ..extras import install_hint
 
 __all__ = [
@@ -103,7 +105,10 @@ def load_web_files() -> dict[str, Response]:
     return files
 
 
-Handler = Callable[[Mapping[str, str]], Response]
+#: A query string's fields (``urllib.parse.parse_qs``).
+Query = Mapping[str, list[str]]
+#: A ``GET`` endpoint: the request's headers and query.
+Handler = Callable[[Mapping[str, str], Query], Response]
 #: A route that takes a request body (``POST``): the headers and the whole body.
 BodyHandler = Callable[[Mapping[str, str], bytes], Response]
 
@@ -159,7 +164,7 @@ class Routes:
             return Response(405, b"method not allowed\n", headers=(("Allow", "GET, HEAD"),))
         endpoint = self.endpoints.get(path)
         if endpoint is not None:
-            return endpoint(headers)
+            return endpoint(headers, parse_qs(target.partition("?")[2]))
         found = self.files.get(path)
         if found is None and room_from_path(path) is not None:
             found = self.files.get("/")
@@ -188,7 +193,7 @@ METRICS_MISSING: Final = (
 def server_endpoints(server: ServerView) -> dict[str, Handler]:
     """The health, readiness, ICE and metrics endpoints of one server."""
 
-    def health(headers: Mapping[str, str]) -> Response:
+    def health(headers: Mapping[str, str], query: Query) -> Response:
         return json_response(
             200,
             {
@@ -199,14 +204,14 @@ def server_endpoints(server: ServerView) -> dict[str, Handler]:
             },
         )
 
-    def live(headers: Mapping[str, str]) -> Response:
+    def live(headers: Mapping[str, str], query: Query) -> Response:
         return text(200, "live\n")
 
-    def ready(headers: Mapping[str, str]) -> Response:
+    def ready(headers: Mapping[str, str], query: Query) -> Response:
         problem = server.readiness_problem()
         return text(503, f"not ready: {problem}\n") if problem else text(200, "ready\n")
 
-    def ice_servers(headers: Mapping[str, str]) -> Response:
+    def ice_servers(headers: Mapping[str, str], query: Query) -> Response:
         """ICE servers for a signed-in session: ``Authorization: Bearer <resume token>``."""
         token = _bearer(headers)
         message = server.lobby.ice_for_token(token) if token else None
@@ -223,15 +228,39 @@ def server_endpoints(server: ServerView) -> dict[str, Handler]:
         "/healthz/live": live,
         "/healthz/ready": ready,
         "/api/ice-servers": ice_servers,
-        "/api/rooms": lambda headers: json_response(200, server.lobby.public_rooms()),
+        "/api/rooms": public_rooms_endpoint(server),
     }
+
+
+def public_rooms_endpoint(server: ServerView) -> Handler:
+    """``GET /api/rooms[?offset=N]``: a page of the public rooms as a JSON array, its
+    ``X-Total-Count`` header how many there are; each page's bytes are reused for a second."""
+    made: dict[int, tuple[float, Response]] = {}
+
+    def public_rooms(headers: Mapping[str, str], query: Query) -> Response:
+        raw = (query.get("offset") or ["0"])[0]
+        if not raw.isdigit() or len(raw) > 9:
+            return text(400, "offset must be a whole number from 0\n")
+        offset, now = int(raw), time.monotonic()
+        cached = made.get(offset)
+        if cached is not None and now - cached[0] < ROOM_LIST_AGE:
+            return cached[1]
+        page, total = server.lobby.public_rooms(offset)
+        body = json_response(200, page).body
+        response = Response(200, body, "application/json", (("X-Total-Count", str(total)),))
+        if len(made) > 64:  # a page cache, not a store: offsets past the list are empty anyway
+            made.clear()
+        made[offset] = (now, response)
+        return response
+
+    return public_rooms
 
 
 def metrics_endpoint(server: ServerView) -> Handler:
     """``/metrics``: the Prometheus text, behind ``metrics_token`` when one is set."""
     wanted = server.settings.metrics_token
 
-    def metrics(headers: Mapping[str, str]) -> Response:
+    def metrics(headers: Mapping[str, str], query: Query) -> Response:
         if wanted and not hmac.compare_digest(_bearer(headers).encode(), wanted.encode()):
             return Response(
                 401,

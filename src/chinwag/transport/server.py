@@ -51,6 +51,7 @@ from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_c
 from .connection import CLOSE_TIMEOUT, Connection, Hold
 from .frames import Frames
 from .history import HistoryLink
+from .proxy import TrustedProxies
 from .routes import Routes, load_web_files, metrics_endpoint, server_endpoints
 from .tls import Certificate, local_addresses, server_context
 from .websocket import PING, TEXT, encode_frame
@@ -102,6 +103,7 @@ class ChinwagServer:
         self.flood = FloodPolicy(frames=Rate(frames, 4 * frames))
         self.metrics_registry = _metrics_registry(self)
         self.frames = Frames(self)
+        self.proxies = TrustedProxies(settings.trusted_proxy)
         self.routes = Routes(load_web_files(), server_endpoints(self))
         self._metrics_routes: Routes | None = None
         if settings.metrics_listen:
@@ -252,12 +254,31 @@ class ChinwagServer:
         """Count a just-accepted connection, or say why it is refused."""
         refusal = (503, "server shutting down") if self._stopping else None
         refusal = refusal or self.counts.admit(
-            connection.ip, self.lobby.parked_count, self.lobby.parked_from(connection.ip)
+            connection.ip,
+            self.lobby.parked_count,
+            self.lobby.parked_from(connection.ip),
+            per_address=not self.proxies.trusts(connection.ip),
         )
         if refusal is not None:
             self.metrics.refused[refusal[1]] += 1
             log.info("connection from %s refused: %s", connection.peer, refusal[1])
         return refusal
+
+    def readdress(self, connection: Connection, client: str) -> tuple[int, str] | None:
+        """A trusted proxy said ``connection`` is ``client``'s: count it there from now on,
+        or say why that address may not have one more."""
+        if client == connection.ip:
+            return None
+        self.counts.release(connection.ip)
+        refusal = self.counts.admit(client, self.lobby.parked_count, self.lobby.parked_from(client))
+        if refusal is not None:  # still counted somewhere until it closes
+            self.counts.admit(connection.ip, per_address=False)
+            self.metrics.refused[refusal[1]] += 1
+            log.info("connection from %s via %s refused: %s", client, connection.peer, refusal[1])
+            return refusal
+        connection.peer = f"{client} via {connection.peer}"
+        connection.ip = client
+        return None
 
     def may_linger(self) -> bool:
         """True if one more refused connection may stay open a moment to read why."""
@@ -271,6 +292,11 @@ class ChinwagServer:
     ) -> tuple[int, str] | None:
         """``(HTTP status, reason)`` refusing this upgrade before any WebSocket exists, or None."""
         problem: tuple[int, str] | None = None
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded and self.proxies.trusts(connection.ip):
+            problem = self.readdress(connection, self.proxies.client_of(connection.ip, forwarded))
+            if problem is not None:
+                return problem
         if not origin_allowed(
             headers.get("origin"), headers.get("host"), self.settings.allow_origin, bool(self.tls)
         ):
@@ -450,5 +476,11 @@ def _policy(settings: Settings) -> Policy:
         ring_timeout=settings.ring_timeout,
         history=settings.history,
         history_lines=settings.history_lines,
+        history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
+        targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
+        inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
         room_call_max=settings.room_call_max,
+        room_call_idle=settings.room_call_idle,
+        room_call_per_address=settings.room_call_per_address,
+        turn_signed_in_only=settings.turn_signed_in_only,
     )

@@ -312,7 +312,7 @@ export function start() {
       if (msg.for === "username" && ROOM_SIGN_IN_ERRORS.has(msg.code)) signIn.roomRefused(msg);
       else if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "join-room") rooms.joinRefused(msg);
-      else if (msg.for === "list-rooms") return;
+      else if (msg.for === "list-rooms" || msg.for === "call-report") return; // telemetry: nothing to show
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);

@@ -8,9 +8,9 @@
 //   "failed", restarts ICE once; only the restarter side (the pair's first
 //   offerer) calls restartIce(), the other waits for its offer, so restarts
 //   never cross. Not connected connectTimeoutMs after the link was made, or
-//   after its restart, the link fails. A link that never connected is not
-//   restarted (nothing says a new try would find a path) and a relay-only
-//   link that gathered no relay candidate fails at once;
+//   after its restart, the link fails (a group call keeps it open: it may
+//   still connect). A relay-only link that gathered no relay candidate, or
+//   that never connected, fails at once instead of restarting;
 // - quality (stats.js's rating every 2 s) and health: the first decoded frame,
 //   and one-way media (connected, nothing arriving) from callprobe.js;
 // - the failure report (callprobe.js's report(): what a person copies);
@@ -183,8 +183,9 @@ export function createPeerLink({ config, polite, restarter, signal, beforeAnswer
    * the link fails with "connection-lost".
    */
   function restart() {
-    if (noRelay() || !everConnected) return fail(diagnosed());
-    if (restarting) return fail("connection-lost");
+    // Relay only: without a relay candidate, or with one that never carried a byte, no new try helps.
+    if (noRelay() || (relayOnly && !everConnected)) return fail(diagnosed());
+    if (restarting) return giveUp();
     restarting = true;
     emit("state", { state: "reconnecting" });
     if (restarter) {
@@ -193,7 +194,12 @@ export function createPeerLink({ config, polite, restarter, signal, beforeAnswer
     } else {
       log("ice: waiting for their ICE restart");
     }
-    restartTimer = later(timing.connectTimeoutMs, () => connected || fail("connection-lost"));
+    restartTimer = later(timing.connectTimeoutMs, () => connected || giveUp());
+  }
+
+  /** A restart did not help: a link that had connected lost it; one that never did says why. */
+  function giveUp() {
+    fail(everConnected ? "connection-lost" : diagnosed());
   }
 
   function applyCap() {

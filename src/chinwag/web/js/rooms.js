@@ -124,8 +124,17 @@ export function createRooms({ send, live, notices, onEntered }) {
     show(elements.empty, items.length === 0);
   }
 
+  // The public list is asked for only while it is on screen: not during a call (its view
+  // is hidden), not scrolled away, not in a background tab.
+  let listOnScreen = false;
+  const listWatcher = new IntersectionObserver((entries) => {
+    listOnScreen = entries.some((entry) => entry.isIntersecting);
+    refreshList();
+  });
+  listWatcher.observe(elements.list.closest("section") ?? elements.list);
+
   function refreshList() {
-    if (live() && room === "" && info && !document.hidden) send({ type: "list-rooms" });
+    if (live() && room === "" && info && listOnScreen && !document.hidden) send({ type: "list-rooms" });
   }
 
   // Same-page room links (the public list, links in chat to this server) move without a reload.
