@@ -63,6 +63,10 @@ FIREFOX_PREFS: dict[str, Any] = {
     "browser.shell.checkDefaultBrowser": False,
 }
 
+# The remembered "join straight away" setting, as tests/browser/people.py stores it for
+# Chromium: calls start with one click, without the pre-join screen.
+_SKIP_PREJOIN = "() => { try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {} }"
+
 # Keeps every RTCPeerConnection the page makes, for getStats (BiDi preload script).
 _KEEP_PEER_CONNECTIONS = """
 () => {
@@ -227,6 +231,7 @@ def launch_firefox() -> Firefox:
     try:
         driver.set_script_timeout(30)
         driver.script.add_preload_script(_KEEP_PEER_CONNECTIONS)
+        driver.script.add_preload_script(_SKIP_PREJOIN)
 
         def on_console(entry: Any) -> None:
             with firefox.lock:

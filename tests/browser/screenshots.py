@@ -176,7 +176,7 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     await alice.page.wait_for_function(
         "() => [...document.querySelectorAll('#room-grid video')]"
         ".filter((v) => v.videoWidth > 0).length === 4",
-        timeout=60_000,
+        timeout=180_000,
     )
     await crew[1].page.locator("body").press("m")  # carol muted: her tile says so
     await expect(alice.page.get_by_role("region", name="carol").get_by_text("Muted")).to_be_visible(
@@ -185,7 +185,7 @@ async def room_scenes(browser: Browser, url: str, scheme: str, size: Size) -> di
     await alice.page.wait_for_function(  # every link's quality bars measured
         "() => [...document.querySelectorAll('#room-grid .quality')]"
         ".every((q) => q.dataset.quality !== 'unknown')",
-        timeout=30_000,
+        timeout=90_000,
     )
     out["group-call"] = await shot(alice)
     for someone in (alice, *crew, *hosts):

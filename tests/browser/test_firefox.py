@@ -157,11 +157,11 @@ async def test_group_call_of_two_chromium_and_one_firefox(
 ) -> None:
     ann = await open_person("ann", path="r/mix")
     ben = await open_person("ben", path="r/mix")
-    await ann.page.get_by_role("button", name="Start call").click()
-    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await ann.page.get_by_role("button", name="Start a group call in this room").click()
+    await ben.page.get_by_role("button", name="Join the group call (1 in it)").click()
     await sign_in_firefox(firefox, chinwag, "fox", path="r/mix")
     await firefox.until(
-        "return document.getElementById('room-call-button').textContent.includes('(2)')",
+        "return document.getElementById('room-call-button').textContent.includes('(2 in it)')",
         30,
         "Firefox does not see the call of two",
     )
@@ -216,6 +216,7 @@ async def test_features_firefox_lacks_are_hidden_or_explained(
     assert shown == has_api
     if shown:
         await firefox_decodes(firefox, 1)  # a picture to pop out
+        await firefox.click("#more-button")  # Pop out is in the call bar's More menu
         await firefox.click("#pip-button")
         await firefox.until(
             "return document.pictureInPictureElement !== null"
