@@ -29,6 +29,7 @@ __all__ = [
     "PurgeHistory",
     "Release",
     "ReleaseSeat",
+    "RoomEvent",
     "Send",
     "StoreChat",
     "UpdateRecord",
@@ -179,6 +180,23 @@ class Moderated:
     by: str
     target: str
     detail: tuple[tuple[str, str], ...] = ()
+    #: False on the nodes that carry out another node's order: only the node where
+    #: an action happened reports it to observers (one webhook per action).
+    here: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """Something observers (webhooks) hear of, on the node where it happened.
+
+    ``event``: ``room.started``, ``room.finished``, ``participant.joined``,
+    ``participant.left``, ``call.started`` or ``call.ended``; ``name`` the
+    participant (empty for room and call events).
+    """
+
+    event: str
+    room: str
+    name: str = ""
 
 
 Effect = (
@@ -198,4 +216,5 @@ Effect = (
     | HandOver
     | Adopt
     | Moderated
+    | RoomEvent
 )
