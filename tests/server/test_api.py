@@ -229,7 +229,7 @@ async def test_without_a_key_there_is_no_api(start_server: StartServer) -> None:
 
 
 def test_a_key_without_tls_off_loopback_is_refused_at_start_up() -> None:
-    with pytest.raises(ConfigError, match="api_key.*TLS.*--api-insecure"):
+    with pytest.raises(ConfigError, match=r"api_key.*TLS.*--api-insecure"):
         settings_for_tests(host="0.0.0.0", api_key=KEY)
     assert settings_for_tests(host="0.0.0.0", api_key=KEY, api_insecure=True).api_insecure
     assert settings_for_tests(host="127.0.0.1", api_key=KEY).api_key == KEY
