@@ -7,8 +7,9 @@ whisper, broadcast (small, and over the size cap), drop or close their
 sockets, resume (also after their sign-in token expired), and send malformed
 frames; names come with look-alike spellings (case, a Cyrillic letter, a
 zero-width joiner). With the ``rooms`` feature they sign in to rooms (some
-locked), switch rooms, join and leave room calls (capped at 2) and signal
-each other. With chat history on, the history store's reads are answered
+locked), switch rooms, join and leave room calls (capped at 2; a silent seat
+is released after 5 s) and signal each other; direct messages of up to 60 KB
+meet the targeted byte budgets. With chat history on, the history store's reads are answered
 (with lines, or None: unreadable) in any order, late or never.
 
 After every step the core's invariants must hold: the directory's, the call
@@ -46,6 +47,10 @@ from chinwag.core.effects import Close, Effect, LoadHistory, Send, StoreChat
 from chinwag.core.limits import Rate
 from chinwag.core.lobby import Lobby, Policy, StoredLine
 from chinwag.core.names import name_key
+
+#: Small byte budgets for targeted messages, so the property run reaches them.
+TARGETED = Rate(50_000.0, 100_000.0)
+INBOUND = Rate(60_000.0, 120_000.0)
 
 #: Look-alikes of "ann" and "bob": case, a Cyrillic a (U+0430), a zero-width joiner.
 NAMES = st.sampled_from(["ann", "bob", "cy", "ann1", "Ann", "\u0430nn", "bob\u200d", "BOB"])
@@ -113,6 +118,9 @@ class CoreMachine(RuleBasedStateMachine):
             resume_grace=5.0,
             backlog_messages=8,
             room_call_max=2,
+            room_call_idle=5.0,  # time_passes releases silent seats
+            targeted_rate=TARGETED,
+            inbound_rate=INBOUND,
             history=history,
             history_lines=3,
             broadcast_max_bytes=BROADCAST_MAX,
@@ -274,6 +282,17 @@ class CoreMachine(RuleBasedStateMachine):
     @rule(conn=conns, peer=NAMES)
     def whisper(self, conn: int, peer: str) -> None:
         self.say(conn, type="whisper", target=peer, text="secret")
+
+    @rule(conn=conns, peer=NAMES, size=st.sampled_from([100, 20_000, 60_000]))
+    def direct_message(self, conn: int, peer: str, size: int) -> None:
+        """A direct message within the byte budgets reaches its target; past them the
+        sender is told (at most once a second) and the target gets nothing."""
+        effects = self.said(conn, type="direct-message", target=peer, text="d" * size)
+        receivers = {c for e in effects if isinstance(e, Send) for c in e.conns if c != conn}
+        refused = [m for m in sent(effects, conn) if m.get("code") == "rate-limited"]
+        assert not (refused and receivers), (refused, receivers)
+        for message in refused:
+            assert message["target"] == peer and message["for"] == "direct-message", message
 
     @rule(conn=conns, plain=st.booleans())
     def chat(self, conn: int, plain: bool) -> None:
