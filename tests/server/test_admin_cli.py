@@ -1,4 +1,4 @@
-"""``chinwag admin`` end to end: a real ``chinwag serve`` process, the command as a person runs it."""
+"""``chinwag admin`` end to end: a real ``chinwag serve`` process, run as a person runs it."""
 
 from __future__ import annotations
 
