@@ -84,7 +84,7 @@ async def test_an_api_call_on_one_process_acts_on_a_person_on_the_other(
         (
             "moderation",
             {"room": "team", "action": "say", "by": None, "target": None, "text": "from A"},
-        ),  # fmt: skip
+        ),
         ("moderation", {"room": "team", "action": "remove", "by": None, "target": "dana"}),
     ]
     seen = [await receiver.next() for _ in expected]
