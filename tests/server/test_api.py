@@ -13,8 +13,10 @@ from chinwag.api.routes import API_PREFIX
 from chinwag.config import ConfigError, settings_for_tests
 from chinwag.core.closecodes import CloseCode
 from chinwag.transport.server import ChinwagServer
-from tests.server.test_hosts import enter, sees
+from tests.server.test_hosts import connect_hosts, enter, sees
 from tests.support import Client, StartServer
+
+__all__ = ["connect_hosts"]  # the fixture, on this module's server
 
 KEY = "api-key-for-tests-0123456789"
 TOKENS = "token-secret-for-tests-0123456789abcdef"
@@ -23,22 +25,19 @@ Call = Callable[..., Awaitable[tuple[int, Any]]]
 
 
 @pytest.fixture
-async def api_server(start_server: StartServer) -> ChinwagServer:
+async def hosts_server(start_server: StartServer) -> ChinwagServer:
+    """The server ``connect_hosts`` connects to: with the API on."""
     return await start_server(presence_interval=0.02, api_key=KEY, chat_rate=100.0)
 
 
 @pytest.fixture
-async def clients(api_server: ChinwagServer) -> AsyncIterator[Connect]:
-    opened: list[Client] = []
+def api_server(hosts_server: ChinwagServer) -> ChinwagServer:
+    return hosts_server
 
-    async def open_client() -> Client:
-        client = await Client.open(api_server.port)
-        opened.append(client)
-        return client
 
-    yield open_client
-    for client in opened:
-        await client.close()
+@pytest.fixture
+def clients(connect_hosts: Connect) -> Connect:
+    return connect_hosts
 
 
 @pytest.fixture
@@ -113,6 +112,8 @@ async def test_remove_says_and_ends_the_call(api: Call, clients: Connect) -> Non
         "POST", "/participants/remove", {"room": "team", "name": "DANA", "ban": True}
     )
     assert status == 200 and removed == {"room": "team", "removed": "dana", "ban": True}
+    told = await dana.wait_for("moderation", action="remove", target="dana")
+    assert told["by"] is None and told["ban"] is True
     code, _ = await dana.closed()
     assert code == CloseCode.REMOVED
     await ana.wait_for("moderation", action="remove", target="dana")

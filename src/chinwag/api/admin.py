@@ -36,72 +36,70 @@ def add_admin_command(subparsers: Any) -> None:
     admin.add_argument("--cafile", help="CA or self-signed certificate (PEM) to trust")
     commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
 
-    def action(name: str, help_text: str, method: str, path: str) -> argparse.ArgumentParser:
+    def action(
+        name: str, help_text: str, method: str, path: str, *fields: str
+    ) -> argparse.ArgumentParser:
+        """A subcommand; its arguments' ``dest`` are the JSON body's ``fields``."""
         parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
-        parser.set_defaults(handler=_run, method=method, path=path)
+        parser.set_defaults(handler=_run, method=method, path=path, fields=fields)
         return parser
 
     action("rooms", "list rooms with their participants and calls", "GET", "/rooms")
-    create = action("create-room", "open a room, kept until closed", "POST", "/rooms/create")
+    create = action(
+        "create-room", "open a room, kept until closed", "POST", "/rooms/create",
+        "room", "title", "password", "public", "hosts",
+    )  # fmt: skip
     create.add_argument("room")
     create.add_argument("--title", default="")
     create.add_argument("--password", default="")
     create.add_argument("--public", action="store_true")
-    create.add_argument("--host", action="append", default=[], help="a host's name; repeatable")
-    action(
-        "close-room", "remove everyone and forget the room", "POST", "/rooms/close"
-    ).add_argument("room")
-    invite = action("invite", "mint an invite link", "POST", "/invites")
+    create.add_argument(
+        "--host", dest="hosts", action="append", default=[], help="a host's name; repeatable"
+    )
+    close = action("close-room", "remove everyone, forget the room", "POST", "/rooms/close", "room")
+    close.add_argument("room")
+    invite = action(
+        "invite", "mint an invite link", "POST", "/invites",
+        "room", "role", "ttl", "single", "passLock",
+    )  # fmt: skip
     invite.add_argument("room")
     invite.add_argument("--role", choices=["guest", "moderator"], default="guest")
     invite.add_argument("--ttl", type=float, default=3600.0, help="seconds; default 3600")
     invite.add_argument("--single", action="store_true", help="the first entry spends it")
-    invite.add_argument("--pass-lock", action="store_true", help="opens the room while locked")
-    token = action("token", "mint a sign-in token (needs token_secret)", "POST", "/tokens")
+    invite.add_argument(
+        "--pass-lock", dest="passLock", action="store_true", help="opens the room while locked"
+    )
+    token = action(
+        "token", "mint a sign-in token (needs token_secret)", "POST", "/tokens",
+        "name", "ttl", "rooms",
+    )  # fmt: skip
     token.add_argument("name")
     token.add_argument("--ttl", type=float, default=3600.0, help="seconds; default 3600")
     token.add_argument(
-        "--room", action="append", default=[], metavar="ROOM=ROLE", help="a role; repeatable"
-    )
-    remove = action("remove", "remove a person from a room", "POST", "/participants/remove")
+        "--room", dest="rooms", action="append", default=[], metavar="ROOM=ROLE",
+        help="a role in a room; repeatable",
+    )  # fmt: skip
+    remove = action(
+        "remove", "remove a person from a room", "POST", "/participants/remove",
+        "room", "name", "ban",
+    )  # fmt: skip
     remove.add_argument("room")
     remove.add_argument("name")
     remove.add_argument("--ban", action="store_true", help="bar them for the room's lifetime")
-    action("end-call", "end a room's call", "POST", "/calls/end").add_argument("room")
-    say = action("say", "post a system message to a room", "POST", "/messages")
+    action("end-call", "end a room's call", "POST", "/calls/end", "room").add_argument("room")
+    say = action("say", "post a system message to a room", "POST", "/messages", "room", "text")
     say.add_argument("room")
     say.add_argument("text")
 
 
 def _body(args: argparse.Namespace) -> dict[str, Any] | None:
     """The JSON body of the call ``args`` names (None for a GET)."""
-    command = args.admin_command
-    if command == "rooms":
+    if args.method == "GET":
         return None
-    if command == "create-room":
-        return {
-            "room": args.room,
-            "title": args.title,
-            "password": args.password,
-            "public": args.public,
-            "hosts": args.host,
-        }
-    if command == "invite":
-        return {
-            "room": args.room,
-            "role": args.role,
-            "ttl": args.ttl,
-            "single": args.single,
-            "passLock": args.pass_lock,
-        }
-    if command == "token":
-        rooms = dict(pair.partition("=")[::2] for pair in args.room)
-        return {"name": args.name, "ttl": args.ttl, "rooms": rooms}
-    if command == "remove":
-        return {"room": args.room, "name": args.name, "ban": args.ban}
-    if command == "say":
-        return {"room": args.room, "text": args.text}
-    return {"room": args.room}
+    body = {field: getattr(args, field) for field in args.fields}
+    if "rooms" in body:  # ROOM=ROLE pairs
+        body["rooms"] = dict(pair.partition("=")[::2] for pair in body["rooms"])
+    return body
 
 
 def _run(args: argparse.Namespace) -> int:

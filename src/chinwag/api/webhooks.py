@@ -61,7 +61,7 @@ def event_body(event: Moderated | RoomEvent, now: float) -> bytes:
         }
     else:
         name = event.event
-        data = {"room": event.room}
+        data = {"room": event.room, **dict(event.detail)}
         if event.name:
             data["name"] = event.name
     message = {

@@ -190,13 +190,15 @@ class RoomEvent:
     """Something observers (webhooks) hear of, on the node where it happened.
 
     ``event``: ``room.started``, ``room.finished``, ``participant.joined``,
-    ``participant.left``, ``call.started`` or ``call.ended``; ``name`` the
-    participant (empty for room and call events).
+    ``participant.left``, ``call.started`` or ``call.ended`` (and
+    ``recording.finished``, from a recorder); ``name`` the participant (empty
+    for room and call events); ``detail`` more facts for the event's data.
     """
 
     event: str
     room: str
     name: str = ""
+    detail: tuple[tuple[str, str], ...] = ()
 
 
 Effect = (
