@@ -43,6 +43,10 @@ class Policy:
     targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
     inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
+    #: The largest room call kept as a mesh when an SFU is configured; None: no SFU.
+    mesh_max: int | None = None
+    #: Whether people in an SFU call may record it (``--recordings``).
+    recordings: bool = False
     #: Seconds a seat holder with someone to connect to may send no room-signal (then the
     #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
     room_call_idle: float = 30.0

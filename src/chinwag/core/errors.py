@@ -62,6 +62,13 @@ ERROR_CODES: dict[str, str] = {
     "room-password-required": "The room is locked with a password; send it.",
     "room-password-wrong": "The room password is wrong (wrong tries are rate-limited).",
     "room-call-full": "The room call has as many participants as the server allows.",
+    "recordings-off": "This server does not record calls (its operator has not enabled "
+    "`--recordings`).",
+    "already-recording": "`room-recording` start while the call is already being recorded.",
+    "not-recording": "`room-recording` stop while the call is not being recorded.",
+    "not-sfu-call": "An `sfu-*` request in a room call that is a mesh (use `room-signal`).",
+    "sfu-unavailable": "The media server (Janus) could not do that now, or none is answering; "
+    "try again shortly.",
     "name-taken": "A signed token's name is in use on another server or spelled alike; "
     "it is never numbered.",
     "broadcast-too-large": "A message with no `target` (sent to everyone) is over the size "

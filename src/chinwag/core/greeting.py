@@ -52,6 +52,8 @@ class Greeter:
             member.mailbox.dropped = 0
         if "rooms" in member.features:
             welcome["room"] = self.describe_room(member.room)
+            if self._ctx.policy.recordings:  # the client may offer a Record button
+                welcome["recordings"] = True
         self._ctx.outbox.send((member.conn,), welcome)
         self._send_ice_servers(member)
         if resumed:  # a fresh sign-in hears it once it has entered its room

@@ -77,17 +77,21 @@ from .protocol import (
     HistoryRequest,
     Inbound,
     JoinRoom,
+    RecordingRequest,
     Relay,
     RoomAction,
     RoomRequest,
+    SfuRequest,
     SignIn,
     parse_frame,
 )
+from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
+from .sfu import SfuDesk
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
@@ -154,7 +158,7 @@ class Lobby:
         self.policy = policy or Policy()
         self.node = node
         self._clock = clock
-        self.received_types: Counter[str] = Counter()  # messages by type, for /metrics
+        self._received: dict[str, int] = {}  # messages by type; a plain dict counts faster
         self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
@@ -176,6 +180,9 @@ class Lobby:
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
+        self._sfu = SfuDesk(context, self._router)
+        self._recording = RecordingDesk(context, self._desk)
+        self._desk.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
@@ -190,6 +197,11 @@ class Lobby:
         self.operations = ServerOperations(context, self._hosts)
 
     # -- queries -----------------------------------------------------------
+
+    @property
+    def received_types(self) -> Counter[str]:
+        """Messages received, by type (for /metrics)."""
+        return Counter(self._received)
 
     @property
     def presence_pending(self) -> bool:
@@ -335,6 +347,23 @@ class Lobby:
         self._history.loaded(load, lines)
         return self._out.drain()
 
+    # -- inputs from the SFU link ----------------------------------------------
+
+    def sfu_reply(self, room: str, opened: int, name: str, message: dict[str, Any]) -> list[Effect]:
+        """The SFU link's answer (``sfu-published``, ``sfu-offer``, an ``error``) for ``name``."""
+        self._sfu.reply(room, opened, name, message)
+        return self._out.drain()
+
+    def sfu_speaker(self, room: str, opened: int, name: str) -> list[Effect]:
+        """Janus says ``name`` is talking in that SFU call."""
+        self._sfu.speaker(room, opened, name)
+        return self._out.drain()
+
+    def sfu_recording_failed(self, room: str, opened: int, since: int, reason: str) -> list[Effect]:
+        """The SFU link could not start, or lost, the recording ``since`` of that call."""
+        self._recording.failed(room, opened, since, reason)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:
@@ -461,7 +490,8 @@ class Lobby:
     def _receive(self, member: Member, data: str | bytes) -> None:
         try:
             message = parse_frame(data)
-            self.received_types[_metric_type(message)] += 1
+            kind = _metric_type(message)
+            self._received[kind] = self._received.get(kind, 0) + 1
             if self._router.within_rate(member, message):
                 self._dispatch(member, message)
         except ProtocolError as error:
@@ -499,6 +529,10 @@ class Lobby:
             self._room_request(member, message)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
+        elif isinstance(message, SfuRequest):
+            self._sfu.request(member, message)
+        elif isinstance(message, RecordingRequest):
+            self._recording.request(member, message)
         elif isinstance(message, RoomAction):
             self._hosts.act(member, message)
         else:

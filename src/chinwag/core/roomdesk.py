@@ -28,16 +28,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, RoomEvent, UpdateRecord
+from .effects import (
+    ClaimSeat,
+    Publish,
+    PurgeHistory,
+    ReleaseSeat,
+    RoomEvent,
+    SfuEnd,
+    SfuLeave,
+    UpdateRecord,
+)
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
 from .gate import Gate, OpenDoor, Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
 from .roomguard import RoomGuard
-from .rooms import DEFAULT_ROOM, Participant, Room, RoomCall, RoomRefused, lock, opens
+from .rooms import DEFAULT_ROOM, CallMode, Participant, Room, RoomCall, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
@@ -57,6 +67,9 @@ class RoomDesk:
         self._ctx = context
         self._router = router
         self._guard = RoomGuard(context.monotonic())
+        #: Called with the room and the name just before someone leaves its call
+        #: (the recording desk stops a recording its starter leaves).
+        self.on_leaving: Callable[[Room, str], None] = lambda _room, _name: None
         self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
         self.gate: Gate = OpenDoor()  # the hosts' rules (core/hostdesk.py)
 
@@ -276,7 +289,7 @@ class RoomDesk:
             )
         room = self._ctx.rooms.get(member.room)
         assert room is not None
-        call = room.seats(self._ctx.policy.room_call_max)
+        call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
@@ -308,7 +321,7 @@ class RoomDesk:
             if ok and name is not None:
                 self._ctx.outbox.emit(ReleaseSeat(key, name))
             return
-        call = room.seats(self._ctx.policy.room_call_max)
+        call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
         if not ok or call.has(name):
             if not ok:
                 room.close_ended_call()
@@ -338,7 +351,7 @@ class RoomDesk:
         call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
         if starting:
             self._observe("call.started", room)
-        self._call_changed(room, name)
+        self.call_changed(room, name)
         self._published(member)
 
     def signalled(self, name: str, key: str) -> None:
@@ -399,14 +412,18 @@ class RoomDesk:
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
-            room.seats(self._ctx.policy.room_call_max).join(
+            call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
+            opened = call.opened
+            call.join(
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
-            call = room.seats(self._ctx.policy.room_call_max)
+            if call.opened != opened and call.mode is CallMode.SFU and opened:
+                # An earlier join from another node renames the call: its SFU room too.
+                self._ctx.outbox.emit(SfuEnd(room.key, opened))
             local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name)
             call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
-            self._call_changed(room, record.name)
+            self.call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key, here=False)
 
@@ -452,25 +469,36 @@ class RoomDesk:
         room = self._ctx.rooms.get(key)
         if room is None or room.call is None or not room.call.has(name):
             return False
-        room.call.leave(name)
+        call = room.call
+        self.on_leaving(room, name)
+        call.leave(name)
         if self._ctx.node is not None and self._ctx.directory.remote(name) is None:
             self._ctx.outbox.emit(ReleaseSeat(key, name))  # a seat this node claimed
         room.close_ended_call()
+        if call.mode is CallMode.SFU:  # out of Janus at once, and its room gone with the call
+            self._ctx.outbox.emit(SfuLeave(room.key, call.opened, name))
+            if room.call is None:
+                self._ctx.outbox.emit(SfuEnd(room.key, call.opened))
         if room.call is None and here:
             self._observe("call.ended", room)
-        self._call_changed(room, name)
+        self.call_changed(room, name)
         return True
 
-    def _call_changed(self, room: Room, name: str) -> None:
-        """Tell the room's ``rooms`` clients; ``name``'s busy state changed."""
+    def call_changed(self, room: Room, name: str | None) -> None:
+        """Tell the room's ``rooms`` clients; ``name``'s busy state changed (if one is given)."""
         message = room.call.as_message(room.name) if room.call is not None else None
         if message is None:
             message = {"type": "room-call", "room": room.name, "started": None, "participants": []}
+        self.tell_room(room, message)
+        if name is not None:
+            self._ctx.presence.touch(room.key, name)
+
+    def tell_room(self, room: Room, message: dict[str, Any]) -> None:
+        """Send ``message`` to everyone connected in ``room`` who has the ``rooms`` feature."""
         audience = (
             m.conn for m in self._ctx.directory.connected_in(room.key) if "rooms" in m.features
         )
         self._ctx.outbox.send(audience, message)
-        self._ctx.presence.touch(room.key, name)
 
     def _vacate_if_empty(self, key: str, here: bool = False) -> None:
         """Close room ``key`` if nobody is in it (``here``: its last member left from this

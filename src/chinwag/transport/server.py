@@ -49,6 +49,7 @@ from ..extras import missing, require
 from ..metrics import Metrics, Snapshot
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
+from ..sfu.link import SfuLink
 from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_connections
 from .connection import CLOSE_TIMEOUT, Connection, Hold
 from .frames import Frames
@@ -94,6 +95,7 @@ class ChinwagServer:
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
         )
         self.history = HistoryLink.from_settings(settings, self.lobby, self.apply)
+        self.sfu = SfuLink.from_settings(settings, self.lobby, self.apply)
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
@@ -124,6 +126,8 @@ class ChinwagServer:
                 settings.webhook_attempts,
             )
             self.observers.append(self.webhooks.observe)
+            if self.sfu is not None and self.sfu.recordings is not None:
+                self.sfu.recordings.recorder.finished = self._recording_finished
         self._metrics_routes: Routes | None = None
         if settings.metrics_listen:
             self._metrics_routes = Routes({}, {"/metrics": metrics_endpoint(self)}, False)
@@ -219,6 +223,8 @@ class ChinwagServer:
             except ClusterRefused:  # another format runs there: close what was opened
                 await self.stop()
                 raise
+        if self.sfu is not None:
+            await self.sfu.start()
         log.info("listening on %s", self.url)
 
     async def stop(
@@ -254,6 +260,8 @@ class ChinwagServer:
             await self.cluster.stop()
         if self.history is not None:
             await self.history.close()
+        if self.sfu is not None:
+            await self.sfu.stop()
         self._servers.clear()
 
     async def __aenter__(self) -> ChinwagServer:
@@ -388,13 +396,18 @@ class ChinwagServer:
             elif isinstance(effect, RoomEvent):
                 for observer in self.observers:
                     observer(effect)
-            elif self.history is not None and self.history.carry(effect):
+            elif self._carried_by_link(effect):
                 continue
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if "presence" not in self._timers and self.lobby.presence_pending and self._loop:
             delay = max(self.settings.presence_interval, self._presence_cooldown)
             self._timers["presence"] = self._loop.call_later(delay, self._flush_presence)
+
+    def _carried_by_link(self, effect: Effect) -> bool:
+        """The history store's or the SFU's effect, carried out by its link."""
+        history, sfu = self.history, self.sfu
+        return bool(history and history.carry(effect)) or bool(sfu and sfu.carry(effect))
 
     def _moderated(self, event: Moderated) -> None:
         """Log a host's action; each observer (a webhook sender) hears of it too."""
@@ -405,6 +418,11 @@ class ChinwagServer:
         )  # fmt: skip
         for observer in self.observers if event.here else ():
             observer(event)
+
+    def _recording_finished(self, recording: str, room: str, state: str) -> None:
+        """A recording this process made is playable (or failed): observers hear of it."""
+        detail = (("recording", recording), ("state", state))
+        self.apply([RoomEvent("recording.finished", room, detail=detail)])
 
     # -- timers ------------------------------------------------------------
 
@@ -485,6 +503,7 @@ class ChinwagServer:
             messages=lobby.received_types,
             errors=lobby.error_codes,
             **(self.history.counters() if self.history is not None else {}),
+            sfu=self.sfu.counters() if self.sfu is not None else {},
         )
 
 
@@ -521,7 +540,9 @@ def _policy(settings: Settings) -> Policy:
         history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
         targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
         inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
-        room_call_max=settings.room_call_max,
+        room_call_max=settings.call_cap(),
+        mesh_max=settings.mesh_max if settings.sfu else None,
+        recordings=settings.recordings and bool(settings.sfu),
         room_call_idle=settings.room_call_idle,
         room_call_per_address=settings.room_call_per_address,
         turn_signed_in_only=settings.turn_signed_in_only,

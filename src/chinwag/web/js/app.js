@@ -18,6 +18,7 @@ import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createRecording } from "./recording.js";
 import { createPrejoin } from "./prejoin.js";
 import { createRoomCalls } from "./roomcall.js";
 import { createRooms, roomLabel } from "./rooms.js";
@@ -140,6 +141,7 @@ export function start() {
       showIdleWords(info);
       byId("waiting-link").value = rooms.link();
       roomCall.entered(info, moved);
+      recording.update(info.call ?? null);
       callPeople.update(info.call ?? null);
       hosts.entered(info, moved);
     },
@@ -154,6 +156,12 @@ export function start() {
     oneToOneBusy: () => call.state() !== "idle",
     view,
     log,
+  });
+  const recording = createRecording({
+    send: (msg) => socket.send(msg),
+    self: () => session.name,
+    inCall: () => roomCall.active(),
+    notices,
   });
   hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
   const callPeople = createCallPeople({ notices, self: () => session.name, inCall: () => roomCall.active() });
@@ -304,6 +312,7 @@ export function start() {
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
       session.reloadedCall = null;
+      recording.setAllowed(msg.recordings);
       rooms.entered(msg.room ?? null);
       if (!session.offeredNotifications) alerts.offerNotifications(notices);
       session.offeredNotifications = true;
@@ -313,6 +322,11 @@ export function start() {
       log(`ice-servers: ${session.iceServers.length} server(s)`);
     },
     room: (msg) => rooms.entered(msg),
+    "room-call"(msg) {
+      roomCall.handle(msg);
+      recording.update(msg);
+    },
+    "room-recording": (msg) => recording.announce(msg),
     rooms: (msg) => rooms.showList(msg),
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
@@ -329,6 +343,7 @@ export function start() {
       else if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "join-room") rooms.joinRefused(msg);
       else if (msg.for === "list-rooms" || msg.for === "call-report") return; // telemetry: nothing to show
+      else if (msg.for === "room-recording") recording.refused(msg);
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);

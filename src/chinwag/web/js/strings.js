@@ -429,6 +429,28 @@ export const S = Object.freeze({
       server: "the server",
     },
   },
+  // recording a group call (recording.js)
+  recording: "Recording",
+  record: "Record",
+  stopRecording: "Stop recording",
+  you: "You",
+  callIsRecorded: (by) => `This call is being recorded (started by ${by}).`,
+  recordingSince: (by, since) =>
+    `Recording since ${since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}, started by ${by}`,
+  recordingStarted: (by) => `${by} started recording this call. Everyone in it is recorded.`,
+  recordingStopped: (by, reason) =>
+    reason === "left"
+      ? `Recording stopped: ${by} left the call.`
+      : reason
+        ? "Recording stopped: the media server could not go on recording."
+        : `${by} stopped the recording.`,
+  recordingErrors: {
+    "recordings-off": "This server does not record calls.",
+    "already-recording": "This call is already being recorded.",
+    "not-recording": "This call is not being recorded.",
+    "not-sfu-call": "Recording starts once the call is on the media server (more people than a small call).",
+    "not-in-call": "Join the call to record it.",
+  },
   // group calls
   startCall: "Start a group call in this room",
   joinCall: (n) => `Join the group call (${n} in it)`,

@@ -194,6 +194,8 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
     },
     pinned: () => pinned,
     names: () => [...tiles.keys()],
+    /** How wide `name`'s tile is on screen, in CSS pixels (0: not shown). */
+    width: (name) => tiles.get(name)?.element.clientWidth ?? 0,
   };
   relayout();
   return grid;
