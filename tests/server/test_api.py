@@ -162,6 +162,12 @@ async def test_create_and_close_a_room(api: Call, clients: Connect) -> None:
     assert code == CloseCode.REMOVED
     assert (await api("GET", "/rooms"))[1] == {"rooms": []}
     assert (await api("POST", "/rooms/close", {"room": "board"}))[0] == 404
+    lobby = await clients()
+    await lobby.sign_in("lou", ["rooms"])
+    status, answer = await api("POST", "/rooms/close", {"room": ""})
+    assert status == 400 and answer["error"]["code"] == "bad-room"
+    await lobby.send({"type": "message", "text": "still here"})
+    await lobby.wait_for("message", text="still here")
 
 
 async def test_a_minted_token_signs_in_with_its_role(

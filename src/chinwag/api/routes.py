@@ -31,7 +31,7 @@ from ..core.errors import ProtocolError
 from ..core.invites import MAX_INVITE_LIFETIME
 from ..core.lobby import Lobby
 from ..core.protocol import MAX_TEXT_LENGTH, clean_name
-from ..core.rooms import Room, clean_room
+from ..core.rooms import DEFAULT_ROOM, Room, clean_room
 from ..transport.routes import BodyRoute, Handler, Query, Response, json_response
 from .openapi import document
 
@@ -193,6 +193,8 @@ class _Api:
 
     def close_room(self, body: Json, headers: Mapping[str, str]) -> tuple[int, Any]:
         room = self._room(body)
+        if room.key == DEFAULT_ROOM:  # a missing name must not empty the lobby
+            raise ApiError(400, "bad-room", "The default room cannot be closed.")
         removed = list(self._lobby.operations.describe(room)["participants"])
         self._server.apply(self._lobby.close_room(room))
         return 200, {"room": room.name, "removed": [p["name"] for p in removed]}
