@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from chinwag.config import ConfigError, settings_for_tests
 from chinwag.transport.server import ChinwagServer
 from tests.server.test_hosts import enter, sees
 from tests.support import Client, StartServer
@@ -119,6 +120,15 @@ async def test_events_arrive_signed_and_in_order(
     assert stamps == sorted(stamps) and abs(stamps[0] / 1000 - time.time()) < 60
     for client in clients:
         await client.close()
+
+
+def test_webhook_settings_are_checked_at_start_up() -> None:
+    with pytest.raises(ConfigError, match="webhook needs webhook_secret"):
+        settings_for_tests(webhook=["http://127.0.0.1:9/hook"])
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        settings_for_tests(webhook=["ftp://example.org/"], webhook_secret=SECRET)
+    with pytest.raises(ConfigError, match="webhook_queue"):
+        settings_for_tests(webhook_queue=0)
 
 
 def closed_port() -> int:
