@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .api.admin import add_admin_command
 from .cluster.bus import ClusterRefused
 from .config import ConfigError, add_arguments, load_settings
 from .core.auth import issue_token
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_peer_commands(commands)
     add_history_commands(commands)
     add_recordings_commands(commands)
+    add_admin_command(commands)
     return parser
 
 

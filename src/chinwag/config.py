@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.auth import is_loopback_host
 from .core.errors import ProtocolError
 from .core.rooms import clean_room
 
@@ -261,6 +262,26 @@ class Settings:
     metrics_listen: str | None = _opt(
         None, "HOST:PORT serving /metrics alone; the main port then has no /metrics"
     )
+    # server API and webhooks (docs/api.md)
+    api_key: str | None = _opt(
+        None,
+        "bearer key of the HTTP API under /api/v1/ (Authorization: Bearer KEY); without it"
+        " the API is off",
+        secret=True,
+    )
+    api_insecure: bool = _opt(
+        False, "serve the API without TLS on an address other than loopback (a key in clear)"
+    )
+    webhook: list[str] = _list_opt("URL that receives signed webhook events (POST); repeatable")
+    webhook_secret: str | None = _opt(
+        None, "HMAC secret that signs webhook bodies (X-Chinwag-Signature)", secret=True
+    )
+    webhook_queue: int = _opt(
+        1000, "webhook events queued per receiver; when full, the oldest is dropped"
+    )
+    webhook_attempts: int = _opt(
+        6, "tries per webhook event (exponential back-off from 0.5 s) before it counts as failed"
+    )
     cert: str | None = _opt(None, "TLS certificate (PEM) for HTTPS and WSS")
     key: str | None = _opt(None, "TLS private key (PEM)")
     self_signed: bool = _opt(False, "generate a self-signed certificate for this host's addresses")
@@ -328,6 +349,20 @@ class Settings:
                 raise ConfigError(
                     f"trusted_proxy must be addresses or networks, not {network!r}"
                 ) from None
+        if self.webhook and not self.webhook_secret:
+            raise ConfigError("webhook needs webhook_secret, which signs every event")
+        if self.webhook_queue < 1 or self.webhook_attempts < 1:
+            raise ConfigError("webhook_queue and webhook_attempts must be at least 1")
+        for url in self.webhook:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"webhook must be an http:// or https:// URL, not {url!r}")
+        tls = bool(self.cert or self.self_signed)
+        if self.api_key and not tls and not self.api_insecure and not is_loopback_host(self.host):
+            raise ConfigError(
+                f"api_key: the API would take its key in clear text on {self.host or '*'}; serve"
+                " TLS (--cert/--key or --self-signed), listen on loopback behind a TLS proxy, or"
+                " say --api-insecure"
+            )
         if self.proxy_protocol and not self.trusted_proxy:
             raise ConfigError("proxy_protocol needs trusted_proxy (whose PROXY lines to believe)")
 

@@ -78,6 +78,11 @@ class Metrics:
     calls: Counter[str] = field(default_factory=Counter)  # started, connected
     calls_failed: Counter[str] = field(default_factory=Counter)  # by reason
     call_routes: Counter[str] = field(default_factory=Counter)  # "local/remote" candidate types
+    #: Webhook events by outcome: ``delivered``, ``failed`` (after every retry), ``dropped``
+    #: (queue full: the oldest went unsent).
+    webhooks: Counter[str] = field(
+        default_factory=lambda: Counter({"delivered": 0, "failed": 0, "dropped": 0})
+    )
     first_frame: Histogram = field(
         default_factory=lambda: Histogram(FIRST_FRAME_BUCKETS, [0] * (len(FIRST_FRAME_BUCKETS) + 1))
     )

@@ -120,6 +120,12 @@ def families(metrics: Metrics, now: Snapshot) -> Iterator[Metric]:
             "pair",
             metrics.call_routes,
         ),
+        (
+            "chinwag_webhooks",
+            "webhook events delivered, failed (after every retry) or dropped (queue full)",
+            "outcome",
+            metrics.webhooks,
+        ),
     )
     for name, help_text, label, values in labelled:
         family = CounterMetricFamily(name, help_text, labels=[label])

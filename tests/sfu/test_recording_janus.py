@@ -93,6 +93,8 @@ async def test_a_five_second_recording_gives_five_second_files(
     janus: Janus, tmp_path: Path
 ) -> None:
     recorder = Recorder(tmp_path / "recordings")
+    finished: list[tuple[str, str, str]] = []  # what the recording.finished webhook is told
+    recorder.finished = lambda *told: finished.append(told)
     room, room_secret, feed = secrets.randbelow(1 << 40) + 1, secrets.token_hex(8), 4711
     async with JanusSession(janus.url, janus.secret, timeout=20) as session:
         admin = await session.attach(VIDEOROOM)
@@ -119,6 +121,7 @@ async def test_a_five_second_recording_gives_five_second_files(
     kinds = sorted(stream.kind for stream in streams_in(folder))
     assert kinds == ["audio", "video"], sorted(p.name for p in folder.iterdir())
     assert manifest["state"] == "ready", manifest
+    assert finished == [(recording, "standup", "ready")]
     for stream in streams_in(folder):  # each recorded stream, converted by janus-pp-rec
         seconds = duration(stream.playable)
         assert 4.0 <= seconds <= 6.0, (stream.playable.name, seconds)

@@ -19,9 +19,11 @@ from chinwag.core.effects import (
     Effect,
     Forward,
     HandOver,
+    Moderated,
     Publish,
     Release,
     ReleaseSeat,
+    RoomEvent,
     Send,
     UpdateRecord,
 )
@@ -92,7 +94,7 @@ class Cluster:
             elif isinstance(effect, ReleaseSeat):
                 self.seats.get(effect.room, set()).discard(effect.name)
             else:
-                assert isinstance(effect, Adopt | CountCall)
+                assert isinstance(effect, Adopt | CountCall | Moderated | RoomEvent)  # observers
             queue.extend((node, e) for e in follow)
 
     def holder_of(self, name: str) -> str | None:

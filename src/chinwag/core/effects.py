@@ -31,6 +31,7 @@ __all__ = [
     "PurgeHistory",
     "Release",
     "ReleaseSeat",
+    "RoomEvent",
     "Send",
     "SfuEnd",
     "SfuLeave",
@@ -248,6 +249,25 @@ class Moderated:
     by: str
     target: str
     detail: tuple[tuple[str, str], ...] = ()
+    #: False on the nodes that carry out another node's order: only the node where
+    #: an action happened reports it to observers (one webhook per action).
+    here: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """Something observers (webhooks) hear of, on the node where it happened.
+
+    ``event``: ``room.started``, ``room.finished``, ``participant.joined``,
+    ``participant.left``, ``call.started`` or ``call.ended`` (and
+    ``recording.finished``, from a recorder); ``name`` the participant (empty
+    for room and call events); ``detail`` more facts for the event's data.
+    """
+
+    event: str
+    room: str
+    name: str = ""
+    detail: tuple[tuple[str, str], ...] = ()
 
 
 Effect = (
@@ -271,4 +291,5 @@ Effect = (
     | SfuEnd
     | SfuRecord
     | Moderated
+    | RoomEvent
 )

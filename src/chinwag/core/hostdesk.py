@@ -345,14 +345,17 @@ class HostDesk:
         self.carry_out(order)
         self.news.publish(order)
 
-    def carry_out(self, order: HostOrder) -> None:
-        """Carry out ``order`` on this node's users, and tell its members of the room."""
+    def carry_out(self, order: HostOrder, here: bool = True) -> None:
+        """Carry out ``order`` on this node's users, and tell its members of the room
+        (``here``: the order was given on this node)."""
         room = self._ctx.rooms.get(order.room)
         if room is None:
             return
         if order.action != "move":  # the breakout desk tells the room once for everyone
             detail = {"kind": order.kind, "ban": order.ban, "text": order.text}
-            self.news.announce(room, order.action, order.by, order.target, local=True, **detail)
+            self.news.announce(
+                room, order.action, order.by, order.target, local=True, here=here, **detail
+            )
         if order.action == "end-call":
             self._desk.end_call(order.room)
             return

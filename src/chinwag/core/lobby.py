@@ -69,6 +69,7 @@ from .greeting import Greeter
 from .hostdesk import HostDesk
 from .invites import Invite
 from .moderation import is_waiting_key
+from .operations import ServerOperations
 from .outbox import Outbox
 from .presence import RoomPresence
 from .protocol import (
@@ -87,7 +88,7 @@ from .protocol import (
 from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
-from .rooms import RoomBook
+from .rooms import Room, RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
 from .sfu import SfuDesk
@@ -192,6 +193,8 @@ class Lobby:
         self._desk.gate = self._hosts
         self._hosts.end_session = self._sessions.leave
         self._greeter.after_welcome = self._hosts.news.tell
+        #: The operator's room operations (the HTTP API's); ``close_room`` here drains them.
+        self.operations = ServerOperations(context, self._hosts)
 
     # -- queries -----------------------------------------------------------
 
@@ -431,7 +434,7 @@ class Lobby:
             case RoomControl():
                 self._hosts.control_from_node(event)
             case HostOrder():
-                self._hosts.carry_out(event)
+                self._hosts.carry_out(event, here=False)
             case InvitesSpent():
                 self._hosts.invites_from_node(event)
             case RoomNotice(room=room, payload=payload):
@@ -472,6 +475,11 @@ class Lobby:
     ) -> tuple[str, Invite]:
         """A signed invite link token to ``room`` (``role`` guest or moderator)."""
         return self._hosts.mint(room, role, ttl, single=single, opens_lock=opens_lock)
+
+    def close_room(self, room: Room) -> list[Effect]:
+        """Remove everyone from ``room`` on every node and forget it if the API opened it."""
+        self.operations.close_room(room)
+        return self._out.drain()
 
     def room_control(self, room: str) -> dict[str, Any] | None:
         """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""

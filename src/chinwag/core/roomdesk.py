@@ -31,7 +31,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, SfuEnd, SfuLeave, UpdateRecord
+from .effects import (
+    ClaimSeat,
+    Publish,
+    PurgeHistory,
+    ReleaseSeat,
+    RoomEvent,
+    SfuEnd,
+    SfuLeave,
+    UpdateRecord,
+)
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
 from .gate import Gate, OpenDoor, Pass
@@ -150,7 +159,9 @@ class RoomDesk:
                 plain = key == DEFAULT_ROOM or wait
                 found = Room(name, opening if not plain else RoomSettings())
             self._ctx.rooms.open(found)
+            self._observe("room.started", found.name)
         member.room = key
+        self._observe("participant.joined", self._ctx.rooms.get(key), opener)
         member.room_password = password if key != DEFAULT_ROOM else None
         return live is None and not wait
 
@@ -212,7 +223,8 @@ class RoomDesk:
         )
         self._ctx.directory.move(member, member.room)
         self.gate.departed(member.name, old, True, member.room)
-        self._vacate_if_empty(old)
+        self._observe("participant.left", self._ctx.rooms.get(old), member.name)
+        self._vacate_if_empty(old, here=True)
         presence = self._ctx.presence
         presence.forget(member.conn)
         presence.touch(old, member.name)
@@ -327,6 +339,7 @@ class RoomDesk:
         latest = call.participants[-1].since + 1 if call.participants else 0
         since = max(int(self._ctx.clock() * 1000), latest)
         participant = Participant(since, name, "no-rollback" not in member.features)
+        starting = not call.participants
         try:
             call.join(participant, seated_elsewhere=elsewhere_ok)
         except RoomRefused as refused:
@@ -336,6 +349,8 @@ class RoomDesk:
             raise _call_full(room.name, call.cap) from refused
         local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
         call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
+        if starting:
+            self._observe("call.started", room)
         self.call_changed(room, name)
         self._published(member)
 
@@ -378,9 +393,11 @@ class RoomDesk:
 
     def gone(self, name: str, key: str, local: bool = True) -> None:
         """``name`` (already out of the directory) left room ``key`` for good."""
-        self._leave_call(name, key)
+        self._leave_call(name, key, here=local)
         self.gate.departed(name, key, local)
-        self._vacate_if_empty(key)
+        if local:
+            self._observe("participant.left", self._ctx.rooms.get(key), name)
+        self._vacate_if_empty(key, here=local)
 
     def remote_placed(self, record: UserRecord, old: str | None) -> None:
         """Another node's user is now as ``record`` says (the directory already has it);
@@ -390,7 +407,7 @@ class RoomDesk:
         if stricter:
             self._recheck(room)
         if old is not None and old != key:
-            self._leave_call(record.name, old)
+            self._leave_call(record.name, old, here=False)
             self.gate.departed(record.name, old, False, key)
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
@@ -408,7 +425,7 @@ class RoomDesk:
             call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
             self.call_changed(room, record.name)
         elif not record.call and in_call:
-            self._leave_call(record.name, key)
+            self._leave_call(record.name, key, here=False)
 
     def restore(self, member: Member, record: UserRecord) -> None:
         """A session handed over from another node: its room and seat come with it."""
@@ -447,7 +464,8 @@ class RoomDesk:
             if member is not None and self._leave_call(name, key):
                 self._published(member)
 
-    def _leave_call(self, name: str, key: str) -> bool:
+    def _leave_call(self, name: str, key: str, here: bool = True) -> bool:
+        """``name`` leaves room ``key``'s call (``here``: a member of this node)."""
         room = self._ctx.rooms.get(key)
         if room is None or room.call is None or not room.call.has(name):
             return False
@@ -461,6 +479,8 @@ class RoomDesk:
             self._ctx.outbox.emit(SfuLeave(room.key, call.opened, name))
             if room.call is None:
                 self._ctx.outbox.emit(SfuEnd(room.key, call.opened))
+        if room.call is None and here:
+            self._observe("call.ended", room)
         self.call_changed(room, name)
         return True
 
@@ -480,12 +500,23 @@ class RoomDesk:
         )
         self._ctx.outbox.send(audience, message)
 
-    def _vacate_if_empty(self, key: str) -> None:
+    def _vacate_if_empty(self, key: str, here: bool = False) -> None:
+        """Close room ``key`` if nobody is in it (``here``: its last member left from this
+        node, which reports ``room.finished``)."""
         if self._ctx.directory.members_of(key):
             return
         room = self._ctx.rooms.vacate(key)
+        if room is not None and here:
+            self._observe("room.finished", room)
         if room is not None and room.history_key != key and self._ctx.policy.history:
             self._ctx.outbox.emit(PurgeHistory(room.history_key))
+
+    def _observe(self, event: str, room: Room | str | None, name: str | None = "") -> None:
+        """Report ``event`` (a webhook's name) in ``room`` to observers; never for waiting
+        rooms, which are a room's hidden hall, not a room."""
+        label = room.name if isinstance(room, Room) else room
+        if label is not None and not is_waiting_key(label):
+            self._ctx.outbox.emit(RoomEvent(event, label, name or ""))
 
     def _published(self, member: Member) -> None:
         """Tell the other nodes where ``member`` is now, and in which call."""

@@ -71,15 +71,24 @@ class RoomNews:
         self.tell_room(room)
 
     def announce(
-        self, room: Room, action: str, by: str, target: str, *, local: bool = False, **detail: Any
+        self,
+        room: Room,
+        action: str,
+        by: str,
+        target: str,
+        *,
+        local: bool = False,
+        here: bool = True,
+        **detail: Any,
     ) -> None:
-        """Tell the room what happened (``local``: this node's members only) and log it."""
+        """Tell the room what happened (``local``: this node's members only) and log it
+        (``here``: the action happened on this node, not in another node's order)."""
         message = self.notice(room, action, by, target, **detail)
         if local:
             self.deliver(room.key, encode(message))
         else:
             self.to_room(room.key, message)
-        self.log(room, action, by, target, **detail)
+        self.log(room, action, by, target, here=here, **detail)
 
     def to_room(self, key: str, message: dict[str, Any]) -> None:
         """``message`` to everyone in room ``key`` who understands rooms, on every node."""
@@ -99,9 +108,11 @@ class RoomNews:
         notice.update((k, v) for k, v in detail.items() if v not in ("", None, False))
         return notice
 
-    def log(self, room: Room, action: str, by: str, target: str, **detail: Any) -> None:
+    def log(
+        self, room: Room, action: str, by: str, target: str, *, here: bool = True, **detail: Any
+    ) -> None:
         facts = tuple(sorted((k, str(v)) for k, v in detail.items() if v not in ("", None, False)))
-        self._ctx.outbox.emit(Moderated(room.name, action, by, target, facts))
+        self._ctx.outbox.emit(Moderated(room.name, action, by, target, facts, here))
 
     def publish(self, event: RoomControl | HostOrder | InvitesSpent | RoomNotice) -> None:
         if self._ctx.node is not None:

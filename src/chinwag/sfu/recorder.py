@@ -60,6 +60,9 @@ class Recorder:
         self.root = root
         self._converting: set[asyncio.Task[dict[str, Any]]] = set()
         self.outcomes: Counter[str] = Counter()  # finished conversions by state (ready, failed)
+        #: Told of each finished recording (its id, room, state): the ``recording.finished``
+        #: webhook. Called on the event loop; must not block.
+        self.finished: Callable[[str, str, str], None] = lambda _id, _room, _state: None
 
     def folder(self, recording: str) -> Path:
         return self.root / recording
@@ -79,13 +82,16 @@ class Recorder:
             name=f"recording-{recording}",
         )
         self._converting.add(task)
-        task.add_done_callback(self._converted)
+        task.add_done_callback(lambda done: self._converted(done, recording))
         return task
 
-    def _converted(self, task: asyncio.Task[dict[str, Any]]) -> None:
+    def _converted(self, task: asyncio.Task[dict[str, Any]], recording: str) -> None:
         self._converting.discard(task)
         failed = task.cancelled() or task.exception() is not None
-        self.outcomes["failed" if failed else task.result().get("state", "failed")] += 1
+        manifest = {} if failed else task.result()
+        state = str(manifest.get("state", "failed"))
+        self.outcomes[state] += 1
+        self.finished(recording, str(manifest.get("room", "")), state)
 
     @property
     def converting(self) -> int:

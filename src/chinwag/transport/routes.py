@@ -158,8 +158,10 @@ class Routes:
     ) -> Response:
         path = target.split("?", 1)[0]
         route = self.body_routes.get(path)
-        if route is not None and method == "POST":
-            return route.handler(headers, body)
+        if route is not None:
+            if method == "POST":
+                return route.handler(headers, body)
+            return Response(405, b"method not allowed\n", headers=(("Allow", "POST"),))
         if method not in ("GET", "HEAD"):
             return Response(405, b"method not allowed\n", headers=(("Allow", "GET, HEAD"),))
         endpoint = self.endpoints.get(path)

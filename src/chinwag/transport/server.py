@@ -34,12 +34,14 @@ import ssl
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Final
 
+from ..api.routes import api_routes
+from ..api.webhooks import Webhooks
 from ..cluster import Bus, ClusterRefused, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
 from ..core.closecodes import CloseCode
-from ..core.effects import Close, ConnId, CountCall, Effect, Moderated, Send
+from ..core.effects import Close, ConnId, CountCall, Effect, Moderated, RoomEvent, Send
 from ..core.limits import FloodPolicy, Rate
 from ..core.lobby import Lobby, Policy
 from ..core.rooms import room_book
@@ -100,8 +102,9 @@ class ChinwagServer:
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
         self._heartbeat_slice = 0  # which slice of the sockets the next tick pings
         self.metrics = Metrics()
-        #: Called with every host's action (core ``Moderated``): webhooks, audit trails.
-        self.moderation_observers: list[Callable[[Moderated], None]] = []
+        #: Called with every host's action (core ``Moderated``) and room event that happened
+        #: on this node: webhooks, audit trails. An observer must not block or raise.
+        self.observers: list[Callable[[Moderated | RoomEvent], None]] = []
         self.batcher = Batcher(self.metrics.relay_latency.observe)
         self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
         frames = settings.frames_per_second()
@@ -110,6 +113,21 @@ class ChinwagServer:
         self.frames = Frames(self)
         self.proxies = TrustedProxies(settings.trusted_proxy)
         self.routes = Routes(load_web_files(), server_endpoints(self))
+        api_gets, api_posts = api_routes(self)
+        self.routes.endpoints.update(api_gets)
+        self.routes.body_routes.update(api_posts)
+        self.webhooks: Webhooks | None = None
+        if settings.webhook and settings.webhook_secret:
+            self.webhooks = Webhooks(
+                settings.webhook,
+                settings.webhook_secret,
+                self.metrics.webhooks,
+                settings.webhook_queue,
+                settings.webhook_attempts,
+            )
+            self.observers.append(self.webhooks.observe)
+            if self.sfu is not None and self.sfu.recordings is not None:
+                self.sfu.recordings.recorder.finished = self._recording_finished
         self._metrics_routes: Routes | None = None
         if settings.metrics_listen:
             self._metrics_routes = Routes({}, {"/metrics": metrics_endpoint(self)}, False)
@@ -191,6 +209,8 @@ class ChinwagServer:
             self._servers.append(
                 await loop.create_server(lambda: Connection(self, routes), host, port)
             )
+        if self.webhooks is not None:
+            self.spawn(self.webhooks.run())
         self._every("heartbeat", self.settings.heartbeat / HEARTBEAT_SLICES, self._heartbeat)
         self._every("housekeeping", 1.0, self._housekeeping)
         if self.settings.stun_port is not None:
@@ -373,6 +393,9 @@ class ChinwagServer:
                 self.metrics.count_call(*effect)
             elif isinstance(effect, Moderated):
                 self._moderated(effect)
+            elif isinstance(effect, RoomEvent):
+                for observer in self.observers:
+                    observer(effect)
             elif self._carried_by_link(effect):
                 continue
             elif self.cluster is not None:
@@ -393,8 +416,13 @@ class ChinwagServer:
             "moderation: room=%r action=%s by=%r target=%r %s",
             event.room, event.action, event.by, event.target, detail,
         )  # fmt: skip
-        for observer in self.moderation_observers:
+        for observer in self.observers if event.here else ():
             observer(event)
+
+    def _recording_finished(self, recording: str, room: str, state: str) -> None:
+        """A recording this process made is playable (or failed): observers hear of it."""
+        detail = (("recording", recording), ("state", state))
+        self.apply([RoomEvent("recording.finished", room, detail=detail)])
 
     # -- timers ------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The server API (``/api/v1/``) and webhooks: how an operator's application drives chinwag."""
