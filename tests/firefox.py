@@ -163,13 +163,25 @@ class Firefox:
                 raise AssertionError(f"Firefox: {failure} (within {within} s); {seen}")
             await asyncio.sleep(0.2)
 
+    async def find(self, selector: str, within: float = 30) -> Any:
+        """The element ``selector`` names, waiting for it to be there and shown (as
+        Playwright's locators do): a list or button may still be on its way."""
+        await self.until(
+            "const e = document.querySelector(arguments[0]);"
+            " return e !== null && e.getClientRects().length > 0",
+            within,
+            f"no visible {selector}",
+            selector,
+        )
+        return await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+
     async def click(self, selector: str) -> None:
-        element = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+        element = await self.find(selector)
         await self.run(element.click)
 
     async def type(self, selector: str, text: str, *, enter: bool = True) -> None:
         """Type ``text`` into a field (emptied first), then press Enter unless told not to."""
-        element = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+        element = await self.find(selector)
         await self.run(element.clear)
         await self.run(element.send_keys, text + (Keys.ENTER if enter else ""))
 
