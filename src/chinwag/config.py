@@ -136,6 +136,10 @@ class Settings:
     )
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
     # rooms
+    file_max_bytes: int = _opt(
+        100 * 1024 * 1024,
+        "largest file people may send each other (peer to peer; the server never sees it)",
+    )
     room_call_max: int = _opt(8, "participants a room call may have (each one sends to all others)")
     room_call_per_address: int = _opt(
         6,
@@ -257,6 +261,8 @@ class Settings:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
+        if self.file_max_bytes < 0:
+            raise ConfigError("file_max_bytes must be 0 (no files) or more")
         if self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
         if self.room_call_idle <= 0 or self.room_call_per_address < 1:

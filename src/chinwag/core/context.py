@@ -43,6 +43,8 @@ class Policy:
     targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
     inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
+    #: Largest file clients may send each other (told at sign-in; the bytes go peer to peer).
+    file_max_bytes: int = 100 * 1024 * 1024
     #: Seconds a seat holder with someone to connect to may send no room-signal (then the
     #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
     room_call_idle: float = 30.0

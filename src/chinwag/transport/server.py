@@ -480,6 +480,7 @@ def _policy(settings: Settings) -> Policy:
         targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
         inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
         room_call_max=settings.room_call_max,
+        file_max_bytes=settings.file_max_bytes,
         room_call_idle=settings.room_call_idle,
         room_call_per_address=settings.room_call_per_address,
         turn_signed_in_only=settings.turn_signed_in_only,

@@ -1,0 +1,154 @@
+"""Files in chat, peer to peer: a 5 MB file arrives whole (same SHA-256) with progress on
+both sides, a cancelled transfer leaves nothing behind, an offer over the operator's limit
+is refused on both sides, and the server only ever relays small signaling messages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import OpenPerson
+from tests.browser.people import Person, serious_axe_problems, two_people
+from tests.support import Client, StartServer
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
+
+FIVE_MB = 5 * 1024 * 1024
+WAIT_MS = 60_000  # the machine may be very busy: a 5 MB transfer gets a minute
+
+async def transfers(person: Person) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = await person.page.evaluate("window.chinwag.files()")
+    return result
+
+
+async def send_file(person: Person, path: Path, to: str = "") -> None:
+    """Choose who in "To" (a name, or everyone) and pick the file with "Send a file"."""
+    if to:
+        await person.page.get_by_label("To", exact=True).select_option(label=f"Privately to {to}")
+    async with person.page.expect_file_chooser() as chooser:
+        await person.page.get_by_role("button", name="Send a file").click()
+    await (await chooser.value).set_files(str(path))
+
+
+def random_file(tmp_path: Path, size: int, name: str = "holiday photos.bin") -> tuple[Path, str]:
+    path = tmp_path / name
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return path, hashlib.sha256(data).hexdigest()
+
+
+async def test_a_5_mb_file_arrives_verified_with_progress_on_both_sides(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    path, digest = random_file(tmp_path, FIVE_MB)
+    await send_file(alice, path, to="bob")
+
+    card = bob.page.locator("#messages .file-card")
+    await expect(card).to_contain_text("holiday photos.bin", timeout=WAIT_MS)
+    await expect(card).to_contain_text("From alice")
+    await card.get_by_role("button", name="Accept").click()
+    await expect(card).to_have_attribute("data-state", "verified", timeout=WAIT_MS)
+    await expect(card).to_contain_text("verified")
+    save = card.get_by_role("link", name="Save")
+    await expect(save).to_have_attribute("download", "holiday photos.bin")
+
+    # Save it as a person would: the download is the received Blob, byte for byte.
+    async with bob.page.expect_download(timeout=WAIT_MS) as saving:
+        await save.click()
+    download = await saving.value
+    assert download.suggested_filename == "holiday photos.bin"
+    saved = Path(await download.path()).read_bytes()
+    assert len(saved) == FIVE_MB and hashlib.sha256(saved).hexdigest() == digest
+    got = next(t for t in await transfers(bob) if t["direction"] == "in")
+    assert got["progressEvents"] > 10  # many chunks, each one a progress step
+
+    sent = alice.page.locator("#messages .file-card")
+    await expect(sent).to_have_attribute("data-state", "verified", timeout=WAIT_MS)
+    card_out = next(t for t in await transfers(alice) if t["key"] and t["direction"] == "out")
+    assert card_out["progressEvents"] > 10 and card_out["done"] == FIVE_MB
+
+    # The server relayed signaling only: no frame it sent bob came near a chunk of the file.
+    file_frames = [m for m in bob.received if str(m.get("type", "")).startswith("file-")]
+    assert {m["type"] for m in file_frames} >= {"file-offer", "file-signal"}
+    assert all(len(str(m)) < 8192 for m in file_frames)
+
+    assert await serious_axe_problems(bob) == []
+
+
+async def test_a_cancelled_transfer_leaves_nothing_behind(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    path, _ = random_file(tmp_path, FIVE_MB, "big.bin")
+    # Slow the sender's channel down so there is a transfer in progress to cancel.
+    await alice.page.evaluate("""() => {
+      const send = RTCDataChannel.prototype.send;
+      RTCDataChannel.prototype.send = function (data) {
+        const start = performance.now();
+        while (performance.now() - start < 3) { /* about 5 KB/ms at most */ }
+        return send.call(this, data);
+      };
+    }""")
+    await send_file(alice, path)  # to the room: bob accepts for himself
+    card = bob.page.locator("#messages .file-card")
+    await card.get_by_role("button", name="Accept").click(timeout=WAIT_MS)
+
+    async def receiving() -> bool:
+        return any(t["done"] > 0 for t in await transfers(bob) if t["direction"] == "in")
+
+    await bob.until(receiving, 60, "no bytes arrived before the cancel")
+    await card.get_by_role("button", name="Cancel").click()
+    await expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
+    await expect(card.get_by_role("link", name="Save")).to_have_count(0)
+
+    async def all_closed(person: Person) -> bool:
+        rows = [t for t in await transfers(person) if t["pc"] is not None]
+        return bool(rows) and all(
+            t["state"] == "cancelled"
+            and t["url"] is None
+            and t["pc"] == "closed"
+            and t["channel"] in ("closed", "closing")
+            for t in rows
+        )
+
+    await bob.until(lambda: all_closed(bob), 60, "bob's side was not closed")
+    await alice.until(lambda: all_closed(alice), 60, "alice's side was not closed")
+    await expect(bob.page.locator('#messages a[href^="blob:"]')).to_have_count(0)
+    await expect(alice.page.locator('#messages a[href^="blob:"]')).to_have_count(0)
+
+
+async def test_an_offer_over_the_limit_is_refused_by_both_sides(
+    open_person: OpenPerson, start_chinwag: StartServer, tmp_path: Path
+) -> None:
+    server = await start_chinwag(file_max_bytes=100_000)
+    alice = await open_person("alice", server=server)
+    bob = await open_person("bob", server=server)
+    await expect(alice.user_button("bob")).to_be_visible()
+
+    path, _ = random_file(tmp_path, 200_000, "too big.bin")
+    await send_file(alice, path, to="bob")
+    await expect(alice.page.locator("#messages .note[data-kind='error']")).to_contain_text(
+        "too large to send (200 KB; the limit is 100 KB)", timeout=WAIT_MS
+    )
+    assert not [m for m in bob.received if m.get("type") == "file-offer"]
+
+    # A client that ignores the limit (a raw socket, mallory) is refused by the receiver.
+    mallory = await Client.open(server.port)
+    try:
+        await mallory.sign_in("mallory")
+        forged = {"type": "file-offer", "target": "bob", "file": "f1", "filename": "forged.bin"}
+        await mallory.send({**forged, "size": 200_000, "sha256": "0" * 64})
+        refusal = await mallory.wait_for("file-decline", timeout=60)
+        assert refusal["reason"] == "too-large" and refusal["name"] == "bob"
+    finally:
+        await mallory.close()
+    card = bob.page.locator("#messages .file-card")
+    await expect(card).to_have_attribute("data-state", "declined", timeout=WAIT_MS)
+    await expect(card).to_contain_text("over the size limit")
+    await expect(card.get_by_role("button", name="Accept")).to_have_count(0)
