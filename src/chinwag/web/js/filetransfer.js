@@ -56,6 +56,11 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     changed(transfer);
   }
 
+  // Said on the channel too: it arrives before the channel's close, which alone would read as a failure.
+  function sayCancel(transfer) {
+    if (transfer.channel?.readyState === "open") transfer.channel.send("cancel");
+  }
+
   function closeLink(transfer) {
     try {
       transfer.channel?.close();
@@ -118,6 +123,7 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     channel.addEventListener("open", () => pump(entry, transfer, channel));
     channel.addEventListener("message", ({ data }) => {
       if (data === "ok") finish(transfer, "verified");
+      else if (data === "cancel") finish(transfer, "cancelled");
       else if (data === "bad") finish(transfer, "failed", "checksum");
       updateCard(entry);
     });
@@ -162,7 +168,9 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     } else if (transfers.some((t) => t.state === "verified")) {
       card.state = "verified";
       card.done = card.size;
-    } else if (entry.target && transfers.length) {
+    } else if (!entry.target) {
+      card.state = "waiting"; // a room offer: others may still accept
+    } else if (transfers.length) {
       card.state = transfers[0].state; // a direct offer ends as its one transfer did
       card.error = transfers[0].error;
     }
@@ -228,6 +236,7 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     transfer.channel = channel;
     channel.binaryType = "arraybuffer";
     channel.addEventListener("message", ({ data }) => {
+      if (data === "cancel") return finish(transfer, "cancelled");
       if (transfer.state === "connecting") transfer.state = "receiving";
       if (transfer.state !== "receiving" || typeof data === "string") return;
       transfer.chunks.push(data);
@@ -273,13 +282,17 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
       const msg = { type: "file-cancel", file: entry.id };
       if (entry.target) msg.target = entry.target;
       send(msg); // a room offer: everyone who has it hears at once
-      for (const transfer of entry.receivers.values()) finish(transfer, "cancelled");
+      for (const transfer of entry.receivers.values()) {
+        if (!ENDED.has(transfer.state)) sayCancel(transfer);
+        finish(transfer, "cancelled");
+      }
       entry.buffer = null;
       finish(entry.card, "cancelled");
       return;
     }
     const transfer = incoming.get(key);
     if (!transfer || ENDED.has(transfer.state)) return;
+    sayCancel(transfer);
     send({ type: "file-cancel", target: transfer.peer, file: transfer.id, ...(reason ? { reason } : {}) });
     finish(transfer, "cancelled", reason);
   }
