@@ -152,3 +152,34 @@ async def test_an_offer_over_the_limit_is_refused_by_both_sides(
     await expect(card).to_have_attribute("data-state", "declined", timeout=WAIT_MS)
     await expect(card).to_contain_text("over the size limit")
     await expect(card.get_by_role("button", name="Accept")).to_have_count(0)
+
+
+async def test_file_cards_on_desktop_and_phone_in_light_and_dark(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    path, _ = random_file(tmp_path, 300_000, "Quarterly report (final) v2.pdf")
+    await send_file(alice, path, to="bob")
+    offered = bob.page.locator("#messages .file-card")
+    await expect(offered).to_have_attribute("data-state", "offered", timeout=WAIT_MS)
+    await expect(offered.get_by_role("button", name="Accept")).to_be_visible()
+    assert await serious_axe_problems(bob) == []
+    shots = []
+    for width, height in ((1280, 800), (390, 844)):
+        for scheme in ("light", "dark"):
+            await bob.page.set_viewport_size({"width": width, "height": height})
+            await bob.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+            await offered.scroll_into_view_if_needed()  # the phone stacks the chat below
+            await expect(offered).to_be_in_viewport()
+            shots.append(await bob.screenshot(f"file-card-offered-{width}-{scheme}"))
+    await offered.get_by_role("button", name="Accept").click()
+    await expect(offered).to_have_attribute("data-state", "verified", timeout=WAIT_MS)
+    await expect(offered.get_by_role("link", name="Save")).to_be_visible()
+    assert await serious_axe_problems(bob) == []
+    await offered.scroll_into_view_if_needed()
+    shots.append(await bob.screenshot("file-card-verified-phone-dark"))
+    await bob.page.set_viewport_size({"width": 1280, "height": 800})
+    await bob.page.emulate_media(color_scheme="light")
+    await offered.scroll_into_view_if_needed()
+    shots.append(await bob.screenshot("file-card-verified-desktop-light"))
+    assert all(shot.stat().st_size > 0 for shot in shots)

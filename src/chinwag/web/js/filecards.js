@@ -58,7 +58,7 @@ export function createFileCards({ addItem, actions }) {
     const size = formatBytes(transfer.size);
     who.textContent = transfer.direction === "in" ? S.fileFrom(transfer.peer, size) : S.fileTo(transfer.peer || S.everyone, size);
     bar.value = transfer.done;
-    bar.hidden = !ACTIVE.has(transfer.state) && transfer.state !== "offered";
+    bar.hidden = !ACTIVE.has(transfer.state);
     status.textContent = S.fileState(transfer);
     // The buttons change with the state only: progress alone must not take a focused Cancel away.
     const shown = `${transfer.state}/${Boolean(transfer.url)}`;
