@@ -12,14 +12,18 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import OpenPerson
 from tests.browser.people import Person, serious_axe_problems, two_people
+from tests.browser.test_firefox import sign_in_firefox
+from tests.firefox import Firefox
 from tests.support import Client, StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
 FIVE_MB = 5 * 1024 * 1024
 WAIT_MS = 60_000  # the machine may be very busy: a 5 MB transfer gets a minute
+
 
 async def transfers(person: Person) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = await person.page.evaluate("window.chinwag.files()")
@@ -183,3 +187,43 @@ async def test_file_cards_on_desktop_and_phone_in_light_and_dark(
     await offered.scroll_into_view_if_needed()
     shots.append(await bob.screenshot("file-card-verified-desktop-light"))
     assert all(shot.stat().st_size > 0 for shot in shots)
+
+
+FIREFOX_SHA256 = """
+const done = arguments[arguments.length - 1];
+const t = window.chinwag.files().find((x) => x.direction === "in" && x.state === "verified");
+const blob = window.chinwag.fileBlob(t.key);
+blob.arrayBuffer()
+  .then((bytes) => crypto.subtle.digest("SHA-256", bytes))
+  .then((d) => done({size: blob.size, progress: t.progressEvents,
+    sha256: Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("")}))
+  .catch((e) => done({error: String(e)}));
+"""
+
+
+@pytest.mark.timeout(300)
+async def test_a_5_mb_file_from_chromium_arrives_in_firefox(
+    chinwag: ChinwagServer, open_person: OpenPerson, firefox: Firefox, tmp_path: Path
+) -> None:
+    await sign_in_firefox(firefox, chinwag, "fox")
+    alice = await open_person("alice")
+    await expect(alice.user_button("fox")).to_be_visible(timeout=WAIT_MS)
+    path, digest = random_file(tmp_path, FIVE_MB, "from chromium.bin")
+    await send_file(alice, path, to="fox")
+    card = "#messages .file-card"
+    await firefox.until(
+        f"return document.querySelector('{card}')?.dataset.state === 'offered'", 60, "no offer"
+    )
+    await firefox.click(f"{card} .file-actions button.primary")  # Accept
+    await firefox.until(
+        f"return document.querySelector('{card}')?.dataset.state === 'verified'",
+        120,
+        "the file did not arrive verified",
+    )
+    got = await firefox.run(firefox.driver.execute_async_script, FIREFOX_SHA256)
+    assert got["size"] == FIVE_MB and got["sha256"] == digest, got
+    assert got["progress"] > 10
+    assert "from chromium.bin" in await firefox.text(card)
+    await expect(alice.page.locator(card)).to_have_attribute(
+        "data-state", "verified", timeout=WAIT_MS
+    )

@@ -373,7 +373,7 @@ export function start() {
   });
 
   if (params.get("debug") === "1") {
-    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug, room: roomCall.debug, files: files.debug });
+    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug, room: roomCall.debug, files: files.debug, fileBlob: files.debugBlob });
   }
 }
 

@@ -48,6 +48,7 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     transfer.state = state;
     transfer.error = error;
     transfer.chunks = null;
+    if (state !== "verified") transfer.blob = null;
     if (state !== "verified" && transfer.url) {
       URL.revokeObjectURL(transfer.url);
       transfer.url = null;
@@ -259,7 +260,10 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     const actual = await sha256Hex(await blob.arrayBuffer());
     const good = actual === transfer.sha256;
     if (channel.readyState === "open") channel.send(good ? "ok" : "bad");
-    if (good) transfer.url = URL.createObjectURL(blob);
+    if (good) {
+      transfer.url = URL.createObjectURL(blob);
+      transfer.blob = blob; // what the URL holds, for the test hook's fileBlob()
+    }
     transfer.state = "receiving"; // let finish() end it
     // Verified: the sender closes once it has read "ok" (closing here could lose it).
     finish(transfer, good ? "verified" : "failed", good ? "" : "checksum", { keepLink: good });
@@ -332,6 +336,8 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
       handler(msg);
       return true;
     },
+    /** For tests (?debug=1): the received Blob of a verified transfer (its Save link's). */
+    debugBlob: (key) => incoming.get(key)?.blob ?? null,
     /** For tests (?debug=1): every transfer's state, and its peer connection's. */
     debug() {
       const all = [...[...outgoing.values()].flatMap((e) => [e.card, ...e.receivers.values()]), ...incoming.values()];
