@@ -4,6 +4,7 @@ is refused on both sides, and the server only ever relays small signaling messag
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -67,7 +68,7 @@ async def test_a_5_mb_file_arrives_verified_with_progress_on_both_sides(
         await save.click()
     download = await saving.value
     assert download.suggested_filename == "holiday photos.bin"
-    saved = Path(await download.path()).read_bytes()
+    saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
     assert len(saved) == FIVE_MB and hashlib.sha256(saved).hexdigest() == digest
     got = next(t for t in await transfers(bob) if t["direction"] == "in")
     assert got["progressEvents"] > 10  # many chunks, each one a progress step
