@@ -246,6 +246,16 @@ class SessionLost(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FileMessage(Event):
+    """``file-offer``, ``-accept``, ``-decline``, ``-cancel`` or ``-signal`` from ``name``
+    about the file ``file`` (docs/protocol.md, "Files"); the other fields are in ``raw``."""
+
+    type: str
+    name: str
+    file: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Unknown(Event):
     """A message of a type this client does not know, or of a shape it cannot use."""
 

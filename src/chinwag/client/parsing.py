@@ -18,6 +18,7 @@ from .events import (
     ChatMessage,
     ErrorReceived,
     Event,
+    FileMessage,
     HangUp,
     IceCandidate,
     IceServer,
@@ -240,6 +241,12 @@ _PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
     "room-call": _room_call,
     "rooms": _rooms,
     "room-signal": _room_signal,
+    **{
+        kind: lambda m: FileMessage(
+            raw=m, type=_str(m, "type"), name=_str(m, "name"), file=_str(m, "file")
+        )
+        for kind in ("file-offer", "file-accept", "file-decline", "file-cancel", "file-signal")
+    },
     "rejectusername": lambda m: NameTaken(raw=m, name=_str(m, "name")),
     "userlist": lambda m: UserList(
         raw=m, users=_names(m, "users"), busy=frozenset(_names(m, "busy"))
