@@ -14,9 +14,11 @@ from playwright.async_api import Browser, expect
 
 from chinwag.client import ChinwagClient
 from chinwag.peer.call import rtc_configuration
+from chinwag.peer.cli import EXIT_CODES
 from chinwag.peer.files import FileTransfers, IncomingFile
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import Person
+from tests.peer.support import run_cli, start_cli
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
 
@@ -26,13 +28,10 @@ WAIT_MS = 90_000
 
 async def python_side(url: str) -> tuple[ChinwagClient, FileTransfers]:
     client = ChinwagClient(url, "bot", connect_timeout=5.0)
-    signed_in = await client.connect()
+    await client.connect()
     await client.wait_for_ice_servers()
-    files = FileTransfers(
-        client,
-        lambda: rtc_configuration(client.ice_servers, relay_only=True),
-        max_bytes=int(signed_in.raw["fileMaxBytes"]),
-    )
+    assert client.file_max_bytes == 100 * 1024 * 1024  # the server's default, from signed-in
+    files = FileTransfers(client, lambda: rtc_configuration(client.ice_servers, relay_only=True))
     return client, files
 
 
@@ -91,3 +90,27 @@ async def test_the_python_client_sends_a_file_to_the_web_page(
     finally:
         await bob.close()
         await client.close()
+
+
+async def test_send_file_on_the_command_line_to_a_peer_that_saves_files(
+    url: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    peer = await start_cli(
+        "peer", "--server", url, "--name", "inbox", "--files-into", str(inbox), "--relay-only"
+    )
+    try:
+        await peer.expect("files go to", within=60)
+        data = os.urandom(300_000)
+        source = tmp_path / "report.bin"
+        source.write_bytes(data)
+        sent = await run_cli(
+            "send-file", "inbox", str(source), "--server", url, "--relay-only", "--timeout", "90"
+        )
+        assert sent.returncode == EXIT_CODES["ok"], sent.output
+        assert "report.bin to inbox: verified" in sent.output
+        await peer.expect("SHA-256 verified", within=30)
+        saved = await asyncio.to_thread((inbox / "report.bin").read_bytes)
+        assert hashlib.sha256(saved).digest() == hashlib.sha256(data).digest()
+    finally:
+        await peer.stop()

@@ -73,6 +73,7 @@ class SignedIn(Event):
     resume: str | None = None
     resumed: bool = False
     room: RoomEntered | None = None  # with the ``rooms`` feature: where it signed in
+    file_max_bytes: int = 0  # the largest file people may send each other (0: none)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -208,6 +208,7 @@ def _signed_in(m: Mapping[str, Any]) -> SignedIn:
         resume=_opt_str(m, "resume"),
         resumed=_bool(m, "resumed", False),
         room=_room(room) if room is not None else None,
+        file_max_bytes=_opt_int(m, "fileMaxBytes") or 0,
     )
 
 

@@ -11,7 +11,7 @@ impolite role); as receiver it only answers.
 
 Use::
 
-    files = FileTransfers(client, configuration, max_bytes=signed_in.file_max_bytes)
+    files = FileTransfers(client, configuration)
     await files.send_file("bob", Path("notes.pdf"))          # -> "verified"
     files.on_offer = lambda offer: offer.accept(Path("inbox"))
 """
@@ -90,16 +90,19 @@ class FileTransfers:
         self,
         client: ChinwagClient,
         configuration: Callable[[], RTCConfiguration],
-        max_bytes: int,
     ) -> None:
         self.client = client
         self.configuration = configuration
-        self.max_bytes = max_bytes
         #: Called with each offer within the limit (a larger one is declined at once).
         self.on_offer: Callable[[IncomingFile], Awaitable[Any] | None] = lambda offer: None
         self._links: dict[tuple[str, str], _Link] = {}
         self._accepted: dict[str, asyncio.Queue[str]] = {}  # our offers: who accepted
         client.on(FileMessage, self._on_message)
+
+    @property
+    def max_bytes(self) -> int:
+        """The server's limit, told at sign-in (``fileMaxBytes``)."""
+        return self.client.file_max_bytes
 
     async def _send(self, kind: str, target: str, file: str, **fields: Any) -> None:
         await self.client.send({"type": kind, "target": target, "file": file, **fields})
