@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Playwright, async_playwright, expect
 
 from chinwag.transport.server import ChinwagServer
 from tests.chromium import launch_chromium
+from tests.janus import Janus, run_janus
 from tests.redis_server import RedisServer
 from tests.support import Client, StartServer, server_factory
 
@@ -93,3 +94,10 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def janus(tmp_path: Path) -> Iterator[Janus]:
+    """A real Janus from ``chinwag janus-config`` (tests/janus.py), killed after the test."""
+    with run_janus(tmp_path) as running:
+        yield running

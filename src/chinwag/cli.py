@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 import time
@@ -19,6 +18,8 @@ from .logs import setup_logging
 from .nat.doctor import add_doctor_command
 from .nat.turn import add_turn_config_command
 from .peer.cli import add_peer_commands
+from .sfu.janus_config import add_janus_config_command
+from .sfu.recordings_cli import add_recordings_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -42,14 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(serve)
     serve.set_defaults(handler=_serve)
     add_turn_config_command(commands)
+    add_janus_config_command(commands)
     add_doctor_command(commands)
     add_token_command(commands)
     add_peer_commands(commands)
     add_history_commands(commands)
+    add_recordings_commands(commands)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .transport.eventloop import run
     from .transport.serve import serve_forever
 
     settings = load_settings(args)
@@ -58,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
         from .workers import run_workers
 
         return run_workers(settings)
-    asyncio.run(serve_forever(settings))
+    run(lambda: serve_forever(settings), settings.loop)
     return 0
 
 

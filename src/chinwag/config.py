@@ -23,6 +23,7 @@ from .core.errors import ProtocolError
 from .core.rooms import clean_room
 
 __all__ = [
+    "LOOPS",
     "ConfigError",
     "RoomConfig",
     "Settings",
@@ -30,6 +31,10 @@ __all__ = [
     "load_settings",
     "settings_for_tests",
 ]
+
+
+#: ``--loop``: uvloop's when installed (the ``fast`` extra), uvloop's, or asyncio's own.
+LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class ConfigError(ValueError):
@@ -52,6 +57,7 @@ class RoomConfig:
     title: str = ""
     password: str = ""
     public: bool = False
+    hosts: tuple[str, ...] = ()  # names that are hosts of this room when they enter
 
 
 def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
@@ -60,12 +66,15 @@ def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
         raise ConfigError(f"{source}: rooms must be [[rooms]] tables")
     configs = []
     for table in raw:
-        unknown = sorted(set(table) - {"name", "title", "password", "public"})
+        unknown = sorted(set(table) - {"name", "title", "password", "public", "hosts"})
         if unknown or not isinstance(table.get("name"), str):
             raise ConfigError(
                 f"{source}: each [[rooms]] needs a string name and may have only"
-                f" title, password and public (found {', '.join(unknown) or 'no name'})"
+                f" title, password, public and hosts (found {', '.join(unknown) or 'no name'})"
             )
+        hosts = table.get("hosts", [])
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise ConfigError(f"{source}: room {table['name']!r}: hosts is a list of usernames")
         title, password, public = (
             table.get(k, d) for k, d in (("title", ""), ("password", ""), ("public", False))
         )
@@ -83,7 +92,7 @@ def _room_configs(raw: Any, source: str) -> list[RoomConfig]:
             raise ConfigError(f"{source}: room {table['name']!r}: {error.message}") from None
         if not name:
             raise ConfigError(f"{source}: the default room (empty name) cannot be configured")
-        configs.append(RoomConfig(name, title, password, public))
+        configs.append(RoomConfig(name, title, password, public, tuple(hosts)))
     return configs
 
 
@@ -140,7 +149,9 @@ class Settings:
         100 * 1024 * 1024,
         "largest file people may send each other (peer to peer; the server never sees it)",
     )
-    room_call_max: int = _opt(8, "participants a room call may have (each one sends to all others)")
+    room_call_max: int | None = _opt(
+        None, "participants a room call may have (default: 8 as a mesh, 50 with --sfu)"
+    )
     room_call_per_address: int = _opt(
         6,
         "seats one client address may hold in one room call (raise it for an office behind"
@@ -151,6 +162,21 @@ class Settings:
         "seconds a room-call seat holder with someone to connect to may send no room-signal"
         " before its seat is released",
     )
+    # room calls beyond a mesh
+    sfu: list[str] = _list_opt(
+        "Janus WebSocket API URL (ws://127.0.0.1:8188) that carries room calls larger than"
+        " mesh_max; repeatable, one per Janus instance"
+    )
+    sfu_secret: str | None = _opt(
+        None,
+        "Janus's api_secret (also names chinwag's Janus rooms); never sent to clients",
+        secret=True,
+    )
+    mesh_max: int = _opt(4, "the largest room call kept as a mesh when --sfu is set")
+    recordings: bool = _opt(
+        False,
+        "let people in an SFU room call record it (everyone sees it; files in data_dir/recordings)",
+    )
     rooms_restricted: bool = _opt(
         False, "only the rooms listed as [[rooms]] tables in the config file (and the default room)"
     )
@@ -158,9 +184,18 @@ class Settings:
         default_factory=list,
         metadata={
             "help": "rooms set up by the operator: [[rooms]] tables (name, title, password,"
-            " public) in the config file only",
+            " public, hosts) in the config file only",
             "toml_only": True,
         },
+    )
+    lobby_hosts: list[str] = _list_opt(
+        "usernames that are hosts of the default room (without any, it has no hosts); repeatable"
+    )
+    invite_secret: str | None = _opt(
+        None,
+        "secret that signs invite links (default: token_secret; without either, a random one"
+        " per process, so links work only on the process that made them)",
+        secret=True,
     )
     # chat history
     data_dir: str | None = _opt(
@@ -233,6 +268,10 @@ class Settings:
     cert: str | None = _opt(None, "TLS certificate (PEM) for HTTPS and WSS")
     key: str | None = _opt(None, "TLS private key (PEM)")
     self_signed: bool = _opt(False, "generate a self-signed certificate for this host's addresses")
+    loop: str = _opt(
+        "auto",
+        "event loop: auto (uvloop if installed, the `fast` extra; else asyncio), uvloop or asyncio",
+    )
     log_level: str = _opt("info", "debug, info, warning or error")
     log_format: str = _opt("text", "text or json")
     config: str | None = _opt(None, "TOML file to read settings from", cli_only=True)
@@ -263,8 +302,27 @@ class Settings:
             raise ConfigError("log_format must be text or json")
         if self.file_max_bytes < 0:
             raise ConfigError("file_max_bytes must be 0 (no files) or more")
-        if self.room_call_max < 2:
+        if self.loop not in LOOPS:
+            raise ConfigError(f"loop must be one of {', '.join(LOOPS)}, not {self.loop!r}")
+        if self.room_call_max is not None and self.room_call_max < 2:
             raise ConfigError("room_call_max must be at least 2")
+        if self.mesh_max < 1:
+            raise ConfigError("mesh_max must be at least 1")
+        for url in self.sfu:
+            if not url.startswith(("ws://", "wss://")):
+                raise ConfigError(f"sfu must be a ws:// or wss:// Janus API URL, not {url!r}")
+        if self.sfu and self.redis and not self.sfu_secret:
+            raise ConfigError(
+                "sfu with redis needs sfu_secret: every chinwag process derives the same"
+                " Janus room for a call from it"
+            )
+        if self.recordings and not self.sfu:
+            raise ConfigError("recordings needs sfu: Janus records the calls")
+        if self.recordings and self.redis:
+            raise ConfigError(
+                "recordings work with one chinwag process only (no redis): the recording"
+                " indicator is not yet shared between processes, and everyone must see it"
+            )
         if self.room_call_idle <= 0 or self.room_call_per_address < 1:
             raise ConfigError("room_call_idle and room_call_per_address must be positive")
         if self.metrics_listen is not None:
@@ -278,6 +336,12 @@ class Settings:
                 ) from None
         if self.proxy_protocol and not self.trusted_proxy:
             raise ConfigError("proxy_protocol needs trusted_proxy (whose PROXY lines to believe)")
+
+    def call_cap(self) -> int:
+        """``room_call_max``, or its default: 8 people in a mesh, 50 with an SFU."""
+        if self.room_call_max is not None:
+            return self.room_call_max
+        return 50 if self.sfu else 8
 
     def metrics_address(self) -> tuple[str, int]:
         """``metrics_listen`` as (host, port); ConfigError if it is not HOST:PORT."""

@@ -21,6 +21,7 @@ EXTRAS: Final = {
     "peer": ("the Python peer", ("aiortc", "av")),
     "tls": ("--self-signed (generating a certificate)", ("cryptography",)),
     "metrics": ("/metrics", ("prometheus_client",)),
+    "fast": ("--loop uvloop (the faster event loop)", ("uvloop",)),
 }
 
 

@@ -110,3 +110,4 @@ class Snapshot:
     history_failed: int = 0  # failed history writes and reads
     history_dropped: int = 0  # chat lines the history store discarded
     history_pending: int = 0  # chat lines queued for the history store
+    sfu: Mapping[str, int] = field(default_factory=dict)  # SfuLink.counters(); empty: no --sfu

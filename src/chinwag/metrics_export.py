@@ -11,7 +11,7 @@ the gauges into metric families when scraped; the registry of
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from prometheus_client import (
@@ -145,6 +145,41 @@ def families(metrics: Metrics, now: Snapshot) -> Iterator[Metric]:
             buckets=[(le, float(count)) for le, count in histogram.cumulative()],
             sum_value=histogram.total,
         )
+    if now.sfu:
+        yield from _sfu_families(now.sfu)
+
+
+#: SFU gauges: (metric name, help, key in SfuLink.counters()).
+_SFU_GAUGES: Final = (
+    ("chinwag_sfu_calls", "room calls on Janus with a room there from this process", "sfu_calls"),
+    ("chinwag_sfu_publishers", "participants publishing to Janus", "sfu_publishers"),
+    ("chinwag_sfu_subscribers", "participants receiving from Janus", "sfu_subscribers"),
+    ("chinwag_sfu_janus_up", "Janus instances answering", "sfu_janus_up"),
+    ("chinwag_recordings_active", "calls being recorded", "recordings_active"),
+    ("chinwag_recordings_converting", "recordings being made playable", "recordings_converting"),
+)
+
+
+def _sfu_families(sfu: Mapping[str, int]) -> Iterator[Metric]:
+    for name, help_text, key in _SFU_GAUGES:
+        yield GaugeMetricFamily(name, help_text, value=sfu[key])
+    yield CounterMetricFamily(
+        "chinwag_sfu_janus_lost", "times a Janus stopped answering", value=sfu["sfu_janus_lost"]
+    )
+    moves = CounterMetricFamily(
+        "chinwag_sfu_moves",
+        "room calls moved: to=sfu from a mesh past mesh_max, to=janus off a lost Janus",
+        labels=["to"],
+    )
+    moves.add_metric(["sfu"], sfu["sfu_moves_to_sfu"])
+    moves.add_metric(["janus"], sfu["sfu_moves_to_janus"])
+    yield moves
+    recordings = CounterMetricFamily(
+        "chinwag_recordings", "recordings finished, by outcome", labels=["state"]
+    )
+    recordings.add_metric(["ready"], sfu["recordings_ready"])
+    recordings.add_metric(["failed"], sfu["recordings_failed"])
+    yield recordings
 
 
 class ChinwagCollector(Collector):

@@ -13,7 +13,6 @@ with that refusal's code.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -164,12 +163,13 @@ def _stop_all(slots: list[_Slot]) -> None:
 def _child_main(settings: Settings, index: int) -> None:
     """A worker: the ordinary server (with reuse_port, as ``workers > 1``)."""
     from .logs import setup_logging
+    from .transport.eventloop import run
     from .transport.serve import serve_forever
 
     setup_logging(settings.log_level, settings.log_format)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the server's handler
-            asyncio.run(serve_forever(settings))
+            run(lambda: serve_forever(settings), settings.loop)
     except ClusterRefused as error:
         log.error("worker %d: %s", index, error)
         sys.exit(ClusterRefused.exit_code)

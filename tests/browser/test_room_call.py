@@ -67,9 +67,12 @@ async def everyone_decodes_everyone(people: list[Person]) -> None:
 
 async def join_call(person: Person, label: str) -> None:
     await person.page.get_by_role("button", name=label).click()
-    await expect(person.page.locator("#stage")).to_be_visible(timeout=20_000)
+    await expect(person.page.locator("#stage")).to_be_visible(timeout=CONNECT_WITHIN * 1000)
 
 
+# Three meshes form one after another (4, 5, then 4 people): each may take
+# CONNECT_WITHIN on a busy machine, more than the suite's 120 s per test.
+@pytest.mark.timeout(6 * CONNECT_WITHIN)
 async def test_group_call_of_four_then_five_then_one_leaves(open_person: OpenPerson) -> None:
     people = [await open_person(name, path="r/crew") for name in ("ann", "ben", "cat", "dan")]
     ann = people[0]

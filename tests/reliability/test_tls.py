@@ -122,7 +122,7 @@ async def test_browser_calls_over_https_and_wss(state_dir: Path) -> None:
             assert alice.page.url.startswith("https://127.0.0.1:")
             scheme = await alice.page.evaluate("window.location.protocol")
             assert scheme == "https:"
-            await alice.page.locator('#user-list li[data-name="bob"] button').wait_for()
+            await alice.page.locator('#user-list li[data-name="bob"] button').first.wait_for()
             await alice.call("bob")
             await bob.sees_text("#incoming-text", "alice is calling")
             await bob.click("Accept")

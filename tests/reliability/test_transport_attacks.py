@@ -50,6 +50,12 @@ def start_process(tmp_path: Path) -> Iterator[type[ChinwagProcess]]:
         process.stop()
 
 
+#: Seconds within which the server answers someone else during an attack: a few
+#: milliseconds when the machine is quiet; the bound allows for a busy machine
+#: (1.2 s was seen at a load of 90) and still fails a server the attack blocks.
+RESPONSIVE_WITHIN = 5.0
+
+
 async def healthz_latency(port: int, source: str = ELSEWHERE) -> float:
     """Seconds for one ``GET /healthz`` answered 200, from ``source``."""
     began = time.perf_counter()
@@ -106,7 +112,7 @@ async def test_pipelined_requests_never_read_stop_being_read(start_process: type
         # Answered one at a time, at most 100 per connection, reading paused while
         # 64 KiB wait unsent: what the attacker pushed waits in the kernel, not here.
         assert growth < MEMORY_BOUND_KIB
-        assert latency < 1.0
+        assert latency < RESPONSIVE_WITHIN
     finally:
         for writer in writers:
             writer.transport.abort()
@@ -123,7 +129,7 @@ async def test_pings_never_read_stop_being_read(start_process: type) -> None:
         growth = server.rss_kib() - before
         print(f"ping flood: server took {taken >> 10} KiB, grew {growth} KiB")
         assert growth < MEMORY_BOUND_KIB  # pongs obey the one flow-control rule
-        assert latency < 1.0
+        assert latency < RESPONSIVE_WITHIN
     finally:
         attacker.abort()
 
@@ -150,7 +156,7 @@ async def test_idle_sockets_are_counted_from_accept(start_process: type) -> None
             await asyncio.sleep(0.1)
         held = server.open_files() - baseline
         print(f"300 idle sockets from one address: server holds {held} descriptors")
-        assert await healthz_latency(server.port) < 1.0  # someone else still gets in
+        assert await healthz_latency(server.port) < RESPONSIVE_WITHIN  # someone else gets in
     finally:
         for sock in idle:
             sock.close()
@@ -198,7 +204,7 @@ async def test_invalid_json_flood_is_closed_with_1008(start_process: type) -> No
         growth = server.rss_kib() - before
         print(f"invalid JSON flood: {errors} error replies, then {code}; grew {growth} KiB")
         assert code == 1008 and errors <= 20
-        assert growth < MEMORY_BOUND_KIB and latency < 1.0
+        assert growth < MEMORY_BOUND_KIB and latency < RESPONSIVE_WITHIN
     finally:
         attacker.abort()
 

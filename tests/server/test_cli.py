@@ -156,6 +156,7 @@ sys.exit(main(sys.argv[2:]))
         ("redis", ["--redis", "redis://127.0.0.1:9/0"], "redis"),
         ("cryptography", ["--self-signed"], "tls"),
         ("prometheus_client", ["--metrics-listen", "127.0.0.1:0"], "metrics"),
+        ("uvloop", ["--loop", "uvloop"], "fast"),
     ],
 )
 def test_a_missing_optional_part_is_one_line_saying_how_to_install_it(
@@ -166,7 +167,7 @@ def test_a_missing_optional_part_is_one_line_saying_how_to_install_it(
         [sys.executable, "-c", _WITHOUT, module, *serve],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,  # it exits at once; an interpreter start took over 30 s at load 90
         env={**os.environ, "CHINWAG_STATE_DIR": str(tmp_path)},
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import pytest
 
 from chinwag.transport.server import ChinwagServer
 from tests.support import Client, StartServer, two_signed_in
@@ -168,3 +169,9 @@ async def test_healthz(server: ChinwagServer) -> None:
             assert response.status == 404
         async with session.post(f"http://127.0.0.1:{server.port}/") as response:
             assert response.status == 405
+
+
+async def test_runs_on_the_event_loop_its_id_names(request: pytest.FixtureRequest) -> None:
+    """tests/server/conftest.py runs this module on asyncio's and uvloop's loops: check it does."""
+    loop_name = request.node.callspec.id  # "asyncio" or "uvloop"
+    assert type(asyncio.get_running_loop()).__module__.partition(".")[0] == loop_name

@@ -64,3 +64,25 @@ def test_label_values_are_escaped() -> None:
     snapshot = Snapshot(0, 0, 0, 0, 0, False, {'odd"type\\\n': 1}, {})
     samples = parse(render(Metrics(), snapshot))
     assert samples[("chinwag_messages_total", (("type", 'odd"type\\\n'),))] == 1
+
+
+def test_sfu_figures_appear_only_with_an_sfu() -> None:
+    plain = parse(render(Metrics(), Snapshot(0, 0, 0, 0, 0, True, {}, {})))
+    assert not [name for name, _ in plain if "sfu" in name or "recording" in name]
+    sfu = {
+        "sfu_calls": 2, "sfu_publishers": 9, "sfu_subscribers": 8, "sfu_janus_up": 1,
+        "sfu_janus_lost": 1, "sfu_moves_to_sfu": 3, "sfu_moves_to_janus": 1,
+        "recordings_active": 1, "recordings_converting": 0, "recordings_ready": 4,
+        "recordings_failed": 1,
+    }  # fmt: skip
+    samples = parse(render(Metrics(), Snapshot(0, 0, 0, 0, 0, True, {}, {}, sfu=sfu)))
+    assert samples[("chinwag_sfu_calls", ())] == 2
+    assert samples[("chinwag_sfu_publishers", ())] == 9
+    assert samples[("chinwag_sfu_subscribers", ())] == 8
+    assert samples[("chinwag_sfu_janus_up", ())] == 1
+    assert samples[("chinwag_sfu_janus_lost_total", ())] == 1
+    assert samples[("chinwag_sfu_moves_total", (("to", "sfu"),))] == 3
+    assert samples[("chinwag_sfu_moves_total", (("to", "janus"),))] == 1
+    assert samples[("chinwag_recordings_active", ())] == 1
+    assert samples[("chinwag_recordings_total", (("state", "ready"),))] == 4
+    assert samples[("chinwag_recordings_total", (("state", "failed"),))] == 1

@@ -71,6 +71,20 @@ def test_oversized_frame_is_refused_from_its_header() -> None:
     ]
 
 
+def test_oversized_16_bit_length_frame_is_refused_from_its_header() -> None:
+    header_only = client_frame(TEXT, b"x" * 2000)[:8]
+    assert FrameReader(1024).receive_data(header_only) == [Violation(1009, "frame over 1024 bytes")]
+
+
+def test_whole_text_frames_split_anywhere_across_reads() -> None:
+    frames = [b"a" * 100, b"b" * 300, b"", b"c" * 125, b"d" * 126]
+    data = b"".join(client_frame(TEXT, payload) for payload in frames)
+    for cut in range(len(data)):
+        reader = FrameReader(1024)
+        events = reader.receive_data(data[:cut]) + reader.receive_data(data[cut:])
+        assert events == [Message(TEXT, payload) for payload in frames], cut
+
+
 def test_oversized_fragmented_message() -> None:
     data = client_frame(TEXT, b"x" * 600, fin=False) + client_frame(0, b"x" * 600)
     [violation] = FrameReader(1000).receive_data(data)

@@ -47,6 +47,8 @@ __all__ = [
     "issue_token",
     "origin_allowed",
     "read_token",
+    "strict_token_shape",
+    "verified_claims",
 ]
 
 _FOR = "username"
@@ -70,18 +72,68 @@ def _key(secret: str | bytes) -> bytes:
     return secret.encode() if isinstance(secret, str) else secret
 
 
-def issue_token(secret: str | bytes, name: str, expires: float) -> str:
-    """A signed sign-in token for ``name``, valid until Unix time ``expires``."""
-    claims = {"sub": name, "exp": int(expires)}
+def issue_token(
+    secret: str | bytes, name: str, expires: float, rooms: dict[str, str] | None = None
+) -> str:
+    """A signed sign-in token for ``name``, valid until Unix time ``expires``.
+
+    ``rooms`` maps room names to the role (``host``, ``moderator``) the token's
+    holder has there (the ``rooms`` claim).
+    """
+    claims: dict[str, Any] = {"sub": name, "exp": int(expires)}
+    if rooms:
+        claims["rooms"] = rooms
     return str(_jwt().encode(claims, _key(secret), algorithm=_ALGORITHM))
+
+
+#: Roles a sign-in token may grant in a room (``rooms`` claim).
+TOKEN_ROLES: Final = frozenset({"host", "moderator", "guest"})
 
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """What a verified token says: whose it is and until when."""
+    """What a verified token says: whose it is, until when, and its roles per room."""
 
     name: str
     expires: int
+    rooms: tuple[tuple[str, str], ...] = ()
+
+
+def strict_token_shape(token: str) -> bool:
+    """Three parts of strict unpadded base64url (PyJWT alone would accept more)."""
+    return _STRICT_TOKEN.fullmatch(token) is not None
+
+
+def verified_claims(
+    secret: str | bytes, token: str, required: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The claims of an HS256 ``token`` whose signature ``secret`` verifies, else None.
+
+    The expiry is not checked here: callers say "expired" in their own words.
+    """
+    jwt = _jwt()
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _key(secret),
+            algorithms=[_ALGORITHM],
+            options={"require": list(required), "verify_exp": False, "verify_sub": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    return claims
+
+
+def _room_roles(raw: object) -> tuple[tuple[str, str], ...] | None:
+    """The ``rooms`` claim as (room, role) pairs; None when it is malformed."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or len(raw) > 100:
+        return None
+    pairs = tuple(raw.items())
+    if not all(isinstance(room, str) and role in TOKEN_ROLES for room, role in pairs):
+        return None
+    return pairs
 
 
 def read_token(secret: str | bytes, token: str) -> TokenClaims:
@@ -90,22 +142,21 @@ def read_token(secret: str | bytes, token: str) -> TokenClaims:
     Raises ProtocolError ``auth-failed`` for anything malformed or forged.
     """
     failed = ProtocolError("auth-failed", "The sign-in token is not valid.", _FOR)
-    if _STRICT_TOKEN.fullmatch(token) is None:
+    if not strict_token_shape(token):
         raise failed
-    jwt = _jwt()
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            _key(secret),
-            algorithms=[_ALGORITHM],
-            options={"require": ["sub", "exp"], "verify_exp": False, "verify_sub": False},
-        )
-    except jwt.PyJWTError:
-        raise failed from None
+    claims = verified_claims(secret, token, ("sub", "exp"))
+    if claims is None:
+        raise failed
     name, expires = claims.get("sub"), claims.get("exp")
-    if not isinstance(name, str) or not isinstance(expires, int) or isinstance(expires, bool):
+    rooms = _room_roles(claims.get("rooms"))
+    if (
+        not isinstance(name, str)
+        or not isinstance(expires, int)
+        or isinstance(expires, bool)
+        or rooms is None
+    ):
         raise failed
-    return TokenClaims(name, expires)
+    return TokenClaims(name, expires, rooms)
 
 
 def _looks_like_token(credential: str) -> bool:
@@ -127,6 +178,15 @@ class Authenticator:
 
     password: str | None = None
     token_secret: str | None = None
+
+    def room_roles(self, credential: str | None) -> tuple[tuple[str, str], ...]:
+        """The roles per room a sign-in token (already checked by ``check``) grants."""
+        if not self.token_secret or not credential or not _looks_like_token(credential):
+            return ()
+        try:
+            return read_token(self.token_secret, credential).rooms
+        except ProtocolError:
+            return ()
 
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> Authenticator | None:

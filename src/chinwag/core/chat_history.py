@@ -31,6 +31,7 @@ from .directory import HistoryWait, Member
 from .effects import LoadHistory, StoreChat
 from .errors import ProtocolError, error_message
 from .limits import KeyedBuckets
+from .moderation import is_waiting_key
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
 from .rooms import LOCK_MARK, RoomBook
@@ -97,8 +98,8 @@ class ChatHistory:
     def joined(self, member: Member) -> None:
         """``member`` joined its room: read its last lines, holding live chat until then."""
         lines = self._ctx.policy.history_lines
-        if not self._ctx.policy.history or lines <= 0:
-            return
+        if not self._ctx.policy.history or lines <= 0 or is_waiting_key(member.room):
+            return  # (a knocker reads its room's history once let in)
         if member.history_wait is not None:  # a join before the last one's answer
             self._router.release_held(member)
         load = LoadHistory(member.conn, room_of(self._ctx.rooms, member), None, lines, joining=True)

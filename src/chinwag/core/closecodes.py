@@ -26,6 +26,8 @@ class CloseCode(IntEnum):
     TRY_AGAIN_LATER = 1013
     TAKEN_OVER = 4001  # the session was resumed on another connection
     NAME_LOST = 4002  # the name went to another node during a cluster split
+    REMOVED = 4003  # a host or moderator removed this person from its room
+    DENIED = 4004  # a host or moderator did not let this person in from the waiting room
 
 
 #: Codes that only describe a connection locally and must never be on the wire (7.4.1).

@@ -45,6 +45,10 @@ class Policy:
     room_call_max: int = 8
     #: Largest file clients may send each other (told at sign-in; the bytes go peer to peer).
     file_max_bytes: int = 100 * 1024 * 1024
+    #: The largest room call kept as a mesh when an SFU is configured; None: no SFU.
+    mesh_max: int | None = None
+    #: Whether people in an SFU call may record it (``--recordings``).
+    recordings: bool = False
     #: Seconds a seat holder with someone to connect to may send no room-signal (then the
     #: seat is released: a silent bot cannot hold a seat; a browser negotiates in seconds).
     room_call_idle: float = 30.0

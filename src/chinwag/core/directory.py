@@ -89,6 +89,8 @@ class Member:
     credentialed: bool = False  # signed in with a password or token (may get TURN)
     targeted_bytes: TokenBucket | None = None  # bytes it sent with a `target`
     inbound_bytes: TokenBucket | None = None  # bytes sent to it with a `target`, by anyone
+    grants: dict[str, str] = field(default_factory=dict)  # room key -> role its token grants
+    reactions: TokenBucket | None = None  # reactions sent (core/hostdesk.py)
 
     @property
     def connected(self) -> bool:

@@ -62,10 +62,28 @@ ERROR_CODES: dict[str, str] = {
     "room-password-required": "The room is locked with a password; send it.",
     "room-password-wrong": "The room password is wrong (wrong tries are rate-limited).",
     "room-call-full": "The room call has as many participants as the server allows.",
+    "recordings-off": "This server does not record calls (its operator has not enabled "
+    "`--recordings`).",
+    "already-recording": "`room-recording` start while the call is already being recorded.",
+    "not-recording": "`room-recording` stop while the call is not being recorded.",
+    "not-sfu-call": "An `sfu-*` request in a room call that is a mesh (use `room-signal`).",
+    "sfu-unavailable": "The media server (Janus) could not do that now, or none is answering; "
+    "try again shortly.",
     "name-taken": "A signed token's name is in use on another server or spelled alike; "
     "it is never numbered.",
     "broadcast-too-large": "A message with no `target` (sent to everyone) is over the size "
     "limit for broadcasts.",
+    "forbidden": "Only a host or moderator of the room may do that (a host alone for some "
+    "actions: roles, moderator invites, breakout rooms); nothing changed.",
+    "waiting": "You are in the waiting room: only `join-room` (to go elsewhere) and renaming "
+    "wait for no one; everything else waits until a host lets you in.",
+    "banned": "You were removed from this room and may not come back while it exists.",
+    "room-closed": "The room is locked: nobody new may enter (an invite minted to open the "
+    "lock still does).",
+    "invite-invalid": "The invite link is damaged, forged or for another room.",
+    "invite-expired": "The invite link has expired.",
+    "invite-used": "The single-use invite link has been used already.",
+    "invite-revoked": "The host withdrew the invite link.",
     "server-error": "The server failed on that message (its fault; logged). Nothing else changed.",
 }
 

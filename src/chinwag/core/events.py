@@ -13,6 +13,8 @@ __all__ = [
     "BusEvent",
     "ChatLine",
     "Deliver",
+    "HostOrder",
+    "InvitesSpent",
     "Joined",
     "Left",
     "Moved",
@@ -24,6 +26,8 @@ __all__ = [
     "ResumeGrant",
     "ResumeRefused",
     "ResumeRequest",
+    "RoomControl",
+    "RoomNotice",
     "RoomSettings",
     "Status",
     "TakeOver",
@@ -213,6 +217,69 @@ class ResumeRefused(msgspec.Struct, frozen=True, tag="resume-refused"):
     conn: int
 
 
+class RoomControl(msgspec.Struct, frozen=True, tag="room-control"):
+    """Who runs a room and how it lets people in: one snapshot, replaced on every change.
+
+    A node that changes it publishes the whole snapshot with ``version`` one
+    higher; every node keeps the highest (``version``, ``node``), so two nodes
+    that changed it at once end with the same one everywhere.
+    ``roles`` holds hosts and moderators by name (everyone else is a guest),
+    in the order they got the role; ``banned`` holds name keys;
+    ``hands`` the names with a raised hand, in the order they raised it.
+    A breakout room names its main room in ``parent``; a main room lists its
+    breakout rooms in ``breakouts`` and who goes where in ``assignments``
+    (name -> index into ``breakouts``).
+    """
+
+    room: str
+    version: int = 0
+    node: str = ""
+    roles: dict[str, str] = {}
+    entry: str = "open"  # open, waiting or locked
+    banned: tuple[str, ...] = ()
+    banned_addresses: tuple[str, ...] = ()
+    hands: tuple[str, ...] = ()
+    breakouts: tuple[str, ...] = ()
+    assignments: dict[str, int] = {}
+    parent: str = ""
+
+    def newer_than(self, other: RoomControl | None) -> bool:
+        return other is None or (self.version, self.node) > (other.version, other.node)
+
+
+class HostOrder(msgspec.Struct, frozen=True, tag="host-order"):
+    """A host's or moderator's action, already allowed, for every node to carry out
+    on its own users: ``remove``, ``deny``, ``admit``, ``mute``, ``end-call``,
+    ``move`` (to room ``to``) or ``say`` (a system message ``text``).
+
+    ``room`` is the room's key; ``target`` a name, or empty for everyone in it.
+    """
+
+    room: str
+    action: str
+    by: str
+    target: str = ""
+    ban: bool = False
+    kind: str = ""
+    to: str = ""
+    text: str = ""
+
+
+class RoomNotice(msgspec.Struct, frozen=True, tag="room-notice"):
+    """A ``moderation`` or ``reaction`` message for the users of room ``room`` (a key)
+    on every node that understand rooms (the reference client never sees one)."""
+
+    room: str
+    payload: bytes  # UTF-8 JSON, ready to send
+
+
+class InvitesSpent(msgspec.Struct, frozen=True, tag="invites-spent"):
+    """Invite ids another node used up (single use) or revoked, with their expiries."""
+
+    used: tuple[tuple[str, int], ...] = ()
+    revoked: tuple[tuple[str, int], ...] = ()
+
+
 BusEvent = (
     Joined
     | Left
@@ -230,6 +297,10 @@ BusEvent = (
     | ResumeGrant
     | ResumeRefused
     | TakeOver
+    | RoomControl
+    | HostOrder
+    | InvitesSpent
+    | RoomNotice
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -33,6 +33,8 @@ class Greeter:
         self._turn_issued = KeyedBuckets(context.policy.turn_per_address)
         #: ROOM for a room key (the room desk's), told to ``rooms`` clients on signing in.
         self.describe_room: Callable[[str], dict[str, Any]] = lambda key: {}
+        #: Tells a ``rooms`` client its room's roles and hands (the hosts' desk's).
+        self.after_welcome: Callable[[Member], None] = lambda member: None
 
     def welcome(self, member: Member, resumed: bool) -> None:
         """``signed-in`` and the ICE servers, to a client that asked for features."""
@@ -51,8 +53,12 @@ class Greeter:
             member.mailbox.dropped = 0
         if "rooms" in member.features:
             welcome["room"] = self.describe_room(member.room)
+            if self._ctx.policy.recordings:  # the client may offer a Record button
+                welcome["recordings"] = True
         self._ctx.outbox.send((member.conn,), welcome)
         self._send_ice_servers(member)
+        if resumed:  # a fresh sign-in hears it once it has entered its room
+            self.after_welcome(member)
 
     def welcome_back(self, member: Member, missed: Iterable[bytes]) -> None:
         """A resumed session: welcome, what it missed in order, then the full list."""

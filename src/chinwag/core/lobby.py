@@ -46,6 +46,8 @@ from .events import (
     BusEvent,
     ChatLine,
     Deliver,
+    HostOrder,
+    InvitesSpent,
     Joined,
     Left,
     Moved,
@@ -57,11 +59,16 @@ from .events import (
     ResumeGrant,
     ResumeRefused,
     ResumeRequest,
+    RoomControl,
+    RoomNotice,
     Status,
     TakeOver,
     Undeliverable,
 )
 from .greeting import Greeter
+from .hostdesk import HostDesk
+from .invites import Invite
+from .moderation import is_waiting_key
 from .outbox import Outbox
 from .presence import RoomPresence
 from .protocol import (
@@ -69,16 +76,21 @@ from .protocol import (
     HistoryRequest,
     Inbound,
     JoinRoom,
+    RecordingRequest,
     Relay,
+    RoomAction,
     RoomRequest,
+    SfuRequest,
     SignIn,
     parse_frame,
 )
+from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
+from .sfu import SfuDesk
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
@@ -138,12 +150,14 @@ class Lobby:
         authenticator: Authenticator | None = None,
         ice: IceProvider | None = None,
         rooms: RoomBook | None = None,
+        invite_secret: bytes | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy or Policy()
         self.node = node
-        self.received_types: Counter[str] = Counter()  # messages by type, for /metrics
+        self._clock = clock
+        self._received: dict[str, int] = {}  # messages by type; a plain dict counts faster
         self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
@@ -165,14 +179,26 @@ class Lobby:
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context, self._router)
         self._desk = RoomDesk(context, self._router)
+        self._sfu = SfuDesk(context, self._router)
+        self._recording = RecordingDesk(context, self._desk)
+        self._desk.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sessions = Sessions(
             context, self._router, self._greeter, self._history, self._desk, authenticator
         )
         self._sessions.on_frame = self._receive
+        self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
+        self._desk.gate = self._hosts
+        self._hosts.end_session = self._sessions.leave
+        self._greeter.after_welcome = self._hosts.news.tell
 
     # -- queries -----------------------------------------------------------
+
+    @property
+    def received_types(self) -> Counter[str]:
+        """Messages received, by type (for /metrics)."""
+        return Counter(self._received)
 
     @property
     def presence_pending(self) -> bool:
@@ -287,11 +313,15 @@ class Lobby:
         release idle room-call seats."""
         self._sessions.expire()
         self._desk.release_idle()
+        self._hosts.invites.prune(self._clock())
         return self._out.drain()
 
     def flush_presence(self) -> list[Effect]:
         """Send the coalesced presence changes; call every interval while pending."""
         for room, update in self._presence.take(self._directory.members_of, self.is_busy):
+            if is_waiting_key(room):  # knockers see no list; the room's hosts see them
+                self._hosts.news.tell_waiting(room)
+                continue
             connected = list(self._directory.connected_in(room))
             if update.list_changed:
                 names = list(self._directory.members_of(room))
@@ -312,6 +342,23 @@ class Lobby:
     def history_loaded(self, load: LoadHistory, lines: list[StoredLine] | None) -> list[Effect]:
         """The store answered ``load`` (oldest first), or None: it could not be read in time."""
         self._history.loaded(load, lines)
+        return self._out.drain()
+
+    # -- inputs from the SFU link ----------------------------------------------
+
+    def sfu_reply(self, room: str, opened: int, name: str, message: dict[str, Any]) -> list[Effect]:
+        """The SFU link's answer (``sfu-published``, ``sfu-offer``, an ``error``) for ``name``."""
+        self._sfu.reply(room, opened, name, message)
+        return self._out.drain()
+
+    def sfu_speaker(self, room: str, opened: int, name: str) -> list[Effect]:
+        """Janus says ``name`` is talking in that SFU call."""
+        self._sfu.speaker(room, opened, name)
+        return self._out.drain()
+
+    def sfu_recording_failed(self, room: str, opened: int, since: int, reason: str) -> list[Effect]:
+        """The SFU link could not start, or lost, the recording ``since`` of that call."""
+        self._recording.failed(room, opened, since, reason)
         return self._out.drain()
 
     # -- inputs from the cluster ---------------------------------------------
@@ -376,8 +423,19 @@ class Lobby:
                 self._router.undeliverable(sender, target, kind, full)
             case NodeGone(node=node):
                 self._remote.sync_node(node, ())
+                self._hosts.node_lost()
             case NodeUsers(node=node, users=users):
                 self._remote.sync_node(node, users)
+                self._hosts.node_lost()
+                self._hosts.node_joined()
+            case RoomControl():
+                self._hosts.control_from_node(event)
+            case HostOrder():
+                self._hosts.carry_out(event)
+            case InvitesSpent():
+                self._hosts.invites_from_node(event)
+            case RoomNotice(room=room, payload=payload):
+                self._hosts.news.deliver(room, payload)
             case NamesLost(names=names):
                 self._sessions.names_lost(names)
             case ResumeRequest():
@@ -392,12 +450,40 @@ class Lobby:
                     self._sessions.resume_refused(member)
         return self._out.drain()
 
+    # -- operations on rooms (an HTTP API's, acting as the server) --------------
+
+    def remove_participant(self, room: str, name: str, ban: bool = False) -> list[Effect]:
+        """Remove ``name`` from ``room`` (``ban``: for the room's lifetime), as the server."""
+        self._hosts.remove(room, name, ban)
+        return self._out.drain()
+
+    def end_call(self, room: str) -> list[Effect]:
+        """End ``room``'s call for everyone in it."""
+        self._hosts.end_call(room)
+        return self._out.drain()
+
+    def post_system_message(self, room: str, text: str) -> list[Effect]:
+        """A ``moderation`` message with action ``say`` and no sender, to everyone in ``room``."""
+        self._hosts.say(room, text)
+        return self._out.drain()
+
+    def mint_invite(
+        self, room: str, role: str, ttl: float, single: bool = False, opens_lock: bool = False
+    ) -> tuple[str, Invite]:
+        """A signed invite link token to ``room`` (``role`` guest or moderator)."""
+        return self._hosts.mint(room, role, ttl, single=single, opens_lock=opens_lock)
+
+    def room_control(self, room: str) -> dict[str, Any] | None:
+        """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""
+        return self._hosts.news.describe(room)
+
     # -- dispatch ------------------------------------------------------------
 
     def _receive(self, member: Member, data: str | bytes) -> None:
         try:
             message = parse_frame(data)
-            self.received_types[_metric_type(message)] += 1
+            kind = _metric_type(message)
+            self._received[kind] = self._received.get(kind, 0) + 1
             if self._router.within_rate(member, message):
                 self._dispatch(member, message)
         except ProtocolError as error:
@@ -415,20 +501,32 @@ class Lobby:
         elif member.state is MemberState.SIGNING_IN or member.name is None:
             kind = message_type(message)
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
-        elif message.__class__ is Relay:  # the hot path first
+        elif message.__class__ is Relay and not is_waiting_key(member.room):  # the hot path
             self._router.relay(member, message)
+        elif is_waiting_key(member.room) and not isinstance(message, JoinRoom):
+            raise ProtocolError(
+                "waiting",
+                "You are waiting for a host to let you in; that has to wait too.",
+                message_type(message),
+            )
         elif isinstance(message, Chat):
             self._router.chat(member, message.text)
         elif isinstance(message, JoinRoom):
-            room, password, public, title = message
+            room, password, public, title, invite = message
             before = member.room
-            self._desk.join_room(member, room, password, public, title)
+            self._desk.join_room(member, room, password, public, title, invite)
             if member.room != before:  # a new room: its history, as on signing in
                 self._history.joined(member)
         elif isinstance(message, RoomRequest):
             self._room_request(member, message)
         elif isinstance(message, HistoryRequest):
             self._history.request(member, message)
+        elif isinstance(message, SfuRequest):
+            self._sfu.request(member, message)
+        elif isinstance(message, RecordingRequest):
+            self._recording.request(member, message)
+        elif isinstance(message, RoomAction):
+            self._hosts.act(member, message)
         else:
             assert isinstance(message, Relay)
             self._router.relay(member, message)

@@ -45,12 +45,13 @@ class Outbox:
 
     def send(self, conns: Iterable[ConnId], message: dict[str, Any]) -> None:
         """One message to each of ``conns`` (nothing when there are none)."""
-        self.send_payload(conns, encode(message))
+        self.send_payload(conns, encode(message), message.get("type") == "error")
 
-    def send_payload(self, conns: Iterable[ConnId], payload: bytes) -> None:
+    def send_payload(self, conns: Iterable[ConnId], payload: bytes, error: bool = False) -> None:
+        """``payload`` to each of ``conns``; ``error``: it is an ``error`` message."""
         targets = tuple(conns)
         if targets:
-            self._effects.append(Send(targets, payload))
+            self._effects.append(Send(targets, payload, error))
 
     def send_each(self, conn: ConnId, payloads: Iterable[bytes]) -> None:
         """Several messages, in order, to one connection."""

@@ -120,6 +120,8 @@ class RoomPresence:
 
     @property
     def pending(self) -> bool:
+        if not self._maybe_pending:  # the usual answer, asked after every input
+            return False
         for room in list(self._maybe_pending):
             tracker = self._rooms.get(room)
             if tracker is not None and tracker.pending:

@@ -20,17 +20,24 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from .actions import ROOM_ACTIONS, RoomAction, room_action
 from .errors import ProtocolError
 from .names import invisible_characters, unsafe_characters
 from .requests import (
     MAX_LINE_ID,
     ROOM_REQUESTS,
+    SFU_REQUESTS,
+    SFU_SERVER_TYPES,
     HistoryRequest,
     JoinRoom,
+    RecordingRequest,
     RoomRequest,
+    SfuRequest,
     history_request,
     join_room,
+    recording_request,
     room_request,
+    sfu_request,
 )
 from .rooms import clean_room
 
@@ -46,8 +53,11 @@ __all__ = [
     "HistoryRequest",
     "Inbound",
     "JoinRoom",
+    "RecordingRequest",
     "Relay",
+    "RoomAction",
     "RoomRequest",
+    "SfuRequest",
     "SignIn",
     "chat_text",
     "clean_name",
@@ -95,6 +105,10 @@ SERVER_TYPES: Final = frozenset(
         "room",
         "rooms",
         "room-call",
+        *SFU_SERVER_TYPES,
+        "room-control",
+        "moderation",
+        "invite",
     }
 )
 
@@ -121,6 +135,7 @@ class SignIn(NamedTuple):
     seq: int = 0  # with ``resume``: the last ``seq`` the client received
     room: str | None = None  # with the ``rooms`` feature: the room to sign in to
     room_password: str | None = None
+    invite: str | None = None  # an invite link's token, for ``room``
 
 
 class Chat(NamedTuple):
@@ -129,8 +144,8 @@ class Chat(NamedTuple):
     text: str
 
 
-class Relay(NamedTuple):
-    """Any other type, passed through.
+class Relay(msgspec.Struct, frozen=True, gc=False):
+    """Any other type, passed through (a Struct, as ``Send``: one per relayed message).
 
     ``raw`` is the frame exactly as received (checked to be a JSON object in
     valid UTF-8); ``name`` is the ``name`` field the client wrote, or UNSET;
@@ -145,7 +160,17 @@ class Relay(NamedTuple):
     forged: bool = False
 
 
-Inbound = SignIn | Chat | HistoryRequest | Relay | JoinRoom | RoomRequest
+Inbound = (
+    SignIn
+    | Chat
+    | HistoryRequest
+    | Relay
+    | JoinRoom
+    | RoomRequest
+    | SfuRequest
+    | RecordingRequest
+    | RoomAction
+)
 
 
 class _Envelope(msgspec.Struct):
@@ -165,10 +190,18 @@ class _Envelope(msgspec.Struct):
     password: Any = None
     public: Any = False
     title: Any = ""
+    action: Any = None
     offset: Any = None
+    invite: Any = None
 
 
-_envelope = msgspec.json.Decoder(_Envelope)
+#: The types that are requests of the server itself, read through ``_Envelope``.
+_OWN_TYPES: Final = (
+    frozenset({"username", "message", "history-request", "join-room", "room-recording"})
+    | ROOM_REQUESTS
+    | SFU_REQUESTS
+    | ROOM_ACTIONS
+)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -182,15 +215,39 @@ def parse_frame(data: str | bytes) -> Inbound:
     Raises ProtocolError (``bad-json``, ``bad-message``, ``bad-type``,
     ``bad-field``, ``bad-name``, ``text-too-long``); the caller answers the
     sender and changes nothing else.
+
+    The frame is decoded once, whole: that one decode checks it is UTF-8
+    (RFC 6455; a relayed frame with bad UTF-8 would make the receiving
+    browser drop its connection) and that every value in it can be decoded
+    by any receiver (a number beyond the float range, 1e400, cannot), since
+    relayed frames are passed on as sent. Relayed messages, the hot path,
+    read their few fields off the decoded object; the server's own requests
+    go through the typed envelope.
     """
-    raw = data.encode() if isinstance(data, str) else _valid_utf8(data)
+    raw = data.encode() if isinstance(data, str) else data
     try:
-        envelope = _envelope.decode(raw)
+        body = _decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         raise _undecodable(raw) from None
-    kind = envelope.type
-    if not isinstance(kind, str) or not kind:
+    if body.__class__ is not dict:
+        raise ProtocolError("bad-message", "A message must be a JSON object.")
+    kind = body.get("type")
+    if kind.__class__ is not str or not kind:
         raise ProtocolError("bad-type", "A message needs a non-empty string `type`.")
+    if kind in _OWN_TYPES:
+        return _own_request(kind, msgspec.convert(body, _Envelope), body)
+    if kind in SERVER_TYPES:
+        raise ProtocolError(
+            "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
+        )
+    target = body.get("target")
+    if target is not None and target.__class__ is not str:
+        raise ProtocolError("bad-field", "`target` must be a username string.", kind)
+    return Relay(kind, target or None, raw, body.get("name", msgspec.UNSET), "seq" in body)
+
+
+def _own_request(kind: str, envelope: _Envelope, body: dict[str, Any]) -> Inbound:
+    """A message for the server itself (one of ``_OWN_TYPES``), from its envelope."""
     if kind == "username":
         return _sign_in(envelope)
     if kind == "message":
@@ -198,65 +255,45 @@ def parse_frame(data: str | bytes) -> Inbound:
     if kind == "history-request":
         return history_request(envelope.before, envelope.room)
     if kind == "join-room":
-        return join_room(envelope.room, envelope.password, envelope.public, envelope.title)
-    if kind in ROOM_REQUESTS:
-        return room_request(kind, envelope.offset)
-    if kind in SERVER_TYPES:
-        raise ProtocolError(
-            "bad-type", f"`{kind}` is sent by the server only and cannot be relayed.", kind
+        return join_room(
+            envelope.room, envelope.password, envelope.public, envelope.title, envelope.invite
         )
-    target = envelope.target
-    if target is not None and not isinstance(target, str):
-        raise ProtocolError("bad-field", "`target` must be a username string.", kind)
-    _check_relayable(raw, kind)
-    return Relay(kind, target or None, raw, envelope.name, envelope.seq is not msgspec.UNSET)
+    if kind == "room-recording":
+        return recording_request(envelope.action)
+    if kind in SFU_REQUESTS:
+        return sfu_request(kind, body.get("description"), body.get("views"))
+    if kind in ROOM_ACTIONS:
+        return room_action(kind, body)
+    return room_request(kind, envelope.offset)
 
 
-class _AnyObject(msgspec.Struct):
-    """Reads no field: decoding into it only tells an object from another JSON value."""
+class _Kind(msgspec.Struct):
+    """Reads ``type`` alone: tells an object from another JSON value, skipping the rest."""
+
+    type: Any = None
 
 
-_object_only = msgspec.json.Decoder(_AnyObject)
+_kind_only = msgspec.json.Decoder(_Kind)
 
 
 def _undecodable(raw: bytes) -> ProtocolError:
-    """The error for a frame the decode refused: not an object, or not JSON."""
+    """The error for a frame the decode refused: not an object, not JSON, or not UTF-8."""
     try:
-        _object_only.decode(raw)
+        raw.decode()  # msgspec checks only the strings it reads; this checks all
+    except UnicodeDecodeError:
+        return ProtocolError("bad-json", "The frame is not valid UTF-8 JSON.")
+    try:
+        kind = _kind_only.decode(raw).type
     except msgspec.ValidationError:  # valid JSON, but not an object
         return ProtocolError("bad-message", "A message must be a JSON object.")
     except (msgspec.DecodeError, RecursionError):
-        pass
-    # Not JSON, or an object holding a value no receiver can decode (1e400).
-    return ProtocolError("bad-json", "The frame is not valid JSON.")
-
-
-def _check_relayable(raw: bytes, kind: str) -> None:
-    """Refuse a frame that is passed on as sent unless every receiver can decode it.
-
-    The envelope skips the fields chinwag does not read, so a value such as a
-    number beyond the float range (1e400) would pass it and break receivers
-    (and any re-encoding here). Only relayed frames pay for this full decode.
-    """
-    try:
-        _decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        raise ProtocolError(
-            "bad-json",
-            "The frame holds a value no receiver can decode (a number out of range).",
-            kind,
-        ) from None
-
-
-def _valid_utf8(data: bytes) -> bytes:
-    # Text frames must be UTF-8 (RFC 6455); msgspec does not check the fields it
-    # skips, and a relayed frame with bad UTF-8 would make the receiving browser
-    # drop its connection.
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        raise ProtocolError("bad-json", "The frame is not valid UTF-8 JSON.") from None
-    return data
+        return ProtocolError("bad-json", "The frame is not valid UTF-8 JSON.")
+    # An object holding a value no receiver can decode: 1e400 passes the skipping decode.
+    return ProtocolError(
+        "bad-json",
+        "The frame holds a value no receiver can decode (a number out of range).",
+        kind if isinstance(kind, str) else None,
+    )
 
 
 def relayed(message: Relay, sender: str) -> bytes:
@@ -295,8 +332,9 @@ def _sign_in(envelope: _Envelope) -> SignIn:
     seq = envelope.seq if envelope.seq is not msgspec.UNSET else 0
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("bad-field", "`seq` must be a whole number.", "username")
-    if envelope.roomPassword is not None and not isinstance(envelope.roomPassword, str):
-        raise ProtocolError("bad-field", "`roomPassword` must be a string.", "username")
+    for field, value in (("roomPassword", envelope.roomPassword), ("invite", envelope.invite)):
+        if value is not None and not isinstance(value, str):
+            raise ProtocolError("bad-field", f"`{field}` must be a string.", "username")
     name = envelope.name if envelope.name is not msgspec.UNSET else None
     room = clean_room(envelope.room, "username") if envelope.room is not None else None
     return SignIn(
@@ -307,6 +345,7 @@ def _sign_in(envelope: _Envelope) -> SignIn:
         seq,
         room,
         envelope.roomPassword,
+        envelope.invite,
     )
 
 

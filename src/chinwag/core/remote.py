@@ -52,7 +52,7 @@ class RemoteUsers:
         room = self._directory.room_of(name) or ""
         self._router.end_calls_of(name)
         self._directory.remove_remote(name)
-        self._desk.gone(name, room)
+        self._desk.gone(name, room, local=False)
         self._presence.touch(room, name)
 
     def renamed(self, old: str, new: str, node: str) -> None:

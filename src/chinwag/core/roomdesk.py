@@ -28,14 +28,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, UpdateRecord
+from .effects import ClaimSeat, Publish, PurgeHistory, ReleaseSeat, SfuEnd, SfuLeave, UpdateRecord
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
+from .gate import Gate, OpenDoor, Pass
+from .moderation import is_waiting_key, waiting_name
 from .names import name_key
 from .roomguard import RoomGuard
-from .rooms import DEFAULT_ROOM, Participant, Room, RoomCall, RoomRefused, lock, opens
+from .rooms import DEFAULT_ROOM, CallMode, Participant, Room, RoomCall, RoomRefused, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
@@ -55,7 +58,11 @@ class RoomDesk:
         self._ctx = context
         self._router = router
         self._guard = RoomGuard(context.monotonic())
+        #: Called with the room and the name just before someone leaves its call
+        #: (the recording desk stops a recording its starter leaves).
+        self.on_leaving: Callable[[Room, str], None] = lambda _room, _name: None
         self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
+        self.gate: Gate = OpenDoor()  # the hosts' rules (core/hostdesk.py)
 
     # -- entering ----------------------------------------------------------------
 
@@ -65,10 +72,12 @@ class RoomDesk:
         name: str,
         password: str | None,
         for_type: str,
+        invited: bool = False,
     ) -> Room | None:
         """Check that ``member`` may enter room ``name``; the room, or None if it is new.
 
-        Raises ProtocolError, having changed nothing but the guard's budgets.
+        ``invited``: a valid invite stands in for the password. Raises
+        ProtocolError, having changed nothing but the guard's budgets.
         """
         key = name_key(name)
         room = self._ctx.rooms.find(key)
@@ -85,7 +94,7 @@ class RoomDesk:
                     for_type,
                 )
             return None
-        if not room.settings.locked:
+        if not room.settings.locked or invited:
             return room
         if not password:
             raise ProtocolError(
@@ -115,15 +124,19 @@ class RoomDesk:
         opener: str,
         public: bool = False,
         title: str = "",
-    ) -> None:
-        """Put ``member`` (about to be listed or moved) into room ``name``, as ``admit`` found it.
+        wait: bool = False,
+    ) -> bool:
+        """Put ``member`` (about to be listed or moved) into room ``name``, as ``admit`` found it;
+        True when it opens the room. ``wait``: into the room's waiting room instead.
 
         A room that someone else opened, locked, while this sign-in waited on
         the cluster is not entered: the member goes to the default room, told why.
         """
+        if wait:
+            name, found = waiting_name(found.name if found is not None else name), None
         key = name_key(name)
         live = self._ctx.rooms.get(key)
-        if found is None and live is not None and not opens(live.settings, password):
+        if found is None and live is not None and not wait and not opens(live.settings, password):
             refused = ProtocolError(
                 "room-password-required", f"Room {live.name!r} was locked meanwhile.", "username"
             )
@@ -134,14 +147,22 @@ class RoomDesk:
             if found is None:
                 created = int(self._ctx.clock() * 1000)
                 opening = lock(password or "", created, opener, title, public)
-                found = Room(name, opening if key != DEFAULT_ROOM else RoomSettings())
+                plain = key == DEFAULT_ROOM or wait
+                found = Room(name, opening if not plain else RoomSettings())
             self._ctx.rooms.open(found)
         member.room = key
         member.room_password = password if key != DEFAULT_ROOM else None
+        return live is None and not wait
 
     def describe(self, key: str) -> dict[str, Any]:
         """ROOM for room ``key`` (sent in ``signed-in`` and ``room``)."""
         room = self._ctx.rooms.get(key)
+        if is_waiting_key(key):  # knocking: the room it waits for, nothing of its inside
+            name = room.name[1:] if room is not None else ""
+            return {
+                "room": name, "title": "", "public": False, "locked": False, "call": None,
+                "waiting": True,
+            }  # fmt: skip
         if room is None:  # only while a member is being placed
             return {"room": "", "title": "", "public": False, "locked": False, "call": None}
         return room.describe()
@@ -149,7 +170,13 @@ class RoomDesk:
     # -- moving ------------------------------------------------------------------
 
     def join_room(
-        self, member: Member, name: str, password: str | None, public: bool, title: str
+        self,
+        member: Member,
+        name: str,
+        password: str | None,
+        public: bool,
+        title: str,
+        invite: str | None = None,
     ) -> None:
         """``join-room``: move ``member`` to another room, or tell it again where it is."""
         assert member.name is not None
@@ -161,31 +188,38 @@ class RoomDesk:
         if name_key(name) == member.room:
             self._tell_where(member)
             return
-        found = self.admit(member, name, password, "join-room")
-        self._move(member, name, found, password, public, title)
+        allowed = self.gate.screen(member, member.name, name, invite, "join-room")
+        found = self.admit(member, name, password, "join-room", allowed.invite is not None)
+        self.move(member, name, found, allowed, password, public, title)
 
-    def _move(
+    def move(
         self,
         member: Member,
         name: str,
         found: Room | None,
-        password: str | None,
+        allowed: Pass,
+        password: str | None = None,
         public: bool = False,
         title: str = "",
     ) -> None:
-        """Move ``member`` (signed in) to room ``name``, as ``admit`` found it."""
+        """Move ``member`` (signed in) to room ``name``, as ``admit`` and the gate found it
+        (or as a host sent it), telling both rooms."""
         assert member.name is not None
         self._leave_call(member.name, member.room)
         old = member.room
-        self.settle(member, name, found, password, member.name, public, title)
+        opened = self.settle(
+            member, name, found, password, member.name, public, title, allowed.wait
+        )
         self._ctx.directory.move(member, member.room)
+        self.gate.departed(member.name, old, True, member.room)
         self._vacate_if_empty(old)
         presence = self._ctx.presence
         presence.forget(member.conn)
         presence.touch(old, member.name)
         presence.touch(member.room, member.name)
         self._tell_where(member)
-        self._published(member)
+        self._published(member)  # first: other nodes know the room before its new control
+        self.gate.entered(member, opened, allowed.invite)
 
     def _tell_where(self, member: Member) -> None:
         self._ctx.outbox.send((member.conn,), {"type": "room", **self.describe(member.room)})
@@ -243,7 +277,7 @@ class RoomDesk:
             )
         room = self._ctx.rooms.get(member.room)
         assert room is not None
-        call = room.seats(self._ctx.policy.room_call_max)
+        call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
         if call.has(name):
             self._ctx.outbox.send((member.conn,), call.as_message(room.name))
             return
@@ -275,7 +309,7 @@ class RoomDesk:
             if ok and name is not None:
                 self._ctx.outbox.emit(ReleaseSeat(key, name))
             return
-        call = room.seats(self._ctx.policy.room_call_max)
+        call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
         if not ok or call.has(name):
             if not ok:
                 room.close_ended_call()
@@ -302,7 +336,7 @@ class RoomDesk:
             raise _call_full(room.name, call.cap) from refused
         local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name is not None)
         call.newcomer(name, [n for n in local if call.has(n)], self._ctx.monotonic())
-        self._call_changed(room, name)
+        self.call_changed(room, name)
         self._published(member)
 
     def signalled(self, name: str, key: str) -> None:
@@ -342,9 +376,10 @@ class RoomDesk:
             )
         self._published(member)
 
-    def gone(self, name: str, key: str) -> None:
+    def gone(self, name: str, key: str, local: bool = True) -> None:
         """``name`` (already out of the directory) left room ``key`` for good."""
         self._leave_call(name, key)
+        self.gate.departed(name, key, local)
         self._vacate_if_empty(key)
 
     def remote_placed(self, record: UserRecord, old: str | None) -> None:
@@ -356,17 +391,22 @@ class RoomDesk:
             self._recheck(room)
         if old is not None and old != key:
             self._leave_call(record.name, old)
+            self.gate.departed(record.name, old, False, key)
             self._vacate_if_empty(old)
         in_call = room.call is not None and room.call.has(record.name)
         if record.call and not in_call:
-            room.seats(self._ctx.policy.room_call_max).join(
+            call = room.seats(self._ctx.policy.room_call_max, self._ctx.policy.mesh_max)
+            opened = call.opened
+            call.join(
                 Participant(record.call, record.name, "no-rollback" not in record.features),
                 seated_elsewhere=True,
             )
-            call = room.seats(self._ctx.policy.room_call_max)
+            if call.opened != opened and call.mode is CallMode.SFU and opened:
+                # An earlier join from another node renames the call: its SFU room too.
+                self._ctx.outbox.emit(SfuEnd(room.key, opened))
             local = (m.name for m in self._ctx.directory.local_in(room.key) if m.name)
             call.newcomer(record.name, [n for n in local if call.has(n)], self._ctx.monotonic())
-            self._call_changed(room, record.name)
+            self.call_changed(room, record.name)
         elif not record.call and in_call:
             self._leave_call(record.name, key)
 
@@ -397,29 +437,48 @@ class RoomDesk:
                     "join-room",
                 )
                 self._ctx.outbox.send((member.conn,), refused.as_message())
-            self._move(member, DEFAULT_ROOM, self._ctx.rooms.find(DEFAULT_ROOM), None)
+            self.move(member, DEFAULT_ROOM, self._ctx.rooms.find(DEFAULT_ROOM), Pass())
+
+    def end_call(self, key: str) -> None:
+        """Every local participant of room ``key``'s call loses its seat (a host ended it)."""
+        room = self._ctx.rooms.get(key)
+        for name in room.call.names() if room is not None and room.call is not None else []:
+            member = self._ctx.directory.local(name)
+            if member is not None and self._leave_call(name, key):
+                self._published(member)
 
     def _leave_call(self, name: str, key: str) -> bool:
         room = self._ctx.rooms.get(key)
         if room is None or room.call is None or not room.call.has(name):
             return False
-        room.call.leave(name)
+        call = room.call
+        self.on_leaving(room, name)
+        call.leave(name)
         if self._ctx.node is not None and self._ctx.directory.remote(name) is None:
             self._ctx.outbox.emit(ReleaseSeat(key, name))  # a seat this node claimed
         room.close_ended_call()
-        self._call_changed(room, name)
+        if call.mode is CallMode.SFU:  # out of Janus at once, and its room gone with the call
+            self._ctx.outbox.emit(SfuLeave(room.key, call.opened, name))
+            if room.call is None:
+                self._ctx.outbox.emit(SfuEnd(room.key, call.opened))
+        self.call_changed(room, name)
         return True
 
-    def _call_changed(self, room: Room, name: str) -> None:
-        """Tell the room's ``rooms`` clients; ``name``'s busy state changed."""
+    def call_changed(self, room: Room, name: str | None) -> None:
+        """Tell the room's ``rooms`` clients; ``name``'s busy state changed (if one is given)."""
         message = room.call.as_message(room.name) if room.call is not None else None
         if message is None:
             message = {"type": "room-call", "room": room.name, "started": None, "participants": []}
+        self.tell_room(room, message)
+        if name is not None:
+            self._ctx.presence.touch(room.key, name)
+
+    def tell_room(self, room: Room, message: dict[str, Any]) -> None:
+        """Send ``message`` to everyone connected in ``room`` who has the ``rooms`` feature."""
         audience = (
             m.conn for m in self._ctx.directory.connected_in(room.key) if "rooms" in m.features
         )
         self._ctx.outbox.send(audience, message)
-        self._ctx.presence.touch(room.key, name)
 
     def _vacate_if_empty(self, key: str) -> None:
         if self._ctx.directory.members_of(key):

@@ -33,6 +33,14 @@ not in the table: refused with ``room-call-full``.
 
 Participants are ordered by (join time, name), so every node that hears of
 the same joins lists them in the same order, whatever order the news came in.
+
+A call's *mode* is ``mesh`` (everyone sends to everyone) or ``sfu`` (everyone
+publishes once to Janus and receives the others from it). With an SFU
+configured (``mesh_max`` set), a join that makes the call larger than
+``mesh_max`` moves it to ``sfu``, and it stays there until it ends: a call
+that shrinks again keeps its one media path rather than moving twice (each
+move costs every participant a renegotiation and a moment of frozen video,
+and calls that grew once tend to grow again). Without an SFU it is always a mesh.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Protocol
 
 from .errors import ProtocolError
-from .events import RoomSettings
+from .events import RoomControl, RoomSettings
 from .names import name_key, unsafe_characters
 
 __all__ = [
@@ -56,7 +64,9 @@ __all__ = [
     "MAX_ROOM_LENGTH",
     "TRANSITIONS",
     "CallEvent",
+    "CallMode",
     "Participant",
+    "Recording",
     "Room",
     "RoomBook",
     "RoomCall",
@@ -171,6 +181,11 @@ TRANSITIONS: Final[dict[tuple[RoomCallState, CallEvent], RoomCallState]] = {
 }
 
 
+class CallMode(enum.Enum):
+    MESH = "mesh"
+    SFU = "sfu"
+
+
 class RoomRefused(Exception):
     """An illegal move of a room call: nothing changed. ``code`` is the error code to send."""
 
@@ -178,6 +193,13 @@ class RoomRefused(Exception):
         super().__init__(why)
         self.code = code
         self.why = why
+
+
+class Recording(NamedTuple):
+    """An SFU call being recorded: since when (Unix ms) and who started it."""
+
+    since: int
+    by: str
 
 
 class Participant(NamedTuple):
@@ -191,8 +213,16 @@ class RoomCall:
     """One room's call: participants in join order, and its state."""
 
     cap: int
+    mesh_max: int | None = None  # the largest mesh; None: no SFU, always a mesh
     state: RoomCallState = _S.IDLE
+    mode: CallMode = CallMode.MESH
     participants: list[Participant] = field(default_factory=list)
+    #: The earliest join time this call has seen: with the room, it names the call on
+    #: the SFU. Every node converges on it (joins racing on two nodes are ordered by
+    #: time), and it stays when the first participant leaves.
+    opened: int = 0
+    #: Set while the call is recorded (an SFU call only; core/recording.py decides).
+    recording: Recording | None = None
     #: This node's participants who have someone to negotiate with and have sent no
     #: ``room-signal`` since (monotonic time since when); see ``RoomDesk.release_idle``.
     owes: dict[str, float] = field(default_factory=dict)
@@ -229,7 +259,12 @@ class RoomCall:
         else:
             event = _E.FILL
         self._move(event, f"{participant.name} joins")
+        if not self.participants or participant.since < self.opened:
+            self.opened = participant.since
         insort(self.participants, participant)
+        if self.mode is CallMode.MESH and self.mesh_max is not None and count > self.mesh_max:
+            log.info("room call: %d people, over the mesh's %d: mesh -> sfu", count, self.mesh_max)
+            self.mode = CallMode.SFU
 
     def leave(self, name: str) -> None:
         """Unseat ``name``; raises RoomRefused (``not-in-call``) if it has no seat."""
@@ -242,13 +277,21 @@ class RoomCall:
         self.owes.pop(name, None)
 
     def as_message(self, room: str) -> dict[str, Any]:
-        """The ``room-call`` message (``participants`` empty and ``started`` null: ended)."""
-        return {
+        """The ``room-call`` message (``participants`` empty and ``started`` null: ended).
+
+        ``mode`` is there only for an SFU call: a mesh's message is as before SFUs existed.
+        """
+        message: dict[str, Any] = {
             "type": "room-call",
             "room": room,
             "started": self.started,
             "participants": [{"name": p.name, "rollback": p.rollback} for p in self.participants],
         }
+        if self.mode is CallMode.SFU:
+            message["mode"] = self.mode.value
+            since_by = self.recording
+            message["recording"] = since_by._asdict() if since_by is not None else None
+        return message
 
     def check(self) -> None:
         names = self.names()
@@ -256,6 +299,11 @@ class RoomCall:
         assert self.participants == sorted(self.participants), self.participants
         assert (self.state is _S.FULL) == (len(names) >= self.cap) or self.state is _S.ENDED
         assert (self.state in (_S.IDLE, _S.ENDED)) == (not names), (self.state, names)
+        assert self.mode is CallMode.MESH or self.mesh_max is not None, self
+        # Only an SFU call is recorded, and only while whoever started it is in it.
+        assert self.recording is None or (
+            self.mode is CallMode.SFU and self.recording.by in names
+        ), self
 
     def _move(self, event: CallEvent, what: str) -> None:
         after = TRANSITIONS.get((self.state, event))
@@ -274,6 +322,9 @@ class Room:
     settings: RoomSettings
     configured: bool = False
     call: RoomCall | None = None
+    #: Roles, entry, bans, hands (core/moderation.py); None: a room nobody hosts.
+    control: RoomControl | None = None
+    hosts: frozenset[str] = frozenset()  # name keys of the hosts the operator named
 
     @property
     def key(self) -> str:
@@ -315,10 +366,10 @@ class Room:
             return True
         return False
 
-    def seats(self, cap: int) -> RoomCall:
-        """The room's call, opened (idle) if there is none."""
+    def seats(self, cap: int, mesh_max: int | None = None) -> RoomCall:
+        """The room's call, opened (idle) if there is none; ``mesh_max`` as in :class:`RoomCall`."""
         if self.call is None:
-            self.call = RoomCall(cap)
+            self.call = RoomCall(cap, mesh_max)
         return self.call
 
     def close_ended_call(self) -> None:
@@ -378,6 +429,7 @@ class RoomBook:
         room = self._live.pop(key, None)
         if room is not None:
             room.call = None
+            room.control = None  # bans and roles last as long as the room
             self.version += 1
         return room
 
@@ -402,11 +454,27 @@ class RoomEntry(Protocol):
     def password(self) -> str: ...
     @property
     def public(self) -> bool: ...
+    @property
+    def hosts(self) -> tuple[str, ...]: ...
 
 
-def room_book(entries: Iterable[RoomEntry], restricted: bool) -> RoomBook:
-    """The book of a node whose operator configured ``entries`` (all nodes alike)."""
+def room_book(
+    entries: Iterable[RoomEntry], restricted: bool, lobby_hosts: Iterable[str] = ()
+) -> RoomBook:
+    """The book of a node whose operator configured ``entries`` (all nodes alike).
+
+    ``lobby_hosts`` names hosts of the default room, which otherwise has none.
+    """
     rooms = [
-        Room(e.name, lock(e.password, 0, "", e.title, e.public), configured=True) for e in entries
+        Room(
+            e.name,
+            lock(e.password, 0, "", e.title, e.public),
+            configured=True,
+            hosts=frozenset(name_key(host) for host in e.hosts),
+        )
+        for e in entries
     ]
+    hosts = frozenset(name_key(host) for host in lobby_hosts)
+    if hosts:
+        rooms.append(Room(DEFAULT_ROOM, RoomSettings(), configured=True, hosts=hosts))
     return RoomBook(rooms, restricted)

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
 from .chat_history import LineStore
+from .directory import MemberState
 from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
@@ -69,6 +70,7 @@ from .protocol import (
     Inbound,
     JoinRoom,
     Relay,
+    SfuRequest,
     SignIn,
     chat_text,
     encode,
@@ -145,7 +147,7 @@ class Router:
         now = self._ctx.monotonic()
         if isinstance(message, Relay) and message.target is None:
             self._check_broadcast(member, message, now)
-        if isinstance(message, Relay):
+        if isinstance(message, Relay | SfuRequest):
             bucket, rate, kind = member.signal_bucket, self._ctx.policy.signal_rate, message.type
         else:
             bucket, rate = member.chat_bucket, self._ctx.policy.chat_rate
@@ -267,7 +269,8 @@ class Router:
             if self._ctx.node is not None:
                 self._ctx.outbox.emit(Publish(Relayed(payload, sender.room)))
             return
-        if self._ctx.directory.room_of(target) != sender.room:  # offline, or another room
+        directory = self._ctx.directory
+        if directory.room_of(target) != sender.room:  # offline, or another room
             raise ProtocolError(
                 "no-such-user",
                 f"{target} is not online; the {message.type} was not delivered.",
@@ -275,8 +278,8 @@ class Router:
                 target,
             )
         kind = message.type
-        local = self._ctx.directory.local(target)
-        remote = self._ctx.directory.remote(target) if local is None else None
+        local = directory.local(target)
+        remote = directory.remote(target) if local is None else None
         if kind == "room-signal":
             self._check_room_signal(name, target)
         elif kind == "call-invite":
@@ -295,7 +298,8 @@ class Router:
                 sender.warned_at = now
                 raise refused
             return
-        self._follow_call(name, target, kind, refuse=True)
+        if kind in CALL_MESSAGES:  # not candidates, media-state, ...: the hot path
+            self._follow_call(name, target, kind, refuse=True)
         if local is not None:
             self.to_member(local, payload)
         else:
@@ -359,16 +363,21 @@ class Router:
     def _tell_sender(self, sender: str, code: str, message: str, kind: str, target: str) -> None:
         member = self._ctx.directory.local(sender)
         if member is not None:
-            self.to_member(member, encode(error_message(code, message, kind, target)))
+            self.to_member(member, encode(error_message(code, message, kind, target)), error=True)
 
-    def to_member(self, member: Member, payload: bytes) -> None:
-        """Deliver a message meant for ``member`` alone: now, or queued while parked."""
+    def to_member(self, member: Member, payload: bytes, error: bool = False) -> None:
+        """Deliver a message meant for ``member`` alone: now, or queued while parked.
+
+        ``error``: it is an ``error`` message (see ``Send.error``).
+        """
         mailbox = member.mailbox
-        payload = mailbox.stamp(payload)
-        if member.connected:
-            self._ctx.outbox.send_payload((member.conn,), payload)
-            mailbox.sent(payload)
+        if member.state is MemberState.CONNECTED:  # member.connected, inlined: the hot path
+            if mailbox.numbered:
+                payload = mailbox.stamp(payload)
+                mailbox.sent(payload)
+            self._ctx.outbox.send_payload((member.conn,), payload, error)
             return
+        payload = mailbox.stamp(payload)
         policy = self._ctx.policy
         mailbox.queue(payload, policy.backlog_messages, policy.backlog_bytes)
 

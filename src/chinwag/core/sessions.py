@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
 from .chat_history import ChatHistory
 from .closecodes import CloseCode
@@ -65,6 +66,7 @@ from .events import (
     TakeOver,
     UserRecord,
 )
+from .gate import Pass
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
 from .names import name_key
@@ -94,6 +96,7 @@ class Entry:
     name: str = DEFAULT_ROOM
     found: Room | None = None  # None: the sign-in opens it
     password: str | None = None
+    allowed: Pass = field(default_factory=Pass)  # the gate's word: an invite, a knock
 
 
 @dataclass(slots=True)
@@ -201,9 +204,15 @@ class Sessions:
             raise _in_call(member.name, None)
         expires = self._authenticate(member, request)
         entry = Entry()
-        if member.name is None and request.room and "rooms" in request.features:
-            found = self._desk.admit(member, request.room, request.room_password, "username")
-            entry = Entry(request.room, found, request.room_password)
+        if member.name is None and "rooms" in request.features:
+            member.grants = self._room_grants(request)
+            room = request.room or DEFAULT_ROOM
+            gate = self._desk.gate
+            allowed = gate.screen(member, request.name, room, request.invite, "username")
+            found = self._desk.admit(
+                member, room, request.room_password, "username", allowed.invite is not None
+            )
+            entry = Entry(room, found, request.room_password, allowed)
         took_over = False
         if expires is not None:
             name, number = request.name, 0
@@ -247,6 +256,12 @@ class Sessions:
             raise
         self._failures.succeeded(member.address)
         return expires
+
+    def _room_grants(self, request: SignIn) -> dict[str, str]:
+        """The roles per room key that the sign-in token grants (none without one)."""
+        if not isinstance(self._auth, TokenAuthenticator):
+            return {}
+        return {name_key(room): role for room, role in self._auth.room_roles(request.credential)}
 
     def _older_session(self, member: Member, name: str) -> Member | UserRecord | None:
         """What stands in the way of a token's name, which is never numbered: an older
@@ -392,10 +407,13 @@ class Sessions:
         if self._auth is not None:
             member.expires = expires
             member.credentialed = True
+        opened = False
         if old is None:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
-            self._desk.settle(member, entry.name, entry.found, entry.password, name)
+            opened = self._desk.settle(
+                member, entry.name, entry.found, entry.password, name, wait=entry.allowed.wait
+            )
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
@@ -408,6 +426,7 @@ class Sessions:
             self._ctx.directory.rename(member, name)
             self._ctx.calls.rename(old, name)
             self._ctx.presence.room(member.room).rename(old, name)
+            self._desk.gate.renamed(old, name, member.room)
         self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             if old is None:
@@ -421,6 +440,8 @@ class Sessions:
                     self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
                 else:
                     self._ctx.outbox.emit(Release(old))
+        if old is None:  # after Joined: other nodes know the room before its new control
+            self._desk.gate.entered(member, opened, entry.allowed.invite)
 
     def _token(self) -> str:
         secret = secrets.token_urlsafe(24)

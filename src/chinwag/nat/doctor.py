@@ -17,6 +17,8 @@ out, with exactly the credentials it would issue:
   already expired, so the two clocks differ by more than ``turn_ttl``.
   (TURN responses carry no date, so this expiry window is the only clock the
   two servers share.)
+- each ``sfu`` URL (a Janus): reachable, ``sfu_secret`` accepted, VideoRoom
+  loaded in Janus 1.0 or newer, rooms creatable (see :mod:`chinwag.sfu.doctor`).
 
 Each check gives one :class:`Finding` (status, stable code, detail, fix);
 :func:`run_doctor` prints them one per line, or as JSON, and exits 1 if any
@@ -30,12 +32,14 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Final, Literal
+from dataclasses import asdict, replace
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ..config import Settings, add_arguments, load_settings
 from ..core.auth import is_loopback_host
+from ..sfu.doctor import check_sfu
+from .findings import Finding, Status
 from .probe import (
     ProbeError,
     TurnTarget,
@@ -50,7 +54,6 @@ from .turn import IceServers, IceUrl, rest_credentials
 
 __all__ = ["Finding", "add_doctor_command", "diagnose", "run_doctor"]
 
-Status = Literal["ok", "warn", "fail"]
 #: Records one step's finding: ``found(step, status, code, detail, fix="")``.
 Found = Callable[..., None]
 
@@ -58,22 +61,6 @@ Found = Callable[..., None]
 DOCTOR_USER: Final = "chinwag-doctor"
 #: Expiry of the clock probe's credentials: far beyond any plausible clock error.
 _CLOCK_PROBE_TTL: Final = 10 * 365 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's outcome; ``code`` is stable (for scripts), ``fix`` says what to do."""
-
-    check: str
-    status: Status
-    code: str
-    detail: str
-    fix: str = ""
-
-    def line(self) -> str:
-        """The one-line text form: status, check, what was found, and the fix."""
-        text = f"{self.status.upper():4}  {self.check}: {self.detail}"
-        return f"{text}\n      fix: {self.fix}" if self.fix else text
 
 
 _FIXES: Final = {
@@ -125,6 +112,8 @@ async def diagnose(settings: Settings, patience: float = 3.0) -> list[Finding]:
             udp_blocked = await _tcp_works(url, servers, patience, (url.host, url.port) in tcp_urls)
             url_findings[-1] = udp_blocked or url_findings[-1]
         findings.extend(url_findings)
+    sfu_checks = (check_sfu(url, settings.sfu_secret, patience) for url in settings.sfu)
+    findings.extend(await asyncio.gather(*sfu_checks))
     return findings
 
 
@@ -274,9 +263,11 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``chinwag doctor``; its handler is ``args.handler(args) -> exit code``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "doctor",
-        help="check that calls can cross networks: TURN, credentials, UDP/TCP, public URL",
+        help="check that calls can cross networks (TURN, credentials, UDP/TCP, public URL) "
+        "and that each Janus (--sfu) is usable",
         description="Check every STUN/TURN server chinwag would hand out, with the "
-        "credentials it would issue, and the settings browsers depend on. Reads the same "
+        "credentials it would issue, each Janus given with --sfu, and the settings browsers "
+        "depend on. Reads the same "
         "flags, environment and config file as serve. Exits 1 if a check failed.",
     )
     add_arguments(parser)

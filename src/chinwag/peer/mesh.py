@@ -8,6 +8,8 @@ answers everyone who joins after it, and ignores an offer that crosses its
 own (the browser, being polite, rolls back).
 
 A participant who leaves the list has its connection closed; the others go on.
+When the call moves to the SFU (``"mode": "sfu"``) the mesh links close and
+:class:`~chinwag.peer.sfu.RoomSfu` carries the call from then on.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration
 
 from ..client import ChinwagClient, RoomCall, RoomSignal
+from ..client.events import Unknown
 from .call import Call, RoomSignaling
 from .media import CallMedia
+from .sfu import RoomSfu
 
 __all__ = ["RoomMesh", "offers_to"]
 
@@ -51,6 +55,7 @@ class RoomMesh:
         self._media = media
         self._configuration = configuration
         self.links: dict[str, Call] = {}  # other participant -> its peer connection
+        self.sfu: RoomSfu | None = None  # once the call is on the SFU
 
     async def run(self) -> None:
         with self.client.subscribe() as events:
@@ -60,8 +65,10 @@ class RoomMesh:
                 async for event in events:
                     if isinstance(event, RoomCall) and event.room == call.room:
                         await self._follow(event)
-                    elif isinstance(event, RoomSignal):
+                    elif isinstance(event, RoomSignal) and self.sfu is None:
                         await self._signal(event)
+                    elif isinstance(event, Unknown) and event.type.startswith("sfu-") and self.sfu:
+                        await self.sfu.handle(event.raw)
             finally:
                 with contextlib.suppress(Exception):
                     await self.client.leave_room_call()
@@ -71,11 +78,19 @@ class RoomMesh:
         links, self.links = self.links, {}
         for link in links.values():
             await link.close()
+        if self.sfu is not None:
+            await self.sfu.close()
 
     async def _follow(self, call: RoomCall) -> None:
         """Open links to new participants (offering where this peer joined later),
         close those to participants who left."""
         me = self.client.name
+        if call.raw.get("mode") == "sfu" and me in call.names():
+            if self.sfu is None:
+                await self.close()
+                self.sfu = RoomSfu(self.client, self._media, self._configuration)
+                await self.sfu.publish()
+            return
         present = set(call.names())
         for gone in [name for name in self.links if name not in present]:
             logger.info("room call: %s left", gone)

@@ -28,7 +28,7 @@ import logging
 import ssl
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
 from ..core.closecodes import CloseCode
 from ..core.effects import ConnId
@@ -42,12 +42,34 @@ if TYPE_CHECKING:
     from .routes import Routes
     from .server import ChinwagServer
 
-__all__ = ["CLOSE_TIMEOUT", "Connection", "ConnectionState", "Hold"]
+__all__ = ["CLOSE_TIMEOUT", "Connection", "ConnectionState", "Hold", "StreamTransport"]
 
 log = logging.getLogger("chinwag.transport.connection")
 
 CLOSE_TIMEOUT: Final = 2.0  # seconds a client gets to finish a closing handshake
 REFUSAL_LINGER: Final = 1.0  # seconds a refused client gets to read why
+
+
+@runtime_checkable
+class StreamTransport(Protocol):
+    """What a connection uses of its socket's transport.
+
+    asyncio's transports and uvloop's (the ``fast`` extra) both have all of
+    it, but uvloop's do not subclass ``asyncio.Transport``: so the connection
+    checks for these methods, not for a class.
+    """
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None: ...
+    def get_write_buffer_size(self) -> int: ...
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+    def can_write_eof(self) -> bool: ...
+    def write_eof(self) -> None: ...
+    def is_closing(self) -> bool: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 class ConnectionState(enum.Enum):
@@ -91,6 +113,7 @@ class Connection(asyncio.BufferedProtocol):
         "peer",
         "reader",
         "routes",
+        "send_limit",
         "sending",
         "server",
         "state",
@@ -101,7 +124,8 @@ class Connection(asyncio.BufferedProtocol):
         self.server = server
         self.routes = routes  # what this listener serves over HTTP
         self.sending = False  # True while WEBSOCKET_OPEN: the batcher may queue for it
-        self.transport: asyncio.Transport | None = None
+        self.send_limit = server.settings.send_buffer  # unsent bytes that make a slow reader
+        self.transport: StreamTransport | None = None
         self.state = ConnectionState.HTTP
         self.holds = 0  # Hold bits
         self.counted = False  # holds a place in server.counts
@@ -133,8 +157,9 @@ class Connection(asyncio.BufferedProtocol):
     # -- asyncio callbacks -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, but quack alike.
-        self.transport = cast(asyncio.Transport, transport)
+        if not isinstance(transport, StreamTransport):  # once per connection, not per frame
+            raise TypeError(f"{type(transport).__name__} is not a stream transport")
+        self.transport = transport
         address = transport.get_extra_info("peername")
         self.ip = str(address[0]) if address else "?"
         self.peer = f"{self.ip}:{address[1]}" if address else "?"
@@ -285,7 +310,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         transport.write(data)  # the rule of writer.py: pause reading over the high-water mark
         unsent = transport.get_write_buffer_size()
-        if unsent > self.server.settings.send_buffer:
+        if unsent > self.send_limit:
             self.server.slow_reader(self, unsent)
 
     def close_websocket(self, code: CloseCode, reason: str) -> None:
@@ -375,7 +400,11 @@ class Connection(asyncio.BufferedProtocol):
         timeout = self.server.settings.http_timeout
         try:
             secure = await loop.start_tls(
-                raw, self, context, server_side=True, ssl_handshake_timeout=timeout
+                cast(asyncio.WriteTransport, raw),  # the transport connection_made was given
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=timeout,
             )
         except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as error:
             log.debug("%s: TLS handshake failed: %s", self.peer, error)

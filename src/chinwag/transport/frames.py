@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from ..core.closecodes import CloseCode
 from ..core.effects import ConnId, Effect, Send
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["Frames"]
 
 _log = logging.getLogger("chinwag.transport.frames")
-_ERROR_REPLY: Final = b'{"type":"error"'
 
 
 class Frames:
@@ -82,12 +81,10 @@ class Frames:
         self.metrics.frames_received += 1
         conn = connection.conn
         effects = self._receive(conn, event.payload)
-        for effect in effects:  # an error for the sender? (rare: then the slow path)
-            if effect.__class__ is Send:
-                conns = effect.conns
-                if conns and conns[0] == conn and effect.payload.startswith(_ERROR_REPLY):
-                    self._answer(connection, effects, now)
-                    break
+        for effect in effects:  # an error reply? (rare: then the slow path)
+            if effect.__class__ is Send and effect.error:
+                self._answer(connection, effects, now)
+                break
         else:
             self._apply(effects)
         cluster = self._cluster
@@ -137,5 +134,4 @@ class Frames:
 
 
 def _is_error_to(effect: Send, conn: ConnId) -> bool:
-    conns = effect.conns
-    return len(conns) == 1 and conns[0] == conn and effect.payload.startswith(_ERROR_REPLY)
+    return effect.error and effect.conns == (conn,)

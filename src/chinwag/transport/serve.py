@@ -9,6 +9,7 @@ import logging
 import signal
 
 from ..config import Settings
+from .eventloop import describe
 from .server import ChinwagServer
 
 __all__ = ["serve_forever"]
@@ -25,6 +26,8 @@ async def serve_forever(settings: Settings) -> None:
     # relay path allocates short-lived tuples by the million).
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    loop = asyncio.get_running_loop()
+    log.info("event loop: %s", describe(loop))
     print(f"chinwag listening on {server.url}", flush=True)
     if server.certificate is not None:
         print(f"chinwag certificate SHA-256 {server.certificate.fingerprint}", flush=True)
@@ -38,7 +41,6 @@ async def serve_forever(settings: Settings) -> None:
             flush=True,
         )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()

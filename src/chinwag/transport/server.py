@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Final
 
 from ..cluster import Bus, ClusterRefused, create_bus
@@ -39,7 +39,7 @@ from ..cluster.link import ClusterLink
 from ..config import Settings
 from ..core.auth import Authenticator, origin_allowed
 from ..core.closecodes import CloseCode
-from ..core.effects import Close, ConnId, CountCall, Effect, Send
+from ..core.effects import Close, ConnId, CountCall, Effect, Moderated, Send
 from ..core.limits import FloodPolicy, Rate
 from ..core.lobby import Lobby, Policy
 from ..core.rooms import room_book
@@ -47,6 +47,7 @@ from ..extras import missing, require
 from ..metrics import Metrics, Snapshot
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
+from ..sfu.link import SfuLink
 from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_connections
 from .connection import CLOSE_TIMEOUT, Connection, Hold
 from .frames import Frames
@@ -85,18 +86,22 @@ class ChinwagServer:
             node=bus.node if bus is not None else None,
             authenticator=Authenticator.from_settings(settings),
             ice=self.ice_servers,
-            rooms=room_book(settings.rooms, settings.rooms_restricted),
+            rooms=room_book(settings.rooms, settings.rooms_restricted, settings.lobby_hosts),
+            invite_secret=_invite_secret(settings),
         )
         self.cluster = (
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
         )
         self.history = HistoryLink.from_settings(settings, self.lobby, self.apply)
+        self.sfu = SfuLink.from_settings(settings, self.lobby, self.apply)
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
         self._heartbeat_slice = 0  # which slice of the sockets the next tick pings
         self.metrics = Metrics()
+        #: Called with every host's action (core ``Moderated``): webhooks, audit trails.
+        self.moderation_observers: list[Callable[[Moderated], None]] = []
         self.batcher = Batcher(self.metrics.relay_latency.observe)
         self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
         frames = settings.frames_per_second()
@@ -198,6 +203,8 @@ class ChinwagServer:
             except ClusterRefused:  # another format runs there: close what was opened
                 await self.stop()
                 raise
+        if self.sfu is not None:
+            await self.sfu.start()
         log.info("listening on %s", self.url)
 
     async def stop(
@@ -233,6 +240,8 @@ class ChinwagServer:
             await self.cluster.stop()
         if self.history is not None:
             await self.history.close()
+        if self.sfu is not None:
+            await self.sfu.stop()
         self._servers.clear()
 
     async def __aenter__(self) -> ChinwagServer:
@@ -362,13 +371,30 @@ class ChinwagServer:
                     connection.close_websocket(CloseCode(effect.code), effect.reason)
             elif isinstance(effect, CountCall):
                 self.metrics.count_call(*effect)
-            elif self.history is not None and self.history.carry(effect):
+            elif isinstance(effect, Moderated):
+                self._moderated(effect)
+            elif self._carried_by_link(effect):
                 continue
             elif self.cluster is not None:
                 self.cluster.carry(effect)
         if "presence" not in self._timers and self.lobby.presence_pending and self._loop:
             delay = max(self.settings.presence_interval, self._presence_cooldown)
             self._timers["presence"] = self._loop.call_later(delay, self._flush_presence)
+
+    def _carried_by_link(self, effect: Effect) -> bool:
+        """The history store's or the SFU's effect, carried out by its link."""
+        history, sfu = self.history, self.sfu
+        return bool(history and history.carry(effect)) or bool(sfu and sfu.carry(effect))
+
+    def _moderated(self, event: Moderated) -> None:
+        """Log a host's action; each observer (a webhook sender) hears of it too."""
+        detail = " ".join(f"{key}={value}" for key, value in event.detail)
+        log.info(
+            "moderation: room=%r action=%s by=%r target=%r %s",
+            event.room, event.action, event.by, event.target, detail,
+        )  # fmt: skip
+        for observer in self.moderation_observers:
+            observer(event)
 
     # -- timers ------------------------------------------------------------
 
@@ -449,6 +475,7 @@ class ChinwagServer:
             messages=lobby.received_types,
             errors=lobby.error_codes,
             **(self.history.counters() if self.history is not None else {}),
+            sfu=self.sfu.counters() if self.sfu is not None else {},
         )
 
 
@@ -467,6 +494,12 @@ def _metrics_registry(server: ChinwagServer) -> Any:
     return registry_for(server.metrics, server.snapshot)
 
 
+def _invite_secret(settings: Settings) -> bytes | None:
+    """What signs invite links: its own secret, else the token secret (None: a random one)."""
+    secret = settings.invite_secret or settings.token_secret
+    return secret.encode() if secret else None
+
+
 def _policy(settings: Settings) -> Policy:
     """The lobby's limits and timings from the server's settings."""
     return Policy(
@@ -479,7 +512,9 @@ def _policy(settings: Settings) -> Policy:
         history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
         targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
         inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
-        room_call_max=settings.room_call_max,
+        room_call_max=settings.call_cap(),
+        mesh_max=settings.mesh_max if settings.sfu else None,
+        recordings=settings.recordings and bool(settings.sfu),
         file_max_bytes=settings.file_max_bytes,
         room_call_idle=settings.room_call_idle,
         room_call_per_address=settings.room_call_per_address,

@@ -16,9 +16,11 @@ import { createCallView } from "./callview.js";
 import { createChat } from "./chat.js";
 import { createFileCards, formatBytes } from "./filecards.js";
 import { createFileTransfers } from "./filetransfer.js";
+import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
+import { createRecording } from "./recording.js";
 import { createPrejoin } from "./prejoin.js";
 import { createRoomCalls } from "./roomcall.js";
 import { createRooms, roomLabel } from "./rooms.js";
@@ -32,7 +34,18 @@ import { byId, createDebugLog } from "./ui.js";
 
 const FEATURES = ["deltas", "ringing", "plain-text", "seq", "history", "rooms"];
 // Errors of a sign-in into a room that the sign-in card explains.
-const ROOM_SIGN_IN_ERRORS = new Set(["bad-room", "no-such-room", "room-password-required", "room-password-wrong"]);
+const ROOM_SIGN_IN_ERRORS = new Set([
+  "bad-room",
+  "no-such-room",
+  "room-password-required",
+  "room-password-wrong",
+  "banned",
+  "room-closed",
+  "invite-invalid",
+  "invite-expired",
+  "invite-used",
+  "invite-revoked",
+]);
 const DEFAULT_RING_TIMEOUT_S = 30;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const OUTBOX_LIMIT = 200; // call messages held while the socket is down
@@ -66,6 +79,7 @@ export function start() {
   const panels = createPanels({ onChatShown: () => chat.seen() });
   const missed = createMissedCalls({ callBack: (name) => callPerson(name) });
 
+  let hosts = null; // hosts.js: made once the room call exists; the list asks it for roles
   const lobby = createLobby({
     listElement: byId("user-list"),
     countElement: byId("user-count"),
@@ -79,6 +93,7 @@ export function start() {
         if (from === session.name) renamedTo(to);
       }
     },
+    decorate: (name, item, button) => hosts?.decorate(name, item, button),
   });
   const chat = createChat({
     logElement: byId("messages"),
@@ -142,7 +157,9 @@ export function start() {
       showIdleWords(info);
       byId("waiting-link").value = rooms.link();
       roomCall.entered(info, moved);
+      recording.update(info.call ?? null);
       callPeople.update(info.call ?? null);
+      hosts.entered(info, moved);
     },
   });
   const roomCall = createRoomCalls({
@@ -156,6 +173,13 @@ export function start() {
     view,
     log,
   });
+  const recording = createRecording({
+    send: (msg) => socket.send(msg),
+    self: () => session.name,
+    inCall: () => roomCall.active(),
+    notices,
+  });
+  hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
   const callPeople = createCallPeople({ notices, self: () => session.name, inCall: () => roomCall.active() });
   byId("waiting-copy").addEventListener("click", () => rooms.copyLink());
   byId("room-call-button").addEventListener("click", async () => {
@@ -305,6 +329,7 @@ export function start() {
       // Before the queued messages of a resume are read: they belong to this call.
       if (session.reloadedCall) call.rejoin(session.reloadedCall);
       session.reloadedCall = null;
+      recording.setAllowed(msg.recordings);
       rooms.entered(msg.room ?? null);
       if (!session.offeredNotifications) alerts.offerNotifications(notices);
       session.offeredNotifications = true;
@@ -314,6 +339,11 @@ export function start() {
       log(`ice-servers: ${session.iceServers.length} server(s)`);
     },
     room: (msg) => rooms.entered(msg),
+    "room-call"(msg) {
+      roomCall.handle(msg);
+      recording.update(msg);
+    },
+    "room-recording": (msg) => recording.announce(msg),
     rooms: (msg) => rooms.showList(msg),
     userlist: (msg) => lobby.applyUserlist(msg),
     presence: (msg) => lobby.applyPresence(msg),
@@ -330,6 +360,7 @@ export function start() {
       else if (msg.for === "username" || !session.name) signIn.error(text);
       else if (msg.for === "join-room") rooms.joinRefused(msg);
       else if (msg.for === "list-rooms" || msg.for === "call-report") return; // telemetry: nothing to show
+      else if (msg.for === "room-recording") recording.refused(msg);
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);
@@ -351,6 +382,7 @@ export function start() {
       if (Number.isInteger(msg.seq) && msg.seq > session.lastSeq) setSeq(msg.seq);
       const handler = handlers[msg.type];
       if (handler) handler(msg);
+      else if (hosts.handle(msg)) return;
       else if (!files.handle(msg) && !roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
       if (msg.type === "room-call") callPeople.update(msg);
     },
@@ -359,6 +391,12 @@ export function start() {
       element.textContent = S.status[status] ?? status;
       element.dataset.status = status;
       if (status === "connected") return;
+      if (status === "removed" || status === "denied") {
+        tab.set("resume", null); // that session is over; a reload starts afresh (and may be refused)
+        session.resume = null;
+        roomCall.leave();
+        hosts.sentOff(status);
+      }
       session.connectionId = null;
       setLive(false);
     },

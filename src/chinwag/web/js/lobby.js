@@ -11,7 +11,7 @@ import { byId, el, icon, paintAvatar, show } from "./ui.js";
  * a person activates someone else's name (or its audio-call button); onChange(names, {joined, left, renamed})
  * after every change. Returns the methods app.js feeds messages to.
  */
-export function createLobby({ listElement, countElement, onCall, onChange = () => {} }) {
+export function createLobby({ listElement, countElement, onCall, onChange = () => {}, decorate = () => {} }) {
   let users = []; // names in sign-in order
   const busy = new Set();
   let self = "";
@@ -39,6 +39,7 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
         audio.addEventListener("click", () => onCall(name, { audioOnly: true }));
         item.append(audio);
       }
+      decorate(name, item, button); // roles, hands and a host's menu (hosts.js)
       return item;
     });
     listElement.replaceChildren(...items);
@@ -96,6 +97,8 @@ export function createLobby({ listElement, countElement, onCall, onChange = () =
     forget() {
       known = false;
     },
+    /** Draw the list again (roles or hands changed). */
+    refresh: render,
     /** After a resume the server sends the full list again: diff it, do not replay joins. */
     names: () => [...users],
   };

@@ -16,6 +16,7 @@ import { createControls } from "./controls.js";
 import { watchLinks } from "./linkhealth.js";
 import { openCallMedia } from "./media.js";
 import { createRoomCall } from "./mesh.js";
+import { moveToSfu } from "./roomsfu.js";
 import { roomError } from "./rooms.js";
 import { watchSpeakers } from "./speaking.js";
 import { S } from "./strings.js";
@@ -51,10 +52,13 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     current: () => live,
     view,
     outlet: {
-      send: (mine, kind, track) => mine.mesh?.replaceTrack(kind, track),
+      // Every way our media leaves: the mesh links, and the SFU publisher once there is one.
+      send: (mine, kind, track) =>
+        Promise.all([mine.mesh?.replaceTrack(kind, track), mine.sfu?.replaceTrack(kind, track)]),
       show: (mine, stream) => mine.grid?.setStream(self(), stream),
       announce(mine, state) {
         mine.mesh?.setMediaState(state);
+        mine.sfu?.setMediaState(state);
         mine.grid?.setMediaState(self(), state);
       },
       linked: (mine) => Boolean(mine.mesh),
@@ -89,7 +93,8 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     mine.grid.setStream(self(), stream);
     const config = iceConfig();
     mine.mesh = createRoomCall({ self: self(), localStream: stream, send, ...config, timing, log });
-    mine.stops.push(followRoomCall(mine.grid, mine.mesh));
+    mine.unfollowMesh = followRoomCall(mine.grid, mine.mesh);
+    mine.stops.push(() => mine.unfollowMesh());
     const copy = (details) => copyReport(details, view.notice);
     mine.health = watchLinks({ mesh: mine.mesh, grid: mine.grid, send, copy, log });
     mine.stops.push(() => mine.health.stop());
@@ -139,9 +144,24 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     const listed = participants().some((p) => p.name === self());
     if (listed) {
       live.seated = true;
-      live.mesh.handle(msg);
+      if (msg.mode === "sfu") {
+        live.onSfu ??= moveToSfu(live, { self, send, config: iceConfig(), log });
+        live.onSfu.roomCall(msg);
+      } else live.mesh.handle(msg);
       view.roomCallStarted(Number(msg.started) || Date.now());
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
+  }
+
+  /** A host muted us, or stopped our camera or screen share: off here (we may turn it on again). */
+  async function forceOff(kind) {
+    const mine = live;
+    if (!mine?.stream) return;
+    if (kind === "screen") {
+      if (mine.screenTrack) await controls.toggleScreen(); // sharing: this stops it
+      return;
+    }
+    const tracks = kind === "audio" ? mine.stream.getAudioTracks() : mine.stream.getVideoTracks();
+    if (tracks.some((t) => t.enabled)) controls.toggleKind(kind); // some on: this turns all off
   }
 
   render();
@@ -150,7 +170,9 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     handle(msg) {
       if (msg.type === "room-call") onRoomCall(msg);
       else if (msg.type === "room-signal") live?.mesh?.handle(msg);
-      else if (msg.type === "media-state") return Boolean(live?.mesh?.handle(msg));
+      else if (msg.type === "media-state") return Boolean(live?.sfu ? live.sfu.handle(msg) : live?.mesh?.handle(msg));
+      else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
+      else if (msg.type === "error" && msg.for?.startsWith?.("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
       else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out
       else return false;
@@ -181,11 +203,16 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     toggleCamera: () => controls.toggleKind("video"),
     toggleScreen: controls.toggleScreen,
     switchDevice: controls.switchDevice,
+    forceOff,
+    /** The tile grid while we are in the call (hosts.js puts hands and reactions on it). */
+    grid: () => live?.grid ?? null,
     active: () => Boolean(live),
     /** Test hook (window.chinwag.room): the links, for getStats. */
     debug: {
       peers: () => live?.mesh?.peers() ?? [],
       peerConnection: (name) => live?.mesh?.peerConnection(name) ?? null,
+      /** The SFU call (sfu.js) once the call moved there, or null. */
+      sfu: () => live?.sfu ?? null,
       problem: (name) => live?.health?.problem(name) ?? "",
       get participants() {
         return participants().map((p) => p.name);

@@ -165,13 +165,19 @@ export function createRooms({ send, live, notices, onEntered }) {
     current: () => room,
     /** The server's ROOM of the current room (null before). */
     info: () => info,
-    /** Fields for the `username` message. */
-    signInFields: (password) => (password ? { room, roomPassword: password } : { room }),
+    /** Fields for the `username` message (an invite link's token goes with them). */
+    signInFields(password) {
+      const fields = password ? { room, roomPassword: password } : { room };
+      const invite = new URLSearchParams(window.location.search).get("invite");
+      if (invite) fields.invite = invite;
+      return fields;
+    },
     /** The server put us in a room: ROOM from `signed-in` or `room`. */
     entered(value) {
       const previous = room;
       info = value && typeof value === "object" ? value : { room: "", title: "", call: null };
       room = String(info.room ?? "");
+      dropInvite(); // used: a reload resumes the session instead
       const path = roomPath(room);
       const wanted = pending;
       pending = null;
@@ -193,6 +199,14 @@ export function createRooms({ send, live, notices, onEntered }) {
     /** `rooms`: the public list. */
     showList: (msg) => renderList(Array.isArray(msg.rooms) ? msg.rooms : []),
   };
+}
+
+/** Take an invite link's token out of the address once it has let us in. */
+function dropInvite() {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("invite")) return;
+  url.searchParams.delete("invite");
+  history.replaceState(history.state, "", url.pathname + url.search);
 }
 
 /** The Lobby's "New room" form: goes to /r/<name>, opening it with these settings. */

@@ -10,6 +10,11 @@ const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
 const ATTEMPTS_BEFORE_OFFLINE = 6;
 const TAKEN_OVER = 4001; // close code: the session moved to another connection (protocol.md)
+// Close codes after which coming back would be refused: a host removed us, or did not let us in.
+const SENT_OFF = new Map([
+  [4003, "removed"],
+  [4004, "denied"],
+]);
 
 /** The WebSocket URL of the server that served this page (same host and port). */
 export function defaultSocketUrl(location = window.location) {
@@ -66,6 +71,11 @@ export function createSocket({ url, onMessage, onStatus, onOpen = () => {}, log 
       if (event.code === TAKEN_OVER) {
         // Our session was resumed on another connection: coming back would fight it.
         setStatus("elsewhere");
+        return;
+      }
+      if (SENT_OFF.has(event.code)) {
+        closedByUs = true;
+        setStatus(SENT_OFF.get(event.code));
         return;
       }
       failures += 1;

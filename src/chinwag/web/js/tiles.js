@@ -79,6 +79,8 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
       markerList.append(markers[key]);
     }
     const speaking = el("span", { class: "room-tile-speaking", hidden: true }, words.speaking);
+    const hand = el("span", { class: "room-tile-hand", hidden: true });
+    const reaction = el("span", { class: "room-tile-reaction", role: "img", hidden: true });
     const label = el("span", { class: "room-tile-name" }, self ? words.you(name) : name);
     // Our own tile has no link, so no quality and no link status.
     const quality = self ? null : qualityMeter(qualityWords.unknown);
@@ -93,8 +95,8 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
       grid.pin(pinned === name ? null : name);
       onPin(pinned);
     });
-    element.append(video, avatar, markerList, label, speaking, status, pinButton);
-    return { element, video, markers, speaking, pinButton, quality, status };
+    element.append(video, avatar, markerList, label, speaking, hand, reaction, status, pinButton);
+    return { element, video, markers, speaking, pinButton, quality, status, hand, reaction };
   }
 
   const grid = {
@@ -167,6 +169,24 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
         tile.status.append(button);
       }
     },
+    /** A raised hand on `name`'s tile: its place in line (0: none). */
+    setHand(name, place) {
+      const tile = tiles.get(name);
+      if (!tile) return;
+      tile.hand.hidden = !place;
+      tile.hand.textContent = place ? words.hand(place) : "";
+      tile.element.dataset.hand = place ? String(place) : "";
+    },
+    /** A reaction over `name`'s tile for `ms`. */
+    react(name, emoji, ms) {
+      const tile = tiles.get(name);
+      if (!tile) return;
+      tile.reaction.textContent = emoji;
+      tile.reaction.setAttribute("aria-label", words.reaction(name, emoji));
+      tile.reaction.hidden = false;
+      clearTimeout(tile.reactionTimer);
+      tile.reactionTimer = setTimeout(() => (tile.reaction.hidden = true), ms);
+    },
     /** Make `name`'s tile the large one (null: back to the even grid). */
     pin(name) {
       pinned = name !== null && tiles.has(name) ? name : null;
@@ -174,6 +194,8 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
     },
     pinned: () => pinned,
     names: () => [...tiles.keys()],
+    /** How wide `name`'s tile is on screen, in CSS pixels (0: not shown). */
+    width: (name) => tiles.get(name)?.element.clientWidth ?? 0,
   };
   relayout();
   return grid;

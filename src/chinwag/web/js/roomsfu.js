@@ -1,0 +1,87 @@
+// The move of our room call from the mesh to the SFU, make-before-break:
+// when a `room-call` says `"mode": "sfu"`, we start publishing to the SFU
+// (sfu.js) while every mesh link stays up; a person's tile switches to the
+// SFU stream once it decodes, and the mesh link to them closes only once
+// media flows through the SFU both ways (each side says so in `media-state`,
+// `receiving: "sfu"`). Nobody new gets a mesh link.
+//
+// The tiles' sizes decide the layer asked of the SFU for each person (a
+// pinned or large tile: high; small: medium or low; a hidden page: off), and
+// Janus's audio levels name the active speaker.
+
+import { createSfuCall, layerFor } from "./sfu.js";
+
+const VIEW_EVERY_MS = 1000; // tile sizes change with the layout: checked this often
+
+/**
+ * Start the SFU part of `mine` (roomcall.js's live call: grid, mesh, stream,
+ * unfollowMesh, stops). options: self(), send, config (iceServers,
+ * iceTransportPolicy), log. Returns the sfu call (also kept as mine.sfu).
+ */
+export function moveToSfu(mine, { self, send, config, log }) {
+  const released = new Set(); // names whose mesh link we closed
+  const sfu = createSfuCall({ self: self(), localStream: mine.stream, send, ...config, log });
+  mine.sfu = sfu;
+  // From now the grid follows the SFU; mesh links close without removing tiles.
+  mine.unfollowMesh();
+  const stops = [
+    sfu.on("participant-added", ({ name }) => mine.grid.add(name)),
+    sfu.on("participant-removed", ({ name }) => mine.grid.remove(name)),
+    // A tile keeps its mesh video until the SFU's flows (no black moment in between).
+    sfu.on("track", ({ name, stream }) => {
+      if (sfu.flowing(name) || !mine.mesh.peers().includes(name)) mine.grid.setStream(name, stream);
+    }),
+    sfu.on("media-state", ({ name, ...state }) => mine.grid.setMediaState(name, state)),
+    sfu.on("speaker", ({ name }) => mine.grid.setSpeaking(name)),
+    sfu.on("flowing", ({ name, stream }) => {
+      mine.grid.setStream(name, stream);
+      release(name);
+    }),
+    sfu.on("received", ({ name }) => release(name)),
+    sfu.on("views-needed", () => sendViews()),
+  ];
+  let roster = [];
+
+  /** Close the mesh link to `name` once media flows through the SFU both ways. */
+  function release(name) {
+    if (!sfu.flowing(name) || !sfu.received(name)) return;
+    released.add(name);
+    meshKeeps();
+  }
+
+  /** The mesh keeps only the links it had that the SFU has not replaced yet. */
+  function meshKeeps() {
+    const had = new Set(mine.mesh.peers());
+    mine.mesh.update(roster.filter((p) => p.name === self() || (had.has(p.name) && !released.has(p.name))));
+  }
+
+  function sendViews() {
+    const pinned = mine.grid.pinned();
+    const views = {};
+    for (const name of mine.grid.names()) {
+      if (name === self()) continue;
+      const width = mine.grid.width(name);
+      views[name] = layerFor(name === pinned ? Math.max(width, 480) : width, document.hidden);
+    }
+    sfu.setViews(views);
+  }
+
+  const timer = setInterval(sendViews, VIEW_EVERY_MS);
+  document.addEventListener("visibilitychange", sendViews);
+  mine.stops.push(() => {
+    clearInterval(timer);
+    document.removeEventListener("visibilitychange", sendViews);
+    stops.forEach((stop) => stop());
+    sfu.close();
+  });
+
+  return {
+    sfu,
+    /** A `room-call` of this SFU call: the SFU follows it, the mesh only shrinks. */
+    roomCall(message) {
+      roster = message.participants;
+      sfu.handle(message);
+      meshKeeps();
+    },
+  };
+}
