@@ -228,3 +228,74 @@ async def test_a_5_mb_file_from_chromium_arrives_in_firefox(
     await expect(alice.page.locator(card)).to_have_attribute(
         "data-state", "verified", timeout=WAIT_MS
     )
+
+
+async def test_a_damaged_file_is_discarded_with_an_error(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    # Alice's page flips one byte of the first chunk it sends: what arrives is not what was offered.
+    await alice.page.evaluate("""() => {
+      const send = RTCDataChannel.prototype.send;
+      let flipped = false;
+      RTCDataChannel.prototype.send = function (data) {
+        if (!flipped && data instanceof ArrayBuffer) {
+          flipped = true;
+          const copy = new Uint8Array(data.slice(0));
+          copy[0] ^= 0xff;
+          data = copy.buffer;
+        }
+        return send.call(this, data);
+      };
+    }""")
+    path, _ = random_file(tmp_path, 100_000, "damaged.bin")
+    await send_file(alice, path, to="bob")
+    card = bob.page.locator("#messages .file-card")
+    await card.get_by_role("button", name="Accept").click(timeout=WAIT_MS)
+    await expect(card).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    await expect(card).to_contain_text("SHA-256 mismatch")
+    await expect(card.get_by_role("link", name="Save")).to_have_count(0)
+    got = next(t for t in await transfers(bob) if t["direction"] == "in")
+    assert got["url"] is None and got["error"] == "checksum"
+    await expect(alice.page.locator("#messages .file-card")).to_have_attribute(
+        "data-state", "failed", timeout=WAIT_MS
+    )
+
+
+async def test_a_room_offer_is_accepted_by_each_receiver_on_their_own(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    carol = await open_person("carol")
+    dave = await open_person("dave")
+    await expect(alice.user_button("dave")).to_be_visible(timeout=WAIT_MS)
+    path, digest = random_file(tmp_path, 500_000, "for everyone.bin")
+    await send_file(alice, path)  # "To" is Everyone
+    for person in (bob, carol, dave):
+        await expect(person.page.locator("#messages .file-card")).to_have_attribute(
+            "data-state", "offered", timeout=WAIT_MS
+        )
+    await bob.page.locator("#messages .file-card").get_by_role("button", name="Accept").click()
+    await carol.page.locator("#messages .file-card").get_by_role("button", name="Accept").click()
+    await dave.page.locator("#messages .file-card").get_by_role("button", name="Decline").click()
+    for person in (bob, carol):
+        card = person.page.locator("#messages .file-card")
+        await expect(card).to_have_attribute("data-state", "verified", timeout=WAIT_MS)
+        async with person.page.expect_download(timeout=WAIT_MS) as saving:
+            await card.get_by_role("link", name="Save").click()
+        saved = await asyncio.to_thread(Path(await (await saving.value).path()).read_bytes)
+        assert hashlib.sha256(saved).hexdigest() == digest
+    await expect(dave.page.locator("#messages .file-card")).to_have_attribute(
+        "data-state", "declined"
+    )
+
+    async def two_links(person: Person) -> bool:
+        rows = [t for t in await transfers(person) if t["direction"] == "out" and not t["key"]]
+        return sorted((t["peer"], t["state"]) for t in rows) == [
+            ("bob", "verified"),
+            ("carol", "verified"),
+            ("dave", "declined"),
+        ]
+
+    await alice.until(lambda: two_links(alice), 60, "alice's side did not see each receiver")
+    assert {m["type"] for m in alice.received if m.get("name") == "dave"} >= {"file-decline"}
