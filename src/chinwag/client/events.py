@@ -20,6 +20,7 @@ __all__ = [
     "ChatMessage",
     "ErrorReceived",
     "Event",
+    "FileMessage",
     "HangUp",
     "IceCandidate",
     "IceServer",
