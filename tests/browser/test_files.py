@@ -108,6 +108,8 @@ async def test_a_cancelled_transfer_leaves_nothing_behind(
         return any(t["done"] > 0 for t in await transfers(bob) if t["direction"] == "in")
 
     await bob.until(receiving, 60, "no bytes arrived before the cancel")
+    await expect(card.locator("progress")).to_be_visible()
+    await bob.screenshot("file-card-receiving")
     await card.get_by_role("button", name="Cancel").click()
     await expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
     await expect(card.get_by_role("link", name="Save")).to_have_count(0)

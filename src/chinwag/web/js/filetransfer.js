@@ -204,7 +204,7 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
 
   function onOffer(msg) {
     const from = String(msg.name ?? "");
-    if (!from || from === self()) return; // our own room offer, echoed
+    if (!from) return;
     const id = String(msg.file ?? "");
     const key = `${from}/${id}`;
     if (!id || incoming.has(key)) return;
@@ -333,7 +333,8 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     handle(msg) {
       const handler = handlers[msg.type];
       if (!handler) return false;
-      handler(msg);
+      // A room offer or cancel comes back to its sender too (docs/protocol.md): not for us.
+      if (String(msg.name ?? "") !== self()) handler(msg);
       return true;
     },
     /** For tests (?debug=1): the received Blob of a verified transfer (its Save link's). */
