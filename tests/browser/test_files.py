@@ -301,3 +301,28 @@ async def test_a_room_offer_is_accepted_by_each_receiver_on_their_own(
 
     await alice.until(lambda: two_links(alice), 60, "alice's side did not see each receiver")
     assert {m["type"] for m in alice.received if m.get("name") == "dave"} >= {"file-decline"}
+
+
+async def test_the_sender_cancels_a_room_offer_before_anyone_accepts(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    carol = await open_person("carol")
+    await expect(alice.user_button("carol")).to_be_visible(timeout=WAIT_MS)
+    path, _ = random_file(tmp_path, 50_000, "withdrawn.bin")
+    await send_file(alice, path)
+    mine = alice.page.locator("#messages .file-card")
+    await expect(mine).to_have_attribute("data-state", "waiting", timeout=WAIT_MS)
+    for person in (bob, carol):
+        await expect(person.page.locator("#messages .file-card")).to_have_attribute(
+            "data-state", "offered", timeout=WAIT_MS
+        )
+    await mine.get_by_role("button", name="Cancel").click()
+    await expect(mine).to_have_attribute("data-state", "cancelled")
+    for person in (bob, carol):
+        card = person.page.locator("#messages .file-card")
+        await expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
+        await expect(card.get_by_role("button", name="Accept")).to_have_count(0)
+    # Alice's own cancel came back to her (a room broadcast) and changed nothing.
+    rows = await transfers(alice)
+    assert [(t["state"], t["peer"]) for t in rows] == [("cancelled", "")]
