@@ -300,6 +300,9 @@ async def test_a_room_offer_is_accepted_by_each_receiver_on_their_own(
         ]
 
     await alice.until(lambda: two_links(alice), 60, "alice's side did not see each receiver")
+    mine = alice.page.locator("#messages .file-card")
+    await expect(mine).to_contain_text("Sent to bob, carol (verified)", timeout=WAIT_MS)
+    await expect(mine.get_by_role("button", name="Cancel")).to_be_visible()
     assert {m["type"] for m in alice.received if m.get("name") == "dave"} >= {"file-decline"}
 
 

@@ -166,11 +166,11 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     if (going.length) {
       card.state = going.some((t) => t.state === "sending") ? "sending" : "connecting";
       card.done = Math.max(...going.map((t) => t.done));
+    } else if (!entry.target) {
+      card.state = "waiting"; // a room offer: others may still accept, until it is cancelled
     } else if (transfers.some((t) => t.state === "verified")) {
       card.state = "verified";
       card.done = card.size;
-    } else if (!entry.target) {
-      card.state = "waiting"; // a room offer: others may still accept
     } else if (transfers.length) {
       card.state = transfers[0].state; // a direct offer ends as its one transfer did
       card.error = transfers[0].error;

@@ -310,7 +310,10 @@ export const S = Object.freeze({
     const mine = t.direction === "out";
     switch (t.state) {
       case "offered": return "Wants to send you this file.";
-      case "waiting": return "Waiting for someone to accept…";
+      case "waiting": {
+        const got = (t.receivers ?? []).filter((r) => r.state === "verified").map((r) => r.name).sort();
+        return got.length ? `Sent to ${got.join(", ")} (verified). Others may still accept.` : "Waiting for someone to accept…";
+      }
       case "connecting": return "Connecting…";
       case "sending": return "Sending…";
       case "receiving": return "Receiving…";
