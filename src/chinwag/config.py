@@ -146,6 +146,10 @@ class Settings:
     )
     workers: int = _opt(1, "processes to start on one port (SO_REUSEPORT); needs --redis if > 1")
     # rooms
+    file_max_bytes: int = _opt(
+        100 * 1024 * 1024,
+        "largest file people may send each other (peer to peer; the server never sees it)",
+    )
     room_call_max: int | None = _opt(
         None, "participants a room call may have (default: 8 as a mesh, 50 with --sfu)"
     )
@@ -317,6 +321,8 @@ class Settings:
             raise ConfigError("history_lines must be between 0 and history_max_lines")
         if self.log_format not in ("text", "json"):
             raise ConfigError("log_format must be text or json")
+        if self.file_max_bytes < 0:
+            raise ConfigError("file_max_bytes must be 0 (no files) or more")
         if self.loop not in LOOPS:
             raise ConfigError(f"loop must be one of {', '.join(LOOPS)}, not {self.loop!r}")
         if self.room_call_max is not None and self.room_call_max < 2:

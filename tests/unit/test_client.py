@@ -14,6 +14,7 @@ from chinwag.client import (
     CallInvite,
     ErrorReceived,
     ErrorReply,
+    FileMessage,
     IceCandidate,
     IceServer,
     IceServers,
@@ -211,3 +212,20 @@ def test_the_package_exports_exactly_what_its_modules_export() -> None:
     for module in modules:
         for name in module.__all__:
             assert getattr(client, name) is getattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_file_messages_and_the_file_limit_are_parsed() -> None:
+    offer = parse_event(
+        {"type": "file-offer", "name": "alice", "file": "f1", "filename": "a.pdf", "size": 3}
+    )
+    assert isinstance(offer, FileMessage)
+    assert (offer.type, offer.name, offer.file, offer.raw["filename"]) == (
+        "file-offer",
+        "alice",
+        "f1",
+        "a.pdf",
+    )
+    # No file id: not a file message this client can use (a bad peer cannot crash it).
+    assert isinstance(parse_event({"type": "file-accept", "name": "bob"}), Unknown)
+    signed_in = parse_event({"type": "signed-in", "name": "a", "features": [], "fileMaxBytes": 9})
+    assert isinstance(signed_in, SignedIn) and signed_in.file_max_bytes == 9

@@ -52,6 +52,7 @@ def test_lists_and_booleans_from_env_and_flags() -> None:
         ({"CHINWAG_SELF_SIGNED": "maybe"}, "self_signed cannot be 'maybe'"),
         ({"CHINWAG_HISTORY_LINES": "2000"}, "history_lines must be between 0 and"),
         ({"CHINWAG_HISTORY_MAX_AGE": "0"}, "history_max_lines and history_max_age must be"),
+        ({"CHINWAG_FILE_MAX_BYTES": "-1"}, "file_max_bytes must be 0"),
     ],
 )
 def test_errors_name_the_setting(env: dict[str, str], message: str) -> None:

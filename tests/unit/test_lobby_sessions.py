@@ -54,11 +54,12 @@ def token_of(effects: list[Any], conn: int) -> str:
 
 
 def test_signed_in_carries_resume_token_ring_timeout_and_ice_servers() -> None:
-    world = World(Policy(ring_timeout=12.0))
+    world = World(Policy(ring_timeout=12.0, file_max_bytes=5000))
     conn, effects = world.join("alice", FEATURES)
     messages = sent(effects, conn)
     assert [m["type"] for m in messages] == ["signed-in", "ice-servers"]
     assert messages[0]["ringTimeout"] == 12.0 and messages[0]["resumed"] is False
+    assert messages[0]["fileMaxBytes"] == 5000  # the clients enforce it (files go peer to peer)
     assert len(messages[0]["resume"]) >= 24
     assert messages[1] == {"type": "ice-servers", "iceServers": [], "expires": None}
 

@@ -120,6 +120,7 @@ class ChinwagClient(CallMessages):
         self.room_call: RoomCall | None = None
         self.id: int | None = None
         self.accepted_features: frozenset[str] = frozenset()
+        self.file_max_bytes = 0  # from ``signed-in``: the largest file to send or accept
         self.roster = Roster()
         self.ice_servers: IceServers | None = None
         self.close_code: int | None = None
@@ -402,6 +403,7 @@ class ChinwagClient(CallMessages):
         elif isinstance(event, SignedIn):
             self.name = event.name
             self.accepted_features = event.features
+            self.file_max_bytes = event.file_max_bytes
             if event.resume is not None:
                 self.resume_token = event.resume
             if event.room is not None:

@@ -20,6 +20,7 @@ __all__ = [
     "ChatMessage",
     "ErrorReceived",
     "Event",
+    "FileMessage",
     "HangUp",
     "IceCandidate",
     "IceServer",
@@ -73,6 +74,7 @@ class SignedIn(Event):
     resume: str | None = None
     resumed: bool = False
     room: RoomEntered | None = None  # with the ``rooms`` feature: where it signed in
+    file_max_bytes: int = 0  # the largest file people may send each other (0: none)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,6 +245,16 @@ class SessionLost(Event):
     """
 
     name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileMessage(Event):
+    """``file-offer``, ``-accept``, ``-decline``, ``-cancel`` or ``-signal`` from ``name``
+    about the file ``file`` (docs/protocol.md, "Files"); the other fields are in ``raw``."""
+
+    type: str
+    name: str
+    file: str
 
 
 @dataclass(frozen=True, kw_only=True)

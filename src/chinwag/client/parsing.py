@@ -18,6 +18,7 @@ from .events import (
     ChatMessage,
     ErrorReceived,
     Event,
+    FileMessage,
     HangUp,
     IceCandidate,
     IceServer,
@@ -207,6 +208,7 @@ def _signed_in(m: Mapping[str, Any]) -> SignedIn:
         resume=_opt_str(m, "resume"),
         resumed=_bool(m, "resumed", False),
         room=_room(room) if room is not None else None,
+        file_max_bytes=_opt_int(m, "fileMaxBytes") or 0,
     )
 
 
@@ -240,6 +242,12 @@ _PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
     "room-call": _room_call,
     "rooms": _rooms,
     "room-signal": _room_signal,
+    **{
+        kind: lambda m: FileMessage(
+            raw=m, type=_str(m, "type"), name=_str(m, "name"), file=_str(m, "file")
+        )
+        for kind in ("file-offer", "file-accept", "file-decline", "file-cancel", "file-signal")
+    },
     "rejectusername": lambda m: NameTaken(raw=m, name=_str(m, "name")),
     "userlist": lambda m: UserList(
         raw=m, users=_names(m, "users"), busy=frozenset(_names(m, "busy"))

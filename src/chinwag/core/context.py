@@ -43,6 +43,8 @@ class Policy:
     targeted_rate: Rate = Rate(128 * 1024, 512 * 1024)
     inbound_rate: Rate = Rate(256 * 1024, 512 * 1024)
     room_call_max: int = 8
+    #: Largest file clients may send each other (told at sign-in; the bytes go peer to peer).
+    file_max_bytes: int = 100 * 1024 * 1024
     #: The largest room call kept as a mesh when an SFU is configured; None: no SFU.
     mesh_max: int | None = None
     #: Whether people in an SFU call may record it (``--recordings``).

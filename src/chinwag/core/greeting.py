@@ -46,6 +46,7 @@ class Greeter:
             "resume": member.token,
             "resumed": resumed,
             "ringTimeout": self._ctx.policy.ring_timeout,
+            "fileMaxBytes": self._ctx.policy.file_max_bytes,
         }
         if resumed and member.mailbox.dropped:  # the parked backlog overflowed
             welcome["dropped"] = member.mailbox.dropped

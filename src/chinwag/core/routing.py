@@ -25,6 +25,11 @@ table; ``tests/unit/test_routing_table.py`` keeps the two in step):
 | `media-state` | signal | `target` | `Deliver` to its node |
 | `call-diagnosis` | signal | `target` | `Deliver` to its node |
 | `call-report` | signal | nobody: the server counts and logs it | none |
+| `file-offer` | signal | `target`; none: the sender's room | `Deliver`, or publish `Relayed` |
+| `file-accept` | signal | `target` | `Deliver` to its node |
+| `file-decline` | signal | `target` | `Deliver` to its node |
+| `file-cancel` | signal | `target`; none: the sender's room | `Deliver`, or publish `Relayed` |
+| `file-signal` | signal | `target` | `Deliver` to its node |
 | any other, with `target` | signal | `target` | `Deliver` to its node |
 | any other, no `target` | signal | the sender's room, sender included | publish `Relayed` |
 <!-- routing:end -->

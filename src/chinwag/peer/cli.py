@@ -36,7 +36,7 @@ EXIT_CODES: Final = {
 
 
 def add_peer_commands(subparsers: Any) -> None:
-    """Add ``peer`` and ``call`` to the ``chinwag`` command's subparsers."""
+    """Add ``peer``, ``call`` and ``send-file`` to the ``chinwag`` command's subparsers."""
     peer = subparsers.add_parser(
         "peer",
         help="a WebRTC peer that answers calls (echo, play a file, record)",
@@ -59,6 +59,11 @@ def add_peer_commands(subparsers: Any) -> None:
         help="join ROOM's room call as one more participant instead of answering calls",
     )
     peer.add_argument("--room-password", metavar="PASSWORD", help="the password of --room")
+    peer.add_argument(
+        "--files-into",
+        metavar="DIR",
+        help="accept every file sent to this peer (within the server's limit) into DIR",
+    )
     peer.set_defaults(handler=_run_peer)
 
     call = subparsers.add_parser(
@@ -85,6 +90,23 @@ def add_peer_commands(subparsers: Any) -> None:
         help="seconds to ring before giving up as 'no answer'; default 30",
     )
     call.set_defaults(handler=_run_call)
+
+    send_file = subparsers.add_parser(
+        "send-file",
+        help="send a file to a user, peer to peer, and exit once it arrived verified",
+        description=(
+            "Offer PATH to NAME; once they accept, send it over a WebRTC data channel. "
+            "Exits 0 when NAME's SHA-256 check passed, 4 when declined, 8 when it failed."
+        ),
+    )
+    send_file.add_argument("target", metavar="NAME", help="the user to send the file to")
+    send_file.add_argument("path", metavar="PATH", help="the file to send")
+    _add_common(send_file)
+    send_file.add_argument("--name", default="sender", help="username to sign in as")
+    send_file.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for it all; default 300"
+    )
+    send_file.set_defaults(handler=_run_send_file)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +171,15 @@ def _run_call(args: argparse.Namespace) -> int:
     from .run import run_call
 
     return EXIT_CODES[asyncio.run(run_call(args))]
+
+
+def _run_send_file(args: argparse.Namespace) -> int:
+    stop = _setup(args)
+    if stop is not None:
+        return stop
+    from .sendfile import run_send_file
+
+    return EXIT_CODES[asyncio.run(run_send_file(args))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,12 +12,14 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from ..client import DEFAULT_FEATURES, ChinwagClient, ClientError, ConnectionClosed, ErrorReply
 from .call import rtc_configuration
 from .media import CallMedia, MediaOptions
 from .mesh import RoomMesh
 from .phone import RING_TIMEOUT, Decide, DialOutcome, Phone, accept_always
+from .sendfile import receive_files_into
 
 __all__ = ["TerminalPrompt", "media_options", "run_call", "run_peer", "run_room_peer"]
 
@@ -112,6 +114,9 @@ async def run_peer(args: argparse.Namespace) -> str:
         if phone is None:
             return "error"
         _say(f"signed in as {phone.client.name}; waiting for calls")
+        if args.files_into:  # the client's event callback keeps the receiver alive
+            receive_files_into(phone.client, Path(args.files_into), args.relay_only)
+            _say(f"files go to {args.files_into}")
         try:
             await phone.run()
         except asyncio.CancelledError:

@@ -543,6 +543,7 @@ def _policy(settings: Settings) -> Policy:
         room_call_max=settings.call_cap(),
         mesh_max=settings.mesh_max if settings.sfu else None,
         recordings=settings.recordings and bool(settings.sfu),
+        file_max_bytes=settings.file_max_bytes,
         room_call_idle=settings.room_call_idle,
         room_call_per_address=settings.room_call_per_address,
         turn_signed_in_only=settings.turn_signed_in_only,

@@ -14,6 +14,8 @@ import { createCall } from "./call.js";
 import { createCallPeople } from "./callpeople.js";
 import { createCallView } from "./callview.js";
 import { createChat } from "./chat.js";
+import { createFileCards, formatBytes } from "./filecards.js";
+import { createFileTransfers } from "./filetransfer.js";
 import { createHosts } from "./hosts.js";
 import { createLobby } from "./lobby.js";
 import { createMissedCalls, createNotices } from "./notices.js";
@@ -61,6 +63,7 @@ export function start() {
     lastSeq: tab.get("seq", 0), // the last `seq` received: a resume gets back whatever came after it
     serverRingTimeout: null,
     iceServers: [],
+    fileMaxBytes: 0, // told at sign-in (`fileMaxBytes`); 0 until then: no files
     live: false, // signed in on the current socket
     reloadedCall: tab.get("call"), // a call that was going on before a reload
     offeredNotifications: false,
@@ -106,6 +109,19 @@ export function start() {
       alerts.setUnread(count);
     },
   });
+  const fileCards = createFileCards({
+    addItem: (item, counts) => chat.addItem(item, counts),
+    actions: { accept: (key) => files.accept(key), decline: (key) => files.decline(key), cancel: (key) => files.cancel(key) },
+  });
+  const files = createFileTransfers({
+    send: (msg) => session.live && socket.send(msg),
+    self: () => session.name,
+    iceConfig: () => iceConfig(),
+    maxBytes: () => session.fileMaxBytes,
+    onChange: (transfer) => fileCards.render(transfer),
+    log,
+  });
+  wireAttachButton(files, chat, () => session.fileMaxBytes);
   const prejoin = createPrejoin({ self: () => session.name });
   const view = createCallView({ notices, alerts, settings, missed, panels, prejoin });
   // One-to-one and group calls alike: relay-only (Settings, ?relay=1) and the same patience.
@@ -304,6 +320,7 @@ export function start() {
       // A new session after a drop: the server has already ended our call for the other side.
       else if (wasSignedIn) call.sessionLost();
       if (Number(msg.ringTimeout) > 0) session.serverRingTimeout = Number(msg.ringTimeout);
+      session.fileMaxBytes = Number.isSafeInteger(msg.fileMaxBytes) ? msg.fileMaxBytes : 0;
       lobby.setSelf(session.name);
       signIn.signedIn(session.name);
       account.show(session.name);
@@ -366,7 +383,7 @@ export function start() {
       const handler = handlers[msg.type];
       if (handler) handler(msg);
       else if (hosts.handle(msg)) return;
-      else if (!roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
+      else if (!files.handle(msg) && !roomCall.handle(msg) && !call.handle(msg)) log(`unknown message type: ${String(msg.type)}`);
       if (msg.type === "room-call") callPeople.update(msg);
     },
     onStatus(status) {
@@ -394,7 +411,7 @@ export function start() {
   });
 
   if (params.get("debug") === "1") {
-    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug, room: roomCall.debug });
+    window.chinwag = Object.freeze({ debug: call.debug, ring: alerts.debug, room: roomCall.debug, files: files.debug, fileBlob: files.debugBlob });
   }
 }
 
@@ -403,6 +420,20 @@ function showIdleWords(info) {
   const named = Boolean(info.room);
   byId("idle-title").textContent = named ? S.roomIdleTitle(roomLabel(info.room, info.title)) : S.idleTitle;
   byId("idle-hint").textContent = named ? S.roomIdleHint : S.idleHint;
+}
+
+/** The composer's "Send a file": to the person chosen in "To", or to the room. */
+function wireAttachButton(files, chat, maxBytes) {
+  const input = byId("file-input");
+  byId("attach-button").addEventListener("click", () => input.click());
+  input.addEventListener("change", async () => {
+    const file = input.files?.[0];
+    input.value = "";
+    if (!file) return;
+    const refused = await files.offer(file, chat.target());
+    if (refused === "too-large") chat.addNote(S.fileTooLarge(formatBytes(file.size), formatBytes(maxBytes())), "error");
+    else if (refused) chat.addNote(S.fileOffline, "error");
+  });
 }
 
 function ringTimeoutSeconds(params, session) {

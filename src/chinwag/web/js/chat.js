@@ -203,6 +203,10 @@ export function createChat({ logElement, formElement, inputElement, targetElemen
       remember(entry);
     },
     addNote,
+    /** Another kind of item (a file card, filecards.js); counts as unread when it is someone else's. */
+    addItem: (item, counts) => append(item, { counts }),
+    /** The private target chosen now ("" for everyone in the room). */
+    target: () => targetElement.value || EVERYONE,
     /**
      * Signed in with the server's features: with `history` the server's lines
      * replace what sessionStorage restored, and nothing more is kept there.

@@ -298,6 +298,34 @@ export const S = Object.freeze({
   pending: "Waiting to send…",
   outboxFull: "Too many messages are waiting to send; this one was not kept.",
   notDelivered: (n) => `${n} is not online; your private message was not delivered.`,
+  sendFile: "Send a file",
+  fileBytes: (n) => `${n} bytes`,
+  fileProgress: (name) => `Progress of ${name}`,
+  fileFrom: (n, size) => `From ${n} · ${size}`,
+  fileTo: (n, size) => `To ${n} · ${size}`,
+  fileSave: "Save",
+  fileTooLarge: (size, limit) => `This file is too large to send (${size}; the limit is ${limit}).`,
+  fileOffline: "You are offline; the file was not offered.",
+  fileState(t) {
+    const mine = t.direction === "out";
+    switch (t.state) {
+      case "offered": return "Wants to send you this file.";
+      case "waiting": {
+        const got = (t.receivers ?? []).filter((r) => r.state === "verified").map((r) => r.name).sort();
+        return got.length ? `Sent to ${got.join(", ")} (verified). Others may still accept.` : "Waiting for someone to accept…";
+      }
+      case "connecting": return "Connecting…";
+      case "sending": return "Sending…";
+      case "receiving": return "Receiving…";
+      case "checking": return "Checking…";
+      case "verified": return mine ? "Sent and verified." : "Received and verified (SHA-256).";
+      case "declined":
+        if (t.error === "too-large") return mine ? "Refused: over the receiver's size limit." : "Refused: the file is over the size limit.";
+        return mine ? "Declined." : "You declined this file.";
+      case "cancelled": return t.error === "too-large" ? "Cancelled: more bytes than offered." : "Cancelled.";
+      default: return t.error === "checksum" ? "Failed: the file arrived damaged (SHA-256 mismatch) and was discarded." : "Failed: the connection was lost.";
+    }
+  },
   youLabel: "You",
   // rooms
   lobbyName: "Lobby",
