@@ -203,10 +203,10 @@ async def test_group_call_without_microphone_asks_then_joins_video_only(
     await ann.sign_in("ann")
     ben = await open_person("ben", path="r/quiet")
 
-    await ann.page.get_by_role("button", name="Start call").click()
+    await ann.page.get_by_role("button", name="Start a group call in this room").click()
     await sees_question(ann, "No microphone was found. Continue with video only?")
     await ann.click("Video only")
-    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await ben.page.get_by_role("button", name="Join the group call (1 in it)").click()
     await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
 
     async def ann_sends_video_only() -> list[str] | None:
