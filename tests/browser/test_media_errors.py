@@ -97,6 +97,18 @@ async def answer(person: Person, label: str) -> None:
     await person.page.locator("#call-prompt").get_by_role("button", name=label, exact=True).click()
 
 
+async def caller_goes_on_with(caller: Person, callee: Person, kind: str) -> None:
+    """The caller takes the offer of `kind` alone; the callee accepts and receives it."""
+    await answer(caller, "Audio only" if kind == "audio" else "Video only")
+    await callee.sees_text("#incoming-text", f"{caller.name} is calling")
+    await callee.click("Accept")
+    await callee.media_flows(audio=kind == "audio", video=kind == "video")
+    assert await caller.sender_kinds() == [kind]
+    await caller.click("Hang up")
+    await caller.back_to_idle()
+    await callee.back_to_idle()
+
+
 async def sends_only(person: Person, kind: str) -> None:
     """The question names one device only: the other one is not blamed."""
     other = "camera" if kind == "audio" else "microphone"
@@ -154,15 +166,7 @@ async def test_caller_refused_camera_calls_audio_only(
     await sees_question(alice, "Continue with audio only?")
     await sends_only(alice, "video")
     assert await serious_axe_problems(alice) == []
-    await answer(alice, "Audio only")
-    await bob.sees_text("#incoming-text", "alice is calling")
-    await bob.click("Accept")
-
-    await bob.media_flows(video=False)  # bob hears alice
-    assert await alice.sender_kinds() == ["audio"]
-    await alice.click("Hang up")
-    await alice.back_to_idle()
-    await bob.back_to_idle()
+    await caller_goes_on_with(alice, bob, "audio")  # bob hears alice
 
 
 async def test_callee_without_camera_talks_audio_only(
@@ -303,14 +307,7 @@ async def test_caller_microphone_in_use_is_named_and_calls_video_only(
     )
     await sends_only(alice, "audio")
     assert await serious_axe_problems(alice) == []
-    await answer(alice, "Video only")
-    await bob.sees_text("#incoming-text", "alice is calling")
-    await bob.click("Accept")
-    await bob.media_flows(audio=False)  # bob decodes alice's video
-    assert await alice.sender_kinds() == ["video"]
-    await alice.click("Hang up")
-    await alice.back_to_idle()
-    await bob.back_to_idle()
+    await caller_goes_on_with(alice, bob, "video")  # bob decodes alice's video
 
 
 async def test_group_call_with_microphone_in_use_joins_video_only(

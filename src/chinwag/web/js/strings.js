@@ -156,9 +156,14 @@ export const S = Object.freeze({
   serverLost: "The connection to the server was lost",
   peerReconnecting: (n) => `${n} lost their connection; waiting for them to come back…`,
   rejoining: (n) => `Bringing back your call with ${n}…`,
+  // a device failed in a call (media.js openCallMedia): go on with what still works?
   continueWith: (problem, offer) =>
-    `${problem} ${{ "video-only": "Continue with video only?", "audio-only": "Continue with audio only?", "listen-only": "Continue without sending, listening only?" }[offer]}`,
-  // what a call goes on with when a device fails (media.js openCallMedia)
+    `${problem} ` +
+    {
+      "video-only": "Continue with video only?",
+      "audio-only": "Continue with audio only?",
+      "listen-only": "Continue without sending, listening only?",
+    }[offer],
   offerLabels: { "video-only": "Video only", "audio-only": "Audio only", "listen-only": "Listen only" },
   shareFailed: (why) => `Screen sharing did not start: ${why}`,
   switchFailed: (why) => `Could not switch: ${why}`,
