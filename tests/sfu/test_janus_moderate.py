@@ -10,16 +10,14 @@ Ben's client never stops sending: only Janus's ``moderate`` can hold it back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from chinwag.core.effects import SfuModerate
 from chinwag.peer.media import Tone
 from chinwag.sfu.link import SfuLink
-from tests.janus import Janus, run_janus
+from tests.janus import Janus
 from tests.unit.test_lobby import sent
 from tests.unit.test_lobby_sfu import Call
 
@@ -27,12 +25,6 @@ from tests.unit.test_lobby_sfu import Call
 DEADLINE = 60.0
 #: A stream that has not moved for this long (while its sender sends) is held back.
 STILL = 3.0
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
-    with run_janus(tmp_path_factory.mktemp("janus")) as server:
-        yield server
 
 
 class Pipeline:
