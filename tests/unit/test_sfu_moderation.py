@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chinwag.core.effects import SfuModerate
+from chinwag.core.events import HostOrder
 from tests.unit.test_lobby_sfu import Call, errors
 
 
@@ -74,3 +75,17 @@ def test_sfu_unmute_outside_an_sfu_call_is_refused() -> None:
     call.person("dan")
     effects = call.say("dan", type="sfu-unmute", kind="audio")
     assert errors(effects, call.conns["dan"]) == ["not-in-call"] and not moderations(effects)
+
+
+def test_a_mute_ordered_on_another_node_is_enforced_for_this_nodes_participants() -> None:
+    call = sfu_call()
+    opened = call.opened()
+    # A host whose connection is on another server: its order comes over the bus.
+    effects = call.lobby.bus_event(HostOrder("r", "mute", "zed", "ben", kind="video"))
+    assert moderations(effects) == [SfuModerate("r", opened, "ben", "video", True)]
+    effects = call.lobby.bus_event(HostOrder("r", "mute", "zed", kind="audio"))
+    assert sorted(m.name for m in moderations(effects)) == ["ann", "ben", "cat"]
+    # Someone who is not in the call (only in the room) has no stream to hold back.
+    call.person("dan")
+    effects = call.lobby.bus_event(HostOrder("r", "mute", "zed", "dan", kind="audio"))
+    assert moderations(effects) == []
