@@ -66,15 +66,17 @@ class Pipeline:
         return await asyncio.wait_for(wait(), DEADLINE)
 
 
-async def publish(pipeline: Pipeline, who: str) -> RTCPeerConnection:
+async def publish(pipeline: Pipeline, who: str) -> tuple[RTCPeerConnection, dict[str, Any]]:
+    """``who`` publishes a tone from aiortc; the connection and the ``sfu-published``."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(Tone(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     offer = {"type": "offer", "sdp": pc.localDescription.sdp}
     pipeline.say(who, type="sfu-publish", description=offer)
-    answer = (await pipeline.next(who, "sfu-published"))["description"]
+    published = await pipeline.next(who, "sfu-published")
+    answer = published["description"]
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    return pc
+    return pc, published
 
 
 async def answer_offers(pipeline: Pipeline, who: str, pc: RTCPeerConnection) -> None:
@@ -131,7 +133,9 @@ async def test_a_hosts_mute_is_enforced_at_janus_until_the_person_unmutes(
     pcs = [listener]
     answering = asyncio.create_task(answer_offers(pipeline, "cat", listener))
     try:
-        pcs.append(sender := await publish(pipeline, "ben"))
+        sender, published = await publish(pipeline, "ben")
+        pcs.append(sender)
+        assert "muted" not in published
         pipeline.say("cat", type="sfu-subscribe")
         await rising(listener, "inbound-rtp")
 
@@ -141,7 +145,9 @@ async def test_a_hosts_mute_is_enforced_at_janus_until_the_person_unmutes(
 
         # Ben publishes again (a reload, sfu-moved): the new stream is held back too.
         await sender.close()
-        pcs.append(sender := await publish(pipeline, "ben"))
+        sender, published = await publish(pipeline, "ben")
+        pcs.append(sender)
+        assert published["muted"] == ["audio"]  # so ben's page shows the mic off
         await rising(sender, "outbound-rtp", by=100)
         await held_back(listener, sender)
 

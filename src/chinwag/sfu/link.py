@@ -209,10 +209,12 @@ class SfuLink:
             if signal.kind == "sfu-publish":
                 assert signal.description is not None
                 answer = await room.publish(name, signal.description)
+                published: dict[str, Any] = {"type": "sfu-published", "description": answer}
                 muted = self._muted.get(call, {}).get(name)
                 if muted:  # before the answer: no muted packet reaches anyone
                     await room.moderate(name, muted)
-                self._reply(call, name, {"type": "sfu-published", "description": answer})
+                    published["muted"] = sorted(muted)  # so the client shows it
+                self._reply(call, name, published)
             elif signal.kind == "sfu-subscribe":
                 await room.subscribe(name)
             elif signal.kind == "sfu-answer":

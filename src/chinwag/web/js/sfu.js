@@ -126,6 +126,8 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
   async function published(message) {
     if (!publisher || publisher.signalingState !== "have-local-offer") return;
     await publisher.setRemoteDescription(message.description);
+    // A host's mute Janus still holds (we published again): turned off here too, so it shows.
+    for (const kind of Array.isArray(message.muted) ? message.muted : []) emit("held", { kind });
     send({ type: "sfu-subscribe" });
   }
 
