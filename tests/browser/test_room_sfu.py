@@ -26,6 +26,7 @@ from chinwag.sfu.janus import JanusSession
 from chinwag.sfu.room import VIDEOROOM
 from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
+from tests.browser.test_hosts import open_people, person_action, press
 from tests.janus import Janus, run_janus
 from tests.peer.support import FrameCounter
 from tests.support import StartServer
@@ -397,3 +398,65 @@ async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
         for person in people:
             remote = await person.page.evaluate(_SFU_REMOTE)
             assert remote is not None and remote["port"] in ports, (person.name, remote)
+
+
+# Audio packets received from `name` on our subscription (its audio m-lines, whoever).
+_AUDIO_FROM = """
+async (name) => {
+  const sfu = window.chinwag.room.sfu();
+  const mids = sfu.midsOf(name);
+  const report = await sfu.subscriber().getStats();
+  let packets = 0;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio" && mids.includes(String(s.mid))) {
+      packets += s.packetsReceived || 0;
+    }
+  });
+  return packets;
+}
+"""
+
+# Audio packets our SFU publisher sent.
+_AUDIO_SENT = """
+async () => {
+  const report = await window.chinwag.room.sfu().publisher().getStats();
+  let packets = 0;
+  report.forEach((s) => {
+    if (s.type === "outbound-rtp" && s.kind === "audio") packets += s.packetsSent || 0;
+  });
+  return packets;
+}
+"""
+
+
+async def test_a_hosts_mute_holds_the_audio_at_janus_until_the_person_unmutes(
+    open_person: OpenPerson, chinwag: ChinwagServer
+) -> None:
+    people = [await open_person(name, path="r/hush") for name in ("ann", "ben", "cat")]
+    ann, ben, cat = people  # ann opened the room: its host
+    await join_call(ann, "Start a group call in this room")
+    await join_call(ben, "Join the group call (1 in it)")
+    await join_call(cat, "Join the group call (2 in it)")  # the third: on to Janus
+    await everyone_decodes_everyone(people)
+    first = await cat.page.evaluate(_AUDIO_FROM, "ben")
+    await until(lambda: _more(cat, f"({_AUDIO_FROM})('ben')", first + 50), RISE_WITHIN, "no audio")
+
+    await open_people(ann)
+    await person_action(ann, "ben", "Mute")
+    await ben.sees_text("#messages", "ann muted you. You can unmute yourself.")
+
+    async def held_back() -> bool:
+        received = await cat.page.evaluate(_AUDIO_FROM, "ben")
+        sending = await ben.page.evaluate(_AUDIO_SENT)
+        await cat.page.wait_for_timeout(3000)  # a window in which nothing may arrive
+        # Ben's page still sends (a disabled track is sent as silence): Janus holds it back.
+        assert await ben.page.evaluate(_AUDIO_SENT) > sending + 50, "ben's page stopped sending"
+        return bool(await cat.page.evaluate(_AUDIO_FROM, "ben") == received)
+
+    await until(held_back, RISE_WITHIN, "ben's audio still reaches cat")
+
+    await press(ben, "Unmute")  # as in Meet, ben may unmute himself: sfu-unmute
+    again = await cat.page.evaluate(_AUDIO_FROM, "ben")
+    await until(
+        lambda: _more(cat, f"({_AUDIO_FROM})('ben')", again + 50), RISE_WITHIN, "still muted"
+    )

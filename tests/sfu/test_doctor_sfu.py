@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from chinwag.cli import main
 from chinwag.sfu.doctor import check_sfu
-from tests.janus import Janus, run_janus
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
-    with run_janus(tmp_path_factory.mktemp("janus")) as server:
-        yield server
+from tests.janus import Janus
 
 
 def dead_url() -> str:

@@ -6,7 +6,7 @@ design, tested in tests/unit/test_lobby_sfu.py; this is the defence behind it.)"
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,15 +14,9 @@ import pytest_asyncio
 
 from chinwag.sfu.janus import JanusError, JanusSession
 from chinwag.sfu.room import VIDEOROOM, JanusRoom, room_identity
-from tests.janus import Janus, run_janus
+from tests.janus import Janus
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
-    with run_janus(tmp_path_factory.mktemp("janus")) as server:
-        yield server
 
 
 @pytest_asyncio.fixture(loop_scope="module")

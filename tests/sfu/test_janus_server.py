@@ -5,19 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chinwag.sfu.janus import JanusError, JanusSession
 from tests.janus import VIDEOROOM, Janus, local_address, run_janus
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
-    with run_janus(tmp_path_factory.mktemp("janus")) as server:
-        yield server
 
 
 def listening_sockets(pid: int) -> list[str]:

@@ -13,7 +13,6 @@ import json
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,11 @@ from chinwag.peer.media import TestPattern, Tone
 from chinwag.sfu.janus import JanusError, JanusHandle, JanusSession
 from chinwag.sfu.recorder import Recorder, start_recording, stop_recording
 from chinwag.sfu.recordings import list_recordings, recording_id, streams_in
-from tests.janus import VIDEOROOM, Janus, run_janus
+from tests.janus import VIDEOROOM, Janus
 
 RECORDED_SECONDS = 5.0
 #: Seconds the publisher may take to get media flowing into Janus on a busy machine.
 MEDIA_DEADLINE = 60.0
-
-
-@pytest.fixture(scope="module")
-def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Janus]:
-    with run_janus(tmp_path_factory.mktemp("janus")) as server:
-        yield server
 
 
 def ffprobe(path: Path, entries: str) -> dict[str, Any]:

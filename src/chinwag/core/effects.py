@@ -35,6 +35,7 @@ __all__ = [
     "Send",
     "SfuEnd",
     "SfuLeave",
+    "SfuModerate",
     "SfuRecord",
     "SfuSignal",
     "StoreChat",
@@ -223,6 +224,24 @@ class SfuEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class SfuModerate:
+    """Janus stops (``mute``) or resumes forwarding ``name``'s ``kind`` stream
+    (``audio`` or ``video``, the m-line a screen share also uses) to everyone in
+    the call ``room``/``opened``, whatever ``name``'s client does.
+
+    A host's ``mute`` in an SFU call mutes; ``name``'s own ``sfu-unmute`` lifts
+    it. The SFU link keeps the state for the whole call, so a re-publish (a
+    reload, ``sfu-moved``) stays muted.
+    """
+
+    room: str
+    opened: int
+    name: str
+    kind: str
+    mute: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SfuRecord:
     """Start (``on``) or stop recording the SFU call ``room``/``opened``.
 
@@ -289,6 +308,7 @@ Effect = (
     | SfuSignal
     | SfuLeave
     | SfuEnd
+    | SfuModerate
     | SfuRecord
     | Moderated
     | RoomEvent

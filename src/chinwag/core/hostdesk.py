@@ -46,6 +46,7 @@ from .moderation import Entry, Role, is_waiting_key, waiting_name
 from .names import name_key
 from .roomnews import RoomNews
 from .rooms import DEFAULT_ROOM, Room, RoomBook
+from .sfu import enforce_mute
 
 if TYPE_CHECKING:
     from .chat_history import ChatHistory
@@ -359,6 +360,8 @@ class HostDesk:
         if order.action == "end-call":
             self._desk.end_call(order.room)
             return
+        if order.action == "mute":
+            enforce_mute(self._ctx, room, order)  # at Janus in an SFU call
         if order.action not in ("remove", "deny", "admit", "move"):
             return  # mute and say: the clients act on the notice
         key = waiting_name(order.room) if order.action in ("admit", "deny") else order.room

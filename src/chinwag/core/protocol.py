@@ -261,7 +261,7 @@ def _own_request(kind: str, envelope: _Envelope, body: dict[str, Any]) -> Inboun
     if kind == "room-recording":
         return recording_request(envelope.action)
     if kind in SFU_REQUESTS:
-        return sfu_request(kind, body.get("description"), body.get("views"))
+        return sfu_request(kind, body.get("description"), body.get("views"), body.get("kind"))
     if kind in ROOM_ACTIONS:
         return room_action(kind, body)
     return room_request(kind, envelope.offset)

@@ -117,7 +117,9 @@ def join_room(
 # -- room calls on an SFU (core/sfu.py says who may send them) --------------------
 
 #: What a client may ask of the SFU link.
-SFU_REQUESTS: Final = frozenset({"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-view"})
+SFU_REQUESTS: Final = frozenset(
+    {"sfu-publish", "sfu-subscribe", "sfu-answer", "sfu-view", "sfu-unmute"}
+)
 #: What only the server sends about SFU calls (never relayed from a client).
 SFU_SERVER_TYPES: Final = frozenset({"sfu-published", "sfu-offer", "sfu-speaker", "sfu-moved"})
 #: The layers a tile may ask for (the three simulcast layers), or nothing.
@@ -125,6 +127,8 @@ LAYERS: Final = frozenset({"high", "medium", "low", "off"})
 #: The description each request carries, if any.
 _DESCRIPTION_TYPE: Final = {"sfu-publish": "offer", "sfu-answer": "answer"}
 MAX_VIEWS: Final = 256
+#: The streams Janus can hold back for a host's mute (a screen share is sent as video).
+MEDIA_KINDS: Final = frozenset({"audio", "video"})
 
 
 class SfuRequest(NamedTuple):
@@ -133,9 +137,10 @@ class SfuRequest(NamedTuple):
     type: str
     description: dict[str, str] | None = None
     views: tuple[tuple[str, str], ...] = ()
+    media: str = ""  # sfu-unmute: audio or video
 
 
-def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
+def sfu_request(kind: str, description: object, views: object, media: object) -> SfuRequest:
     """Check an SFU request's fields; raises ProtocolError (``bad-field``) saying which."""
     wanted = _DESCRIPTION_TYPE.get(kind)
     checked: dict[str, str] | None = None
@@ -165,6 +170,11 @@ def sfu_request(kind: str, description: object, views: object) -> SfuRequest:
                 kind,
             )
         layers = tuple(sorted(views.items()))
+    if kind == "sfu-unmute":
+        if media not in MEDIA_KINDS:
+            raise ProtocolError("bad-field", "`kind` must be audio or video.", kind)
+        assert isinstance(media, str)
+        return SfuRequest(kind, media=media)
     return SfuRequest(kind, checked, layers)
 
 

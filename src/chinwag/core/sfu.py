@@ -17,14 +17,21 @@ Requests (``docs/protocol.md``, "Room calls on an SFU"):
   the set of publishers changes;
 * ``sfu-answer`` with the answer to the latest ``sfu-offer``;
 * ``sfu-view`` with ``views``: the layer each person's tile needs
-  (``high``, ``low`` or ``off``).
+  (``high``, ``low`` or ``off``);
+* ``sfu-unmute`` with ``kind``: lift a host's mute of one's own audio or
+  video at Janus.
+
+A host's ``mute`` (:func:`enforce_mute`) is enforced at Janus in an SFU call
+(:class:`~chinwag.core.effects.SfuModerate`): Janus stops forwarding that
+stream, whatever the muted client does. As in Google Meet, the person may
+unmute themselves (``sfu-unmute``); a host who needs silence removes them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from .effects import SfuSignal
+from .effects import SfuModerate, SfuSignal
 from .errors import ProtocolError
 from .protocol import encode
 from .requests import SfuRequest
@@ -33,9 +40,30 @@ from .rooms import CallMode
 if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
+    from .events import HostOrder
+    from .rooms import Room
     from .routing import Router
 
-__all__ = ["SfuDesk"]
+__all__ = ["SfuDesk", "enforce_mute"]
+
+#: The Janus stream each kind of host mute holds back: a screen share replaces
+#: the camera on the one video m-line of an SFU publisher.
+_MUTED_STREAM: Final = {"audio": "audio", "video": "video", "screen": "video"}
+
+
+def enforce_mute(context: Context, room: Room, order: HostOrder) -> None:
+    """A host's ``mute`` order, carried out on this node: in an SFU call, Janus holds
+    back the stream of each targeted participant whose connection is here (each
+    node's SFU link holds the Janus handles of its own participants)."""
+    call = room.call
+    if call is None or call.mode is not CallMode.SFU:
+        return  # a mesh: the clients obey the notice
+    names = [order.target] if order.target else [n for n in call.names() if n != order.by]
+    for name in names:
+        member = context.directory.local(name)
+        if member is not None and member.room == room.key and call.has(name):
+            kind = _MUTED_STREAM.get(order.kind, "audio")
+            context.outbox.emit(SfuModerate(room.key, call.opened, name, kind, mute=True))
 
 
 class SfuDesk:
@@ -58,6 +86,9 @@ class SfuDesk:
                 "not-sfu-call", "This room's call is a mesh: use `room-signal`.", request.type
             )
         call.signalled(name)  # an SFU participant's signaling keeps its seat in use
+        if request.type == "sfu-unmute":  # only ever one's own stream
+            self._ctx.outbox.emit(SfuModerate(room.key, call.opened, name, request.media, False))
+            return
         self._ctx.outbox.emit(
             SfuSignal(room.key, call.opened, name, request.type, request.description, request.views)
         )

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..config import Settings
-from ..core.effects import Effect, SfuEnd, SfuLeave, SfuRecord, SfuSignal
+from ..core.effects import Effect, SfuEnd, SfuLeave, SfuModerate, SfuRecord, SfuSignal
 from ..core.lobby import Lobby
 from ..history import data_dir
 from .janus import JanusError, JanusLost, JanusSession
@@ -92,6 +92,9 @@ class SfuLink:
         self.rooms: dict[CallKey, JanusRoom] = {}
         self._placed: dict[CallKey, _Node] = {}
         self._chains: dict[tuple[CallKey, str], asyncio.Task[None]] = {}
+        #: Streams a host muted at Janus, per call and name, until the person unmutes or the
+        #: call ends: kept outside the Janus room so a re-publish (sfu-moved) stays muted.
+        self._muted: dict[CallKey, dict[str, frozenset[str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.moves = 0  # calls moved off a lost Janus
         self.opened = 0  # calls this process placed on Janus (each moved there from a mesh)
@@ -167,6 +170,9 @@ class SfuLink:
         elif isinstance(effect, SfuLeave):
             call = (effect.room, effect.opened)
             self._in_turn(call, effect.name, self._leave(call, effect.name))
+        elif isinstance(effect, SfuModerate):
+            call = (effect.room, effect.opened)
+            self._in_turn(call, effect.name, self._moderate(call, effect))
         elif isinstance(effect, SfuEnd):
             self._spawn(self._end((effect.room, effect.opened)))
         elif isinstance(effect, SfuRecord):
@@ -203,7 +209,12 @@ class SfuLink:
             if signal.kind == "sfu-publish":
                 assert signal.description is not None
                 answer = await room.publish(name, signal.description)
-                self._reply(call, name, {"type": "sfu-published", "description": answer})
+                published: dict[str, Any] = {"type": "sfu-published", "description": answer}
+                muted = self._muted.get(call, {}).get(name)
+                if muted:  # before the answer: no muted packet reaches anyone
+                    await room.moderate(name, muted)
+                    published["muted"] = sorted(muted)  # so the client shows it
+                self._reply(call, name, published)
             elif signal.kind == "sfu-subscribe":
                 await room.subscribe(name)
             elif signal.kind == "sfu-answer":
@@ -226,6 +237,20 @@ class SfuLink:
                     "target": None,
                 },
             )
+
+    async def _moderate(self, call: CallKey, effect: SfuModerate) -> None:
+        people = self._muted.setdefault(call, {})
+        before = people.get(effect.name, frozenset())
+        muted = before | {effect.kind} if effect.mute else before - {effect.kind}
+        if muted == before:  # nothing to change (an unmute of what no host muted)
+            return
+        people[effect.name] = muted
+        room = self.rooms.get(call)
+        if room is not None:  # else the publish to come applies it
+            try:
+                await room.moderate(effect.name, muted)
+            except (JanusError, JanusLost) as error:
+                log.warning("sfu: moderating %s in %r failed: %s", effect.name, call[0], error)
 
     async def _leave(self, call: CallKey, name: str) -> None:
         room = self.rooms.get(call)
@@ -253,6 +278,7 @@ class SfuLink:
             await asyncio.wait([recording])
         room = self.rooms.pop(call, None)
         self._placed.pop(call, None)
+        self._muted.pop(call, None)
         if room is not None:
             with contextlib.suppress(JanusError, JanusLost):
                 await room.close()

@@ -16,6 +16,7 @@ here, from the name the core checked, never from what a client wrote:
   its name, a random feed id); its subscription is one multistream
   subscriber handle receiving every other feed of the same call, updated as
   publishers come and go;
+* a host's mute is a ``moderate`` of the publisher's m-line (``moderation.py``);
 * leaving is a ``kick`` (Janus stops forwarding that feed to everyone at
   once), then the handles are detached and the token removed.
 """
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .janus import JanusError, JanusHandle, JanusLost, JanusSession
+from .moderation import moderate, offer_mids
 from .recorder import start_recording, stop_recording
 
 __all__ = ["JanusRoom", "room_identity"]
@@ -71,6 +73,7 @@ class _Seat:
     name: str
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     feed: int = 0
+    mids: dict[str, list[str]] = field(default_factory=dict)  # kind -> its published mids
     publisher: JanusHandle | None = None
     subscriber: JanusHandle | None = None
     #: feed -> its streams in our subscription, as (mid, kind)
@@ -203,6 +206,7 @@ class JanusRoom:
             if seat.publisher is not None:
                 await self._unpublish(seat)
             seat.feed = secrets.randbelow(2**52) + 1
+            seat.mids = offer_mids(offer["sdp"])
             seat.publisher = await self.session.attach(VIDEOROOM)
             reply = await seat.publisher.request(
                 {
@@ -264,6 +268,12 @@ class JanusRoom:
                 streams.append(stream)
         if streams:
             await seat.subscriber.request({"request": "configure", "streams": streams})
+
+    async def moderate(self, name: str, muted: frozenset[str]) -> None:
+        """Janus forwards none of ``name``'s ``muted`` kinds of stream, and the others again."""
+        seat = self.seats.get(name)
+        if seat is not None and seat.publisher is not None and self._admin is not None:
+            await moderate(self._admin, (self.id, self._secret), seat.feed, seat.mids, muted)
 
     async def leave(self, name: str) -> None:
         """``name`` is out of the call: kicked (its media stops at once), handles detached."""

@@ -145,7 +145,7 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
     if (listed) {
       live.seated = true;
       if (msg.mode === "sfu") {
-        live.onSfu ??= moveToSfu(live, { self, send, config: iceConfig(), log });
+        live.onSfu ??= moveToSfu(live, { self, send, config: iceConfig(), log, held: forceOff });
         live.onSfu.roomCall(msg);
       } else live.mesh.handle(msg);
       view.roomCallStarted(Number(msg.started) || Date.now());

@@ -16,9 +16,10 @@ const VIEW_EVERY_MS = 1000; // tile sizes change with the layout: checked this o
 /**
  * Start the SFU part of `mine` (roomcall.js's live call: grid, mesh, stream,
  * unfollowMesh, stops). options: self(), send, config (iceServers,
- * iceTransportPolicy), log. Returns the sfu call (also kept as mine.sfu).
+ * iceTransportPolicy), log, held(kind) (a host's mute Janus holds: turn it off
+ * here). Returns the sfu call (also kept as mine.sfu).
  */
-export function moveToSfu(mine, { self, send, config, log }) {
+export function moveToSfu(mine, { self, send, config, log, held }) {
   const released = new Set(); // names whose mesh link we closed
   const sfu = createSfuCall({ self: self(), localStream: mine.stream, send, ...config, log });
   mine.sfu = sfu;
@@ -39,6 +40,7 @@ export function moveToSfu(mine, { self, send, config, log }) {
     }),
     sfu.on("received", ({ name }) => release(name)),
     sfu.on("views-needed", () => sendViews()),
+    sfu.on("held", ({ kind }) => held(kind)),
   ];
   let roster = [];
 

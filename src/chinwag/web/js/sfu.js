@@ -126,6 +126,8 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
   async function published(message) {
     if (!publisher || publisher.signalingState !== "have-local-offer") return;
     await publisher.setRemoteDescription(message.description);
+    // A host's mute Janus still holds (we published again): turned off here too, so it shows.
+    for (const kind of Array.isArray(message.muted) ? message.muted : []) emit("held", { kind });
     send({ type: "sfu-subscribe" });
   }
 
@@ -276,7 +278,13 @@ export function createSfuCall({ self, localStream, send, iceServers = [], iceTra
       await sender?.replaceTrack(track);
     },
     setMediaState(state) {
+      const before = mediaState;
       mediaState = { ...mediaState, ...state };
+      // Turning our own mic, camera or screen on lifts a host's mute of it at Janus
+      // (the server ignores it when no host muted us). A screen share is sent as video.
+      if (mediaState.audio && !before.audio) send({ type: "sfu-unmute", kind: "audio" });
+      const video = (s) => s.video || s.screen;
+      if (video(mediaState) && !video(before)) send({ type: "sfu-unmute", kind: "video" });
       for (const name of others) sendMediaState(name);
     },
     peers: () => [...others],
