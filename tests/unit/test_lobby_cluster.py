@@ -393,3 +393,30 @@ def test_a_token_for_a_name_its_node_no_longer_has_claims_it_as_usual() -> None:
     error = c.got("b", new)[-1]
     assert (error["type"], error["code"]) == ("error", "name-taken")
     assert c.names == {"bob": "a"}
+
+
+def test_a_message_right_after_a_take_over_reaches_the_new_session() -> None:
+    """The old node lists the name on the new node before it hands the name over, and
+    tells the other nodes before the new session can say anything: nothing is lost."""
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("a", "carol", FEATURES, credential=token("carol"))
+    b_heard: list[str] = []
+    real_bus_event = c.nodes["b"].bus_event
+
+    def b_hears(event: Any) -> list[Effect]:
+        b_heard.append(type(event).__name__)
+        return real_bus_event(event)
+
+    c.nodes["b"].bus_event = b_hears  # type: ignore[method-assign]
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    assert b_heard[:3] == ["Left", "Joined", "ResumeGrant"]  # news first, then the name
+    c.say("b", new, type="message", text="it is me", id=0, date=0)
+    assert any(m.get("text") == "it is me" for m in c.got("a", carol))
+    c.say("a", carol, type="new-ice-candidate", target="bob", candidate={"n": 1})
+    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [
+        {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
+    ]
+    assert not [m for m in c.got("a", carol) if m["type"] == "error"]
+    for lobby in c.nodes.values():
+        lobby.check()
