@@ -27,9 +27,10 @@ from chinwag.core.effects import (
     Send,
     UpdateRecord,
 )
-from chinwag.core.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
+from chinwag.core.events import Deliver, Joined, NamesLost, NodeGone, NodeUsers, UserRecord
 from chinwag.core.lobby import Lobby
 from chinwag.core.names import name_key
+from chinwag.core.routing import MAX_HOPS
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 
@@ -420,3 +421,35 @@ def test_a_message_right_after_a_take_over_reaches_the_new_session() -> None:
     assert not [m for m in c.got("a", carol) if m["type"] == "error"]
     for lobby in c.nodes.values():
         lobby.check()
+
+
+def test_a_message_sent_to_the_old_node_during_a_take_over_follows_the_name() -> None:
+    """A node that had not yet heard of the take-over sent a message to the old node:
+    the old node knows where the name went and passes it on; the sender gets no error."""
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("b", "carol", FEATURES, credential=token("carol"))
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    c.got("b", carol)
+    c.got("b", new)
+    payload = json.dumps(
+        {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
+    ).encode()
+    in_flight = Deliver("carol", "b", "bob", "new-ice-candidate", payload)  # sent before
+    c.run("a", c.nodes["a"].bus_event(in_flight))
+    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [json.loads(payload)]
+    assert not [m for m in c.got("b", carol) if m["type"] == "error"]
+
+
+def test_a_message_passed_on_too_often_comes_back_as_an_error() -> None:
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("b", "carol", FEATURES, credential=token("carol"))
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    c.got("b", carol)
+    c.got("b", new)
+    payload = b'{"type": "new-ice-candidate", "target": "bob", "name": "carol"}'
+    worn = Deliver("carol", "b", "bob", "new-ice-candidate", payload, hops=MAX_HOPS)
+    c.run("a", c.nodes["a"].bus_event(worn))
+    assert not [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"]
+    assert [m["code"] for m in c.got("b", carol) if m["type"] == "error"] == ["no-such-user"]
