@@ -423,32 +423,35 @@ def test_a_message_right_after_a_take_over_reaches_the_new_session() -> None:
         lobby.check()
 
 
-def test_a_message_sent_to_the_old_node_during_a_take_over_follows_the_name() -> None:
-    """A node that had not yet heard of the take-over sent a message to the old node:
-    the old node knows where the name went and passes it on; the sender gets no error."""
+def taken_over_to_b() -> tuple[Cluster, int, int]:
+    """bob's session on a taken over by a token on b, where carol is: (cluster, carol, new)."""
     c = Cluster(Authenticator(token_secret=SECRET))
     c.join("a", "bob", FEATURES, credential=token("bob"))
     carol = c.join("b", "carol", FEATURES, credential=token("carol"))
     new = c.join("b", "bob", FEATURES, credential=token("bob"))
     c.got("b", carol)
     c.got("b", new)
-    payload = json.dumps(
-        {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
-    ).encode()
-    in_flight = Deliver("carol", "b", "bob", "new-ice-candidate", payload)  # sent before
+    return c, carol, new
+
+
+CANDIDATE = {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
+
+
+@pytest.mark.parametrize("hops", [0, MAX_HOPS - 1])
+def test_a_message_sent_to_the_old_node_during_a_take_over_follows_the_name(hops: int) -> None:
+    """A node that had not yet heard of the take-over sent a message to the old node:
+    the old node knows where the name went and passes it on; the sender gets no error."""
+    c, carol, new = taken_over_to_b()
+    payload = json.dumps(CANDIDATE).encode()
+    in_flight = Deliver("carol", "b", "bob", "new-ice-candidate", payload, hops=hops)
     c.run("a", c.nodes["a"].bus_event(in_flight))
-    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [json.loads(payload)]
+    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [CANDIDATE]
     assert not [m for m in c.got("b", carol) if m["type"] == "error"]
 
 
 def test_a_message_passed_on_too_often_comes_back_as_an_error() -> None:
-    c = Cluster(Authenticator(token_secret=SECRET))
-    c.join("a", "bob", FEATURES, credential=token("bob"))
-    carol = c.join("b", "carol", FEATURES, credential=token("carol"))
-    new = c.join("b", "bob", FEATURES, credential=token("bob"))
-    c.got("b", carol)
-    c.got("b", new)
-    payload = b'{"type": "new-ice-candidate", "target": "bob", "name": "carol"}'
+    c, carol, new = taken_over_to_b()
+    payload = json.dumps(CANDIDATE).encode()
     worn = Deliver("carol", "b", "bob", "new-ice-candidate", payload, hops=MAX_HOPS)
     c.run("a", c.nodes["a"].bus_event(worn))
     assert not [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"]
