@@ -192,7 +192,8 @@ async def test_phone_call_screen_fits_and_the_chat_is_a_button_away(
 
     # Devices are in the settings sheet, under More.
     await phone.more("Settings")
-    await expect(phone.page.get_by_label("Camera", exact=True)).to_be_in_viewport()
+    settings = phone.page.get_by_role("dialog", name="Settings")
+    await expect(settings.get_by_label("Camera", exact=True)).to_be_in_viewport()
     await phone.page.keyboard.press("Escape")
     await phone.click("Hang up")
     await desk.back_to_idle()

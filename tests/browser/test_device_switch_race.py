@@ -111,8 +111,8 @@ async def test_two_quick_picks_in_a_one_to_one_call_end_on_the_last(
 async def test_two_quick_picks_in_a_group_call_end_on_the_last(open_person: OpenPerson) -> None:
     ann = await open_person("ann", path="r/pair", init_script=COUNT_OPENS)
     ben = await open_person("ben", path="r/pair")
-    await ann.page.get_by_role("button", name="Start call").click()
-    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await ann.page.get_by_role("button", name="Start a group call in this room").click()
+    await ben.page.get_by_role("button", name="Join the group call (1 in it)").click()
     own_tile = "#room-grid .room-tile[data-self] video"
     await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
     await until(

@@ -63,8 +63,11 @@ async def say_lines(server: ChinwagServer, texts: list[str]) -> None:
 @pytest_asyncio.fixture(loop_scope="session")
 async def chinwag(start_chinwag: StartServer, tmp_path: Path) -> ChinwagServer:
     """The browser tests' server, keeping history in this test's directory (no chat
-    rate limit, so a test can seed many lines quickly)."""
-    server = await start_chinwag(history=True, data_dir=str(tmp_path), chat_rate=0)
+    rate limit and a store quota above what one address seeds here, so a test can
+    seed many lines quickly)."""
+    server = await start_chinwag(
+        history=True, data_dir=str(tmp_path), chat_rate=0, history_per_address=10_000
+    )
     await say_lines(server, SAID)
     return server
 

@@ -20,7 +20,7 @@ async def test_two_people_see_each_other_and_chat(open_person: OpenPerson) -> No
 
     await expect(alice.user_button("bob")).to_be_visible()
     await expect(bob.user_button("alice")).to_be_visible()
-    await expect(alice.page.locator('#user-list li[data-name="alice"]')).to_contain_text("you")
+    await expect(alice.page.get_by_role("button", name="alice (you)")).to_be_disabled()
     await expect(alice.page.locator("#connection-status")).to_have_text("Connected")
     await alice.screenshot("signed-in")
 

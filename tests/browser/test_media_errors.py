@@ -1,5 +1,11 @@
 """Camera and microphone problems are told in words, on both sides, and leave nothing open.
 
+Every page here skips the pre-join screen (``Person.open``'s default), so the
+call engine opens the devices itself (media.js ``openCallMedia``): each
+failure still names its device, in the pre-join screen's words
+(deviceerrors.js), and what still works is offered: video only, audio only,
+or listening only.
+
 Each condition comes from the browser itself wherever Chromium has a way to
 produce it:
 
@@ -30,7 +36,7 @@ from playwright.async_api import Browser, expect
 
 from chinwag.transport.server import ChinwagServer
 from tests.browser.conftest import Launch, OpenPerson
-from tests.browser.people import Person, call_and_accept
+from tests.browser.people import Person, call_and_accept, serious_axe_problems
 from tests.support import StartServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.browser]
@@ -63,8 +69,50 @@ async def chinwag(start_chinwag: StartServer) -> ChinwagServer:
     return await start_chinwag(ring_timeout=10.0)
 
 
+# Frames decoded from each other participant of a group call (getStats, per peer connection).
+_ROOM_FRAMES = """
+async () => {
+  const room = window.chinwag.room;
+  let frames = 0;
+  for (const name of room.peers()) {
+    const report = await room.peerConnection(name).getStats();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+    });
+  }
+  return frames;
+}
+"""
+
+_BOTH_REFUSED = "Camera and microphone permission was refused: here is how to allow it."
+_MICROPHONE_IN_USE = "The microphone is in use by another application"
+
+
 async def sees_question(person: Person, text: str) -> None:
     await expect(person.page.locator("#call-prompt")).to_contain_text(text)
+
+
+async def answer(person: Person, label: str) -> None:
+    """Press one of the question's buttons (the call screen has its own Cancel too)."""
+    await person.page.locator("#call-prompt").get_by_role("button", name=label, exact=True).click()
+
+
+async def caller_goes_on_with(caller: Person, callee: Person, kind: str) -> None:
+    """The caller takes the offer of `kind` alone; the callee accepts and receives it."""
+    await answer(caller, "Audio only" if kind == "audio" else "Video only")
+    await callee.sees_text("#incoming-text", f"{caller.name} is calling")
+    await callee.click("Accept")
+    await callee.media_flows(audio=kind == "audio", video=kind == "video")
+    assert await caller.sender_kinds() == [kind]
+    await caller.click("Hang up")
+    await caller.back_to_idle()
+    await callee.back_to_idle()
+
+
+async def sends_only(person: Person, kind: str) -> None:
+    """The question names one device only: the other one is not blamed."""
+    other = "camera" if kind == "audio" else "microphone"
+    await expect(person.page.locator("#call-prompt")).not_to_contain_text(other)
 
 
 async def test_callee_denies_camera_permission(
@@ -76,7 +124,11 @@ async def test_callee_denies_camera_permission(
 
     await alice.call("bob")
     await bob.click("Accept")
-    await bob.sees_notice("Permission to use the camera and microphone was denied")
+    # Both refused: listening only is offered; bob says no, and the call is declined in words.
+    await sees_question(bob, _BOTH_REFUSED)
+    await sees_question(bob, "listening only?")
+    await answer(bob, "Cancel")
+    await bob.sees_notice(_BOTH_REFUSED)
     await alice.sees_notice("bob could not use their camera or microphone (permission denied)")
     await alice.back_to_idle()
     await bob.until_state("idle")
@@ -91,7 +143,10 @@ async def test_caller_denied_camera_rings_nobody(
     await expect(alice.user_button("bob")).to_be_visible()
 
     await alice.call("bob")
-    await alice.sees_notice("Permission to use the camera and microphone was denied")
+    await sees_question(alice, _BOTH_REFUSED)
+    await sees_question(alice, "In Chrome: click the icon at the left of the address bar")
+    await answer(alice, "Cancel")
+    await alice.sees_notice(_BOTH_REFUSED)
     await alice.until_state("idle")
     await expect(bob.page.locator("#incoming")).to_be_hidden()
     assert await bob.call_state() == "idle"
@@ -106,18 +161,12 @@ async def test_caller_refused_camera_calls_audio_only(
 
     await expect(alice.user_button("bob")).to_be_visible()
     await alice.call("bob")
-    # Refused, not absent: the words say so, and the microphone alone is offered.
-    await sees_question(alice, "Permission to use the camera was denied.")
+    # Refused, not absent: the words name the camera, and the microphone alone is offered.
+    await sees_question(alice, "Camera permission was refused: here is how to allow it.")
     await sees_question(alice, "Continue with audio only?")
-    await alice.click("Audio only")
-    await bob.sees_text("#incoming-text", "alice is calling")
-    await bob.click("Accept")
-
-    await bob.media_flows(video=False)  # bob hears alice
-    assert await alice.sender_kinds() == ["audio"]
-    await alice.click("Hang up")
-    await alice.back_to_idle()
-    await bob.back_to_idle()
+    await sends_only(alice, "video")
+    assert await serious_axe_problems(alice) == []
+    await caller_goes_on_with(alice, bob, "audio")  # bob hears alice
 
 
 async def test_callee_without_camera_talks_audio_only(
@@ -128,7 +177,7 @@ async def test_callee_without_camera_talks_audio_only(
 
     await call_and_accept(alice, bob)
     await sees_question(bob, "No camera was found. Continue with audio only?")
-    await bob.click("Audio only")
+    await answer(bob, "Audio only")
     await alice.until_state("active")
 
     await alice.media_flows(video=False)  # alice hears bob
@@ -149,7 +198,7 @@ async def test_caller_without_microphone_calls_video_only(open_person: OpenPerso
     await expect(alice.user_button("bob")).to_be_visible()
     await alice.call("bob")
     await sees_question(alice, "No microphone was found. Continue with video only?")
-    await alice.click("Video only")
+    await answer(alice, "Video only")
     await bob.sees_text("#incoming-text", "alice is calling")
     await bob.click("Accept")
     await bob.until_state("active")
@@ -170,12 +219,30 @@ async def test_callee_with_no_devices_declines_in_words(
     assert devices == [], f"this host has capture devices, so 'none' cannot happen: {devices}"
 
     await call_and_accept(alice, bob)
+    await sees_question(bob, "No camera or microphone was found.")
+    await answer(bob, "Cancel")
     await bob.sees_notice("No camera or microphone was found.")
     await alice.sees_notice("bob has no camera or microphone that works")
     await alice.back_to_idle()
     await bob.until_state("idle")
     assert await bob.local_tracks() == []
     await expect(bob.page.locator("#call-prompt")).to_be_hidden()
+
+
+async def test_callee_with_no_devices_can_listen_only(
+    open_person: OpenPerson, launch: Launch
+) -> None:
+    alice = await open_person("alice")
+    bob = await open_person("bob", in_browser=await launch(cameras=None))
+
+    await call_and_accept(alice, bob)
+    await sees_question(bob, "No camera or microphone was found. Continue without sending")
+    await answer(bob, "Listen only")
+    await bob.media_flows()  # bob sees and hears alice, sending nothing
+    assert await bob.sender_kinds() == []
+    await bob.click("Hang up")
+    await alice.back_to_idle()
+    await bob.back_to_idle_without_media()
 
 
 async def test_callee_microphone_in_use_declines_in_words(
@@ -185,7 +252,9 @@ async def test_callee_microphone_in_use_declines_in_words(
     bob = await open_person("bob", in_browser=await launch(extra=["--fail-audio-stream-creation"]))
 
     await call_and_accept(alice, bob)
-    await bob.sees_notice("in use by another application")
+    await sees_question(bob, _MICROPHONE_IN_USE)
+    await answer(bob, "Cancel")
+    await bob.sees_notice(_MICROPHONE_IN_USE)
     await alice.sees_notice("bob's camera or microphone is in use by another application")
     await alice.back_to_idle()
     await bob.until_state("idle")
@@ -203,10 +272,10 @@ async def test_group_call_without_microphone_asks_then_joins_video_only(
     await ann.sign_in("ann")
     ben = await open_person("ben", path="r/quiet")
 
-    await ann.page.get_by_role("button", name="Start call").click()
+    await ann.page.get_by_role("button", name="Start a group call in this room").click()
     await sees_question(ann, "No microphone was found. Continue with video only?")
-    await ann.click("Video only")
-    await ben.page.get_by_role("button", name="Join call (1)").click()
+    await answer(ann, "Video only")
+    await ben.page.get_by_role("button", name="Join the group call (1 in it)").click()
     await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
 
     async def ann_sends_video_only() -> list[str] | None:
@@ -218,5 +287,46 @@ async def test_group_call_without_microphone_asks_then_joins_video_only(
         return sorted(kinds) if kinds else None
 
     assert await ann.until(ann_sends_video_only, 20, "ann sends nothing") == ["video"]
+    await ann.click("Leave call")
+    await ann.sees_notice("You left the group call")
+
+
+async def test_caller_microphone_in_use_is_named_and_calls_video_only(
+    open_person: OpenPerson, launch: Launch
+) -> None:
+    """The pre-join screen skipped: the call engine itself names the microphone."""
+    alice = await open_person(
+        "alice", in_browser=await launch(extra=["--fail-audio-stream-creation"])
+    )
+    bob = await open_person("bob")
+    await expect(alice.user_button("bob")).to_be_visible()
+
+    await alice.call("bob")
+    await sees_question(
+        alice, f"{_MICROPHONE_IN_USE} (or cannot be started). Continue with video only?"
+    )
+    await sends_only(alice, "audio")
+    assert await serious_axe_problems(alice) == []
+    await caller_goes_on_with(alice, bob, "video")  # bob decodes alice's video
+
+
+async def test_group_call_with_microphone_in_use_joins_video_only(
+    open_person: OpenPerson, launch: Launch
+) -> None:
+    broken = await launch(extra=["--fail-audio-stream-creation"])
+    ben = await open_person("ben", path="r/busy")
+    ann = await open_person("ann", path="r/busy", in_browser=broken)
+
+    await ben.page.get_by_role("button", name="Start a group call in this room").click()
+    await expect(ben.page.locator("#room-grid .room-tile")).to_have_count(1, timeout=20_000)
+    await ann.page.get_by_role("button", name="Join the group call (1 in it)").click()
+    await sees_question(
+        ann, f"{_MICROPHONE_IN_USE} (or cannot be started). Continue with video only?"
+    )
+    await sends_only(ann, "audio")
+    await answer(ann, "Video only")
+    await expect(ann.page.locator("#room-grid .room-tile")).to_have_count(2, timeout=20_000)
+    # ben decodes ann's video.
+    await ben.rises(lambda: ben.page.evaluate(_ROOM_FRAMES), 20, "ben decodes nothing from ann")
     await ann.click("Leave call")
     await ann.sees_notice("You left the group call")

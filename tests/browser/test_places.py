@@ -68,9 +68,12 @@ async def test_notices_never_stack_the_same_words(
     await expect(alice.user_button("bob")).to_be_visible()
     for _ in range(3):
         await alice.call("bob")
-        await alice.sees_notice("Permission to use the camera and microphone was denied")
+        # Listening only is offered; alice says no, and the refusal is told in a notice.
+        prompt = alice.page.locator("#call-prompt")
+        await prompt.get_by_role("button", name="Cancel", exact=True).click()
+        await alice.sees_notice("Camera and microphone permission was refused")
         await alice.until_state("idle")
-    await expect(alice.page.locator("#notices .notice", has_text="denied")).to_have_count(1)
+    await expect(alice.page.locator("#notices .notice", has_text="refused")).to_have_count(1)
     assert await bob.call_state() == "idle"
 
 

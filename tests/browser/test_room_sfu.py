@@ -159,9 +159,9 @@ async def test_four_people_with_mesh_max_two_all_receive_everyone_from_janus(
     open_person: OpenPerson, janus: Janus
 ) -> None:
     people = [await open_person(name, path="r/big") for name in ("ann", "ben", "cat", "dan")]
-    await join_call(people[0], "Start call")
+    await join_call(people[0], "Start a group call")
     for person in people[1:]:
-        await join_call(person, "Join call")
+        await join_call(person, "Join the group call")
     await everyone_decodes_everyone(people)
     ports = janus_ports(janus)
     for person in people:
@@ -224,13 +224,13 @@ async def test_the_third_joining_a_mesh_of_two_moves_it_without_a_stall(
     open_person: OpenPerson,
 ) -> None:
     ann, ben, cat = [await open_person(name, path="r/move") for name in ("ann", "ben", "cat")]
-    await join_call(ann, "Start call")
-    await join_call(ben, "Join call")
+    await join_call(ann, "Start a group call")
+    await join_call(ben, "Join the group call")
     await everyone_decodes_everyone([ann, ben])
     assert await ann.page.evaluate("window.chinwag.room.sfu() === null")
     for person in (ann, ben):
         await person.page.evaluate(_WATCH_STALLS)
-    await join_call(cat, "Join call")
+    await join_call(cat, "Join the group call")
     await everyone_decodes_everyone([ann, ben, cat])
     for person in (ann, ben):  # the mesh link between them was replaced by the SFU
         await until(
@@ -255,8 +255,8 @@ async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
     open_person: OpenPerson, chinwag: ChinwagServer
 ) -> None:
     ann, ben = [await open_person(name, path="r/bots") for name in ("ann", "ben")]
-    await join_call(ann, "Start call")
-    await join_call(ben, "Join call")
+    await join_call(ann, "Start a group call")
+    await join_call(ben, "Join the group call")
     client = ChinwagClient(
         chinwag.url, "robot", features=(*DEFAULT_FEATURES, "rooms", "no-rollback"), room="bots"
     )
@@ -320,9 +320,9 @@ async def test_who_leaves_is_out_of_janus_at_once_and_their_streams_stop(
 ) -> None:
     people = [await open_person(name, path="r/leave") for name in ("ann", "ben", "cat")]
     ann, ben, cat = people
-    await join_call(ann, "Start call")
+    await join_call(ann, "Start a group call")
     for person in (ben, cat):
-        await join_call(person, "Join call")
+        await join_call(person, "Join the group call")
     await everyone_decodes_everyone(people)
     assert await janus_displays(chinwag, janus) == {"ann", "ben", "cat"}
     cat_mids = {
@@ -369,9 +369,9 @@ async def test_janus_killed_mid_call_the_call_goes_on_on_the_other_within_10_s(
             await open_person(name, server=server, path="r/failover")
             for name in ("ann", "ben", "cat")
         ]
-        await join_call(people[0], "Start call")
+        await join_call(people[0], "Start a group call")
         for person in people[1:]:
-            await join_call(person, "Join call")
+            await join_call(person, "Join the group call")
         with showing_janus_problems(janus, second):
             await everyone_decodes_everyone(people)
         first = server.sfu.placed()["failover"]

@@ -168,12 +168,13 @@ export function createCallView({ notices, alerts, settings, missed, panels, prej
       return ask(prompt, question, choices, asking.signal);
     },
     /**
-     * One kind of device cannot be had (`problem`, a MediaProblem) and `kind`
-     * works: ask whether to go on with it alone. Resolves to true or false.
+     * A device cannot be had (`problem`, a MediaProblem naming it) and
+     * `offer` ("video-only", "audio-only", "listen-only") still works: ask
+     * whether to go on with that. Resolves to true or false.
      */
-    async offerOnly(problem, kind) {
-      const label = kind === "audio" ? S.audioOnly : S.videoOnly;
-      const answer = await view.ask(S.continueWith(problem.message, label), [
+    async offerOnly(problem, offer) {
+      const label = S.offerLabels[offer];
+      const answer = await view.ask(S.continueWith(problem.message, offer), [
         [true, label],
         [false, S.cancel],
       ]);

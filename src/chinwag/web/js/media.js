@@ -1,25 +1,20 @@
-// Cameras, microphones and screen sharing. Errors become MediaProblem with a
-// reason the call module can act on and words a person can read.
+// Cameras, microphones and screen sharing for calls. A device that fails
+// becomes a MediaProblem: a reason the call module can act on, and the
+// deviceerrors.js words naming the device (the same words as the pre-join
+// screen's, so skipping that screen loses nothing).
 
+import { describeFailures } from "./deviceerrors.js";
+import { openEach } from "./preview.js";
 import { S } from "./strings.js";
 
 /** Why local media could not be opened; `reason` maps to call-decline reasons. */
 export class MediaProblem extends Error {
-  constructor(reason, message, available = { audio: false, video: false }) {
+  constructor(reason, message, offer = "") {
     super(message);
     this.name = "MediaProblem";
     this.reason = reason; // "no-media" | "permission-denied" | "in-use" | "failed"
-    this.available = available; // which kinds exist, for an audio-only / video-only offer
+    this.offer = offer; // what still works: "video-only" | "audio-only" | "listen-only" | ""
   }
-}
-
-/** Which kinds of input device exist: {audio, video}. Works before permission. */
-export async function availableKinds() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  return {
-    audio: devices.some((d) => d.kind === "audioinput"),
-    video: devices.some((d) => d.kind === "videoinput"),
-  };
 }
 
 /** Cameras, microphones and speakers, for the device pickers: {cameras, microphones, speakers}. */
@@ -36,101 +31,37 @@ export async function listDevices() {
   };
 }
 
-function constraint(wanted, deviceId) {
-  if (!wanted) return false;
-  return deviceId ? { deviceId: { exact: deviceId } } : true;
-}
+/** The call-decline reason (docs/protocol.md) for a deviceerrors.js reason. */
+const DECLINE_REASONS = { denied: "permission-denied", "in-use": "in-use", "not-found": "no-media", insecure: "no-media" };
 
 /**
- * Open camera and/or microphone. want = {audio, video, audioId, videoId}.
- * Resolves to a MediaStream; rejects with MediaProblem.
+ * A MediaProblem from openEach's failures, in deviceerrors.js words: each
+ * failed device named, then the browser's steps when a permission was refused.
+ * `offer` ("video-only", "audio-only", "listen-only") is what still works.
  */
-export async function openUserMedia(want) {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    throw new MediaProblem("no-media", S.media.noApi);
-  }
-  try {
-    return await navigator.mediaDevices.getUserMedia({
-      audio: constraint(want.audio, want.audioId),
-      video: constraint(want.video, want.videoId),
-    });
-  } catch (error) {
-    throw await describe(error, want);
-  }
-}
-
-async function describe(error, want) {
-  switch (error.name) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return deniedProblem(want);
-    case "NotReadableError":
-    case "AbortError":
-      return new MediaProblem(
-        "in-use",
-        S.media.inUse,
-      );
-    case "NotFoundError":
-    case "OverconstrainedError": {
-      const available = await availableKinds().catch(() => ({ audio: false, video: false }));
-      const missing = { video: want.video && !available.video, audio: want.audio && !available.audio };
-      return new MediaProblem("no-media", S.media.notFound(missing), available);
-    }
-    default:
-      return new MediaProblem("failed", S.media.failed(error.message));
-  }
-}
-
-/** The state ("granted", "denied", "prompt") of the camera or microphone permission. */
-async function permissionState(name) {
-  try {
-    return (await navigator.permissions.query({ name })).state;
-  } catch {
-    return "unknown"; // a browser that cannot query this permission
-  }
+function problemOf(failures, wanted) {
+  const { problems, offer, howToAllow } = describeFailures(failures, wanted, navigator.userAgent);
+  const words = [...problems.map((p) => p.words), howToAllow].filter(Boolean).join(" ");
+  return new MediaProblem(DECLINE_REASONS[problems[0].reason] ?? "failed", words, offer);
 }
 
 /**
- * Permission refused: name the kind(s) refused, and mark as available the
- * wanted kind that stays allowed (camera blocked, microphone allowed), so the
- * call can go on with that kind alone.
- */
-async function deniedProblem(want) {
-  const camera = want.video ? await permissionState("camera") : "unwanted";
-  const microphone = want.audio ? await permissionState("microphone") : "unwanted";
-  const refused = { video: camera === "denied", audio: microphone === "denied" };
-  const available = { audio: microphone === "granted", video: camera === "granted" };
-  return new MediaProblem("permission-denied", S.media.denied(refused), available);
-}
-
-/**
- * The one kind a call can go on with when `problem` stopped the other (it is
- * missing, or its permission refused, and the other works): "audio",
- * "video", or "" when there is none (neither works, or both exist yet it failed).
- */
-export function fallbackKind(problem) {
-  if (!(problem instanceof MediaProblem)) return "";
-  if (problem.reason !== "no-media" && problem.reason !== "permission-denied") return "";
-  const { available } = problem;
-  if (available.audio === available.video) return "";
-  return available.audio ? "audio" : "video";
-}
-
-/**
- * Open camera and microphone for a call, one-to-one or group alike. devices:
- * the chosen {audioId, videoId}. When one kind cannot be had and the other
- * works (fallbackKind), confirm(problem, kind) decides (a person is asked)
- * whether to go on with that kind alone. Resolves to a MediaStream; rejects
- * with the MediaProblem otherwise.
+ * Open camera and microphone for a call, one-to-one or group alike, each
+ * kind on its own when both together fail (preview.js openEach, as the
+ * pre-join screen does), so a failure names its device. devices: the chosen
+ * {audio, video, audioId, videoId}. When a device fails, confirm(problem,
+ * offer) decides (a person is asked) whether to go on with what works
+ * ("video-only", "audio-only" or "listen-only"). Resolves to a MediaStream
+ * (maybe without tracks: listening only); rejects with the MediaProblem.
  */
 export async function openCallMedia({ devices = {}, confirm }) {
-  try {
-    return await openUserMedia({ audio: true, video: true, ...devices });
-  } catch (problem) {
-    const only = fallbackKind(problem);
-    if (!only || !(await confirm(problem, only))) throw problem;
-    return openUserMedia({ ...devices, audio: only === "audio", video: only === "video" });
-  }
+  const want = { audio: true, video: true, ...devices };
+  const { stream, failures } = await openEach(want);
+  if (!failures.audio && !failures.video) return stream;
+  const problem = problemOf(failures, want);
+  if (await confirm(problem, problem.offer)) return stream;
+  for (const track of stream.getTracks()) track.stop();
+  throw problem;
 }
 
 /** Open a screen, window or tab to share; resolves to its video track. */
@@ -139,13 +70,10 @@ export async function openScreen() {
   return stream.getVideoTracks()[0];
 }
 
-/** Open one new track of a kind from a chosen device (for switching mid-call). */
+/** Open one new track of a kind from a chosen device (for switching mid-call); rejects with a MediaProblem naming it. */
 export async function openDeviceTrack(kind, deviceId) {
-  const stream = await openUserMedia({
-    audio: kind === "audio",
-    video: kind === "video",
-    audioId: kind === "audio" ? deviceId : undefined,
-    videoId: kind === "video" ? deviceId : undefined,
-  });
-  return kind === "audio" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+  const want = { audio: kind === "audio", video: kind === "video", [kind === "audio" ? "audioId" : "videoId"]: deviceId };
+  const { stream, failures } = await openEach(want, { exact: true });
+  if (failures[kind]) throw problemOf(failures, want);
+  return stream.getTracks()[0];
 }

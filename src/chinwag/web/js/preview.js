@@ -6,10 +6,11 @@
 const LEVEL_INTERVAL_MS = 100;
 const TONE_SECONDS = 0.6;
 
-function constraint(wanted, deviceId) {
+function constraint(wanted, deviceId, exact) {
   if (!wanted) return false;
-  // `ideal`: a remembered device that is gone gives way to another one.
-  return deviceId ? { deviceId: { ideal: deviceId } } : true;
+  // `ideal`: a remembered device that is gone gives way to another one;
+  // `exact` for a device just picked (switching), which must be that one.
+  return deviceId ? { deviceId: exact ? { exact: deviceId } : { ideal: deviceId } } : true;
 }
 
 /**
@@ -18,15 +19,19 @@ function constraint(wanted, deviceId) {
  * microphone does not take the camera down with it. Resolves to
  * {stream, failures: {audio, video}}: the stream holds what opened (maybe
  * nothing), failures the error of each kind that did not (else null).
+ * exact: the chosen devices or nothing (not another device of the kind).
  */
-export async function openEach(want) {
+export async function openEach(want, { exact = false } = {}) {
   const failures = { audio: null, video: null };
   if (!navigator.mediaDevices?.getUserMedia) {
     const insecure = { name: "insecure", message: "" };
     return { stream: new MediaStream(), failures: { audio: want.audio ? insecure : null, video: want.video ? insecure : null } };
   }
   const open = (audio, video) =>
-    navigator.mediaDevices.getUserMedia({ audio: constraint(audio, want.audioId), video: constraint(video, want.videoId) });
+    navigator.mediaDevices.getUserMedia({
+      audio: constraint(audio, want.audioId, exact),
+      video: constraint(video, want.videoId, exact),
+    });
   if (want.audio && want.video) {
     try {
       return { stream: await open(true, true), failures };

@@ -156,9 +156,15 @@ export const S = Object.freeze({
   serverLost: "The connection to the server was lost",
   peerReconnecting: (n) => `${n} lost their connection; waiting for them to come back…`,
   rejoining: (n) => `Bringing back your call with ${n}…`,
-  continueWith: (problem, label) => `${problem} Continue with ${label.toLowerCase()}?`,
-  audioOnly: "Audio only",
-  videoOnly: "Video only",
+  // a device failed in a call (media.js openCallMedia): go on with what still works?
+  continueWith: (problem, offer) =>
+    `${problem} ` +
+    {
+      "video-only": "Continue with video only?",
+      "audio-only": "Continue with audio only?",
+      "listen-only": "Continue without sending, listening only?",
+    }[offer],
+  offerLabels: { "video-only": "Video only", "audio-only": "Audio only", "listen-only": "Listen only" },
   shareFailed: (why) => `Screen sharing did not start: ${why}`,
   switchFailed: (why) => `Could not switch: ${why}`,
   // notifications permission
@@ -166,17 +172,6 @@ export const S = Object.freeze({
   notifyAllow: "Turn on",
   notifyLater: "Not now",
   notifyBlocked: "Notifications are blocked for this site; calls still ring while the tab is open.",
-  // cameras and microphones
-  media: {
-    noApi: "This browser cannot open a camera or microphone here.",
-    inUse: "The camera or microphone is in use by another application, or cannot be started.",
-    notFound: ({ video, audio }) =>
-      `No ${[video && "camera", audio && "microphone"].filter(Boolean).join(" or ") || "camera or microphone"} was found.`,
-    denied: ({ video, audio }) =>
-      `Permission to use the ${[video && "camera", audio && "microphone"].filter(Boolean).join(" and ") || "camera or microphone"} ` +
-      "was denied. Allow it in the browser's site settings and try again.",
-    failed: (why) => `The camera or microphone failed: ${why}`,
-  },
   // one device's failure, named (deviceerrors.js); kind: "audio", "video" or "both"
   device: {
     denied: (kind) => `${capital(deviceWord(kind))} permission was refused: here is how to allow it.`,
