@@ -27,9 +27,10 @@ from chinwag.core.effects import (
     Send,
     UpdateRecord,
 )
-from chinwag.core.events import Joined, NamesLost, NodeGone, NodeUsers, UserRecord
+from chinwag.core.events import Deliver, Joined, NamesLost, NodeGone, NodeUsers, UserRecord
 from chinwag.core.lobby import Lobby
 from chinwag.core.names import name_key
+from chinwag.core.routing import MAX_HOPS
 
 FEATURES = ["deltas", "ringing", "plain-text"]
 
@@ -393,3 +394,65 @@ def test_a_token_for_a_name_its_node_no_longer_has_claims_it_as_usual() -> None:
     error = c.got("b", new)[-1]
     assert (error["type"], error["code"]) == ("error", "name-taken")
     assert c.names == {"bob": "a"}
+
+
+def test_a_message_right_after_a_take_over_reaches_the_new_session() -> None:
+    """The old node lists the name on the new node before it hands the name over, and
+    tells the other nodes before the new session can say anything: nothing is lost."""
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("a", "carol", FEATURES, credential=token("carol"))
+    b_heard: list[str] = []
+    real_bus_event = c.nodes["b"].bus_event
+
+    def b_hears(event: Any) -> list[Effect]:
+        b_heard.append(type(event).__name__)
+        return real_bus_event(event)
+
+    c.nodes["b"].bus_event = b_hears  # type: ignore[method-assign]
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    assert b_heard[:3] == ["Left", "Joined", "ResumeGrant"]  # news first, then the name
+    c.say("b", new, type="message", text="it is me", id=0, date=0)
+    assert any(m.get("text") == "it is me" for m in c.got("a", carol))
+    c.say("a", carol, type="new-ice-candidate", target="bob", candidate={"n": 1})
+    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [
+        {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
+    ]
+    assert not [m for m in c.got("a", carol) if m["type"] == "error"]
+    for lobby in c.nodes.values():
+        lobby.check()
+
+
+def taken_over_to_b() -> tuple[Cluster, int, int]:
+    """bob's session on a taken over by a token on b, where carol is: (cluster, carol, new)."""
+    c = Cluster(Authenticator(token_secret=SECRET))
+    c.join("a", "bob", FEATURES, credential=token("bob"))
+    carol = c.join("b", "carol", FEATURES, credential=token("carol"))
+    new = c.join("b", "bob", FEATURES, credential=token("bob"))
+    c.got("b", carol)
+    c.got("b", new)
+    return c, carol, new
+
+
+CANDIDATE = {"type": "new-ice-candidate", "target": "bob", "name": "carol", "candidate": {"n": 1}}
+
+
+@pytest.mark.parametrize("hops", [0, MAX_HOPS - 1])
+def test_a_message_sent_to_the_old_node_during_a_take_over_follows_the_name(hops: int) -> None:
+    """A node that had not yet heard of the take-over sent a message to the old node:
+    the old node knows where the name went and passes it on; the sender gets no error."""
+    c, carol, new = taken_over_to_b()
+    payload = json.dumps(CANDIDATE).encode()
+    in_flight = Deliver("carol", "b", "bob", "new-ice-candidate", payload, hops=hops)
+    c.run("a", c.nodes["a"].bus_event(in_flight))
+    assert [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"] == [CANDIDATE]
+    assert not [m for m in c.got("b", carol) if m["type"] == "error"]
+
+
+def test_a_message_passed_on_too_often_comes_back_as_an_error() -> None:
+    c, carol, new = taken_over_to_b()
+    payload = json.dumps(CANDIDATE).encode()
+    worn = Deliver("carol", "b", "bob", "new-ice-candidate", payload, hops=MAX_HOPS)
+    c.run("a", c.nodes["a"].bus_event(worn))
+    assert not [m for m in c.got("b", new) if m["type"] == "new-ice-candidate"]
+    assert [m["code"] for m in c.got("b", carol) if m["type"] == "error"] == ["no-such-user"]

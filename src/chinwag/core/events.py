@@ -128,6 +128,10 @@ class Deliver(msgspec.Struct, frozen=True, tag="deliver"):
     target: str
     kind: str
     payload: bytes  # UTF-8 JSON, ready to send
+    #: Times a node passed it on because the target's session had moved to another
+    #: node (see ``Router.deliver_from_node``); bounded, so views that disagree
+    #: cannot pass it around for ever. (A default: processes without it ignore it.)
+    hops: int = 0
 
 
 class Undeliverable(msgspec.Struct, frozen=True, tag="undeliverable"):

@@ -55,7 +55,9 @@ into :mod:`~chinwag.core.calls`) stay in one file.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
 
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
@@ -82,7 +84,11 @@ if TYPE_CHECKING:
     from .context import Context
     from .directory import Member
 
-__all__ = ["Router", "message_type"]
+__all__ = ["MAX_HOPS", "Router", "message_type"]
+
+#: Times a ``Deliver`` follows a session that moved on (each hop is one hand-over the
+#: sender's node had not heard of yet); past it, the sender hears ``no-such-user``.
+MAX_HOPS: Final = 3
 
 
 def message_type(message: Inbound) -> str:
@@ -324,8 +330,14 @@ class Router:
         return room is not None and room == self._ctx.directory.room_of(sender)
 
     def deliver_from_node(self, event: Deliver) -> None:
-        """A message another node relayed to a user of this one."""
+        """A message another node relayed to a user of this one; if the user's session
+        moved on (taken over, resumed) before the sender's node heard, it follows."""
         member = self._ctx.directory.local(event.target)
+        moved = self._ctx.directory.remote(event.target) if member is None else None
+        if moved is not None and moved.node != self._ctx.node and event.hops < MAX_HOPS:
+            follow = msgspec.structs.replace(event, hops=event.hops + 1)
+            self._ctx.outbox.emit(Forward(moved.node, follow))
+            return
         if member is None or not self._same_room(event.sender, event.target):
             undeliverable = Undeliverable(event.sender, event.target, event.kind)
             self._ctx.outbox.emit(Forward(event.sender_node, undeliverable))

@@ -510,8 +510,10 @@ class Sessions:
             session.expires,
             session.mailbox.dropped,
         )
+        # Joined before the grant, as in give_way: other nodes hear where the session
+        # went before anything it says from there (docs/deployment.md, Redis).
         self._ctx.outbox.emit(
-            HandOver(record), Forward(request.node, grant), Publish(Joined(record))
+            HandOver(record), Publish(Joined(record)), Forward(request.node, grant)
         )
 
     def give_way(self, request: TakeOver) -> None:
