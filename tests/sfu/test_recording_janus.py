@@ -83,7 +83,7 @@ async def publish(
 
 
 async def test_a_five_second_recording_gives_five_second_files(
-    janus: Janus, tmp_path: Path
+    janus: Janus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     recorder = Recorder(tmp_path / "recordings")
     finished: list[tuple[str, str, str]] = []  # what the recording.finished webhook is told
@@ -128,10 +128,29 @@ async def test_a_five_second_recording_gives_five_second_files(
     assert listed["id"] == recording and listed["by"] == "alice" and listed["bytes"] > 10_000
 
     # The CLI finds it in the data directory, converts it again, and exports the playable file.
+    # A second person whose video Janus saved no frame of, and whose audio is damaged, is
+    # listed as missing (who, which, why); the first person's file is still made.
     data = ["--data-dir", str(tmp_path)]
     muxed.unlink()
+    blank = folder / f"videoroom-{room}-user-99-{since}-video-1.mjr"
+    blank.write_bytes(b"MJR00002")  # what Janus leaves when no keyframe ever came
+    (folder / f"videoroom-{room}-user-99-{since}-audio-0.mjr").write_bytes(b"MJR00002" + b"!" * 64)
+    manifest_file = folder / "recording.json"
+    manifest_file.write_text(
+        manifest_file.read_text().replace('"people": {', '"people": {"99": "Ben", ')
+    )
     assert await asyncio.to_thread(main, ["recordings", "convert", recording, *data]) == 0
     assert 4.0 <= duration(muxed) <= 6.0
+    converted = json.loads(manifest_file.read_text())
+    assert converted["state"] == "ready", converted
+    assert [f["person"] for f in converted["files"]] == ["Zoë Ångström"]
+    missing = sorted((m["person"], m["feed"], m["kind"]) for m in converted["missing"])
+    assert missing == [("Ben", "99", "audio"), ("Ben", "99", "video")], converted
+    [no_video] = [m for m in converted["missing"] if m["kind"] == "video"]
+    assert "no frame" in no_video["reason"]
+    assert main(["recordings", "list", *data]) == 0
+    listed_lines = capsys.readouterr().out
+    assert "  missing: Ben's video: Janus saved no frame" in listed_lines, listed_lines
     assert main(["recordings", "export", recording, str(tmp_path / "out"), *data]) == 0
     exported = sorted(p.name for p in (tmp_path / "out" / recording).iterdir())
     assert exported == sorted([muxed.name, "recording.json"])

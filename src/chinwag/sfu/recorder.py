@@ -8,6 +8,13 @@ recordings of one call never mix. Both requests need the room's secret,
 which only chinwag holds; rooms are created with ``lock_record`` so nothing
 else can switch recording on or off.
 
+Janus saves nothing of a video stream until a keyframe arrives, and asks
+each publisher for one only once, when recording starts; a browser that got
+another keyframe request a moment before may let that one pass (Chromium
+spaces them out), and the person's video file would stay empty. So
+:func:`keyframes_until_recorded` asks again, every half second for a few
+seconds, for each video whose file has no frame yet.
+
 When recording stops, :class:`Recorder` runs :func:`~chinwag.sfu.recordings.finish`
 in a task it owns (conversion is child processes, so the event loop stays
 free) and waits for those tasks on :meth:`Recorder.close`.
@@ -22,14 +29,25 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from .janus import JanusError, JanusHandle, JanusLost
-from .recordings import finish, recording_id, start_manifest
+from .recordings import MJR_HEADER, finish, recording_id, start_manifest, streams_in
 
-__all__ = ["CallRecordings", "Recorder", "start_recording", "stop_recording"]
+__all__ = [
+    "CallRecordings",
+    "Recorder",
+    "keyframes_until_recorded",
+    "start_recording",
+    "stop_recording",
+]
 
 log = logging.getLogger("chinwag.sfu.recorder")
+
+#: Rounds of keyframe requests for videos that have saved no frame, and the seconds
+#: between them (more than the gap a browser keeps between two keyframes it sends).
+KEYFRAME_ROUNDS: Final = 10
+KEYFRAME_INTERVAL: Final = 0.5
 
 
 async def start_recording(handle: JanusHandle, room: int, secret: str, folder: Path) -> None:
@@ -51,6 +69,40 @@ async def stop_recording(handle: JanusHandle, room: int, secret: str) -> None:
     await handle.request(
         {"request": "enable_recording", "room": room, "secret": secret, "record": False}
     )
+
+
+async def keyframes_until_recorded(
+    folder: Path,
+    ask: Callable[[str], Awaitable[None]],
+    *,
+    rounds: int = KEYFRAME_ROUNDS,
+    interval: float = KEYFRAME_INTERVAL,
+) -> set[str]:
+    """Ask for a keyframe (``ask(feed)``) from each publisher whose video in ``folder`` has
+    no frame yet, every ``interval`` seconds until all have one; the feeds still without.
+
+    Bounded by ``rounds``; stops early when Janus is lost or refuses (the recording's own
+    outcome then says what happened).
+    """
+    waiting: set[str] = set()
+    for _ in range(rounds):
+        await asyncio.sleep(interval)
+        waiting = {
+            stream.feed
+            for stream in streams_in(folder)
+            if stream.kind == "video" and stream.mjr.stat().st_size <= MJR_HEADER
+        }
+        if not waiting:
+            break
+        try:
+            for feed in sorted(waiting):
+                await ask(feed)
+        except (JanusError, JanusLost) as error:
+            log.warning("recording in %s: keyframe request failed: %s", folder.name, error)
+            break
+    if waiting:
+        log.warning("recording in %s: no video frame yet from feeds %s", folder.name, waiting)
+    return waiting
 
 
 class Recorder:

@@ -12,8 +12,12 @@ each within :data:`CONVERT_TIMEOUT`, so the event loop never waits on them.
 
 ``recording.json`` (the manifest) says which room, who started it and when,
 when it stopped, whose feed each file is, and its ``state``: ``recording``,
-``converting``, ``ready`` or ``failed`` (with ``error``). The ``.mjr`` files are
-kept until the recording is purged: they are the originals.
+``converting``, ``ready`` or ``failed`` (with ``error``). A stream that gives
+no playable file (Janus saved none of its frames, or its conversion failed)
+does not fail the others: it is listed under ``missing`` with the person,
+the kind and why. The recording is ``failed`` only when no stream could be
+made playable. The ``.mjr`` files are kept until the recording is purged:
+they are the originals.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = [
     "CONVERT_TIMEOUT",
     "JOBS",
     "MANIFEST",
+    "MJR_HEADER",
     "Stream",
     "finish",
     "list_recordings",
@@ -54,6 +59,9 @@ _MJR: Final = re.compile(
     r"videoroom-(?P<room>[^-]+)-user-(?P<feed>[^-]+)-(?P<ms>\d+)-(?P<kind>audio|video|data)-(?P<mindex>\d+)\.mjr"
 )
 _EXTENSION: Final = {"audio": ".opus", "video": ".webm"}
+#: Bytes of an ``.mjr`` that holds no frame yet (the magic Janus writes when it opens the
+#: file; its info header comes with the first saved frame).
+MJR_HEADER: Final = 8
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,9 @@ async def finish(
     """Make the recording in ``folder`` playable; its manifest, as written.
 
     ``people`` maps feed ids (as text) to names. Never raises for a failed
-    conversion: the manifest's ``state`` is then ``failed`` with ``error``.
+    conversion: a stream without a playable file is listed under ``missing``
+    (person, feed, kind, reason); the ``state`` is ``failed`` (with ``error``)
+    only when nothing could be made playable.
     """
     manifest = read_manifest(folder) or {"id": folder.name}
     manifest.update(
@@ -139,21 +149,50 @@ async def finish(
     limit = asyncio.Semaphore(jobs)
     streams = streams_in(folder)
     try:
-        await asyncio.gather(
-            *(
-                _run(limit, per_process, "janus-pp-rec", str(s.mjr), str(s.playable))
-                for s in streams
-            )
-        )
-        files = await _mux_people(folder, streams, manifest["people"], limit, per_process)
+        why_not = await asyncio.gather(*(_convert(limit, per_process, s) for s in streams))
+        playable = [stream for stream, why in zip(streams, why_not, strict=True) if why is None]
+        files = await _mux_people(folder, playable, manifest["people"], limit, per_process)
     except (OSError, RuntimeError) as error:
         manifest.update(state="failed", error=str(error))
         log.error("recording %s: conversion failed: %s", folder.name, error)
     else:
-        manifest.update(state="ready", files=files)
+        missing = [
+            {"person": _person(manifest["people"], s.feed), "feed": s.feed, "kind": s.kind}
+            | {"reason": why}
+            for s, why in zip(streams, why_not, strict=True)
+            if why is not None
+        ]
+        manifest.update(state="ready", files=files, missing=missing)
+        for gap in missing:
+            log.warning(
+                "recording %s: no %s of %s: %s",
+                folder.name, gap["kind"], gap["person"], gap["reason"],
+            )  # fmt: skip
+        if streams and not files:
+            manifest.update(state="failed", error="no stream could be made playable")
         log.info("recording %s: %d file(s) ready", folder.name, len(files))
     _write_manifest(folder, manifest)
     return manifest
+
+
+def _person(people: Mapping[str, str], feed: str) -> str:
+    return people.get(feed, f"feed-{feed}")
+
+
+async def _convert(limit: asyncio.Semaphore, per_process: float, stream: Stream) -> str | None:
+    """Turn one ``.mjr`` into its playable file; why there is none (None: there is one).
+
+    Raises OSError only when janus-pp-rec cannot be run at all (every stream would fail).
+    """
+    if stream.mjr.stat().st_size <= MJR_HEADER:
+        return "Janus saved no frame of it (no media, or no keyframe, reached the recording)"
+    try:
+        await _run(limit, per_process, "janus-pp-rec", str(stream.mjr), str(stream.playable))
+    except RuntimeError as error:
+        return str(error)
+    if not stream.playable.is_file() or stream.playable.stat().st_size == 0:
+        return "janus-pp-rec found nothing playable in it"
+    return None
 
 
 async def _mux_people(
@@ -163,27 +202,32 @@ async def _mux_people(
     limit: asyncio.Semaphore,
     per_process: float,
 ) -> list[dict[str, Any]]:
-    """One file per feed: audio and video muxed with ffmpeg when both exist and ffmpeg is
-    installed, else the converted stream files themselves. Each entry names its person."""
+    """One file per feed: audio and video muxed with ffmpeg when both are playable and ffmpeg
+    is installed (and succeeds), else the converted stream files themselves. Each entry names
+    its person."""
     by_feed: dict[str, list[Stream]] = {}
     for stream in streams:
         by_feed.setdefault(stream.feed, []).append(stream)
     files: list[dict[str, Any]] = []
     taken: set[str] = set()
     for feed, own in by_feed.items():
-        person = people.get(feed, f"feed-{feed}")
+        person = _person(people, feed)
         kinds = {stream.kind: stream for stream in own}
         if len(own) == 2 and set(kinds) == {"audio", "video"} and shutil.which("ffmpeg"):
             target = folder / _unique(_safe(person), ".webm", taken)
-            await _run(
-                limit, per_process, "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-                "-i", str(kinds["video"].playable), "-i", str(kinds["audio"].playable),
-                "-map", "0:v", "-map", "1:a", "-c", "copy", str(target),
-            )  # fmt: skip
-            files.append(
-                {"person": person, "feed": feed, "kind": "audio+video", "file": target.name}
-            )
-            continue
+            try:
+                await _run(
+                    limit, per_process, "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+                    "-i", str(kinds["video"].playable), "-i", str(kinds["audio"].playable),
+                    "-map", "0:v", "-map", "1:a", "-c", "copy", str(target),
+                )  # fmt: skip
+            except RuntimeError as error:  # the two files stand alone instead
+                log.warning("recording %s: %s's files stay apart: %s", folder.name, person, error)
+            else:
+                files.append(
+                    {"person": person, "feed": feed, "kind": "audio+video", "file": target.name}
+                )
+                continue
         for stream in own:
             files.append(
                 {"person": person, "feed": feed, "kind": stream.kind, "file": stream.playable.name}

@@ -73,6 +73,7 @@ def _list(args: argparse.Namespace) -> int:
             f"room {manifest.get('room', '?')!r} by {manifest.get('by', '?')}  "
             f"{len(manifest.get('files', []))} file(s)  {manifest['bytes'] / 1e6:.1f} MB"
         )
+        _say_missing(manifest)
     if not found:
         print("no recordings", file=sys.stderr)
     return 0
@@ -132,4 +133,11 @@ def _convert(args: argparse.Namespace) -> int:
         finish(folder, manifest.get("people", {}), stopped_ms=manifest.get("until"))
     )
     print(f"{args.id}: {result['state']}" + (f" ({result['error']})" if "error" in result else ""))
+    _say_missing(result)
     return 0 if result["state"] == "ready" else 1
+
+
+def _say_missing(manifest: dict[str, Any]) -> None:
+    """One indented line per recorded stream that gave no playable file, and why."""
+    for gap in manifest.get("missing", []):
+        print(f"  missing: {gap.get('person', '?')}'s {gap.get('kind', '?')}: {gap.get('reason')}")

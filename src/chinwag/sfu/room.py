@@ -29,14 +29,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from .janus import JanusError, JanusHandle, JanusLost, JanusSession
 from .moderation import moderate, offer_mids
-from .recorder import start_recording, stop_recording
+from .recorder import keyframes_until_recorded, start_recording, stop_recording
 
 __all__ = ["JanusRoom", "room_identity"]
 
@@ -106,7 +106,7 @@ class JanusRoom:
         self._admin: JanusHandle | None = None
         self._watcher: JanusHandle | None = None
         self._ready = asyncio.Lock()
-        self._refreshing: set[asyncio.Task[None]] = set()
+        self._background_tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def pin(self) -> str:
@@ -174,7 +174,7 @@ class JanusRoom:
 
     async def close(self) -> None:
         """The call ended: destroy the VideoRoom (Janus hangs up everyone left in it)."""
-        for task in list(self._refreshing):
+        for task in list(self._background_tasks):
             task.cancel()
         for seat in list(self.seats.values()):
             await self._detach(seat)
@@ -296,7 +296,14 @@ class JanusRoom:
             await stop_recording(self._admin, self.id, self._secret)
         else:
             await start_recording(self._admin, self.id, self._secret, folder)
+            self._background(keyframes_until_recorded(folder, self._keyframe))
         return {str(feed): name for feed, name in self.feeds.items()}
+
+    async def _keyframe(self, feed: str) -> None:
+        """Ask the publisher of ``feed`` for a keyframe of each of its videos."""
+        for seat in list(self.seats.values()):
+            if str(seat.feed) == feed and seat.publisher is not None:
+                await seat.publisher.request({"request": "configure", "keyframe": True})
 
     # -- helpers -----------------------------------------------------------------
 
@@ -433,9 +440,13 @@ class JanusRoom:
     def _refresh_all(self) -> None:
         for seat in list(self.seats.values()):
             if seat.wants_streams:
-                task = asyncio.get_running_loop().create_task(self._refresh_quietly(seat))
-                self._refreshing.add(task)
-                task.add_done_callback(self._refreshing.discard)
+                self._background(self._refresh_quietly(seat))
+
+    def _background(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run ``work`` beside the caller; the room cancels it when it closes."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
 
     async def _refresh_quietly(self, seat: _Seat) -> None:
         try:
