@@ -172,42 +172,61 @@ class JanusSession:
         await self.close()
 
     async def open(self) -> None:
-        """Connect and create the session; raises JanusLost if Janus does not answer."""
+        """Connect and create the session; raises JanusLost if Janus does not answer.
+
+        Whatever ends it early (no answer, a refusal, the caller cancelling), the
+        socket and its HTTP client session are closed before it returns.
+        """
         self._http = aiohttp.ClientSession()
         try:
             self._ws = await asyncio.wait_for(
                 self._http.ws_connect(self.url, protocols=(JANUS_SUBPROTOCOL,), heartbeat=None),
                 self.timeout,
             )
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            await self._http.close()
-            raise JanusLost(f"cannot reach Janus at {self.url}: {error}") from error
-        self._tasks.append(asyncio.create_task(self._read(), name="janus-read"))
-        try:
+            self._tasks.append(asyncio.create_task(self._read(), name="janus-read"))
             reply = await self.send({"janus": "create"})
-        except BaseException:
-            await self.close()
+        except BaseException as error:
+            await self._release()
+            if isinstance(error, aiohttp.ClientError | OSError | TimeoutError):
+                raise JanusLost(f"cannot reach Janus at {self.url}: {error}") from error
             raise
         self.id = int(reply["data"]["id"])
         self._tasks.append(asyncio.create_task(self._keep_alive(), name="janus-keepalive"))
         log.debug("janus %s: session %s", self.url, self.id)
 
     async def close(self) -> None:
-        """Destroy the session (Janus detaches its handles) and close the socket."""
-        if self.id is not None and not self.lost:
-            with contextlib.suppress(JanusError, JanusLost):
-                await self.send({"janus": "destroy"})
+        """Destroy the session (Janus detaches its handles) and close the socket.
+
+        The socket and the HTTP client session are closed even when this is cancelled
+        (a lost Janus's session is closed in a task that a shutdown may cancel).
+        """
+        try:
+            if self.id is not None and not self.lost:
+                with contextlib.suppress(JanusError, JanusLost):
+                    await self.send({"janus": "destroy"})
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        """Stop the reader and the keep-alive, close the socket and the HTTP client session."""
         self._lose("closed", notify=False)
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._ws is not None:
-            await self._ws.close()
-        if self._http is not None:
-            await self._http.close()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            try:
+                if self._ws is not None:
+                    await self._ws.close()
+            finally:
+                if self._http is not None:
+                    await self._http.close()
+
+    @property
+    def released(self) -> bool:
+        """True once the socket and its HTTP client session are closed (or never opened)."""
+        return self._http is None or self._http.closed
 
     async def info(self) -> dict[str, Any]:
         """Janus's ``server_info``: version, plugins, transports (a health check too)."""
