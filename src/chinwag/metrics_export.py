@@ -174,11 +174,13 @@ def _sfu_families(sfu: Mapping[str, int]) -> Iterator[Metric]:
     )
     moves = CounterMetricFamily(
         "chinwag_sfu_moves",
-        "room calls moved: to=sfu from a mesh past mesh_max, to=janus off a lost Janus",
+        "room calls moved: to=sfu from a mesh past mesh_max, to=janus off a lost Janus, "
+        "to=mesh back to a mesh when no Janus was left",
         labels=["to"],
     )
     moves.add_metric(["sfu"], sfu["sfu_moves_to_sfu"])
     moves.add_metric(["janus"], sfu["sfu_moves_to_janus"])
+    moves.add_metric(["mesh"], sfu["sfu_moves_to_mesh"])
     yield moves
     recordings = CounterMetricFamily(
         "chinwag_recordings", "recordings finished, by outcome", labels=["state"]

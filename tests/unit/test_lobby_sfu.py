@@ -27,10 +27,10 @@ OFFER = {"type": "offer", "sdp": "v=0\r\n"}
 class Call:
     """A lobby with an SFU configured (mesh of at most ``mesh_max``), and people in room ``r``."""
 
-    def __init__(self, mesh_max: int | None = 2) -> None:
+    def __init__(self, mesh_max: int | None = 2, recordings: bool = False) -> None:
         self.now = 1_700_000_000.0
         self.book = RoomBook()
-        policy = Policy(room_call_max=50, mesh_max=mesh_max)
+        policy = Policy(room_call_max=50, mesh_max=mesh_max, recordings=recordings)
         self.lobby = Lobby(policy, rooms=self.book, clock=lambda: self.now)
         self.conns: dict[str, int] = {}
 
@@ -175,3 +175,37 @@ def test_answers_from_the_sfu_reach_only_current_participants() -> None:
     assert sent(call.lobby.sfu_reply("r", opened - 1, "ben", offer), call.conns["ben"]) == []
     effects = call.lobby.sfu_speaker("r", opened, "ben")
     assert {"type": "sfu-speaker", "name": "ben"} in sent(effects, call.conns["cat"])
+
+
+def test_with_no_janus_a_small_call_goes_back_to_a_mesh_and_a_large_one_waits() -> None:
+    call = Call(mesh_max=2, recordings=True)
+    call.seat("ann", "ben", "cat")
+    call.person("dan")  # in the room, not in the call
+    call.say("ann", type="room-recording", action="start")
+    opened = call.opened()
+
+    effects = call.lobby.sfu_unavailable()  # three people: too many for a mesh of two
+    call.lobby.check()
+    for name in ("ann", "ben", "cat"):
+        told = sent(effects, call.conns[name])
+        assert {"type": "sfu-waiting"} in told, (name, told)
+        stop = [m for m in told if m["type"] == "room-recording"]
+        assert stop and stop[-1]["reason"] == "media-server-lost", told
+        assert last_room_call(effects, call.conns[name])["mode"] == "sfu"
+    assert {"type": "sfu-waiting"} not in sent(effects, call.conns["dan"])
+    assert not [e for e in effects if isinstance(e, SfuEnd)]
+
+    call.say("cat", type="room-call-leave")
+    effects = call.lobby.sfu_unavailable("r")  # the link asks again after each leave
+    call.lobby.check()
+    for name in ("ann", "ben", "dan"):  # everyone in the room sees a mesh call of two
+        message = last_room_call(effects, call.conns[name])
+        assert "mode" not in message and len(message["participants"]) == 2, message
+    assert [e for e in effects if isinstance(e, SfuEnd)] == [SfuEnd("r", opened)]
+    assert errors(call.say("ann", type="sfu-publish", description=OFFER), call.conns["ann"]) == [
+        "not-sfu-call"
+    ]
+    assert call.lobby.sfu_unavailable() == []  # nothing left on the SFU
+
+    effects = call.seat("cat")  # growing past mesh_max moves it to the SFU again
+    assert last_room_call(effects, call.conns["ann"])["mode"] == "sfu"

@@ -72,8 +72,8 @@ def test_sfu_figures_appear_only_with_an_sfu() -> None:
     sfu = {
         "sfu_calls": 2, "sfu_publishers": 9, "sfu_subscribers": 8, "sfu_janus_up": 1,
         "sfu_janus_lost": 1, "sfu_moves_to_sfu": 3, "sfu_moves_to_janus": 1,
-        "recordings_active": 1, "recordings_converting": 0, "recordings_ready": 4,
-        "recordings_failed": 1,
+        "sfu_moves_to_mesh": 2, "recordings_active": 1, "recordings_converting": 0,
+        "recordings_ready": 4, "recordings_failed": 1,
     }  # fmt: skip
     samples = parse(render(Metrics(), Snapshot(0, 0, 0, 0, 0, True, {}, {}, sfu=sfu)))
     assert samples[("chinwag_sfu_calls", ())] == 2
@@ -83,6 +83,7 @@ def test_sfu_figures_appear_only_with_an_sfu() -> None:
     assert samples[("chinwag_sfu_janus_lost_total", ())] == 1
     assert samples[("chinwag_sfu_moves_total", (("to", "sfu"),))] == 3
     assert samples[("chinwag_sfu_moves_total", (("to", "janus"),))] == 1
+    assert samples[("chinwag_sfu_moves_total", (("to", "mesh"),))] == 2
     assert samples[("chinwag_recordings_active", ())] == 1
     assert samples[("chinwag_recordings_total", (("state", "ready"),))] == 4
     assert samples[("chinwag_recordings_total", (("state", "failed"),))] == 1

@@ -364,6 +364,17 @@ class Lobby:
         self._recording.failed(room, opened, since, reason)
         return self._out.drain()
 
+    def sfu_unavailable(self, room_key: str | None = None) -> list[Effect]:
+        """No Janus answers: the SFU calls' recordings end; calls of ``--mesh-max`` or fewer
+        go back to a mesh, larger ones are told ``sfu-waiting``. Only ``room_key``'s call if
+        given (someone left it while no Janus answers: it may be small enough now)."""
+        for room in self._sfu.on_sfu():
+            if room_key is not None and room.key != room_key:
+                continue
+            self._recording.stop(room, None, "media-server-lost")
+            self._sfu.fall_back(room, self._desk.call_changed)
+        return self._out.drain()
+
     # -- inputs from the cluster ---------------------------------------------
 
     def claimed(self, conn: ConnId, name: str, ok: bool) -> list[Effect]:

@@ -40,7 +40,9 @@ configured (``mesh_max`` set), a join that makes the call larger than
 ``mesh_max`` moves it to ``sfu``, and it stays there until it ends: a call
 that shrinks again keeps its one media path rather than moving twice (each
 move costs every participant a renegotiation and a moment of frozen video,
-and calls that grew once tend to grow again). Without an SFU it is always a mesh.
+and calls that grew once tend to grow again). The one way back is no SFU
+answering at all: a call of ``mesh_max`` or fewer then becomes a mesh again
+(``back_to_mesh``). Without an SFU it is always a mesh.
 """
 
 from __future__ import annotations
@@ -265,6 +267,16 @@ class RoomCall:
         if self.mode is CallMode.MESH and self.mesh_max is not None and count > self.mesh_max:
             log.info("room call: %d people, over the mesh's %d: mesh -> sfu", count, self.mesh_max)
             self.mode = CallMode.SFU
+
+    def back_to_mesh(self) -> bool:
+        """No SFU answers: an SFU call of ``mesh_max`` or fewer becomes a mesh again (the
+        caller has ended its recording, which was the SFU's); whether it did."""
+        small = self.mesh_max is not None and len(self.participants) <= self.mesh_max
+        if self.mode is not CallMode.SFU or not small or self.recording is not None:
+            return False
+        log.info("room call: no SFU, %d people: sfu -> mesh", len(self.participants))
+        self.mode = CallMode.MESH
+        return True
 
     def leave(self, name: str) -> None:
         """Unseat ``name``; raises RoomRefused (``not-in-call``) if it has no seat."""

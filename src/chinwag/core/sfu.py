@@ -21,6 +21,12 @@ Requests (``docs/protocol.md``, "Room calls on an SFU"):
 * ``sfu-unmute`` with ``kind``: lift a host's mute of one's own audio or
   video at Janus.
 
+When no Janus answers any more (:meth:`SfuDesk.fall_back`), a call of
+``--mesh-max`` or fewer goes back to a mesh (its ``room-call`` has no
+``mode`` again, and the browsers connect to each other as in any mesh); a
+larger call stays on the SFU and its participants are told ``sfu-waiting``:
+they publish again once a Janus is back.
+
 A host's ``mute`` (:func:`enforce_mute`) is enforced at Janus in an SFU call
 (:class:`~chinwag.core.effects.SfuModerate`): Janus stops forwarding that
 stream, whatever the muted client does. As in Google Meet, the person may
@@ -29,9 +35,10 @@ unmute themselves (``sfu-unmute``); a host who needs silence removes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from .effects import SfuModerate, SfuSignal
+from .effects import SfuEnd, SfuModerate, SfuSignal
 from .errors import ProtocolError
 from .protocol import encode
 from .requests import SfuRequest
@@ -109,6 +116,30 @@ class SfuDesk:
         for participant in key_room.call.names():
             member = self._ctx.directory.local(participant)
             if member is not None and member.room == room:
+                self._router.to_member(member, payload)
+
+    def on_sfu(self) -> list[Room]:
+        """The rooms whose call is on the SFU now."""
+        return [
+            room
+            for room in self._ctx.rooms.live()
+            if room.call is not None and room.call.mode is CallMode.SFU
+        ]
+
+    def fall_back(self, room: Room, changed: Callable[[Room, str | None], None]) -> None:
+        """No Janus answers: ``room``'s call (its recording ended) goes back to a mesh if it is
+        small enough (``changed`` tells the room), else its participants here are told that
+        it waits for a media server."""
+        call = room.call
+        assert call is not None
+        if call.back_to_mesh():
+            self._ctx.outbox.emit(SfuEnd(room.key, call.opened))  # the link forgets its room
+            changed(room, None)
+            return
+        payload = encode({"type": "sfu-waiting"})
+        for name in call.names():
+            member = self._ctx.directory.local(name)
+            if member is not None and member.room == room.key:
                 self._router.to_member(member, payload)
 
     def _in_call(self, room: str, opened: int, name: str) -> bool:

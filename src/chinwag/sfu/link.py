@@ -20,7 +20,10 @@ table would need the bus and a tie-break, and spreads calls no better while
 calls are many and alike (documented in docs/deployment.md). A Janus whose
 socket closes, or that leaves a keep-alive unanswered, is taken out at once;
 the participants of its calls are told ``sfu-moved`` and publish again,
-which places the call on the next instance. A lost Janus is reconnected to
+which places the call on the next instance. When no instance is left, the
+lobby takes over (``Lobby.sfu_unavailable``): calls of ``--mesh-max`` or
+fewer go back to a mesh, larger ones are told ``sfu-waiting``, and
+``sfu-moved`` once a Janus answers again. A lost Janus is reconnected to
 every few seconds and takes new calls again once it answers.
 """
 
@@ -97,6 +100,10 @@ class SfuLink:
         self._muted: dict[CallKey, dict[str, frozenset[str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.moves = 0  # calls moved off a lost Janus
+        self.to_mesh = 0  # calls back to a mesh because no Janus was left
+        #: Calls stranded when the last Janus went, and their people here: told ``sfu-moved``
+        #: (publish again) once a Janus answers (those back on a mesh are no longer asked).
+        self._waiting: dict[CallKey, set[str]] = {}
         self.opened = 0  # calls this process placed on Janus (each moved there from a mesh)
         self.janus_lost = 0  # times a Janus stopped answering
         #: Recordings this process started (None: ``--recordings`` is off).
@@ -154,6 +161,7 @@ class SfuLink:
             "sfu_janus_lost": self.janus_lost,
             "sfu_moves_to_sfu": self.opened,
             "sfu_moves_to_janus": self.moves,
+            "sfu_moves_to_mesh": self.to_mesh,
             "recordings_active": len(self.recordings.active) if self.recordings else 0,
             "recordings_converting": recorder.converting if recorder else 0,
             "recordings_ready": recorder.outcomes["ready"] if recorder else 0,
@@ -170,6 +178,8 @@ class SfuLink:
         elif isinstance(effect, SfuLeave):
             call = (effect.room, effect.opened)
             self._in_turn(call, effect.name, self._leave(call, effect.name))
+            if not self.up():  # a call waiting for a Janus may be small enough for a mesh now
+                asyncio.get_running_loop().call_soon(self._unavailable, effect.room)
         elif isinstance(effect, SfuModerate):
             call = (effect.room, effect.opened)
             self._in_turn(call, effect.name, self._moderate(call, effect))
@@ -279,6 +289,7 @@ class SfuLink:
         room = self.rooms.pop(call, None)
         self._placed.pop(call, None)
         self._muted.pop(call, None)
+        self._waiting.pop(call, None)
         if room is not None:
             with contextlib.suppress(JanusError, JanusLost):
                 await room.close()
@@ -335,6 +346,10 @@ class SfuLink:
                 else:
                     node.session = session
                     log.info("sfu: connected to Janus at %s", node.url)
+                    waiting, self._waiting = self._waiting, {}
+                    for call, names in waiting.items():
+                        for name in names:
+                            self._reply(call, name, {"type": "sfu-moved"})
                 node.tried.set()
             await asyncio.sleep(RECONNECT_INTERVAL)
 
@@ -352,14 +367,29 @@ class SfuLink:
             ", ".join(f"{room!r}" for room, _ in moved) or "none",
         )
         self._spawn(session.close())
+        stranded = not self.up()
         for call in moved:
             if self.recordings is not None:
                 self.recordings.lost(call)
             room = self.rooms.pop(call)
             del self._placed[call]
+            if stranded:  # nowhere to move to: the lobby decides below
+                self._waiting[call] = set(room.seats)
+                continue
             self.moves += 1
             for name in list(room.seats):
                 self._reply(call, name, {"type": "sfu-moved"})
+        if stranded:
+            log.error("sfu: no Janus instance is answering: small calls go back to a mesh")
+            self._unavailable(None)
+
+    def _unavailable(self, room: str | None) -> None:
+        """No Janus answers: the lobby moves small SFU calls (or ``room``'s) back to a mesh."""
+        if self.up():  # one came back meanwhile
+            return
+        effects = self._lobby.sfu_unavailable(room)
+        self.to_mesh += sum(isinstance(effect, SfuEnd) for effect in effects)  # one per call
+        self._apply(effects)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -147,9 +147,26 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
       if (msg.mode === "sfu") {
         live.onSfu ??= moveToSfu(live, { self, send, config: iceConfig(), log, held: forceOff });
         live.onSfu.roomCall(msg);
-      } else live.mesh.handle(msg);
+      } else {
+        if (live.onSfu) backToMesh(live);
+        live.mesh.handle(msg);
+      }
       view.roomCallStarted(Number(msg.started) || Date.now());
     } else if (live.seated) close(); // the server let us go (e.g. a new session)
+  }
+
+  /**
+   * No media server is left and the call is small again: the server made it a
+   * mesh. The SFU part closes (tiles stay, showing the last frame) and the
+   * grid follows the mesh, whose links the next `room-call` rebuilds.
+   */
+  function backToMesh(mine) {
+    mine.onSfu.close();
+    mine.onSfu = null;
+    mine.sfu = null;
+    mine.unfollowMesh();
+    mine.unfollowMesh = followRoomCall(mine.grid, mine.mesh);
+    view.notice(S.backToMesh);
   }
 
   /** A host muted us, or stopped our camera or screen share: off here (we may turn it on again). */
@@ -171,7 +188,9 @@ export function createRoomCalls({ send, self, room, title, iceConfig, timing, on
       if (msg.type === "room-call") onRoomCall(msg);
       else if (msg.type === "room-signal") live?.mesh?.handle(msg);
       else if (msg.type === "media-state") return Boolean(live?.sfu ? live.sfu.handle(msg) : live?.mesh?.handle(msg));
-      else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
+      else if (msg.type === "sfu-waiting") {
+        if (live) view.notice(S.sfuWaiting, "error");
+      } else if (msg.type.startsWith("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for?.startsWith?.("sfu-")) live?.sfu?.handle(msg);
       else if (msg.type === "error" && msg.for === "room-call-join") close(roomError(msg), "error");
       else if (msg.type === "error" && msg.for === "room-call-leave") return true; // already out

@@ -70,15 +70,21 @@ export function moveToSfu(mine, { self, send, config, log, held }) {
 
   const timer = setInterval(sendViews, VIEW_EVERY_MS);
   document.addEventListener("visibilitychange", sendViews);
-  mine.stops.push(() => {
+  let left = false;
+  /** Our SFU part ends (the call ends, or goes back to a mesh): the tiles stay. */
+  function close() {
+    if (left) return;
+    left = true;
     clearInterval(timer);
     document.removeEventListener("visibilitychange", sendViews);
     stops.forEach((stop) => stop());
     sfu.close();
-  });
+  }
+  mine.stops.push(close);
 
   return {
     sfu,
+    close,
     /** A `room-call` of this SFU call: the SFU follows it, the mesh only shrinks. */
     roomCall(message) {
       roster = message.participants;

@@ -498,6 +498,8 @@ export const S = Object.freeze({
   callFullFor: (n) => `The group call is full (${n} people).`,
   leaveGroupFirst: "Leave the group call first.",
   groupCallOf: (room) => `Group call in ${room}`,
+  backToMesh: "The media server went away: the call goes on directly between you.",
+  sfuWaiting: "The media server is not answering. The call resumes when it is back.",
   tiles: {
     you: (name) => `${name} (you)`,
     pin: (name) => `Pin ${name}`,
