@@ -43,6 +43,31 @@ async def test_room_call_seats_are_capped_across_nodes(cluster: Cluster) -> None
     assert await a.claim_seat("other", "later", 8)  # another room's call
 
 
+async def test_a_call_is_placed_once_on_the_least_loaded_janus_for_every_node(
+    cluster: Cluster,
+) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    one, two, three = "ws://j1:8188", "ws://j2:8188", "ws://j3:8188"
+    # Many nodes placing one call at once: one pick, the least loaded, seen by all.
+    picks = await asyncio.gather(
+        *(bus.place_call("1:team", {one: 9, two: 4, three: 7}) for bus in (a, b) * 5)
+    )
+    assert set(picks) == {two}
+    # Kept while it is offered, even once another Janus is less loaded.
+    assert await b.place_call("1:team", {one: 0, two: 50}) == two
+    # Equal loads: the Janus with fewer calls (whose rooms it may not list yet), then the first.
+    assert await a.place_call("2:class", {one: 3, two: 3}) == one
+    assert await b.place_call("3:club", {one: 3, two: 3}) == one  # one: 1 call, two: 1 call
+    assert await a.place_call("4:band", {one: 3, two: 3, three: 3}) == three
+    # Its Janus lost (not offered any more): the call moves to the least loaded, for all.
+    assert await a.place_call("1:team", {one: 5, three: 2}) == three
+    assert await b.place_call("1:team", {one: 5, two: 0, three: 9}) == three
+    await b.unplace_call("1:team")  # the call ended: a new one with that key starts afresh
+    assert await a.place_call("1:team", {one: 5, two: 0}) == two
+    await a.unplace_call("never-placed")  # nothing to forget: no error
+
+
 async def test_a_claimed_name_is_taken_for_its_own_node_too(cluster: Cluster) -> None:
     a, _ = await cluster.add("a")
     b, _ = await cluster.add("b")

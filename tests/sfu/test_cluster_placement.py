@@ -1,6 +1,7 @@
 """Two ``chinwag serve --redis`` processes with the same two Janus instances place one SFU
-call on one Janus, in one VideoRoom: each derives the room from ``--sfu-secret`` and the
-call, and picks the Janus by rendezvous hashing, so they agree without asking each other."""
+call on one Janus, in one VideoRoom (each derives the room from ``--sfu-secret`` and the
+call; the Janus is the one the first placed it on, through Redis), and a second call on the
+other, less loaded Janus."""
 
 from __future__ import annotations
 
@@ -81,9 +82,61 @@ async def test_two_processes_put_one_call_on_one_janus(
                     await client.close()
 
 
-async def enter(process: ChinwagProcess, name: str, opened: list[Client]) -> Client:
+async def enter(
+    process: ChinwagProcess, name: str, opened: list[Client], room: str = "team"
+) -> Client:
     client = await Client.open(process.port)
     opened.append(client)
-    await client.send({"type": "username", "name": name, "features": ROOMS, "room": "team"})
+    await client.send({"type": "username", "name": name, "features": ROOMS, "room": room})
     await client.wait_for("signed-in")
     return client
+
+
+async def test_a_second_call_goes_to_the_less_loaded_janus(
+    redis_server: RedisServer, two_janus: list[Janus], tmp_path: Path
+) -> None:
+    """The first call (two people, on process a) is on one Janus; the second (two people,
+    on process b) lands on the other, which carries nothing: by load, whatever the names."""
+    secret = two_janus[0].secret
+    flags = ["--sfu-secret", secret, "--mesh-max", "1"]
+    for janus in two_janus:
+        flags += ["--sfu", janus.url]
+    clients: list[Client] = []
+    with process_pair(redis_server.url, tmp_path, *flags) as processes:
+        try:
+            first = [await enter(processes[0], name, clients, "team") for name in ("ann", "bob")]
+            for person in first:
+                await person.send({"type": "room-call-join"})
+            call = await first[0].wait_for("room-call", mode="sfu")
+            first_id = room_identity(secret.encode(), name_key("team"), call["started"])[0]
+            for person in first:
+                await person.send({"type": "sfu-subscribe"})  # the room opens on its Janus
+            where_first = await placed(two_janus, first_id)
+
+            second = [await enter(processes[1], name, clients, "club") for name in ("cy", "di")]
+            for person in second:
+                await person.send({"type": "room-call-join"})
+            call = await second[0].wait_for("room-call", mode="sfu")
+            second_id = room_identity(secret.encode(), name_key("club"), call["started"])[0]
+            for person in second:
+                await person.send({"type": "sfu-subscribe"})
+            where_second = await placed(two_janus, second_id)
+            assert where_second != where_first, (where_first, where_second)
+        finally:
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+
+
+async def placed(two_janus: list[Janus], room_id: int) -> int:
+    """The index of the Janus that has VideoRoom ``room_id`` (with process a's watcher in it);
+    the other must not have it at all."""
+    deadline = asyncio.get_running_loop().time() + AGREE_WITHIN
+    while True:
+        found = [await members(janus, room_id) for janus in two_janus]
+        there = [i for i, n in enumerate(found) if n is not None]
+        if len(there) == 1:
+            return there[0]
+        assert len(there) <= 1, f"the call is on both Janus instances: {found}"
+        assert asyncio.get_running_loop().time() < deadline, f"not placed: {found}"
+        await asyncio.sleep(0.5)

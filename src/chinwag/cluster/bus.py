@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from ..core.errors import ServerError
@@ -74,6 +74,9 @@ class Bus(abc.ABC):
       get True (seats of nodes that are not alive do not count); a name already
       seated gets True again. ``release_seat`` frees one. Raises BusUnavailable
       when the shared store cannot be reached.
+    * ``place_call(call, loads)`` says which Janus URL SFU call ``call`` runs on,
+      atomic across nodes (the rule is in ``placement.py``); ``unplace_call``
+      forgets an ended call. Raises BusUnavailable when the store cannot be reached.
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
       bus that the name is now its own.
@@ -115,6 +118,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def release_seat(self, room: str, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def place_call(self, call: str, loads: Mapping[str, int]) -> str: ...
+
+    @abc.abstractmethod
+    async def unplace_call(self, call: str) -> None: ...
 
     @abc.abstractmethod
     async def hand_over(self, record: UserRecord) -> None: ...

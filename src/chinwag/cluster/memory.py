@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from ..core.events import BusEvent, NodeGone, UserRecord
 from ..core.names import name_key
 from .bus import Bus, EventHandler
+from .placement import least_loaded
 
 __all__ = ["MemoryBus", "MemoryHub"]
 
@@ -22,6 +24,7 @@ class MemoryHub:
         self.names: dict[str, UserRecord] = {}
         self.nodes: dict[str, MemoryBus] = {}
         self.seats: dict[str, dict[str, str]] = {}  # room key -> seated name -> its node
+        self.calls: dict[str, str] = {}  # SFU call (placement.call_key) -> its Janus URL
 
 
 class MemoryBus(Bus):
@@ -78,6 +81,15 @@ class MemoryBus(Bus):
         seats.pop(name, None)
         if not seats:
             self.hub.seats.pop(room, None)
+
+    async def place_call(self, call: str, loads: Mapping[str, int]) -> str:
+        placed = self.hub.calls.get(call)
+        if placed is None or placed not in loads:
+            placed = self.hub.calls[call] = least_loaded(loads, self.hub.calls.values())
+        return placed
+
+    async def unplace_call(self, call: str) -> None:
+        self.hub.calls.pop(call, None)
 
     async def hand_over(self, record: UserRecord) -> None:
         self._replace_mine(record)

@@ -65,7 +65,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -269,6 +269,17 @@ class RedisBus(Bus):
         if self._available:
             with contextlib.suppress(BusUnavailable):
                 await self._run(self._scripts.release_seat, room, name)
+
+    async def place_call(self, call: str, loads: Mapping[str, int]) -> str:
+        """The Janus URL of SFU call ``call``, placed atomically in Redis (placement.py)."""
+        pairs = [str(part) for url in sorted(loads) for part in (url, loads[url])]
+        placed = await self._run(self._scripts.place_call, call, *pairs)
+        return placed.decode() if isinstance(placed, bytes) else str(placed)
+
+    async def unplace_call(self, call: str) -> None:
+        if self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run(self._scripts.unplace_call, call)
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""

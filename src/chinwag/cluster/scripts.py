@@ -137,6 +137,33 @@ _RELEASE_SEAT = """
 return redis.call('HDEL', ARGV[1] .. 'seats:' .. ARGV[3], ARGV[4])
 """
 
+# ARGV[3] the call, then pairs: a Janus URL (sorted), its load. Returns the call's URL:
+# the one it has if offered, else the least loaded (then fewest calls, then first), stored.
+# The rule of placement.py's least_loaded, in one atomic step.
+_PLACE_CALL = """
+local calls = ARGV[1] .. 'sfu-calls'
+local loads = {}
+for i = 4, #ARGV, 2 do loads[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local placed = redis.call('HGET', calls, ARGV[3])
+if placed and loads[placed] then return placed end
+local count = {}
+for _, url in ipairs(redis.call('HVALS', calls)) do count[url] = (count[url] or 0) + 1 end
+local best, best_load, best_count
+for i = 4, #ARGV, 2 do
+  local url, load, n = ARGV[i], loads[ARGV[i]], count[ARGV[i]] or 0
+  if best == nil or load < best_load or (load == best_load and n < best_count) then
+    best, best_load, best_count = url, load, n
+  end
+end
+redis.call('HSET', calls, ARGV[3], best)
+return best
+"""
+
+# ARGV[3] the call.
+_UNPLACE_CALL = """
+return redis.call('HDEL', ARGV[1] .. 'sfu-calls', ARGV[3])
+"""
+
 # ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
 _HEARTBEAT = (
     _REAP
@@ -193,6 +220,8 @@ class Scripts:
     heartbeat: AsyncScript
     leave: AsyncScript
     directory: AsyncScript
+    place_call: AsyncScript
+    unplace_call: AsyncScript
 
     @classmethod
     def load(cls, redis: Redis) -> Scripts:
@@ -207,4 +236,6 @@ class Scripts:
             heartbeat=redis.register_script(_HEARTBEAT),
             leave=redis.register_script(_LEAVE),
             directory=redis.register_script(_DIRECTORY),
+            place_call=redis.register_script(_PLACE_CALL),
+            unplace_call=redis.register_script(_UNPLACE_CALL),
         )

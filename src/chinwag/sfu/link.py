@@ -9,15 +9,19 @@ Each participant's requests run one after another, in the order they came
 (a publish before the subscription that follows it); different participants'
 run side by side.
 
-Placement: a call goes to one of the Janus instances that answer, chosen by
-rendezvous hashing of the call over their URLs, so every chinwag process of
-a cluster picks the same one without asking anyone (and the room's id,
-secret and pin are derived the same way, see ``room.py``). Processes that
-disagree on which instances answer (one just lost a Janus the others still
-reach) can split a call for a moment; a process places nothing before it
-has tried every instance once. This is not "least loaded": a shared load
-table would need the bus and a tie-break, and spreads calls no better while
-calls are many and alike (documented in docs/deployment.md). A Janus whose
+Placement: a call goes to the least loaded of the Janus instances that
+answer, through the bus (``Bus.place_call``, see ``cluster/placement.py``):
+the first process to place a call records its pick atomically (in Redis
+with ``--redis``), and every other process gets the same answer, until that
+Janus is lost to it. The load of an instance is an estimate of the streams
+it forwards: the sum over its VideoRooms of participants squared (each
+publisher's stream goes in once and out to each other participant), read
+from the VideoRoom's ``list`` (with the admin key, so chinwag's private
+rooms are counted) when a call is placed. Without ``--redis`` a private
+in-memory bus does the same for one process; with Redis unreachable a
+process picks by the same rule on its own. The room's id, secret and pin
+are derived from the call on every process alike (``room.py``). A process
+places nothing before it has tried every instance once. A Janus whose
 socket closes, or that leaves a keep-alive unanswered, is taken out at once;
 the participants of its calls are told ``sfu-moved`` and publish again,
 which places the call on the next instance. When no instance is left, the
@@ -31,20 +35,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, Final
 
+from ..cluster import Bus, BusUnavailable
+from ..cluster.memory import MemoryBus, MemoryHub
+from ..cluster.placement import call_key, least_loaded
 from ..config import Settings
 from ..core.effects import Effect, SfuEnd, SfuLeave, SfuModerate, SfuRecord, SfuSignal
 from ..core.lobby import Lobby
 from ..history import data_dir
-from .janus import JanusError, JanusLost, JanusSession
+from .janus import JanusError, JanusHandle, JanusLost, JanusSession
 from .recorder import CallRecordings, Recorder
-from .room import JanusRoom, room_identity
+from .room import VIDEOROOM, JanusRoom, room_identity
 
 __all__ = ["SfuLink"]
 
@@ -68,9 +74,19 @@ class _Node:
         #: Set after the first attempt to connect, answered or not: placing a call
         #: before every instance was tried could pick differently from other processes.
         self.tried = asyncio.Event()
+        self.lister: JanusHandle | None = None  # reads the VideoRoom's room list (the load)
 
-    def weight(self, call: CallKey) -> bytes:
-        return hashlib.sha256(f"{self.url}\0{call[0]}\0{call[1]}".encode()).digest()
+    async def load(self, admin_key: str | None) -> int:
+        """Streams this Janus forwards, estimated: participants squared, summed over rooms."""
+        session = self.session
+        if session is None:
+            raise JanusLost(f"Janus at {self.url} is down")
+        if self.lister is None or self.lister.session is not session:
+            self.lister = await session.attach(VIDEOROOM)
+        key = {"admin_key": admin_key} if admin_key else {}
+        rooms = (await self.lister.request({"request": "list", **key})).data.get("list", [])
+        counts = [room.get("num_participants", 0) for room in rooms if isinstance(room, dict)]
+        return sum(n * n for n in counts if isinstance(n, int))
 
 
 class SfuLink:
@@ -84,8 +100,12 @@ class SfuLink:
         apply: Callable[[Iterable[Effect]], None],
         capacity: int = 50,
         recordings: Path | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.nodes = [_Node(url) for url in urls]
+        #: Where calls are placed: the cluster's bus, or one of this process's own.
+        self._placement = bus if bus is not None else MemoryBus(MemoryHub())
+        self._placing = asyncio.Lock()  # one placement at a time: no call gets two rooms
         self._secret = api_secret
         # Names rooms; shared by a cluster's processes only through the operator's secret.
         self._key = api_secret.encode() if api_secret else secrets.token_bytes(32)
@@ -113,13 +133,26 @@ class SfuLink:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, lobby: Lobby, apply: Callable[[Iterable[Effect]], None]
+        cls,
+        settings: Settings,
+        lobby: Lobby,
+        apply: Callable[[Iterable[Effect]], None],
+        bus: Bus | None = None,
     ) -> SfuLink | None:
-        """The link for these settings, or None without ``--sfu``."""
+        """The link for these settings (placing calls through ``bus``), or None without
+        ``--sfu``."""
         if not settings.sfu:
             return None
         recordings = data_dir(settings) / "recordings" if settings.recordings else None
-        return cls(settings.sfu, settings.sfu_secret, lobby, apply, settings.call_cap(), recordings)
+        return cls(
+            settings.sfu,
+            settings.sfu_secret,
+            lobby,
+            apply,
+            settings.call_cap(),
+            recordings,
+            bus,
+        )
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -290,6 +323,8 @@ class SfuLink:
         self._placed.pop(call, None)
         self._muted.pop(call, None)
         self._waiting.pop(call, None)
+        with contextlib.suppress(BusUnavailable):
+            await self._placement.unplace_call(call_key(*call))
         if room is not None:
             with contextlib.suppress(JanusError, JanusLost):
                 await room.close()
@@ -303,26 +338,49 @@ class SfuLink:
             tried = [node.tried.wait() for node in self.nodes]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tried), ANSWER_TIMEOUT + 1)
-            node = self._place(call)
-            self.opened += room is None
-            assert node.session is not None
-            room = JanusRoom(
-                node.session,
-                room_identity(self._key, call[0], call[1]),
-                lambda name, message: self._reply(call, name, message),
-                lambda name: self._apply(self._lobby.sfu_speaker(call[0], call[1], name)),
-                self._secret,
-            )
-            self.rooms[call] = room
-            self._placed[call] = node
+            async with self._placing:
+                room = self.rooms.get(call)
+                if room is None or room.session.lost:
+                    room = await self._new_room(call, moved=room is not None)
         await room.open(self._capacity)
         return room
 
-    def _place(self, call: CallKey) -> _Node:
-        live = [node for node in self.nodes if node.session is not None]
-        if not live:
+    async def _new_room(self, call: CallKey, moved: bool) -> JanusRoom:
+        node = await self._place(call)
+        self.opened += not moved
+        assert node.session is not None
+        room = JanusRoom(
+            node.session,
+            room_identity(self._key, call[0], call[1]),
+            lambda name, message: self._reply(call, name, message),
+            lambda name: self._apply(self._lobby.sfu_speaker(call[0], call[1], name)),
+            self._secret,
+        )
+        self.rooms[call] = room
+        self._placed[call] = node
+        return room
+
+    async def _place(self, call: CallKey) -> _Node:
+        """The Janus for ``call``: the one the bus says, among those answering now."""
+        live = {node.url: node for node in self.nodes if node.session is not None}
+        loads: dict[str, int] = {}
+        for url, node in live.items():
+            try:
+                loads[url] = await node.load(self._secret)
+            except JanusLost:
+                continue  # gone meanwhile: not a candidate
+            except JanusError as error:  # answers, but not the list: place as if empty
+                log.warning("sfu: no room list from %s: %s", url, error)
+                loads[url] = 0
+        if not loads:
             raise JanusLost("no Janus instance is answering")
-        return max(live, key=lambda node: node.weight(call))
+        try:
+            url = await self._placement.place_call(call_key(*call), loads)
+        except BusUnavailable:  # the same rule, alone: may split a call until the bus is back
+            url = least_loaded(loads, [node.url for node in self._placed.values()])
+        if url not in loads:  # cannot happen: the bus picks among the loads given
+            raise JanusLost(f"the bus placed {call[0]!r} on {url}, which is not answering")
+        return live[url]
 
     def _reply(self, call: CallKey, name: str, message: dict[str, Any]) -> None:
         self._apply(self._lobby.sfu_reply(call[0], call[1], name, message))

@@ -95,7 +95,7 @@ class ChinwagServer:
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
         )
         self.history = HistoryLink.from_settings(settings, self.lobby, self.apply)
-        self.sfu = SfuLink.from_settings(settings, self.lobby, self.apply)
+        self.sfu = SfuLink.from_settings(settings, self.lobby, self.apply, bus)
         self.stun: StunResponder | None = None
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
