@@ -391,22 +391,21 @@ class RedisBus(Bus):
             )
 
     async def _serve(self, pubsub: PubSub) -> None:
-        """Read, write and tick until one of them fails; raise what failed."""
+        """Read, write and tick until one fails or a command finds the registration
+        gone; raise what failed. A task group owns the three loops for this session:
+        each ends soon after a cancel even if redis-py swallows it (they check
+        ``not_cancelled``; every command is bounded by ``timeout``)."""
         redis = self._redis
         assert redis is not None
-        tasks = [
-            asyncio.create_task(self._read(pubsub)),
-            asyncio.create_task(self._outbox.write(redis)),
-            asyncio.create_task(self._tick()),
-            asyncio.create_task(self._rejoin.wait()),
-        ]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await _cancel(tasks, self.timeout)
-        for task in done:
-            task.result()  # raises the failure, if it was one
-        raise _Lost("this node's registration is gone")
+            async with asyncio.TaskGroup() as session:
+                session.create_task(self._read(pubsub), name=f"bus {self.node} read")
+                session.create_task(self._outbox.write(redis), name=f"bus {self.node} write")
+                session.create_task(self._tick(), name=f"bus {self.node} tick")
+                await self._rejoin.wait()
+                raise _Lost("this node's registration is gone")
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
 
     async def _read(self, pubsub: PubSub) -> None:
         while not_cancelled():
