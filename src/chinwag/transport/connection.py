@@ -148,7 +148,7 @@ class Connection(asyncio.BufferedProtocol):
         self.transport: StreamTransport | None = None
         self.state = ConnectionState.HTTP
         self.holds = 0  # Hold bits
-        self.counted = False  # holds a place in server.counts
+        self.counted = False  # holds a place in the gate's counts (admission.py)
         self.lingering = False  # refused, open a moment so the client can read why
         self.http: HttpExchange | None = None
         self.reader: FrameReader | None = None
