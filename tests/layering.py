@@ -51,17 +51,19 @@ def imported_names(name: str, path: Path) -> set[str]:
     return found
 
 
-def import_graph(package: str) -> dict[str, set[str]]:
-    """Which modules of ``package`` each of its modules imports."""
-    modules = package_modules(package)
+def import_graph(*packages: str) -> dict[str, set[str]]:
+    """Which modules of ``packages`` each of their modules imports."""
+    modules: dict[str, Path] = {}
+    for package in packages:
+        modules.update(package_modules(package))
     return {
         name: {other for other in imported_names(name, path) if other in modules and other != name}
         for name, path in modules.items()
     }
 
 
-def find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    """One import cycle as a list of modules (first repeated at the end), or ``[]``."""
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (the first repeated at the end), or None."""
     done: set[str] = set()
     path: list[str] = []
 
@@ -83,7 +85,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
         cycle = visit(start)
         if cycle:
             return cycle
-    return []
+    return None
 
 
 def long_modules(package: str, limit: int = MAX_MODULE_LINES) -> dict[str, int]:
