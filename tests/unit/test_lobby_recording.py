@@ -134,14 +134,14 @@ def test_refusals_change_nothing() -> None:
     assert errors(effects, call.conns["ben"]) == ["bad-field"]
 
 
-def test_recordings_need_an_sfu_and_a_single_process() -> None:
+def test_recordings_need_an_sfu_and_work_in_a_cluster() -> None:
     with pytest.raises(ConfigError, match="recordings needs sfu"):
         settings_for_tests(recordings=True)
-    with pytest.raises(ConfigError, match="one chinwag process only"):
-        settings_for_tests(
-            recordings=True, sfu=["ws://127.0.0.1:8188"], sfu_secret="s" * 20, redis="redis://x"
-        )
     assert settings_for_tests(recordings=True, sfu=["ws://127.0.0.1:8188"]).recordings
+    clustered = settings_for_tests(
+        recordings=True, sfu=["ws://127.0.0.1:8188"], sfu_secret="s" * 20, redis="redis://x"
+    )
+    assert clustered.recordings and clustered.redis
 
 
 def test_sfu_signaling_keeps_a_seat_that_room_signals_would() -> None:

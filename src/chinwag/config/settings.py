@@ -287,11 +287,6 @@ class Settings:
             )
         if self.recordings and not self.sfu:
             raise ConfigError("recordings needs sfu: Janus records the calls")
-        if self.recordings and self.redis:
-            raise ConfigError(
-                "recordings work with one chinwag process only (no redis): the recording"
-                " indicator is not yet shared between processes, and everyone must see it"
-            )
         if self.room_call_idle <= 0 or self.room_call_per_address < 1:
             raise ConfigError("room_call_idle and room_call_per_address must be positive")
         if self.metrics_listen is not None:

@@ -277,6 +277,20 @@ class RoomNotice(msgspec.Struct, frozen=True, tag="room-notice"):
     payload: bytes  # UTF-8 JSON, ready to send
 
 
+class RoomRecording(msgspec.Struct, frozen=True, tag="room-recording"):
+    """A recording of room ``room``'s SFU call (opened at ``opened``) started (``on``) or
+    stopped on another node: every node keeps the call's recording state and tells its
+    own users; the node that started it records (its SFU link holds the recording)."""
+
+    room: str
+    opened: int
+    since: int
+    by: str
+    on: bool
+    stopped_by: str | None = None  # who stopped it (None: the media server, ``reason``)
+    reason: str | None = None
+
+
 class InvitesSpent(msgspec.Struct, frozen=True, tag="invites-spent"):
     """Invite ids another node used up (single use) or revoked, with their expiries."""
 
@@ -305,6 +319,7 @@ BusEvent = (
     | HostOrder
     | InvitesSpent
     | RoomNotice
+    | RoomRecording
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -61,6 +61,7 @@ from .events import (
     ResumeRequest,
     RoomControl,
     RoomNotice,
+    RoomRecording,
     Status,
     TakeOver,
     Undeliverable,
@@ -450,6 +451,8 @@ class Lobby:
                 self._hosts.invites_from_node(event)
             case RoomNotice(room=room, payload=payload):
                 self._hosts.news.deliver(room, payload)
+            case RoomRecording():
+                self._recording.from_node(event)
             case NamesLost(names=names):
                 self._sessions.names_lost(names)
             case ResumeRequest():

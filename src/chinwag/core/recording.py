@@ -15,14 +15,19 @@ SFU (Janus records each published stream; a mesh has nowhere to record):
   server stops it the same way, with ``by`` null and ``reason``.
 
 The SFU link does the recording itself (:class:`~chinwag.core.effects.SfuRecord`).
+In a cluster each start and stop is published (:class:`~chinwag.core.events.RoomRecording`):
+every node keeps the call's recording state for its own users (the
+indicator, late joiners), and a stop made on any node reaches the node that
+started the recording, whose SFU link records and converts it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .effects import SfuRecord
+from .effects import Publish, SfuRecord
 from .errors import ProtocolError
+from .events import RoomRecording
 from .requests import RecordingRequest
 from .rooms import CallMode, Recording
 
@@ -75,17 +80,37 @@ class RecordingDesk:
         since = int(self._ctx.clock() * 1000)
         call.recording = Recording(since, name)
         self._ctx.outbox.emit(SfuRecord(room.key, call.opened, since, name, True, room.name))
+        self._publish(RoomRecording(room.key, call.opened, since, name, True))
         self._announce(room, {"action": "start", "by": name, "since": since})
 
-    def stop(self, room: Room, by: str | None, reason: str | None = None) -> None:
+    def from_node(self, event: RoomRecording) -> None:
+        """Another node started or stopped a recording: the same state here, told to this
+        node's users. A stop also reaches this node's SFU link (which holds the recording if
+        it started here); news that changes nothing here (an echo, a late stop) is dropped."""
+        room = self._ctx.rooms.get(event.room)
+        call = room.call if room is not None else None
+        if room is None or call is None or call.opened != event.opened:
+            return
+        if event.on and call.recording is None and call.has(event.by):
+            call.recording = Recording(event.since, event.by)
+            self._announce(room, {"action": "start", "by": event.by, "since": event.since})
+        elif not event.on and call.recording == (event.since, event.by):
+            self.stop(room, event.stopped_by, event.reason, here=False)
+
+    def stop(
+        self, room: Room, by: str | None, reason: str | None = None, *, here: bool = True
+    ) -> None:
         """End the recording of ``room``'s call, if any: ``by`` a participant, or None when
-        the media server failed (``reason`` says why); the link converts what was recorded."""
+        the media server failed (``reason`` says why); the link converts what was recorded.
+        ``here``: decided on this node (so the other nodes are told)."""
         call = room.call
         if call is None or call.recording is None:
             return
         since, starter = call.recording
         call.recording = None
         self._ctx.outbox.emit(SfuRecord(room.key, call.opened, since, starter, False, room.name))
+        if here:
+            self._publish(RoomRecording(room.key, call.opened, since, starter, False, by, reason))
         notice: dict[str, Any] = {"action": "stop", "by": by, "since": since}
         if reason is not None:
             notice["reason"] = reason
@@ -105,6 +130,10 @@ class RecordingDesk:
             return
         if call.recording is not None and call.recording.since == since:
             self.stop(room, None, reason)
+
+    def _publish(self, event: RoomRecording) -> None:
+        if self._ctx.node is not None:
+            self._ctx.outbox.emit(Publish(event))
 
     def _announce(self, room: Room, notice: dict[str, Any]) -> None:
         """The call's new state, then the notice, to everyone in the room with ``rooms``."""
