@@ -89,12 +89,15 @@ def janus_info(url: str, secret: str | None = None, timeout: float = 5.0) -> dic
         return pool.submit(asyncio.run, ask()).result()
 
 
-def start_janus(workdir: Path, secret: str = SECRET, **options: Any) -> Janus:
+def start_janus(
+    workdir: Path, secret: str = SECRET, ws_port: int | None = None, **options: Any
+) -> Janus:
     """Write chinwag's Janus config into ``workdir/janus`` and start Janus; returns once its
     API answers ``info`` with the VideoRoom loaded. Call :func:`stop_janus` after (or use
-    :func:`run_janus`). ``options`` override :class:`JanusOptions` fields."""
+    :func:`run_janus`). ``ws_port``: the API's port (a free one if None; give a killed
+    Janus's to start it again at the same URL). ``options`` override :class:`JanusOptions`."""
     folder = workdir / "janus"
-    ws_port = _free_tcp_port()
+    ws_port = ws_port or _free_tcp_port()
     rtp_low = random.randrange(10000, 19800, 200)
     config = JanusOptions(
         api_secret=secret,
@@ -131,9 +134,11 @@ def stop_janus(janus: Janus) -> None:
 
 
 @contextlib.contextmanager
-def run_janus(workdir: Path, secret: str = SECRET, **options: Any) -> Iterator[Janus]:
+def run_janus(
+    workdir: Path, secret: str = SECRET, ws_port: int | None = None, **options: Any
+) -> Iterator[Janus]:
     """A running Janus for the ``with`` block (see :func:`start_janus`); killed after."""
-    janus = start_janus(workdir, secret, **options)
+    janus = start_janus(workdir, secret, ws_port, **options)
     try:
         yield janus
     finally:

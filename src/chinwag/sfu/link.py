@@ -144,15 +144,8 @@ class SfuLink:
         if not settings.sfu:
             return None
         recordings = data_dir(settings) / "recordings" if settings.recordings else None
-        return cls(
-            settings.sfu,
-            settings.sfu_secret,
-            lobby,
-            apply,
-            settings.call_cap(),
-            recordings,
-            bus,
-        )
+        cap = settings.call_cap()
+        return cls(settings.sfu, settings.sfu_secret, lobby, apply, cap, recordings, bus)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -378,9 +371,7 @@ class SfuLink:
             url = await self._placement.place_call(call_key(*call), loads)
         except BusUnavailable:  # the same rule, alone: may split a call until the bus is back
             url = least_loaded(loads, [node.url for node in self._placed.values()])
-        if url not in loads:  # cannot happen: the bus picks among the loads given
-            raise JanusLost(f"the bus placed {call[0]!r} on {url}, which is not answering")
-        return live[url]
+        return live[url]  # the bus picks among the loads it was given
 
     def _reply(self, call: CallKey, name: str, message: dict[str, Any]) -> None:
         self._apply(self._lobby.sfu_reply(call[0], call[1], name, message))

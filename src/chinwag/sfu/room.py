@@ -113,11 +113,6 @@ class JanusRoom:
         """The room's pin (server side only: chinwag sends it with each join it makes)."""
         return self._pin
 
-    @property
-    def streams(self) -> int:
-        """Streams this call has on Janus (its load): publishers plus subscriptions."""
-        return len(self.feeds) + sum(len(s.subscribed) for s in self.seats.values())
-
     def media_counts(self) -> tuple[int, int]:
         """(publishers, subscriptions) chinwag holds in this room now, for /metrics."""
         seats = self.seats.values()
