@@ -9,22 +9,18 @@ Each participant's requests run one after another, in the order they came
 (a publish before the subscription that follows it); different participants'
 run side by side.
 
-Placement: a call goes to the least loaded of the Janus instances that
-answer, through the bus (``Bus.place_call``, see ``cluster/placement.py``):
-the first process to place a call records its pick atomically (in Redis
-with ``--redis``), and every other process gets the same answer, until that
-Janus is lost to it. The load of an instance is an estimate of the streams
-it forwards: the sum over its VideoRooms of participants squared (each
-publisher's stream goes in once and out to each other participant), read
-from the VideoRoom's ``list`` (with the admin key, so chinwag's private
-rooms are counted) when a call is placed. Without ``--redis`` a private
-in-memory bus does the same for one process; with Redis unreachable a
-process picks by the same rule on its own. The room's id, secret and pin
-are derived from the call on every process alike (``room.py``). A process
-places nothing before it has tried every instance once. A Janus whose
-socket closes, or that leaves a keep-alive unanswered, is taken out at once;
-the participants of its calls are told ``sfu-moved`` and publish again,
-which places the call on the next instance. When no instance is left, the
+Placement: a call goes to the least loaded Janus that answers, through the
+bus (``Bus.place_call``, ``cluster/placement.py``): the first process to
+place a call records its pick atomically (in Redis with ``--redis``, else in
+a private in-memory bus) and every process gets that answer until the Janus
+is lost to it. Load: over the VideoRoom's ``list`` (admin key: private rooms
+too), participants squared, summed (each stream goes in once and out to each
+other participant). With Redis unreachable a process applies the rule alone.
+Rooms' id, secret and pin are derived from the call alike everywhere
+(``room.py``). A process places nothing before it has tried every instance.
+A Janus whose socket closes, or that leaves a keep-alive unanswered, is taken
+out at once; the participants of its calls are told ``sfu-moved`` and
+publish again, which places the call on the next instance. When no instance is left, the
 lobby takes over (``Lobby.sfu_unavailable``): calls of ``--mesh-max`` or
 fewer go back to a mesh, larger ones are told ``sfu-waiting``, and
 ``sfu-moved`` once a Janus answers again. A lost Janus is reconnected to
@@ -119,6 +115,9 @@ class SfuLink:
         #: call ends: kept outside the Janus room so a re-publish (sfu-moved) stays muted.
         self._muted: dict[CallKey, dict[str, frozenset[str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Sessions of lost Janus instances being closed: stop closes them too (a close task
+        #: it cancels before it ran would have done nothing).
+        self._lost_sessions: set[JanusSession] = set()
         self.moves = 0  # calls moved off a lost Janus
         self.to_mesh = 0  # calls back to a mesh because no Janus was left
         #: Calls stranded when the last Janus went, and their people here: told ``sfu-moved``
@@ -161,9 +160,9 @@ class SfuLink:
         for room in list(self.rooms.values()):
             with contextlib.suppress(JanusError, JanusLost):
                 await room.close()
-        for node in self.nodes:
-            if node.session is not None:
-                await node.session.close()
+        for session in [node.session for node in self.nodes] + list(self._lost_sessions):
+            if session is not None:
+                await session.close()
         if self.recordings is not None:
             await self.recordings.recorder.close()
 
@@ -415,7 +414,8 @@ class SfuLink:
             len(moved),
             ", ".join(f"{room!r}" for room, _ in moved) or "none",
         )
-        self._spawn(session.close())
+        self._lost_sessions.add(session)
+        self._spawn(self._close_lost(session))
         stranded = not self.up()
         for call in moved:
             if self.recordings is not None:
@@ -439,6 +439,10 @@ class SfuLink:
         effects = self._lobby.sfu_unavailable(room)
         self.to_mesh += sum(isinstance(effect, SfuEnd) for effect in effects)  # one per call
         self._apply(effects)
+
+    async def _close_lost(self, session: JanusSession) -> None:
+        await session.close()
+        self._lost_sessions.discard(session)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
