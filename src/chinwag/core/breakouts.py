@@ -30,8 +30,8 @@ from .names import name_key
 from .rooms import MAX_ROOM_LENGTH
 
 if TYPE_CHECKING:
-    from .directory import Member
     from .hostdesk import HostDesk
+    from .members import Member
     from .rooms import Room
 
 __all__ = ["Breakouts", "breakout_names"]

@@ -6,7 +6,7 @@ core only asks for it through effects and is answered through an input:
 * A public chat line is stored with ``StoreChat`` (see :mod:`~chinwag.core.routing`).
 * On joining (sign-in; later a room switch) the core emits ``LoadHistory``
   with ``joining=True`` and holds the member's live chat lines
-  (:class:`~chinwag.core.directory.HistoryWait`) until ``Lobby.history_loaded``
+  (:class:`~chinwag.core.members.HistoryWait`) until ``Lobby.history_loaded``
   brings the lines; it sends them, then the held lines, so history always
   arrives before anything said after the join. The hold is bounded (half the
   parked backlog's message count): past it, live chat goes on and the late
@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from .directory import HistoryWait, Member
 from .effects import LoadHistory, StoreChat
 from .errors import ProtocolError, error_message
 from .limits import KeyedBuckets
+from .members import HistoryWait, Member
 from .moderation import is_waiting_key
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode

@@ -39,9 +39,9 @@ from .closecodes import CloseCode
 from .effects import Close
 from .errors import ProtocolError
 from .events import HostOrder, InvitesSpent, RoomControl
-from .gate import Pass
 from .invites import MAX_INVITE_LIFETIME, Invite, InviteBook, mint_invite, read_invite
 from .limits import Rate, TokenBucket
+from .members import Pass
 from .moderation import Entry, Role, is_waiting_key, waiting_name
 from .names import name_key
 from .roomnews import RoomNews
@@ -51,7 +51,7 @@ from .sfu import enforce_mute
 if TYPE_CHECKING:
     from .chat_history import ChatHistory
     from .context import Context
-    from .directory import Member
+    from .members import Member
     from .roomdesk import RoomDesk
     from .routing import Router
 

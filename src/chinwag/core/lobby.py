@@ -39,7 +39,7 @@ from typing import Any, Final, Protocol
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
-from .directory import Directory, Member, MemberState
+from .directory import Directory
 from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
 from .errors import ProtocolError, error_message
 from .events import (
@@ -68,6 +68,7 @@ from .events import (
 from .greeting import Greeter
 from .hostdesk import HostDesk
 from .invites import Invite
+from .members import Member, MemberState
 from .moderation import is_waiting_key
 from .operations import ServerOperations
 from .outbox import Outbox

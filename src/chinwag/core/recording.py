@@ -28,7 +28,7 @@ from .rooms import CallMode, Recording
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
+    from .members import Member
     from .roomdesk import RoomDesk
     from .rooms import Room, RoomCall
 

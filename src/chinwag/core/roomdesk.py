@@ -43,7 +43,8 @@ from .effects import (
 )
 from .errors import ProtocolError
 from .events import Moved, RoomSettings, UserRecord
-from .gate import Gate, OpenDoor, Pass
+from .gate import Gate, OpenDoor
+from .members import Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
 from .roomguard import RoomGuard
@@ -51,7 +52,7 @@ from .rooms import DEFAULT_ROOM, CallMode, Participant, Room, RoomCall, RoomRefu
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
+    from .members import Member
     from .routing import Router
 
 __all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]

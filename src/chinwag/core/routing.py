@@ -62,10 +62,10 @@ import msgspec
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
 from .chat_history import LineStore
-from .directory import MemberState
 from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
+from .members import MemberState
 from .protocol import (
     Chat,
     HistoryRequest,
@@ -82,7 +82,7 @@ from .targeted import receiver_full, take_inbound, targeted_refusal
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
+    from .members import Member
 
 __all__ = ["MAX_HOPS", "Router", "message_type"]
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -43,7 +42,6 @@ from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
 from .chat_history import ChatHistory
 from .closecodes import CloseCode
-from .directory import NO_CONN, Member, MemberState
 from .effects import (
     Adopt,
     Claim,
@@ -66,63 +64,25 @@ from .events import (
     TakeOver,
     UserRecord,
 )
-from .gate import Pass
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
+from .members import NO_CONN, Frame, Member, MemberState, Pending, SignInRoom
 from .names import name_key
 from .protocol import SignIn, numbered_name
 from .roomdesk import RoomDesk
-from .rooms import DEFAULT_ROOM, Room
+from .rooms import DEFAULT_ROOM
 from .routing import Router
 
 if TYPE_CHECKING:
     from .context import Context
     from .lobby import Authenticator
 
-__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Pending", "Sessions"]
+__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Sessions"]
 
 MAX_CLAIM_TRIES: Final = 50
 RESUME_WAIT: Final = 3.0  # seconds to wait for another node's session before signing in afresh
 TAKEN_OVER: Final = CloseCode.TAKEN_OVER  # the session was resumed on another connection
 NAME_LOST: Final = CloseCode.NAME_LOST  # the name went to another node during a cluster split
-
-Frame = str | bytes
-
-
-@dataclass(slots=True)
-class Entry:
-    """The room a new sign-in goes to, as the room desk allowed it."""
-
-    name: str = DEFAULT_ROOM
-    found: Room | None = None  # None: the sign-in opens it
-    password: str | None = None
-    allowed: Pass = field(default_factory=Pass)  # the gate's word: an invite, a knock
-
-
-@dataclass(slots=True)
-class Pending:
-    """A sign-in waiting for the cluster: a name claim, or another node's session."""
-
-    request: SignIn
-    name: str
-    number: int
-    notice: dict[str, Any] | None
-    held: list[Frame] = field(default_factory=list)  # frames that came meanwhile
-    held_size: int = 0
-    resume_until: float | None = None  # waiting for another node to hand a session over
-    expires: float | None = None  # a signed token's expiry: the name is never numbered
-    warned: bool = False  # told that held frames were dropped
-    taking_over: bool = False  # a token's name: its holder's node was asked to give it up
-
-    def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
-        """Keep ``data`` for when the wait ends; False (dropped) past the limits."""
-        if len(self.held) >= max_frames or self.held_size + len(data) > max_bytes:
-            return False
-        self.held.append(data)
-        self.held_size += len(data)
-        return True
-
-    entry: Entry = field(default_factory=Entry)
 
 
 class Sessions:
@@ -203,7 +163,7 @@ class Sessions:
         if member.name is not None and self._router.room_call_since(member.name):
             raise _in_call(member.name, None)
         expires = self._authenticate(member, request)
-        entry = Entry()
+        entry = SignInRoom()
         if member.name is None and "rooms" in request.features:
             member.grants = self._room_grants(request)
             room = request.room or DEFAULT_ROOM
@@ -212,7 +172,7 @@ class Sessions:
             found = self._desk.admit(
                 member, room, request.room_password, "username", allowed.invite is not None
             )
-            entry = Entry(room, found, request.room_password, allowed)
+            entry = SignInRoom(room, found, request.room_password, allowed)
         took_over = False
         if expires is not None:
             name, number = request.name, 0
@@ -391,7 +351,7 @@ class Sessions:
         request: SignIn,
         name: str,
         notice: dict[str, Any] | None,
-        entry: Entry,
+        entry: SignInRoom,
         expires: float | None = None,
     ) -> None:
         conn, old = member.conn, member.name

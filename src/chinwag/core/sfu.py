@@ -39,8 +39,8 @@ from .rooms import CallMode
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
     from .events import HostOrder
+    from .members import Member
     from .rooms import Room
     from .routing import Router
 
