@@ -93,6 +93,7 @@ from .rooms import Room, RoomBook
 from .routing import Router, message_type
 from .sessions import Sessions
 from .sfu import SfuDesk
+from .status import is_busy, room_call_since
 
 __all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
 
@@ -177,9 +178,10 @@ class Lobby:
             clock,
             monotonic,
         )
+        self._ctx = context
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
-        self._history = ChatHistory(context, self._router)
+        self._history = ChatHistory(context)
         self._desk = RoomDesk(context, self._router)
         self._sfu = SfuDesk(context, self._router)
         self._recording = RecordingDesk(context, self._desk)
@@ -228,7 +230,7 @@ class Lobby:
         return self._calls.state_of(name).value
 
     def is_busy(self, name: str) -> bool:
-        return self._router.is_busy(name)
+        return is_busy(self._ctx, name)
 
     def active_calls(self) -> int:
         """Calls in progress with at least one side on this node."""
@@ -245,7 +247,7 @@ class Lobby:
 
     def in_room_call(self, name: str) -> bool:
         """Whether a listed user has a seat in its room's call."""
-        return self._router.room_call_since(name) > 0
+        return room_call_since(self._ctx, name) > 0
 
     def room_of(self, name: str) -> str | None:
         """The name of the room a listed user is in (as whoever opened it typed it)."""

@@ -49,6 +49,7 @@ from .moderation import is_waiting_key, waiting_name
 from .names import name_key
 from .roomguard import RoomGuard
 from .rooms import DEFAULT_ROOM, CallMode, Participant, Room, RoomCall, RoomRefused, lock, opens
+from .status import record_of
 
 if TYPE_CHECKING:
     from .context import Context
@@ -522,7 +523,7 @@ class RoomDesk:
     def _published(self, member: Member) -> None:
         """Tell the other nodes where ``member`` is now, and in which call."""
         if self._ctx.node is not None:
-            record = self._router.record_of(member)
+            record = record_of(self._ctx, member)
             self._ctx.outbox.emit(Publish(Moved(record)), UpdateRecord(record))
 
     @staticmethod

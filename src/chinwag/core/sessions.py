@@ -40,7 +40,7 @@ import msgspec
 
 from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
-from .chat_history import ChatHistory
+from .chat_history import ChatHistory, release_held
 from .closecodes import CloseCode
 from .effects import (
     Adopt,
@@ -72,6 +72,7 @@ from .protocol import SignIn, numbered_name
 from .roomdesk import RoomDesk
 from .rooms import DEFAULT_ROOM
 from .routing import Router
+from .status import record_of, room_call_since
 
 if TYPE_CHECKING:
     from .context import Context
@@ -160,7 +161,7 @@ class Sessions:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
             raise _in_call(member.name, self._ctx.calls.state_of(member.name))
-        if member.name is not None and self._router.room_call_since(member.name):
+        if member.name is not None and room_call_since(self._ctx, member.name):
             raise _in_call(member.name, None)
         expires = self._authenticate(member, request)
         entry = SignInRoom()
@@ -390,14 +391,14 @@ class Sessions:
         self._ctx.presence.touch(member.room, name)
         if self._ctx.node is not None:
             if old is None:
-                record = self._router.record_of(member)
+                record = record_of(self._ctx, member)
                 self._ctx.outbox.emit(Publish(Joined(record)))
                 if record.room:  # the claim stored no room
                     self._ctx.outbox.emit(UpdateRecord(record))
             else:
                 self._ctx.outbox.emit(Publish(Renamed(old, name, self._ctx.node)))
                 if _respelled(old, name):  # one claim, by key: store the new spelling
-                    self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
+                    self._ctx.outbox.emit(UpdateRecord(record_of(self._ctx, member)))
                 else:
                     self._ctx.outbox.emit(Release(old))
         if old is None:  # after Joined: other nodes know the room before its new control
@@ -440,7 +441,7 @@ class Sessions:
         self._greeter.welcome_back(session, backlog)
         # A resume is not a join: a joining history still being read for the old socket
         # is not sent; the lines held for it follow the backlog (they are newer).
-        self._router.release_held(session)
+        release_held(self._ctx, session)
         return True
 
     # -- sessions moving between nodes -----------------------------------------------
@@ -454,7 +455,7 @@ class Sessions:
             self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
             return
         name = session.name
-        record = msgspec.structs.replace(self._router.record_of(session), node=request.node)
+        record = msgspec.structs.replace(record_of(self._ctx, session), node=request.node)
         missed = tuple(session.mailbox.missed(request.seq))
         half_open = self._ctx.directory.hand_away(session, record)
         if half_open is not None:
@@ -485,7 +486,7 @@ class Sessions:
             return
         room = older.room
         record = msgspec.structs.replace(
-            self._router.record_of(older), node=request.node, busy=False, call=0
+            record_of(self._ctx, older), node=request.node, busy=False, call=0
         )
         self._end_older_session(older, handed_to=record)
         self._desk.gone(request.name, room)  # its room-call seat; the room keeps it listed
@@ -512,7 +513,7 @@ class Sessions:
         self._complete_sign_in(
             member, pending.request, name, pending.notice, pending.entry, pending.expires
         )
-        self._ctx.outbox.emit(UpdateRecord(self._router.record_of(member)))
+        self._ctx.outbox.emit(UpdateRecord(record_of(self._ctx, member)))
         if old_room is not None and old_room != member.room:
             self._desk.gone(name, old_room)
         self._release_held(member, pending.held)
@@ -547,7 +548,7 @@ class Sessions:
         if not was_listed:
             self._ctx.presence.touch(member.room, name)
         self._ctx.calls.restore(name, grant.partner, grant.in_call)
-        self._ctx.outbox.emit(Adopt(self._router.record_of(member)))
+        self._ctx.outbox.emit(Adopt(record_of(self._ctx, member)))
         if not member.connected:
             member.mailbox.backlog = deque(grant.backlog)
             return
@@ -598,7 +599,7 @@ class Sessions:
             self.leave(member)
             return
         self._ctx.directory.park(member, self._ctx.monotonic() + self._ctx.policy.resume_grace)
-        self._router.release_held(member)  # into the backlog: the joining history is dropped
+        release_held(self._ctx, member)  # into the backlog: the joining history is dropped
 
     def leave(self, member: Member) -> None:
         """``member`` is gone for good: out of the list, calls hung up."""
