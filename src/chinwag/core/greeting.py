@@ -17,7 +17,7 @@ from .members import Member
 
 if TYPE_CHECKING:
     from .context import Context
-    from .lobby import IceProvider
+    from .ports import IceProvider
 
 __all__ = ["TURN_RETRY", "Greeter"]
 

@@ -84,7 +84,7 @@ class HostDesk:
         self.news = RoomNews(context)
         self.invites = InviteBook()
         self.breakouts = Breakouts(self)
-        #: Ends a local session for good (the lobby's ``Sessions.leave``).
+        #: Ends a local session for good (``SignIns.leave``).
         self.end_session: EndSession = lambda member: None
 
     # -- the door ------------------------------------------------------------------

@@ -13,7 +13,8 @@ Rules of this module:
   methods and reading the effects.
 * The rules live in the modules behind this facade: who is where in
   :mod:`~chinwag.core.directory`, delivery in :mod:`~chinwag.core.outbox`,
-  sign-in and resume in :mod:`~chinwag.core.sessions`, who receives what in
+  sign-in in :mod:`~chinwag.core.signin`, resume and hand-over in
+  :mod:`~chinwag.core.handover`, who receives what in
   :mod:`~chinwag.core.routing`, the call state machine in
   :mod:`~chinwag.core.calls`, coalesced presence in
   :mod:`~chinwag.core.presence`, rooms and room calls in
@@ -34,7 +35,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
@@ -66,12 +67,14 @@ from .events import (
     Undeliverable,
 )
 from .greeting import Greeter
+from .handover import HandOvers
 from .hostdesk import HostDesk
 from .invites import Invite
 from .members import Member, MemberState
 from .moderation import is_waiting_key
 from .operations import ServerOperations
 from .outbox import Outbox
+from .ports import Authenticator, IceProvider
 from .presence import RoomPresence
 from .protocol import (
     Chat,
@@ -91,11 +94,11 @@ from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
 from .routing import Router, message_type
-from .sessions import Sessions
 from .sfu import SfuDesk
+from .signin import SignIns
 from .status import is_busy, room_call_since
 
-__all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
+__all__ = ["Lobby", "Policy", "StoredLine"]
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +127,6 @@ def _metric_type(message: Inbound) -> str:
         kind = message.type
         return kind if kind in _METRIC_TYPES else "other"
     return message_type(message)
-
-
-class Authenticator(Protocol):
-    def check(self, name: str, credential: str | None, now: float) -> float | None:
-        """The expiry of a signed token that lets ``name`` sign in, None for a password;
-        raise ProtocolError if ``credential`` does not."""
-
-
-class IceProvider(Protocol):
-    @property
-    def relays(self) -> bool:
-        """Whether it hands out TURN relays."""
-
-    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
-        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None;
-        without TURN credentials when ``turn`` is False."""
 
 
 class Lobby:
@@ -188,13 +175,16 @@ class Lobby:
         self._desk.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
-        self._sessions = Sessions(
+        self._sign_ins = SignIns(
             context, self._router, self._greeter, self._history, self._desk, authenticator
         )
-        self._sessions.on_frame = self._receive
+        self._sign_ins.on_frame = self._receive
+        self._hand_overs = HandOvers(
+            context, self._sign_ins, self._greeter, self._desk, authenticator is not None
+        )
         self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
         self._desk.gate = self._hosts
-        self._hosts.end_session = self._sessions.leave
+        self._hosts.end_session = self._sign_ins.leave
         self._greeter.after_welcome = self._hosts.news.tell
         #: The operator's room operations (the HTTP API's); ``close_room`` here drains them.
         self.operations = ServerOperations(context, self._hosts)
@@ -283,7 +273,7 @@ class Lobby:
 
     def connect(self, conn: ConnId, address: str = "") -> list[Effect]:
         """A socket opened from ``address`` (per-address limits): greet it with its ``id``."""
-        self._directory.open(self._sessions.new_member(conn, address))
+        self._directory.open(self._sign_ins.new_member(conn, address))
         self._out.send((conn,), {"type": "id", "id": conn})
         return self._out.drain()
 
@@ -292,7 +282,7 @@ class Lobby:
         member = self._directory.at(conn)
         if member is not None:
             if member.pending is not None:
-                self._sessions.hold(member, data)
+                self._sign_ins.hold(member, data)
             else:
                 self._receive(member, data)
         return self._out.drain()
@@ -311,13 +301,13 @@ class Lobby:
         """
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.dropped(member, clean)
+            self._hand_overs.dropped(member, clean)
         return self._out.drain()
 
     def expire(self) -> list[Effect]:
         """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials,
         release idle room-call seats."""
-        self._sessions.expire()
+        self._hand_overs.expire()
         self._desk.release_idle()
         self._hosts.invites.prune(self._clock())
         return self._out.drain()
@@ -373,7 +363,7 @@ class Lobby:
         """The bus answered a :class:`~chinwag.core.effects.Claim` for ``conn``."""
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.claimed(member, name, ok)
+            self._sign_ins.claimed(member, name, ok)
         elif ok:
             self._out.emit(Release(name))
         return self._out.drain()
@@ -391,7 +381,7 @@ class Lobby:
         """The bus could not be asked (Redis down): refuse the sign-in clearly."""
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.claim_failed(member)
+            self._sign_ins.claim_failed(member)
         return self._out.drain()
 
     def undelivered(self, node: str, event: BusEvent) -> list[Effect]:
@@ -403,7 +393,7 @@ class Lobby:
             case ResumeRequest(conn=conn) | TakeOver(conn=conn):
                 member = self._directory.at(conn)
                 if member is not None:
-                    self._sessions.resume_refused(member)
+                    self._hand_overs.resume_refused(member)
         return self._out.drain()
 
     def bus_event(self, event: BusEvent) -> list[Effect]:
@@ -443,17 +433,17 @@ class Lobby:
             case RoomNotice(room=room, payload=payload):
                 self._hosts.news.deliver(room, payload)
             case NamesLost(names=names):
-                self._sessions.names_lost(names)
+                self._sign_ins.names_lost(names)
             case ResumeRequest():
-                self._sessions.hand_over(event)
+                self._hand_overs.hand_over(event)
             case TakeOver():
-                self._sessions.give_way(event)
+                self._hand_overs.give_way(event)
             case ResumeGrant():
-                self._sessions.take_over(event)
+                self._hand_overs.take_over(event)
             case ResumeRefused(conn=conn):
                 member = self._directory.at(conn)
                 if member is not None:
-                    self._sessions.resume_refused(member)
+                    self._hand_overs.resume_refused(member)
         return self._out.drain()
 
     # -- operations on rooms (an HTTP API's, acting as the server) --------------
@@ -508,7 +498,7 @@ class Lobby:
 
     def _dispatch(self, member: Member, message: Inbound) -> None:
         if isinstance(message, SignIn):
-            self._sessions.sign_in(member, message)
+            self._hand_overs.sign_in(member, message)
         elif member.state is MemberState.SIGNING_IN or member.name is None:
             kind = message_type(message)
             raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)

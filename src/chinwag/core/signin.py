@@ -1,21 +1,16 @@
-"""Sessions: sign-in, name claims, renames, resume, hand-over and take-over (no I/O).
+"""Sign-in: name claims, renames and signing out (no I/O).
 
 * Standalone (``node=None``) a name is free when this node lists no name
   with the same :func:`~chinwag.core.names.name_key`; a taken name is
   numbered, as the reference server does, except when a signed token proves
   whose it is: the token's name is signed in exactly, taking over an older
-  session of that name (here, or on its node, asked with ``TakeOver``), or
-  refused (``name-taken``).
+  session of that name (here, or on its node, asked with ``TakeOver``: see
+  :mod:`~chinwag.core.handover`), or refused (``name-taken``).
 * In a cluster every name is claimed through the bus first (by its key: a
   new spelling of one's own name keeps the claim and is only stored) (:class:`Claim`,
   answered by ``Lobby.claimed``); frames that arrive meanwhile are held in
-  :class:`Pending` (at most ``held_frames``/``held_bytes``; more are dropped
-  with ``rate-limited``) and handled, in order, once the wait ends.
-* A resume token moves a session onto a new socket: here, or, when the token
-  names another node, by asking that node to hand the session over
-  (``ResumeRequest`` -> ``ResumeGrant``/``ResumeRefused``). A token naming a
-  node that lists no user is answered at once (``bad-resume``). A session
-  signed in with a token cannot be resumed after the token's expiry.
+  :class:`~chinwag.core.members.Pending` (at most ``held_frames``/``held_bytes``;
+  more are dropped with ``rate-limited``) and handled, in order, once the wait ends.
 * Failed credentials are counted per client address, with a doubling wait
   (:class:`~chinwag.core.limits.FailureBackoff`).
 * A user involved in a call (ringing, rung, connecting or active) cannot
@@ -23,50 +18,36 @@
 * A user in a room call cannot rename either.
 * A client with the ``rooms`` feature may sign in straight into a room
   (``room``, ``roomPassword``); the room desk checks it before the name is
-  claimed. A resumed session keeps its room and its room-call seat.
+  claimed.
 
-(A little over chinwag's ~400-line guide: sign-in, claim and resume, here and
-across nodes, are one story whose steps hand a session to each other.)
+Resume tokens, and sessions moving between sockets and nodes, are
+:mod:`~chinwag.core.handover`'s; it calls in here to finish a sign-in.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-import msgspec
-
 from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
-from .chat_history import ChatHistory, release_held
+from .chat_history import ChatHistory
 from .closecodes import CloseCode
 from .effects import (
-    Adopt,
     Claim,
     Close,
     ConnId,
     Forward,
-    HandOver,
     Publish,
     Release,
     UpdateRecord,
 )
 from .errors import ProtocolError, error_message
-from .events import (
-    Joined,
-    Left,
-    Renamed,
-    ResumeGrant,
-    ResumeRefused,
-    ResumeRequest,
-    TakeOver,
-    UserRecord,
-)
+from .events import Joined, Left, Renamed, TakeOver, UserRecord
 from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
-from .members import NO_CONN, Frame, Member, MemberState, Pending, SignInRoom
+from .members import Frame, Member, Pending, SignInRoom
 from .names import name_key
 from .protocol import SignIn, numbered_name
 from .roomdesk import RoomDesk
@@ -76,9 +57,9 @@ from .status import record_of, room_call_since
 
 if TYPE_CHECKING:
     from .context import Context
-    from .lobby import Authenticator
+    from .ports import Authenticator
 
-__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "Sessions"]
+__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "SignIns"]
 
 MAX_CLAIM_TRIES: Final = 50
 RESUME_WAIT: Final = 3.0  # seconds to wait for another node's session before signing in afresh
@@ -86,8 +67,8 @@ TAKEN_OVER: Final = CloseCode.TAKEN_OVER  # the session was resumed on another c
 NAME_LOST: Final = CloseCode.NAME_LOST  # the name went to another node during a cluster split
 
 
-class Sessions:
-    """Signs users in and out, and moves sessions between sockets and nodes."""
+class SignIns:
+    """Signs users in (claiming their names), renames them, and signs them out."""
 
     def __init__(
         self,
@@ -136,27 +117,13 @@ class Sessions:
 
     # -- signing in and renaming -------------------------------------------------
 
-    def sign_in(self, member: Member, request: SignIn) -> None:
-        """A ``username`` message: sign in, resume, or rename."""
-        notice = None
-        if request.resume is not None and member.name is None:
-            if self._resume(member, request):
-                return
-            home = self._token_node(request.resume)
-            if home is not None and self._ctx.directory.has_node(home):
-                # Issued by another node that holds sessions: ask it to hand this one over.
-                assert self._ctx.node is not None
-                wait = self._ctx.monotonic() + RESUME_WAIT
-                member.pending = Pending(request, "", 0, None, resume_until=wait)
-                ask = ResumeRequest(request.resume, self._ctx.node, member.conn, request.seq)
-                self._ctx.outbox.emit(Forward(home, ask))
-                return
-            notice = _bad_resume()
-        self._continue_sign_in(member, request, notice)
-
-    def _continue_sign_in(
-        self, member: Member, request: SignIn, notice: dict[str, Any] | None
+    def sign_in(
+        self, member: Member, request: SignIn, notice: dict[str, Any] | None = None
     ) -> None:
+        """A ``username`` message (a resume token already tried): sign in or rename.
+
+        ``notice`` is sent once signed in (the resume token was no good).
+        """
         if request.name == member.name:
             return
         if member.name is not None and self._ctx.calls.involved(member.name):
@@ -183,16 +150,16 @@ class Sessions:
                 self._ask_to_give_way(member, pending, older.node)
                 return
             if older is not None:
-                self._end_older_session(older)
+                self.end_older_session(older)
                 took_over = True
         else:
             name, number = self._free_name(request.name, 0, member)
         # A name taken over here, or a new spelling of one's own, is this node's claim already.
         if self._ctx.node is None or took_over or _respelled(member.name, name):
-            self._complete_sign_in(member, request, name, notice, entry, expires)
+            self.complete_sign_in(member, request, name, notice, entry, expires)
             return
         member.pending = Pending(request, name, number, notice, expires=expires, entry=entry)
-        self._claim(member, name)
+        self.claim(member, name)
 
     def _authenticate(self, member: Member, request: SignIn) -> float | None:
         """Check the credential (None: open server or password; else the token's expiry).
@@ -255,7 +222,7 @@ class Sessions:
         ask = TakeOver(pending.name, self._ctx.node, member.conn)
         self._ctx.outbox.emit(Forward(node, ask))
 
-    def _end_older_session(self, older: Member, handed_to: UserRecord | None = None) -> None:
+    def end_older_session(self, older: Member, handed_to: UserRecord | None = None) -> None:
         """The same token's owner signed in again: its older session ends here.
 
         The name stays online (no ``Left``/``Release``): the new session takes
@@ -290,10 +257,10 @@ class Sessions:
             self._try_next_name(member, pending)
             return
         member.pending = None
-        self._complete_sign_in(
+        self.complete_sign_in(
             member, pending.request, name, pending.notice, pending.entry, pending.expires
         )
-        self._release_held(member, pending.held)
+        self.release_held(member, pending.held)
 
     def claim_failed(self, member: Member) -> None:
         """The bus could not be asked (Redis down): refuse the sign-in clearly."""
@@ -307,7 +274,8 @@ class Sessions:
         for data in held:
             self.on_frame(member, data)
 
-    def _claim(self, member: Member, name: str) -> None:
+    def claim(self, member: Member, name: str) -> None:
+        """Ask the bus for ``name`` (answered by ``claimed``)."""
         record = UserRecord(name, self._ctx.node or "", tuple(sorted(member.features)))
         self._ctx.outbox.emit(Claim(member.conn, record))
 
@@ -322,7 +290,7 @@ class Sessions:
                 pending.name,
             )
             self._ctx.outbox.send((member.conn,), error)
-            self._release_held(member, pending.held)
+            self.release_held(member, pending.held)
             return
         if pending.number >= MAX_CLAIM_TRIES:
             member.pending = None
@@ -334,7 +302,7 @@ class Sessions:
         pending.name, pending.number = self._free_name(
             pending.request.name, pending.number + 1, member
         )
-        self._claim(member, pending.name)
+        self.claim(member, pending.name)
 
     def _free_name(self, wanted: str, start: int, member: Member) -> tuple[str, int]:
         """The first name from ``wanted`` + ``start`` on that this node knows to be free
@@ -346,7 +314,7 @@ class Sessions:
             name = numbered_name(wanted, number)
         return name, number
 
-    def _complete_sign_in(
+    def complete_sign_in(
         self,
         member: Member,
         request: SignIn,
@@ -355,6 +323,7 @@ class Sessions:
         entry: SignInRoom,
         expires: float | None = None,
     ) -> None:
+        """``member`` is ``name`` now (signed in, or renamed): tell it, its room and the cluster."""
         conn, old = member.conn, member.name
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
             if self._ctx.node is not None:
@@ -375,7 +344,7 @@ class Sessions:
             opened = self._desk.settle(
                 member, entry.name, entry.found, entry.password, name, wait=entry.allowed.wait
             )
-            self._ctx.directory.sign_in(member, name, self._token())
+            self._ctx.directory.sign_in(member, name, self.token())
             if member.features:
                 self._greeter.welcome(member, resumed=False)
             if "deltas" in member.features:
@@ -404,175 +373,13 @@ class Sessions:
         if old is None:  # after Joined: other nodes know the room before its new control
             self._desk.gate.entered(member, opened, entry.allowed.invite)
 
-    def _token(self) -> str:
+    def token(self) -> str:
+        """A new resume token."""
         secret = secrets.token_urlsafe(24)
         # In a cluster the token names its node, so another node can ask for the session.
         return f"{self._ctx.node}.{secret}" if self._ctx.node is not None else secret
 
-    def _token_node(self, token: str) -> str | None:
-        """The other node that issued ``token``, if it is one."""
-        node, dot, _ = token.rpartition(".")
-        if self._ctx.node is None or not dot or not node or node == self._ctx.node:
-            return None
-        return node
-
-    # -- resume on this node -------------------------------------------------------
-
-    def _resume(self, member: Member, request: SignIn) -> bool:
-        """Move the session holding the request's token onto ``member``'s socket."""
-        assert request.resume is not None
-        session = self._ctx.directory.by_token(request.resume)
-        if session is None or session is member:
-            return False
-        if _lapsed(session, self._ctx.clock()):
-            self._end_lapsed(session)
-            raise ProtocolError(
-                "auth-expired",
-                "The sign-in token of that session has expired; sign in with a new one.",
-                "username",
-            )
-        session.pending = None  # a rename claim from the lost socket: its answer finds no one
-        half_open = self._ctx.directory.attach(session, member)
-        if half_open is not None:
-            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
-        # The session keeps its own rate buckets: a drop and a resume must not refill them.
-        self._ctx.directory.new_token(session, self._token())
-        backlog = session.mailbox.take_missed(request.seq)
-        self._greeter.welcome_back(session, backlog)
-        # A resume is not a join: a joining history still being read for the old socket
-        # is not sent; the lines held for it follow the backlog (they are newer).
-        release_held(self._ctx, session)
-        return True
-
-    # -- sessions moving between nodes -----------------------------------------------
-
-    def hand_over(self, request: ResumeRequest) -> None:
-        """Another node's client holds our session's token: give the session to that node."""
-        session = self._ctx.directory.by_token(request.token)
-        if session is None or session.name is None or _lapsed(session, self._ctx.clock()):
-            if session is not None and session.name is not None:
-                self._end_lapsed(session)
-            self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
-            return
-        name = session.name
-        record = msgspec.structs.replace(record_of(self._ctx, session), node=request.node)
-        missed = tuple(session.mailbox.missed(request.seq))
-        half_open = self._ctx.directory.hand_away(session, record)
-        if half_open is not None:
-            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
-        grant = ResumeGrant(
-            request.token,
-            request.conn,
-            record,
-            missed,
-            self._ctx.calls.partner_of(name),
-            self._ctx.calls.in_call(name),
-            session.mailbox.seq,
-            session.expires,
-            session.mailbox.dropped,
-        )
-        # Joined before the grant, as in give_way: other nodes hear where the session
-        # went before anything it says from there (docs/deployment.md, Redis).
-        self._ctx.outbox.emit(
-            HandOver(record), Publish(Joined(record)), Forward(request.node, grant)
-        )
-
-    def give_way(self, request: TakeOver) -> None:
-        """A client on another node signed in with a token for one of this node's users:
-        end that user's session here and give its name to that node."""
-        older = self._ctx.directory.local(request.name)
-        if older is None or older.name != request.name:
-            self._ctx.outbox.emit(Forward(request.node, ResumeRefused(request.conn)))
-            return
-        room = older.room
-        record = msgspec.structs.replace(
-            record_of(self._ctx, older), node=request.node, busy=False, call=0
-        )
-        self._end_older_session(older, handed_to=record)
-        self._desk.gone(request.name, room)  # its room-call seat; the room keeps it listed
-        grant = ResumeGrant("", request.conn, record, (), None, False, fresh=True)
-        # Left ends the older session's calls on every node; with Joined right after it
-        # (one presence interval) lists see no change. Both precede the grant, so other
-        # nodes hear them before the new session's own news.
-        left = Left(request.name, self._ctx.node or "")
-        self._ctx.outbox.emit(
-            HandOver(record), Publish(left), Publish(Joined(record)), Forward(request.node, grant)
-        )
-
-    def _took_name(self, grant: ResumeGrant) -> bool:
-        """Sign in the new session whose name another node gave up (``grant.fresh``);
-        False when its client went away meanwhile."""
-        member = self._ctx.directory.at(grant.conn)
-        pending = member.pending if member is not None else None
-        if member is None or pending is None or not pending.taking_over:
-            return False
-        name = grant.user.name
-        member.pending = None
-        old_room = self._ctx.directory.room_of(name)
-        self._ctx.outbox.emit(Adopt(grant.user))
-        self._complete_sign_in(
-            member, pending.request, name, pending.notice, pending.entry, pending.expires
-        )
-        self._ctx.outbox.emit(UpdateRecord(record_of(self._ctx, member)))
-        if old_room is not None and old_room != member.room:
-            self._desk.gone(name, old_room)
-        self._release_held(member, pending.held)
-        return True
-
-    def take_over(self, grant: ResumeGrant) -> None:
-        """Carry on a session another node handed over."""
-        if grant.fresh and self._took_name(grant):
-            return
-        # (A fresh grant whose client went away is parked like a resumed one: it ends
-        # after the grace period, as any dropped session does.)
-        name = grant.user.name
-        member = self._ctx.directory.at(grant.conn)
-        pending = member.pending if member is not None else None
-        if member is None or pending is None or pending.resume_until is None:
-            # The client went away while we waited: keep its session parked here.
-            member = self.new_member(NO_CONN)
-            member.state = MemberState.PARKED
-            member.parked_until = self._ctx.monotonic() + self._ctx.policy.resume_grace
-            pending = None
-        member.pending = None
-        member.features = frozenset(grant.user.features)
-        member.mailbox.numbered = "seq" in member.features
-        member.mailbox.seq = grant.seq
-        member.mailbox.dropped = grant.dropped
-        member.expires = grant.expires
-        member.credentialed = self._auth is not None  # every node of a cluster checks alike
-        was_listed = self._ctx.directory.listed(name)
-        self._desk.restore(member, grant.user)
-        self._ctx.directory.adopt(member, name, self._token())
-        self._desk.restored(grant.user)
-        if not was_listed:
-            self._ctx.presence.touch(member.room, name)
-        self._ctx.calls.restore(name, grant.partner, grant.in_call)
-        self._ctx.outbox.emit(Adopt(record_of(self._ctx, member)))
-        if not member.connected:
-            member.mailbox.backlog = deque(grant.backlog)
-            return
-        self._greeter.welcome_back(member, grant.backlog)
-        if pending is not None:
-            self._release_held(member, pending.held)
-
-    def resume_refused(self, member: Member) -> None:
-        """No session to resume after all: sign in afresh, saying so."""
-        pending = member.pending
-        if pending is None or pending.resume_until is None:
-            return
-        if pending.taking_over:  # no older session there after all: claim the name as usual
-            pending.resume_until, pending.taking_over = None, False
-            self._claim(member, pending.name)
-            return
-        member.pending = None
-        try:
-            self._continue_sign_in(member, pending.request, _bad_resume())
-        except ProtocolError as error:
-            self._ctx.outbox.send((member.conn,), error.as_message())
-        self._release_held(member, pending.held)
-
-    def _release_held(self, member: Member, held: list[Frame]) -> None:
+    def release_held(self, member: Member, held: list[Frame]) -> None:
         """Handle frames that waited for a sign-in, unless another wait began."""
         for data in held:
             if member.pending is None:
@@ -580,26 +387,7 @@ class Sessions:
             else:
                 self.hold(member, data)
 
-    def _end_lapsed(self, session: Member) -> None:
-        """A session whose sign-in token expired was asked for: it ends now."""
-        if session.connected:
-            self._ctx.outbox.emit(Close(session.conn, 1008, "sign-in token expired"))
-            self._ctx.presence.forget(session.conn)
-        self.leave(session)
-
-    # -- leaving ---------------------------------------------------------------------
-
-    def dropped(self, member: Member, clean: bool) -> None:
-        """``member``'s socket is gone: park a dropped signed-in user, else it leaves."""
-        if member.state is MemberState.SIGNING_IN:
-            self._ctx.directory.drop(member)
-            return
-        self._ctx.presence.forget(member.conn)
-        if clean or self._ctx.policy.resume_grace <= 0:
-            self.leave(member)
-            return
-        self._ctx.directory.park(member, self._ctx.monotonic() + self._ctx.policy.resume_grace)
-        release_held(self._ctx, member)  # into the backlog: the joining history is dropped
+    # -- signing out -------------------------------------------------------------------
 
     def leave(self, member: Member) -> None:
         """``member`` is gone for good: out of the list, calls hung up."""
@@ -630,35 +418,10 @@ class Sessions:
                 self._ctx.outbox.emit(Close(member.conn, NAME_LOST, "name taken elsewhere"))
             self.leave(member)
 
-    def expire(self) -> None:
-        """Housekeeping: end lapsed parks and resume waits, refresh ICE credentials."""
-        now = self._ctx.monotonic()
-        for member in self._ctx.directory.parked_until(now):
-            self.leave(member)
-        for member in self._ctx.directory.open_members():
-            pending = member.pending
-            if (
-                pending is not None
-                and pending.resume_until is not None
-                and pending.resume_until <= now
-            ):
-                self.resume_refused(member)  # the other node never answered
-        self._greeter.refresh_ice(now)
-
 
 def _respelled(old: str | None, new: str) -> bool:
     """True when ``new`` is another spelling of ``old`` (the bus claims names by key)."""
     return old is not None and name_key(old) == name_key(new)
-
-
-def _lapsed(session: Member, now: float) -> bool:
-    return session.expires is not None and session.expires <= now
-
-
-def _bad_resume() -> dict[str, Any]:
-    return error_message(
-        "bad-resume", "That session has ended; signed in as a new session.", "username"
-    )
 
 
 def _in_call(name: str, state: CallState | None) -> ProtocolError:
