@@ -45,7 +45,7 @@ from .members import Pass
 from .moderation import Entry, Role, is_waiting_key, waiting_name
 from .names import name_key
 from .roomnews import RoomNews
-from .rooms import DEFAULT_ROOM, Room, RoomBook
+from .rooms import DEFAULT_ROOM, Room
 from .sfu import enforce_mute
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class HostDesk:
         self._secret = invite_secret or secrets.token_bytes(32)
         self.news = RoomNews(context)
         self.invites = InviteBook()
-        self.breakouts = Breakouts(self)
+        self.breakouts = Breakouts(context, self.news, self.order)
         #: Ends a local session for good (``SignIns.leave``).
         self.end_session: EndSession = lambda member: None
 
@@ -392,14 +392,6 @@ class HostDesk:
             why = "removed from the room" if order.action == "remove" else "not let in"
             self._ctx.outbox.emit(Close(member.conn, _CLOSES[order.action], why))
         self.end_session(member)
-
-    @property
-    def rooms(self) -> RoomBook:
-        return self._ctx.rooms
-
-    def people(self, key: str) -> dict[str, None]:
-        """The names in room ``key``, in the order they came in."""
-        return self._ctx.directory.members_of(key)
 
     # -- from other nodes --------------------------------------------------------------
 
