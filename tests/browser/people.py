@@ -20,6 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expec
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEFAULT_WAIT_MS = 20_000  # only a busy machine comes near it
+READY_WAIT_MS = 60_000  # a fresh browser's first page on a loaded machine
 
 # Counters that only rise while media arrives: decoded video frames and
 # received audio samples on the current peer connection (via the test hook).
@@ -139,10 +140,25 @@ class Person:
 
     async def sign_in(self, name: str, expect_name: str | None = None) -> None:
         """Type a name and press Enter; wait until signed in as ``expect_name`` (or ``name``)."""
+        await self.page_is_ready()
         await self.page.get_by_label("Your name").fill(name)
         await self.page.get_by_label("Your name").press("Enter")
         self.name = expect_name or name
         await expect(self.page.locator("#self-name")).to_have_text(self.name)
+
+    async def page_is_ready(self) -> None:
+        """Wait until the page's scripts have run (the name box has its label).
+
+        The first page of a fresh browser on a loaded machine can take tens of
+        seconds to compile its modules; a page that never gets there fails with
+        what its console said, not just "not found".
+        """
+        box = self.page.get_by_label("Your name")
+        try:
+            await expect(box).to_be_attached(timeout=READY_WAIT_MS)
+        except AssertionError as error:
+            said = "; ".join(self.console_errors) or "nothing"
+            raise AssertionError(f"the page never became ready (console: {said})") from error
 
     async def say(self, text: str) -> None:
         """Type a chat message and press Enter (opening the chat if a call folded it away)."""

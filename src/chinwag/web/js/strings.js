@@ -318,7 +318,10 @@ export const S = Object.freeze({
         if (t.error === "too-large") return mine ? "Refused: over the receiver's size limit." : "Refused: the file is over the size limit.";
         return mine ? "Declined." : "You declined this file.";
       case "cancelled": return t.error === "too-large" ? "Cancelled: more bytes than offered." : "Cancelled.";
-      default: return t.error === "checksum" ? "Failed: the file arrived damaged (SHA-256 mismatch) and was discarded." : "Failed: the connection was lost.";
+      default:
+        if (t.error === "checksum") return "Failed: the file arrived damaged (SHA-256 mismatch) and was discarded.";
+        if (t.error === "gone") return mine ? `Not sent: ${t.peer} is not online.` : `Not received: ${t.peer} is no longer online. Ask them to send it again.`;
+        return "Failed: the connection was lost.";
     }
   },
   youLabel: "You",
