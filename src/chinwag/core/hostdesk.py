@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from .chat_history import ChatHistory
     from .context import Context
     from .members import Member
+    from .roomcalls import RoomCalls
     from .roomdesk import RoomDesk
-    from .routing import Router
 
 __all__ = ["REACTION_RATE", "HostDesk"]
 
@@ -71,14 +71,14 @@ class HostDesk:
     def __init__(
         self,
         context: Context,
-        router: Router,
         desk: RoomDesk,
+        calls: RoomCalls,
         history: ChatHistory,
         invite_secret: bytes | None,
     ) -> None:
         self._ctx = context
-        self._router = router
         self._desk = desk
+        self._calls = calls
         self._history = history
         self._secret = invite_secret or secrets.token_bytes(32)
         self.news = RoomNews(context)
@@ -358,7 +358,7 @@ class HostDesk:
                 room, order.action, order.by, order.target, local=True, here=here, **detail
             )
         if order.action == "end-call":
-            self._desk.end_call(order.room)
+            self._calls.end_call(order.room)
             return
         if order.action == "mute":
             enforce_mute(self._ctx, room, order)  # at Janus in an SFU call

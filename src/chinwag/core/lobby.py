@@ -91,6 +91,7 @@ from .protocol import (
 )
 from .recording import RecordingDesk
 from .remote import RemoteUsers
+from .roomcalls import RoomCalls
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
 from .routing import Router, message_type
@@ -169,10 +170,11 @@ class Lobby:
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context)
-        self._desk = RoomDesk(context, self._router)
+        self._room_calls = RoomCalls(context)
+        self._desk = RoomDesk(context, self._room_calls)
         self._sfu = SfuDesk(context, self._router)
-        self._recording = RecordingDesk(context, self._desk)
-        self._desk.on_leaving = self._recording.left
+        self._recording = RecordingDesk(context, self._room_calls)
+        self._room_calls.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
         self._sign_ins = SignIns(
@@ -182,7 +184,7 @@ class Lobby:
         self._hand_overs = HandOvers(
             context, self._sign_ins, self._greeter, self._desk, authenticator is not None
         )
-        self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
+        self._hosts = HostDesk(context, self._desk, self._room_calls, self._history, invite_secret)
         self._desk.gate = self._hosts
         self._hosts.end_session = self._sign_ins.leave
         self._greeter.after_welcome = self._hosts.news.tell
@@ -308,7 +310,7 @@ class Lobby:
         """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials,
         release idle room-call seats."""
         self._hand_overs.expire()
-        self._desk.release_idle()
+        self._room_calls.release_idle()
         self._hosts.invites.prune(self._clock())
         return self._out.drain()
 
@@ -372,7 +374,7 @@ class Lobby:
         """The bus answered a :class:`~chinwag.core.effects.ClaimSeat` for ``conn``."""
         member = self._directory.at(conn)
         if member is not None and member.name == name:
-            self._desk.seat_claimed(member, room, ok)
+            self._room_calls.seat_claimed(member, room, ok)
         elif ok:
             self._out.emit(ReleaseSeat(room, name))
         return self._out.drain()
@@ -537,9 +539,9 @@ class Lobby:
         if kind == "list-rooms":
             self._desk.list_rooms(member, request.offset)
         elif kind == "room-call-join":
-            self._desk.call_join(member)
+            self._room_calls.call_join(member)
         else:
-            self._desk.call_leave(member)
+            self._room_calls.call_leave(member)
 
     def _full_list(self, room: str) -> dict[str, Any]:
         names = list(self._directory.members_of(room))
