@@ -49,10 +49,10 @@ from .rooms import DEFAULT_ROOM, Room
 from .sfu import enforce_mute
 
 if TYPE_CHECKING:
+    from .calldesk import CallDesk
     from .chat_history import ChatHistory
     from .context import Context
     from .members import Member
-    from .roomcalls import RoomCalls
     from .roomdesk import RoomDesk
 
 __all__ = ["REACTION_RATE", "HostDesk"]
@@ -72,7 +72,7 @@ class HostDesk:
         self,
         context: Context,
         desk: RoomDesk,
-        calls: RoomCalls,
+        calls: CallDesk,
         history: ChatHistory,
         invite_secret: bytes | None,
     ) -> None:

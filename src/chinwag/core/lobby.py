@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
+from .calldesk import CallDesk
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
@@ -91,7 +92,6 @@ from .protocol import (
 )
 from .recording import RecordingDesk
 from .remote import RemoteUsers
-from .roomcalls import RoomCalls
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
 from .routing import Router, message_type
@@ -170,7 +170,7 @@ class Lobby:
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
         self._history = ChatHistory(context)
-        self._room_calls = RoomCalls(context)
+        self._room_calls = CallDesk(context)
         self._desk = RoomDesk(context, self._room_calls)
         self._sfu = SfuDesk(context, self._router)
         self._recording = RecordingDesk(context, self._room_calls)

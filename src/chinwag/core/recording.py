@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from .effects import SfuRecord
 from .errors import ProtocolError
 from .requests import RecordingRequest
-from .rooms import CallMode, Recording
+from .roomcall import CallMode, Recording
 
 if TYPE_CHECKING:
+    from .calldesk import CallDesk
     from .context import Context
     from .members import Member
-    from .roomcalls import RoomCalls
-    from .rooms import Room, RoomCall
+    from .roomcall import RoomCall
+    from .rooms import Room
 
 __all__ = ["RecordingDesk"]
 
@@ -40,7 +41,7 @@ _FOR = "room-recording"
 class RecordingDesk:
     """Starts and stops recordings of SFU calls and tells each room."""
 
-    def __init__(self, context: Context, calls: RoomCalls) -> None:
+    def __init__(self, context: Context, calls: CallDesk) -> None:
         self._ctx = context
         self._calls = calls
 

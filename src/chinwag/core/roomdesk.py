@@ -18,7 +18,7 @@
   purged (``PurgeHistory``) when it ends.
 * A move is a ``left`` in the old room's presence and a ``joined`` in the new
   one's; the mover is sent ``room`` and then the new room's full list.
-* Room calls (seats, their cap, idle seats) are :mod:`~chinwag.core.roomcalls`'s;
+* Room calls (seats, their cap, idle seats) are :mod:`~chinwag.core.calldesk`'s;
   a member leaving a room leaves its call.
 * In a cluster, room and call changes travel in the user's record (``Moved``
   and the shared directory), so a node that starts late or loses another
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .calldesk import CallDesk, need_rooms_feature, observe, publish_place
 from .effects import PurgeHistory
 from .errors import ProtocolError
 from .events import RoomSettings, UserRecord
@@ -36,7 +37,6 @@ from .gate import Gate, OpenDoor
 from .members import Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
-from .roomcalls import RoomCalls, need_rooms_feature, observe, publish_place
 from .roomguard import RoomGuard
 from .rooms import DEFAULT_ROOM, Room, lock, opens
 
@@ -53,7 +53,7 @@ ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 class RoomDesk:
     """Lets members into rooms and room calls, and tells each room what changed."""
 
-    def __init__(self, context: Context, calls: RoomCalls) -> None:
+    def __init__(self, context: Context, calls: CallDesk) -> None:
         self._ctx = context
         self.calls = calls
         self._guard = RoomGuard(context.monotonic())

@@ -267,7 +267,7 @@ class Router:
                 "room-signal",
                 target,
             )
-        call.signalled(sender)  # its seat is in use (see RoomCalls.release_idle)
+        call.signalled(sender)  # its seat is in use (see CallDesk.release_idle)
 
     def _same_room(self, sender: str, target: str) -> bool:
         room = self._ctx.directory.room_of(target)

@@ -1,7 +1,7 @@
 """Room calls on an SFU: the requests a participant makes, who may make them (no I/O).
 
 With ``--sfu`` a room call larger than ``--mesh-max`` moves to Janus
-(:class:`~chinwag.core.rooms.CallMode`). The browser never talks to Janus's
+(:class:`~chinwag.core.roomcall.CallMode`). The browser never talks to Janus's
 API: it sends these requests to chinwag, which checks them here and hands
 them, with the sender's own name and room, to the SFU link
 (:class:`~chinwag.core.effects.SfuSignal`). So a participant can only
@@ -35,7 +35,7 @@ from .effects import SfuModerate, SfuSignal
 from .errors import ProtocolError
 from .protocol import encode
 from .requests import SfuRequest
-from .rooms import CallMode
+from .roomcall import CallMode
 
 if TYPE_CHECKING:
     from .context import Context

@@ -1,4 +1,4 @@
-"""Room calls: seats, their cap, idle seats, and telling the room (no I/O).
+"""The call desk: room-call seats, their cap, idle seats, and telling the room (no I/O).
 
 * A room call is joined and left with ``room-call-join``/``-leave``; every
   change sends ``room-call`` to everyone in the room who has the ``rooms``
@@ -23,14 +23,15 @@ from .effects import ClaimSeat, Publish, ReleaseSeat, RoomEvent, SfuEnd, SfuLeav
 from .errors import ProtocolError
 from .events import Moved, UserRecord
 from .moderation import is_waiting_key
-from .rooms import CallMode, Participant, Room, RoomCall, RoomRefused
+from .roomcall import CallMode, Participant, RoomCall, RoomRefused
+from .rooms import Room
 from .status import record_of
 
 if TYPE_CHECKING:
     from .context import Context
     from .members import Member
 
-__all__ = ["RoomCalls", "need_rooms_feature", "observe", "publish_place"]
+__all__ = ["CallDesk", "need_rooms_feature", "observe", "publish_place"]
 
 
 def observe(context: Context, event: str, room: Room | str | None, name: str | None = "") -> None:
@@ -57,7 +58,7 @@ def need_rooms_feature(member: Member, for_type: str) -> None:
         )
 
 
-class RoomCalls:
+class CallDesk:
     """Seats members in their room's call and tells the room what changed."""
 
     def __init__(self, context: Context) -> None:
