@@ -1,4 +1,4 @@
-"""The room-call state machine and room settings (core/roomcall.py, core/rooms.py), by calling them."""
+"""The room-call state machine (core/roomcall.py) and room settings (core/rooms.py)."""
 
 from __future__ import annotations
 
