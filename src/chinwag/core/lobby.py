@@ -22,112 +22,50 @@ Rules of this module:
   nodes' users in :mod:`~chinwag.core.remote`.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
-* A fault inside the core while handling one frame is logged and answered to
-  that sender alone (``server-error``); the rules compute before they change
-  anything, so no other connection is touched.
-* A little over chinwag's ~400-line guide: every input, and every event from
-  another node, is dispatched here so that one file shows all of them.
+* This module is the composition root: it builds every desk and wires them.
+  Frames from clients are dispatched in :mod:`~chinwag.core.dispatch`,
+  events from other nodes in :mod:`~chinwag.core.nodeevents`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from .calldesk import CallDesk
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
+from .desks import Desks
 from .directory import Directory
+from .dispatch import Dispatch
 from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
-from .errors import ProtocolError, error_message
+from .errors import ProtocolError
 from .events import (
     BusEvent,
-    ChatLine,
-    Deliver,
-    HostOrder,
-    InvitesSpent,
-    Joined,
-    Left,
-    Moved,
-    NamesLost,
-    NodeGone,
-    NodeUsers,
-    Relayed,
-    Renamed,
-    ResumeGrant,
-    ResumeRefused,
-    ResumeRequest,
-    RoomControl,
-    RoomNotice,
-    Status,
-    TakeOver,
-    Undeliverable,
 )
 from .greeting import Greeter
 from .handover import HandOvers
 from .hostdesk import HostDesk
 from .invites import Invite
-from .members import Member, MemberState
 from .moderation import is_waiting_key
+from .nodeevents import NodeEvents
 from .operations import ServerOperations
 from .outbox import Outbox
 from .ports import Authenticator, IceProvider
 from .presence import RoomPresence
-from .protocol import (
-    Chat,
-    HistoryRequest,
-    Inbound,
-    JoinRoom,
-    RecordingRequest,
-    Relay,
-    RoomAction,
-    RoomRequest,
-    SfuRequest,
-    SignIn,
-    parse_frame,
-)
 from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
-from .routing import Router, message_type
+from .routing import Router
 from .sfu import SfuDesk
 from .signin import SignIns
 from .status import is_busy, room_call_since
 
 __all__ = ["Lobby", "Policy", "StoredLine"]
-
-log = logging.getLogger(__name__)
-
-#: Relayed types counted by name in /metrics; any other is "other", so that
-#: client-chosen type names cannot create unlimited metric labels.
-_METRIC_TYPES: Final = frozenset(
-    {
-        "video-offer",
-        "video-answer",
-        "new-ice-candidate",
-        "hang-up",
-        "call-invite",
-        "call-accept",
-        "call-decline",
-        "call-connected",
-        "media-state",
-        "call-diagnosis",
-        "call-report",
-        "room-signal",
-    }
-)
-
-
-def _metric_type(message: Inbound) -> str:
-    if message.__class__ is Relay:  # the hot path: one attribute, one set lookup
-        kind = message.type
-        return kind if kind in _METRIC_TYPES else "other"
-    return message_type(message)
 
 
 class Lobby:
@@ -148,8 +86,6 @@ class Lobby:
         self.policy = policy or Policy()
         self.node = node
         self._clock = clock
-        self._received: dict[str, int] = {}  # messages by type; a plain dict counts faster
-        self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
         self._presence = RoomPresence()
@@ -180,7 +116,6 @@ class Lobby:
         self._sign_ins = SignIns(
             context, self._router, self._greeter, self._history, self._desk, authenticator
         )
-        self._sign_ins.on_frame = self._receive
         self._hand_overs = HandOvers(
             context, self._sign_ins, self._greeter, self._desk, authenticator is not None
         )
@@ -190,13 +125,29 @@ class Lobby:
         self._greeter.after_welcome = self._hosts.news.tell
         #: The operator's room operations (the HTTP API's); ``close_room`` here drains them.
         self.operations = ServerOperations(context, self._hosts)
+        desks = Desks(
+            self._router,
+            self._sign_ins,
+            self._hand_overs,
+            self._desk,
+            self._room_calls,
+            self._history,
+            self._sfu,
+            self._recording,
+            self._hosts,
+            self._remote,
+        )
+        self._frames = Dispatch(context, desks)
+        self._sign_ins.on_frame = self._frames.receive
+        self._node_events = NodeEvents(context, desks)
+        self.error_codes = self._frames.error_codes  # errors the lobby sent, by code
 
     # -- queries -----------------------------------------------------------
 
     @property
     def received_types(self) -> Counter[str]:
         """Messages received, by type (for /metrics)."""
-        return Counter(self._received)
+        return Counter(self._frames.received)
 
     @property
     def presence_pending(self) -> bool:
@@ -286,7 +237,7 @@ class Lobby:
             if member.pending is not None:
                 self._sign_ins.hold(member, data)
             else:
-                self._receive(member, data)
+                self._frames.receive(member, data)
         return self._out.drain()
 
     def reject(self, conn: ConnId, error: ProtocolError) -> list[Effect]:
@@ -389,63 +340,12 @@ class Lobby:
     def undelivered(self, node: str, event: BusEvent) -> list[Effect]:
         """The cluster link could not carry ``event`` to ``node`` (the bus is down):
         a relayed message's sender hears ``unavailable``; a resume signs in afresh."""
-        match event:
-            case Deliver(sender=sender, target=target, kind=kind):
-                self._router.unavailable(sender, target, kind)
-            case ResumeRequest(conn=conn) | TakeOver(conn=conn):
-                member = self._directory.at(conn)
-                if member is not None:
-                    self._hand_overs.resume_refused(member)
+        self._node_events.undelivered(event)
         return self._out.drain()
 
     def bus_event(self, event: BusEvent) -> list[Effect]:
         """An event from another node."""
-        match event:
-            case Joined(user=user):
-                self._remote.joined(user)
-            case Left(name=name, node=node):
-                self._remote.left(name, node)
-            case Renamed(old=old, new=new, node=node):
-                self._remote.renamed(old, new, node)
-            case Moved(user=user):
-                self._remote.moved(user)
-            case Status():
-                self._remote.status(event)
-            case ChatLine(name=name, id=conn, date=date, text=text, room=room):
-                self._router.deliver_chat(name, conn, date, text, room)
-            case Relayed(payload=payload, room=room):
-                self._router.broadcast(payload, room)
-            case Deliver():
-                self._router.deliver_from_node(event)
-            case Undeliverable(sender=sender, target=target, kind=kind, full=full):
-                self._router.undeliverable(sender, target, kind, full)
-            case NodeGone(node=node):
-                self._remote.sync_node(node, ())
-                self._hosts.node_lost()
-            case NodeUsers(node=node, users=users):
-                self._remote.sync_node(node, users)
-                self._hosts.node_lost()
-                self._hosts.node_joined()
-            case RoomControl():
-                self._hosts.control_from_node(event)
-            case HostOrder():
-                self._hosts.carry_out(event, here=False)
-            case InvitesSpent():
-                self._hosts.invites_from_node(event)
-            case RoomNotice(room=room, payload=payload):
-                self._hosts.news.deliver(room, payload)
-            case NamesLost(names=names):
-                self._sign_ins.names_lost(names)
-            case ResumeRequest():
-                self._hand_overs.hand_over(event)
-            case TakeOver():
-                self._hand_overs.give_way(event)
-            case ResumeGrant():
-                self._hand_overs.take_over(event)
-            case ResumeRefused(conn=conn):
-                member = self._directory.at(conn)
-                if member is not None:
-                    self._hand_overs.resume_refused(member)
+        self._node_events.handle(event)
         return self._out.drain()
 
     # -- operations on rooms (an HTTP API's, acting as the server) --------------
@@ -479,69 +379,6 @@ class Lobby:
     def room_control(self, room: str) -> dict[str, Any] | None:
         """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""
         return self._hosts.news.describe(room)
-
-    # -- dispatch ------------------------------------------------------------
-
-    def _receive(self, member: Member, data: str | bytes) -> None:
-        try:
-            message = parse_frame(data)
-            kind = _metric_type(message)
-            self._received[kind] = self._received.get(kind, 0) + 1
-            if self._router.within_rate(member, message):
-                self._dispatch(member, message)
-        except ProtocolError as error:
-            self.error_codes[error.code] += 1
-            self._out.send((member.conn,), error.as_message())
-        except Exception:  # a bug: this sender alone hears of it; the others go on
-            log.exception("lobby: failed on a frame from %s (%s)", member.conn, member.name)
-            self.error_codes["server-error"] += 1
-            failed = error_message("server-error", "The server failed to handle that message.")
-            self._out.send((member.conn,), failed)
-
-    def _dispatch(self, member: Member, message: Inbound) -> None:
-        if isinstance(message, SignIn):
-            self._hand_overs.sign_in(member, message)
-        elif member.state is MemberState.SIGNING_IN or member.name is None:
-            kind = message_type(message)
-            raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
-        elif message.__class__ is Relay and not is_waiting_key(member.room):  # the hot path
-            self._router.relay(member, message)
-        elif is_waiting_key(member.room) and not isinstance(message, JoinRoom):
-            raise ProtocolError(
-                "waiting",
-                "You are waiting for a host to let you in; that has to wait too.",
-                message_type(message),
-            )
-        elif isinstance(message, Chat):
-            self._router.chat(member, message.text)
-        elif isinstance(message, JoinRoom):
-            room, password, public, title, invite = message
-            before = member.room
-            self._desk.join_room(member, room, password, public, title, invite)
-            if member.room != before:  # a new room: its history, as on signing in
-                self._history.joined(member)
-        elif isinstance(message, RoomRequest):
-            self._room_request(member, message)
-        elif isinstance(message, HistoryRequest):
-            self._history.request(member, message)
-        elif isinstance(message, SfuRequest):
-            self._sfu.request(member, message)
-        elif isinstance(message, RecordingRequest):
-            self._recording.request(member, message)
-        elif isinstance(message, RoomAction):
-            self._hosts.act(member, message)
-        else:
-            assert isinstance(message, Relay)
-            self._router.relay(member, message)
-
-    def _room_request(self, member: Member, request: RoomRequest) -> None:
-        kind = request.type
-        if kind == "list-rooms":
-            self._desk.list_rooms(member, request.offset)
-        elif kind == "room-call-join":
-            self._room_calls.call_join(member)
-        else:
-            self._room_calls.call_leave(member)
 
     def _full_list(self, room: str) -> dict[str, Any]:
         names = list(self._directory.members_of(room))
