@@ -120,7 +120,7 @@ class Lobby:
             context, self._sign_ins, self._greeter, self._desk, authenticator is not None
         )
         self._hosts = HostDesk(context, self._desk, self._room_calls, self._history, invite_secret)
-        self._desk.gate = self._hosts
+        self._desk.gate = self._hosts.door
         self._hosts.end_session = self._sign_ins.leave
         self._greeter.after_welcome = self._hosts.news.tell
         #: The operator's room operations (the HTTP API's); ``close_room`` here drains them.

@@ -76,10 +76,10 @@ class NodeEvents:
                 self._desks.router.undeliverable(sender, target, kind, full)
             case NodeGone(node=node):
                 self._desks.remote.sync_node(node, ())
-                self._desks.hosts.node_lost()
+                self._desks.hosts.door.node_lost()
             case NodeUsers(node=node, users=users):
                 self._desks.remote.sync_node(node, users)
-                self._desks.hosts.node_lost()
+                self._desks.hosts.door.node_lost()
                 self._desks.hosts.node_joined()
             case RoomControl():
                 self._desks.hosts.control_from_node(event)
