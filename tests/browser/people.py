@@ -65,6 +65,14 @@ async (kind) => {
 _SKIP_PREJOIN = "try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {}"
 
 
+def _record(payload: str | bytes, into: list[dict[str, Any]]) -> None:
+    """A WebSocket frame of the page's, as the JSON object it carries (others are skipped)."""
+    with contextlib.suppress(ValueError):
+        message = json.loads(payload)
+        if isinstance(message, dict):
+            into.append(message)
+
+
 @dataclass
 class Person:
     """One person with their own browser context and page."""
@@ -76,6 +84,8 @@ class Person:
     console_errors: list[str] = field(default_factory=list)
     #: Every JSON message the page received from the server, on every socket it opened.
     received: list[dict[str, Any]] = field(default_factory=list)
+    #: ... and every JSON message it sent.
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def open(
@@ -125,13 +135,8 @@ class Person:
         await dialog.dismiss()
 
     def _on_websocket(self, socket: WebSocket) -> None:
-        socket.on("framereceived", self._on_frame)
-
-    def _on_frame(self, payload: str | bytes) -> None:
-        with contextlib.suppress(ValueError):
-            message = json.loads(payload)
-            if isinstance(message, dict):
-                self.received.append(message)
+        socket.on("framereceived", lambda payload: _record(payload, self.received))
+        socket.on("framesent", lambda payload: _record(payload, self.sent))
 
     async def close(self) -> None:
         await self.context.close()

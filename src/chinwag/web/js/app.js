@@ -177,6 +177,7 @@ export function start() {
     send: (msg) => socket.send(msg),
     self: () => session.name,
     inCall: () => roomCall.active(),
+    leaveCall: () => roomCall.leave(),
     notices,
   });
   hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });

@@ -470,6 +470,14 @@ export const S = Object.freeze({
       : reason
         ? "Recording stopped: the media server could not go on recording."
         : `${by} stopped the recording.`,
+  recordTitle: "Record this call?",
+  recordLead:
+    "Everyone in the call is told and asked whether they stay, and people who join later see it before they join. The recording is saved on this server. Make sure everyone agrees.",
+  startRecording: "Start recording",
+  recordedTitle: "This call is being recorded",
+  recordedLead: (by) => `${by} started recording. If you stay in the call, you agree to be recorded.`,
+  leaveRecordedCall: "Leave call",
+  stayRecorded: "Stay in the call",
   recordingErrors: {
     "recordings-off": "This server does not record calls.",
     "already-recording": "This call is already being recorded.",
