@@ -19,43 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .effects import ClaimSeat, Publish, ReleaseSeat, RoomEvent, SfuEnd, SfuLeave, UpdateRecord
+from .effects import ClaimSeat, ReleaseSeat, SfuEnd, SfuLeave
 from .errors import ProtocolError
-from .events import Moved, UserRecord
-from .moderation import is_waiting_key
+from .events import UserRecord
 from .roomcall import CallMode, Participant, RoomCall, RoomRefused
+from .roomevents import need_rooms_feature, observe, publish_place
 from .rooms import Room
-from .status import record_of
 
 if TYPE_CHECKING:
     from .context import Context
     from .members import Member
 
-__all__ = ["CallDesk", "need_rooms_feature", "observe", "publish_place"]
-
-
-def observe(context: Context, event: str, room: Room | str | None, name: str | None = "") -> None:
-    """Report ``event`` (a webhook's name) in ``room`` to observers; never for waiting
-    rooms, which are a room's hidden hall, not a room."""
-    label = room.name if isinstance(room, Room) else room
-    if label is not None and not is_waiting_key(label):
-        context.outbox.emit(RoomEvent(event, label, name or ""))
-
-
-def publish_place(context: Context, member: Member) -> None:
-    """Tell the other nodes where ``member`` is now, and in which call."""
-    if context.node is not None:
-        record = record_of(context, member)
-        context.outbox.emit(Publish(Moved(record)), UpdateRecord(record))
-
-
-def need_rooms_feature(member: Member, for_type: str) -> None:
-    if "rooms" not in member.features:
-        raise ProtocolError(
-            "bad-room",
-            "Rooms need the `rooms` feature, declared when signing in.",
-            for_type,
-        )
+__all__ = ["CallDesk"]
 
 
 class CallDesk:

@@ -22,18 +22,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .chat_history import release_held
-from .effects import Adopt, Close, Forward, HandOver, Publish, UpdateRecord
+from .closecodes import CloseCode
+from .effects import Adopt, Close, ConnId, Forward, HandOver, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import Joined, Left, ResumeGrant, ResumeRefused, ResumeRequest, TakeOver
-from .greeting import Greeter
-from .members import NO_CONN, Member, MemberState, Pending
+from .members import NO_CONN, RESUME_WAIT, Member, MemberState, Pending
 from .protocol import SignIn
-from .roomdesk import RoomDesk
-from .signin import RESUME_WAIT, TAKEN_OVER, SignIns
 from .status import record_of
 
 if TYPE_CHECKING:
     from .context import Context
+    from .ports import Placement, SignInSteps, WelcomeBack
 
 __all__ = ["HandOvers"]
 
@@ -42,7 +41,12 @@ class HandOvers:
     """Resumes sessions, and hands them to and takes them from other nodes."""
 
     def __init__(
-        self, context: Context, sign_ins: SignIns, greeter: Greeter, desk: RoomDesk, auth: bool
+        self,
+        context: Context,
+        sign_ins: SignInSteps,
+        greeter: WelcomeBack,
+        desk: Placement,
+        auth: bool,
     ) -> None:
         self._ctx = context
         self._sign_ins = sign_ins
@@ -91,9 +95,7 @@ class HandOvers:
                 "username",
             )
         session.pending = None  # a rename claim from the lost socket: its answer finds no one
-        half_open = self._ctx.directory.attach(session, member)
-        if half_open is not None:
-            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+        self._close_half_open(self._ctx.directory.attach(session, member))
         # The session keeps its own rate buckets: a drop and a resume must not refill them.
         self._ctx.directory.new_token(session, self._sign_ins.token())
         backlog = session.mailbox.take_missed(request.seq)
@@ -116,9 +118,7 @@ class HandOvers:
         name = session.name
         record = msgspec.structs.replace(record_of(self._ctx, session), node=request.node)
         missed = tuple(session.mailbox.missed(request.seq))
-        half_open = self._ctx.directory.hand_away(session, record)
-        if half_open is not None:
-            self._ctx.outbox.emit(Close(half_open, TAKEN_OVER, "session resumed elsewhere"))
+        self._close_half_open(self._ctx.directory.hand_away(session, record))
         grant = ResumeGrant(
             request.token,
             request.conn,
@@ -237,6 +237,11 @@ class HandOvers:
             self._ctx.outbox.emit(Close(session.conn, 1008, "sign-in token expired"))
             self._ctx.presence.forget(session.conn)
         self._sign_ins.leave(session)
+
+    def _close_half_open(self, conn: ConnId | None) -> None:
+        """Close a moved session's old socket if it was still open (half-open)."""
+        if conn is not None:
+            self._ctx.outbox.emit(Close(conn, CloseCode.TAKEN_OVER, "session resumed elsewhere"))
 
     # -- dropped sockets and lapsed waits -------------------------------------------------
 

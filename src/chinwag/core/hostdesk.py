@@ -44,11 +44,9 @@ from .rooms import Room
 from .sfu import enforce_mute
 
 if TYPE_CHECKING:
-    from .calldesk import CallDesk
-    from .chat_history import ChatHistory
     from .context import Context
     from .members import Member
-    from .roomdesk import RoomDesk
+    from .ports import CallEnding, JoiningHistory, RoomMover
 
 __all__ = ["REACTION_RATE", "HostDesk"]
 
@@ -66,9 +64,9 @@ class HostDesk:
     def __init__(
         self,
         context: Context,
-        desk: RoomDesk,
-        calls: CallDesk,
-        history: ChatHistory,
+        desk: RoomMover,
+        calls: CallEnding,
+        history: JoiningHistory,
         invite_secret: bytes | None,
     ) -> None:
         self._ctx = context

@@ -23,6 +23,7 @@ from .rooms import DEFAULT_ROOM, Room
 
 __all__ = [
     "NO_CONN",
+    "RESUME_WAIT",
     "Frame",
     "HistoryWait",
     "Member",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 Frame = str | bytes
+
+#: Seconds a sign-in waits for another node's session (a resume, a take-over) before it
+#: goes on without it.
+RESUME_WAIT: Final = 3.0
 
 NO_CONN: Final[ConnId] = -1  # ``Member.conn`` of a session handed over with no socket
 

@@ -27,9 +27,9 @@ from .requests import RecordingRequest
 from .roomcall import CallMode, Recording
 
 if TYPE_CHECKING:
-    from .calldesk import CallDesk
     from .context import Context
     from .members import Member
+    from .ports import CallNews
     from .roomcall import RoomCall
     from .rooms import Room
 
@@ -41,7 +41,7 @@ _FOR = "room-recording"
 class RecordingDesk:
     """Starts and stops recordings of SFU calls and tells each room."""
 
-    def __init__(self, context: Context, calls: CallDesk) -> None:
+    def __init__(self, context: Context, calls: CallNews) -> None:
         self._ctx = context
         self._calls = calls
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .calldesk import CallDesk, need_rooms_feature, observe, publish_place
 from .effects import PurgeHistory
 from .errors import ProtocolError
 from .events import RoomSettings, UserRecord
@@ -37,12 +36,14 @@ from .gate import Gate, OpenDoor
 from .members import Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
+from .roomevents import need_rooms_feature, observe, publish_place
 from .roomguard import RoomGuard
 from .rooms import DEFAULT_ROOM, Room, lock, opens
 
 if TYPE_CHECKING:
     from .context import Context
     from .members import Member
+    from .ports import CallSeats
 
 __all__ = ["ROOM_LIST_AGE", "ROOM_PAGE", "RoomDesk"]
 
@@ -53,7 +54,7 @@ ROOM_LIST_AGE = 1.0  # seconds the sorted public list is reused
 class RoomDesk:
     """Lets members into rooms and room calls, and tells each room what changed."""
 
-    def __init__(self, context: Context, calls: CallDesk) -> None:
+    def __init__(self, context: Context, calls: CallSeats) -> None:
         self._ctx = context
         self.calls = calls
         self._guard = RoomGuard(context.monotonic())

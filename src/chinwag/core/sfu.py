@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from .context import Context
     from .events import HostOrder
     from .members import Member
+    from .ports import Mail
     from .rooms import Room
-    from .routing import Router
 
 __all__ = ["SfuDesk", "enforce_mute"]
 
@@ -69,7 +69,7 @@ def enforce_mute(context: Context, room: Room, order: HostOrder) -> None:
 class SfuDesk:
     """Checks SFU requests against the room call, and passes the SFU link's answers on."""
 
-    def __init__(self, context: Context, router: Router) -> None:
+    def __init__(self, context: Context, router: Mail) -> None:
         self._ctx = context
         self._router = router
 

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
-from .chat_history import ChatHistory
 from .closecodes import CloseCode
 from .effects import (
     Claim,
@@ -45,24 +44,20 @@ from .effects import (
 )
 from .errors import ProtocolError, error_message
 from .events import Joined, Left, Renamed, TakeOver, UserRecord
-from .greeting import Greeter
 from .limits import FailureBackoff, TokenBucket
-from .members import Frame, Member, Pending, SignInRoom
+from .members import RESUME_WAIT, Frame, Member, Pending, SignInRoom
 from .names import name_key
 from .protocol import SignIn, numbered_name
-from .roomdesk import RoomDesk
 from .rooms import DEFAULT_ROOM
-from .routing import Router
 from .status import record_of, room_call_since
 
 if TYPE_CHECKING:
     from .context import Context
-    from .ports import Authenticator
+    from .ports import Authenticator, Hangups, RoomEntrance, SignInHistory, Welcome
 
-__all__ = ["NAME_LOST", "RESUME_WAIT", "TAKEN_OVER", "SignIns"]
+__all__ = ["NAME_LOST", "TAKEN_OVER", "SignIns"]
 
 MAX_CLAIM_TRIES: Final = 50
-RESUME_WAIT: Final = 3.0  # seconds to wait for another node's session before signing in afresh
 TAKEN_OVER: Final = CloseCode.TAKEN_OVER  # the session was resumed on another connection
 NAME_LOST: Final = CloseCode.NAME_LOST  # the name went to another node during a cluster split
 
@@ -73,10 +68,10 @@ class SignIns:
     def __init__(
         self,
         context: Context,
-        router: Router,
-        greeter: Greeter,
-        history: ChatHistory,
-        desk: RoomDesk,
+        router: Hangups,
+        greeter: Welcome,
+        history: SignInHistory,
+        desk: RoomEntrance,
         authenticator: Authenticator | None,
     ) -> None:
         self._ctx = context
