@@ -17,9 +17,12 @@ Rules of this module:
   :mod:`~chinwag.core.handover`, who receives what in
   :mod:`~chinwag.core.routing`, the call state machine in
   :mod:`~chinwag.core.calls`, coalesced presence in
-  :mod:`~chinwag.core.presence`, rooms and room calls in
-  :mod:`~chinwag.core.rooms` and :mod:`~chinwag.core.roomdesk`, other
-  nodes' users in :mod:`~chinwag.core.remote`.
+  :mod:`~chinwag.core.presence`, rooms in :mod:`~chinwag.core.rooms` and
+  :mod:`~chinwag.core.roomdesk`, room calls in :mod:`~chinwag.core.roomcall`
+  and :mod:`~chinwag.core.calldesk`, hosts' rules in :mod:`~chinwag.core.door`
+  and :mod:`~chinwag.core.hostdesk`, other nodes' users in
+  :mod:`~chinwag.core.remote`. The desks ask each other through the
+  protocols of :mod:`~chinwag.core.ports`.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
 * This module is the composition root: it builds every desk and wires them.
