@@ -121,6 +121,7 @@ class Pending:
     expires: float | None = None  # a signed token's expiry: the name is never numbered
     warned: bool = False  # told that held frames were dropped
     taking_over: bool = False  # a token's name: its holder's node was asked to give it up
+    entry: SignInRoom = field(default_factory=SignInRoom)  # the room it goes to
 
     def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
         """Keep ``data`` for when the wait ends; False (dropped) past the limits."""
@@ -129,5 +130,3 @@ class Pending:
         self.held.append(data)
         self.held_size += len(data)
         return True
-
-    entry: SignInRoom = field(default_factory=SignInRoom)
