@@ -36,7 +36,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +46,7 @@ from roombench.common import load_average
 
 sys.path.insert(0, str(ROOT))  # tests/ holds the one Janus launcher, the Chromium flags, Person
 
-from playwright.async_api import WebSocket, async_playwright
+from playwright.async_api import async_playwright
 
 from tests.browser.people import Person
 from tests.chromium import launch_chromium
@@ -106,23 +105,6 @@ async () => {
   return bytes;
 }
 """
-
-
-@dataclass
-class CountingPerson(Person):
-    """A Person that also counts the call messages its page sends, by type."""
-
-    sent: Counter[str] = field(default_factory=Counter)
-
-    def _on_websocket(self, socket: WebSocket) -> None:
-        super()._on_websocket(socket)
-        socket.on("framesent", self._on_sent)
-
-    def _on_sent(self, payload: str | bytes) -> None:
-        with contextlib.suppress(ValueError, AttributeError):
-            kind = str(json.loads(payload).get("type"))
-            if kind.startswith(CALL_TYPES):
-                self.sent[kind] += 1
 
 
 class Bot:
@@ -238,7 +220,7 @@ async def _call(
     async with async_playwright() as driver:
         browser = await launch_chromium(driver)
         try:
-            persons = [await CountingPerson.open(browser, url, name) for name in page_names]
+            persons = [await Person.open(browser, url, name) for name in page_names]
             for person in persons:
                 await person.page.evaluate(_RECORDER, person.name)
             await _until(lambda: all(bot.ready() for bot in started), READY_SECONDS)
@@ -272,7 +254,7 @@ async def _call(
             cpu["chromium"] = (
                 sum(procstat.usage(pid).cpu_seconds for pid in browsers) - before_browser
             ) / elapsed
-            signals = {p.name: dict(p.sent) for p in persons}
+            signals = {p.name: _call_messages(p.sent) for p in persons}
         finally:
             await browser.close()
     for bot in started:
@@ -333,6 +315,12 @@ async def _until(done: Any, within: float) -> None:
     deadline = time.monotonic() + within
     while not done() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
+
+
+def _call_messages(sent: list[dict[str, Any]]) -> dict[str, int]:
+    """How many call messages of each type are among what a page sent."""
+    kinds = Counter(str(message.get("type")) for message in sent)
+    return {k: v for k, v in kinds.items() if k.startswith(CALL_TYPES)}
 
 
 def _chromium_roots() -> list[int]:
