@@ -12,6 +12,9 @@ server, with or without replicas, not Redis Cluster)::
                             holding its announcement "FORMAT VERSION"
     {prefix}users:{node}    hash: key -> msgpack UserRecord, the node's users
     {prefix}name:{key}      the node holding the name (valid while it is alive)
+    {prefix}room:{key}      msgpack RoomSettings: the room's claimed settings
+    {prefix}holders:{key}   set: the nodes holding that claim (alive ones count)
+    {prefix}rooms:{node}    set: the room keys the node holds (reaped with it)
     {prefix}{db}:bus        channel: ``publish``, for every node
     {prefix}{db}:bus:{node} channel: ``send(node, ...)``, for that node only
 
@@ -78,7 +81,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from .. import __version__
-from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, RoomSettings, UserRecord
 from ..core.names import name_key
 from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
 from .scripts import Scripts
@@ -108,6 +111,7 @@ class _Lost(Exception):
 _encode = msgspec.msgpack.Encoder().encode
 _decode_envelope = msgspec.msgpack.Decoder(_Envelope).decode
 _decode_record = msgspec.msgpack.Decoder(UserRecord).decode
+_decode_settings = msgspec.msgpack.Decoder(RoomSettings).decode
 
 
 def _refusal(url: str, node: str, announcement: str) -> ClusterRefused:
@@ -269,6 +273,16 @@ class RedisBus(Bus):
         if self._available:
             with contextlib.suppress(BusUnavailable):
                 await self._run(self._scripts.release_seat, room, name)
+
+    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings:
+        """Room ``room``'s settings as first claimed (``settings`` if none is held), atomically."""
+        stored = await self._run(self._scripts.claim_room, room, _encode(settings))
+        return _decode_settings(stored)
+
+    async def release_room(self, room: str) -> None:
+        if self._available:
+            with contextlib.suppress(BusUnavailable):
+                await self._run(self._scripts.release_room, room)
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
