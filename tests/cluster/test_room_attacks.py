@@ -23,12 +23,12 @@ async def open_at(port: int, name: str, room: str, opened: list[Client], **extra
 async def test_a_racing_opener_never_enters_a_locked_room_without_its_password(
     two_processes: list[ChinwagProcess], clients: list[Client]
 ) -> None:
-    a, b = two_processes
     outcomes: list[str] = []
     trial = -1
     while len(outcomes) < TRIALS or "refused" not in outcomes:
         trial += 1  # until the lock won at least once (each side wins about half the races)
-        assert trial < 3 * TRIALS, outcomes
+        assert trial < 2 * TRIALS, outcomes  # within each process's budget of locked rooms
+        a, b = two_processes if trial % 2 == 0 else two_processes[::-1]
         room = f"vault {trial}"
         alice, mallory = await asyncio.gather(
             open_at(a.port, f"alice{trial}", room, clients, roomPassword="s3cret"),
@@ -59,6 +59,52 @@ async def test_a_racing_opener_never_enters_a_locked_room_without_its_password(
             seen.append(await mallory.next(timeout=10))
         leaked = [m for m in seen if "secret" in str(m.get("text", ""))]
         assert not leaked, seen
+    assert set(outcomes) <= {"refused", "unlocked first"}, outcomes
+
+
+async def test_a_racing_join_room_never_enters_a_locked_room_without_its_password(
+    two_processes: list[ChinwagProcess], clients: list[Client]
+) -> None:
+    a, b = two_processes
+    pairs = [  # (alice, mallory): each process sees half the locked openings (a budget)
+        (
+            await open_at(a.port, "alice", "", clients),
+            await open_at(b.port, "mallory", "", clients),
+        ),
+        (await open_at(b.port, "ann", "", clients), await open_at(a.port, "mel", "", clients)),
+    ]
+    for person in (p for pair in pairs for p in pair):
+        await person.wait_for("signed-in", timeout=10)
+    outcomes: list[str] = []
+    trial = -1
+    while len(outcomes) < TRIALS or "refused" not in outcomes:
+        trial += 1  # until the lock won at least once
+        assert trial < 2 * TRIALS, outcomes
+        alice, mallory = pairs[trial % 2]
+        room = f"safe {trial}"
+        await asyncio.gather(
+            alice.send({"type": "join-room", "room": room, "password": "s3cret"}),
+            mallory.send({"type": "join-room", "room": room.upper()}),
+        )
+        entered = await alice.next(timeout=10)
+        while entered["type"] not in ("room", "error"):
+            entered = await alice.next(timeout=10)
+        assert entered["type"] == "room", entered
+        assert entered["room"].lower() == room, entered  # named as its first opener typed it
+        answer = await mallory.next(timeout=10)
+        while answer["type"] not in ("room", "error"):
+            answer = await mallory.next(timeout=10)
+        if answer["type"] == "room":  # only into the unlocked room that was claimed first
+            assert not answer["locked"] and not entered["locked"], (answer, entered)
+            outcomes.append("unlocked first")
+        else:
+            assert (answer["code"], answer["for"]) == ("room-password-required", "join-room")
+            assert entered["locked"], entered
+            outcomes.append("refused")
+        for person in (alice, mallory):  # both back in the lobby for the next race
+            await person.send({"type": "join-room", "room": ""})
+        for person in (alice, mallory):  # (one already there is told so again)
+            await person.wait_for("room", timeout=10, room="")
     assert set(outcomes) <= {"refused", "unlocked first"}, outcomes
 
 
