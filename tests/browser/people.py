@@ -20,6 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, WebSocket, expec
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DEFAULT_WAIT_MS = 20_000  # only a busy machine comes near it
+READY_WAIT_MS = 60_000  # a fresh browser's first page on a loaded machine
 
 # Counters that only rise while media arrives: decoded video frames and
 # received audio samples on the current peer connection (via the test hook).
@@ -64,6 +65,14 @@ async (kind) => {
 _SKIP_PREJOIN = "try { localStorage.setItem('chinwag.prejoin', 'false'); } catch {}"
 
 
+def _record(payload: str | bytes, into: list[dict[str, Any]]) -> None:
+    """A WebSocket frame of the page's, as the JSON object it carries (others are skipped)."""
+    with contextlib.suppress(ValueError):
+        message = json.loads(payload)
+        if isinstance(message, dict):
+            into.append(message)
+
+
 @dataclass
 class Person:
     """One person with their own browser context and page."""
@@ -75,6 +84,8 @@ class Person:
     console_errors: list[str] = field(default_factory=list)
     #: Every JSON message the page received from the server, on every socket it opened.
     received: list[dict[str, Any]] = field(default_factory=list)
+    #: ... and every JSON message it sent.
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def open(
@@ -124,13 +135,8 @@ class Person:
         await dialog.dismiss()
 
     def _on_websocket(self, socket: WebSocket) -> None:
-        socket.on("framereceived", self._on_frame)
-
-    def _on_frame(self, payload: str | bytes) -> None:
-        with contextlib.suppress(ValueError):
-            message = json.loads(payload)
-            if isinstance(message, dict):
-                self.received.append(message)
+        socket.on("framereceived", lambda payload: _record(payload, self.received))
+        socket.on("framesent", lambda payload: _record(payload, self.sent))
 
     async def close(self) -> None:
         await self.context.close()
@@ -139,10 +145,25 @@ class Person:
 
     async def sign_in(self, name: str, expect_name: str | None = None) -> None:
         """Type a name and press Enter; wait until signed in as ``expect_name`` (or ``name``)."""
+        await self.page_is_ready()
         await self.page.get_by_label("Your name").fill(name)
         await self.page.get_by_label("Your name").press("Enter")
         self.name = expect_name or name
         await expect(self.page.locator("#self-name")).to_have_text(self.name)
+
+    async def page_is_ready(self) -> None:
+        """Wait until the page's scripts have run (the name box has its label).
+
+        The first page of a fresh browser on a loaded machine can take tens of
+        seconds to compile its modules; a page that never gets there fails with
+        what its console said, not just "not found".
+        """
+        box = self.page.get_by_label("Your name")
+        try:
+            await expect(box).to_be_attached(timeout=READY_WAIT_MS)
+        except AssertionError as error:
+            said = "; ".join(self.console_errors) or "nothing"
+            raise AssertionError(f"the page never became ready (console: {said})") from error
 
     async def say(self, text: str) -> None:
         """Type a chat message and press Enter (opening the chat if a call folded it away)."""

@@ -329,3 +329,23 @@ async def test_the_sender_cancels_a_room_offer_before_anyone_accepts(
     # Alice's own cancel came back to her (a room broadcast) and changed nothing.
     rows = await transfers(alice)
     assert [(t["state"], t["peer"]) for t in rows] == [("cancelled", "")]
+
+
+async def test_accepting_a_file_from_someone_who_has_left_says_so(
+    open_person: OpenPerson, tmp_path: Path
+) -> None:
+    alice, bob = await two_people(open_person)
+    path, _ = random_file(tmp_path, 50_000, "left behind.bin")
+    await send_file(alice, path)
+    card = bob.page.locator("#messages .file-card")
+    await expect(card).to_have_attribute("data-state", "offered", timeout=WAIT_MS)
+    await alice.close()  # her page is gone without a word: no file-cancel was sent
+    await expect(bob.user_button("alice")).to_have_count(0, timeout=WAIT_MS)
+    await card.get_by_role("button", name="Accept").click()
+    await expect(card).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    await expect(card).to_contain_text("alice is no longer online")
+    await expect(card.get_by_role("button", name="Accept")).to_have_count(0)
+    refusal = [m for m in bob.received if m.get("type") == "error"]
+    assert [(m["for"], m["code"]) for m in refusal] == [("file-accept", "no-such-user")]
+    rows = [t for t in await transfers(bob) if t["direction"] == "in"]
+    assert [(t["state"], t["error"], t["pc"]) for t in rows] == [("failed", "gone", "closed")]

@@ -135,7 +135,19 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_hidden()
 
-    await ann.page.get_by_role("button", name="Record", exact=True).click(timeout=90_000)
+    # Ann is asked first; Cancel sends nothing.
+    record = ann.page.get_by_role("button", name="Record", exact=True)
+    await record.click(timeout=90_000)
+    confirm = ann.page.get_by_role("dialog", name="Record this call?")
+    await expect(confirm).to_be_visible()
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_be_hidden()
+    await record.click()
+    await expect(confirm.get_by_role("button", name="Start recording")).to_be_focused()
+    await confirm.get_by_role("button", name="Start recording").click()
+    assert [m for m in ann.sent if m.get("type") == "room-recording"] == [
+        {"type": "room-recording", "action": "start"}
+    ]
     answer = await until(
         lambda: [
             m for m in ann.received
@@ -148,6 +160,14 @@ async def test_everyone_sees_a_recording_and_its_files_last_as_long_as_it_did(
     # The notices first: they go after 10 s, the badges stay.
     await expect(ann.page.get_by_text("You started recording this call.")).to_be_visible()
     await expect(ben.page.get_by_text("ann started recording this call.")).to_be_visible()
+    # The others are asked whether they stay; staying keeps them in the call.
+    for person in (ben, cat):
+        asked = person.page.get_by_role("dialog", name="This call is being recorded")
+        await expect(asked).to_contain_text("ann started recording.", timeout=WAIT_MS)
+        await asked.get_by_role("button", name="Stay in the call").click()
+        await expect(asked).to_be_hidden()
+        await expect(person.page.locator("#stage")).to_be_visible()
+    await expect(ann.page.get_by_role("dialog")).to_have_count(0)  # the starter is not asked
     for person in (ann, ben, cat):
         await expect(badge(person)).to_be_visible(timeout=WAIT_MS)
         await expect(badge(person)).to_have_text("Recording")
@@ -243,9 +263,28 @@ async def test_a_late_arrival_sees_the_recording_before_and_after_joining(
                 await dan.screenshot(f"recording-badge-{width}-{scheme}")
         assert await serious_violations(dan) == []
 
+        # dan knew before he joined, so he was not asked; a second recording asks him.
+        await expect(dan.page.get_by_role("dialog")).to_have_count(0)
         await clients[1].send({"type": "room-recording", "action": "stop"})
         await expect(badge(dan)).to_be_hidden(timeout=WAIT_MS)
         await expect(dan.page.get_by_text("ben stopped the recording.")).to_be_visible()
+
+        await clients[2].send({"type": "room-recording", "action": "start"})
+        asked = dan.page.get_by_role("dialog", name="This call is being recorded")
+        await expect(asked).to_contain_text("cat started recording.", timeout=WAIT_MS)
+        await expect(asked.get_by_role("button", name="Stay in the call")).to_be_focused()
+        for width, height in ((390, 844), (1280, 800)):
+            await dan.page.set_viewport_size({"width": width, "height": height})
+            for scheme in ("dark", "light"):
+                await dan.page.emulate_media(color_scheme=scheme)
+                await dan.screenshot(f"recording-asked-{width}-{scheme}")
+        assert await serious_violations(dan) == []
+        await asked.get_by_role("button", name="Leave call").click()
+        await expect(dan.page.locator("#stage")).to_be_hidden(timeout=WAIT_MS)
+        left = await clients[0].wait_for("room-call", 30)
+        while any(p["name"] == dan.name for p in left["participants"]):
+            left = await clients[0].wait_for("room-call", 30)
+        assert left["recording"]["by"] == "cat"  # the recording goes on without him
     finally:
         for client in clients:
             await client.close()

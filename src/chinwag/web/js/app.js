@@ -177,6 +177,7 @@ export function start() {
     send: (msg) => socket.send(msg),
     self: () => session.name,
     inCall: () => roomCall.active(),
+    leaveCall: () => roomCall.leave(),
     notices,
   });
   hosts = createHosts({ send: (msg) => socket.send(msg), self: () => session.name, notices, chat, roomCall, rooms, lobby });
@@ -361,6 +362,7 @@ export function start() {
       else if (msg.for === "join-room") rooms.joinRefused(msg);
       else if (msg.for === "list-rooms" || msg.for === "call-report") return; // telemetry: nothing to show
       else if (msg.for === "room-recording") recording.refused(msg);
+      else if (files.refused(msg)) return;
       else if (roomCall.handle(msg)) return;
       else if (msg.for === "direct-message" && msg.code === "no-such-user") chat.notDelivered(String(msg.target));
       else if (msg.for === "history-request") chat.historyFailed(msg);

@@ -316,6 +316,31 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     transfer.negotiation.dispatch(msg.description ? { description: msg.description } : { candidate: msg.candidate });
   }
 
+  /**
+   * The server could not deliver our file-offer or file-accept: the other
+   * side is not online (docs/protocol.md, `no-such-user`). A direct offer
+   * still waiting for them, or our acceptance of their offer, fails with
+   * "gone" instead of waiting for ever. True when the error was about a file.
+   */
+  function refused(msg) {
+    if (msg.for !== "file-offer" && msg.for !== "file-accept") return false;
+    if (msg.code !== "no-such-user") return true;
+    const peer = String(msg.target ?? "");
+    if (msg.for === "file-offer") {
+      for (const entry of outgoing.values()) {
+        if (entry.target === peer && entry.card.state === "waiting" && !entry.receivers.size) {
+          entry.buffer = null;
+          finish(entry.card, "failed", "gone");
+        }
+      }
+    } else {
+      for (const transfer of incoming.values()) {
+        if (transfer.peer === peer && transfer.state === "connecting" && !transfer.done) finish(transfer, "failed", "gone");
+      }
+    }
+    return true;
+  }
+
   const handlers = {
     "file-offer": onOffer,
     "file-accept": onAccept,
@@ -329,6 +354,7 @@ export function createFileTransfers({ send, self, iceConfig, maxBytes, onChange,
     accept,
     decline,
     cancel,
+    refused,
     /** A socket message; true when it was a file message. */
     handle(msg) {
       const handler = handlers[msg.type];

@@ -318,7 +318,10 @@ export const S = Object.freeze({
         if (t.error === "too-large") return mine ? "Refused: over the receiver's size limit." : "Refused: the file is over the size limit.";
         return mine ? "Declined." : "You declined this file.";
       case "cancelled": return t.error === "too-large" ? "Cancelled: more bytes than offered." : "Cancelled.";
-      default: return t.error === "checksum" ? "Failed: the file arrived damaged (SHA-256 mismatch) and was discarded." : "Failed: the connection was lost.";
+      default:
+        if (t.error === "checksum") return "Failed: the file arrived damaged (SHA-256 mismatch) and was discarded.";
+        if (t.error === "gone") return mine ? `Not sent: ${t.peer} is not online.` : `Not received: ${t.peer} is no longer online. Ask them to send it again.`;
+        return "Failed: the connection was lost.";
     }
   },
   youLabel: "You",
@@ -467,6 +470,14 @@ export const S = Object.freeze({
       : reason
         ? "Recording stopped: the media server could not go on recording."
         : `${by} stopped the recording.`,
+  recordTitle: "Record this call?",
+  recordLead:
+    "Everyone in the call is told and asked whether they stay, and people who join later see it before they join. The recording is saved on this server. Make sure everyone agrees.",
+  startRecording: "Start recording",
+  recordedTitle: "This call is being recorded",
+  recordedLead: (by) => `${by} started recording. If you stay in the call, you agree to be recorded.`,
+  leaveRecordedCall: "Leave call",
+  stayRecorded: "Stay in the call",
   recordingErrors: {
     "recordings-off": "This server does not record calls.",
     "already-recording": "This call is already being recorded.",
