@@ -57,6 +57,7 @@ class RoomClaims:
     def __init__(self, context: Context) -> None:
         self._ctx = context
         self._in_flight: dict[str, int] = {}  # room key -> claims of it awaiting an answer
+        self._held: set[str] = set()  # room keys this node claimed and has not let go of
         self.joining: dict[ConnId, Joining] = {}  # join-room moves awaiting their claim
 
     def offer(
@@ -69,6 +70,7 @@ class RoomClaims:
             return None
         offered = lock(password or "", int(self._ctx.clock() * 1000), opener, title, public)
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        self._held.add(key)
         self._ctx.outbox.emit(ClaimRoom(conn, key, offered))
         return offered
 
@@ -83,14 +85,10 @@ class RoomClaims:
 
     def vacated(self, key: str) -> None:
         """Room ``key`` is not live here: let go of this node's claim, unless one is in flight."""
-        if self._ctx.node is None or key in self._in_flight or self._ctx.rooms.get(key) is not None:
+        if key not in self._held or key in self._in_flight or self._ctx.rooms.get(key) is not None:
             return
-        if (
-            key != DEFAULT_ROOM
-            and not is_waiting_key(key)
-            and key not in self._ctx.rooms.configured
-        ):
-            self._ctx.outbox.emit(ReleaseRoom(key))
+        self._held.discard(key)
+        self._ctx.outbox.emit(ReleaseRoom(key))
 
 
 def unclaimed_lock(name: str, offered: RoomSettings, for_type: str) -> ProtocolError:
