@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Final
 
+from .. import __version__
 from ..core.errors import ServerError
 from ..core.events import BusEvent, RoomSettings, UserRecord
 
@@ -47,6 +48,19 @@ class ClusterRefused(Exception):
     """
 
     exit_code: Final = 3
+
+    @classmethod
+    def by_node(cls, cluster: str, node: str, announcement: str) -> ClusterRefused:
+        """The one-line reason this process cannot join the cluster at ``cluster`` (its
+        address, password hidden), where ``node`` announced ``"FORMAT VERSION"``."""
+        other_format, _, other_version = announcement.partition(" ")
+        return cls(
+            f"refusing to join the cluster at {cluster}: this process (chinwag "
+            f"{__version__}) uses cluster format {CLUSTER_FORMAT}, its node {node} "
+            f"(chinwag {other_version or 'older than format announcements'}) uses format "
+            f"{other_format}; stop every process of format {other_format} first "
+            "(docs/deployment.md, Rolling upgrade)"
+        )
 
 
 class Bus(abc.ABC):
