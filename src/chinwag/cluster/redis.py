@@ -2,7 +2,8 @@
 
 The lease, the two pub/sub channels, the outage-and-resync story and the
 claims are one connection's life and live here; the Lua scripts are in
-``scripts.py``, the outbound queue and its writer in ``outbound.py``.
+``scripts.py``, the outbound queue and its writer in ``outbound.py``, the
+room claims (and their keys) in ``redisrooms.py``.
 
 Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
 server, with or without replicas, not Redis Cluster)::
@@ -12,9 +13,6 @@ server, with or without replicas, not Redis Cluster)::
                             holding its announcement "FORMAT VERSION"
     {prefix}users:{node}    hash: key -> msgpack UserRecord, the node's users
     {prefix}name:{key}      the node holding the name (valid while it is alive)
-    {prefix}room:{key}      msgpack RoomSettings: the room's claimed settings
-    {prefix}holders:{key}   set: the nodes holding that claim (alive ones count)
-    {prefix}rooms:{node}    set: the room keys the node holds (reaped with it)
     {prefix}{db}:bus        channel: ``publish``, for every node
     {prefix}{db}:bus:{node} channel: ``send(node, ...)``, for that node only
 
@@ -81,11 +79,12 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from .. import __version__
-from ..core.events import BusEvent, NodeUsers, RoomSettings, UserRecord
+from ..core.events import BusEvent, NodeUsers, UserRecord
 from ..core.names import name_key
 from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
 from .membership import Membership, decode_record
 from .outbound import Envelope, Outbox, encode, not_cancelled
+from .redisrooms import RedisRoomClaims
 from .scripts import Scripts
 
 __all__ = ["RedisBus"]
@@ -100,15 +99,12 @@ class _Lost(Exception):
     """This node's registration is gone (lease lapsed, Redis restarted): rejoin."""
 
 
-_decode_settings = msgspec.msgpack.Decoder(RoomSettings).decode
-
-
 def _redacted(url: str) -> str:
     """The URL with any password hidden, for logs."""
     return re.sub(r"//([^@/]*)@", "//***@", url)
 
 
-class RedisBus(Bus):
+class RedisBus(RedisRoomClaims, Bus):
     """The bus for ``--redis URL``; see the module docstring for how it works.
 
     ``lease`` is how long a node's names outlive it, ``renew_interval`` how
@@ -243,16 +239,6 @@ class RedisBus(Bus):
         if self._available:
             with contextlib.suppress(BusUnavailable):
                 await self._run(self._scripts.release_seat, room, name)
-
-    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings:
-        """Room ``room``'s settings as first claimed (``settings`` if none is held), atomically."""
-        stored = await self._run(self._scripts.claim_room, room, encode(settings))
-        return _decode_settings(stored)
-
-    async def release_room(self, room: str) -> None:
-        if self._available:
-            with contextlib.suppress(BusUnavailable):
-                await self._run(self._scripts.release_room, room)
 
     async def hand_over(self, record: UserRecord) -> None:
         """Give a name this node holds to ``record.node``, atomically."""
