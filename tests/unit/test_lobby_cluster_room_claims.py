@@ -19,15 +19,20 @@ def answer_held(c: Cluster, *order: str, unavailable: bool = False) -> None:
             c.run(at, c.answer_room_claim(at, claim, unavailable))
 
 
+def race(c: Cluster) -> tuple[int, int]:
+    """Alice opens "vault" locked on a, mallory "VAULT" without a password on b; both wait."""
+    c.hold_rooms = True
+    alice = enter(c, "a", "alice", "vault", roomPassword="s3cret")
+    return alice, enter(c, "b", "mallory", "VAULT")
+
+
 def kinds(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(m["type"], m.get("code", "")) for m in messages if m["type"] in ("signed-in", "error")]
 
 
 def test_a_racing_sign_in_without_the_password_is_refused_when_the_lock_won() -> None:
     c = Cluster()
-    c.hold_rooms = True
-    alice = enter(c, "a", "alice", "vault", roomPassword="s3cret")
-    mallory = enter(c, "b", "mallory", "VAULT")
+    alice, mallory = race(c)
     assert kinds(c.got("b", mallory)) == [] and c.nodes["b"].room_of("mallory") is None
     answer_held(c, "a", "b")
     assert kinds(c.got("b", mallory)) == [("error", "room-password-required")]
@@ -42,15 +47,13 @@ def test_a_racing_sign_in_without_the_password_is_refused_when_the_lock_won() ->
 
 def test_a_racing_locked_opener_enters_the_unlocked_room_that_won() -> None:
     c = Cluster()
-    c.hold_rooms = True
-    alice = enter(c, "a", "alice", "vault", roomPassword="s3cret")
-    mallory = enter(c, "b", "mallory", "vault")
+    alice, mallory = race(c)
     answer_held(c, "b", "a")
     assert kinds(c.got("b", mallory)) == [("signed-in", "")]
     welcome = next(m for m in c.got("a", alice) if m["type"] == "signed-in")
-    assert welcome["room"]["room"] == "vault" and not welcome["room"]["locked"]
+    assert welcome["room"]["room"] == "VAULT" and not welcome["room"]["locked"]  # mallory's
     for lobby in c.nodes.values():  # one room, the same settings on both nodes
-        assert lobby.room_of("alice") == lobby.room_of("mallory") == "vault"
+        assert lobby.room_of("alice") == lobby.room_of("mallory") == "VAULT"
     check(c)
 
 

@@ -349,25 +349,18 @@ class Sessions:
         for data in held:
             self.on_frame(member, data)
 
-    def _claiming_room(
-        self,
-        member: Member,
-        request: SignIn,
-        name: str,
-        notice: dict[str, Any] | None,
-        entry: Entry,
-        expires: float | None,
-    ) -> bool:
+    def _claiming_room(self, member: Member, waiting: Pending) -> bool:
         """A sign-in (its name claimed) that opens a room in a cluster claims the room's
-        settings first (:mod:`~chinwag.core.roomclaims`); True while it waits for them."""
+        settings first (:mod:`~chinwag.core.roomclaims`); True while it waits for them
+        (``waiting`` is then its pending sign-in)."""
+        entry = waiting.entry
         if entry.found is not None or entry.claimed is not None or entry.allowed.wait:
             return False
-        offered = self._desk.claims.offer(member.conn, entry.name, entry.password, name, "", False)
-        if offered is None:
+        conn, name = member.conn, waiting.name
+        waiting.opening = self._desk.claims.offer(conn, entry.name, entry.password, name, "", False)
+        if waiting.opening is None:
             return False
-        member.pending = Pending(
-            request, name, 0, notice, expires=expires, entry=entry, opening=offered
-        )
+        member.pending = waiting
         return True
 
     def room_claimed(self, member: Member, key: str, won: RoomSettings | None) -> bool:
@@ -444,7 +437,8 @@ class Sessions:
         expires: float | None = None,
     ) -> None:
         conn, old = member.conn, member.name
-        if old is None and self._claiming_room(member, request, name, notice, entry, expires):
+        waiting = Pending(request, name, 0, notice, expires=expires, entry=entry)
+        if old is None and self._claiming_room(member, waiting):
             return
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
             if self._ctx.node is not None:
