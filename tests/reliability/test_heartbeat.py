@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chinwag.transport.server import HEARTBEAT_SLICES
+from chinwag.transport.heartbeat import HEARTBEAT_SLICES
 from tests.reliability.rawws import RawSocket
 from tests.support import Client, StartServer
 
@@ -87,12 +87,12 @@ async def test_a_heartbeat_tick_pings_one_slice_and_a_round_pings_everyone(
             await client.sign_in(f"user{number}")
         sockets = list(server.websockets.values())
         assert len(sockets) == len(clients)
-        server._heartbeat()  # no await in between: no pong can reset a count
+        server.heartbeat.tick()  # no await in between: no pong can reset a count
         pinged = [s for s in sockets if s.missed_pings == 1]
         assert 0 < len(pinged) < len(sockets)
         assert len({s.conn % HEARTBEAT_SLICES for s in pinged}) == 1
         for _ in range(HEARTBEAT_SLICES - 1):
-            server._heartbeat()
+            server.heartbeat.tick()
         assert [s.missed_pings for s in sockets] == [1] * len(sockets)
     finally:
         for client in clients:

@@ -54,9 +54,11 @@ async def test_metrics_count_what_happened(start_server: StartServer) -> None:
         await bob.sign_in("bob", ["ringing", "deltas", "plain-text"])
         bad = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
         assert (await http_exchange(server.port, bad))[0] == 400  # not counted as a refusal
-        await eventually(lambda: server.counts.total == 2, 5, "the bad request's socket closed")
+        await eventually(
+            lambda: server.gate.counts.total == 2, 5, "the bad request's socket closed"
+        )
         _, idle = await asyncio.open_connection("127.0.0.1", server.port)  # counts, idle or not
-        await eventually(lambda: server.counts.total == 3, 5, "the idle socket counted")
+        await eventually(lambda: server.gate.counts.total == 3, 5, "the idle socket counted")
         status, _ = await http_exchange(
             server.port,
             b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -64,7 +66,7 @@ async def test_metrics_count_what_happened(start_server: StartServer) -> None:
         )
         assert status == 429
         idle.close()
-        await eventually(lambda: server.counts.total == 2, 5, "the idle socket closed")
+        await eventually(lambda: server.gate.counts.total == 2, 5, "the idle socket closed")
         await alice.send({"type": "call-invite", "target": "bob"})
         await bob.wait_for("call-invite")
         await bob.send({"type": "call-accept", "target": "alice"})

@@ -70,7 +70,7 @@ async def test_forwarded_clients_are_limited_each_on_its_own(start_server: Start
         status, client = await through_proxy(server.port, "192.0.2.9", source=ELSEWHERE)
         sockets.append(client)
         assert await sign_in(client, "eve", "right") == "rate-limited"  # 127.0.0.2 waits
-        assert server.counts.by_address[ELSEWHERE] == 5
+        assert server.gate.counts.by_address[ELSEWHERE] == 5
     finally:
         for client in sockets:
             client.writer.close()
@@ -87,7 +87,7 @@ async def test_the_proxy_protocol_names_the_client(start_server: StartServer) ->
             status, client = await through_proxy(server.port, proxy_line=line)
             assert status == 101
             sockets.append(client)
-        assert server.counts.by_address["198.51.100.20"] == 2
+        assert server.gate.counts.by_address["198.51.100.20"] == 2
         status, client = await through_proxy(server.port, proxy_line=line)
         assert status == 429
         other = "PROXY TCP6 2001:db8::1 ::1 40000 443\r\n"

@@ -22,12 +22,17 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
   ``userlist``, then ``presence`` deltas), also with no I/O.
 * :mod:`.reconnect` - :class:`ReconnectPolicy`: which close codes are worth
   coming back from, and the backoff between attempts (no I/O).
+* :mod:`.handshake` - :func:`websocket_url` and the sign-in message (no I/O).
 * :mod:`.subscription` - :class:`Subscription`, one reader's queue of events.
+* :mod:`.fanout` - hands each event to every :class:`Subscription` and
+  callback (``client.on``), and the end of the connection to them all.
 * :mod:`.calling` - the one-to-one call's messages (``invite``, ``offer``,
   ``hang_up``, ...), one method each, inherited by :class:`ChinwagClient`.
+* :mod:`.rooms` - the room messages (``join_room``, ``list_rooms``,
+  ``join_room_call``, ``room_signal``, ...), inherited the same way.
 * :mod:`.connection` - :class:`ChinwagClient` owns the WebSocket: one reader
   task parses every frame, updates the roster and the ICE servers, then hands
-  the event to every :class:`Subscription` and callback.
+  the event to the fan-out; after a drop it signs in again (resume).
 * :mod:`.errors` - what the client raises::
 
     ChinwagError (chinwag.core.errors)
@@ -40,7 +45,7 @@ Modules, lowest layer first (import every name from ``chinwag.client``):
 from __future__ import annotations
 
 from .calling import CallMessages
-from .connection import DEFAULT_FEATURES, ChinwagClient, connect, websocket_url
+from .connection import DEFAULT_FEATURES, ChinwagClient, connect
 from .errors import ClientError, ConnectionClosed, ErrorReply
 from .events import (
     CallAccept,
@@ -55,6 +60,7 @@ from .events import (
     IceServer,
     IceServers,
     MediaState,
+    Moderation,
     NameTaken,
     Participant,
     Presence,
@@ -73,8 +79,11 @@ from .events import (
     VideoOffer,
     Welcome,
 )
+from .fanout import Callback, EventFanout
+from .handshake import sign_in_message, websocket_url
 from .parsing import parse_event
 from .reconnect import RETRY_CLOSE_CODES, ReconnectPolicy
+from .rooms import RoomMessages
 from .roster import Roster
 from .subscription import Subscription
 
@@ -85,6 +94,7 @@ __all__ = [
     "CallDecline",
     "CallInvite",
     "CallMessages",
+    "Callback",
     "ChatMessage",
     "ChinwagClient",
     "ClientError",
@@ -92,12 +102,14 @@ __all__ = [
     "ErrorReceived",
     "ErrorReply",
     "Event",
+    "EventFanout",
     "FileMessage",
     "HangUp",
     "IceCandidate",
     "IceServer",
     "IceServers",
     "MediaState",
+    "Moderation",
     "NameTaken",
     "Participant",
     "Presence",
@@ -108,6 +120,7 @@ __all__ = [
     "RoomCall",
     "RoomEntered",
     "RoomList",
+    "RoomMessages",
     "RoomSignal",
     "Roster",
     "SessionLost",
@@ -120,5 +133,6 @@ __all__ = [
     "Welcome",
     "connect",
     "parse_event",
+    "sign_in_message",
     "websocket_url",
 ]

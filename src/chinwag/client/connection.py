@@ -1,21 +1,18 @@
 """The WebSocket side: :class:`ChinwagClient` and :func:`connect`.
 
 One reader task parses every frame, updates the roster and the ICE servers,
-then hands the event to every :class:`~chinwag.client.Subscription` and
-callback; the send methods speak the protocol.
-
-Longer than chinwag's ~400-line guide because :class:`ChinwagClient` is the
-one object a bot holds: the socket loop, sign-in and resume after a drop, and
-one small send method per message type that is not a call's (chat, rename,
-rooms). The call messages are in :mod:`.calling`, which it inherits; the
-rules all of these follow live in the no-I/O modules beside it.
+then hands the event to the fan-out (:mod:`.fanout`: every
+:class:`~chinwag.client.Subscription` and callback). This module owns the
+socket loop, sign-in and resume after a drop, and the plain sends (chat,
+rename); the call messages (:mod:`.calling`) and the room messages
+(:mod:`.rooms`) are inherited; the rules all of these follow live in the
+no-I/O modules beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import time
@@ -33,23 +30,24 @@ from .events import (
     Event,
     IceServers,
     NameTaken,
-    PublicRoom,
     Reconnecting,
     Resumed,
     RoomCall,
     RoomEntered,
-    RoomList,
     SessionLost,
     SignedIn,
     UserList,
     Welcome,
 )
+from .fanout import EventFanout
+from .handshake import sign_in_message, websocket_url
 from .parsing import parse_event
 from .reconnect import ReconnectPolicy
+from .rooms import RoomMessages
 from .roster import Roster
 from .subscription import Subscription
 
-__all__ = ["DEFAULT_FEATURES", "ChinwagClient", "connect", "websocket_url"]
+__all__ = ["DEFAULT_FEATURES", "ChinwagClient", "connect"]
 
 # One logger for the whole client package, so log lines keep their old name.
 logger = logging.getLogger("chinwag.client")
@@ -60,22 +58,8 @@ DEFAULT_FEATURES: Final = ("deltas", "ringing", "plain-text", "seq")
 #: aiohttp's code for a socket that ended without a close frame.
 _ABNORMAL_CLOSURE: Final = 1006
 
-#: What :meth:`ChinwagClient.on` takes: a plain or async function of one event.
-Callback = Callable[[Any], Awaitable[None] | None]
 
-
-def websocket_url(url: str) -> str:
-    """Accept ``http(s)://host:port/`` (what ``chinwag serve`` prints) or ``ws(s)://``."""
-    for web, socket in (("http://", "ws://"), ("https://", "wss://")):
-        if url.startswith(web):
-            url = socket + url[len(web) :]
-    if not url.startswith(("ws://", "wss://")):
-        raise ValueError(f"not a chinwag server URL: {url!r} (expected http://, https://, ws://)")
-    host_and_path = url.split("://", 1)[1]
-    return url if "/" in host_and_path else url + "/"
-
-
-class ChinwagClient(CallMessages):
+class ChinwagClient(CallMessages, RoomMessages):
     """One signed-in connection to a chinwag server.
 
     ``await client.connect()`` opens the socket and signs in; then
@@ -124,7 +108,7 @@ class ChinwagClient(CallMessages):
         self.roster = Roster()
         self.ice_servers: IceServers | None = None
         self.close_code: int | None = None
-        self.reconnect_policy = _policy(reconnect)
+        self.reconnect_policy = ReconnectPolicy.from_setting(reconnect)
         # Ping this often; no pong within half of it counts as a drop (a silent network).
         self.heartbeat = heartbeat
         #: The token of the last ``signed-in``, to take the session back after a drop.
@@ -138,11 +122,8 @@ class ChinwagClient(CallMessages):
         self._session = session
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._subscriptions: set[Subscription] = set()
-        self._callbacks: list[tuple[type[Event], Callback]] = []
-        self._callback_tasks: set[asyncio.Future[None]] = set()
+        self._fanout = EventFanout(lambda: self.name, lambda: self.close_code)
         self._got_ice_servers = asyncio.Event()
-        self._finished = False  # the connection has ended; subscriptions see the end at once
 
     # ---- lifecycle
 
@@ -178,7 +159,18 @@ class ChinwagClient(CallMessages):
             async with asyncio.timeout(self.connect_timeout):
                 self._socket = await self._open_socket(self._session)
                 welcome = await self._read_until(Welcome)
-                await self._write(self._sign_in_message(welcome.id))
+                await self._write(
+                    sign_in_message(
+                        welcome.id,
+                        self.name,
+                        self.features,
+                        credential=self.credential,
+                        room=self.room_name,
+                        room_password=self.room_password,
+                        resume_token=self.resume_token,
+                        seq=self.last_seq if "seq" in self.accepted_features else None,
+                    )
+                )
                 # Without features the server sends no signed-in (reference mode).
                 if self.features:
                     signed_in = await self._read_until(SignedIn)
@@ -231,26 +223,6 @@ class ChinwagClient(CallMessages):
             self.last_seq = 0  # a new session numbers its messages from 1 again
             self._dispatch(SessionLost(name=signed_in.name))
 
-    def _sign_in_message(self, connection_id: int) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "type": "username",
-            "name": self.name,
-            "date": int(time.time() * 1000),
-            "id": connection_id,
-            "features": list(self.features),
-        }
-        if self.credential is not None:
-            message["credential"] = self.credential
-        if self.room_name:
-            message["room"] = self.room_name
-            if self.room_password is not None:
-                message["roomPassword"] = self.room_password
-        if self.resume_token is not None:
-            message["resume"] = self.resume_token
-            if "seq" in self.accepted_features:
-                message["seq"] = self.last_seq
-        return message
-
     async def close(self) -> None:
         """Close the socket (code 1000), stop reconnecting, and end every subscription."""
         self._closing = True
@@ -262,7 +234,7 @@ class ChinwagClient(CallMessages):
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        self._finish()
+        self._fanout.finish()
         await self._close_session()
 
     async def _close_session(self) -> None:
@@ -292,12 +264,7 @@ class ChinwagClient(CallMessages):
 
     def subscribe(self) -> Subscription:
         """Start queueing every event from now on; see :class:`Subscription`."""
-        subscription = Subscription(self)
-        if self._finished:
-            subscription._put(None)
-        else:
-            self._subscriptions.add(subscription)
-        return subscription
+        return self._fanout.subscribe()
 
     async def events(self) -> AsyncIterator[Event]:
         """Every event from now until the connection closes."""
@@ -310,7 +277,7 @@ class ChinwagClient(CallMessages):
 
         A coroutine function's result runs as a task; errors are logged.
         """
-        self._callbacks.append((event_type, callback))
+        self._fanout.on(event_type, callback)
 
     async def wait_for_ice_servers(self, patience: float = 2.0) -> IceServers | None:
         """The server's latest ``ice-servers``, waiting up to ``patience`` s for the first."""
@@ -330,7 +297,7 @@ class ChinwagClient(CallMessages):
                 if not await self._come_back():
                     return
         finally:
-            self._finish()
+            self._fanout.finish()
 
     async def _read_socket(self, socket: aiohttp.ClientWebSocketResponse) -> int | None:
         """Dispatch frames until the socket closes; return its close code (1006: no close frame)."""
@@ -389,11 +356,7 @@ class ChinwagClient(CallMessages):
 
     def _dispatch(self, event: Event) -> None:
         self._update_state(event)
-        for subscription in list(self._subscriptions):
-            subscription._put(event)
-        for event_type, callback in self._callbacks:
-            if isinstance(event, event_type):
-                self._run_callback(callback, event)
+        self._fanout.publish(event)
 
     def _update_state(self, event: Event) -> None:
         if self.roster.apply(event):
@@ -421,28 +384,6 @@ class ChinwagClient(CallMessages):
         elif isinstance(event, IceServers):
             self.ice_servers = event
             self._got_ice_servers.set()
-
-    def _run_callback(self, callback: Callback, event: Event) -> None:
-        try:
-            result = callback(event)
-        except Exception:
-            logger.exception("%s: callback for %s failed", self.name, type(event).__name__)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._callback_tasks.add(task)
-            task.add_done_callback(self._callback_done)
-
-    def _callback_done(self, task: asyncio.Future[None]) -> None:
-        self._callback_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("%s: callback failed", self.name, exc_info=task.exception())
-
-    def _finish(self) -> None:
-        self._finished = True
-        for subscription in list(self._subscriptions):
-            subscription._put(None)
-        self._subscriptions.clear()
 
     # ---- sending
 
@@ -474,81 +415,6 @@ class ChinwagClient(CallMessages):
     async def rename(self, name: str) -> None:
         """Ask for a new name; the roster and ``name`` follow the server's answer."""
         await self.send({"type": "username", "name": name, "features": list(self.features)})
-
-    # ---- rooms (the ``rooms`` feature; docs/protocol.md#rooms)
-
-    async def join_room(
-        self, room: str, *, password: str | None = None, public: bool = False, title: str = ""
-    ) -> RoomEntered:
-        """Move to ``room`` (``""``: the default room); return the server's ``room``.
-
-        ``password``/``public``/``title`` set the room up if this join opens it.
-        Raises ErrorReply (``room-password-wrong``, ``in-call``, ...) if refused.
-        """
-        message: dict[str, Any] = {"type": "join-room", "room": room, "public": public}
-        if password is not None:
-            message["password"] = password
-        if title:
-            message["title"] = title
-        self.room_password = password
-        return await self._ask(message, RoomEntered, "join-room")
-
-    async def list_rooms(self) -> tuple[PublicRoom, ...]:
-        """The public rooms and their head counts."""
-        return (await self._ask({"type": "list-rooms"}, RoomList, "list-rooms")).rooms
-
-    async def join_room_call(self) -> RoomCall:
-        """Take a seat in this room's call; return the participants (this client among them)."""
-        seated = await self._ask(
-            {"type": "room-call-join"},
-            RoomCall,
-            "room-call-join",
-            lambda call: self.name in call.names(),
-        )
-        return seated
-
-    async def leave_room_call(self) -> None:
-        """Give up the seat in this room's call."""
-        await self.send({"type": "room-call-leave"})
-
-    async def room_signal(
-        self,
-        target: str,
-        *,
-        description: tuple[str, str] | None = None,
-        candidate: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send ``target`` (in this room's call) a description (type, sdp) or a candidate."""
-        message: dict[str, Any] = {"type": "room-signal", "target": target}
-        if description is not None:
-            message["description"] = {"type": description[0], "sdp": description[1]}
-        if candidate is not None:
-            message["candidate"] = dict(candidate)
-        await self.send(message)
-
-    async def _ask(
-        self,
-        message: Mapping[str, Any],
-        reply: type[E],
-        kind: str,
-        wanted: Callable[[E], bool] = lambda event: True,
-    ) -> E:
-        """Send ``message`` and return the next ``reply`` event that is ``wanted``,
-        or raise the ``error`` the server answered instead."""
-        with self.subscribe() as events:
-            await self.send(message)
-            async for event in events:
-                if isinstance(event, reply) and wanted(event):
-                    return event
-                if isinstance(event, ErrorReceived) and event.for_type == kind:
-                    raise event.exception()
-        raise ConnectionClosed(f"closed while waiting for the answer to {kind}", self.close_code)
-
-
-def _policy(reconnect: bool | ReconnectPolicy) -> ReconnectPolicy:
-    if isinstance(reconnect, ReconnectPolicy):
-        return reconnect
-    return ReconnectPolicy() if reconnect else ReconnectPolicy(attempts=0)
 
 
 @contextlib.asynccontextmanager

@@ -43,6 +43,13 @@ class ReconnectPolicy:
         if not 0 <= self.jitter < 1:
             raise ValueError(f"jitter must be in [0, 1): {self.jitter}")
 
+    @classmethod
+    def from_setting(cls, reconnect: bool | ReconnectPolicy) -> ReconnectPolicy:
+        """The policy a client's ``reconnect`` argument means (True: the default; False: never)."""
+        if isinstance(reconnect, ReconnectPolicy):
+            return reconnect
+        return cls() if reconnect else cls(attempts=0)
+
     def should_retry(self, close_code: int | None) -> bool:
         """Whether a socket that closed with ``close_code`` is worth reconnecting."""
         return self.attempts > 0 and close_code in RETRY_CLOSE_CODES

@@ -1,16 +1,17 @@
-"""A queue of a :class:`~chinwag.client.ChinwagClient`'s events, for one reader."""
+"""A queue of a :class:`~chinwag.client.ChinwagClient`'s events, for one reader.
+
+Made by the client's fan-out (``fanout.py``), which it knows only through two
+callables: how to stop receiving, and the close code to raise with at the end.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 from .errors import ConnectionClosed
 from .events import E, ErrorReceived, Event
-
-if TYPE_CHECKING:
-    from .connection import ChinwagClient
 
 __all__ = ["Subscription"]
 
@@ -23,8 +24,13 @@ class Subscription:
     awaited event answers, so the answer cannot slip past.
     """
 
-    def __init__(self, client: ChinwagClient) -> None:
-        self._client = client
+    def __init__(
+        self,
+        unsubscribe: Callable[[Subscription], None],
+        close_code: Callable[[], int | None],
+    ) -> None:
+        self._unsubscribe = unsubscribe
+        self._close_code = close_code  # the client's, read when the end is seen
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
     def __enter__(self) -> Subscription:
@@ -35,7 +41,7 @@ class Subscription:
 
     def close(self) -> None:
         """Stop receiving events."""
-        self._client._subscriptions.discard(self)
+        self._unsubscribe(self)
 
     def _put(self, event: Event | None) -> None:
         self._queue.put_nowait(event)
@@ -48,7 +54,7 @@ class Subscription:
         event = await self._queue.get()
         if event is None:
             self._queue.put_nowait(None)  # every later get() sees the end too
-            raise ConnectionClosed(code=self._client.close_code)
+            raise ConnectionClosed(code=self._close_code())
         return event
 
     @overload

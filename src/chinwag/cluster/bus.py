@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Callable
 from typing import Final
 
+from .. import __version__
 from ..core.errors import ServerError
-from ..core.events import BusEvent, UserRecord
+from ..core.events import BusEvent, RoomSettings, UserRecord
 
 __all__ = [
     "CLUSTER_FORMAT",
@@ -48,6 +49,19 @@ class ClusterRefused(Exception):
 
     exit_code: Final = 3
 
+    @classmethod
+    def by_node(cls, cluster: str, node: str, announcement: str) -> ClusterRefused:
+        """The one-line reason this process cannot join the cluster at ``cluster`` (its
+        address, password hidden), where ``node`` announced ``"FORMAT VERSION"``."""
+        other_format, _, other_version = announcement.partition(" ")
+        return cls(
+            f"refusing to join the cluster at {cluster}: this process (chinwag "
+            f"{__version__}) uses cluster format {CLUSTER_FORMAT}, its node {node} "
+            f"(chinwag {other_version or 'older than format announcements'}) uses format "
+            f"{other_format}; stop every process of format {other_format} first "
+            "(docs/deployment.md, Rolling upgrade)"
+        )
+
 
 class Bus(abc.ABC):
     """Carries lobby events between nodes; see the package docstring.
@@ -73,6 +87,12 @@ class Bus(abc.ABC):
       people in one room's call (``room`` is its key) at once, at most ``cap``
       get True (seats of nodes that are not alive do not count); a name already
       seated gets True again. ``release_seat`` frees one. Raises BusUnavailable
+      when the shared store cannot be reached.
+    * ``claim_room(room, settings)`` is atomic across nodes: the first claim of a
+      room (``room`` is its key) stores ``settings`` and returns them; every later
+      claim returns the stored settings unchanged, while any node that claimed it
+      is alive and has not released it (``release_room``: the room ended in this
+      node's view; the claims are counted per node). Raises BusUnavailable
       when the shared store cannot be reached.
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
@@ -115,6 +135,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def release_seat(self, room: str, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings: ...
+
+    @abc.abstractmethod
+    async def release_room(self, room: str) -> None: ...
 
     @abc.abstractmethod
     async def hand_over(self, record: UserRecord) -> None: ...

@@ -1,8 +1,9 @@
 """The Redis bus: chinwag processes sharing one Redis behave as one server.
 
-(Longer than chinwag's ~400-line guide: the lease, the two pub/sub channels,
-the outage-and-resync story and the claims are one connection's life; the Lua
-scripts themselves live in ``scripts.py``.)
+The lease, the two pub/sub channels, the outage-and-resync story and the
+claims are one connection's life and live here; the Lua scripts are in
+``scripts.py``, the outbound queue and its writer in ``outbound.py``, the
+room claims (and their keys) in ``redisrooms.py``.
 
 Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
 server, with or without replicas, not Redis Cluster)::
@@ -36,9 +37,10 @@ Rules:
   reaping twice is harmless). Each node hands its own lobby ``NodeGone`` for
   every node it knew that is no longer alive, so a node killed with -9 is gone
   everywhere within ``lease + renew_interval``.
-* ``publish`` and ``send`` only append to a queue. One writer task drains it
-  and pipelines PUBLISH commands, merging consecutive events for one channel
-  into one envelope (sender node, events); the order of events is kept.
+* ``publish`` and ``send`` only append to a queue (``outbound.py``). One
+  writer task drains it and pipelines PUBLISH commands, merging consecutive
+  events for one channel into one envelope (sender node, events); the order
+  of events is kept.
 * Joining (at start, and again after any loss of Redis): subscribe, register
   the lease (announcing this process's :data:`~chinwag.cluster.bus.CLUSTER_FORMAT`
   and version; a live node of another format makes the script refuse, and
@@ -64,8 +66,7 @@ import logging
 import random
 import re
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -78,9 +79,12 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from .. import __version__
-from ..core.events import BusEvent, NamesLost, NodeGone, NodeUsers, UserRecord
+from ..core.events import BusEvent, NodeUsers, UserRecord
 from ..core.names import name_key
 from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
+from .membership import Membership, decode_record
+from .outbound import Envelope, Outbox, encode, not_cancelled
+from .redisrooms import RedisRoomClaims
 from .scripts import Scripts
 
 __all__ = ["RedisBus"]
@@ -89,37 +93,10 @@ log = logging.getLogger("chinwag.cluster.redis")
 
 _ERRORS = (RedisError, OSError)  # what a lost or refused connection raises
 _MAX_CONNECTIONS = 32  # to Redis, per node: pub/sub, writer, ticker, and claims
-_ENVELOPE_EVENTS = 256  # events merged into one PUBLISH at most
-_ENVELOPE_BYTES = 256 * 1024  # and about this many payload bytes
-
-
-class _Envelope(msgspec.Struct, array_like=True, frozen=True):
-    """One PUBLISH: events from ``node``, in order; ``bye`` when it leaves."""
-
-    node: str
-    events: list[BusEvent]
-    bye: bool = False
 
 
 class _Lost(Exception):
     """This node's registration is gone (lease lapsed, Redis restarted): rejoin."""
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_decode_envelope = msgspec.msgpack.Decoder(_Envelope).decode
-_decode_record = msgspec.msgpack.Decoder(UserRecord).decode
-
-
-def _refusal(url: str, node: str, announcement: str) -> ClusterRefused:
-    """The one-line reason a process of this format cannot join ``node``'s cluster."""
-    other_format, _, other_version = announcement.partition(" ")
-    return ClusterRefused(
-        f"refusing to join the cluster at {_redacted(url)}: this process (chinwag "
-        f"{__version__}) uses cluster format {CLUSTER_FORMAT}, its node {node} "
-        f"(chinwag {other_version or 'older than format announcements'}) uses format "
-        f"{other_format}; stop every process of format {other_format} first "
-        "(docs/deployment.md, Rolling upgrade)"
-    )
 
 
 def _redacted(url: str) -> str:
@@ -127,7 +104,7 @@ def _redacted(url: str) -> str:
     return re.sub(r"//([^@/]*)@", "//***@", url)
 
 
-class RedisBus(Bus):
+class RedisBus(RedisRoomClaims, Bus):
     """The bus for ``--redis URL``; see the module docstring for how it works.
 
     ``lease`` is how long a node's names outlive it, ``renew_interval`` how
@@ -154,7 +131,6 @@ class RedisBus(Bus):
         self.renew_interval = renew_interval
         self.timeout = timeout
         self.max_backoff = max_backoff
-        self.max_pending = max_pending
         db = parse_url(url).get("db", 0)
         self._channels = f"{prefix}{db}:bus"
         self._broadcast = self._channels
@@ -165,13 +141,12 @@ class RedisBus(Bus):
         self._available = False
         self._joined = asyncio.Event()
         self._rejoin = asyncio.Event()  # set when a command finds the registration gone
-        self._queue: deque[tuple[str, BusEvent]] = deque()
-        self._wake = asyncio.Event()
-        self._writing = False  # publish/send queue only while a writer runs
-        self._dropped = 0
+        # undelivered is looked up late: the cluster link sets it after construction.
+        self._outbox = Outbox(
+            self.node, self._channels, max_pending, lambda *lost: self.undelivered(*lost)
+        )
         self._mine: dict[str, UserRecord] = {}  # key -> record this node holds, to re-claim
-        self._known: set[str] = set()  # other nodes this node's lobby has heard of
-        self._grace_until = 0.0  # after a rejoin, missing nodes may still be coming back
+        self._members = Membership(self.node, self._broadcast, lease, lambda: self._handler)
         self._down_since: float | None = None
         self._refused: ClusterRefused | None = None  # why the first join was refused
 
@@ -182,11 +157,7 @@ class RedisBus(Bus):
         return self._available
 
     def is_alive(self, node: str) -> bool:
-        # Not knowing is not knowing dead: while Redis is down, or while nodes
-        # missing after a rejoin may come back, the lobby's own wait decides.
-        if node == self.node or node in self._known or not self._available:
-            return True
-        return time.monotonic() < self._grace_until
+        return self._members.is_alive(node, self._available)
 
     async def start(self, handler: EventHandler) -> None:
         """Connect and join; if Redis is down, keep trying in the background."""
@@ -224,8 +195,7 @@ class RedisBus(Bus):
             self._available = False
             with contextlib.suppress(*_ERRORS, TimeoutError):
                 await asyncio.wait_for(self._say_goodbye(), self.timeout)
-        self._writing = False
-        self._queue.clear()
+        self._outbox.discard()
         with contextlib.suppress(*_ERRORS, TimeoutError):
             await asyncio.wait_for(self._redis.aclose(), self.timeout)
         self._redis = None
@@ -234,7 +204,7 @@ class RedisBus(Bus):
 
     async def claim(self, record: UserRecord) -> bool:
         key = name_key(record.name)
-        result = await self._run(self._scripts.claim, key, _encode(record))
+        result = await self._run(self._scripts.claim, key, encode(record))
         if result == -1:
             self._rejoin.set()
             raise BusUnavailable("this node's Redis lease lapsed; rejoining")
@@ -258,7 +228,7 @@ class RedisBus(Bus):
             self._mine[key] = record
             if self._available:
                 with contextlib.suppress(BusUnavailable):
-                    await self._run(self._scripts.update, key, _encode(record))
+                    await self._run(self._scripts.update, key, encode(record))
 
     async def claim_seat(self, room: str, name: str, cap: int) -> bool:
         """One of ``cap`` seats of room ``room``'s call, counted in Redis, atomically."""
@@ -275,22 +245,22 @@ class RedisBus(Bus):
         key = name_key(record.name)
         if self._mine.pop(key, None) is not None and self._available:
             with contextlib.suppress(BusUnavailable):
-                await self._run(self._scripts.hand_over, key, record.node, _encode(record))
+                await self._run(self._scripts.hand_over, key, record.node, encode(record))
 
     async def adopt(self, record: UserRecord) -> None:
         """Count a handed-over name as this node's (re-claimed after an outage)."""
         self._mine[name_key(record.name)] = record
 
     def publish(self, event: BusEvent) -> None:
-        self._enqueue(self._broadcast, event)
+        self._outbox.put(self._broadcast, event)
 
     def send(self, node: str, event: BusEvent) -> None:
-        if not self._enqueue(f"{self._channels}:{node}", event):
+        if not self._outbox.put(f"{self._channels}:{node}", event):
             self.undelivered(node, event)
 
     async def directory(self) -> list[UserRecord]:
         entries = await self._run(self._scripts.directory)
-        return [_decode_record(raw) for entry in entries for raw in entry[1:]]
+        return [decode_record(raw) for entry in entries for raw in entry[1:]]
 
     # -- commands ------------------------------------------------------------
 
@@ -309,29 +279,12 @@ class RedisBus(Bus):
             self._rejoin.set()
             raise BusUnavailable(f"Redis at {_redacted(self.url)}: {error}") from error
 
-    def _enqueue(self, channel: str, event: BusEvent) -> bool:
-        """Queue ``event`` for the writer; False when it was dropped instead."""
-        if not self._writing or len(self._queue) >= self.max_pending:
-            self._dropped += 1
-            return False
-        if not self._queue:
-            self._wake.set()
-        self._queue.append((channel, event))
-        return True
-
-    def _lost(self, lost: Iterable[tuple[str, BusEvent]]) -> None:
-        """Events that will never be written: tell the sender of each ``send``."""
-        prefix = f"{self._channels}:"
-        for channel, event in lost:
-            if channel.startswith(prefix):
-                self.undelivered(channel[len(prefix) :], event)
-
     # -- joining and staying joined ------------------------------------------
 
     async def _supervise(self) -> None:
         """Join, serve until Redis is lost, back off, join again; until cancelled."""
         failures = 0
-        while _not_cancelled():
+        while not_cancelled():
             try:
                 pubsub = await self._join()
                 failures = 0
@@ -366,27 +319,26 @@ class RedisBus(Bus):
         try:
             await pubsub.subscribe(self._broadcast, self._inbox)
             early = await self._confirmed(pubsub)
-            pairs = [part for key, r in self._mine.items() for part in (key, _encode(r))]
+            pairs = [part for key, r in self._mine.items() for part in (key, encode(r))]
             lease_ms = str(int(self.lease * 1000))
             announcement = f"{CLUSTER_FORMAT} {__version__}"
             refusal, lost_raw = await self._scripts.register(
                 args=[self.prefix, self.node, lease_ms, announcement, *pairs]
             )
             if refusal:
-                raise _refusal(self.url, refusal[0].decode(), refusal[1].decode())
+                raise ClusterRefused.by_node(
+                    _redacted(self.url), refusal[0].decode(), refusal[1].decode()
+                )
             entries = await self._scripts.directory(args=[self.prefix, self.node])
         except BaseException:
             await _close(pubsub)
             raise
         lost = tuple(self._mine.pop(key.decode()).name for key in lost_raw)
         self._rejoin.clear()
-        self._writing = True
-        self._queue.clear()
-        self._queue.append((self._broadcast, NodeUsers(self.node, tuple(self._mine.values()))))
-        self._wake.set()
-        self._deliver_snapshot(lost, entries)
+        self._outbox.open(self._broadcast, NodeUsers(self.node, tuple(self._mine.values())))
+        self._members.snapshot(lost, entries)
         for channel, data in early:
-            self._receive(channel, data)
+            self._members.receive(channel, data)
         self._available = True
         self._joined.set()
         self._log_joined(len(self._mine), lost)
@@ -409,21 +361,6 @@ class RedisBus(Bus):
                 early.append((message["channel"], message["data"]))
         return early
 
-    def _deliver_snapshot(self, lost: Sequence[str], entries: list[list[bytes]]) -> None:
-        """Hand the lobby what it needs to rebuild the shared list."""
-        if lost:
-            self._deliver(NamesLost(tuple(lost)))
-        live = set()
-        for entry in entries:
-            node = entry[0].decode()
-            live.add(node)
-            if node != self.node:
-                users = tuple(_decode_record(raw) for raw in entry[1:])
-                self._deliver(NodeUsers(node, users))
-        if self._known - live:  # nodes not back yet: give them one lease to return
-            self._grace_until = time.monotonic() + self.lease
-        self._known |= live - {self.node}
-
     def _log_joined(self, kept: int, lost: Sequence[str]) -> None:
         if self._down_since is None:
             log.info("redis: node %s joined the cluster at %s", self.node, _redacted(self.url))
@@ -436,18 +373,17 @@ class RedisBus(Bus):
             kept,
             f", lost {len(lost)} to other nodes: {', '.join(lost)}" if lost else "",
         )
-        if self._dropped:
-            log.warning("redis: %d events were dropped while Redis was unreachable", self._dropped)
-            self._dropped = 0
+        if self._outbox.dropped:
+            log.warning(
+                "redis: %d events were dropped while Redis was unreachable", self._outbox.dropped
+            )
+            self._outbox.dropped = 0
         self._down_since = None
 
     def _went_down(self, error: BaseException) -> None:
         was_available = self._available
         self._available = False
-        self._writing = False
-        lost = list(self._queue)
-        self._queue.clear()
-        self._lost(lost)
+        self._outbox.shut()
         if was_available:
             self._down_since = time.monotonic()
             log.warning(
@@ -457,120 +393,47 @@ class RedisBus(Bus):
             )
 
     async def _serve(self, pubsub: PubSub) -> None:
-        """Read, write and tick until one of them fails; raise what failed."""
-        tasks = [
-            asyncio.create_task(self._read(pubsub)),
-            asyncio.create_task(self._write()),
-            asyncio.create_task(self._tick()),
-            asyncio.create_task(self._rejoin.wait()),
-        ]
+        """Read, write and tick until one fails or a command finds the registration
+        gone; raise what failed. A task group owns the three loops for this session:
+        each ends soon after a cancel even if redis-py swallows it (they check
+        ``not_cancelled``; every command is bounded by ``timeout``)."""
+        redis = self._redis
+        assert redis is not None
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await _cancel(tasks, self.timeout)
-        for task in done:
-            task.result()  # raises the failure, if it was one
-        raise _Lost("this node's registration is gone")
+            async with asyncio.TaskGroup() as session:
+                session.create_task(self._read(pubsub), name=f"bus {self.node} read")
+                session.create_task(self._outbox.write(redis), name=f"bus {self.node} write")
+                session.create_task(self._tick(), name=f"bus {self.node} tick")
+                await self._rejoin.wait()
+                raise _Lost("this node's registration is gone")
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
 
     async def _read(self, pubsub: PubSub) -> None:
-        while _not_cancelled():
+        while not_cancelled():
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is not None and message["type"] == "message":
-                self._receive(message["channel"], message["data"])
-
-    async def _write(self) -> None:
-        assert self._redis is not None
-        queue = self._queue
-        while _not_cancelled():
-            if not queue:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            pipe = self._redis.pipeline(transaction=False)
-            batch = list(_runs(queue))
-            for channel, events in batch:
-                pipe.publish(channel, _encode(_Envelope(self.node, events)))
-            try:
-                await pipe.execute()
-            except BaseException:
-                self._lost((channel, event) for channel, events in batch for event in events)
-                raise
+                self._members.receive(message["channel"], message["data"])
 
     async def _tick(self) -> None:
         lease_ms = str(int(self.lease * 1000))
-        while _not_cancelled():
+        while not_cancelled():
             await asyncio.sleep(self.renew_interval)
             live = await self._scripts.heartbeat(args=[self.prefix, self.node, lease_ms])
             if live is None:
                 raise _Lost(
                     "this node's lease had lapsed (Redis restarted, or this process stalled)"
                 )
-            self._check_nodes({node.decode() for node in live})
-
-    def _check_nodes(self, live: set[str]) -> None:
-        """NodeGone for every known node whose lease has lapsed."""
-        if time.monotonic() >= self._grace_until:
-            for node in sorted(self._known - live):
-                log.warning("redis: node %s is gone (its lease lapsed)", node)
-                self._node_gone(node)
-        self._known |= live - {self.node}
+            self._members.check({node.decode() for node in live})
 
     async def _say_goodbye(self) -> None:
         """Publish what is queued and a bye, then free this node's keys."""
         assert self._redis is not None
         pipe = self._redis.pipeline(transaction=False)
-        queue = self._queue
-        while queue:
-            for channel, events in _runs(queue):
-                pipe.publish(channel, _encode(_Envelope(self.node, events)))
-        pipe.publish(self._broadcast, _encode(_Envelope(self.node, [], bye=True)))
+        self._outbox.drain_into(pipe)
+        pipe.publish(self._broadcast, encode(Envelope(self.node, [], bye=True)))
         await pipe.execute()
         await self._scripts.leave(args=[self.prefix, self.node])
-
-    # -- incoming ------------------------------------------------------------
-
-    def _receive(self, channel: bytes, data: bytes) -> None:
-        try:
-            envelope = _decode_envelope(data)
-        except msgspec.DecodeError:
-            log.warning("redis: dropped an undecodable message on %s", channel.decode())
-            return
-        sender = envelope.node
-        if sender == self.node:
-            if channel == self._broadcast.encode():
-                return  # our own publish, echoed to us
-        else:
-            self._known.add(sender)
-        for event in envelope.events:
-            self._deliver(event)
-        if envelope.bye and sender != self.node:
-            log.info("redis: node %s left the cluster", sender)
-            self._node_gone(sender)
-
-    def _node_gone(self, node: str) -> None:
-        if node in self._known:
-            self._known.discard(node)
-            self._deliver(NodeGone(node))
-
-    def _deliver(self, event: BusEvent) -> None:
-        """Hand one event to the lobby; a bug there must not stop the bus."""
-        handler = self._handler
-        if handler is None:
-            return
-        try:
-            handler(event)
-        except Exception:
-            log.exception("redis: the handler failed on %s", type(event).__name__)
-
-
-def _not_cancelled() -> bool:
-    """False once this task was asked to stop, even if a library swallowed the request.
-
-    redis-py can absorb a CancelledError that lands inside one of its timeouts;
-    loops check this so that such a task still ends.
-    """
-    task = asyncio.current_task()
-    return task is None or not task.cancelling()
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]], within: float) -> None:
@@ -585,23 +448,3 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]], within: float) -> None:
 async def _close(pubsub: PubSub) -> None:
     with contextlib.suppress(*_ERRORS):
         await pubsub.aclose()
-
-
-def _runs(queue: deque[tuple[str, BusEvent]]) -> Iterator[tuple[str, list[BusEvent]]]:
-    """Take queued events off ``queue`` as runs of one channel, in order, bounded."""
-    taken = 0
-    while queue and taken < 64 * _ENVELOPE_EVENTS:
-        channel = queue[0][0]
-        events: list[BusEvent] = []
-        size = 0
-        while (
-            queue
-            and queue[0][0] == channel
-            and len(events) < _ENVELOPE_EVENTS
-            and size < _ENVELOPE_BYTES
-        ):
-            event = queue.popleft()[1]
-            events.append(event)
-            size += len(getattr(event, "payload", b"")) + 64
-        taken += len(events)
-        yield channel, events

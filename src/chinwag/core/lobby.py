@@ -61,6 +61,7 @@ from .events import (
     ResumeRequest,
     RoomControl,
     RoomNotice,
+    RoomSettings,
     Status,
     TakeOver,
     Undeliverable,
@@ -382,6 +383,18 @@ class Lobby:
             self._desk.seat_claimed(member, room, ok)
         elif ok:
             self._out.emit(ReleaseSeat(room, name))
+        return self._out.drain()
+
+    def room_claimed(self, conn: ConnId, key: str, won: RoomSettings | None) -> list[Effect]:
+        """The bus answered a :class:`~chinwag.core.effects.ClaimRoom` for ``conn`` with
+        room ``key``'s winning settings (None: the store was unreachable)."""
+        member = self._directory.at(conn)
+        try:
+            if member is None or not self._sessions.room_claimed(member, key, won):
+                self._desk.room_claimed(conn, member, won)
+        except ProtocolError as error:
+            self._out.send((conn,), error.as_message())
+        self._desk.claims.answered(key)
         return self._out.drain()
 
     def claim_failed(self, conn: ConnId) -> list[Effect]:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -63,6 +63,7 @@ from .events import (
     ResumeGrant,
     ResumeRefused,
     ResumeRequest,
+    RoomSettings,
     TakeOver,
     UserRecord,
 )
@@ -97,6 +98,7 @@ class Entry:
     found: Room | None = None  # None: the sign-in opens it
     password: str | None = None
     allowed: Pass = field(default_factory=Pass)  # the gate's word: an invite, a knock
+    claimed: RoomSettings | None = None  # a new room's settings, as the cluster agreed
 
 
 @dataclass(slots=True)
@@ -113,6 +115,7 @@ class Pending:
     expires: float | None = None  # a signed token's expiry: the name is never numbered
     warned: bool = False  # told that held frames were dropped
     taking_over: bool = False  # a token's name: its holder's node was asked to give it up
+    opening: RoomSettings | None = None  # name claimed; the new room's claim offered these
 
     def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
         """Keep ``data`` for when the wait ends; False (dropped) past the limits."""
@@ -346,6 +349,45 @@ class Sessions:
         for data in held:
             self.on_frame(member, data)
 
+    def _claiming_room(self, member: Member, waiting: Pending) -> bool:
+        """A sign-in (its name claimed) that opens a room in a cluster claims the room's
+        settings first (:mod:`~chinwag.core.roomclaims`); True while it waits for them
+        (``waiting`` is then its pending sign-in)."""
+        entry = waiting.entry
+        if entry.found is not None or entry.claimed is not None or entry.allowed.wait:
+            return False
+        conn, name = member.conn, waiting.name
+        waiting.opening = self._desk.claims.offer(conn, entry.name, entry.password, name, "", False)
+        if waiting.opening is None:
+            return False
+        member.pending = waiting
+        return True
+
+    def room_claimed(self, member: Member, key: str, won: RoomSettings | None) -> bool:
+        """The cluster answered the room claim of ``member``'s sign-in (False: not a
+        sign-in's claim): enter under the winning settings, or be refused as on one
+        process (the name claimed for it is let go)."""
+        pending = member.pending
+        if pending is None or pending.opening is None or name_key(pending.entry.name) != key:
+            return False
+        member.pending, entry = None, pending.entry
+        invited = entry.allowed.invite is not None
+        try:
+            settings = self._desk.claimed_settings(
+                member, entry.name, pending.opening, won, entry.password, invited, "username"
+            )
+        except ProtocolError as error:
+            self._ctx.outbox.emit(Release(pending.name))
+            self._ctx.outbox.send((member.conn,), error.as_message())
+            for data in pending.held:
+                self.on_frame(member, data)
+            return True
+        entry = replace(entry, claimed=settings)
+        request, notice = pending.request, pending.notice
+        self._complete_sign_in(member, request, pending.name, notice, entry, pending.expires)
+        self._release_held(member, pending.held)
+        return True
+
     def _claim(self, member: Member, name: str) -> None:
         record = UserRecord(name, self._ctx.node or "", tuple(sorted(member.features)))
         self._ctx.outbox.emit(Claim(member.conn, record))
@@ -395,6 +437,9 @@ class Sessions:
         expires: float | None = None,
     ) -> None:
         conn, old = member.conn, member.name
+        waiting = Pending(request, name, 0, notice, expires=expires, entry=entry)
+        if old is None and self._claiming_room(member, waiting):
+            return
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
             if self._ctx.node is not None:
                 self._ctx.outbox.emit(Release(name))
@@ -412,7 +457,13 @@ class Sessions:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
             opened = self._desk.settle(
-                member, entry.name, entry.found, entry.password, name, wait=entry.allowed.wait
+                member,
+                entry.name,
+                entry.found,
+                entry.password,
+                name,
+                wait=entry.allowed.wait,
+                claimed=entry.claimed,
             )
             self._ctx.directory.sign_in(member, name, self._token())
             if member.features:
@@ -631,6 +682,8 @@ class Sessions:
     def dropped(self, member: Member, clean: bool) -> None:
         """``member``'s socket is gone: park a dropped signed-in user, else it leaves."""
         if member.state is MemberState.SIGNING_IN:
+            if member.pending is not None and member.pending.opening is not None:
+                self._ctx.outbox.emit(Release(member.pending.name))  # claimed before the room
             self._ctx.directory.drop(member)
             return
         self._ctx.presence.forget(member.conn)

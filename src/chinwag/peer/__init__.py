@@ -5,6 +5,8 @@ Modules, each importable only with the ``chinwag[peer]`` extra except ``cli``:
 * :mod:`chinwag.peer.cli` - the two commands' arguments (argparse only).
 * :mod:`chinwag.peer.run` - their asyncio bodies.
 * :mod:`chinwag.peer.phone` - ringing: answer, decline, busy, dial, hang up.
+* :mod:`chinwag.peer.line` - the line a phone's rules act on: its states,
+  direction and dial outcome.
 * :mod:`chinwag.peer.call` - one RTCPeerConnection: offers, answers, candidates.
 * :mod:`chinwag.peer.media` - what a call sends (file, test pattern, tone, echo)
   and does with what it receives (record).

@@ -1,7 +1,8 @@
 """Ringing: the chinwag call set-up on top of :class:`~chinwag.client.ChinwagClient`.
 
-(Over 400 lines on purpose: one state machine over one line, like the web
-client's call.js; split, the line's rules would be spread over several files.)
+One state machine over one line, like the web client's call.js: the rules
+are all here; the line they act on (its states, direction and dial outcome)
+is ``line.py``.
 
 A :class:`Phone` has at most one line in use (docs/protocol.md, "Busy"). Its
 states are the server's and the web client's (``idle``, ``ringing``,
@@ -42,10 +43,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from ..client import (
     CallAccept,
@@ -64,6 +63,7 @@ from ..client import (
 )
 from ..core.calls import CallState
 from .call import Call, rtc_configuration
+from .line import DECLINE_OUTCOMES, DialOutcome, Direction, Line, first_of
 from .media import CallMedia
 from .relays import usable_ice_servers
 
@@ -82,40 +82,6 @@ MAX_RENEWALS = 5
 
 #: How long the partner may take to accept a rejoin (the web client's own wait).
 REJOIN_WAIT = 10.0
-
-
-class Direction(enum.Enum):
-    OUTGOING = "outgoing"  # we called
-    INCOMING = "incoming"  # we were called
-
-
-class DialOutcome(enum.Enum):
-    """How ringing someone ended."""
-
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    BUSY = "busy"
-    NO_ANSWER = "no answer"
-    NO_SUCH_USER = "no such user"
-    HUNG_UP = "hung up"
-
-
-_DECLINE_OUTCOMES = {"busy": DialOutcome.BUSY}
-
-
-@dataclass
-class _Line:
-    """The one call in progress: who with, how far, and what it holds."""
-
-    remote: str
-    direction: Direction
-    state: CallState = CallState.RINGING
-    call: Call | None = None
-    held: list[Event] = field(default_factory=list)  # a plain offer and its candidates
-    prompt: asyncio.Task[None] | None = None
-    dialed: asyncio.Future[DialOutcome] | None = None
-    rejoining: bool = False  # we asked the partner for a new connection
-    renewals: int = 0
 
 
 async def accept_always(caller: str) -> bool:
@@ -145,7 +111,7 @@ class Phone:
         self.decide = decide
         self.relay_only = relay_only
         self.ring_timeout = ring_timeout
-        self.line: _Line | None = None
+        self.line: Line | None = None
         self.call_ended = asyncio.Event()
         self.call_started = asyncio.Event()
         self._events = client.subscribe()
@@ -187,7 +153,7 @@ class Phone:
         if self.line is not None:
             raise RuntimeError(f"the line is in use (with {self.line.remote})")
         dialed = asyncio.get_running_loop().create_future()
-        self.line = _Line(target, Direction.OUTGOING, dialed=dialed)
+        self.line = Line(target, Direction.OUTGOING, dialed=dialed)
         self.call_ended.clear()
         await self.client.invite(target)
         try:
@@ -206,7 +172,7 @@ class Phone:
 
     async def _hang_up_line(self, reason: str) -> None:
         if self.line is not None:
-            reason = "cancelled" if _outgoing_ringing(self.line) else reason
+            reason = "cancelled" if self.line.outgoing_ringing else reason
             with contextlib.suppress(ClientError):  # the connection may be gone already
                 await self.client.hang_up(self.line.remote, reason)
             await self._end_line()
@@ -244,20 +210,20 @@ class Phone:
             logger.exception("the call failed")
             await self._hang_up_line("failed")
 
-    async def _from_partner(self, line: _Line, event: Event) -> None:
-        if isinstance(event, CallAccept) and (_outgoing_ringing(line) or line.rejoining):
+    async def _from_partner(self, line: Line, event: Event) -> None:
+        if isinstance(event, CallAccept) and (line.outgoing_ringing or line.rejoining):
             line.rejoining = False
             await self._connect(line, polite=False)
-        elif isinstance(event, CallInvite) and _outgoing_ringing(line):
+        elif isinstance(event, CallInvite) and line.outgoing_ringing:
             await self._invite_glare(line)
         elif isinstance(event, CallInvite) and (line.call is not None or line.rejoining):
             await self._answer_rejoin(line)
         elif isinstance(event, CallDecline):
-            self._resolve(line, _DECLINE_OUTCOMES.get(event.reason, DialOutcome.DECLINED))
+            line.resolve(DECLINE_OUTCOMES.get(event.reason, DialOutcome.DECLINED))
             logger.info("%s declined (%s)", line.remote, event.reason)
             await self._end_line()
         elif isinstance(event, HangUp):
-            self._resolve(line, DialOutcome.HUNG_UP)
+            line.resolve(DialOutcome.HUNG_UP)
             logger.info("%s hung up (%s)", line.remote, event.reason)
             await self._end_line()
         elif isinstance(event, VideoOffer | VideoAnswer | IceCandidate):
@@ -270,24 +236,20 @@ class Phone:
         line = self.line
         if (
             line is not None
-            and _outgoing_ringing(line)
+            and line.outgoing_ringing
             and event.code == "no-such-user"
             and event.target == line.remote
         ):
-            self._resolve(line, DialOutcome.NO_SUCH_USER)
+            line.resolve(DialOutcome.NO_SUCH_USER)
             self.line = None
             self.call_ended.set()
         else:
             logger.warning("server error %s: %s", event.code, event.message)
 
-    def _resolve(self, line: _Line, outcome: DialOutcome) -> None:
-        if line.dialed is not None and not line.dialed.done():
-            line.dialed.set_result(outcome)
-
     # ---- ringing
 
     async def _ring(self, event: CallInvite | VideoOffer) -> None:
-        line = _Line(event.name, Direction.INCOMING)
+        line = Line(event.name, Direction.INCOMING)
         if isinstance(event, VideoOffer):
             line.held.append(event)  # a reference caller: its offer rings like an invite
         self.line = line
@@ -295,20 +257,20 @@ class Phone:
         logger.info("%s is calling", event.name)
         line.prompt = asyncio.create_task(self._ask(line))
 
-    async def _ask(self, line: _Line) -> None:
+    async def _ask(self, line: Line) -> None:
         take = await self.decide(line.remote)
         async with self._lock:
             if self.line is not line:  # the caller gave up meanwhile
                 return
             await self._guarded(self._accept(line) if take else self._decline(line))
 
-    async def _accept(self, line: _Line) -> None:
+    async def _accept(self, line: Line) -> None:
         plain_offer = any(isinstance(e, VideoOffer) for e in line.held)
         if not plain_offer:
             await self.client.accept(line.remote)
         await self._connect(line, polite=True)
 
-    async def _decline(self, line: _Line) -> None:
+    async def _decline(self, line: Line) -> None:
         if any(isinstance(e, VideoOffer) for e in line.held):
             await self.client.hang_up(line.remote, None)  # what a reference caller understands
         await self.client.decline(line.remote, "declined")
@@ -320,7 +282,7 @@ class Phone:
         if isinstance(event, VideoOffer):
             await self.client.hang_up(event.name, None)
 
-    async def _invite_glare(self, line: _Line) -> None:
+    async def _invite_glare(self, line: Line) -> None:
         """Both invited each other: the lower name accepts and becomes the callee."""
         if self.client.name < line.remote:
             await self.client.accept(line.remote)
@@ -329,9 +291,9 @@ class Phone:
 
     # ---- connecting and active
 
-    async def _connect(self, line: _Line, *, polite: bool) -> None:
+    async def _connect(self, line: Line, *, polite: bool) -> None:
         servers = await self._usable_ice_servers()
-        _set_state(line, CallState.CONNECTING)
+        line.set_state(CallState.CONNECTING)
         line.call = Call(
             self.client,
             line.remote,
@@ -339,7 +301,7 @@ class Phone:
             media=self.media_for_call(),
             configuration=rtc_configuration(servers, self.relay_only),
         )
-        self._resolve(line, DialOutcome.ACCEPTED)
+        line.resolve(DialOutcome.ACCEPTED)
         self.call_started.set()
         watcher = asyncio.create_task(self._watch(line, line.call))
         self._watchers.add(watcher)
@@ -350,7 +312,7 @@ class Phone:
         for event in held:
             await line.call.handle(event)
 
-    async def _answer_rejoin(self, line: _Line) -> None:
+    async def _answer_rejoin(self, line: Line) -> None:
         """The partner asks for a new connection (a reloaded page, or its own
         rejoin): take the call up again as the callee. Both at once: the lower
         name answers, as the web client does."""
@@ -360,7 +322,7 @@ class Phone:
         await self.client.accept(line.remote)
         await self._connect(line, polite=True)
 
-    async def _renew(self, line: _Line, call: Call) -> None:
+    async def _renew(self, line: Line, call: Call) -> None:
         """The path was cut: ask the partner for a new connection (we offer once
         it accepts); give up after ``MAX_RENEWALS`` or an unanswered ``REJOIN_WAIT``."""
         # The network may have changed under us (UDP now blocked, say): find the TURN
@@ -385,11 +347,11 @@ class Phone:
                     await self.client.call_report(line.remote, "failed", "connection-lost")
                 await self._hang_up_line("failed")
 
-    async def _drop_connection(self, line: _Line) -> None:
+    async def _drop_connection(self, line: Line) -> None:
         """Close the current peer connection but keep the line (a new one follows)."""
         call, line.call = line.call, None
         line.rejoining = False
-        _set_state(line, CallState.CONNECTING)
+        line.set_state(CallState.CONNECTING)
         if call is not None:
             # Not awaited: over a cut path, aioice retries deleting its TURN allocations
             # for up to half a minute, and the new connection must not wait for that.
@@ -408,11 +370,11 @@ class Phone:
             self._relay_order = (servers, await usable_ice_servers(servers))
         return self._relay_order[1]
 
-    async def _watch(self, line: _Line, call: Call) -> None:
+    async def _watch(self, line: Line, call: Call) -> None:
         """Report media flowing (``active``); renew a connection whose path was cut;
         hang up when one never connected."""
         await self._report_active(line, call)
-        await _first(call.ended, call.restart_wanted)
+        await first_of(call.ended, call.restart_wanted)
         if self.line is not line or line.call is not call:
             return  # hung up, or already replaced
         if call.connected.is_set():
@@ -424,11 +386,11 @@ class Phone:
                 await self.client.call_report(line.remote, "failed", "no-path")
             await self.hang_up("failed")
 
-    async def _report_active(self, line: _Line, call: Call) -> None:
+    async def _report_active(self, line: Line, call: Call) -> None:
         """Once the peer connection connects, tell the server and the partner."""
-        await _first(call.connected, call.ended)
+        await first_of(call.connected, call.ended)
         if call.connected.is_set() and not call.ended.is_set() and self.line is line:
-            _set_state(line, CallState.ACTIVE)
+            line.set_state(CallState.ACTIVE)
             with contextlib.suppress(ClientError):  # the socket may be resuming
                 await self.client.call_connected(line.remote)
                 await self.client.call_report(line.remote, "connected")
@@ -437,32 +399,11 @@ class Phone:
         line, self.line = self.line, None
         if line is None:
             return
-        _set_state(line, CallState.ENDED)
+        line.set_state(CallState.ENDED)
         if line.prompt is not None and line.prompt is not asyncio.current_task():
             line.prompt.cancel()
         if line.call is not None:
             await line.call.close()
-        self._resolve(line, DialOutcome.HUNG_UP)
+        line.resolve(DialOutcome.HUNG_UP)
         self.call_started.clear()
         self.call_ended.set()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Wait until any of ``events`` is set."""
-    waits = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
-
-
-def _outgoing_ringing(line: _Line) -> bool:
-    return line.state is CallState.RINGING and line.direction is Direction.OUTGOING
-
-
-def _set_state(line: _Line, state: CallState) -> None:
-    logger.info(
-        "call %s %s: %s -> %s", line.direction.value, line.remote, line.state.value, state.value
-    )
-    line.state = state

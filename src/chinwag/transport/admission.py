@@ -1,5 +1,8 @@
 """Who may hold a TCP connection: counted from ``accept``, per address and in total.
 
+The :class:`Gate` answers the server's admission questions (a new socket, an
+upgrade, a trusted proxy naming the client) and keeps the counts.
+
 Every TCP connection counts from the moment it is accepted, before it has sent
 a byte and whatever it becomes (HTTP, WebSocket, a TLS handshake that never
 ends): idle sockets cannot exhaust the file descriptors. At start-up the
@@ -16,15 +19,24 @@ import logging
 import resource
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["AcceptErrors", "ConnectionCounts", "open_file_limit", "usable_connections"]
+from ..config import Settings
+from ..core.auth import origin_allowed
+from ..core.lobby import Lobby
+from .connection import Connection
+from .proxy import TrustedProxies
+
+__all__ = ["AcceptErrors", "ConnectionCounts", "Gate", "open_file_limit", "usable_connections"]
 
 log = logging.getLogger("chinwag.transport.admission")
 
 #: Descriptors kept for everything that is not a client (listening sockets,
 #: Redis, log files, the web files, the STUN socket).
 RESERVED_DESCRIPTORS: Final = 64
+#: Refused connections given a moment to read why, at most; beyond, they are reset.
+MAX_LINGERING_REFUSALS: Final = 256
 
 
 class ConnectionCounts:
@@ -61,6 +73,87 @@ class ConnectionCounts:
         self.by_address[address] -= 1
         if self.by_address[address] <= 0:
             del self.by_address[address]
+
+
+class Gate:
+    """Whether a connection, or its WebSocket upgrade, is let in; counted where its client is."""
+
+    def __init__(self, settings: Settings, lobby: Lobby, refused: Counter[str]) -> None:
+        self.settings = settings
+        self.lobby = lobby  # parked sessions hold places too
+        self.refused = refused  # the metrics' count of refusals by reason
+        self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
+        self.proxies = TrustedProxies(settings.trusted_proxy)
+        self.closing = False  # the server is stopping: everything new is refused
+        self._lingering = 0  # refused connections still open
+
+    def admit(self, connection: Connection) -> tuple[int, str] | None:
+        """Count a just-accepted connection, or say why it is refused."""
+        refusal = (503, "server shutting down") if self.closing else None
+        refusal = refusal or self.counts.admit(
+            connection.ip,
+            self.lobby.parked_count,
+            self.lobby.parked_from(connection.ip),
+            per_address=not self.proxies.trusts(connection.ip),
+        )
+        if refusal is not None:
+            self.refused[refusal[1]] += 1
+            log.info("connection from %s refused: %s", connection.peer, refusal[1])
+        return refusal
+
+    def readdress(self, connection: Connection, client: str) -> tuple[int, str] | None:
+        """A trusted proxy said ``connection`` is ``client``'s: count it there from now on,
+        or say why that address may not have one more."""
+        if client == connection.ip:
+            return None
+        self.counts.release(connection.ip)
+        refusal = self.counts.admit(client, self.lobby.parked_count, self.lobby.parked_from(client))
+        if refusal is not None:  # still counted somewhere until it closes
+            self.counts.admit(connection.ip, per_address=False)
+            self.refused[refusal[1]] += 1
+            log.info("connection from %s via %s refused: %s", client, connection.peer, refusal[1])
+            return refusal
+        connection.peer = f"{client} via {connection.peer}"
+        connection.ip = client
+        return None
+
+    def may_linger(self) -> bool:
+        """True if one more refused connection may stay open a moment to read why."""
+        if self._lingering >= MAX_LINGERING_REFUSALS:
+            return False
+        self._lingering += 1
+        return True
+
+    def upgrade_problem(
+        self, connection: Connection, headers: Mapping[str, str], secure: bool
+    ) -> tuple[int, str] | None:
+        """``(HTTP status, reason)`` refusing this upgrade before any WebSocket exists, or None.
+
+        ``secure``: the server speaks TLS (an https origin is then its own).
+        """
+        problem: tuple[int, str] | None = None
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded and self.proxies.trusts(connection.ip):
+            problem = self.readdress(connection, self.proxies.client_of(connection.ip, forwarded))
+            if problem is not None:
+                return problem
+        if not origin_allowed(
+            headers.get("origin"), headers.get("host"), self.settings.allow_origin, secure
+        ):
+            problem = (403, "origin not allowed")
+        elif self.closing:
+            problem = (503, "server shutting down")
+        if problem is not None:
+            self.refused[problem[1]] += 1
+            log.info("upgrade from %s refused: %s", connection.peer, problem[1])
+        return problem
+
+    def release(self, connection: Connection) -> None:
+        """``connection`` closed: give back its counted place (or its lingering one)."""
+        if connection.counted:
+            self.counts.release(connection.ip)
+        elif connection.lingering:
+            self._lingering -= 1
 
 
 def open_file_limit() -> int:

@@ -5,11 +5,12 @@ A :class:`Connection` is the ``asyncio`` protocol of one accepted socket::
     TLS_HANDSHAKE -> HTTP -> WEBSOCKET_OPEN -> CLOSING -> CLOSED
                       \\________________________/^   (any state may drop to CLOSED)
 
-It is counted from ``accept`` (``server.admit``), speaks HTTP through
+It is counted from ``accept`` (``host.admit``), speaks HTTP through
 :class:`~chinwag.transport.http.HttpExchange` until an upgrade, then hands
-each WebSocket frame to ``server.frames.on_frame``. It stops reading while it is
-*held* (:class:`Hold`): its unsent output is over the limit, its sign-in waits
-on the cluster, or its address is backing off after failed passwords; frames
+each WebSocket frame to ``host.on_frame``; the server is seen only as the
+narrow :class:`ConnectionHost`. It stops reading while it is *held*
+(:class:`Hold`): its unsent output is over the limit, its sign-in waits on
+the cluster, or its address is backing off after failed passwords; frames
 already read wait in ``deferred`` (at most one read's worth) and are handled
 once every hold is released.
 
@@ -28,48 +29,33 @@ import logging
 import ssl
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
+from collections.abc import Coroutine, Mapping
+from typing import Any, Final, Protocol
 
+from ..config import Settings
 from ..core.closecodes import CloseCode
 from ..core.effects import ConnId
-from ..core.limits import FrameBudget
-from .http import LIFETIME_TIMEOUTS, HttpExchange
+from ..core.limits import FloodPolicy, FrameBudget
+from .http import LIFETIME_TIMEOUTS, HttpExchange, plain_refusal
 from .proxy import parse_proxy_line
+from .routes import Routes
+from .streams import StreamTransport
+from .tls import accept_tls
 from .websocket import Event, FrameReader, close_frame, close_reply
 from .writer import PAUSE_READING_ABOVE, RESUME_READING_BELOW, Batcher
 
-if TYPE_CHECKING:
-    from .routes import Routes
-    from .server import ChinwagServer
-
-__all__ = ["CLOSE_TIMEOUT", "Connection", "ConnectionState", "Hold", "StreamTransport"]
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "Connection",
+    "ConnectionHost",
+    "ConnectionState",
+    "Hold",
+]
 
 log = logging.getLogger("chinwag.transport.connection")
 
 CLOSE_TIMEOUT: Final = 2.0  # seconds a client gets to finish a closing handshake
 REFUSAL_LINGER: Final = 1.0  # seconds a refused client gets to read why
-
-
-@runtime_checkable
-class StreamTransport(Protocol):
-    """What a connection uses of its socket's transport.
-
-    asyncio's transports and uvloop's (the ``fast`` extra) both have all of
-    it, but uvloop's do not subclass ``asyncio.Transport``: so the connection
-    checks for these methods, not for a class.
-    """
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None: ...
-    def get_write_buffer_size(self) -> int: ...
-    def write(self, data: bytes | bytearray | memoryview) -> None: ...
-    def can_write_eof(self) -> bool: ...
-    def write_eof(self) -> None: ...
-    def is_closing(self) -> bool: ...
-    def pause_reading(self) -> None: ...
-    def resume_reading(self) -> None: ...
-    def close(self) -> None: ...
-    def abort(self) -> None: ...
 
 
 class ConnectionState(enum.Enum):
@@ -91,6 +77,40 @@ class Hold:
     CLUSTER: Final = 2  # its sign-in or resume waits on another node
 
 
+class ConnectionHost(Protocol):
+    """What a connection asks of the server that accepted it (``ChinwagServer``)."""
+
+    settings: Settings
+    tls: ssl.SSLContext | None  # None: plain TCP
+    flood: FloodPolicy  # each WebSocket's frame budget
+    read_buffer: memoryview  # every connection reads into this one buffer
+    batcher: Batcher
+
+    def admit(self, connection: Connection) -> tuple[int, str] | None:
+        """Track and count a just-accepted connection, or say why it is refused."""
+
+    def trusts_proxy(self, ip: str) -> bool: ...
+
+    def readdress(self, connection: Connection, client: str) -> tuple[int, str] | None:
+        """A trusted proxy says ``connection`` is ``client``'s; or why that is refused."""
+
+    def upgrade_problem(
+        self, connection: Connection, headers: Mapping[str, str]
+    ) -> tuple[int, str] | None: ...
+
+    def may_linger(self) -> bool: ...
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    def on_websocket_open(self, connection: Connection) -> None: ...
+
+    def on_frame(self, connection: Connection, event: Event) -> None: ...
+
+    def slow_reader(self, connection: Connection, unsent: int) -> None: ...
+
+    def forget(self, connection: Connection, clean: bool) -> None: ...
+
+
 class Connection(asyncio.BufferedProtocol):
     """One TCP connection; see the module docstring."""
 
@@ -105,6 +125,7 @@ class Connection(asyncio.BufferedProtocol):
         "counted",
         "deferred",
         "holds",
+        "host",
         "http",
         "ip",
         "lingering",
@@ -115,20 +136,19 @@ class Connection(asyncio.BufferedProtocol):
         "routes",
         "send_limit",
         "sending",
-        "server",
         "state",
         "transport",
     )
 
-    def __init__(self, server: ChinwagServer, routes: Routes) -> None:
-        self.server = server
+    def __init__(self, host: ConnectionHost, routes: Routes) -> None:
+        self.host = host
         self.routes = routes  # what this listener serves over HTTP
         self.sending = False  # True while WEBSOCKET_OPEN: the batcher may queue for it
-        self.send_limit = server.settings.send_buffer  # unsent bytes that make a slow reader
+        self.send_limit = host.settings.send_buffer  # unsent bytes that make a slow reader
         self.transport: StreamTransport | None = None
         self.state = ConnectionState.HTTP
         self.holds = 0  # Hold bits
-        self.counted = False  # holds a place in server.counts
+        self.counted = False  # holds a place in the gate's counts (admission.py)
         self.lingering = False  # refused, open a moment so the client can read why
         self.http: HttpExchange | None = None
         self.reader: FrameReader | None = None
@@ -163,40 +183,29 @@ class Connection(asyncio.BufferedProtocol):
         address = transport.get_extra_info("peername")
         self.ip = str(address[0]) if address else "?"
         self.peer = f"{self.ip}:{address[1]}" if address else "?"
-        server = self.server
-        server.sockets.add(self)
-        refusal = server.admit(self)
+        host = self.host
+        refusal = host.admit(self)
         if refusal is not None:
             self._refuse(*refusal)
             return
         self.counted = True
         self.transport.set_write_buffer_limits(PAUSE_READING_ABOVE, RESUME_READING_BELOW)
         loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + LIFETIME_TIMEOUTS * server.settings.http_timeout
+        self._deadline = loop.time() + LIFETIME_TIMEOUTS * host.settings.http_timeout
         self.arm_http_timer()
-        if server.tls is not None:
+        if host.tls is not None:
             self._set_state(ConnectionState.TLS_HANDSHAKE)
-            server.spawn(self._start_tls(server.tls))
+            host.spawn(self._start_tls(host.tls))
         else:
             self.http = HttpExchange(self)
-            if server.settings.proxy_protocol and server.proxies.trusts(self.ip):
+            if host.settings.proxy_protocol and host.trusts_proxy(self.ip):
                 self._proxy_line = b""
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.server.read_buffer
+        return self.host.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        batcher = self.server.batcher
-        batcher.reading = True
-        batcher.frame_time = time.perf_counter()  # when the frames of this read arrived
-        try:
-            self.data_received(self.server.read_buffer[:nbytes])
-        finally:
-            batcher.reading = False
-            batcher.frame_time = None
-        # Write what this read produced now, not on the next loop turn: that
-        # turn would cost another epoll_wait for nothing.
-        batcher.flush()
+        self.host.batcher.handle_read(self.data_received, self.host.read_buffer[:nbytes])
 
     def data_received(self, data: bytes | memoryview) -> None:
         reader = self.reader
@@ -231,7 +240,7 @@ class Connection(asyncio.BufferedProtocol):
             return
         self._proxy_line = None
         client, used = parsed
-        refusal = self.server.readdress(self, client) if client is not None else None
+        refusal = self.host.readdress(self, client) if client is not None else None
         if refusal is not None:
             self._refuse(*refusal)
             return
@@ -239,7 +248,7 @@ class Connection(asyncio.BufferedProtocol):
             self.http.receive(head[used:])
 
     def _dispatch(self, events: list[Event]) -> None:
-        on_frame = self.server.frames.on_frame
+        on_frame = self.host.on_frame
         remaining = iter(events)
         for event in remaining:
             if self.holds:  # keep this frame and the rest for when the holds end
@@ -264,7 +273,7 @@ class Connection(asyncio.BufferedProtocol):
         self.http = None
         self.deferred.clear()
         self.out.clear()
-        self.server.forget(self, clean=was is ConnectionState.CLOSING)
+        self.host.forget(self, clean=was is ConnectionState.CLOSING)
 
     # -- holds -------------------------------------------------------------
 
@@ -311,7 +320,7 @@ class Connection(asyncio.BufferedProtocol):
         transport.write(data)  # the rule of writer.py: pause reading over the high-water mark
         unsent = transport.get_write_buffer_size()
         if unsent > self.send_limit:
-            self.server.slow_reader(self, unsent)
+            self.host.slow_reader(self, unsent)
 
     def close_websocket(self, code: CloseCode, reason: str) -> None:
         """Start the closing handshake; TCP closes on the client's reply or after CLOSE_TIMEOUT."""
@@ -379,16 +388,20 @@ class Connection(asyncio.BufferedProtocol):
     def arm_http_timer(self) -> None:
         """Close an HTTP connection that idles or dribbles (slowloris), and any at its deadline."""
         remaining = self._deadline - asyncio.get_running_loop().time()
-        self._arm(min(self.server.settings.http_timeout, remaining))
+        self._arm(min(self.host.settings.http_timeout, remaining))
+
+    def upgrade_problem(self, headers: Mapping[str, str]) -> tuple[int, str] | None:
+        """``(HTTP status, reason)`` refusing this upgrade (the server's say), or None."""
+        return self.host.upgrade_problem(self, headers)
 
     def open_websocket(self, leftover: bytes) -> None:
         """The upgrade was accepted: from now on the bytes are WebSocket frames."""
         self.http = None
         self._cancel_timer()
-        self.reader = FrameReader(self.server.settings.max_frame)
-        self.budget = FrameBudget(self.server.flood, time.perf_counter())
+        self.reader = FrameReader(self.host.settings.max_frame)
+        self.budget = FrameBudget(self.host.flood, time.perf_counter())
         self._set_state(ConnectionState.WEBSOCKET_OPEN)
-        self.server.on_websocket_open(self)
+        self.host.on_websocket_open(self)
         if leftover:
             self.data_received(leftover)
 
@@ -396,22 +409,12 @@ class Connection(asyncio.BufferedProtocol):
         """The TLS handshake, after the socket was counted; bounded by the HTTP timer."""
         raw = self.transport
         assert raw is not None
-        loop = asyncio.get_running_loop()
-        timeout = self.server.settings.http_timeout
-        try:
-            secure = await loop.start_tls(
-                cast(asyncio.WriteTransport, raw),  # the transport connection_made was given
-                self,
-                context,
-                server_side=True,
-                ssl_handshake_timeout=timeout,
-            )
-        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as error:
-            log.debug("%s: TLS handshake failed: %s", self.peer, error)
+        secure = await accept_tls(raw, self, context, self.host.settings.http_timeout, self.peer)
+        if secure is None:
             raw.abort()
             self.connection_lost(None)  # the TLS layer does not tell us
             return
-        if secure is None or self.state is not ConnectionState.TLS_HANDSHAKE:
+        if self.state is not ConnectionState.TLS_HANDSHAKE:
             return
         self.transport = secure
         self.transport.set_write_buffer_limits(PAUSE_READING_ABOVE, RESUME_READING_BELOW)
@@ -426,16 +429,11 @@ class Connection(asyncio.BufferedProtocol):
         self._set_state(ConnectionState.CLOSING)
         transport = self.transport
         assert transport is not None
-        if self.server.tls is not None or not self.server.may_linger():
+        if self.host.tls is not None or not self.host.may_linger():
             transport.abort()
             return
         self.lingering = True
-        body = f"{reason}\n".encode()
-        transport.write(
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-            + body
-        )
+        transport.write(plain_refusal(status, reason))
         self.finish_sending()
         self._arm(REFUSAL_LINGER)
 

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
+from ..cluster.link import ClusterLink
 from ..core.closecodes import CloseCode
 from ..core.effects import ConnId, Effect, Send
 from ..core.errors import ProtocolError
+from ..core.lobby import Lobby
+from ..metrics import Metrics
 from .connection import Connection, Hold
 from .websocket import BINARY, CLOSE, PING, PONG, TEXT, Message, Violation, encode_frame
-
-if TYPE_CHECKING:
-    from .server import ChinwagServer
+from .writer import Batcher
 
 __all__ = ["Frames"]
 
@@ -41,14 +42,21 @@ _log = logging.getLogger("chinwag.transport.frames")
 class Frames:
     """Handles the frames of every connection of one server; see the module docstring."""
 
-    def __init__(self, server: ChinwagServer) -> None:
-        self.server = server
-        self.metrics = server.metrics
+    def __init__(
+        self,
+        lobby: Lobby,
+        apply: Callable[[Iterable[Effect]], None],
+        batcher: Batcher,
+        metrics: Metrics,
+        cluster: ClusterLink | None,
+    ) -> None:
+        self.lobby = lobby
+        self.metrics = metrics
         # Looked up once: on_frame runs for every frame of every client.
-        self._batcher = server.batcher
-        self._receive = server.lobby.receive
-        self._apply = server.apply
-        self._cluster = server.cluster
+        self._batcher = batcher
+        self._receive = lobby.receive
+        self._apply = apply
+        self._cluster = cluster
 
     def on_frame(self, connection: Connection, event: Message | Violation) -> None:
         """One frame from a WebSocket: budget first, then by opcode."""
@@ -110,7 +118,7 @@ class Frames:
     def _reject(self, connection: Connection, error: ProtocolError, now: float) -> None:
         """A fault the transport found: an error reply (budgeted) and a violation."""
         self.metrics.transport_errors[error.code] += 1
-        self._answer(connection, self.server.lobby.reject(connection.conn, error), now)
+        self._answer(connection, self.lobby.reject(connection.conn, error), now)
 
     def _violation(self, connection: Connection, now: float) -> None:
         budget = connection.budget
@@ -129,7 +137,7 @@ class Frames:
             reason = violation.reason
             error = ProtocolError("frame-too-large", reason[:1].upper() + reason[1:] + "; closing.")
             self.metrics.transport_errors[error.code] += 1
-            self._apply(self.server.lobby.reject(connection.conn, error))
+            self._apply(self.lobby.reject(connection.conn, error))
         connection.fail(violation.code, violation.reason)
 
 

@@ -20,21 +20,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import h11
 
-from .routes import Response
+from .routes import Response, Routes
 from .websocket import accept_key, handshake_problem
 
-if TYPE_CHECKING:
-    from .connection import Connection
-
-__all__ = ["LIFETIME_TIMEOUTS", "MAX_REQUESTS", "HttpExchange"]
+__all__ = ["LIFETIME_TIMEOUTS", "MAX_REQUESTS", "HttpConnection", "HttpExchange", "plain_refusal"]
 
 MAX_REQUESTS: Final = 100
 LIFETIME_TIMEOUTS: Final = 4
 _WEBSOCKET_PATHS: Final = frozenset({"/", "/ws"})
+
+
+class HttpConnection(Protocol):
+    """What an exchange uses of its connection (``transport.connection.Connection``)."""
+
+    holds: int  # not 0: held, answer nothing more for now
+    routes: Routes  # what this listener serves
+
+    @property
+    def is_http(self) -> bool: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def arm_http_timer(self) -> None: ...
+
+    def upgrade_problem(self, headers: Mapping[str, str]) -> tuple[int, str] | None: ...
+
+    def open_websocket(self, leftover: bytes) -> None: ...
+
+    def close_transport(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class HttpExchange:
@@ -42,7 +61,7 @@ class HttpExchange:
 
     __slots__ = ("_body", "_connection", "_h11", "_waiting", "requests")
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: HttpConnection) -> None:
         self._connection = connection
         self._h11 = h11.Connection(h11.SERVER)
         self.requests = 0
@@ -141,9 +160,7 @@ class HttpExchange:
     def _upgrade(self, method: str, headers: Mapping[str, str]) -> None:
         connection = self._connection
         invalid = handshake_problem(method, headers)
-        refusal = (
-            (400, invalid) if invalid else connection.server.admission_problem(connection, headers)
-        )
+        refusal = (400, invalid) if invalid else connection.upgrade_problem(headers)
         if refusal is not None:
             status, problem = refusal
             self._send(
@@ -178,3 +195,13 @@ def _body_refusal(headers: Mapping[str, str], upgrade: bool, limit: int) -> tupl
     if length > limit:
         return 413, f"this request takes no body over {limit} bytes\n"
     return None
+
+
+def plain_refusal(status: int, reason: str) -> bytes:
+    """A whole ``Connection: close`` response for a client refused before h11 read anything."""
+    body = f"{reason}\n".encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )

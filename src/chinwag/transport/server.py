@@ -19,10 +19,9 @@ Limits (``docs/security.md`` has the table): connections are counted from
 parsed, error replies are budgeted too, and repeated violations close with
 1008; failed credentials make the client's address wait, longer each time.
 
-A little over chinwag's ~400-line guide: the pieces (admission, frames,
-writer, routes, history, connection) already have their own modules; what is
-left is the one object they all call back into, and its lifecycle, timers and
-effect dispatch read best together.
+The server is the one object its pieces (admission, frames, writer, routes,
+history, heartbeat, connection) call back into; a connection sees it only as
+the narrow :class:`~chinwag.transport.connection.ConnectionHost`.
 """
 
 from __future__ import annotations
@@ -32,32 +31,33 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
 from ..api.routes import api_routes
 from ..api.webhooks import Webhooks
 from ..cluster import Bus, ClusterRefused, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
-from ..core.auth import Authenticator, origin_allowed
+from ..core.auth import Authenticator
 from ..core.closecodes import CloseCode
 from ..core.effects import Close, ConnId, CountCall, Effect, Moderated, RoomEvent, Send
 from ..core.limits import FloodPolicy, Rate
-from ..core.lobby import Lobby, Policy
+from ..core.lobby import Lobby
 from ..core.rooms import room_book
 from ..extras import missing, require
 from ..metrics import Metrics, Snapshot
 from ..nat.stun import StunResponder, start_stun_server
 from ..nat.turn import IceServers
 from ..sfu.link import SfuLink
-from .admission import AcceptErrors, ConnectionCounts, open_file_limit, usable_connections
+from .admission import AcceptErrors, Gate, open_file_limit, usable_connections
 from .connection import CLOSE_TIMEOUT, Connection, Hold
 from .frames import Frames
+from .heartbeat import HEARTBEAT_SLICES, Heartbeat
 from .history import HistoryLink
-from .proxy import TrustedProxies
+from .lobbysettings import invite_secret, lobby_policy
 from .routes import Routes, load_web_files, metrics_endpoint, server_endpoints
 from .tls import Certificate, local_addresses, server_context
-from .websocket import PING, TEXT, encode_frame
+from .websocket import TEXT, encode_frame
 from .writer import Batcher
 
 __all__ = ["ChinwagServer"]
@@ -66,12 +66,6 @@ log = logging.getLogger("chinwag.transport.server")
 
 #: Presence updates are spaced so that they write at most this much per second.
 PRESENCE_BYTES_PER_SECOND = 64 * 1024 * 1024
-# A heartbeat round is spread over its interval in this many slices: pinging
-# 10,000 sockets in one callback stalls every delivery for ~0.1 s
-# (docs/performance.md, "Rooms").
-HEARTBEAT_SLICES: Final = 10
-#: Refused connections given a moment to read why, at most; beyond, they are reset.
-MAX_LINGERING_REFUSALS: Final = 256
 
 
 class ChinwagServer:
@@ -84,12 +78,12 @@ class ChinwagServer:
         self.ice_servers = IceServers.from_settings(settings)
         self.read_buffer = memoryview(bytearray(256 * 1024))  # shared by every connection
         self.lobby = Lobby(
-            _policy(settings),
+            lobby_policy(settings),
             node=bus.node if bus is not None else None,
             authenticator=Authenticator.from_settings(settings),
             ice=self.ice_servers,
             rooms=room_book(settings.rooms, settings.rooms_restricted, settings.lobby_hosts),
-            invite_secret=_invite_secret(settings),
+            invite_secret=invite_secret(settings),
         )
         self.cluster = (
             ClusterLink(bus, self.lobby, self.apply, self._wait_over) if bus is not None else None
@@ -100,18 +94,20 @@ class ChinwagServer:
         self._stun_transport: asyncio.DatagramTransport | None = None
         self.draining = False  # /healthz/ready says no; everything else goes on
         self._presence_cooldown = 0.0  # extra spacing after a large presence update
-        self._heartbeat_slice = 0  # which slice of the sockets the next tick pings
         self.metrics = Metrics()
         #: Called with every host's action (core ``Moderated``) and room event that happened
         #: on this node: webhooks, audit trails. An observer must not block or raise.
         self.observers: list[Callable[[Moderated | RoomEvent], None]] = []
         self.batcher = Batcher(self.metrics.relay_latency.observe)
-        self.counts = ConnectionCounts(settings.max_connections, settings.max_per_ip)
         frames = settings.frames_per_second()
         self.flood = FloodPolicy(frames=Rate(frames, 4 * frames))
         self.metrics_registry = _metrics_registry(self)
-        self.frames = Frames(self)
-        self.proxies = TrustedProxies(settings.trusted_proxy)
+        self.frames = Frames(self.lobby, self.apply, self.batcher, self.metrics, self.cluster)
+        self.on_frame = self.frames.on_frame  # ConnectionHost's, looked up once per read
+        self.gate = Gate(settings, self.lobby, self.metrics.refused)
+        self.readdress = self.gate.readdress  # the rest of ConnectionHost's admission
+        self.trusts_proxy = self.gate.proxies.trusts
+        self.may_linger = self.gate.may_linger
         self.routes = Routes(load_web_files(), server_endpoints(self))
         api_gets, api_posts = api_routes(self)
         self.routes.endpoints.update(api_gets)
@@ -137,8 +133,9 @@ class ChinwagServer:
         self.tls: ssl.SSLContext | None = None
         self.sockets: set[Connection] = set()
         self.websockets: dict[ConnId, Connection] = {}
-        self._lingering = 0  # refused connections still open
-        self._stopping = False
+        self.heartbeat = Heartbeat(
+            self.websockets, settings.heartbeat_misses, self.lobby.name_of, self.metrics
+        )
         self._next_conn: ConnId = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,7 +186,9 @@ class ChinwagServer:
         """Listen; returns once the port is bound."""
         loop = self._loop = asyncio.get_running_loop()
         loop.set_exception_handler(AcceptErrors(loop))
-        self.counts.max_total = usable_connections(self.settings.max_connections, open_file_limit())
+        self.gate.counts.max_total = usable_connections(
+            self.settings.max_connections, open_file_limit()
+        )
         self.tls, self.certificate = server_context(self.settings)
         # TLS is started per connection (Connection._start_tls), after the socket
         # was counted, so a handshake that never ends still holds a counted place.
@@ -211,7 +210,7 @@ class ChinwagServer:
             )
         if self.webhooks is not None:
             self.spawn(self.webhooks.run())
-        self._every("heartbeat", self.settings.heartbeat / HEARTBEAT_SLICES, self._heartbeat)
+        self._every("heartbeat", self.settings.heartbeat / HEARTBEAT_SLICES, self.heartbeat.tick)
         self._every("housekeeping", 1.0, self._housekeeping)
         if self.settings.stun_port is not None:
             self._stun_transport, self.stun = await start_stun_server(
@@ -233,7 +232,7 @@ class ChinwagServer:
         """Stop accepting, close every WebSocket with ``code``, and wait (bounded)."""
         if not self._servers:
             return
-        self._stopping = True
+        self.gate.closing = True
         for listener in self._servers:
             listener.close()
         if self._stun_transport is not None:
@@ -277,73 +276,23 @@ class ChinwagServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- admission ---------------------------------------------------------
+    # -- admission: the gate's (ConnectionHost) ------------------------------
 
     def admit(self, connection: Connection) -> tuple[int, str] | None:
-        """Count a just-accepted connection, or say why it is refused."""
-        refusal = (503, "server shutting down") if self._stopping else None
-        refusal = refusal or self.counts.admit(
-            connection.ip,
-            self.lobby.parked_count,
-            self.lobby.parked_from(connection.ip),
-            per_address=not self.proxies.trusts(connection.ip),
-        )
-        if refusal is not None:
-            self.metrics.refused[refusal[1]] += 1
-            log.info("connection from %s refused: %s", connection.peer, refusal[1])
-        return refusal
+        """Track and count a just-accepted connection, or say why it is refused."""
+        self.sockets.add(connection)  # refused too: it stays open a moment to say why
+        return self.gate.admit(connection)
 
-    def readdress(self, connection: Connection, client: str) -> tuple[int, str] | None:
-        """A trusted proxy said ``connection`` is ``client``'s: count it there from now on,
-        or say why that address may not have one more."""
-        if client == connection.ip:
-            return None
-        self.counts.release(connection.ip)
-        refusal = self.counts.admit(client, self.lobby.parked_count, self.lobby.parked_from(client))
-        if refusal is not None:  # still counted somewhere until it closes
-            self.counts.admit(connection.ip, per_address=False)
-            self.metrics.refused[refusal[1]] += 1
-            log.info("connection from %s via %s refused: %s", client, connection.peer, refusal[1])
-            return refusal
-        connection.peer = f"{client} via {connection.peer}"
-        connection.ip = client
-        return None
-
-    def may_linger(self) -> bool:
-        """True if one more refused connection may stay open a moment to read why."""
-        if self._lingering >= MAX_LINGERING_REFUSALS:
-            return False
-        self._lingering += 1
-        return True
-
-    def admission_problem(
+    def upgrade_problem(
         self, connection: Connection, headers: Mapping[str, str]
     ) -> tuple[int, str] | None:
         """``(HTTP status, reason)`` refusing this upgrade before any WebSocket exists, or None."""
-        problem: tuple[int, str] | None = None
-        forwarded = headers.get("x-forwarded-for")
-        if forwarded and self.proxies.trusts(connection.ip):
-            problem = self.readdress(connection, self.proxies.client_of(connection.ip, forwarded))
-            if problem is not None:
-                return problem
-        if not origin_allowed(
-            headers.get("origin"), headers.get("host"), self.settings.allow_origin, bool(self.tls)
-        ):
-            problem = (403, "origin not allowed")
-        elif self._stopping:
-            problem = (503, "server shutting down")
-        if problem is not None:
-            self.metrics.refused[problem[1]] += 1
-            log.info("upgrade from %s refused: %s", connection.peer, problem[1])
-        return problem
+        return self.gate.upgrade_problem(connection, headers, secure=self.tls is not None)
 
     def forget(self, connection: Connection, clean: bool) -> None:
         """``connection`` closed: uncount it, and tell the lobby if it was a WebSocket."""
         self.sockets.discard(connection)
-        if connection.counted:
-            self.counts.release(connection.ip)
-        elif connection.lingering:
-            self._lingering -= 1
+        self.gate.release(connection)
         if connection.conn and self.websockets.pop(connection.conn, None) is not None:
             log.debug("conn %d closed (%s)", connection.conn, self.lobby.name_of(connection.conn))
             # No closing handshake means the socket dropped: the lobby parks the user for resume.
@@ -449,38 +398,11 @@ class ChinwagServer:
         self._presence_cooldown = sent / PRESENCE_BYTES_PER_SECOND
         self.apply(effects)
 
-    def _heartbeat(self) -> None:
-        """Ping one slice of the WebSockets; drop those silent for ``heartbeat_misses`` rounds.
-
-        A socket's slice is its id modulo ``HEARTBEAT_SLICES`` and one slice is
-        pinged per tick, so each socket is still pinged once per ``heartbeat``.
-        """
-        part = self._heartbeat_slice
-        self._heartbeat_slice = (part + 1) % HEARTBEAT_SLICES
-        ping = encode_frame(PING, b"")
-        for connection in list(self.websockets.values()):
-            if connection.conn % HEARTBEAT_SLICES != part:
-                continue
-            if connection.holds & Hold.CLUSTER:
-                continue  # we are not reading it: its silence is ours
-            if connection.missed_pings >= self.settings.heartbeat_misses:
-                log.info(
-                    "conn %d (%s) dropped: no answer to %d pings",
-                    connection.conn,
-                    self.lobby.name_of(connection.conn),
-                    connection.missed_pings,
-                )
-                self.metrics.heartbeat_dropped += 1
-                connection.abort()
-                continue
-            connection.missed_pings += 1
-            connection.write(ping)
-
     # -- what the endpoints read ---------------------------------------------
 
     def readiness_problem(self) -> str | None:
         """Why this server should get no new traffic now, or None when it is ready."""
-        if self._stopping:
+        if self.gate.closing:
             return "shutting down"
         if self.draining:
             return "draining"
@@ -520,31 +442,3 @@ def _metrics_registry(server: ChinwagServer) -> Any:
     from ..metrics_export import registry_for
 
     return registry_for(server.metrics, server.snapshot)
-
-
-def _invite_secret(settings: Settings) -> bytes | None:
-    """What signs invite links: its own secret, else the token secret (None: a random one)."""
-    secret = settings.invite_secret or settings.token_secret
-    return secret.encode() if secret else None
-
-
-def _policy(settings: Settings) -> Policy:
-    """The lobby's limits and timings from the server's settings."""
-    return Policy(
-        chat_rate=Rate(settings.chat_rate, 4 * settings.chat_rate),
-        signal_rate=Rate(settings.signal_rate, 4 * settings.signal_rate),
-        resume_grace=settings.resume_grace,
-        ring_timeout=settings.ring_timeout,
-        history=settings.history,
-        history_lines=settings.history_lines,
-        history_per_address=Rate(settings.history_per_address / 60, settings.history_per_address),
-        targeted_rate=Rate(settings.targeted_rate, 4 * settings.targeted_rate),
-        inbound_rate=Rate(settings.inbound_rate, 2 * settings.inbound_rate),
-        room_call_max=settings.call_cap(),
-        mesh_max=settings.mesh_max if settings.sfu else None,
-        recordings=settings.recordings and bool(settings.sfu),
-        file_max_bytes=settings.file_max_bytes,
-        room_call_idle=settings.room_call_idle,
-        room_call_per_address=settings.room_call_per_address,
-        turn_signed_in_only=settings.turn_signed_in_only,
-    )

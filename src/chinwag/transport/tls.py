@@ -13,23 +13,35 @@ addresses change. Generating needs the ``cryptography`` package
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import fcntl
 import hashlib
 import ipaddress
+import logging
 import os
 import socket
 import ssl
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from ..config import ConfigError, Settings
 from ..extras import require
+from .streams import StreamTransport
 
-__all__ = ["Certificate", "local_addresses", "self_signed", "server_context", "state_dir"]
+__all__ = [
+    "Certificate",
+    "accept_tls",
+    "local_addresses",
+    "self_signed",
+    "server_context",
+    "state_dir",
+]
+
+log = logging.getLogger("chinwag.transport.tls")
 
 _CERT_FILE: Final = "self-signed-cert.pem"
 _KEY_FILE: Final = "self-signed-key.pem"
@@ -180,3 +192,27 @@ def server_context(settings: Settings) -> tuple[ssl.SSLContext | None, Certifica
     except (OSError, ssl.SSLError) as error:
         raise ConfigError(f"cannot load certificate and key: {error}") from None
     return context, certificate
+
+
+async def accept_tls(
+    raw: StreamTransport,
+    protocol: asyncio.BaseProtocol,
+    context: ssl.SSLContext,
+    handshake_timeout: float,
+    peer: str,
+) -> StreamTransport | None:
+    """The server side of a TLS handshake on an accepted socket: the TLS transport
+    ``protocol`` now reads from, or None when the handshake failed (logged; the
+    caller aborts the socket)."""
+    try:
+        secure = await asyncio.get_running_loop().start_tls(
+            cast(asyncio.WriteTransport, raw),  # asyncio's or uvloop's, both take it
+            protocol,
+            context,
+            server_side=True,
+            ssl_handshake_timeout=handshake_timeout,
+        )
+    except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as error:
+        log.debug("%s: TLS handshake failed: %s", peer, error)
+        return None
+    return secure

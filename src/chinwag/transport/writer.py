@@ -78,6 +78,21 @@ class Batcher:
             self._scheduled = True  # outside a read (timers, bus): write next turn
             asyncio.get_running_loop().call_soon(self.flush)
 
+    def handle_read(self, handle: Callable[[memoryview], None], data: memoryview) -> None:
+        """Handle one socket read with ``handle``, then write everything it queued.
+
+        Written now, not on the next loop turn: that turn would cost another
+        ``epoll_wait`` for nothing.
+        """
+        self.reading = True
+        self.frame_time = time.perf_counter()  # when the frames of this read arrived
+        try:
+            handle(data)
+        finally:
+            self.reading = False
+            self.frame_time = None
+        self.flush()
+
     def flush(self) -> None:
         """Write everything queued: one write per connection."""
         self._scheduled = False
