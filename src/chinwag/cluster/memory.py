@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..core.events import BusEvent, NodeGone, UserRecord
+from ..core.events import BusEvent, NodeGone, RoomSettings, UserRecord
 from ..core.names import name_key
 from .bus import Bus, EventHandler
 
@@ -22,6 +22,7 @@ class MemoryHub:
         self.names: dict[str, UserRecord] = {}
         self.nodes: dict[str, MemoryBus] = {}
         self.seats: dict[str, dict[str, str]] = {}  # room key -> seated name -> its node
+        self.rooms: dict[str, tuple[RoomSettings, set[str]]] = {}  # key -> settings, holders
 
 
 class MemoryBus(Bus):
@@ -78,6 +79,20 @@ class MemoryBus(Bus):
         seats.pop(name, None)
         if not seats:
             self.hub.seats.pop(room, None)
+
+    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings:
+        stored, holders = self.hub.rooms.get(room, (settings, set()))
+        holders = {node for node in holders if node in self.hub.nodes}  # the dead hold nothing
+        if not holders:
+            stored = settings
+        self.hub.rooms[room] = (stored, holders | {self.node})
+        return stored
+
+    async def release_room(self, room: str) -> None:
+        _, holders = self.hub.rooms.get(room, (None, set()))
+        holders.discard(self.node)
+        if not holders:
+            self.hub.rooms.pop(room, None)
 
     async def hand_over(self, record: UserRecord) -> None:
         self._replace_mine(record)

@@ -23,7 +23,7 @@ import msgspec
 
 from .chat_history import release_held
 from .closecodes import CloseCode
-from .effects import Adopt, Close, ConnId, Forward, HandOver, Publish, UpdateRecord
+from .effects import Adopt, Close, ConnId, Forward, HandOver, Publish, Release, UpdateRecord
 from .errors import ProtocolError, error_message
 from .events import Joined, Left, ResumeGrant, ResumeRefused, ResumeRequest, TakeOver
 from .members import NO_CONN, RESUME_WAIT, Member, MemberState, Pending
@@ -248,6 +248,8 @@ class HandOvers:
     def dropped(self, member: Member, clean: bool) -> None:
         """``member``'s socket is gone: park a dropped signed-in user, else it leaves."""
         if member.state is MemberState.SIGNING_IN:
+            if member.pending is not None and member.pending.opening is not None:
+                self._ctx.outbox.emit(Release(member.pending.name))  # claimed before the room
             self._ctx.directory.drop(member)
             return
         self._ctx.presence.forget(member.conn)

@@ -46,9 +46,7 @@ from .directory import Directory
 from .dispatch import Dispatch
 from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
 from .errors import ProtocolError
-from .events import (
-    BusEvent,
-)
+from .events import BusEvent, RoomSettings
 from .greeting import Greeter
 from .handover import HandOvers
 from .hostdesk import HostDesk
@@ -331,6 +329,18 @@ class Lobby:
             self._room_calls.seat_claimed(member, room, ok)
         elif ok:
             self._out.emit(ReleaseSeat(room, name))
+        return self._out.drain()
+
+    def room_claimed(self, conn: ConnId, key: str, won: RoomSettings | None) -> list[Effect]:
+        """The bus answered a :class:`~chinwag.core.effects.ClaimRoom` for ``conn`` with
+        room ``key``'s winning settings (None: the store was unreachable)."""
+        member = self._directory.at(conn)
+        try:
+            if member is None or not self._sign_ins.room_claimed(member, key, won):
+                self._desk.room_claimed(conn, member, won)
+        except ProtocolError as error:
+            self._out.send((conn,), error.as_message())
+        self._desk.claims.answered(key)
         return self._out.drain()
 
     def claim_failed(self, conn: ConnId) -> list[Effect]:

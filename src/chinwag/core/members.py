@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from .effects import ConnId, LoadHistory
+from .events import RoomSettings
 from .invites import Invite
 from .limits import TokenBucket
 from .outbox import Mailbox
@@ -105,6 +106,7 @@ class SignInRoom:
     found: Room | None = None  # None: the sign-in opens it
     password: str | None = None
     allowed: Pass = field(default_factory=Pass)  # the gate's word: an invite, a knock
+    claimed: RoomSettings | None = None  # a new room's settings, as the cluster agreed
 
 
 @dataclass(slots=True)
@@ -122,6 +124,7 @@ class Pending:
     warned: bool = False  # told that held frames were dropped
     taking_over: bool = False  # a token's name: its holder's node was asked to give it up
     entry: SignInRoom = field(default_factory=SignInRoom)  # the room it goes to
+    opening: RoomSettings | None = None  # name claimed; the new room's claim offered these
 
     def hold(self, data: Frame, max_frames: int, max_bytes: int) -> bool:
         """Keep ``data`` for when the wait ends; False (dropped) past the limits."""

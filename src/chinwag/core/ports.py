@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from .effects import ConnId
-from .events import HostOrder, UserRecord
+from .events import HostOrder, RoomSettings, UserRecord
 from .gate import Gate
 from .members import Frame, Member, Pass, SignInRoom
 from .protocol import SignIn
@@ -32,6 +32,7 @@ __all__ = [
     "Placement",
     "RoomEntrance",
     "RoomMover",
+    "RoomOffers",
     "SignInHistory",
     "SignInSteps",
     "Welcome",
@@ -74,10 +75,22 @@ class Mail(Protocol):
 # -- the room desk's (core/roomdesk.py) -------------------------------------------------
 
 
+class RoomOffers(Protocol):
+    """Claiming a new room's settings through the cluster (core/roomclaims.py)."""
+
+    def offer(
+        self, conn: ConnId, name: str, password: str | None, opener: str, title: str, public: bool
+    ) -> RoomSettings | None: ...
+
+
 class RoomEntrance(Protocol):
     """Entering a room at sign-in: checked first, then settled."""
 
     gate: Gate
+
+    @property
+    def claims(self) -> RoomOffers:
+        """Where a room this sign-in opens is claimed through the cluster first."""
 
     def admit(
         self, member: Member, name: str, password: str | None, for_type: str, invited: bool = False
@@ -93,7 +106,19 @@ class RoomEntrance(Protocol):
         public: bool = False,
         title: str = "",
         wait: bool = False,
+        claimed: RoomSettings | None = None,
     ) -> bool: ...
+
+    def claimed_settings(
+        self,
+        member: Member,
+        name: str,
+        offered: RoomSettings,
+        won: RoomSettings | None,
+        password: str | None,
+        invited: bool,
+        for_type: str,
+    ) -> RoomSettings: ...
 
     def gone(self, name: str, key: str, local: bool = True) -> None: ...
 

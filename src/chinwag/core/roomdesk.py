@@ -7,8 +7,10 @@
   :class:`~chinwag.core.roomguard.RoomGuard`), and no one-to-one call in
   progress (``in-call``). Whoever opens a new room sets its title, public
   flag and password.
-* In a cluster two nodes can open one room at once. Every node settles on
-  the same settings (:func:`~chinwag.core.rooms.looser`: a lock wins, then
+* In a cluster a node opening a room claims its settings through the bus
+  first (:mod:`~chinwag.core.roomclaims`), and admits under the winning ones.
+  Should two nodes still open one room each (a room opened without a claim),
+  every node settles on the same settings (:func:`~chinwag.core.rooms.looser`: a lock wins, then
   the earliest opener); when a node adopts stricter settings, each of its
   members inside is checked again with the password it entered with, and
   whoever it does not open is moved to the default room, told why
@@ -29,13 +31,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .effects import PurgeHistory
+from .effects import ConnId, PurgeHistory
 from .errors import ProtocolError
 from .events import RoomSettings, UserRecord
 from .gate import Gate, OpenDoor
 from .members import Pass
 from .moderation import is_waiting_key, waiting_name
 from .names import name_key
+from .roomclaims import Joining, RoomClaims, unclaimed_lock
 from .roomevents import need_rooms_feature, observe, publish_place
 from .roomguard import RoomGuard
 from .rooms import DEFAULT_ROOM, Room, lock, opens
@@ -58,6 +61,7 @@ class RoomDesk:
         self._ctx = context
         self.calls = calls
         self._guard = RoomGuard(context.monotonic())
+        self.claims = RoomClaims(context)
         self._listed: tuple[int, float, list[dict[str, Any]]] | None = None  # the public list
         self.gate: Gate = OpenDoor()  # the hosts' rules (core/hostdesk.py)
 
@@ -91,12 +95,21 @@ class RoomDesk:
                     for_type,
                 )
             return None
-        if not room.settings.locked or invited:
-            return room
+        if not invited:
+            self._check_lock(member, room.name, room.settings, password, for_type)
+        return room
+
+    def _check_lock(
+        self, member: Member, name: str, settings: RoomSettings, password: str | None, for_type: str
+    ) -> None:
+        """Raise unless ``password`` opens room ``name``'s ``settings`` (wrong ones budgeted)."""
+        if not settings.locked:
+            return
         if not password:
             raise ProtocolError(
-                "room-password-required", f"Room {room.name!r} needs a password.", for_type
+                "room-password-required", f"Room {name!r} needs a password.", for_type
             )
+        now = self._ctx.monotonic()
         wait = self._guard.may_check(member.address, now)
         if wait > 0:
             raise ProtocolError(
@@ -104,13 +117,36 @@ class RoomDesk:
                 f"Too many wrong room passwords from your address; try again in {wait:.0f} s.",
                 for_type,
             )
-        right = opens(room.settings, password)
+        right = opens(settings, password)
         self._guard.checked(member.address, right, now)
         if not right:
             raise ProtocolError(
-                "room-password-wrong", f"Wrong password for room {room.name!r}.", for_type
+                "room-password-wrong", f"Wrong password for room {name!r}.", for_type
             )
-        return room
+
+    def claimed_settings(
+        self,
+        member: Member,
+        name: str,
+        offered: RoomSettings,
+        won: RoomSettings | None,
+        password: str | None,
+        invited: bool,
+        for_type: str,
+    ) -> RoomSettings:
+        """The settings ``member`` opens room ``name`` with, the cluster having answered its
+        claim of ``offered`` with ``won`` (None: the store was unreachable).
+
+        Raises ProtocolError when the winner's lock does not open for ``password``
+        (an invite stands in for it), or when a lock could not be claimed.
+        """
+        if won is None:
+            if offered.locked:
+                raise unclaimed_lock(name, offered, for_type)
+            return offered
+        if not invited and won != offered:
+            self._check_lock(member, name, won, password, for_type)
+        return won
 
     def settle(
         self,
@@ -122,9 +158,11 @@ class RoomDesk:
         public: bool = False,
         title: str = "",
         wait: bool = False,
+        claimed: RoomSettings | None = None,
     ) -> bool:
         """Put ``member`` (about to be listed or moved) into room ``name``, as ``admit`` found it;
         True when it opens the room. ``wait``: into the room's waiting room instead.
+        ``claimed``: the settings the cluster agreed on for a room it opens.
 
         A room that someone else opened, locked, while this sign-in waited on
         the cluster is not entered: the member goes to the default room, told why.
@@ -143,7 +181,7 @@ class RoomDesk:
         if live is None:
             if found is None:
                 created = int(self._ctx.clock() * 1000)
-                opening = lock(password or "", created, opener, title, public)
+                opening = claimed or lock(password or "", created, opener, title, public)
                 plain = key == DEFAULT_ROOM or wait
                 found = Room(name, opening if not plain else RoomSettings())
             self._ctx.rooms.open(found)
@@ -189,7 +227,37 @@ class RoomDesk:
             return
         allowed = self.gate.screen(member, member.name, name, invite, "join-room")
         found = self.admit(member, name, password, "join-room", allowed.invite is not None)
+        if found is None and not allowed.wait:  # opening it: claimed through the cluster first
+            offered = self.claims.offer(member.conn, name, password, member.name, title, public)
+            if offered is not None:
+                self.claims.joining[member.conn] = Joining(
+                    name, password, public, title, allowed, offered
+                )
+                return
         self.move(member, name, found, allowed, password, public, title)
+
+    def room_claimed(self, conn: ConnId, member: Member | None, won: RoomSettings | None) -> None:
+        """The cluster answered the claim of the room ``conn``'s ``join-room`` opens."""
+        joining = self.claims.joining.pop(conn, None)
+        if joining is None or member is None or member.name is None:
+            return  # gone meanwhile: the claim is let go of (RoomClaims.answered)
+        if self._ctx.calls.involved(member.name):
+            raise ProtocolError(
+                "in-call", "Hang up the one-to-one call before changing rooms.", "join-room"
+            )
+        invited = joining.allowed.invite is not None
+        settings = None
+        found = self._ctx.rooms.find(name_key(joining.name))
+        if found is not None:  # opened here meanwhile, as it had been there: its lock decides
+            found = self.admit(member, joining.name, joining.password, "join-room", invited)
+        else:
+            settings = self.claimed_settings(
+                member, joining.name, joining.offered, won, joining.password, invited, "join-room"
+            )
+        self.move(
+            member, joining.name, found, joining.allowed, joining.password, joining.public,
+            joining.title, settings,
+        )  # fmt: skip
 
     def move(
         self,
@@ -200,14 +268,15 @@ class RoomDesk:
         password: str | None = None,
         public: bool = False,
         title: str = "",
+        claimed: RoomSettings | None = None,
     ) -> None:
         """Move ``member`` (signed in) to room ``name``, as ``admit`` and the gate found it
-        (or as a host sent it), telling both rooms."""
+        (or as a host sent it), telling both rooms; ``claimed`` as in ``settle``."""
         assert member.name is not None
         self.calls.leave_call(member.name, member.room)
         old = member.room
         opened = self.settle(
-            member, name, found, password, member.name, public, title, allowed.wait
+            member, name, found, password, member.name, public, title, allowed.wait, claimed
         )
         self._ctx.directory.move(member, member.room)
         self.gate.departed(member.name, old, True, member.room)
@@ -320,6 +389,8 @@ class RoomDesk:
         if self._ctx.directory.members_of(key):
             return
         room = self._ctx.rooms.vacate(key)
+        if room is not None:
+            self.claims.vacated(key)
         if room is not None and here:
             observe(self._ctx, "room.finished", room)
         if room is not None and room.history_key != key and self._ctx.policy.history:

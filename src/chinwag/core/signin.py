@@ -11,8 +11,8 @@
   answered by ``Lobby.claimed``); frames that arrive meanwhile are held in
   :class:`~chinwag.core.members.Pending` (at most ``held_frames``/``held_bytes``;
   more are dropped with ``rate-limited``) and handled, in order, once the wait ends.
-* Failed credentials are counted per client address, with a doubling wait
-  (:class:`~chinwag.core.limits.FailureBackoff`).
+* Credentials are checked by :mod:`~chinwag.core.credentials`, with a doubling
+  wait per client address after failures.
 * A user involved in a call (ringing, rung, connecting or active) cannot
   rename (``in-call``): a freed name must not reach the partner's live call.
 * A user in a room call cannot rename either.
@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
-from .auth import Authenticator as TokenAuthenticator
 from .calls import CallState
 from .closecodes import CloseCode
+from .credentials import Credentials
 from .effects import (
     Claim,
     Close,
@@ -43,8 +44,8 @@ from .effects import (
     UpdateRecord,
 )
 from .errors import ProtocolError, error_message
-from .events import Joined, Left, Renamed, TakeOver, UserRecord
-from .limits import FailureBackoff, TokenBucket
+from .events import Joined, Left, Renamed, RoomSettings, TakeOver, UserRecord
+from .limits import TokenBucket
 from .members import RESUME_WAIT, Frame, Member, Pending, SignInRoom
 from .names import name_key
 from .protocol import SignIn, numbered_name
@@ -79,8 +80,7 @@ class SignIns:
         self._desk = desk
         self._greeter = greeter
         self._history = history
-        self._auth = authenticator
-        self._failures = FailureBackoff()
+        self._credentials = Credentials(context, authenticator)
         #: Handles one frame for a member (the lobby's dispatch): frames held
         #: during a wait go through it when the wait ends.
         self.on_frame: Callable[[Member, Frame], None] = lambda member, data: None
@@ -125,10 +125,10 @@ class SignIns:
             raise _in_call(member.name, self._ctx.calls.state_of(member.name))
         if member.name is not None and room_call_since(self._ctx, member.name):
             raise _in_call(member.name, None)
-        expires = self._authenticate(member, request)
+        expires = self._credentials.check(member, request)
         entry = SignInRoom()
         if member.name is None and "rooms" in request.features:
-            member.grants = self._room_grants(request)
+            member.grants = self._credentials.room_grants(request)
             room = request.room or DEFAULT_ROOM
             gate = self._desk.gate
             allowed = gate.screen(member, request.name, room, request.invite, "username")
@@ -155,36 +155,6 @@ class SignIns:
             return
         member.pending = Pending(request, name, number, notice, expires=expires, entry=entry)
         self.claim(member, name)
-
-    def _authenticate(self, member: Member, request: SignIn) -> float | None:
-        """Check the credential (None: open server or password; else the token's expiry).
-
-        Failures are counted per address; while one must wait, nothing is checked.
-        """
-        if self._auth is None:
-            return None
-        now = self._ctx.monotonic()
-        wait = self._failures.wait(member.address, now)
-        if wait > 0:
-            raise ProtocolError(
-                "rate-limited",
-                f"Too many failed sign-ins from your address; try again in {wait:.0f} s.",
-                "username",
-            )
-        try:
-            expires = self._auth.check(request.name, request.credential, self._ctx.clock())
-        except ProtocolError as error:
-            if error.code == "auth-failed":
-                self._failures.failed(member.address, now)
-            raise
-        self._failures.succeeded(member.address)
-        return expires
-
-    def _room_grants(self, request: SignIn) -> dict[str, str]:
-        """The roles per room key that the sign-in token grants (none without one)."""
-        if not isinstance(self._auth, TokenAuthenticator):
-            return {}
-        return {name_key(room): role for room, role in self._auth.room_roles(request.credential)}
 
     def _older_session(self, member: Member, name: str) -> Member | UserRecord | None:
         """What stands in the way of a token's name, which is never numbered: an older
@@ -269,6 +239,45 @@ class SignIns:
         for data in held:
             self.on_frame(member, data)
 
+    def _claiming_room(self, member: Member, waiting: Pending) -> bool:
+        """A sign-in (its name claimed) that opens a room in a cluster claims the room's
+        settings first (:mod:`~chinwag.core.roomclaims`); True while it waits for them
+        (``waiting`` is then its pending sign-in)."""
+        entry = waiting.entry
+        if entry.found is not None or entry.claimed is not None or entry.allowed.wait:
+            return False
+        conn, name = member.conn, waiting.name
+        waiting.opening = self._desk.claims.offer(conn, entry.name, entry.password, name, "", False)
+        if waiting.opening is None:
+            return False
+        member.pending = waiting
+        return True
+
+    def room_claimed(self, member: Member, key: str, won: RoomSettings | None) -> bool:
+        """The cluster answered the room claim of ``member``'s sign-in (False: not a
+        sign-in's claim): enter under the winning settings, or be refused as on one
+        process (the name claimed for it is let go)."""
+        pending = member.pending
+        if pending is None or pending.opening is None or name_key(pending.entry.name) != key:
+            return False
+        member.pending, entry = None, pending.entry
+        invited = entry.allowed.invite is not None
+        try:
+            settings = self._desk.claimed_settings(
+                member, entry.name, pending.opening, won, entry.password, invited, "username"
+            )
+        except ProtocolError as error:
+            self._ctx.outbox.emit(Release(pending.name))
+            self._ctx.outbox.send((member.conn,), error.as_message())
+            for data in pending.held:
+                self.on_frame(member, data)
+            return True
+        entry = replace(entry, claimed=settings)
+        request, notice = pending.request, pending.notice
+        self.complete_sign_in(member, request, pending.name, notice, entry, pending.expires)
+        self.release_held(member, pending.held)
+        return True
+
     def claim(self, member: Member, name: str) -> None:
         """Ask the bus for ``name`` (answered by ``claimed``)."""
         record = UserRecord(name, self._ctx.node or "", tuple(sorted(member.features)))
@@ -320,6 +329,9 @@ class SignIns:
     ) -> None:
         """``member`` is ``name`` now (signed in, or renamed): tell it, its room and the cluster."""
         conn, old = member.conn, member.name
+        waiting = Pending(request, name, 0, notice, expires=expires, entry=entry)
+        if old is None and self._claiming_room(member, waiting):
+            return
         if old is not None and self._ctx.calls.involved(old):  # a call began during the claim
             if self._ctx.node is not None:
                 self._ctx.outbox.emit(Release(name))
@@ -329,7 +341,7 @@ class SignIns:
             return
         if name != request.name:
             self._ctx.outbox.send((conn,), {"type": "rejectusername", "id": conn, "name": name})
-        if self._auth is not None:
+        if self._credentials.required:
             member.expires = expires
             member.credentialed = True
         opened = False
@@ -337,7 +349,13 @@ class SignIns:
             member.features = self._history.offered(request.features)
             member.mailbox.numbered = "seq" in member.features
             opened = self._desk.settle(
-                member, entry.name, entry.found, entry.password, name, wait=entry.allowed.wait
+                member,
+                entry.name,
+                entry.found,
+                entry.password,
+                name,
+                wait=entry.allowed.wait,
+                claimed=entry.claimed,
             )
             self._ctx.directory.sign_in(member, name, self.token())
             if member.features:
