@@ -6,6 +6,8 @@ Run by hand, never in CI:
     .venv/bin/python bench/rooms.py --only scale --history       # the same with SQLite history
     .venv/bin/python bench/rooms.py --only join                  # 2,000 join one room at once
     .venv/bin/python bench/rooms.py --only mesh --people 8       # 8 Chromium pages, one call
+    .venv/bin/python bench/rooms.py --only sfu                   # 12 on Janus: 4 pages + 8 bots
+    .venv/bin/python bench/rooms.py --only upload                # 8 people: mesh, then SFU
     .venv/bin/python bench/rooms.py --json out.json              # every number, for later
 
 - ``scale``: one ``chinwag serve`` process, ``--users`` signed-in users (web
@@ -19,6 +21,13 @@ Run by hand, never in CI:
 - ``mesh``: ``--people`` Chromium pages (one browser context each) on the
   real web client at /r/<room> join one room call at once; time until every
   pair decodes video both ways, and the signaling each page sent.
+- ``sfu``: a call of ``--sfu-people`` on a real Janus, ``--pages`` of them
+  Chromium pages and the rest aiortc bots (``roombench/sfubot.py``) sending
+  small video: time until everyone decodes everyone, call messages per
+  participant, CPU of Janus, chinwag, the browser and each bot over
+  ``--window`` seconds, upload per page (``roombench/sfu.py``).
+- ``upload``: the same figures for an ``--upload-people`` call as a mesh
+  (no ``--sfu``) and then on Janus: what each page uploads in each.
 
 Everything talks to 127.0.0.1 only; every loop is bounded in count and time.
 """
@@ -43,7 +52,7 @@ from roombench.common import load_average
 from roombench.join import KINDS, join_test
 from roombench.scale import scale_test
 
-TESTS = ("scale", "join", "mesh")
+TESTS = ("scale", "join", "mesh", "sfu", "upload")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -58,6 +67,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--join-clients", type=int, default=2_000)
     parser.add_argument("--kinds", default=",".join(KINDS), help="join: client kinds")
     parser.add_argument("--people", type=int, default=8, help="mesh: Chromium pages")
+    parser.add_argument("--sfu-people", type=int, default=12, help="sfu: participants")
+    parser.add_argument("--upload-people", type=int, default=8, help="upload: participants")
+    parser.add_argument("--pages", type=int, default=4, help="sfu, upload: Chromium pages")
+    parser.add_argument("--window", type=float, default=10.0, help="sfu, upload: CPU window (s)")
     parser.add_argument(
         "--server-args",
         default="",
@@ -113,6 +126,18 @@ def run(args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
 
         say(f"mesh: {args.people} Chromium pages join one room call")
         results["mesh"] = mesh_test(log, people=args.people)
+    if tests & {"sfu", "upload"}:
+        from roombench.sfu import call_test  # needs Playwright, Janus and tests/
+
+        calls = {"pages": args.pages, "window": args.window}
+        if "sfu" in tests:
+            say(f"sfu: {args.sfu_people} people on Janus ({args.pages} Chromium pages)")
+            results["sfu"] = call_test(log, people=args.sfu_people, sfu=True, **calls)
+        if "upload" in tests:
+            say(f"upload: {args.upload_people} people, a mesh then on Janus")
+            results["upload"] = [
+                call_test(log, people=args.upload_people, sfu=sfu, **calls) for sfu in (False, True)
+            ]
     results["load_average_at_end"] = load_average()
     return results
 

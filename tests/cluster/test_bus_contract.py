@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from chinwag.core.events import ChatLine, Deliver, Joined, NodeGone
+from chinwag.core.events import ChatLine, Deliver, Joined, NodeGone, RoomSettings
+from chinwag.core.rooms import lock, opens
 from tests.cluster.conftest import Cluster
 from tests.cluster.support import eventually, record
 
@@ -66,6 +67,41 @@ async def test_a_call_is_placed_once_on_the_least_loaded_janus_for_every_node(
     await b.unplace_call("1:team")  # the call ended: a new one with that key starts afresh
     assert await a.place_call("1:team", {one: 5, two: 0}) == two
     await a.unplace_call("never-placed")  # nothing to forget: no error
+
+
+async def test_concurrent_room_claims_agree_on_one_lock(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    for i in range(10):
+        room = f"vault{i}"
+        locked, plain = lock("s3cret", i, "alice", "", False), RoomSettings(created=i)
+        won = await asyncio.gather(a.claim_room(room, locked), b.claim_room(room, plain))
+        assert won[0] == won[1] and won[0] in (locked, plain), room  # one winner, both told
+        assert await a.claim_room(room, plain) == won[0]  # later claims keep it, even its own
+        assert opens(await b.claim_room(room, RoomSettings()), "s3cret")  # the lock's digest
+
+
+async def test_a_room_claim_lives_until_every_holder_released_it(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    first, second = lock("one", 1, "alice", "", False), lock("two", 2, "bob", "", False)
+    assert await a.claim_room("vault", first) == first
+    assert await b.claim_room("vault", second) == first
+    await a.release_room("vault")
+    await a.release_room("vault")  # twice: no more than once per node
+    assert await a.claim_room("other", second) == second  # another room's claim
+    assert await b.claim_room("vault", second) == first  # b still holds it
+    await b.release_room("vault")
+    assert await b.claim_room("vault", second) == second  # nobody held it: the new one wins
+
+
+async def test_a_stopped_node_holds_no_room(cluster: Cluster) -> None:
+    a, _ = await cluster.add("a")
+    b, _ = await cluster.add("b")
+    first, second = lock("one", 1, "alice", "", False), RoomSettings(created=2)
+    assert await b.claim_room("vault", first) == first
+    await b.stop()
+    assert await a.claim_room("vault", second) == second
 
 
 async def test_a_claimed_name_is_taken_for_its_own_node_too(cluster: Cluster) -> None:

@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Page
 
 from chinwag.client import DEFAULT_FEATURES, ChinwagClient
 from chinwag.peer.call import rtc_configuration
+from chinwag.peer.holds import Holds
 from chinwag.peer.media import CallMedia, MediaOptions
 from chinwag.peer.mesh import RoomMesh
 from tests.peer.support import FrameCounter, eventually
@@ -102,4 +103,55 @@ async def test_the_python_peer_in_a_room_call_with_two_browsers(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         counter.stop()
+        await client.close()
+
+
+async def audio_energy(page: Page, peer: str, seconds: float) -> tuple[float, int]:
+    """How much audio energy and how many samples ``page`` received from ``peer`` in ``seconds``."""
+    before = (await page.evaluate("roomTest.inbound()"))[peer]
+    await asyncio.sleep(seconds)  # a measuring window, not a wait for an event
+    after = (await page.evaluate("roomTest.inbound()"))[peer]
+    return after["energy"] - before["energy"], after["samples"] - before["samples"]
+
+
+async def test_the_python_peer_obeys_a_hosts_mute(
+    url: str, open_room_page: Callable[..., Any]
+) -> None:
+    alice = await open_room_page("alice")  # she opened the room: its host
+    client = ChinwagClient(
+        url, "robot", features=(*DEFAULT_FEATURES, "rooms", "no-rollback"), room=ROOM
+    )
+    await client.connect()
+    holds = Holds()
+    mesh = RoomMesh(
+        client,
+        lambda: CallMedia(MediaOptions(), holds=holds),
+        lambda: rtc_configuration(client.ice_servers, relay_only=True),
+        holds,
+    )
+    running = asyncio.create_task(mesh.run())
+    try:
+        await decoding(alice, {"robot"})
+        loud, _ = await audio_energy(alice, "robot", 2.0)
+        assert loud > 0, "the robot's tone carried no energy before the mute"
+
+        await alice.evaluate("roomTest.send({type: 'mute', target: 'robot', kind: 'audio'})")
+
+        async def told() -> list[dict[str, Any]] | None:
+            states: list[dict[str, Any]] = await alice.evaluate("roomTest.mediaStates()")
+            said = [s for s in states if s.get("name") == "robot" and s.get("audio") is False]
+            return said or None
+
+        said = await eventually(told, "media-state with audio off from the robot", within=30)
+        assert said[-1]["video"] is True
+        assert holds.kinds == {"audio"}
+        await asyncio.sleep(1.0)  # what was in flight and in the jitter buffer plays out
+        quiet, samples = await audio_energy(alice, "robot", 2.0)
+        assert samples > 0, "audio stopped flowing: the track must stay, silent"
+        assert quiet < loud / 100, (loud, quiet)
+        await decoding(alice, {"robot"})  # its video still comes
+        assert await alice.evaluate("roomTest.errors()") == []
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
         await client.close()

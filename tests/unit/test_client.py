@@ -18,6 +18,7 @@ from chinwag.client import (
     IceCandidate,
     IceServer,
     IceServers,
+    Moderation,
     Presence,
     Roster,
     SignedIn,
@@ -138,6 +139,17 @@ def test_roster_applies_parsed_events() -> None:
                 expires=1700003600,
             ),
         ),
+        (
+            {
+                "type": "moderation",
+                "room": "team",
+                "action": "mute",
+                "by": "ana",
+                "target": None,
+                "kind": "video",
+            },
+            Moderation(room="team", action="mute", by="ana", kind="video"),
+        ),
     ],
 )
 def test_messages_become_typed_events(message: dict[str, Any], expected: object) -> None:
@@ -156,6 +168,7 @@ def test_messages_become_typed_events(message: dict[str, Any], expected: object)
         {"type": "userlist", "users": "alice"},
         {"type": "presence", "renamed": [["only-one"]]},
         {"type": "media-state", "name": "bob", "audio": "yes", "video": True},
+        {"type": "moderation", "room": "team", "action": 7},
         {"type": "screen-share-wish", "name": "bob"},
         {"no": "type"},
     ],

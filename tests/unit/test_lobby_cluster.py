@@ -13,6 +13,7 @@ from chinwag.core.auth import Authenticator, issue_token
 from chinwag.core.effects import (
     Adopt,
     Claim,
+    ClaimRoom,
     ClaimSeat,
     Close,
     CountCall,
@@ -22,12 +23,21 @@ from chinwag.core.effects import (
     Moderated,
     Publish,
     Release,
+    ReleaseRoom,
     ReleaseSeat,
     RoomEvent,
     Send,
     UpdateRecord,
 )
-from chinwag.core.events import Deliver, Joined, NamesLost, NodeGone, NodeUsers, UserRecord
+from chinwag.core.events import (
+    Deliver,
+    Joined,
+    NamesLost,
+    NodeGone,
+    NodeUsers,
+    RoomSettings,
+    UserRecord,
+)
 from chinwag.core.lobby import Lobby
 from chinwag.core.names import name_key
 from chinwag.core.routing import MAX_HOPS
@@ -52,6 +62,10 @@ class Cluster:
         self.next = 0
         self.held_claims: list[tuple[str, Claim]] = []
         self.hold = False
+        #: The shared store's room claims: room key -> settings, the nodes holding them.
+        self.rooms: dict[str, tuple[RoomSettings, set[str]]] = {}
+        self.held_room_claims: list[tuple[str, ClaimRoom]] = []
+        self.hold_rooms = False  # room claims wait in held_room_claims
 
     def run(self, node: str, effects: list[Effect]) -> None:
         queue: deque[tuple[str, Effect]] = deque((node, e) for e in effects)
@@ -94,9 +108,33 @@ class Cluster:
                 follow = self.nodes[node].seat_claimed(effect.conn, effect.room, effect.name, ok)
             elif isinstance(effect, ReleaseSeat):
                 self.seats.get(effect.room, set()).discard(effect.name)
+            elif isinstance(effect, ClaimRoom):
+                if self.hold_rooms:
+                    self.held_room_claims.append((node, effect))
+                    continue
+                follow = self.answer_room_claim(node, effect)
+            elif isinstance(effect, ReleaseRoom):
+                _, holders = self.rooms.get(effect.room, (None, set()))
+                holders.discard(node)
+                if not holders:
+                    self.rooms.pop(effect.room, None)
             else:
                 assert isinstance(effect, Adopt | CountCall | Moderated | RoomEvent)  # observers
             queue.extend((node, e) for e in follow)
+
+    def answer_room_claim(
+        self, node: str, claim: ClaimRoom, unavailable: bool = False
+    ) -> list[Effect]:
+        """Answer as the buses do: the first live holder's settings win (``unavailable``:
+        as if the store could not be reached)."""
+        if unavailable:
+            return self.nodes[node].room_claimed(claim.conn, claim.room, None)
+        settings, holders = self.rooms.get(claim.room, (claim.settings, set()))
+        holders = {n for n in holders if n not in self.mute}  # a dead node holds nothing
+        if not holders:
+            settings = claim.settings
+        self.rooms[claim.room] = (settings, holders | {node})
+        return self.nodes[node].room_claimed(claim.conn, claim.room, settings)
 
     def holder_of(self, name: str) -> str | None:
         """The stored name spelled like ``name`` (the buses claim by name_key)."""

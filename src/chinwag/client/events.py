@@ -26,6 +26,7 @@ __all__ = [
     "IceServer",
     "IceServers",
     "MediaState",
+    "Moderation",
     "NameTaken",
     "Participant",
     "Presence",
@@ -322,3 +323,20 @@ class RoomSignal(Event):
     description_type: str | None = None
     sdp: str | None = None
     candidate: IceCandidate | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Moderation(Event):
+    """``moderation``: what a host or moderator did in ``room`` (docs/protocol.md, "Hosts").
+
+    ``target`` None: everyone (a "mute everyone"); ``by`` None: the server or
+    the operator's API. ``kind`` is the muted stream (``audio``, ``video``,
+    ``screen``) for ``action`` ``mute``.
+    """
+
+    room: str
+    action: str
+    by: str | None = None
+    target: str | None = None
+    kind: str | None = None
+    text: str | None = None

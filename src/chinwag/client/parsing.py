@@ -24,6 +24,7 @@ from .events import (
     IceServer,
     IceServers,
     MediaState,
+    Moderation,
     NameTaken,
     Participant,
     Presence,
@@ -281,6 +282,15 @@ _PARSERS: Final[dict[str, Callable[[Mapping[str, Any]], Event]]] = {
         audio=_bool(m, "audio", True),
         video=_bool(m, "video", True),
         screen=_bool(m, "screen", False),
+    ),
+    "moderation": lambda m: Moderation(
+        raw=m,
+        room=_opt_str(m, "room") or "",
+        action=_str(m, "action"),
+        by=_opt_str(m, "by"),
+        target=_opt_str(m, "target"),
+        kind=_opt_str(m, "kind"),
+        text=_opt_str(m, "text"),
     ),
     "error": lambda m: ErrorReceived(
         raw=m,

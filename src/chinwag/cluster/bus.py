@@ -9,7 +9,7 @@ from typing import Final
 
 from .. import __version__
 from ..core.errors import ServerError
-from ..core.events import BusEvent, UserRecord
+from ..core.events import BusEvent, RoomSettings, UserRecord
 
 __all__ = [
     "CLUSTER_FORMAT",
@@ -91,6 +91,12 @@ class Bus(abc.ABC):
     * ``place_call(call, loads)`` says which Janus URL SFU call ``call`` runs on,
       atomic across nodes (the rule is in ``placement.py``); ``unplace_call``
       forgets an ended call. Raises BusUnavailable when the store cannot be reached.
+    * ``claim_room(room, settings)`` is atomic across nodes: the first claim of a
+      room (``room`` is its key) stores ``settings`` and returns them; every later
+      claim returns the stored settings unchanged, while any node that claimed it
+      is alive and has not released it (``release_room``: the room ended in this
+      node's view; the claims are counted per node). Raises BusUnavailable
+      when the shared store cannot be reached.
     * ``hand_over(record)`` gives a name this node holds to ``record.node``
       (a session resumed there); ``adopt(record)`` tells the receiving node's
       bus that the name is now its own.
@@ -138,6 +144,12 @@ class Bus(abc.ABC):
 
     @abc.abstractmethod
     async def unplace_call(self, call: str) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings: ...
+
+    @abc.abstractmethod
+    async def release_room(self, room: str) -> None: ...
 
     @abc.abstractmethod
     async def hand_over(self, record: UserRecord) -> None: ...

@@ -25,6 +25,7 @@ from typing import Any, Final
 from ..core.effects import (
     Adopt,
     Claim,
+    ClaimRoom,
     ClaimSeat,
     ConnId,
     Effect,
@@ -32,6 +33,7 @@ from ..core.effects import (
     HandOver,
     Publish,
     Release,
+    ReleaseRoom,
     ReleaseSeat,
     UpdateRecord,
 )
@@ -45,7 +47,7 @@ from ..core.events import (
     UserRecord,
 )
 from ..core.lobby import Lobby
-from ..core.sessions import RESUME_WAIT
+from ..core.members import RESUME_WAIT
 from . import Bus, BusUnavailable
 
 __all__ = ["ClusterLink"]
@@ -113,6 +115,11 @@ class ClusterLink:
             case ReleaseSeat(room=room, name=name):
                 work = self.bus.release_seat(room, name)
                 self._spawn(self._quietly(work, f"release seat of {name}"))
+            case ClaimRoom(conn=conn):
+                self.waiting[conn] = time.monotonic() + CLAIM_WAIT
+                self._spawn(self._claim_room(effect))
+            case ReleaseRoom(room=room):
+                self._spawn(self._quietly(self.bus.release_room(room), f"release room {room}"))
 
     def _forward(self, effect: Forward) -> None:
         event = effect.event
@@ -171,6 +178,16 @@ class ClusterLink:
             log.warning("room-call seat of conn %d refused: %s", claim.conn, error)
             ok = False
         self._apply(self.lobby.seat_claimed(claim.conn, claim.room, claim.name, ok))
+
+    async def _claim_room(self, claim: ClaimRoom) -> None:
+        conn = claim.conn
+        try:
+            won = await self.bus.claim_room(claim.room, claim.settings)
+        except BusUnavailable as error:  # the lobby refuses a lock the cluster cannot hold
+            log.warning("room claim of conn %d not made: %s", conn, error)
+            self._settle(conn, lambda: self.lobby.room_claimed(conn, claim.room, None))
+            return
+        self._settle(conn, lambda: self.lobby.room_claimed(conn, claim.room, won))
 
     async def _quietly(self, work: Awaitable[None], what: str) -> None:
         try:

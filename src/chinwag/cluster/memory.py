@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from ..core.events import BusEvent, NodeGone, UserRecord
+from ..core.events import BusEvent, NodeGone, RoomSettings, UserRecord
 from ..core.names import name_key
 from .bus import Bus, EventHandler
 from .placement import least_loaded
@@ -25,6 +25,7 @@ class MemoryHub:
         self.nodes: dict[str, MemoryBus] = {}
         self.seats: dict[str, dict[str, str]] = {}  # room key -> seated name -> its node
         self.calls: dict[str, str] = {}  # SFU call (placement.call_key) -> its Janus URL
+        self.rooms: dict[str, tuple[RoomSettings, set[str]]] = {}  # key -> settings, holders
 
 
 class MemoryBus(Bus):
@@ -90,6 +91,20 @@ class MemoryBus(Bus):
 
     async def unplace_call(self, call: str) -> None:
         self.hub.calls.pop(call, None)
+
+    async def claim_room(self, room: str, settings: RoomSettings) -> RoomSettings:
+        stored, holders = self.hub.rooms.get(room, (settings, set()))
+        holders = {node for node in holders if node in self.hub.nodes}  # the dead hold nothing
+        if not holders:
+            stored = settings
+        self.hub.rooms[room] = (stored, holders | {self.node})
+        return stored
+
+    async def release_room(self, room: str) -> None:
+        _, holders = self.hub.rooms.get(room, (None, set()))
+        holders.discard(self.node)
+        if not holders:
+            self.hub.rooms.pop(room, None)
 
     async def hand_over(self, record: UserRecord) -> None:
         self._replace_mine(record)

@@ -2,7 +2,8 @@
 
 The lease, the two pub/sub channels, the outage-and-resync story and the
 claims are one connection's life and live here; the Lua scripts are in
-``scripts.py``, the outbound queue and its writer in ``outbound.py``.
+``scripts.py``, the outbound queue and its writer in ``outbound.py``, the
+room claims (and their keys) in ``redisrooms.py``.
 
 Keys and channels (``prefix`` is ``chinwag:`` unless told otherwise; one Redis
 server, with or without replicas, not Redis Cluster)::
@@ -83,7 +84,7 @@ from ..core.names import name_key
 from .bus import CLUSTER_FORMAT, Bus, BusUnavailable, ClusterRefused, EventHandler
 from .membership import Membership, decode_record
 from .outbound import Envelope, Outbox, encode, not_cancelled
-from .redis_placement import RedisPlacement
+from .redis_placement import RedisClaims
 from .scripts import Scripts
 
 __all__ = ["RedisBus"]
@@ -103,7 +104,7 @@ def _redacted(url: str) -> str:
     return re.sub(r"//([^@/]*)@", "//***@", url)
 
 
-class RedisBus(RedisPlacement, Bus):
+class RedisBus(RedisClaims, Bus):
     """The bus for ``--redis URL``; see the module docstring for how it works.
 
     ``lease`` is how long a node's names outlive it, ``renew_interval`` how

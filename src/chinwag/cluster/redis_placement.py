@@ -1,8 +1,9 @@
 """The Redis bus's half of SFU call placement: ``place_call`` and ``unplace_call``.
 
-A mixin of :class:`~chinwag.cluster.redis.RedisBus`, apart so that module
-stays small; the rule is ``placement.py``'s, run atomically by the
-``_PLACE_CALL`` script (``scripts.py``).
+A mixin of :class:`~chinwag.cluster.redis.RedisBus` (through :class:`RedisClaims`,
+with the room claims of ``redisrooms.py``), apart so that module stays small;
+the rule is ``placement.py``'s, run atomically by the ``_PLACE_CALL`` script
+(``scripts.py``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .bus import BusUnavailable
+from .redisrooms import RedisRoomClaims
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
     from .scripts import Scripts
 
-__all__ = ["RedisPlacement"]
+__all__ = ["RedisClaims", "RedisPlacement"]
 
 
 class _ScriptRunner(Protocol):
@@ -40,3 +42,7 @@ class RedisPlacement:
     async def unplace_call(self: _ScriptRunner, call: str) -> None:
         with contextlib.suppress(BusUnavailable):
             await self._run(self._scripts.unplace_call, call)
+
+
+class RedisClaims(RedisPlacement, RedisRoomClaims):
+    """The Redis bus's claims kept apart from its module: SFU calls and room settings."""

@@ -28,6 +28,13 @@ local function reap(p, dead)
   end
   redis.call('DEL', p .. 'users:' .. dead)
   redis.call('SREM', p .. 'nodes', dead)
+  for _, room in ipairs(redis.call('SMEMBERS', p .. 'rooms:' .. dead)) do
+    redis.call('SREM', p .. 'holders:' .. room, dead)
+    if redis.call('SCARD', p .. 'holders:' .. room) == 0 then
+      redis.call('DEL', p .. 'room:' .. room)
+    end
+  end
+  redis.call('DEL', p .. 'rooms:' .. dead)
 end
 """
 
@@ -164,6 +171,37 @@ _UNPLACE_CALL = """
 return redis.call('HDEL', ARGV[1] .. 'sfu-calls', ARGV[3])
 """
 
+# ARGV[3] room key, ARGV[4] msgpack RoomSettings. Returns the room's settings: the
+# stored ones while a live node holds the room, else ARGV[4], stored now. Holders
+# that are not alive are dropped first (a dead node's rooms free up).
+_CLAIM_ROOM = """
+local p, node = ARGV[1], ARGV[2]
+local holders = p .. 'holders:' .. ARGV[3]
+for _, other in ipairs(redis.call('SMEMBERS', holders)) do
+  if redis.call('EXISTS', p .. 'alive:' .. other) == 0 then
+    redis.call('SREM', holders, other)
+  end
+end
+if redis.call('SCARD', holders) == 0 then
+  redis.call('SET', p .. 'room:' .. ARGV[3], ARGV[4])
+end
+redis.call('SADD', holders, node)
+redis.call('SADD', p .. 'rooms:' .. node, ARGV[3])
+return redis.call('GET', p .. 'room:' .. ARGV[3])
+"""
+
+# ARGV[3] room key: this node holds it no more; the last holder's release forgets it.
+_RELEASE_ROOM = """
+local p, node = ARGV[1], ARGV[2]
+local holders = p .. 'holders:' .. ARGV[3]
+redis.call('SREM', p .. 'rooms:' .. node, ARGV[3])
+redis.call('SREM', holders, node)
+if redis.call('SCARD', holders) == 0 then
+  redis.call('DEL', p .. 'room:' .. ARGV[3])
+end
+return 1
+"""
+
 # ARGV[3] lease ms. Returns the live nodes, or nil if this node's lease is gone.
 _HEARTBEAT = (
     _REAP
@@ -217,6 +255,8 @@ class Scripts:
     hand_over: AsyncScript
     claim_seat: AsyncScript
     release_seat: AsyncScript
+    claim_room: AsyncScript
+    release_room: AsyncScript
     heartbeat: AsyncScript
     leave: AsyncScript
     directory: AsyncScript
@@ -233,6 +273,8 @@ class Scripts:
             hand_over=redis.register_script(_HAND_OVER),
             claim_seat=redis.register_script(_CLAIM_SEAT),
             release_seat=redis.register_script(_RELEASE_SEAT),
+            claim_room=redis.register_script(_CLAIM_ROOM),
+            release_room=redis.register_script(_RELEASE_ROOM),
             heartbeat=redis.register_script(_HEARTBEAT),
             leave=redis.register_script(_LEAVE),
             directory=redis.register_script(_DIRECTORY),

@@ -13,11 +13,12 @@ from typing import NamedTuple
 
 import msgspec
 
-from .events import BusEvent, UserRecord
+from .events import BusEvent, RoomSettings, UserRecord
 
 __all__ = [
     "Adopt",
     "Claim",
+    "ClaimRoom",
     "ClaimSeat",
     "Close",
     "ConnId",
@@ -30,6 +31,7 @@ __all__ = [
     "Publish",
     "PurgeHistory",
     "Release",
+    "ReleaseRoom",
     "ReleaseSeat",
     "RoomEvent",
     "Send",
@@ -115,6 +117,24 @@ class ReleaseSeat:
 
     room: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRoom:
+    """Claim room ``room``'s settings (a room key) cluster-wide and atomically, offering
+    ``settings``, then call ``Lobby.room_claimed`` with the winning ones."""
+
+    conn: ConnId
+    room: str
+    settings: RoomSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRoom:
+    """This node holds room ``room`` no more (it ended here): free its claim when the
+    last node lets go."""
+
+    room: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +320,8 @@ Effect = (
     | Release
     | ClaimSeat
     | ReleaseSeat
+    | ClaimRoom
+    | ReleaseRoom
     | UpdateRecord
     | Publish
     | Forward

@@ -46,8 +46,8 @@ ERROR_CODES: dict[str, str] = {
     "auth-failed": "The credential is wrong, or is for another name.",
     "auth-expired": "The credential has expired.",
     "unavailable": "The server cannot do that now (the cluster store, the history store or "
-    "another server is unreachable): a sign-in, a history read, or a message to a user on "
-    "another server; try again shortly.",
+    "another server is unreachable): a sign-in, opening a locked room in a cluster, a "
+    "history read, or a message to a user on another server; try again shortly.",
     "history-off": "This server keeps no chat history (`--no-history`).",
     "history-quota": "The line was sent to the room but not stored: your address stored more "
     "chat lines than the server allows per minute (`history_per_address`).",

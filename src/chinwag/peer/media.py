@@ -28,6 +28,8 @@ from aiortc.contrib.media import MediaBlackhole, MediaPlayer, MediaRecorder, Med
 from aiortc.mediastreams import MediaStreamError, VideoStreamTrack
 from av import AudioFrame, VideoFrame
 
+from .holds import HeldTrack, Holds
+
 __all__ = ["CallMedia", "MediaOptions", "TestPattern", "Tone"]
 
 logger = logging.getLogger("chinwag.peer.media")
@@ -135,9 +137,15 @@ class CallMedia:
     end of the call.
     """
 
-    def __init__(self, options: MediaOptions, consumers: tuple[TrackConsumer, ...] = ()) -> None:
+    def __init__(
+        self,
+        options: MediaOptions,
+        consumers: tuple[TrackConsumer, ...] = (),
+        holds: Holds | None = None,
+    ) -> None:
         self.options = options
         self._consumers = consumers
+        self._holds = holds  # a host's mutes: what we send goes quiet while held
         self._relay = MediaRelay()
         self._recorder = MediaRecorder(options.record) if options.record else None
         self._discard = MediaBlackhole()
@@ -152,12 +160,15 @@ class CallMedia:
         if self.options.play:
             self._player = MediaPlayer(self.options.play, loop=self.options.loop)
             tracks = [self._player.audio, self._player.video]
-            return [t for t in tracks if t is not None and self._wanted(t.kind)]
+            return [self._held(t) for t in tracks if t is not None and self._wanted(t.kind)]
         if self.options.audio:
             self._generated.append(Tone())
         if self.options.video:
             self._generated.append(TestPattern())
-        return list(self._generated)
+        return [self._held(t) for t in self._generated]
+
+    def _held(self, track: MediaStreamTrack) -> MediaStreamTrack:
+        return track if self._holds is None else HeldTrack(track, self._holds)
 
     def echoed(self) -> list[str]:
         """The kinds an echo sends back once it receives them (none unless echoing).
@@ -181,7 +192,7 @@ class CallMedia:
         for consume in self._consumers:
             consume(self._relay.subscribe(track))
         if self.options.echo:
-            return self._relay.subscribe(track, buffered=False)
+            return self._held(self._relay.subscribe(track, buffered=False))
         return None
 
     async def start(self) -> None:

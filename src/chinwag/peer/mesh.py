@@ -10,6 +10,10 @@ own (the browser, being polite, rolls back).
 A participant who leaves the list has its connection closed; the others go on.
 When the call moves to the SFU (``"mode": "sfu"``) the mesh links close and
 :class:`~chinwag.peer.sfu.RoomSfu` carries the call from then on.
+
+A host's ``mute`` of this peer (or of everyone, by someone else) is obeyed as
+the web client obeys it: the held kind goes quiet (:mod:`.holds`) and every
+other participant is told by ``media-state``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from collections.abc import Callable
 
 from aiortc import RTCConfiguration
 
-from ..client import ChinwagClient, RoomCall, RoomSignal
+from ..client import ChinwagClient, Moderation, RoomCall, RoomSignal
 from ..client.events import Unknown
 from .call import Call, RoomSignaling
+from .holds import Holds
 from .media import CallMedia
 from .sfu import RoomSfu
 
@@ -50,12 +55,18 @@ class RoomMesh:
         client: ChinwagClient,
         media: Callable[[], CallMedia],
         configuration: Callable[[], RTCConfiguration],
+        holds: Holds | None = None,
     ) -> None:
+        """``holds``: the :class:`Holds` that ``media``'s CallMedia are given, so a
+        host's mute quiets what this peer sends (without it, only ``media-state``
+        says so)."""
         self.client = client
         self._media = media
         self._configuration = configuration
+        self.holds = holds if holds is not None else Holds()
         self.links: dict[str, Call] = {}  # other participant -> its peer connection
         self.sfu: RoomSfu | None = None  # once the call is on the SFU
+        self._others: list[str] = []  # the call's other participants, as last told
 
     async def run(self) -> None:
         with self.client.subscribe() as events:
@@ -69,6 +80,8 @@ class RoomMesh:
                         await self._signal(event)
                     elif isinstance(event, Unknown) and event.type.startswith("sfu-") and self.sfu:
                         await self.sfu.handle(event.raw)
+                    elif isinstance(event, Moderation) and event.action == "mute":
+                        await self._obey_mute(event)
             finally:
                 with contextlib.suppress(Exception):
                     await self.client.leave_room_call()
@@ -85,6 +98,7 @@ class RoomMesh:
         """Open links to new participants (offering where this peer joined later),
         close those to participants who left."""
         me = self.client.name
+        self._others = [name for name in call.names() if name != me]
         if call.raw.get("mode") == "sfu" and me in call.names():
             if self.sfu is None:
                 await self.close()
@@ -102,6 +116,18 @@ class RoomMesh:
                 link = self._link(other)
                 if offers_to(call, me, other):
                     await link.start()
+
+    async def _obey_mute(self, order: Moderation) -> None:
+        """A host muted us (or everyone, and it was not us): go quiet, say so."""
+        me = self.client.name
+        if order.target != me and (order.target is not None or order.by == me):
+            return
+        if not self.holds.hold(order.kind or "audio"):
+            return
+        logger.info("room call: %s muted our %s", order.by or "the server", order.kind or "audio")
+        state = {"type": "media-state", **self.holds.sending(), "screen": False}
+        for other in self._others:
+            await self.client.send({**state, "target": other})
 
     async def _signal(self, signal: RoomSignal) -> None:
         link = self.links.get(signal.name) or self._link(signal.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..client import DEFAULT_FEATURES, ChinwagClient, ClientError, ConnectionClosed, ErrorReply
 from .call import rtc_configuration
+from .holds import Holds
 from .media import CallMedia, MediaOptions
 from .mesh import RoomMesh
 from .phone import RING_TIMEOUT, Decide, DialOutcome, Phone, accept_always
@@ -140,10 +141,12 @@ async def run_room_peer(args: argparse.Namespace) -> str:
         print(f"chinwag: cannot join room {args.room!r} on {args.server}: {error}", file=sys.stderr)
         return "error"
     options = media_options(args)
+    holds = Holds()  # a host's mutes, obeyed by every link's media
     mesh = RoomMesh(
         client,
-        lambda: CallMedia(options),
+        lambda: CallMedia(options, holds=holds),
         lambda: rtc_configuration(client.ice_servers, args.relay_only),
+        holds,
     )
     _say(f"signed in as {client.name} in room {args.room!r}; joining its call")
     try:

@@ -6,7 +6,7 @@
 
 import { createRoomCall } from "/js/mesh.js";
 
-const state = { socket: null, name: null, iceServers: null, call: null, early: [], errors: [] };
+const state = { socket: null, name: null, iceServers: null, call: null, early: [], errors: [], mediaStates: [] };
 
 async function until(condition, what, ms = 20000) {
   const deadline = Date.now() + ms;
@@ -24,7 +24,8 @@ function dispatch(message) {
   if (message.type === "signed-in") state.name = message.name;
   else if (message.type === "ice-servers") state.iceServers = message.iceServers;
   else if (message.type === "error") state.errors.push(`${message.code}: ${message.message}`);
-  else if (["room-call", "room-signal", "media-state"].includes(message.type)) {
+  if (message.type === "media-state") state.mediaStates.push(message);
+  if (["room-call", "room-signal", "media-state"].includes(message.type)) {
     if (state.call) state.call.handle(message);
     else state.early.push(message);
   }
@@ -55,16 +56,25 @@ async function join(name, room) {
 async function inbound() {
   const result = {};
   for (const peer of state.call.peers()) {
-    const row = { frames: 0, samples: 0 };
+    const row = { frames: 0, samples: 0, energy: 0 };
     const stats = await state.call.peerConnection(peer).getStats();
     stats.forEach((report) => {
       if (report.type !== "inbound-rtp") return;
       if (report.kind === "video") row.frames += report.framesDecoded ?? 0;
-      else row.samples += report.totalSamplesReceived ?? 0;
+      else {
+        row.samples += report.totalSamplesReceived ?? 0;
+        row.energy += report.totalAudioEnergy ?? 0;
+      }
     });
     result[peer] = row;
   }
   return result;
 }
 
-window.roomTest = { join, inbound, errors: () => state.errors.slice() };
+window.roomTest = {
+  join,
+  inbound,
+  send,
+  errors: () => state.errors.slice(),
+  mediaStates: () => state.mediaStates.slice(),
+};

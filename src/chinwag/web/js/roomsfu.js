@@ -6,12 +6,18 @@
 // `receiving: "sfu"`). Nobody new gets a mesh link.
 //
 // The tiles' sizes decide the layer asked of the SFU for each person (a
-// pinned or large tile: high; small: medium or low; a hidden page: off), and
+// pinned or large tile: high; small: medium or low), and a tile that cannot
+// be seen (scrolled away, not laid out, under a panel, or the whole page
+// hidden) asks for no video at all ("off": Janus stops forwarding it; the
+// sound goes on). Such a tile shows the person's initial; back in view, it
+// asks again at once and shows video from the first new frame decoded.
 // Janus's audio levels name the active speaker.
 
 import { createSfuCall, layerFor } from "./sfu.js";
 
-const VIEW_EVERY_MS = 1000; // tile sizes change with the layout: checked this often
+const VIEW_EVERY_MS = 1000; // tile sizes (and panels over them) change with the layout: checked this often
+const RESUME_POLL_MS = 100;
+const RESUME_MS = 5000; // no new frame by then (a camera that sends nothing): show the tile anyway
 
 /**
  * Start the SFU part of `mine` (roomcall.js's live call: grid, mesh, stream,
@@ -21,13 +27,17 @@ const VIEW_EVERY_MS = 1000; // tile sizes change with the layout: checked this o
  */
 export function moveToSfu(mine, { self, send, config, log, held }) {
   const released = new Set(); // names whose mesh link we closed
+  const paused = new Set(); // names whose video we asked the SFU not to send
   const sfu = createSfuCall({ self: self(), localStream: mine.stream, send, ...config, log });
   mine.sfu = sfu;
   // From now the grid follows the SFU; mesh links close without removing tiles.
   mine.unfollowMesh();
   const stops = [
     sfu.on("participant-added", ({ name }) => mine.grid.add(name)),
-    sfu.on("participant-removed", ({ name }) => mine.grid.remove(name)),
+    sfu.on("participant-removed", ({ name }) => {
+      paused.delete(name);
+      mine.grid.remove(name);
+    }),
     // A tile keeps its mesh video until the SFU's flows (no black moment in between).
     sfu.on("track", ({ name, stream }) => {
       if (sfu.flowing(name) || !mine.mesh.peers().includes(name)) mine.grid.setStream(name, stream);
@@ -58,24 +68,45 @@ export function moveToSfu(mine, { self, send, config, log, held }) {
   }
 
   function sendViews() {
-    const pinned = mine.grid.pinned();
+    const { grid } = mine;
+    const pinned = grid.pinned();
     const views = {};
-    for (const name of mine.grid.names()) {
+    for (const name of grid.names()) {
       if (name === self()) continue;
-      const width = mine.grid.width(name);
-      views[name] = layerFor(name === pinned ? Math.max(width, 480) : width, document.hidden);
+      const width = grid.width(name);
+      views[name] = layerFor(name === pinned ? Math.max(width, 480) : width, document.hidden || !grid.shown(name));
+      if (views[name] === "off" && !paused.has(name)) {
+        paused.add(name);
+        grid.setPaused(name, true);
+      } else if (views[name] !== "off" && paused.has(name)) {
+        paused.delete(name);
+        showOnceDecoding(name).catch(() => grid.setPaused(name, false)); // the call closed meanwhile
+      }
     }
     sfu.setViews(views);
   }
 
+  /** Back in view: `name`'s tile shows video again from its first new decoded frame. */
+  async function showOnceDecoding(name) {
+    const before = await sfu.framesDecoded(name);
+    const deadline = performance.now() + RESUME_MS;
+    while (performance.now() < deadline && !paused.has(name)) {
+      if ((await sfu.framesDecoded(name)) > before) break;
+      await new Promise((resolve) => setTimeout(resolve, RESUME_POLL_MS));
+    }
+    if (!paused.has(name)) mine.grid.setPaused(name, false);
+  }
+
   const timer = setInterval(sendViews, VIEW_EVERY_MS);
   document.addEventListener("visibilitychange", sendViews);
+  const unwatch = mine.grid.watchShown(sendViews);
   let left = false;
   /** Our SFU part ends (the call ends, or goes back to a mesh): the tiles stay. */
   function close() {
     if (left) return;
     left = true;
     clearInterval(timer);
+    unwatch();
     document.removeEventListener("visibilitychange", sendViews);
     stops.forEach((stop) => stop());
     sfu.close();

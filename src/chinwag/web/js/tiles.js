@@ -3,6 +3,13 @@
 // other person their link's quality and state, which linkhealth.js sets). The layout
 // adapts to the count (layoutFor); room.css does the rest, including the
 // phone layout (a scrolling two-column grid). Names go in as text only.
+//
+// Whether a tile can be seen (grid.shown): an IntersectionObserver says when
+// a tile scrolls out of the grid or the viewport or stops being laid out
+// (display: none), and a hit test at a few points of it says when something
+// lies over it (a panel over the stage on a phone). An SFU call asks nothing
+// of Janus for a tile that cannot be seen (roomsfu.js), and such a tile shows
+// the person's initial (grid.setPaused) rather than a frozen frame.
 
 import { S } from "./strings.js";
 import { el, paintAvatar } from "./ui.js";
@@ -40,6 +47,9 @@ function qualityMeter(label) {
 export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S.quality, onPin = () => {} } = {}) {
   const tiles = new Map(); // name -> {element, video, markers, pinButton}
   let pinned = null;
+  const onScreen = new Set(); // names whose tile intersects the viewport (IntersectionObserver)
+  const shownWatchers = new Set();
+  let observer = null; // only while someone watches (an SFU call)
   container.replaceChildren();
   container.classList.add("room-grid");
 
@@ -107,6 +117,7 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
       const tile = buildTile(name, self);
       tiles.set(name, tile);
       container.append(tile.element);
+      observer?.observe(tile.element);
       relayout();
     },
     /** Remove `name`'s tile; a pinned tile unpins. */
@@ -114,6 +125,8 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
       const tile = tiles.get(name);
       if (!tile) return;
       tile.video.srcObject = null;
+      observer?.unobserve(tile.element);
+      onScreen.delete(name);
       tile.element.remove();
       tiles.delete(name);
       if (pinned === name) pinned = null;
@@ -196,9 +209,65 @@ export function createTileGrid(container, { words = TILE_WORDS, qualityWords = S
     names: () => [...tiles.keys()],
     /** How wide `name`'s tile is on screen, in CSS pixels (0: not shown). */
     width: (name) => tiles.get(name)?.element.clientWidth ?? 0,
+    /** Whether any of `name`'s tile can be seen: on screen, laid out, not under something else. */
+    shown(name) {
+      const tile = tiles.get(name);
+      if (!tile || tile.element.clientWidth <= 0) return false;
+      if (observer && !onScreen.has(name)) return false;
+      return !covered(tile.element);
+    },
+    /** Show `name`'s initial instead of its video (paused: none arrives, the last frame would freeze). */
+    setPaused(name, paused) {
+      const tile = tiles.get(name);
+      if (tile) tile.element.dataset.paused = String(paused);
+    },
+    /** handler() runs when a tile scrolls into or out of view. Returns a function that stops it. */
+    watchShown(handler) {
+      shownWatchers.add(handler);
+      observer ??= observeTiles();
+      return () => {
+        shownWatchers.delete(handler);
+        if (shownWatchers.size || !observer) return;
+        observer.disconnect();
+        observer = null;
+        onScreen.clear();
+      };
+    },
   };
+
+  function observeTiles() {
+    if (typeof IntersectionObserver !== "function") return null; // every tile counts as on screen
+    const seen = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const name = [...tiles].find(([, tile]) => tile.element === entry.target)?.[0];
+        if (name === undefined) continue; // removed meanwhile
+        if (entry.isIntersecting) onScreen.add(name);
+        else onScreen.delete(name);
+      }
+      for (const handler of shownWatchers) handler();
+    });
+    for (const tile of tiles.values()) seen.observe(tile.element);
+    return seen;
+  }
   relayout();
   return grid;
+}
+
+// Points of a tile (its middle and near its corners, within the viewport) hit-tested for `covered`.
+const PROBES = [[0.5, 0.5], [0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9]];
+
+/** Whether something else (a panel over the stage) lies over every probed point of `element`. */
+function covered(element) {
+  const box = element.getBoundingClientRect();
+  const left = Math.max(box.left, 0);
+  const top = Math.max(box.top, 0);
+  const right = Math.min(box.right, window.innerWidth);
+  const bottom = Math.min(box.bottom, window.innerHeight);
+  if (right <= left || bottom <= top) return true;
+  return PROBES.every(([x, y]) => {
+    const hit = document.elementFromPoint(left + x * (right - left), top + y * (bottom - top));
+    return !hit || !element.contains(hit);
+  });
 }
 
 /**
