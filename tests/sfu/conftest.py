@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.cluster.conftest import clients  # noqa: F401  (a fixture: clients closed after)
 from tests.janus import Janus, run_janus
 
 

@@ -6,7 +6,6 @@ other, less loaded Janus."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,42 +43,62 @@ async def members(janus: Janus, room: int) -> int | None:
 
 
 async def test_two_processes_put_one_call_on_one_janus(
-    redis_server: RedisServer, two_janus: list[Janus], tmp_path: Path
+    redis_server: RedisServer, two_janus: list[Janus], tmp_path: Path, clients: list[Client]
 ) -> None:
+    with process_pair(redis_server.url, tmp_path, *sfu_flags(two_janus)) as processes:
+        people = [
+            await enter(process, name, clients)
+            for process, name in zip(processes, ("ann", "bob"), strict=True)
+        ]
+        room_id = await sfu_call(people, two_janus[0].secret, "team")
+
+        async def found_once() -> list[int | None]:
+            for person in people:  # each process opens the call's room on its Janus
+                await person.send({"type": "sfu-subscribe"})
+            found = [await members(janus, room_id) for janus in two_janus]
+            return found if sorted(found, key=str) == [2, None] else []
+
+        found: list[int | None] = []
+        deadline = asyncio.get_running_loop().time() + AGREE_WITHIN
+        while not found:
+            assert asyncio.get_running_loop().time() < deadline, "no agreement on a Janus"
+            found = await found_once()
+            await asyncio.sleep(0.5)
+        # One Janus has the room with both processes' watchers in it; the other has none.
+        assert sorted(found, key=str) == [2, None]
+
+
+async def test_a_second_call_goes_to_the_less_loaded_janus(
+    redis_server: RedisServer, two_janus: list[Janus], tmp_path: Path, clients: list[Client]
+) -> None:
+    """The first call (two people, on process a) is on one Janus; the second (two people,
+    on process b) lands on the other, which carries nothing: by load, whatever the names."""
     secret = two_janus[0].secret
-    flags = ["--sfu-secret", secret, "--mesh-max", "1"]
+    with process_pair(redis_server.url, tmp_path, *sfu_flags(two_janus)) as processes:
+        first = [await enter(processes[0], name, clients, "team") for name in ("ann", "bob")]
+        where_first = await placed(two_janus, await sfu_call(first, secret, "team"))
+        second = [await enter(processes[1], name, clients, "club") for name in ("cy", "di")]
+        where_second = await placed(two_janus, await sfu_call(second, secret, "club"))
+        assert where_second != where_first, (where_first, where_second)
+
+
+def sfu_flags(two_janus: list[Janus]) -> list[str]:
+    """``serve`` options for the two Janus instances, with calls of two on the SFU."""
+    flags = ["--sfu-secret", two_janus[0].secret, "--mesh-max", "1"]
     for janus in two_janus:
         flags += ["--sfu", janus.url]
-    clients: list[Client] = []
-    with process_pair(redis_server.url, tmp_path, *flags) as processes:
-        try:
-            people = [
-                await enter(process, name, clients)
-                for process, name in zip(processes, ("ann", "bob"), strict=True)
-            ]
-            for person in people:
-                await person.send({"type": "room-call-join"})
-            call = await people[0].wait_for("room-call", mode="sfu")
-            room_id = room_identity(secret.encode(), name_key("team"), call["started"])[0]
+    return flags
 
-            async def placed() -> list[int | None]:
-                for person in people:  # each process opens the call's room on its Janus
-                    await person.send({"type": "sfu-subscribe"})
-                found = [await members(janus, room_id) for janus in two_janus]
-                return found if sorted(found, key=str) == [2, None] else []
 
-            found: list[int | None] = []
-            deadline = asyncio.get_running_loop().time() + AGREE_WITHIN
-            while not found:
-                assert asyncio.get_running_loop().time() < deadline, "no agreement on a Janus"
-                found = await placed()
-                await asyncio.sleep(0.5)
-            # One Janus has the room with both processes' watchers in it; the other has none.
-            assert sorted(found, key=str) == [2, None]
-        finally:
-            for client in clients:
-                with contextlib.suppress(Exception):
-                    await client.close()
+async def sfu_call(people: list[Client], secret: str, room: str) -> int:
+    """``people`` (in ``room``) join its call, on the SFU, and ask for streams (which opens
+    the call's VideoRoom on its Janus); the VideoRoom's id."""
+    for person in people:
+        await person.send({"type": "room-call-join"})
+    call = await people[0].wait_for("room-call", mode="sfu")
+    for person in people:
+        await person.send({"type": "sfu-subscribe"})
+    return room_identity(secret.encode(), name_key(room), call["started"])[0]
 
 
 async def enter(
@@ -92,45 +111,9 @@ async def enter(
     return client
 
 
-async def test_a_second_call_goes_to_the_less_loaded_janus(
-    redis_server: RedisServer, two_janus: list[Janus], tmp_path: Path
-) -> None:
-    """The first call (two people, on process a) is on one Janus; the second (two people,
-    on process b) lands on the other, which carries nothing: by load, whatever the names."""
-    secret = two_janus[0].secret
-    flags = ["--sfu-secret", secret, "--mesh-max", "1"]
-    for janus in two_janus:
-        flags += ["--sfu", janus.url]
-    clients: list[Client] = []
-    with process_pair(redis_server.url, tmp_path, *flags) as processes:
-        try:
-            first = [await enter(processes[0], name, clients, "team") for name in ("ann", "bob")]
-            for person in first:
-                await person.send({"type": "room-call-join"})
-            call = await first[0].wait_for("room-call", mode="sfu")
-            first_id = room_identity(secret.encode(), name_key("team"), call["started"])[0]
-            for person in first:
-                await person.send({"type": "sfu-subscribe"})  # the room opens on its Janus
-            where_first = await placed(two_janus, first_id)
-
-            second = [await enter(processes[1], name, clients, "club") for name in ("cy", "di")]
-            for person in second:
-                await person.send({"type": "room-call-join"})
-            call = await second[0].wait_for("room-call", mode="sfu")
-            second_id = room_identity(secret.encode(), name_key("club"), call["started"])[0]
-            for person in second:
-                await person.send({"type": "sfu-subscribe"})
-            where_second = await placed(two_janus, second_id)
-            assert where_second != where_first, (where_first, where_second)
-        finally:
-            for client in clients:
-                with contextlib.suppress(Exception):
-                    await client.close()
-
-
 async def placed(two_janus: list[Janus], room_id: int) -> int:
-    """The index of the Janus that has VideoRoom ``room_id`` (with process a's watcher in it);
-    the other must not have it at all."""
+    """The index of the Janus that has VideoRoom ``room_id`` once the call's people ask for
+    streams there; the other must not have it at all."""
     deadline = asyncio.get_running_loop().time() + AGREE_WITHIN
     while True:
         found = [await members(janus, room_id) for janus in two_janus]
