@@ -71,8 +71,10 @@ async def redis_cluster(redis_server: RedisServer) -> AsyncIterator[Cluster]:
 @contextlib.contextmanager
 def process_pair(redis_url: str, logs: Path, *extra: str) -> Iterator[list[ChinwagProcess]]:
     """Two ``chinwag serve --redis`` processes (with ``extra`` options), stopped after."""
-    processes = [ChinwagProcess(redis_url, logs / f"chinwag-{n}.log", *extra) for n in "ab"]
+    processes: list[ChinwagProcess] = []
     try:
+        for n in "ab":  # one by one: if b fails to start, a is still stopped
+            processes.append(ChinwagProcess(redis_url, logs / f"chinwag-{n}.log", *extra))
         yield processes
     finally:
         for process in processes:

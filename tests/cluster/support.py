@@ -101,7 +101,11 @@ class ChinwagProcess:
             text=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         )  # fmt: skip
-        self.port = self._read_port()
+        try:
+            self.port = self._read_port()
+        except BaseException:  # not up in time (a loaded machine): leave no process behind
+            self.stop()
+            raise
 
     def _read_port(self) -> int:
         assert self.process.stdout is not None
