@@ -7,6 +7,18 @@ layer, no simulcast), then subscribes (``sfu-subscribe``) and answers every
 call's media (recorded, echoed or discarded as the options say). Candidates
 travel in the SDP: aiortc gathers before it sends a description.
 
+Both connections use ``max-bundle``: Janus bundles every m-line on one
+transport anyway, and aiortc's default (``balanced``) loses media when one
+offer brings several new m-lines of a kind (a subscription to two or more
+people at once). aiortc then gives the second and later video m-lines the
+transport of the first one *before* BUNDLE moves that first one onto the
+shared transport, and leaves them on the discarded one: their receivers never
+start, and their packets, whose SSRCs the router does not know, are taken by
+the one started receiver of that payload type (decoded as one garbled stream,
+"Invalid data found when processing input") or dropped. With ``max-bundle``
+every m-line after the first takes the first one's transport, which is the
+bundle's.
+
 Once someone's media arrives through the SFU the peer says so to them
 (``media-state`` with ``receiving: "sfu"``), so a browser closes its mesh
 link to the peer. The peer itself drops its mesh links at once when the call
@@ -17,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from ..client import ChinwagClient
@@ -56,7 +69,7 @@ class RoomSfu:
         async with self._turn:
             await self._close_connections()
             self.media = self._new_media()
-            pc = self.publisher = RTCPeerConnection(self._configuration())
+            pc = self.publisher = RTCPeerConnection(self._bundled())
             outgoing = self.media.outgoing()
             for track in outgoing:
                 pc.addTransceiver(track, direction="sendonly")
@@ -98,12 +111,16 @@ class RoomSfu:
             await self.subscriber.close()
             self.subscriber = None
         if self.subscriber is None:
-            self.subscriber = RTCPeerConnection(self._configuration())
+            self.subscriber = RTCPeerConnection(self._bundled())
             self.subscriber.on("track", self._on_track)
         pc = self.subscriber
         await pc.setRemoteDescription(_description(description))
         await pc.setLocalDescription(await pc.createAnswer())
         await self._send_description("sfu-answer", pc)
+
+    def _bundled(self) -> RTCConfiguration:
+        """The peer's configuration with every m-line on one transport (module docstring)."""
+        return dataclasses.replace(self._configuration(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         pc = self.subscriber
