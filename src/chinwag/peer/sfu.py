@@ -122,13 +122,17 @@ class RoomSfu:
         """The peer's configuration with every m-line on one transport (module docstring)."""
         return dataclasses.replace(self._configuration(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
-    def _on_track(self, track: MediaStreamTrack) -> None:
+    def sender_of(self, track: MediaStreamTrack) -> str:
+        """Whose media a received track carries ("" if it is not one of the subscription's)."""
         pc = self.subscriber
         mid = next(
             (t.mid for t in (pc.getTransceivers() if pc else []) if t.receiver.track is track),
             None,
         )
-        name = self.mids.get(str(mid), ("", ""))[0]
+        return self.mids.get(str(mid), ("", ""))[0]
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        name = self.sender_of(track)
         logger.info("sfu: receiving %s from %s", track.kind, name or "?")
         if self.media is not None:
             self.media.incoming(track)
