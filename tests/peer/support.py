@@ -186,6 +186,7 @@ class FramesBySender:
     def __init__(self, sfu: Callable[[], Any]) -> None:
         self.sfu = sfu
         self.frames: dict[str, int] = {}
+        self.last_size: dict[str, tuple[int, int]] = {}  # per sender: its latest frame's
         self._reading = FrameCounter()
 
     def consume(self, track: Any) -> None:
@@ -195,10 +196,11 @@ class FramesBySender:
         name = sfu.sender_of(getattr(track, "_source", track)) if sfu is not None else ""
         if name:
             self.frames.setdefault(name, 0)
-            self._reading.consume(_Counted(track, lambda: self._count(name)))
+            self._reading.consume(_Counted(track, lambda frame: self._count(name, frame)))
 
-    def _count(self, name: str) -> None:
+    def _count(self, name: str, frame: Any) -> None:
         self.frames[name] += 1
+        self.last_size[name] = (frame.width, frame.height)
 
     async def rising(self, names: set[str], by: int = 10, within: float = 60.0) -> None:
         """Wait until each of ``names`` has sent ``by`` more decoded frames than now."""
@@ -219,12 +221,12 @@ class FramesBySender:
 class _Counted:
     """A track whose every ``recv`` also calls ``counted`` (for FramesBySender)."""
 
-    def __init__(self, track: Any, counted: Callable[[], None]) -> None:
+    def __init__(self, track: Any, counted: Callable[[Any], None]) -> None:
         self.kind = track.kind
         self._track = track
         self._counted = counted
 
     async def recv(self) -> Any:
         frame = await self._track.recv()
-        self._counted()
+        self._counted(frame)
         return frame
