@@ -19,6 +19,14 @@ the one started receiver of that payload type (decoded as one garbled stream,
 every m-line after the first takes the first one's transport, which is the
 bundle's.
 
+The subscriber also declines RTX (RFC 4588) in Janus's offers: aiortc
+routes a packet by its SSRC, and registers only each m-line's media SSRC, not
+its RTX one; an RTX packet is then routed by payload type, which every video
+m-line of the subscription shares, so it is dropped and no lost packet is ever
+recovered (the receiver waits until its jitter buffer overflows, then asks for
+a key frame). Without RTX, Janus answers a NACK by sending the original packet
+again, on the media SSRC, which aiortc routes and uses.
+
 Once someone's media arrives through the SFU the peer says so to them
 (``media-state`` with ``receiving: "sfu"``), so a browser closes its mesh
 link to the peer. The peer itself drops its mesh links at once when the call
@@ -40,7 +48,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from ..client import ChinwagClient
 from .media import CallMedia
 
-__all__ = ["RoomSfu"]
+__all__ = ["RoomSfu", "without_rtx"]
 
 logger = logging.getLogger("chinwag.peer.sfu")
 
@@ -114,7 +122,8 @@ class RoomSfu:
             self.subscriber = RTCPeerConnection(self._bundled())
             self.subscriber.on("track", self._on_track)
         pc = self.subscriber
-        await pc.setRemoteDescription(_description(description))
+        offer = {"type": description["type"], "sdp": without_rtx(str(description["sdp"]))}
+        await pc.setRemoteDescription(_description(offer))
         await pc.setLocalDescription(await pc.createAnswer())
         await self._send_description("sfu-answer", pc)
 
@@ -160,3 +169,34 @@ class RoomSfu:
 
 def _description(description: Mapping[str, Any]) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=str(description["sdp"]), type=str(description["type"]))
+
+
+def without_rtx(sdp: str) -> str:
+    """``sdp`` with every RTX payload type and RTX SSRC taken out (see the module docstring)."""
+    lines = sdp.splitlines()
+    rtx_types = {
+        line[len("a=rtpmap:") :].split()[0]
+        for line in lines
+        if line.startswith("a=rtpmap:") and " rtx/" in line
+    }
+    groups = [line.split()[1:] for line in lines if line.startswith("a=ssrc-group:FID ")]
+    rtx_ssrcs = {group[1] for group in groups if len(group) > 1}  # FID: media SSRC, then RTX
+    kept: list[str] = []
+    for line in lines:
+        if line.startswith("m="):
+            fields = line.split()
+            kept.append(" ".join(fields[:3] + [f for f in fields[3:] if f not in rtx_types]))
+        elif not _about_rtx(line, rtx_types, rtx_ssrcs):
+            kept.append(line)
+    return "\r\n".join(kept) + "\r\n"
+
+
+def _about_rtx(line: str, rtx_types: set[str], rtx_ssrcs: set[str]) -> bool:
+    """Whether an SDP attribute line describes an RTX payload type, SSRC or SSRC group."""
+    name, _, value = line.partition(":")
+    first = value.split()[0] if value.split() else ""
+    if name in ("a=rtpmap", "a=fmtp", "a=rtcp-fb"):
+        return first in rtx_types
+    if name == "a=ssrc-group":
+        return first == "FID"
+    return name == "a=ssrc" and first in rtx_ssrcs
