@@ -265,6 +265,9 @@ class CoreMachine(RuleBasedStateMachine):
         self.say(conn, type="username", name=name, credential="pw")
         if self.auth and before is not None and self.lobby.name_of(conn) != before:
             self.conn_expiry[conn] = None  # renamed with the password: no token expiry now
+            session_token = self.tokens.get(before)
+            if session_token is not None:  # and its resume token resumes a password session
+                self.expiry[session_token] = None
 
     # -- rooms ----------------------------------------------------------------------
 

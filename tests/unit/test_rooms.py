@@ -1,4 +1,4 @@
-"""The room-call state machine and room settings (core/rooms.py), by calling them."""
+"""The room-call state machine (core/roomcall.py) and room settings (core/rooms.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,17 @@ import re
 
 import pytest
 
-from chinwag.core import rooms
+from chinwag.core import roomcall
 from chinwag.core.errors import ProtocolError
-from chinwag.core.rooms import (
+from chinwag.core.roomcall import (
     TRANSITIONS,
     CallEvent,
     Participant,
     RoomCall,
     RoomCallState,
     RoomRefused,
-    clean_room,
-    lock,
-    opens,
 )
+from chinwag.core.rooms import clean_room, lock, opens
 
 
 def seat(call: RoomCall, name: str, since: int, *, elsewhere: bool = False) -> None:
@@ -26,8 +24,8 @@ def seat(call: RoomCall, name: str, since: int, *, elsewhere: bool = False) -> N
 
 
 def test_docstring_table_is_the_transition_table() -> None:
-    assert rooms.__doc__ is not None
-    rows = re.findall(r"^(idle|active|full|ended)\s+([a-z]+)\s+(\w+)$", rooms.__doc__, re.M)
+    assert roomcall.__doc__ is not None
+    rows = re.findall(r"^(idle|active|full|ended)\s+([a-z]+)\s+(\w+)$", roomcall.__doc__, re.M)
     documented = {(RoomCallState(a), CallEvent(e)): RoomCallState(b) for a, e, b in rows}
     assert documented == TRANSITIONS
 

@@ -47,7 +47,7 @@ from ..core.events import (
     UserRecord,
 )
 from ..core.lobby import Lobby
-from ..core.sessions import RESUME_WAIT
+from ..core.members import RESUME_WAIT
 from . import Bus, BusUnavailable
 
 __all__ = ["ClusterLink"]

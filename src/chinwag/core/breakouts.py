@@ -19,6 +19,7 @@ and lock. Only the host's node decides; the moves are
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -30,8 +31,9 @@ from .names import name_key
 from .rooms import MAX_ROOM_LENGTH
 
 if TYPE_CHECKING:
-    from .directory import Member
-    from .hostdesk import HostDesk
+    from .context import Context
+    from .members import Member
+    from .roomnews import RoomNews
     from .rooms import Room
 
 __all__ = ["Breakouts", "breakout_names"]
@@ -49,14 +51,18 @@ def breakout_names(main: str, count: int) -> tuple[str, ...]:
 class Breakouts:
     """Opens, fills, messages and closes a room's breakout rooms."""
 
-    def __init__(self, desk: HostDesk) -> None:
-        self._desk = desk
+    def __init__(
+        self, context: Context, news: RoomNews, order: Callable[[HostOrder], None]
+    ) -> None:
+        self._ctx = context
+        self._news = news
+        self._order = order  # carries an order out on every node (``HostDesk.order``)
         self._random = random.SystemRandom()
 
     def act(self, member: Member, room: Room, control: RoomControl, action: RoomAction) -> None:
         """A ``breakout-*`` request from a host of ``room`` (already allowed)."""
         assert member.name is not None
-        desk, news, kind = self._desk, self._desk.news, action.type
+        news, kind = self._news, action.type
         if kind == "breakout-open":
             names = breakout_names(room.name, action.number)
             news.change(room, msgspec.structs.replace(control, breakouts=names, assignments={}))
@@ -70,14 +76,14 @@ class Breakouts:
         elif kind == "breakout-start":
             for name, index in control.assignments.items():
                 to = control.breakouts[index]
-                desk.order(HostOrder(room.key, "move", member.name, name, to=to))
+                self._order(HostOrder(room.key, "move", member.name, name, to=to))
             news.announce(room, kind, member.name, "")
         elif kind == "breakout-broadcast":
             for name in control.breakouts:
-                desk.order(HostOrder(name_key(name), "say", member.name, text=action.text))
+                self._order(HostOrder(name_key(name), "say", member.name, text=action.text))
         else:  # breakout-close
             for name in control.breakouts:
-                desk.order(HostOrder(name_key(name), "move", member.name, to=room.name))
+                self._order(HostOrder(name_key(name), "move", member.name, to=room.name))
             news.change(room, msgspec.structs.replace(control, breakouts=(), assignments={}))
             news.announce(room, kind, member.name, "")
 
@@ -85,7 +91,7 @@ class Breakouts:
         self, member: Member, room: Room, control: RoomControl, action: RoomAction
     ) -> dict[str, int]:
         """Name -> index into ``breakouts``, by hand (numbers from 1, 0: stays) or dealt out."""
-        present = self._desk.people(room.key)
+        present = self._ctx.directory.members_of(room.key)
         count = len(control.breakouts)
         if action.assignments is None:
             people = [n for n in present if n != member.name]
@@ -109,7 +115,7 @@ class Breakouts:
 
     def control_for(self, room: Room) -> RoomControl | None:
         """A new breakout room's first control: its main room's hosts and moderators."""
-        for main in self._desk.rooms.live():
+        for main in self._ctx.rooms.live():
             control = main.control
             if control is not None and room.name in control.breakouts:
                 return RoomControl(room.name, roles=dict(control.roles), parent=main.name)

@@ -6,7 +6,7 @@ core only asks for it through effects and is answered through an input:
 * A public chat line is stored with ``StoreChat`` (see :mod:`~chinwag.core.routing`).
 * On joining (sign-in; later a room switch) the core emits ``LoadHistory``
   with ``joining=True`` and holds the member's live chat lines
-  (:class:`~chinwag.core.directory.HistoryWait`) until ``Lobby.history_loaded``
+  (:class:`~chinwag.core.members.HistoryWait`) until ``Lobby.history_loaded``
   brings the lines; it sends them, then the held lines, so history always
   arrives before anything said after the join. The hold is bounded (half the
   parked backlog's message count): past it, live chat goes on and the late
@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from .directory import HistoryWait, Member
 from .effects import LoadHistory, StoreChat
 from .errors import ProtocolError, error_message
 from .limits import KeyedBuckets
+from .members import HistoryWait, Member
 from .moderation import is_waiting_key
 from .names import name_key
 from .protocol import HistoryRequest, chat_text, encode
@@ -38,9 +38,16 @@ from .rooms import LOCK_MARK, RoomBook
 
 if TYPE_CHECKING:
     from .context import Context
-    from .routing import Router
 
-__all__ = ["PAGE_LINES", "ChatHistory", "LineStore", "StoredLine", "room_of"]
+__all__ = [
+    "PAGE_LINES",
+    "ChatHistory",
+    "LineStore",
+    "StoredLine",
+    "chat_to_member",
+    "release_held",
+    "room_of",
+]
 
 #: Lines in one page answered to a ``history-request``.
 PAGE_LINES: Final = 50
@@ -58,6 +65,35 @@ class StoredLine(NamedTuple):
 def room_of(rooms: RoomBook, member: Member) -> str:
     """Where the chat of ``member``'s room is stored (a locked room's: under its lock)."""
     return rooms.history_key(member.room)
+
+
+def chat_to_member(context: Context, member: Member, payload: bytes) -> None:
+    """One chat line to one member: held, numbered, sent, or queued while parked."""
+    wait = member.history_wait
+    if wait is not None:
+        if len(wait.held) < context.policy.backlog_messages // 2:
+            wait.held.append(payload)
+            return
+        release_held(context, member)  # the read is too slow: live chat goes first
+    mailbox = member.mailbox
+    payload = mailbox.stamp(payload)
+    if member.connected:
+        context.outbox.send_payload((member.conn,), payload)
+        mailbox.sent(payload)
+    else:
+        policy = context.policy
+        mailbox.queue_chat(payload, policy.backlog_messages, policy.backlog_bytes)
+
+
+def release_held(context: Context, member: Member) -> None:
+    """Stop holding ``member``'s chat lines and deliver the held ones, in order.
+
+    Called when its joining history was sent, and whenever the wait ends
+    otherwise (a resume, a park, a newer join): held lines never stay held.
+    """
+    wait, member.history_wait = member.history_wait, None
+    for payload in wait.held if wait is not None else ():
+        chat_to_member(context, member, payload)
 
 
 class LineStore:
@@ -87,9 +123,8 @@ class LineStore:
 class ChatHistory:
     """Asks for stored chat on join and on request, and sends what comes back."""
 
-    def __init__(self, context: Context, router: Router) -> None:
+    def __init__(self, context: Context) -> None:
         self._ctx = context
-        self._router = router
 
     def offered(self, features: frozenset[str]) -> frozenset[str]:
         """The features a client gets: ``history`` only when this server keeps history."""
@@ -101,7 +136,7 @@ class ChatHistory:
         if not self._ctx.policy.history or lines <= 0 or is_waiting_key(member.room):
             return  # (a knocker reads its room's history once let in)
         if member.history_wait is not None:  # a join before the last one's answer
-            self._router.release_held(member)
+            release_held(self._ctx, member)
         load = LoadHistory(member.conn, room_of(self._ctx.rooms, member), None, lines, joining=True)
         member.history_wait = HistoryWait(load)
         self._ctx.outbox.emit(load)
@@ -136,7 +171,7 @@ class ChatHistory:
             return  # given up (too much live chat meanwhile), or a newer join
         if lines is not None:  # a history client hears of an empty room too
             self._send_joining(member, load, lines)
-        self._router.release_held(member)
+        release_held(self._ctx, member)
 
     def _send_page(
         self, member: Member, load: LoadHistory, lines: Sequence[StoredLine] | None

@@ -27,74 +27,17 @@ splitting it would put one invariant's two halves in two files.
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from .effects import ConnId, LoadHistory
+from .effects import ConnId
 from .events import UserRecord
-from .limits import TokenBucket
+from .members import Member, MemberState
 from .names import name_key
-from .outbox import Mailbox
 
-if TYPE_CHECKING:
-    from .sessions import Pending
-
-__all__ = ["NO_CONN", "Directory", "HistoryWait", "Member", "MemberState"]
-
-NO_CONN: Final[ConnId] = -1  # ``Member.conn`` of a session handed over with no socket
-
-
-class MemberState(enum.Enum):
-    SIGNING_IN = "signing-in"  # a socket, no name yet (maybe waiting on the cluster)
-    CONNECTED = "connected"  # signed in, with a socket
-    PARKED = "parked"  # signed in, socket lost; may resume until ``parked_until``
-
-
-@dataclass(slots=True)
-class HistoryWait:
-    """Chat lines held for a member until the history it is sent on joining is read."""
-
-    load: LoadHistory
-    held: list[bytes] = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class Member:
-    """One user of this node. ``conn`` is its socket unless ``PARKED``."""
-
-    conn: ConnId
-    chat_bucket: TokenBucket
-    signal_bucket: TokenBucket
-    broadcast_bucket: TokenBucket
-    address: str = ""  # the client's address (per-address limits)
-    state: MemberState = MemberState.SIGNING_IN
-    name: str | None = None
-    features: frozenset[str] = frozenset()
-    token: str | None = None
-    parked_until: float = 0.0
-    mailbox: Mailbox = field(default_factory=Mailbox)
-    pending: Pending | None = None  # a sign-in waiting on the cluster
-    room: str = ""  # the key of the room it is in (or will be, while signing in)
-    room_password: str | None = None  # what it entered its room with (checked again if
-    # another node's stricter lock on the same room wins); kept in this process only
-    ice_refresh_at: float | None = None
-    warned_at: float = -1.0
-    history_wait: HistoryWait | None = None  # joined; its history is being read
-    expires: float | None = None  # Unix time its sign-in token stops working
-    credentialed: bool = False  # signed in with a password or token (may get TURN)
-    targeted_bytes: TokenBucket | None = None  # bytes it sent with a `target`
-    inbound_bytes: TokenBucket | None = None  # bytes sent to it with a `target`, by anyone
-    grants: dict[str, str] = field(default_factory=dict)  # room key -> role its token grants
-    reactions: TokenBucket | None = None  # reactions sent (core/hostdesk.py)
-
-    @property
-    def connected(self) -> bool:
-        return self.state is MemberState.CONNECTED
+__all__ = ["Directory"]
 
 
 class Directory:

@@ -8,21 +8,12 @@ them. A lobby without hosts' rules has an :class:`OpenDoor`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import Protocol
 
 from .invites import Invite
+from .members import Member, Pass
 
-if TYPE_CHECKING:
-    from .directory import Member
-
-__all__ = ["Gate", "OpenDoor", "Pass"]
-
-
-class Pass(NamedTuple):
-    """What the gate decided about one entry: the invite shown, and whether to knock."""
-
-    invite: Invite | None = None
-    wait: bool = False  # into the waiting room until a host or moderator admits
+__all__ = ["Gate", "OpenDoor"]
 
 
 class Gate(Protocol):

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .directory import Member
 from .limits import KeyedBuckets
+from .members import Member
 
 if TYPE_CHECKING:
     from .context import Context
-    from .lobby import IceProvider
+    from .ports import IceProvider
 
 __all__ = ["TURN_RETRY", "Greeter"]
 

@@ -1,13 +1,7 @@
-"""The hosts' desk: the door of each room, and what hosts, moderators and guests do (no I/O).
+"""The hosts' desk: what hosts, moderators and guests do in a room (no I/O).
 
-* **At the door** (:meth:`HostDesk.screen`, called by the room desk before
-  anything changes): a banned name key or address is refused (``banned``), a
-  locked room refuses newcomers (``room-closed``) unless their invite was
-  minted to open the lock, a room with a waiting room sends newcomers to knock
-  (its hidden waiting room, :func:`~chinwag.core.moderation.waiting_name`).
-  Invites (``invite-*`` errors) skip the waiting room; people with a role
-  (configured hosts, token roles) and people coming back from a breakout
-  room skip both.
+* **At the door**: :mod:`~chinwag.core.door` (its :class:`~chinwag.core.door.Door`
+  is the room desk's gate, built here with the desk's news and invites).
 * **Requests** (:meth:`HostDesk.act`): each :class:`~chinwag.core.actions.RoomAction`
   is checked against the sender's role first; a guest sending a host's
   request gets ``forbidden`` and nothing changes.
@@ -36,24 +30,23 @@ from . import moderation as rules
 from .actions import RoomAction
 from .breakouts import Breakouts
 from .closecodes import CloseCode
+from .door import Door, room_label
 from .effects import Close
 from .errors import ProtocolError
 from .events import HostOrder, InvitesSpent, RoomControl
-from .gate import Pass
-from .invites import MAX_INVITE_LIFETIME, Invite, InviteBook, mint_invite, read_invite
+from .invites import MAX_INVITE_LIFETIME, Invite, InviteBook, mint_invite
 from .limits import Rate, TokenBucket
-from .moderation import Entry, Role, is_waiting_key, waiting_name
+from .members import Pass
+from .moderation import Entry, Role, waiting_name
 from .names import name_key
 from .roomnews import RoomNews
-from .rooms import DEFAULT_ROOM, Room, RoomBook
+from .rooms import Room
 from .sfu import enforce_mute
 
 if TYPE_CHECKING:
-    from .chat_history import ChatHistory
     from .context import Context
-    from .directory import Member
-    from .roomdesk import RoomDesk
-    from .routing import Router
+    from .members import Member
+    from .ports import CallEnding, JoiningHistory, RoomMover
 
 __all__ = ["REACTION_RATE", "HostDesk"]
 
@@ -71,134 +64,23 @@ class HostDesk:
     def __init__(
         self,
         context: Context,
-        router: Router,
-        desk: RoomDesk,
-        history: ChatHistory,
+        desk: RoomMover,
+        calls: CallEnding,
+        history: JoiningHistory,
         invite_secret: bytes | None,
     ) -> None:
         self._ctx = context
-        self._router = router
         self._desk = desk
+        self._calls = calls
         self._history = history
         self._secret = invite_secret or secrets.token_bytes(32)
         self.news = RoomNews(context)
         self.invites = InviteBook()
-        self.breakouts = Breakouts(self)
-        #: Ends a local session for good (the lobby's ``Sessions.leave``).
+        self.breakouts = Breakouts(context, self.news, self.order)
+        #: The hosts' rules at the door (the room desk's gate).
+        self.door = Door(context, self.news, self.invites, self._secret, self.breakouts)
+        #: Ends a local session for good (``SignIns.leave``).
         self.end_session: EndSession = lambda member: None
-
-    # -- the door ------------------------------------------------------------------
-
-    def screen(
-        self, member: Member, who: str, room: str, invite: str | None, for_type: str
-    ) -> Pass:
-        """May ``who`` (``member``) enter ``room``? Raises ProtocolError; changes nothing."""
-        key = name_key(room)
-        shown = self._invite(invite, key, for_type) if invite else None
-        found = self._ctx.rooms.find(key)
-        control = found.control if found is not None else None
-        if control is None:
-            return Pass(shown)
-        if rules.banned(control, name_key(who), member.address):
-            raise ProtocolError(
-                "banned", f"You were removed from {_label(found)} and cannot come back.", for_type
-            )
-        ranked = member.grants.get(key) in ("host", "moderator") or _configured_host(found, who)
-        returning = self._ctx.rooms.get(member.room) is not None and member.room in {
-            name_key(b) for b in control.breakouts
-        }
-        if ranked or returning:
-            return Pass(shown)
-        if control.entry == Entry.LOCKED and not (shown is not None and shown.opens_lock):
-            raise ProtocolError(
-                "room-closed", f"{_label(found)} is locked: nobody new may enter.", for_type
-            )
-        return Pass(shown, control.entry == Entry.WAITING and shown is None)
-
-    def _invite(self, token: str, key: str, for_type: str) -> Invite:
-        invite = read_invite(self._secret, token, self._ctx.clock(), for_type)
-        if name_key(invite.room) != key:
-            raise ProtocolError(
-                "invite-invalid", f"This invite link is for room {invite.room!r}.", for_type
-            )
-        self.invites.refuse_spent(invite, for_type)
-        return invite
-
-    def entered(self, member: Member, opened: bool, invite: Invite | None) -> None:
-        """``member`` is in its room now: its role, a spent invite, everyone told."""
-        assert member.name is not None
-        room = self._ctx.rooms.get(member.room)
-        if room is None:
-            return
-        if is_waiting_key(room.key):
-            return  # its hosts hear of it with the presence flush
-        if invite is not None and self.invites.use(invite):
-            self.news.publish(InvitesSpent(used=((invite.id, invite.expires),)))
-        control = room.control
-        if control is None and opened:
-            control = self.breakouts.control_for(room)  # a breakout room starts as its main one
-        role = self._role_on_entry(member, room, opened and control is None, invite)
-        if control is None and role is Role.GUEST and not room.hosts:
-            return  # a room nobody hosts stays as it always was
-        before = control or RoomControl(room.name)
-        after = rules.with_role(before, member.name, role) if role is not Role.GUEST else before
-        if after is not room.control:
-            self.news.change(room, after)
-        else:
-            self.news.tell(member)
-
-    def _role_on_entry(
-        self, member: Member, room: Room, opened: bool, invite: Invite | None
-    ) -> Role:
-        assert member.name is not None
-        held = rules.role_of(room.control, member.name)
-        candidates = [held]
-        if opened and room.key != DEFAULT_ROOM and not room.hosts:
-            candidates.append(Role.HOST)  # whoever opens an ad-hoc room hosts it
-        if _configured_host(room, member.name):
-            candidates.append(Role.HOST)
-        granted = member.grants.get(room.key)
-        if granted is not None:
-            candidates.append(Role(granted))
-        if invite is not None:
-            candidates.append(Role(invite.role))
-        return max(candidates, key=rules.rank)
-
-    def departed(self, name: str, key: str, local: bool, to: str | None = None) -> None:
-        """``name`` left room ``key``: its role and hand go, and the room keeps a host."""
-        room = self._ctx.rooms.get(key)
-        if room is None or room.control is None or not local or is_waiting_key(key):
-            return
-        present = self._ctx.directory.members_of(key)
-        if not present:
-            return  # the room closes, and its control with it
-        control = room.control
-        if to is None or to not in {name_key(b) for b in control.breakouts}:
-            control = rules.without(control, name)  # breakout-goers keep their role
-        self._keep_a_host(room, control)
-
-    def renamed(self, old: str, new: str, key: str) -> None:
-        room = self._ctx.rooms.get(key)
-        if room is not None and room.control is not None:
-            self.news.change(room, rules.renamed(room.control, old, new))
-
-    def _keep_a_host(self, room: Room, control: RoomControl) -> None:
-        present = self._ctx.directory.members_of(room.key)
-        hosted = room.key != DEFAULT_ROOM or bool(room.hosts)
-        promoted = None
-        if hosted and not control.parent:
-            control, promoted = rules.promoted(control, present)
-        if control != room.control:
-            self.news.change(room, control)
-        if promoted is not None:
-            self.news.announce(room, "promote", "", promoted)
-
-    def node_lost(self) -> None:
-        """Users of a lost node are gone: drop their roles, and keep every room hosted."""
-        for room in self._ctx.rooms.live():
-            if room.control is not None and not is_waiting_key(room.key):
-                present = self._ctx.directory.members_of(room.key)
-                self._keep_a_host(room, rules.demoted(room.control, present))
 
     # -- requests ------------------------------------------------------------------
 
@@ -219,7 +101,7 @@ class HostDesk:
         ):
             raise ProtocolError(
                 "forbidden",
-                f"Only a {rules.ACTIONS[needed].value} of {_label(room)} may send {kind}"
+                f"Only a {rules.ACTIONS[needed].value} of {room_label(room)} may send {kind}"
                 f" (you are a {role.value}); nothing changed.",
                 kind,
             )
@@ -305,7 +187,7 @@ class HostDesk:
     ) -> None:
         invite_id, expires = a.invite, int(self._ctx.clock()) + MAX_INVITE_LIFETIME
         if a.invite.count(".") == 2:  # the link's token rather than its id
-            invite = self._invite(a.invite, room.key, a.type)
+            invite = self.door.check_invite(a.invite, room.key, a.type)
             invite_id, expires = invite.id, invite.expires
         self.invites.revoke(invite_id, expires)
         self.news.publish(InvitesSpent(revoked=((invite_id, expires),)))
@@ -358,7 +240,7 @@ class HostDesk:
                 room, order.action, order.by, order.target, local=True, here=here, **detail
             )
         if order.action == "end-call":
-            self._desk.end_call(order.room)
+            self._calls.end_call(order.room)
             return
         if order.action == "mute":
             enforce_mute(self._ctx, room, order)  # at Janus in an SFU call
@@ -393,14 +275,6 @@ class HostDesk:
             self._ctx.outbox.emit(Close(member.conn, _CLOSES[order.action], why))
         self.end_session(member)
 
-    @property
-    def rooms(self) -> RoomBook:
-        return self._ctx.rooms
-
-    def people(self, key: str) -> dict[str, None]:
-        """The names in room ``key``, in the order they came in."""
-        return self._ctx.directory.members_of(key)
-
     # -- from other nodes --------------------------------------------------------------
 
     def control_from_node(self, control: RoomControl) -> None:
@@ -426,7 +300,9 @@ class HostDesk:
     def _present(self, room: Room, target: str | None, kind: str) -> str:
         listed = self._ctx.directory.listed_as(target or "")
         if listed is None or listed not in self._ctx.directory.members_of(room.key):
-            raise ProtocolError("no-such-user", f"{target} is not in {_label(room)}.", kind, target)
+            raise ProtocolError(
+                "no-such-user", f"{target} is not in {room_label(room)}.", kind, target
+            )
         return listed
 
     @staticmethod
@@ -444,7 +320,7 @@ class HostDesk:
         if listed is None or listed not in self._ctx.directory.members_of(waiting_name(room.key)):
             raise ProtocolError(
                 "no-such-user",
-                f"{a.target} is not waiting to enter {_label(room)}.",
+                f"{a.target} is not waiting to enter {room_label(room)}.",
                 a.type,
                 a.target,
             )
@@ -454,13 +330,3 @@ class HostDesk:
 def _name(member: Member) -> str:
     assert member.name is not None  # room actions come from signed-in members
     return member.name
-
-
-def _label(room: Room | None) -> str:
-    if room is None or room.key == DEFAULT_ROOM:
-        return "the lobby"
-    return f"room {room.name!r}"
-
-
-def _configured_host(room: Room | None, name: str) -> bool:
-    return room is not None and name_key(name) in room.hosts

@@ -13,132 +13,60 @@ Rules of this module:
   methods and reading the effects.
 * The rules live in the modules behind this facade: who is where in
   :mod:`~chinwag.core.directory`, delivery in :mod:`~chinwag.core.outbox`,
-  sign-in and resume in :mod:`~chinwag.core.sessions`, who receives what in
+  sign-in in :mod:`~chinwag.core.signin`, resume and hand-over in
+  :mod:`~chinwag.core.handover`, who receives what in
   :mod:`~chinwag.core.routing`, the call state machine in
   :mod:`~chinwag.core.calls`, coalesced presence in
-  :mod:`~chinwag.core.presence`, rooms and room calls in
-  :mod:`~chinwag.core.rooms` and :mod:`~chinwag.core.roomdesk`, other
-  nodes' users in :mod:`~chinwag.core.remote`.
+  :mod:`~chinwag.core.presence`, rooms in :mod:`~chinwag.core.rooms` and
+  :mod:`~chinwag.core.roomdesk`, room calls in :mod:`~chinwag.core.roomcall`
+  and :mod:`~chinwag.core.calldesk`, hosts' rules in :mod:`~chinwag.core.door`
+  and :mod:`~chinwag.core.hostdesk`, other nodes' users in
+  :mod:`~chinwag.core.remote`. The desks ask each other through the
+  protocols of :mod:`~chinwag.core.ports`.
 * Identity is bound to the connection: ``name`` on everything relayed is the
   sender's current username, whatever the client wrote.
-* A fault inside the core while handling one frame is logged and answered to
-  that sender alone (``server-error``); the rules compute before they change
-  anything, so no other connection is touched.
-* A little over chinwag's ~400-line guide: every input, and every event from
-  another node, is dispatched here so that one file shows all of them.
+* This module is the composition root: it builds every desk and wires them.
+  Frames from clients are dispatched in :mod:`~chinwag.core.dispatch`,
+  events from other nodes in :mod:`~chinwag.core.nodeevents`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any
 
+from .calldesk import CallDesk
 from .calls import CallBook
 from .chat_history import ChatHistory, StoredLine
 from .context import Context, Policy
-from .directory import Directory, Member, MemberState
+from .desks import Desks
+from .directory import Directory
+from .dispatch import Dispatch
 from .effects import ConnId, Effect, LoadHistory, Release, ReleaseSeat
-from .errors import ProtocolError, error_message
-from .events import (
-    BusEvent,
-    ChatLine,
-    Deliver,
-    HostOrder,
-    InvitesSpent,
-    Joined,
-    Left,
-    Moved,
-    NamesLost,
-    NodeGone,
-    NodeUsers,
-    Relayed,
-    Renamed,
-    ResumeGrant,
-    ResumeRefused,
-    ResumeRequest,
-    RoomControl,
-    RoomNotice,
-    RoomSettings,
-    Status,
-    TakeOver,
-    Undeliverable,
-)
+from .errors import ProtocolError
+from .events import BusEvent, RoomSettings
 from .greeting import Greeter
+from .handover import HandOvers
 from .hostdesk import HostDesk
 from .invites import Invite
 from .moderation import is_waiting_key
+from .nodeevents import NodeEvents
 from .operations import ServerOperations
 from .outbox import Outbox
+from .ports import Authenticator, IceProvider
 from .presence import RoomPresence
-from .protocol import (
-    Chat,
-    HistoryRequest,
-    Inbound,
-    JoinRoom,
-    RecordingRequest,
-    Relay,
-    RoomAction,
-    RoomRequest,
-    SfuRequest,
-    SignIn,
-    parse_frame,
-)
 from .recording import RecordingDesk
 from .remote import RemoteUsers
 from .roomdesk import RoomDesk
 from .rooms import Room, RoomBook
-from .routing import Router, message_type
-from .sessions import Sessions
+from .routing import Router
 from .sfu import SfuDesk
+from .signin import SignIns
+from .status import is_busy, room_call_since
 
-__all__ = ["Authenticator", "IceProvider", "Lobby", "Policy", "StoredLine"]
-
-log = logging.getLogger(__name__)
-
-#: Relayed types counted by name in /metrics; any other is "other", so that
-#: client-chosen type names cannot create unlimited metric labels.
-_METRIC_TYPES: Final = frozenset(
-    {
-        "video-offer",
-        "video-answer",
-        "new-ice-candidate",
-        "hang-up",
-        "call-invite",
-        "call-accept",
-        "call-decline",
-        "call-connected",
-        "media-state",
-        "call-diagnosis",
-        "call-report",
-        "room-signal",
-    }
-)
-
-
-def _metric_type(message: Inbound) -> str:
-    if message.__class__ is Relay:  # the hot path: one attribute, one set lookup
-        kind = message.type
-        return kind if kind in _METRIC_TYPES else "other"
-    return message_type(message)
-
-
-class Authenticator(Protocol):
-    def check(self, name: str, credential: str | None, now: float) -> float | None:
-        """The expiry of a signed token that lets ``name`` sign in, None for a password;
-        raise ProtocolError if ``credential`` does not."""
-
-
-class IceProvider(Protocol):
-    @property
-    def relays(self) -> bool:
-        """Whether it hands out TURN relays."""
-
-    def for_user(self, name: str, now: float, turn: bool = True) -> dict[str, Any]:
-        """The ``ice-servers`` message for ``name``; ``expires`` is Unix time or None;
-        without TURN credentials when ``turn`` is False."""
+__all__ = ["Lobby", "Policy", "StoredLine"]
 
 
 class Lobby:
@@ -159,8 +87,6 @@ class Lobby:
         self.policy = policy or Policy()
         self.node = node
         self._clock = clock
-        self._received: dict[str, int] = {}  # messages by type; a plain dict counts faster
-        self.error_codes: Counter[str] = Counter()  # errors the lobby sent, by code
         self._directory = Directory()
         self._calls = CallBook()
         self._presence = RoomPresence()
@@ -177,32 +103,52 @@ class Lobby:
             clock,
             monotonic,
         )
+        self._ctx = context
         self._router = Router(context)
         self._greeter = Greeter(context, ice)
-        self._history = ChatHistory(context, self._router)
-        self._desk = RoomDesk(context, self._router)
+        self._history = ChatHistory(context)
+        self._room_calls = CallDesk(context)
+        self._desk = RoomDesk(context, self._room_calls)
         self._sfu = SfuDesk(context, self._router)
-        self._recording = RecordingDesk(context, self._desk)
-        self._desk.on_leaving = self._recording.left
+        self._recording = RecordingDesk(context, self._room_calls)
+        self._room_calls.on_leaving = self._recording.left
         self._remote = RemoteUsers(context, self._router, self._desk)
         self._greeter.describe_room = self._desk.describe
-        self._sessions = Sessions(
+        self._sign_ins = SignIns(
             context, self._router, self._greeter, self._history, self._desk, authenticator
         )
-        self._sessions.on_frame = self._receive
-        self._hosts = HostDesk(context, self._router, self._desk, self._history, invite_secret)
-        self._desk.gate = self._hosts
-        self._hosts.end_session = self._sessions.leave
+        self._hand_overs = HandOvers(
+            context, self._sign_ins, self._greeter, self._desk, authenticator is not None
+        )
+        self._hosts = HostDesk(context, self._desk, self._room_calls, self._history, invite_secret)
+        self._desk.gate = self._hosts.door
+        self._hosts.end_session = self._sign_ins.leave
         self._greeter.after_welcome = self._hosts.news.tell
         #: The operator's room operations (the HTTP API's); ``close_room`` here drains them.
         self.operations = ServerOperations(context, self._hosts)
+        desks = Desks(
+            self._router,
+            self._sign_ins,
+            self._hand_overs,
+            self._desk,
+            self._room_calls,
+            self._history,
+            self._sfu,
+            self._recording,
+            self._hosts,
+            self._remote,
+        )
+        self._frames = Dispatch(context, desks)
+        self._sign_ins.on_frame = self._frames.receive
+        self._node_events = NodeEvents(context, desks)
+        self.error_codes = self._frames.error_codes  # errors the lobby sent, by code
 
     # -- queries -----------------------------------------------------------
 
     @property
     def received_types(self) -> Counter[str]:
         """Messages received, by type (for /metrics)."""
-        return Counter(self._received)
+        return Counter(self._frames.received)
 
     @property
     def presence_pending(self) -> bool:
@@ -228,7 +174,7 @@ class Lobby:
         return self._calls.state_of(name).value
 
     def is_busy(self, name: str) -> bool:
-        return self._router.is_busy(name)
+        return is_busy(self._ctx, name)
 
     def active_calls(self) -> int:
         """Calls in progress with at least one side on this node."""
@@ -245,7 +191,7 @@ class Lobby:
 
     def in_room_call(self, name: str) -> bool:
         """Whether a listed user has a seat in its room's call."""
-        return self._router.room_call_since(name) > 0
+        return room_call_since(self._ctx, name) > 0
 
     def room_of(self, name: str) -> str | None:
         """The name of the room a listed user is in (as whoever opened it typed it)."""
@@ -281,7 +227,7 @@ class Lobby:
 
     def connect(self, conn: ConnId, address: str = "") -> list[Effect]:
         """A socket opened from ``address`` (per-address limits): greet it with its ``id``."""
-        self._directory.open(self._sessions.new_member(conn, address))
+        self._directory.open(self._sign_ins.new_member(conn, address))
         self._out.send((conn,), {"type": "id", "id": conn})
         return self._out.drain()
 
@@ -290,9 +236,9 @@ class Lobby:
         member = self._directory.at(conn)
         if member is not None:
             if member.pending is not None:
-                self._sessions.hold(member, data)
+                self._sign_ins.hold(member, data)
             else:
-                self._receive(member, data)
+                self._frames.receive(member, data)
         return self._out.drain()
 
     def reject(self, conn: ConnId, error: ProtocolError) -> list[Effect]:
@@ -309,14 +255,14 @@ class Lobby:
         """
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.dropped(member, clean)
+            self._hand_overs.dropped(member, clean)
         return self._out.drain()
 
     def expire(self) -> list[Effect]:
         """Housekeeping, about once a second: end lapsed parks, refresh ICE credentials,
         release idle room-call seats."""
-        self._sessions.expire()
-        self._desk.release_idle()
+        self._hand_overs.expire()
+        self._room_calls.release_idle()
         self._hosts.invites.prune(self._clock())
         return self._out.drain()
 
@@ -371,7 +317,7 @@ class Lobby:
         """The bus answered a :class:`~chinwag.core.effects.Claim` for ``conn``."""
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.claimed(member, name, ok)
+            self._sign_ins.claimed(member, name, ok)
         elif ok:
             self._out.emit(Release(name))
         return self._out.drain()
@@ -380,7 +326,7 @@ class Lobby:
         """The bus answered a :class:`~chinwag.core.effects.ClaimSeat` for ``conn``."""
         member = self._directory.at(conn)
         if member is not None and member.name == name:
-            self._desk.seat_claimed(member, room, ok)
+            self._room_calls.seat_claimed(member, room, ok)
         elif ok:
             self._out.emit(ReleaseSeat(room, name))
         return self._out.drain()
@@ -390,7 +336,7 @@ class Lobby:
         room ``key``'s winning settings (None: the store was unreachable)."""
         member = self._directory.at(conn)
         try:
-            if member is None or not self._sessions.room_claimed(member, key, won):
+            if member is None or not self._sign_ins.room_claimed(member, key, won):
                 self._desk.room_claimed(conn, member, won)
         except ProtocolError as error:
             self._out.send((conn,), error.as_message())
@@ -401,69 +347,18 @@ class Lobby:
         """The bus could not be asked (Redis down): refuse the sign-in clearly."""
         member = self._directory.at(conn)
         if member is not None:
-            self._sessions.claim_failed(member)
+            self._sign_ins.claim_failed(member)
         return self._out.drain()
 
     def undelivered(self, node: str, event: BusEvent) -> list[Effect]:
         """The cluster link could not carry ``event`` to ``node`` (the bus is down):
         a relayed message's sender hears ``unavailable``; a resume signs in afresh."""
-        match event:
-            case Deliver(sender=sender, target=target, kind=kind):
-                self._router.unavailable(sender, target, kind)
-            case ResumeRequest(conn=conn) | TakeOver(conn=conn):
-                member = self._directory.at(conn)
-                if member is not None:
-                    self._sessions.resume_refused(member)
+        self._node_events.undelivered(event)
         return self._out.drain()
 
     def bus_event(self, event: BusEvent) -> list[Effect]:
         """An event from another node."""
-        match event:
-            case Joined(user=user):
-                self._remote.joined(user)
-            case Left(name=name, node=node):
-                self._remote.left(name, node)
-            case Renamed(old=old, new=new, node=node):
-                self._remote.renamed(old, new, node)
-            case Moved(user=user):
-                self._remote.moved(user)
-            case Status():
-                self._remote.status(event)
-            case ChatLine(name=name, id=conn, date=date, text=text, room=room):
-                self._router.deliver_chat(name, conn, date, text, room)
-            case Relayed(payload=payload, room=room):
-                self._router.broadcast(payload, room)
-            case Deliver():
-                self._router.deliver_from_node(event)
-            case Undeliverable(sender=sender, target=target, kind=kind, full=full):
-                self._router.undeliverable(sender, target, kind, full)
-            case NodeGone(node=node):
-                self._remote.sync_node(node, ())
-                self._hosts.node_lost()
-            case NodeUsers(node=node, users=users):
-                self._remote.sync_node(node, users)
-                self._hosts.node_lost()
-                self._hosts.node_joined()
-            case RoomControl():
-                self._hosts.control_from_node(event)
-            case HostOrder():
-                self._hosts.carry_out(event, here=False)
-            case InvitesSpent():
-                self._hosts.invites_from_node(event)
-            case RoomNotice(room=room, payload=payload):
-                self._hosts.news.deliver(room, payload)
-            case NamesLost(names=names):
-                self._sessions.names_lost(names)
-            case ResumeRequest():
-                self._sessions.hand_over(event)
-            case TakeOver():
-                self._sessions.give_way(event)
-            case ResumeGrant():
-                self._sessions.take_over(event)
-            case ResumeRefused(conn=conn):
-                member = self._directory.at(conn)
-                if member is not None:
-                    self._sessions.resume_refused(member)
+        self._node_events.handle(event)
         return self._out.drain()
 
     # -- operations on rooms (an HTTP API's, acting as the server) --------------
@@ -497,69 +392,6 @@ class Lobby:
     def room_control(self, room: str) -> dict[str, Any] | None:
         """Room ``room``'s roles, entry, hands and waiting list (None: nobody hosts it)."""
         return self._hosts.news.describe(room)
-
-    # -- dispatch ------------------------------------------------------------
-
-    def _receive(self, member: Member, data: str | bytes) -> None:
-        try:
-            message = parse_frame(data)
-            kind = _metric_type(message)
-            self._received[kind] = self._received.get(kind, 0) + 1
-            if self._router.within_rate(member, message):
-                self._dispatch(member, message)
-        except ProtocolError as error:
-            self.error_codes[error.code] += 1
-            self._out.send((member.conn,), error.as_message())
-        except Exception:  # a bug: this sender alone hears of it; the others go on
-            log.exception("lobby: failed on a frame from %s (%s)", member.conn, member.name)
-            self.error_codes["server-error"] += 1
-            failed = error_message("server-error", "The server failed to handle that message.")
-            self._out.send((member.conn,), failed)
-
-    def _dispatch(self, member: Member, message: Inbound) -> None:
-        if isinstance(message, SignIn):
-            self._sessions.sign_in(member, message)
-        elif member.state is MemberState.SIGNING_IN or member.name is None:
-            kind = message_type(message)
-            raise ProtocolError("not-signed-in", "Sign in with a `username` message first.", kind)
-        elif message.__class__ is Relay and not is_waiting_key(member.room):  # the hot path
-            self._router.relay(member, message)
-        elif is_waiting_key(member.room) and not isinstance(message, JoinRoom):
-            raise ProtocolError(
-                "waiting",
-                "You are waiting for a host to let you in; that has to wait too.",
-                message_type(message),
-            )
-        elif isinstance(message, Chat):
-            self._router.chat(member, message.text)
-        elif isinstance(message, JoinRoom):
-            room, password, public, title, invite = message
-            before = member.room
-            self._desk.join_room(member, room, password, public, title, invite)
-            if member.room != before:  # a new room: its history, as on signing in
-                self._history.joined(member)
-        elif isinstance(message, RoomRequest):
-            self._room_request(member, message)
-        elif isinstance(message, HistoryRequest):
-            self._history.request(member, message)
-        elif isinstance(message, SfuRequest):
-            self._sfu.request(member, message)
-        elif isinstance(message, RecordingRequest):
-            self._recording.request(member, message)
-        elif isinstance(message, RoomAction):
-            self._hosts.act(member, message)
-        else:
-            assert isinstance(message, Relay)
-            self._router.relay(member, message)
-
-    def _room_request(self, member: Member, request: RoomRequest) -> None:
-        kind = request.type
-        if kind == "list-rooms":
-            self._desk.list_rooms(member, request.offset)
-        elif kind == "room-call-join":
-            self._desk.call_join(member)
-        else:
-            self._desk.call_leave(member)
 
     def _full_list(self, room: str) -> dict[str, Any]:
         names = list(self._directory.members_of(room))

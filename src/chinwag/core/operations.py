@@ -23,7 +23,7 @@ from .rooms import DEFAULT_ROOM, Room, RoomBook, lock
 
 if TYPE_CHECKING:
     from .context import Context
-    from .hostdesk import HostDesk
+    from .ports import Orders
 
 __all__ = ["ServerOperations"]
 
@@ -31,7 +31,7 @@ __all__ = ["ServerOperations"]
 class ServerOperations:
     """The operator's actions on this node's rooms (see the module's docstring)."""
 
-    def __init__(self, context: Context, hosts: HostDesk) -> None:
+    def __init__(self, context: Context, hosts: Orders) -> None:
         self._ctx = context
         self._hosts = hosts
         self._opened: set[str] = set()  # keys of the rooms opened here, kept while empty

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from .effects import SfuRecord
 from .errors import ProtocolError
 from .requests import RecordingRequest
-from .rooms import CallMode, Recording
+from .roomcall import CallMode, Recording
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
-    from .roomdesk import RoomDesk
-    from .rooms import Room, RoomCall
+    from .members import Member
+    from .ports import CallNews
+    from .roomcall import RoomCall
+    from .rooms import Room
 
 __all__ = ["RecordingDesk"]
 
@@ -40,9 +41,9 @@ _FOR = "room-recording"
 class RecordingDesk:
     """Starts and stops recordings of SFU calls and tells each room."""
 
-    def __init__(self, context: Context, desk: RoomDesk) -> None:
+    def __init__(self, context: Context, calls: CallNews) -> None:
         self._ctx = context
-        self._desk = desk
+        self._calls = calls
 
     def request(self, member: Member, request: RecordingRequest) -> None:
         """``room-recording`` from a participant; ProtocolError if it may not, nothing changed."""
@@ -108,5 +109,5 @@ class RecordingDesk:
 
     def _announce(self, room: Room, notice: dict[str, Any]) -> None:
         """The call's new state, then the notice, to everyone in the room with ``rooms``."""
-        self._desk.call_changed(room, None)
-        self._desk.tell_room(room, {"type": "room-recording", "room": room.name, **notice})
+        self._calls.call_changed(room, None)
+        self._calls.tell_room(room, {"type": "room-recording", "room": room.name, **notice})

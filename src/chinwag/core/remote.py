@@ -19,8 +19,7 @@ from .names import name_key
 
 if TYPE_CHECKING:
     from .context import Context
-    from .roomdesk import RoomDesk
-    from .routing import Router
+    from .ports import Hangups, Placement
 
 __all__ = ["RemoteUsers"]
 
@@ -28,7 +27,7 @@ __all__ = ["RemoteUsers"]
 class RemoteUsers:
     """Applies ``Joined``, ``Left``, ``Renamed``, ``Moved``, ``Status`` and node syncs."""
 
-    def __init__(self, context: Context, router: Router, desk: RoomDesk) -> None:
+    def __init__(self, context: Context, router: Hangups, desk: Placement) -> None:
         self._node = context.node
         self._directory = context.directory
         self._calls = context.calls

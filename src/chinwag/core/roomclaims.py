@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from .effects import ClaimRoom, ConnId, ReleaseRoom
 from .errors import ProtocolError
 from .events import RoomSettings
-from .gate import Pass
+from .members import Pass
 from .moderation import is_waiting_key
 from .names import name_key
 from .rooms import DEFAULT_ROOM, lock

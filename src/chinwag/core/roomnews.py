@@ -20,7 +20,7 @@ from .protocol import encode
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
+    from .members import Member
     from .rooms import Room
 
 __all__ = ["RoomNews"]

@@ -61,11 +61,11 @@ import msgspec
 
 from .callreports import CallReports
 from .calls import CALL_MESSAGES, Outcome
-from .chat_history import LineStore
-from .directory import MemberState
+from .chat_history import LineStore, chat_to_member
 from .effects import Forward, Publish, UpdateRecord
 from .errors import ProtocolError, error_message
-from .events import ChatLine, Deliver, Relayed, Status, Undeliverable, UserRecord
+from .events import ChatLine, Deliver, Relayed, Status, Undeliverable
+from .members import MemberState
 from .protocol import (
     Chat,
     HistoryRequest,
@@ -78,11 +78,12 @@ from .protocol import (
     encode,
     relayed,
 )
+from .status import is_busy, record_of, room_call_since
 from .targeted import receiver_full, take_inbound, targeted_refusal
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
+    from .members import Member
 
 __all__ = ["MAX_HOPS", "Router", "message_type"]
 
@@ -111,40 +112,6 @@ class Router:
         self._ctx = context
         self.reports = CallReports(context.outbox)
         self._lines = LineStore(context)
-
-    # -- queries -------------------------------------------------------------
-
-    def is_busy(self, name: str) -> bool:
-        """In a one-to-one call (connecting or active) or in a room call."""
-        remote = self._ctx.directory.remote(name)
-        if remote is not None:
-            return remote.busy
-        return self._ctx.calls.in_call(name) or self.room_call_since(name) > 0
-
-    def room_call_since(self, name: str) -> int:
-        """When a listed user joined its room's call (Unix ms), 0 when not in it."""
-        remote = self._ctx.directory.remote(name)
-        if remote is not None:
-            return remote.call
-        room = self._ctx.rooms.get(self._ctx.directory.room_of(name) or "")
-        if room is None or room.call is None:
-            return 0
-        return next((p.since for p in room.call.participants if p.name == name), 0)
-
-    def record_of(self, member: Member) -> UserRecord:
-        """What the cluster's shared directory holds for a local user."""
-        assert member.name is not None
-        features = tuple(sorted(member.features))
-        room = self._ctx.rooms.get(member.room)
-        return UserRecord(
-            member.name,
-            self._ctx.node or "",
-            features,
-            self.is_busy(member.name),
-            room.name if room is not None else "",
-            self.room_call_since(member.name),
-            room.settings if room is not None and member.room else None,
-        )
 
     # -- the rate bucket column ----------------------------------------------
 
@@ -223,7 +190,7 @@ class Router:
         for member in self._ctx.directory.connected_in(room):
             payload = plain if "plain-text" in member.features else html
             if member.mailbox.numbered or member.history_wait is not None:
-                self.chat_to_member(member, payload)
+                chat_to_member(self._ctx, member, payload)
             else:
                 shared[payload].append(member.conn)
         for payload, conns in shared.items():
@@ -231,30 +198,7 @@ class Router:
         for member in self._ctx.directory.parked():
             if member.room != room:
                 continue
-            self.chat_to_member(member, plain if "plain-text" in member.features else html)
-
-    def chat_to_member(self, member: Member, payload: bytes) -> None:
-        """One chat line to one member: held, numbered, sent, or queued while parked."""
-        wait = member.history_wait
-        if wait is not None:
-            if len(wait.held) < self._ctx.policy.backlog_messages // 2:
-                wait.held.append(payload)
-                return
-            self.release_held(member)  # the read is too slow: live chat goes first
-        mailbox = member.mailbox
-        payload = mailbox.stamp(payload)
-        if member.connected:
-            self._ctx.outbox.send_payload((member.conn,), payload)
-            mailbox.sent(payload)
-        else:
-            policy = self._ctx.policy
-            mailbox.queue_chat(payload, policy.backlog_messages, policy.backlog_bytes)
-
-    def release_held(self, member: Member) -> None:
-        """Stop holding ``member``'s chat lines and deliver the held ones, in order."""
-        wait, member.history_wait = member.history_wait, None
-        for payload in wait.held if wait is not None else ():
-            self.chat_to_member(member, payload)
+            chat_to_member(self._ctx, member, plain if "plain-text" in member.features else html)
 
     # -- relay -----------------------------------------------------------------
 
@@ -289,12 +233,12 @@ class Router:
         if kind == "room-signal":
             self._check_room_signal(name, target)
         elif kind == "call-invite":
-            if self.room_call_since(name):
+            if room_call_since(self._ctx, name):
                 raise ProtocolError(
                     "in-call", "Leave the room call before calling someone.", kind, target
                 )
             features = local.features if local is not None else (remote.features if remote else ())
-            if "ringing" not in features or self.room_call_since(target):
+            if "ringing" not in features or room_call_since(self._ctx, target):
                 self._ring_for_reference(name, target)
                 return
         now = self._ctx.monotonic()
@@ -323,7 +267,7 @@ class Router:
                 "room-signal",
                 target,
             )
-        call.signalled(sender)  # its seat is in use (see RoomDesk.release_idle)
+        call.signalled(sender)  # its seat is in use (see CallDesk.release_idle)
 
     def _same_room(self, sender: str, target: str) -> bool:
         room = self._ctx.directory.room_of(target)
@@ -403,8 +347,8 @@ class Router:
         send its ``video-offer``.
         """
         reply: dict[str, Any]
-        if self.room_call_since(callee) or (
-            self.is_busy(callee) and self._ctx.calls.partner_of(callee) != caller
+        if room_call_since(self._ctx, callee) or (
+            is_busy(self._ctx, callee) and self._ctx.calls.partner_of(callee) != caller
         ):
             reply = {"type": "call-decline", "name": callee, "target": caller, "reason": "busy"}
         else:
@@ -428,7 +372,11 @@ class Router:
         """Both are seated in the same room's call (a link of its mesh)."""
         rooms = self._ctx.directory
         same_room = rooms.room_of(name) == rooms.room_of(other)
-        return same_room and self.room_call_since(name) > 0 and self.room_call_since(other) > 0
+        return (
+            same_room
+            and room_call_since(self._ctx, name) > 0
+            and room_call_since(self._ctx, other) > 0
+        )
 
     def _follow_call(self, sender: str, target: str, kind: str, refuse: bool) -> None:
         if kind not in CALL_MESSAGES:  # candidates, media-state, ...: the hot path
@@ -463,5 +411,6 @@ class Router:
         member = self._ctx.directory.local(name)
         if self._ctx.node is not None and member is not None:
             self._ctx.outbox.emit(
-                Publish(Status(name, self.is_busy(name))), UpdateRecord(self.record_of(member))
+                Publish(Status(name, is_busy(self._ctx, name))),
+                UpdateRecord(record_of(self._ctx, member)),
             )

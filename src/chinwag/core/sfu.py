@@ -1,7 +1,7 @@
 """Room calls on an SFU: the requests a participant makes, who may make them (no I/O).
 
 With ``--sfu`` a room call larger than ``--mesh-max`` moves to Janus
-(:class:`~chinwag.core.rooms.CallMode`). The browser never talks to Janus's
+(:class:`~chinwag.core.roomcall.CallMode`). The browser never talks to Janus's
 API: it sends these requests to chinwag, which checks them here and hands
 them, with the sender's own name and room, to the SFU link
 (:class:`~chinwag.core.effects.SfuSignal`). So a participant can only
@@ -35,14 +35,14 @@ from .effects import SfuModerate, SfuSignal
 from .errors import ProtocolError
 from .protocol import encode
 from .requests import SfuRequest
-from .rooms import CallMode
+from .roomcall import CallMode
 
 if TYPE_CHECKING:
     from .context import Context
-    from .directory import Member
     from .events import HostOrder
+    from .members import Member
+    from .ports import Mail
     from .rooms import Room
-    from .routing import Router
 
 __all__ = ["SfuDesk", "enforce_mute"]
 
@@ -69,7 +69,7 @@ def enforce_mute(context: Context, room: Room, order: HostOrder) -> None:
 class SfuDesk:
     """Checks SFU requests against the room call, and passes the SFU link's answers on."""
 
-    def __init__(self, context: Context, router: Router) -> None:
+    def __init__(self, context: Context, router: Mail) -> None:
         self._ctx = context
         self._router = router
 

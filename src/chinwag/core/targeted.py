@@ -19,7 +19,7 @@ from .limits import Rate, TokenBucket
 
 if TYPE_CHECKING:
     from .context import Policy
-    from .directory import Member
+    from .members import Member
 
 __all__ = ["receiver_full", "spend_targeted", "take_inbound", "targeted_refusal"]
 

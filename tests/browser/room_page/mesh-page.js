@@ -1,4 +1,4 @@
-// Test page: several RoomCalls in one page, each with its own fake-camera
+// Test page: several CallDesk in one page, each with its own fake-camera
 // stream, joined through signaling-bus.js. The test drives it through
 // window.meshTest and reads getStats per peer connection.
 

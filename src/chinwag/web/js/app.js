@@ -22,7 +22,7 @@ import { createMissedCalls, createNotices } from "./notices.js";
 import { createPanels } from "./panels.js";
 import { createRecording } from "./recording.js";
 import { createPrejoin } from "./prejoin.js";
-import { createRoomCalls } from "./roomcall.js";
+import { createCallDesk } from "./roomcall.js";
 import { createRooms, roomLabel } from "./rooms.js";
 import { createSettings } from "./settings.js";
 import { createSignIn } from "./signin.js";
@@ -162,7 +162,7 @@ export function start() {
       hosts.entered(info, moved);
     },
   });
-  const roomCall = createRoomCalls({
+  const roomCall = createCallDesk({
     send: (msg) => socket.send(msg),
     self: () => session.name,
     room: () => rooms.current(),

@@ -32,7 +32,7 @@ import { byId, show } from "./ui.js";
  * oneToOneBusy() -> a one-to-one call is on; view (callview.js); log(text).
  * Returns the object at the end.
  */
-export function createRoomCalls({ send, self, room, title, iceConfig, timing, oneToOneBusy, view, log }) {
+export function createCallDesk({ send, self, room, title, iceConfig, timing, oneToOneBusy, view, log }) {
   const button = byId("room-call-button");
   const gridElement = byId("room-grid");
   let call = null; // the room's call as the server last told it ({started, participants}) or null
