@@ -29,7 +29,7 @@ from chinwag.transport.server import ChinwagServer
 from tests.browser.people import OpenPerson, Person, until
 from tests.browser.test_hosts import open_people, person_action, press
 from tests.janus import Janus, run_janus
-from tests.peer.support import FrameCounter
+from tests.peer.support import FrameCounter, FramesBySender
 from tests.support import StartServer
 
 pytestmark = [
@@ -256,6 +256,8 @@ _BOT_FRAMES = "window.chinwag.room.sfu()?.framesDecoded('robot') ?? 0"
 async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
     open_person: OpenPerson, chinwag: ChinwagServer
 ) -> None:
+    """The bot decodes each browser's simulcast video, also after asking other layers
+    (``sfu-view``: Janus switches substream on a keyframe), and the browsers decode it."""
     ann, ben = [await open_person(name, path="r/bots") for name in ("ann", "ben")]
     await join_call(ann, "Start a group call")
     await join_call(ben, "Join the group call")
@@ -264,9 +266,10 @@ async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
     )
     await client.connect()
     counter = FrameCounter()
+    by_sender = FramesBySender(lambda: mesh.sfu)
     mesh = RoomMesh(
         client,
-        lambda: CallMedia(MediaOptions(), (counter.consume,)),
+        lambda: CallMedia(MediaOptions(), (counter.consume, by_sender.consume)),
         lambda: rtc_configuration(client.ice_servers, relay_only=False),
     )
     running = asyncio.create_task(mesh.run())  # the third: the call moves to the SFU
@@ -278,13 +281,17 @@ async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
                 lambda p=person, f=first: _more(p, _BOT_FRAMES, f), RISE_WITHIN, "bot stalled"
             )
         assert mesh.sfu is not None and not mesh.links
-        await counter.rising("video", 20, within=60)  # the bot decodes the browsers' frames
+        await by_sender.rising({"ann", "ben"}, within=RISE_WITHIN)  # each browser's video
         await counter.rising("audio", 20, within=60)
+        for layers in ({"ann": "low", "ben": "low"}, {"ann": "high", "ben": "medium"}):
+            await client.send({"type": "sfu-view", "views": layers})
+            await by_sender.rising({"ann", "ben"}, within=RISE_WITHIN)
         assert set(mesh.sfu.receiving) == {"ann", "ben"}
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         counter.stop()
+        by_sender.stop()
         await client.close()
 
 

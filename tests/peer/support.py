@@ -172,3 +172,61 @@ class FrameCounter:
     def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+
+
+class FramesBySender:
+    """Video frames an aiortc peer in an SFU call decodes, per person who sent them.
+
+    Pass ``counter.consume`` in ``CallMedia``'s consumers and set ``counter.sfu`` to
+    a function returning the peer's :class:`~chinwag.peer.sfu.RoomSfu` (``lambda:
+    mesh.sfu``). The consumer gets a MediaRelay copy of the received track; its
+    ``_source`` is the receiver's own track, which the subscription names.
+    """
+
+    def __init__(self, sfu: Callable[[], Any]) -> None:
+        self.sfu = sfu
+        self.frames: dict[str, int] = {}
+        self.last_size: dict[str, tuple[int, int]] = {}  # per sender: its latest frame's
+        self._reading = FrameCounter()
+
+    def consume(self, track: Any) -> None:
+        if track.kind != "video":
+            return
+        sfu = self.sfu()
+        name = sfu.sender_of(getattr(track, "_source", track)) if sfu is not None else ""
+        if name:
+            self.frames.setdefault(name, 0)
+            self._reading.consume(_Counted(track, lambda frame: self._count(name, frame)))
+
+    def _count(self, name: str, frame: Any) -> None:
+        self.frames[name] += 1
+        self.last_size[name] = (frame.width, frame.height)
+
+    async def rising(self, names: set[str], by: int = 10, within: float = 60.0) -> None:
+        """Wait until each of ``names`` has sent ``by`` more decoded frames than now."""
+        start = {name: self.frames.get(name, 0) for name in names}
+
+        async def grown() -> bool:
+            return all(self.frames.get(n, 0) >= start[n] + by for n in names)
+
+        try:
+            await eventually(grown, f"{by} more video frames from each of {sorted(names)}", within)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; had {start}, now {self.frames}") from None
+
+    def stop(self) -> None:
+        self._reading.stop()
+
+
+class _Counted:
+    """A track whose every ``recv`` also calls ``counted`` (for FramesBySender)."""
+
+    def __init__(self, track: Any, counted: Callable[[Any], None]) -> None:
+        self.kind = track.kind
+        self._track = track
+        self._counted = counted
+
+    async def recv(self) -> Any:
+        frame = await self._track.recv()
+        self._counted(frame)
+        return frame

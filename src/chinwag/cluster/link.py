@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Final
 
+from ..background import Background
 from ..core.effects import (
     Adopt,
     Claim,
@@ -71,7 +72,7 @@ class ClusterLink:
         self.lobby = lobby
         self._apply = apply
         self._on_wait_over = on_wait_over
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background("cluster")
         bus.undelivered = self._undelivered
         self.waiting: dict[ConnId, float] = {}  # conn -> monotonic deadline of its wait
 
@@ -88,8 +89,7 @@ class ClusterLink:
         log.info("node %s joined the cluster", self.bus.node)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        await self._tasks.stop()
         await self.bus.stop()
 
     def carry(self, effect: Effect) -> None:
@@ -196,6 +196,4 @@ class ClusterLink:
             log.warning("%s skipped: %s", what, error)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work, getattr(work, "__qualname__", "bus work"))

@@ -100,7 +100,7 @@ class ConnectionHost(Protocol):
 
     def may_linger(self) -> bool: ...
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None: ...
 
     def on_websocket_open(self, connection: Connection) -> None: ...
 
@@ -195,7 +195,7 @@ class Connection(asyncio.BufferedProtocol):
         self.arm_http_timer()
         if host.tls is not None:
             self._set_state(ConnectionState.TLS_HANDSHAKE)
-            host.spawn(self._start_tls(host.tls))
+            host.spawn(self._start_tls(host.tls), "TLS handshake")
         else:
             self.http = HttpExchange(self)
             if host.settings.proxy_protocol and host.trusts_proxy(self.ip):

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Final
 
+from ..background import Background
 from ..config import Settings
 from ..core.effects import Effect, LoadHistory, PurgeHistory, StoreChat
 from ..core.lobby import Lobby, StoredLine
@@ -49,7 +50,7 @@ class HistoryLink:
         self._apply = apply
         self._timeout = timeout
         self._max_loads = max_loads
-        self._loads: set[asyncio.Task[None]] = set()
+        self._loads = Background("history")
 
     @classmethod
     def from_settings(
@@ -75,9 +76,7 @@ class HistoryLink:
         return True
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._loads.add(task)
-        task.add_done_callback(self._loads.discard)
+        self._loads.spawn(work, name)
 
     async def _purge(self, room: str, appended: int) -> None:
         """A locked room ended: its lines go, once the lines queued before are written."""
@@ -99,9 +98,7 @@ class HistoryLink:
 
     async def close(self) -> None:
         """Stop the reads under way and close the store (it writes what is queued first)."""
-        for task in list(self._loads):
-            task.cancel()
-        await asyncio.gather(*self._loads, return_exceptions=True)
+        await self._loads.stop()
         await self.store.close()
 
     async def _load(self, load: LoadHistory, appended: int) -> None:

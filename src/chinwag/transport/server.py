@@ -35,6 +35,7 @@ from typing import Any
 
 from ..api.routes import api_routes
 from ..api.webhooks import Webhooks
+from ..background import Background
 from ..cluster import Bus, ClusterRefused, create_bus
 from ..cluster.link import ClusterLink
 from ..config import Settings
@@ -138,7 +139,7 @@ class ChinwagServer:
         )
         self._next_conn: ConnId = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = Background("server")
         self._servers: list[asyncio.Server] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._all_closed: asyncio.Event | None = None  # set while stopping
@@ -209,7 +210,7 @@ class ChinwagServer:
                 await loop.create_server(lambda: Connection(self, routes), host, port)
             )
         if self.webhooks is not None:
-            self.spawn(self.webhooks.run())
+            self.spawn(self.webhooks.run(), "webhooks")
         self._every("heartbeat", self.settings.heartbeat / HEARTBEAT_SLICES, self.heartbeat.tick)
         self._every("housekeeping", 1.0, self._housekeeping)
         if self.settings.stun_port is not None:
@@ -253,8 +254,7 @@ class ChinwagServer:
         for listener in self._servers:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(listener.wait_closed(), 1.0)
-        for task in list(self._tasks):
-            task.cancel()
+        await self.background.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         if self.history is not None:
@@ -270,11 +270,9 @@ class ChinwagServer:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` as a task the server cancels when it stops."""
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work`` as a task the server ends when it stops (``what`` names it in logs)."""
+        self.background.spawn(work, what)
 
     # -- admission: the gate's (ConnectionHost) ------------------------------
 
