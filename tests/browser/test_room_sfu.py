@@ -266,7 +266,7 @@ async def test_a_python_bot_publishes_and_subscribes_with_two_browsers(
     )
     await client.connect()
     counter = FrameCounter()
-    by_sender = FramesBySender(lambda: mesh.sfu)
+    by_sender = FramesBySender(lambda: mesh)
     mesh = RoomMesh(
         client,
         lambda: CallMedia(MediaOptions(), (counter.consume, by_sender.consume)),

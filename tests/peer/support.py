@@ -177,14 +177,15 @@ class FrameCounter:
 class FramesBySender:
     """Video frames an aiortc peer in an SFU call decodes, per person who sent them.
 
-    Pass ``counter.consume`` in ``CallMedia``'s consumers and set ``counter.sfu`` to
-    a function returning the peer's :class:`~chinwag.peer.sfu.RoomSfu` (``lambda:
-    mesh.sfu``). The consumer gets a MediaRelay copy of the received track; its
-    ``_source`` is the receiver's own track, which the subscription names.
+    Pass ``counter.consume`` in ``CallMedia``'s consumers and a function returning
+    what names a received track's sender (``lambda: mesh``: a
+    :class:`~chinwag.peer.mesh.RoomMesh`, on the SFU or a mesh link). The
+    consumer gets a MediaRelay copy of the received track; its ``_source`` is
+    the receiver's own track.
     """
 
-    def __init__(self, sfu: Callable[[], Any]) -> None:
-        self.sfu = sfu
+    def __init__(self, peer: Callable[[], Any]) -> None:
+        self.peer = peer
         self.frames: dict[str, int] = {}
         self.last_size: dict[str, tuple[int, int]] = {}  # per sender: its latest frame's
         self._reading = FrameCounter()
@@ -192,8 +193,8 @@ class FramesBySender:
     def consume(self, track: Any) -> None:
         if track.kind != "video":
             return
-        sfu = self.sfu()
-        name = sfu.sender_of(getattr(track, "_source", track)) if sfu is not None else ""
+        peer = self.peer()
+        name = peer.sender_of(getattr(track, "_source", track)) if peer is not None else ""
         if name:
             self.frames.setdefault(name, 0)
             self._reading.consume(_Counted(track, lambda frame: self._count(name, frame)))

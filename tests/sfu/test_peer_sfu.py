@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest_asyncio
 
@@ -25,9 +26,12 @@ from chinwag.peer.call import rtc_configuration
 from chinwag.peer.media import CallMedia, MediaOptions
 from chinwag.peer.mesh import RoomMesh
 from chinwag.transport.server import ChinwagServer
-from tests.janus import Janus
+from tests.coturn import start_coturn, stop_coturn
+from tests.janus import Janus, run_janus
 from tests.peer.support import FramesBySender, eventually
 from tests.support import server_factory
+
+TURN_SECRET = "peer-fallback-secret"
 
 #: Seconds for a bot to decode someone on a busy 2-core machine (about 1 s when idle).
 DECODE_WITHIN = 60.0
@@ -48,18 +52,22 @@ async def _true(value: bool) -> bool:
 
 
 class Bot:
-    """One ``RoomMesh`` peer in room ``r``, sending the generated pattern and tone."""
+    """One ``RoomMesh`` peer in room ``r``, sending the generated pattern and tone.
+
+    On a mesh link it goes through TURN (aioice offers no loopback candidate);
+    on Janus it needs none.
+    """
 
     def __init__(self, server: ChinwagServer, name: str) -> None:
         self.name = name
         self.client = ChinwagClient(
             server.url, name, features=(*DEFAULT_FEATURES, "rooms", "no-rollback"), room="r"
         )
-        self.frames = FramesBySender(lambda: self.mesh.sfu)
+        self.frames = FramesBySender(lambda: self.mesh)
         self.mesh = RoomMesh(
             self.client,
             lambda: CallMedia(MediaOptions(), (self.frames.consume,)),
-            lambda: rtc_configuration(self.client.ice_servers, relay_only=False),
+            lambda: rtc_configuration(self.client.ice_servers, relay_only=self.mesh.sfu is None),
         )
         self.running: asyncio.Task[None] | None = None
 
@@ -97,3 +105,43 @@ async def test_a_bot_whose_first_offer_holds_two_people_decodes_both(
     finally:
         for bot in bots:
             await bot.close()
+
+
+async def test_bots_go_back_to_a_mesh_when_no_janus_is_left(tmp_path: Path) -> None:
+    """Three bots on Janus (``--mesh-max 2``); one leaves, Janus is killed: the two
+    left decode each other again over a mesh link (through a loopback coturn)."""
+    relay = start_coturn(tmp_path / "coturn", TURN_SECRET)
+    bots: list[Bot] = []
+    try:
+        with run_janus(tmp_path / "janus") as janus:
+            async with server_factory() as start:
+                server = await start(
+                    sfu=[janus.url], sfu_secret=janus.secret, mesh_max=2, room_call_idle=600.0,
+                    ice_url=[relay.url()], turn_secret=TURN_SECRET,
+                )  # fmt: skip
+                await eventually(
+                    lambda: _true(bool(server.sfu and server.sfu.up())), "Janus connected", 30
+                )
+                bots = [Bot(server, name) for name in ("ann", "ben", "cat")]
+                for bot in bots:
+                    await bot.join()
+                ann, ben, cat = bots
+                for bot in (ann, ben):
+                    await bot.frames.rising(
+                        {"ann", "ben", "cat"} - {bot.name}, within=DECODE_WITHIN
+                    )
+                assert ann.mesh.sfu is not None and not ann.mesh.links
+                await cat.close()
+                janus.process.kill()
+                await eventually(
+                    lambda: _true(ann.mesh.sfu is None and ben.mesh.sfu is None),
+                    "the call did not go back to a mesh",
+                    30,
+                )
+                await ann.frames.rising({"ben"}, within=DECODE_WITHIN)
+                await ben.frames.rising({"ann"}, within=DECODE_WITHIN)
+                assert set(ann.mesh.links) == {"ben"} and set(ben.mesh.links) == {"ann"}
+    finally:
+        for bot in bots:
+            await bot.close()
+        stop_coturn(relay)

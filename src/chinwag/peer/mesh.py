@@ -9,7 +9,9 @@ own (the browser, being polite, rolls back).
 
 A participant who leaves the list has its connection closed; the others go on.
 When the call moves to the SFU (``"mode": "sfu"``) the mesh links close and
-:class:`~chinwag.peer.sfu.RoomSfu` carries the call from then on.
+:class:`~chinwag.peer.sfu.RoomSfu` carries the call from then on; when it
+comes back (no Janus answers and the call is small enough: ``room-call``
+without ``mode``), the SFU part closes and the mesh links open again.
 
 A host's ``mute`` of this peer (or of everyone, by someone else) is obeyed as
 the web client obeys it: the held kind goes quiet (:mod:`.holds`) and every
@@ -22,7 +24,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCConfiguration
+from aiortc import MediaStreamTrack, RTCConfiguration
 
 from ..client import ChinwagClient, Moderation, RoomCall, RoomSignal
 from ..client.events import Unknown
@@ -105,6 +107,10 @@ class RoomMesh:
                 self.sfu = RoomSfu(self.client, self._media, self._configuration)
                 await self.sfu.publish()
             return
+        if self.sfu is not None:  # no Janus left and the call is small: a mesh again
+            logger.info("room call: back to a mesh")
+            sfu, self.sfu = self.sfu, None
+            await sfu.close()
         present = set(call.names())
         for gone in [name for name in self.links if name not in present]:
             logger.info("room call: %s left", gone)
@@ -116,6 +122,15 @@ class RoomMesh:
                 link = self._link(other)
                 if offers_to(call, me, other):
                     await link.start()
+
+    def sender_of(self, track: MediaStreamTrack) -> str:
+        """Whose media a received track carries, on the SFU or a mesh link ("" if none)."""
+        if self.sfu is not None:
+            return self.sfu.sender_of(track)
+        for name, link in self.links.items():
+            if any(receiver.track is track for receiver in link.pc.getReceivers()):
+                return name
+        return ""
 
     async def _obey_mute(self, order: Moderation) -> None:
         """A host muted us (or everyone, and it was not us): go quiet, say so."""
