@@ -175,7 +175,12 @@ async def test_mute_everyone_hands_in_order_and_reactions(open_person: OpenPerso
             CONNECT_WITHIN,
             f"{person.name}: not linked to both others",
         )
-        assert await person.page.evaluate(_AUDIO_SENDING) is True
+        # The links may be listed a moment before their senders carry the microphone.
+        await until(
+            lambda p=person: p.page.evaluate(_AUDIO_SENDING),
+            CONNECT_WITHIN,
+            f"{person.name}: not sending audio to both others",
+        )
     await open_people(ana)
     await press(ana, "Mute everyone")
     for guest in guests:

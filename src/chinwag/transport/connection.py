@@ -195,6 +195,7 @@ class Connection(asyncio.BufferedProtocol):
         self.arm_http_timer()
         if host.tls is not None:
             self._set_state(ConnectionState.TLS_HANDSHAKE)
+            self.transport.pause_reading()  # the ClientHello is start_tls's to read, not ours
             host.spawn(self._start_tls(host.tls), "TLS handshake")
         else:
             self.http = HttpExchange(self)
