@@ -107,6 +107,21 @@ async def test_a_bot_whose_first_offer_holds_two_people_decodes_both(
             await bot.close()
 
 
+async def test_four_bots_joining_at_once_each_decode_every_other(server: ChinwagServer) -> None:
+    """All at one instant, as a meeting starts: each bot's queue holds room-calls from
+    before its own join (a mesh it is not in), which must not pull it off Janus."""
+    bots = [Bot(server, name) for name in ("ann", "ben", "cat", "dan")]
+    try:
+        await asyncio.gather(*(bot.join() for bot in bots))
+        for bot in bots:
+            others = {b.name for b in bots} - {bot.name}
+            await bot.frames.rising(others, within=DECODE_WITHIN)
+            assert bot.mesh.sfu is not None and not bot.mesh.links
+    finally:
+        for bot in bots:
+            await bot.close()
+
+
 async def test_bots_go_back_to_a_mesh_when_no_janus_is_left(tmp_path: Path) -> None:
     """Three bots on Janus (``--mesh-max 2``); one leaves, Janus is killed: the two
     left decode each other again over a mesh link (through a loopback coturn)."""

@@ -107,7 +107,9 @@ class RoomMesh:
                 self.sfu = RoomSfu(self.client, self._media, self._configuration)
                 await self.sfu.publish()
             return
-        if self.sfu is not None:  # no Janus left and the call is small: a mesh again
+        # No Janus left and the call is small: a mesh again. (A call without us is an
+        # older event, queued before our join's answer: not a move.)
+        if self.sfu is not None and me in call.names():
             logger.info("room call: back to a mesh")
             sfu, self.sfu = self.sfu, None
             await sfu.close()
