@@ -13,7 +13,7 @@ from chinwag.core.auth import Authenticator, issue_token
 from chinwag.core.effects import Moderated
 from chinwag.core.events import RoomControl
 from chinwag.core.lobby import Lobby
-from chinwag.core.moderation import Role, promoted
+from chinwag.core.moderation import Role, bumped, promoted, with_ban, with_bans_of
 from tests.unit.test_lobby import sent
 from tests.unit.test_lobby_rooms import ROOMS, errors
 
@@ -99,3 +99,19 @@ def test_the_api_operations_act_as_the_server() -> None:
     assert errors(effects, again) == ["banned"]
     token, invite = world.lobby.mint_invite("team", "guest", 60)
     assert invite.room == "team" and token.count(".") == 2
+
+
+def test_bans_merge_across_snapshots_while_roles_follow_the_newest() -> None:
+    base = RoomControl(room="team", version=4, node="a", roles={"ana": "host"}, banned=("dana",))
+    # Node a makes gus a moderator; node b, which held dana, adds her address (no new version).
+    by_host = bumped(
+        RoomControl(room="team", version=4, node="a", roles={"ana": "host", "gus": "moderator"},
+                    banned=("dana",)),
+        "a",
+    )  # fmt: skip
+    by_holder = with_ban(base, "dana", "10.0.0.7")
+    assert by_holder.version == base.version  # it cannot win over the host's change
+    merged = with_bans_of(by_host, by_holder)
+    assert merged.roles == {"ana": "host", "gus": "moderator"}
+    assert merged.banned == ("dana",) and merged.banned_addresses == ("10.0.0.7",)
+    assert with_bans_of(by_holder, by_host).banned_addresses == ("10.0.0.7",)

@@ -226,7 +226,11 @@ class RoomControl(msgspec.Struct, frozen=True, tag="room-control"):
 
     A node that changes it publishes the whole snapshot with ``version`` one
     higher; every node keeps the highest (``version``, ``node``), so two nodes
-    that changed it at once end with the same one everywhere.
+    that changed it at once end with the same one everywhere. Bans are the
+    exception: they only grow while the room lives, so every node merges the
+    bans of each snapshot it hears, and the node that knows a removed
+    person's address adds it without a new version (a host's change made
+    elsewhere at that moment is not replaced by it).
     ``roles`` holds hosts and moderators by name (everyone else is a guest),
     in the order they got the role; ``banned`` holds name keys;
     ``hands`` the names with a raised hand, in the order they raised it.

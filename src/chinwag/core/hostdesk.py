@@ -264,9 +264,10 @@ class HostDesk:
 
     def _send_off(self, member: Member, room: Room, order: HostOrder) -> None:
         if order.ban and member.address and room.control is not None:
-            self.news.change(
-                room, rules.with_ban(room.control, name_key(order.target), member.address)
-            )
+            # Only this node knows the address: added without a new version, so it
+            # cannot replace a host's change made elsewhere at the same moment (bans merge).
+            room.control = rules.with_ban(room.control, name_key(order.target), member.address)
+            self.news.publish(room.control)
         if member.connected:
             if order.action == "deny":  # not in the room: the room's notice did not reach it
                 notice = self.news.notice(room, order.action, order.by, order.target)
@@ -279,9 +280,14 @@ class HostDesk:
 
     def control_from_node(self, control: RoomControl) -> None:
         room = self._ctx.rooms.get(name_key(control.room))
-        if room is not None and control.newer_than(room.control):
-            room.control = control
+        if room is None:
+            return
+        if control.newer_than(room.control):
+            ours = room.control
+            room.control = control if ours is None else rules.with_bans_of(control, ours)
             self.news.tell_room(room)
+        elif room.control is not None:  # an older snapshot still brings its bans
+            room.control = rules.with_bans_of(room.control, control)
 
     def invites_from_node(self, event: InvitesSpent) -> None:
         self.invites.learn(event.used, event.revoked)

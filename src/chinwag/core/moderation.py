@@ -188,6 +188,17 @@ def with_ban(control: RoomControl, key: str, address: str) -> RoomControl:
     return msgspec.structs.replace(control, banned=names, banned_addresses=addresses)
 
 
+def with_bans_of(control: RoomControl, other: RoomControl) -> RoomControl:
+    """``control`` with ``other``'s bans too: bans only grow while a room lives, so two
+    nodes' bans merge instead of one snapshot replacing the other's."""
+    names = (*control.banned, *(b for b in other.banned if b not in control.banned))
+    addresses = (
+        *control.banned_addresses,
+        *(a for a in other.banned_addresses if a not in control.banned_addresses),
+    )
+    return msgspec.structs.replace(control, banned=names, banned_addresses=addresses)
+
+
 def bumped(control: RoomControl, node: str) -> RoomControl:
     """The next version of ``control``, as changed by ``node``."""
     return msgspec.structs.replace(control, version=control.version + 1, node=node)
