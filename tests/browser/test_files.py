@@ -344,6 +344,7 @@ async def test_accepting_a_file_from_someone_who_has_left_says_so(
     await card.get_by_role("button", name="Accept").click()
     await expect(card).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
     await expect(card).to_contain_text("alice is no longer online")
+    await bob.screenshot("file-card-gone")
     await expect(card.get_by_role("button", name="Accept")).to_have_count(0)
     refusal = [m for m in bob.received if m.get("type") == "error"]
     assert [(m["for"], m["code"]) for m in refusal] == [("file-accept", "no-such-user")]
